@@ -1,0 +1,1 @@
+"""breachclock: privacy-incident reporting workflows for telecom operators."""

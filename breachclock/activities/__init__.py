@@ -1,0 +1,1 @@
+"""Activities: every side effect of the engine, each idempotent by business key."""

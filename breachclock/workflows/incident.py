@@ -1,0 +1,475 @@
+"""One durable workflow per incident, id ``incident-<reference>``.
+
+The workflow holds the incident's state, accepts people's input as validated
+updates, and runs a single loop: ask the domain's ``schedule`` what is due, start
+those steps (filings, pages) as background tasks, sleep until the next step or
+the next change. Side effects happen only in activities, each with a business
+key, so a retried, replayed or restarted step never sends twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from breachclock.activities.filing import MailActivities
+    from breachclock.activities.mailer import Receipt
+    from breachclock.activities.register import RegisterActivities
+    from breachclock.incident import lifecycle
+    from breachclock.incident.escalation import build_page
+    from breachclock.incident.instants import show, zone
+    from breachclock.incident.lifecycle import FileReport, SendPage, Step
+    from breachclock.incident.model import (
+        Approve,
+        Close,
+        Closure,
+        Discover,
+        FactsPatch,
+        Filing,
+        IncidentState,
+        Justify,
+        OpenIncident,
+        OpenSecurityReport,
+        Page,
+        Policy,
+        TimelineEntry,
+        TimelineInput,
+        Track,
+    )
+    from breachclock.incident.regimes import RegimeCode, regime
+    from breachclock.incident.report import build_draft
+    from breachclock.workflows.search import publish
+
+CLOCK_SKEW = timedelta(minutes=5)
+APPROVE_WAIT = timedelta(seconds=30)
+SEND_RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=10))
+FILING_ATTEMPTS = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=2))
+"""A few quick tries inside the activity; past them the workflow records the error
+(escalations show it) and tries again with a growing backoff, indefinitely."""
+
+
+class IncidentStart(BaseModel):
+    opening: OpenIncident
+    policy: Policy
+    carried: IncidentState | None = None
+    """The state carried over by continue-as-new."""
+
+
+class ApproveResult(BaseModel):
+    filed: Filing | None
+    message: str
+
+
+def reject(message: str) -> None:
+    raise ApplicationError(message, type="Rejected", non_retryable=True)
+
+
+@workflow.defn(name="Incident")
+class IncidentWorkflow:
+    @workflow.init
+    def __init__(self, start: IncidentStart) -> None:
+        opening = start.opening
+        self.state = start.carried or IncidentState(
+            reference=opening.reference,
+            title=opening.title,
+            regime=opening.regime,
+            opened_at=workflow.now(),
+            opened_by=opening.opened_by,
+            policy=start.policy,
+            facts=opening.facts,
+        )
+        self._in_flight: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._changed = False
+
+    # ---------------------------------------------------------------- the loop
+
+    @workflow.run
+    async def run(self, start: IncidentStart) -> IncidentState:
+        if start.carried is None:
+            self._note(
+                self.state.opened_at, f"incident opened: {self.state.title}", self.state.opened_by
+            )
+        while not (self.state.closure and not self._in_flight):
+            now = workflow.now()
+            upcoming = [
+                item
+                for index in range(len(self.state.tracks))
+                for item in lifecycle.schedule(self.state, index, now)
+                if item.step.key not in self._in_flight
+            ]
+            for item in upcoming:
+                if item.at <= now:
+                    self._start(item.step)
+            wake = min((i.at for i in upcoming if i.at > now), default=None)
+            publish(self.state)
+            if self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    IncidentStart(
+                        opening=start.opening, policy=self.state.policy, carried=self.state
+                    )
+                )
+            self._changed = False
+            timeout = None if wake is None else max(wake - workflow.now(), timedelta(seconds=1))
+            try:
+                await workflow.wait_condition(lambda: self._changed, timeout=timeout)
+            except TimeoutError:
+                pass
+        await workflow.execute_activity_method(
+            RegisterActivities.register_incident,
+            self.state,
+            start_to_close_timeout=timedelta(minutes=1),
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state
+
+    def _should_continue_as_new(self) -> bool:
+        return workflow.info().is_continue_as_new_suggested() and not self._in_flight
+
+    def _start(self, step: Step) -> None:
+        self._in_flight.add(step.key)
+        work = self._file(step) if isinstance(step, FileReport) else self._page(step)
+
+        async def tracked() -> None:
+            try:
+                await work
+            finally:
+                self._in_flight.discard(step.key)
+                self._changed = True
+                self._tasks.discard(asyncio.current_task())  # type: ignore[arg-type,unused-ignore]
+
+        self._tasks.add(asyncio.create_task(tracked()))
+
+    async def _file(self, step: FileReport) -> None:
+        number = self.state.next_filing_number
+        self.state.next_filing_number += 1
+        track = self.state.tracks[step.regime_index]
+        delay = SEND_RETRY_BACKOFF[0]
+        while True:
+            draft = build_draft(
+                self.state, step, number, workflow.now(), self._late_reason(track, step)
+            )
+            try:
+                receipt: Receipt = await workflow.execute_activity_method(
+                    MailActivities.file_report,
+                    draft,
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=FILING_ATTEMPTS,
+                )
+                break
+            except ActivityError as err:
+                cause = str(err.cause or err)
+                track.last_error = f"{cause} (at {show(workflow.now(), self._zone)})"
+                workflow.logger.warning(
+                    "filing failed, retrying",
+                    extra={"reference": self.state.reference, "number": number},
+                )
+                self._changed = True
+                await workflow.sleep(delay)
+                delay = min(delay * 2, SEND_RETRY_BACKOFF[1])
+        # The workflow's clock, not the worker's: deterministic, and in a crash between
+        # the relay's acceptance and the activity's completion it errs towards "late".
+        sent_at = workflow.now()
+        filing = Filing(
+            number=number,
+            regime=track.regime,
+            kind=step.kind,
+            stage=step.stage,
+            recipient=draft.recipient,
+            message_id=receipt.message_id,
+            sent_at=sent_at,
+            due_at=step.due_at,
+            late=lifecycle.is_late(step.due_at, sent_at),
+            late_reason=draft.late_reason or self._late_reason(track, step, sent_at),
+            justification=draft.justification,
+            missing=draft.missing,
+            facts_version=draft.facts_version,
+            approved_by=track.approve.by if track.approve else None,
+        )
+        lifecycle.record_filing(self.state, step.regime_index, filing)
+        kind = step.kind.value.replace("_", " ")
+        self._note(
+            sent_at,
+            f"filing no. {number} ({kind}) sent to {regime(track.regime).regulator}"
+            + (" — LATE" if filing.late else ""),
+            filing.approved_by or "breachclock",
+        )
+        workflow.logger.info(
+            "filing sent", extra={"reference": self.state.reference, "number": number, "kind": kind}
+        )
+
+    def _late_reason(
+        self, track: Track, step: FileReport, at: datetime | None = None
+    ) -> str | None:
+        """Why a filing is late; None when it is not (yet) late."""
+        if not lifecycle.is_late(step.due_at, at or workflow.now()):
+            return None
+        assert step.due_at is not None
+        if track.approve and track.approve.late_reason:
+            return track.approve.late_reason
+        if track.last_error:
+            return f"the report could not be sent before the deadline: {track.last_error}"
+        recorded = self.state.discovery_recorded_at
+        if recorded and recorded > step.due_at:
+            return (
+                f"awareness was recorded only at {show(recorded, self._zone)}, after the deadline "
+                f"({show(step.due_at, self._zone)}); filed at once"
+            )
+        return (
+            f"the engine was unavailable at the deadline ({show(step.due_at, self._zone)}); "
+            "filed as soon as it was running again"
+        )
+
+    async def _page(self, step: SendPage) -> None:
+        page = build_page(self.state, step, workflow.now())
+        await workflow.execute_activity_method(
+            MailActivities.send_page,
+            page,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
+        )
+        sent_at = workflow.now()
+        track = self.state.tracks[step.regime_index]
+        track.pages_sent += [step.key, *step.covers]
+        if step.level.startswith("overdue"):
+            track.last_overdue_at = sent_at
+        if step.level.startswith("reminder"):
+            track.last_reminder_at = sent_at
+        self.state.pages.append(
+            Page(
+                key=step.key,
+                level=step.level,
+                deadline=step.deadline,
+                due_at=step.due_at,
+                sent_at=sent_at,
+                recipients=len(page.recipients),
+            )
+        )
+        self._note(sent_at, f"paged ({step.level}): {page.subject}", "breachclock")
+
+    # ------------------------------------------------------------- updates
+
+    @workflow.update
+    async def discover(self, discovery: Discover) -> IncidentState:
+        self.state.discovery = discovery
+        self.state.discovery_recorded_at = workflow.now()
+        track = Track(regime=self.state.regime, aware_at=discovery.at)
+        lifecycle.start_track(track)
+        self.state.tracks.append(track)
+        self._note(
+            discovery.at,
+            f"operator aware of the incident: {discovery.how}",
+            discovery.by,
+            "reported at discovery",
+        )
+        return self.state
+
+    @discover.validator
+    def _validate_discover(self, discovery: Discover) -> None:
+        self._open_only()
+        if self.state.discovery is not None:
+            reject(
+                f"the incident was already discovered at {show(self.state.discovery.at, self._zone)}"
+            )
+        if discovery.at > workflow.now() + CLOCK_SKEW:
+            reject("the discovery time is in the future")
+        occurred = self.state.facts.occurred
+        if occurred and discovery.at < occurred.at:
+            reject(
+                f"discovery ({show(discovery.at, self._zone)}) cannot be before the incident "
+                f"occurred ({show(occurred.at, self._zone)})"
+            )
+
+    @workflow.update
+    async def record_facts(self, patch: FactsPatch) -> list[str]:
+        self.state.facts = self.state.facts.merged(patch)
+        self.state.facts_version += 1
+        fields = ", ".join(sorted(patch.changes))
+        self._note(
+            workflow.now(), f"facts recorded (version {self.state.facts_version}): {fields}", None
+        )
+        return self.state.facts.missing()
+
+    @record_facts.validator
+    def _validate_facts(self, patch: FactsPatch) -> None:
+        self._open_only()
+        try:
+            merged = self.state.facts.merged(patch)
+            OpenIncident(
+                reference=self.state.reference,
+                title=self.state.title,
+                regime=self.state.regime,
+                opened_by=self.state.opened_by,
+                facts=merged,
+            )
+        except ValueError as err:
+            reject(str(err))
+        discovery = self.state.discovery
+        if discovery and merged.occurred and merged.occurred.at > discovery.at:
+            reject(
+                f"the incident cannot have occurred ({show(merged.occurred.at, self._zone)}) "
+                f"after it was discovered ({show(discovery.at, self._zone)})"
+            )
+
+    @workflow.update
+    async def add_event(self, event: TimelineInput) -> None:
+        self._note(event.at, event.what, event.by, event.how_established)
+
+    @add_event.validator
+    def _validate_event(self, event: TimelineInput) -> None:
+        self._open_only()
+        if event.at > workflow.now() + CLOCK_SKEW:
+            reject("a timeline event cannot be in the future")
+
+    @workflow.update
+    async def approve(self, approval: Approve) -> ApproveResult:
+        track = self._track_for(approval.track)
+        before = len(self.state.filings)
+        track.approve = approval
+        track.approve_at = workflow.now()
+        self._changed = True
+        try:
+            await workflow.wait_condition(
+                lambda: len(self.state.filings) > before, timeout=APPROVE_WAIT
+            )
+        except TimeoutError:
+            return ApproveResult(
+                filed=None, message="approved; the filing is queued and is being retried"
+            )
+        filing = self.state.filings[-1]
+        return ApproveResult(filed=filing, message=f"filing no. {filing.number} sent")
+
+    @approve.validator
+    def _validate_approve(self, approval: Approve) -> None:
+        self._open_only()
+        if self.state.discovery is None:
+            reject("nothing to approve before discovery: record it with 'discover'")
+        track = self._track_for(approval.track)
+        index = self.state.tracks.index(track)
+        stage = lifecycle.current_stage(track)
+        if stage is None and not lifecycle.correction_pending(self.state, index):
+            reject("every report for this regulator has been filed and no fact changed since")
+        if any(key.startswith(f"file:{index}:") for key in self._in_flight) or track.approve:
+            reject("a filing for this regulator is already being sent")
+        if stage is None:
+            return
+        due = lifecycle.stage_due(track, stage)
+        late = due is not None and workflow.now() > due
+        missing = self.state.facts.missing()
+        if (
+            late
+            and missing
+            and stage.kind.value == "follow_up"
+            and not (track.justification or track.awaiting_final)
+        ):
+            reject(
+                f"the {stage.name} deadline passed with facts missing: "
+                "give the justification first ('justify')"
+            )
+        if late and not approval.late_reason and not track.last_error:
+            assert due is not None
+            reject(
+                f"the {stage.name} was due {show(due, self._zone)}: give the reasons with --late-reason"
+            )
+
+    @workflow.update
+    async def justify(self, justification: Justify) -> IncidentState:
+        track = self._track_for(justification.track)
+        track.justification = justification.text
+        self._note(
+            workflow.now(),
+            f"justification for missing facts: {justification.text}",
+            justification.by,
+        )
+        return self.state
+
+    @justify.validator
+    def _validate_justify(self, justification: Justify) -> None:
+        self._open_only()
+        track = self._track_for(justification.track)
+        if lifecycle.current_stage(track) is None:
+            reject("every report for this regulator has been filed: nothing to justify")
+        if not self.state.facts.missing():
+            reject("no facts are missing: there is nothing to justify; file with 'approve'")
+
+    @workflow.update
+    async def open_security_report(self, request: OpenSecurityReport) -> IncidentState:
+        assert self.state.discovery is not None
+        track = Track(regime=RegimeCode.NIS2, aware_at=request.aware_at or self.state.discovery.at)
+        lifecycle.start_track(track)
+        self.state.tracks.append(track)
+        self._note(workflow.now(), "NIS2 security-incident report opened", request.by)
+        return self.state
+
+    @open_security_report.validator
+    def _validate_security(self, request: OpenSecurityReport) -> None:
+        self._open_only()
+        if self.state.discovery is None:
+            reject("record the discovery first: the security report's clocks start at awareness")
+        if self.state.track(RegimeCode.NIS2) is not None:
+            reject("a NIS2 security-incident report is already open for this incident")
+        if request.aware_at and request.aware_at > workflow.now() + CLOCK_SKEW:
+            reject("the awareness time is in the future")
+
+    @workflow.update
+    async def close(self, request: Close) -> IncidentState:
+        self.state.closure = Closure(at=workflow.now(), by=request.by, reason=request.reason)
+        self._note(
+            workflow.now(),
+            f"incident closed{': ' + request.reason if request.reason else ''}",
+            request.by,
+        )
+        self._changed = True
+        return self.state
+
+    @close.validator
+    def _validate_close(self, request: Close) -> None:
+        self._open_only()
+        unfinished = [t.regime.value for t in self.state.tracks if lifecycle.current_stage(t)]
+        if (unfinished or not self.state.filings) and not request.reason:
+            what = (
+                f"reports to {', '.join(unfinished)} are not complete"
+                if unfinished
+                else "nothing was reported"
+            )
+            reject(f"{what}: closing needs a reason for the register (--reason)")
+        if self._in_flight:
+            reject("a filing or page is being sent; close again in a moment")
+
+    @workflow.query
+    def status(self) -> IncidentState:
+        return self.state
+
+    # ------------------------------------------------------------- helpers
+
+    @property
+    def _zone(self) -> ZoneInfo:
+        return zone(self.state.policy.operator_zone)
+
+    def _open_only(self) -> None:
+        if self.state.closure is not None:
+            reject(f"incident {self.state.reference} is closed")
+
+    def _track_for(self, code: RegimeCode | None) -> Track:
+        track = self.state.track(code)
+        if track is None:
+            reject(f"no report to {(code or self.state.regime).value} is open for this incident")
+        assert track is not None
+        return track
+
+    def _note(
+        self, at: datetime, what: str, by: str | None, how: str = "recorded by breachclock"
+    ) -> None:
+        entry = TimelineEntry(
+            at=at, what=what, by=by, how_established=how, recorded_at=workflow.now()
+        )
+        self.state.timeline.append(entry)
+        self._changed = True

@@ -1,0 +1,123 @@
+"""Real parts for the tests: Temporal's time-skipping and dev servers, SMTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope, Session
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from breachclock.config import Settings
+from breachclock.incident.model import Facts, OpenIncident
+from breachclock.outbox import free_port
+from breachclock.temporal import start_time_skipping, workflow_id
+from breachclock.worker import build_worker, relay_for
+from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
+
+
+class SmtpSink:
+    """An SMTP server on 127.0.0.1 that keeps what it is sent; it can refuse on demand."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.refusing = False
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        if self.refusing:
+            return "451 4.3.0 Temporarily unavailable (test)"
+        self.messages.append(message_from_bytes(envelope.original_content or b""))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if address in (m.get("To") or "")]
+
+    def keys(self) -> list[str]:
+        return [str(m["X-Breachclock-Key"]) for m in self.messages]
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.controller.start()
+    yield sink
+    sink.controller.stop()
+
+
+@pytest.fixture(scope="session")
+async def skipping() -> AsyncIterator[WorkflowEnvironment]:
+    env = await start_time_skipping()
+    yield env
+    await env.shutdown()
+
+
+def settings_for(tmp_path: Path, smtp: SmtpSink, **overrides: Any) -> Settings:
+    return Settings(
+        BREACHCLOCK_DATA_DIR=tmp_path / "data",
+        BREACHCLOCK_TASK_QUEUE=f"test-{uuid.uuid4()}",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp.port,
+        **overrides,
+    )
+
+
+class Harness:
+    """A worker on a fresh task queue, and helpers to drive one incident."""
+
+    def __init__(self, env: WorkflowEnvironment, settings: Settings, smtp: SmtpSink) -> None:
+        self.env = env
+        self.settings = settings
+        self.smtp = smtp
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
+
+    async def now(self) -> datetime:
+        return await self.env.get_current_time()
+
+    async def open(
+        self, reference: str = "INC-1", facts: Facts | None = None, **kw: Any
+    ) -> WorkflowHandle[Any, Any]:
+        opening = OpenIncident(
+            reference=reference,
+            title="Secret numbers published",
+            opened_by="Incident Manager",
+            facts=facts or Facts(),
+            **kw,
+        )
+        return await self.client.start_workflow(
+            IncidentWorkflow.run,
+            IncidentStart(opening=opening, policy=self.settings.policy()),
+            id=workflow_id(reference),
+            task_queue=self.settings.task_queue,
+        )
+
+    async def wait_for(self, predicate: Any, seconds: float = 20) -> None:
+        async with asyncio.timeout(seconds):
+            while not predicate():  # noqa: ASYNC110 - polls a plain list
+                await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def harness(
+    env: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink, **overrides: Any
+) -> AsyncIterator[Harness]:
+    settings = settings_for(tmp_path, smtp, **overrides)
+    async with build_worker(env.client, settings, relay_for(settings)):
+        yield Harness(env, settings, smtp)
+
+
+HOUR = timedelta(hours=1)

@@ -1,0 +1,6 @@
+"""Runs the breachclock engine: see breachclock/worker.py."""
+
+from breachclock.worker import main
+
+if __name__ == "__main__":
+    main()
