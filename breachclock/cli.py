@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from breachclock.config import Settings
@@ -215,10 +215,8 @@ async def open_(
             id=workflow_id(reference),
             task_queue=settings.task_queue,
         )
-    except RPCError as err:
-        if err.status is RPCStatusCode.ALREADY_EXISTS:
-            raise Refused(f"incident {reference} already exists") from err
-        raise
+    except WorkflowAlreadyStartedError as err:
+        raise Refused(f"incident {reference} already exists") from err
     click.echo(
         f"opened {reference} ({opening.regime.value.upper()}); record awareness with: discover {reference} --at TIME"
     )

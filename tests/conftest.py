@@ -1,4 +1,7 @@
-"""Real parts for the tests: Temporal's time-skipping and dev servers, SMTP on 127.0.0.1."""
+"""Real parts for the tests: Temporal's time-skipping and dev servers, SMTP on 127.0.0.1.
+
+Each test gets its own time-skipping server: skipped time is global to a server.
+"""
 
 from __future__ import annotations
 
@@ -27,16 +30,20 @@ from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
 
 
 class SmtpSink:
-    """An SMTP server on 127.0.0.1 that keeps what it is sent; it can refuse on demand."""
+    """An SMTP server on 127.0.0.1 that keeps what it is sent.
+
+    It can refuse mail to chosen recipients (``refusing``), as a relay does when the
+    path to one domain fails while paging still works.
+    """
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
-        self.refusing = False
+        self.refusing: set[str] = set()
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
-        if self.refusing:
+        if self.refusing & set(envelope.rcpt_tos):
             return "451 4.3.0 Temporarily unavailable (test)"
         self.messages.append(message_from_bytes(envelope.original_content or b""))
         return "250 OK"
@@ -56,7 +63,7 @@ def smtp() -> Iterator[SmtpSink]:
     sink.controller.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def skipping() -> AsyncIterator[WorkflowEnvironment]:
     env = await start_time_skipping()
     yield env

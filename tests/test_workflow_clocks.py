@@ -1,0 +1,253 @@
+"""The incident's clocks on Temporal's time-skipping server, with a real SMTP server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from breachclock.incident.model import (
+    Approve,
+    Discover,
+    FactsPatch,
+    FilingKind,
+    IncidentState,
+    Justify,
+    OpenSecurityReport,
+)
+from breachclock.incident.regimes import RegimeCode
+from breachclock.workflows.incident import IncidentWorkflow
+from tests.conftest import HOUR, Harness, SmtpSink, harness
+from tests.facts import ALL_BUT_ROOT_CAUSE, COMPLETE, ROOT_CAUSE
+
+PTS = "incidentrapport@pts.se"
+
+
+async def status(handle: WorkflowHandle[Any, Any]) -> IncidentState:
+    result: IncidentState = await handle.query(IncidentWorkflow.status)
+    return result
+
+
+async def discovered(h: Harness, reference: str = "INC-1", **kw: Any) -> WorkflowHandle[Any, Any]:
+    handle = await h.open(reference, **kw)
+    await handle.execute_update(
+        IncidentWorkflow.discover,
+        Discover(at=await h.now(), by="On-call", how="a customer asked"),
+    )
+    return handle
+
+
+def subjects(smtp: SmtpSink) -> list[str]:
+    return [" ".join(str(m["Subject"]).split()) for m in smtp.messages]
+
+
+async def test_initial_report_is_filed_before_due_with_escalations_first(
+    skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
+) -> None:
+    async with harness(skipping, tmp_path, smtp) as h:
+        handle = await discovered(h)
+        aware = (await status(handle)).discovery.at  # type: ignore[union-attr]
+        await skipping.sleep(timedelta(hours=23, minutes=44))
+        assert smtp.to(PTS) == [], "nothing is filed before the auto-file margin"
+        await skipping.sleep(timedelta(minutes=10))
+        state = await status(handle)
+
+    assert [s.split("] ", 1)[1] for s in subjects(smtp)[:3]] == [
+        f"PTS initial_report due in {lead}" + s.split(f"due in {lead}", 1)[1]
+        for lead, s in zip(["6h", "2h", "30m"], subjects(smtp)[:3], strict=True)
+    ]
+    assert [p.level for p in state.pages] == ["6h", "2h", "30m"]
+    assert [p.recipients for p in state.pages] == [1, 2, 3], "each page reaches further"
+    (filing,) = state.filings
+    assert filing.kind is FilingKind.INITIAL and not filing.late
+    assert filing.sent_at <= aware + timedelta(hours=24) - timedelta(minutes=15) + timedelta(minutes=1)
+    assert state.pages[-1].sent_at < filing.sent_at
+    (mail,) = smtp.to(PTS)
+    assert mail["Message-ID"] == filing.message_id
+    body = mail.get_payload()[0].get_payload(decode=True).decode()
+    assert "Reference number: INC-1" in body and "unknown" in body
+
+
+async def test_approve_files_at_once(skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink) -> None:
+    async with harness(skipping, tmp_path, smtp) as h:
+        handle = await discovered(h)
+        result = await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
+        assert result.filed is not None and result.filed.number == 1
+        assert result.filed.approved_by == "Manager"
+        state = await status(handle)
+    assert len(smtp.to(PTS)) == 1
+    assert state.pages == [], "filed long before any escalation"
+    assert state.state_label == "reported"
+
+
+async def test_complete_facts_by_three_days_give_the_supplementary_final(
+    skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
+) -> None:
+    async with harness(skipping, tmp_path, smtp) as h:
+        handle = await discovered(h)
+        await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
+        await handle.execute_update(IncidentWorkflow.record_facts, FactsPatch(changes=COMPLETE))
+        await skipping.sleep(timedelta(hours=72))
+        state = await status(handle)
+    assert [f.kind for f in state.filings] == [FilingKind.INITIAL, FilingKind.FINAL]
+    assert state.filings[1].sent_at - state.filings[0].sent_at <= timedelta(hours=72)
+    assert state.state_label == "completed"
+    assert state.filings[1].missing == []
+
+
+async def test_missing_facts_with_justification_give_an_extension_then_reminders_until_final(
+    skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
+) -> None:
+    async with harness(skipping, tmp_path, smtp) as h:
+        handle = await discovered(h)
+        await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
+        await handle.execute_update(IncidentWorkflow.record_facts, FactsPatch(changes=ALL_BUT_ROOT_CAUSE))
+        await handle.execute_update(
+            IncidentWorkflow.justify,
+            Justify(by="Manager", text="The supplier's analysis of the migration is not done yet."),
+        )
+        await skipping.sleep(timedelta(hours=72))
+        state = await status(handle)
+        assert [f.kind for f in state.filings] == [FilingKind.INITIAL, FilingKind.EXTENSION]
+        assert state.filings[1].justification and not state.filings[1].late
+        extension_mail = smtp.to(PTS)[1].get_payload()[0].get_payload(decode=True).decode()
+        assert "supplier's analysis" in extension_mail
+
+        await skipping.sleep(timedelta(days=2, hours=1))
+        reminders = [p for p in (await status(handle)).pages if p.level.startswith("reminder")]
+        assert [p.level for p in reminders] == ["reminder-1", "reminder-2"]
+
+        await handle.execute_update(IncidentWorkflow.record_facts, FactsPatch(changes=ROOT_CAUSE))
+        await skipping.sleep(timedelta(days=3))
+        state = await status(handle)
+    assert [f.kind for f in state.filings][-1] is FilingKind.FINAL
+    assert not state.filings[-1].late, "after an extension the rest is 'as soon as possible'"
+    assert len([p for p in state.pages if p.level.startswith("reminder")]) == 2, "reminders stop"
+
+
+async def test_missing_facts_without_justification_escalate_until_justified(
+    skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
+) -> None:
+    async with harness(skipping, tmp_path, smtp) as h:
+        handle = await discovered(h)
+        await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
+        await skipping.sleep(timedelta(hours=72 + 13))
+        state = await status(handle)
+        assert [f.kind for f in state.filings] == [FilingKind.INITIAL]
+        overdue = [p for p in state.pages if p.level.startswith("overdue")]
+        assert [p.level for p in overdue] == ["overdue-1", "overdue-2", "overdue-3"]
+        assert overdue[0].recipients == 4, "overdue reaches management"
+        assert "justify" in smtp.to("management@")[0].get_payload()
+
+        await handle.execute_update(
+            IncidentWorkflow.justify,
+            Justify(by="Manager", text="Logs from the directory partner are still outstanding."),
+        )
+        await skipping.sleep(timedelta(minutes=5))
+        state = await status(handle)
+    extension = state.filings[-1]
+    assert extension.kind is FilingKind.EXTENSION
+    assert extension.late and extension.late_reason
+
+
+async def test_filing_after_a_late_discovery_is_late_and_says_why(
+    skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
+) -> None:
+    async with harness(skipping, tmp_path, smtp) as h:
+        handle = await h.open()
+        await handle.execute_update(
+            IncidentWorkflow.discover,
+            Discover(at=await h.now() - timedelta(hours=30), by="On-call", how="found in old tickets"),
+        )
+        await skipping.sleep(timedelta(minutes=1))
+        state = await status(handle)
+    (filing,) = state.filings
+    assert filing.late
+    assert filing.late_reason and "recorded only at" in filing.late_reason
+    body = smtp.to(PTS)[0].get_payload()[0].get_payload(decode=True).decode()
+    assert "THIS REPORT IS LATE" in body
+
+
+async def test_smtp_down_across_the_deadline_retries_and_files_late_with_the_error(
+    skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
+) -> None:
+    async with harness(skipping, tmp_path, smtp) as h:
+        handle = await discovered(h)
+        await skipping.sleep(timedelta(hours=23))
+        smtp.refusing = {PTS}
+        await skipping.sleep(timedelta(hours=2))
+        state = await status(handle)
+        assert state.filings == []
+        assert state.tracks[0].last_error and "451" in state.tracks[0].last_error
+        overdue_page = next(m for m in smtp.messages if "OVERDUE" in str(m["Subject"]))
+        assert "failing" in overdue_page.get_payload()
+        smtp.refusing = set()
+        await skipping.sleep(timedelta(minutes=15))
+        state = await status(handle)
+    (filing,) = state.filings
+    assert filing.late and "451" in (filing.late_reason or "")
+    assert len(smtp.to(PTS)) == 1
+
+
+async def test_imy_clock_is_72_hours(skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink) -> None:
+    from tests.facts import OUTSIDE_SERVICE
+
+    async with harness(skipping, tmp_path, smtp) as h:
+        handle = await discovered(h, regime=RegimeCode.IMY, facts=OUTSIDE_SERVICE)
+        await skipping.sleep(timedelta(hours=71))
+        assert (await status(handle)).filings == []
+        await skipping.sleep(timedelta(hours=1))
+        state = await status(handle)
+        assert [f.kind for f in state.filings] == [FilingKind.INITIAL]
+        assert state.filings[0].recipient == "imy@imy.se"
+        assert state.tracks[0].awaiting_final, "GDPR: the rest follows in phases"
+        await skipping.sleep(timedelta(days=1, hours=1))
+        assert any(p.level == "reminder-1" for p in (await status(handle)).pages)
+
+
+async def test_nis2_report_runs_its_own_clocks_beside_pts(
+    skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
+) -> None:
+    async with harness(skipping, tmp_path, smtp) as h:
+        handle = await discovered(h)
+        await handle.execute_update(IncidentWorkflow.open_security_report, OpenSecurityReport(by="CISO"))
+        await skipping.sleep(timedelta(hours=24))
+        state = await status(handle)
+        nis2 = [f for f in state.filings if f.regime is RegimeCode.NIS2]
+        assert [f.kind for f in nis2] == [FilingKind.EARLY_WARNING]
+        await skipping.sleep(timedelta(hours=48))
+        state = await status(handle)
+        nis2 = [f for f in state.filings if f.regime is RegimeCode.NIS2]
+        assert [f.kind for f in nis2] == [FilingKind.EARLY_WARNING, FilingKind.NOTIFICATION]
+        track = state.track(RegimeCode.NIS2)
+        assert track is not None and track.stage_index == 2
+        due = track.anchors["final_report"]
+        assert due == nis2[1].sent_at
+    assert len(smtp.to("cert@cert.se")) == 2
+    assert len([f for f in state.filings if f.regime is RegimeCode.PTS]) >= 1
+
+
+async def test_retried_filing_activity_never_mails_twice(
+    skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
+) -> None:
+    """The ledger answers a second attempt with the same key: nothing is sent again."""
+    from breachclock.activities.filing import MailActivities
+    from breachclock.activities.mailer import Mailer
+    from breachclock.incident.lifecycle import FileReport
+    from breachclock.incident.report import build_draft
+    from breachclock.store import Store
+    from breachclock.worker import relay_for
+
+    async with harness(skipping, tmp_path, smtp) as h:
+        handle = await discovered(h)
+        state = await status(handle)
+    mail = MailActivities(Mailer(relay_for(h.settings), Store(h.settings.store_path)))
+    step = FileReport(0, FilingKind.INITIAL, "initial_report", None)
+    draft = build_draft(state, step, 7, await h.now(), None)
+    first = await mail.file_report(draft)
+    again = await mail.file_report(draft)
+    assert not first.duplicate and again.duplicate
+    assert again.message_id == first.message_id
+    assert smtp.keys().count("INC-1:7") == 1
