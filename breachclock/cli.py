@@ -118,6 +118,14 @@ def run(coro: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
     return wrapper
 
 
+def refusal_message(err: WorkflowUpdateFailedError) -> str:
+    """The innermost cause: the validator's words, not the SDK's "Failed decoding arguments"."""
+    cause: BaseException | None = err.cause
+    while isinstance(cause, ApplicationError) and cause.cause is not None:
+        cause = cause.cause
+    return getattr(cause, "message", None) or str(cause)
+
+
 async def client() -> Client:
     return await connect(Settings())
 
@@ -127,10 +135,7 @@ async def update(reference: str, name: Any, arg: BaseModel) -> Any:
     try:
         return await handle.execute_update(name, arg)
     except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        while isinstance(cause, ApplicationError) and cause.cause is not None:
-            cause = cause.cause
-        raise Refused(getattr(cause, "message", None) or str(cause)) from err
+        raise Refused(refusal_message(err)) from err
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             raise Refused(f"no open incident {reference}") from err

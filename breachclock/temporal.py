@@ -59,9 +59,12 @@ def _read(path: Path | None) -> bytes | None:
     return None if path is None else path.read_bytes()
 
 
-async def start_dev_server(settings: Settings) -> WorkflowEnvironment:
-    """The Temporal CLI dev server with SQLite persistence in the data folder."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+async def start_dev_server(settings: Settings, persistent: bool = True) -> WorkflowEnvironment:
+    """The Temporal CLI dev server; persistent: SQLite in the data folder, else in memory."""
+    database = None
+    if persistent:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        database = str(settings.data_dir / "temporal.db")
     return await WorkflowEnvironment.start_local(
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
@@ -71,8 +74,8 @@ async def start_dev_server(settings: Settings) -> WorkflowEnvironment:
         ui_port=settings.ui_port,
         search_attributes=ALL_KEYS,
         dev_server_existing_path=bundled_binary("temporal"),
-        dev_server_database_filename=str(settings.data_dir / "temporal.db"),
-        dev_server_extra_args=SQLITE_PRAGMAS,
+        dev_server_database_filename=database,
+        dev_server_extra_args=SQLITE_PRAGMAS if persistent else [],
     )
 
 

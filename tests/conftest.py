@@ -9,7 +9,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from breachclock.config import Settings
 from breachclock.incident.model import Facts, OpenIncident
 from breachclock.outbox import free_port
-from breachclock.temporal import start_time_skipping, workflow_id
+from breachclock.temporal import start_dev_server, start_time_skipping, workflow_id
 from breachclock.worker import build_worker, relay_for
 from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
 
@@ -66,6 +66,15 @@ def smtp() -> Iterator[SmtpSink]:
 @pytest.fixture
 async def skipping() -> AsyncIterator[WorkflowEnvironment]:
     env = await start_time_skipping()
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal CLI dev server (in memory), shared: tests use their own ids and queues."""
+    ports = Settings(BREACHCLOCK_TEMPORAL_PORT=free_port(), BREACHCLOCK_UI_PORT=free_port())
+    env = await start_dev_server(ports, persistent=False)
     yield env
     await env.shutdown()
 
@@ -127,4 +136,6 @@ async def harness(
         yield Harness(env, settings, smtp)
 
 
-HOUR = timedelta(hours=1)
+def unique(prefix: str = "INC") -> str:
+    """A reference no other test uses (the dev server is shared)."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"

@@ -12,7 +12,10 @@ ROOT_CAUSE: dict[str, Any] = {
 }
 
 ALL_BUT_ROOT_CAUSE: dict[str, Any] = {
-    "occurred": {"at": "2025-11-25T02:00:00+01:00", "how": "estimate: migration date in the change log"},
+    "occurred": {
+        "at": "2025-11-25T02:00:00+01:00",
+        "how": "estimate: migration date in the change log",
+    },
     "affected_count": 3300,
     "breach_types": ["disclosure"],
     "circumstances": "a migration program set 'publish' on secret numbers",
@@ -26,7 +29,11 @@ ALL_BUT_ROOT_CAUSE: dict[str, Any] = {
     "measures_planned": [],
     "other_providers": "none",
     "cross_border": "none",
-    "subscriber_notice": {"notified": True, "means": "telephone then e-mail", "notified_count": 3300},
+    "subscriber_notice": {
+        "notified": True,
+        "means": "telephone then e-mail",
+        "notified_count": 3300,
+    },
 }
 
 COMPLETE: dict[str, Any] = {**ALL_BUT_ROOT_CAUSE, **ROOT_CAUSE}

@@ -19,7 +19,7 @@ from breachclock.incident.model import (
 )
 from breachclock.incident.regimes import RegimeCode
 from breachclock.workflows.incident import IncidentWorkflow
-from tests.conftest import HOUR, Harness, SmtpSink, harness
+from tests.conftest import Harness, SmtpSink, harness
 from tests.facts import ALL_BUT_ROOT_CAUSE, COMPLETE, ROOT_CAUSE
 
 PTS = "incidentrapport@pts.se"
@@ -62,7 +62,9 @@ async def test_initial_report_is_filed_before_due_with_escalations_first(
     assert [p.recipients for p in state.pages] == [1, 2, 3], "each page reaches further"
     (filing,) = state.filings
     assert filing.kind is FilingKind.INITIAL and not filing.late
-    assert filing.sent_at <= aware + timedelta(hours=24) - timedelta(minutes=15) + timedelta(minutes=1)
+    assert filing.sent_at <= aware + timedelta(hours=24) - timedelta(minutes=15) + timedelta(
+        minutes=1
+    )
     assert state.pages[-1].sent_at < filing.sent_at
     (mail,) = smtp.to(PTS)
     assert mail["Message-ID"] == filing.message_id
@@ -70,7 +72,9 @@ async def test_initial_report_is_filed_before_due_with_escalations_first(
     assert "Reference number: INC-1" in body and "unknown" in body
 
 
-async def test_approve_files_at_once(skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink) -> None:
+async def test_approve_files_at_once(
+    skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
+) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
         handle = await discovered(h)
         result = await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
@@ -103,7 +107,9 @@ async def test_missing_facts_with_justification_give_an_extension_then_reminders
     async with harness(skipping, tmp_path, smtp) as h:
         handle = await discovered(h)
         await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
-        await handle.execute_update(IncidentWorkflow.record_facts, FactsPatch(changes=ALL_BUT_ROOT_CAUSE))
+        await handle.execute_update(
+            IncidentWorkflow.record_facts, FactsPatch(changes=ALL_BUT_ROOT_CAUSE)
+        )
         await handle.execute_update(
             IncidentWorkflow.justify,
             Justify(by="Manager", text="The supplier's analysis of the migration is not done yet."),
@@ -159,7 +165,9 @@ async def test_filing_after_a_late_discovery_is_late_and_says_why(
         handle = await h.open()
         await handle.execute_update(
             IncidentWorkflow.discover,
-            Discover(at=await h.now() - timedelta(hours=30), by="On-call", how="found in old tickets"),
+            Discover(
+                at=await h.now() - timedelta(hours=30), by="On-call", how="found in old tickets"
+            ),
         )
         await skipping.sleep(timedelta(minutes=1))
         state = await status(handle)
@@ -191,7 +199,9 @@ async def test_smtp_down_across_the_deadline_retries_and_files_late_with_the_err
     assert len(smtp.to(PTS)) == 1
 
 
-async def test_imy_clock_is_72_hours(skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink) -> None:
+async def test_imy_clock_is_72_hours(
+    skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
+) -> None:
     from tests.facts import OUTSIDE_SERVICE
 
     async with harness(skipping, tmp_path, smtp) as h:
@@ -212,7 +222,9 @@ async def test_nis2_report_runs_its_own_clocks_beside_pts(
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
         handle = await discovered(h)
-        await handle.execute_update(IncidentWorkflow.open_security_report, OpenSecurityReport(by="CISO"))
+        await handle.execute_update(
+            IncidentWorkflow.open_security_report, OpenSecurityReport(by="CISO")
+        )
         await skipping.sleep(timedelta(hours=24))
         state = await status(handle)
         nis2 = [f for f in state.filings if f.regime is RegimeCode.NIS2]

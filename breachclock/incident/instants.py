@@ -31,15 +31,15 @@ def resolve_local(local: datetime, tz: ZoneInfo) -> datetime:
     """The one instant a naive local time names in ``tz``, or an InstantError."""
     early = local.replace(tzinfo=tz, fold=0)
     late = local.replace(tzinfo=tz, fold=1)
+    # In a gap both folds differ too (PEP 495), so test for the gap first.
+    if early.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != local:
+        raise InstantError(
+            f"{local:%Y-%m-%d %H:%M} does not exist in {tz.key} (the clocks go forward that night)"
+        )
     if early.utcoffset() != late.utcoffset():
         raise InstantError(
             f"{local:%Y-%m-%d %H:%M} is ambiguous in {tz.key} (the clocks go back that night); "
             "give the offset, e.g. +02:00 or +01:00"
-        )
-    round_trip = early.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
-    if round_trip != local:
-        raise InstantError(
-            f"{local:%Y-%m-%d %H:%M} does not exist in {tz.key} (the clocks go forward that night)"
         )
     return early.astimezone(UTC)
 

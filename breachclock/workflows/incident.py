@@ -144,9 +144,10 @@ class IncidentWorkflow:
             finally:
                 self._in_flight.discard(step.key)
                 self._changed = True
-                self._tasks.discard(asyncio.current_task())  # type: ignore[arg-type,unused-ignore]
 
-        self._tasks.add(asyncio.create_task(tracked()))
+        task = asyncio.create_task(tracked())
+        self._tasks.add(task)  # a reference, so the task is not collected mid-flight
+        task.add_done_callback(self._tasks.discard)
 
     async def _file(self, step: FileReport) -> None:
         number = self.state.next_filing_number
