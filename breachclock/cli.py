@@ -398,8 +398,10 @@ async def list_(as_json: bool) -> None:
         attrs = wf.typed_search_attributes
         deadline = attrs.get(NEXT_DEADLINE)
         reference = wf.id.removeprefix(WORKFLOW_ID_PREFIX)
-        rows.setdefault(reference, {"closed_reason": None})
-        rows[reference].update(
+        if reference in rows:
+            continue  # the register has the closed incident's final word
+        rows[reference] = dict(
+            closed_reason=None,
             reference=reference,
             state=attrs.get(STATE) or "opened",
             regime=attrs.get(REGIME),

@@ -123,6 +123,7 @@ class IncidentWorkflow:
                 await workflow.wait_condition(lambda: self._changed, timeout=timeout)
             except TimeoutError:
                 pass
+        publish(self.state)
         await workflow.execute_activity_method(
             RegisterActivities.register_incident,
             self.state,

@@ -1,0 +1,172 @@
+"""The command line end to end against the dev server, as a person would use it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
+
+from tests.conftest import SmtpSink, harness, unique
+from tests.facts import ALL_BUT_ROOT_CAUSE
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def address(env: WorkflowEnvironment) -> str:
+    return str(env.client.service_client.config.target_host)
+
+
+class Cli:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    async def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, str(ROOT / "starter.py"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    async def json(self, *args: str) -> Any:
+        done = await self(*args, "--json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+
+async def test_cli_walkthrough(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with harness(dev_server, tmp_path, smtp) as h:
+        cli = Cli(
+            {
+                **os.environ,
+                "TEMPORAL_ADDRESS": address(dev_server),
+                "BREACHCLOCK_TASK_QUEUE": h.settings.task_queue,
+                "BREACHCLOCK_DATA_DIR": str(h.settings.data_dir),
+            }
+        )
+        ref = unique("CLI")
+        opening = tmp_path / "open.json"
+        opening.write_text(
+            json.dumps({"title": "Call logs exposed", "facts": {"breach_types": ["disclosure"]}})
+        )
+        done = await cli("open", ref, "--file", str(opening), "--by", "Manager")
+        assert done.returncode == 0, done.stderr
+        again = await cli("open", ref, "--title", "x")
+        assert again.returncode == 1 and "already exists" in again.stderr
+
+        naive = await cli("discover", ref, "--at", "2026-11-23 08:00", "--how", "alarm")
+        assert naive.returncode == 1
+        assert naive.stderr.startswith("error: at:") and "no offset or zone" in naive.stderr
+        assert len(naive.stderr.strip().splitlines()) == 1, "one plain line, no traceback"
+
+        now = await h.now()
+        done = await cli(
+            "discover",
+            ref,
+            "--at",
+            now.isoformat(),
+            "--how",
+            "alarm from the SIEM",
+            "--by",
+            "On-call",
+        )
+        assert done.returncode == 0, done.stderr
+        assert "initial_report due" in done.stdout
+
+        status = await cli.json("status", ref)
+        assert {
+            "reference",
+            "state",
+            "regime",
+            "discovered_at",
+            "deadlines",
+            "filings",
+            "missing",
+        } <= set(status)
+        assert status["state"] == "discovered" and status["regime"] == "pts"
+        (deadline,) = status["deadlines"]
+        assert deadline["name"] == "initial_report" and deadline["done_at"] is None
+        assert deadline["due_at"].endswith(("+01:00", "+02:00")), "shown in the operator's zone"
+        assert "breach_types" not in status["missing"]
+
+        facts = tmp_path / "facts.json"
+        facts.write_text(json.dumps(ALL_BUT_ROOT_CAUSE))
+        done = await cli("facts", ref, "--file", str(facts))
+        assert done.returncode == 0 and "root_cause" in done.stdout
+        bad = tmp_path / "bad.json"
+        bad.write_text('{"affected_count": -1}')
+        refused = await cli("facts", ref, "--file", str(bad))
+        assert refused.returncode == 1 and "greater than or equal to 0" in refused.stderr
+
+        done = await cli(
+            "event",
+            ref,
+            "--at",
+            now.isoformat(),
+            "--what",
+            "export job stopped",
+            "--how-established",
+            "logs",
+        )
+        assert done.returncode == 0, done.stderr
+
+        report = await cli("report", ref)
+        assert report.returncode == 0 and f"Reference number: {ref}" in report.stdout
+        assert "root cause: unknown" in report.stdout
+
+        done = await cli("approve", ref, "--by", "Manager")
+        assert done.returncode == 0 and "filing no. 1 sent" in done.stdout
+        assert len(smtp.to("incidentrapport@pts.se")) == 1
+
+        timeline = await cli.json("timeline", ref)
+        assert any("export job stopped" in e["what"] for e in timeline)
+        assert any("filing no. 1" in e["what"] for e in timeline)
+
+        listing = await cli.json("list")
+        mine = next(r for r in listing if r["reference"] == ref)
+        assert mine["state"] == "reported" and mine["next_deadline"]
+
+        refused = await cli("close", ref)
+        assert refused.returncode == 1 and "needs a reason" in refused.stderr
+        done = await cli("close", ref, "--reason", "handed to the regulator; register only")
+        assert done.returncode == 0, done.stderr
+
+        async def closed() -> dict[str, Any]:
+            while True:
+                status = await cli.json("status", ref)
+                if status["state"] == "closed":
+                    return dict(status)
+                await asyncio.sleep(0.2)
+
+        status = await asyncio.wait_for(closed(), 30)
+        assert status["closed_reason"] == "handed to the regulator; register only"
+        listing = await cli.json("list")
+        assert next(r for r in listing if r["reference"] == ref)["state"] == "closed"
+
+        missing = await cli("status", "NO-SUCH-INCIDENT")
+        assert missing.returncode == 1 and "no incident" in missing.stderr
+        usage = await cli("status", "name with spaces")
+        assert usage.returncode == 2
+
+
+async def test_cli_says_when_temporal_cannot_be_reached(tmp_path: Path) -> None:
+    from breachclock.outbox import free_port
+
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "BREACHCLOCK_DATA_DIR": str(tmp_path),
+    }
+    done = await Cli(env)("list")
+    assert done.returncode == 3
+    assert "cannot reach Temporal" in done.stderr
