@@ -6,6 +6,7 @@ Each test gets its own time-skipping server: skipped time is global to a server.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,9 @@ from breachclock.outbox import free_port
 from breachclock.temporal import start_dev_server, start_time_skipping, workflow_id
 from breachclock.worker import build_worker, relay_for
 from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
+
+
+HISTORIES = Path(__file__).parent / "histories"
 
 
 class SmtpSink:
@@ -96,6 +100,7 @@ class Harness:
         self.env = env
         self.settings = settings
         self.smtp = smtp
+        self.handles: list[WorkflowHandle[Any, Any]] = []
 
     @property
     def client(self) -> Client:
@@ -114,12 +119,22 @@ class Harness:
             facts=facts or Facts(),
             **kw,
         )
-        return await self.client.start_workflow(
+        handle = await self.client.start_workflow(
             IncidentWorkflow.run,
             IncidentStart(opening=opening, policy=self.settings.policy()),
             id=workflow_id(reference),
             task_queue=self.settings.task_queue,
         )
+        self.handles.append(handle)
+        return handle
+
+    async def save_histories(self) -> None:
+        """Keep each incident's history for the replay test (BREACHCLOCK_RECORD_HISTORIES=1)."""
+        test = os.environ["PYTEST_CURRENT_TEST"].split("::")[-1].split(" ")[0]
+        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in test)
+        for number, handle in enumerate(self.handles):
+            history = await handle.fetch_history()
+            (HISTORIES / f"{name}-{number}.json").write_text(history.to_json())
 
     async def wait_for(self, predicate: Any, seconds: float = 20) -> None:
         async with asyncio.timeout(seconds):
@@ -133,7 +148,10 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     settings = settings_for(tmp_path, smtp, **overrides)
     async with build_worker(env.client, settings, relay_for(settings)):
-        yield Harness(env, settings, smtp)
+        h = Harness(env, settings, smtp)
+        yield h
+        if os.environ.get("BREACHCLOCK_RECORD_HISTORIES"):
+            await h.save_histories()
 
 
 def unique(prefix: str = "INC") -> str:

@@ -12,14 +12,11 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from tests.cli_support import address
 from tests.conftest import SmtpSink, harness, unique
 from tests.facts import ALL_BUT_ROOT_CAUSE
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def address(env: WorkflowEnvironment) -> str:
-    return str(env.client.service_client.config.target_host)
 
 
 class Cli:

@@ -1,0 +1,34 @@
+"""Replay saved histories of every path through today's workflow code.
+
+A change that would break running incidents (non-determinism) fails here. The
+histories are recorded from the clock tests with
+``BREACHCLOCK_RECORD_HISTORIES=1 pytest tests/test_workflow_clocks.py``; record
+new ones when a path is added, never to make this test pass after a change
+(guard the change with ``workflow.patched`` instead).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from breachclock.worker import WORKFLOWS, sandbox
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_every_path_has_a_saved_history() -> None:
+    names = {p.name for p in HISTORIES}
+    for path in ("initial_report", "approve", "supplementary_final", "extension", "escalate", "imy", "nis2", "smtp_down"):
+        assert any(path in n for n in names), f"no saved history for the {path} path"
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays(path: Path) -> None:
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter, workflow_runner=sandbox())
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    await replayer.replay_workflow(history)

@@ -1,0 +1,74 @@
+"""The worker killed with SIGKILL while a clock runs: the filing still goes out exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from breachclock.incident.model import Discover, FilingKind, IncidentState
+from breachclock.workflows.incident import IncidentWorkflow
+from tests.cli_support import address
+from tests.conftest import SmtpSink, settings_for, unique
+
+ROOT = Path(__file__).resolve().parents[1]
+PTS = "incidentrapport@pts.se"
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "worker.py")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def test_worker_killed_before_due_files_once_after_restart(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    settings = settings_for(tmp_path, smtp, BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES=0)
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": address(dev_server),
+        "BREACHCLOCK_TASK_QUEUE": settings.task_queue,
+        "BREACHCLOCK_DATA_DIR": str(settings.data_dir),
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp.port),
+    }
+    from tests.conftest import Harness
+
+    h = Harness(dev_server, settings, smtp)
+    worker = start_worker(env)
+    try:
+        ref = unique("CRASH")
+        handle = await h.open(ref)
+        due_in = timedelta(seconds=6)
+        aware = await h.now() - timedelta(hours=24) + due_in
+        await handle.execute_update(IncidentWorkflow.discover, Discover(at=aware, by="On-call", how="alarm"))
+        await h.wait_for(lambda: any("due in 30m" in str(m["Subject"]) for m in smtp.messages), 30)
+        assert smtp.to(PTS) == []
+
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        await asyncio.sleep(due_in.total_seconds() + 2)
+        assert smtp.to(PTS) == [], "nobody filed while the worker was dead"
+
+        worker = start_worker(env)
+        await h.wait_for(lambda: len(smtp.to(PTS)) >= 1, 60)
+        await asyncio.sleep(3)
+        state: IncidentState = await handle.query(IncidentWorkflow.status)
+    finally:
+        worker.kill()
+        worker.wait()
+    assert len(smtp.to(PTS)) == 1
+    assert smtp.keys().count(f"{ref}:1") == 1
+    (filing,) = state.filings
+    assert filing.kind is FilingKind.INITIAL
+    assert filing.late and "engine was unavailable" in (filing.late_reason or "")
