@@ -29,7 +29,6 @@ from breachclock.temporal import start_dev_server, start_time_skipping, workflow
 from breachclock.worker import build_worker, relay_for
 from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
 
-
 HISTORIES = Path(__file__).parent / "histories"
 
 

@@ -409,7 +409,8 @@ def test_complete_initial_finishes_pts_but_nis2_needs_own_final() -> None:
 
 
 def test_imy_notification_then_awaiting_final_with_reminders_only() -> None:
-    state = new_state(RegimeCode.IMY, facts=missing_facts())
+    facts = complete_facts(root_cause=None, in_communications_service=False)
+    state = new_state(RegimeCode.IMY, facts=facts)
     due = T0 + 72 * HOUR
     steps = lifecycle.schedule(state, 0, T0)
     assert summary(steps)[-2:] == [
@@ -522,14 +523,6 @@ def test_pending_filing_after_done_is_correction_once_facts_move_on() -> None:
     assert summary(lifecycle.schedule(state, 0, now)) == [(now, "file:0:correction")]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "record_filing indexes stages[track.stage_index] before looking at the filing kind; "
-        "a CORRECTION is only scheduled once the track is done (stage_index == len(stages)), "
-        "so recording it raises IndexError"
-    ),
-    strict=True,
-)
 def test_recording_a_correction_moves_final_facts_version() -> None:
     state = finished_then_corrected()
     track = state.tracks[0]

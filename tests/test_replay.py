@@ -9,6 +9,7 @@ new ones when a path is added, never to make this test pass after a change
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -23,12 +24,23 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 def test_every_path_has_a_saved_history() -> None:
     names = {p.name for p in HISTORIES}
-    for path in ("initial_report", "approve", "supplementary_final", "extension", "escalate", "imy", "nis2", "smtp_down"):
+    for path in (
+        "initial_report",
+        "approve",
+        "supplementary_final",
+        "extension",
+        "escalate",
+        "imy",
+        "nis2",
+        "smtp_down",
+    ):
         assert any(path in n for n in names), f"no saved history for the {path} path"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path) -> None:
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter, workflow_runner=sandbox())
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    replayer = Replayer(
+        workflows=WORKFLOWS, data_converter=pydantic_data_converter, workflow_runner=sandbox()
+    )
+    history = WorkflowHistory.from_json(path.stem, await asyncio.to_thread(path.read_text))
     await replayer.replay_workflow(history)

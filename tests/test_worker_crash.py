@@ -51,7 +51,9 @@ async def test_worker_killed_before_due_files_once_after_restart(
         handle = await h.open(ref)
         due_in = timedelta(seconds=6)
         aware = await h.now() - timedelta(hours=24) + due_in
-        await handle.execute_update(IncidentWorkflow.discover, Discover(at=aware, by="On-call", how="alarm"))
+        await handle.execute_update(
+            IncidentWorkflow.discover, Discover(at=aware, by="On-call", how="alarm")
+        )
         await h.wait_for(lambda: any("due in 30m" in str(m["Subject"]) for m in smtp.messages), 30)
         assert smtp.to(PTS) == []
 

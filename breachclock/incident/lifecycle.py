@@ -188,27 +188,27 @@ def _reminders(track: Track, index: int, stage: Stage, policy: Policy) -> list[S
 def record_filing(state: IncidentState, index: int, filing: Filing) -> None:
     """Advance track ``index`` after ``filing`` went out."""
     track = state.tracks[index]
-    stages = regime(track.regime).stages
-    stage = stages[track.stage_index]
     state.filings.append(filing)
     track.approve = None
     track.approve_at = None
     track.last_error = None
-    complete = not filing.missing
     if filing.kind is FilingKind.SUPPLEMENTARY:
         return
-    if filing.kind is FilingKind.EXTENSION:
-        track.done[stage.name] = filing.sent_at
-        track.awaiting_final = True
-        return
     if filing.kind is FilingKind.CORRECTION:
+        # Only offered once the track is finished: there is no current stage.
         track.final_facts_version = filing.facts_version
         return
-    track.done[stage.name] = filing.sent_at
+    stages = regime(track.regime).stages
+    stage = stages[track.stage_index]
+    # An extension meets the deadline; the final after it does not move that date.
+    track.done.setdefault(stage.name, filing.sent_at)
+    if filing.kind is FilingKind.EXTENSION:
+        track.awaiting_final = True
+        return
     _enter(track, stages, track.stage_index + 1, filing.sent_at)
     nxt = current_stage(track)
     if (
-        complete
+        not filing.missing
         and nxt is not None
         and nxt.kind is StageKind.FOLLOW_UP
         and not nxt.needs_own_filing
