@@ -17,13 +17,16 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(PY) starter.py demo
 
+bench: $(STAMP)
+	$(PY) -m bench.approve
+
 test: $(STAMP) lint
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy breachclock starter.py worker.py
+	$(VENV)/bin/mypy breachclock bench starter.py worker.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

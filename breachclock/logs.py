@@ -33,3 +33,5 @@ def configure(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # aiosmtpd logs every connection's peer at INFO: addresses, and noise.
+    logging.getLogger("mail.log").setLevel(max(level, logging.WARNING))

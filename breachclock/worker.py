@@ -80,7 +80,7 @@ async def engine(settings: Settings) -> AsyncIterator[tuple[Client, SmtpRelay]]:
             print(f"SMTP outbox: 127.0.0.1:{outbox.port} -> {outbox.folder.resolve()}")
         else:
             print(f"SMTP relay: {settings.smtp_host}:{settings.smtp_port}")
-        print(f"Data: {settings.data_dir.resolve()}")
+        print(f"Data: {settings.data_dir.resolve()}", flush=True)
         yield client, relay_for(settings)
 
 

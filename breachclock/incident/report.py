@@ -140,8 +140,16 @@ def render_text(draft: ReportDraft) -> str:
             labels=FACT_LABELS,
             when=lambda instant: show(instant, tz),
             unknown=lambda name: _unknown(draft, name),
+            affected=_affected(draft),
         )
     )
+
+
+def _affected(draft: ReportDraft) -> str:
+    count, scale = draft.facts.affected_count, draft.facts.affected_scale
+    if count is not None:
+        return f"{count}" + (f" ({scale})" if scale else "")
+    return scale or _unknown(draft, "affected_count")
 
 
 def _unknown(draft: ReportDraft, name: str) -> str:

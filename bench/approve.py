@@ -1,0 +1,127 @@
+"""How long from ``approve`` to the regulator's mail accepted by the SMTP server.
+
+Runs on the embedded dev server (SQLite, as ``make run``) with a real worker and an SMTP
+server on 127.0.0.1. The baseline is the same report mail sent straight with
+aiosmtplib to the same server: the ratio is what the durable workflow costs on
+top of the send itself.
+
+    .venv/bin/python -m bench.approve [--n 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+from aiosmtpd.controller import Controller
+
+from breachclock.config import Settings
+from breachclock.incident.lifecycle import FileReport
+from breachclock.incident.model import Approve, Discover, FilingKind, OpenIncident
+from breachclock.incident.report import build_draft, render_text
+from breachclock.outbox import free_port
+from breachclock.temporal import start_dev_server, workflow_id
+from breachclock.worker import build_worker, relay_for
+from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
+
+
+class Accept:
+    """An SMTP server that accepts everything and keeps nothing."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "250 OK"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def main(n: int) -> None:
+    smtp_port = free_port()
+    controller = Controller(Accept(), hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            BREACHCLOCK_DATA_DIR=Path(tmp),
+            BREACHCLOCK_TEMPORAL_PORT=free_port(),
+            BREACHCLOCK_UI_PORT=free_port(),
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=smtp_port,
+            BREACHCLOCK_TASK_QUEUE="bench-approve",
+        )
+        env = await start_dev_server(settings)
+        try:
+            approve_times, baseline_times = await run(env, settings, n)
+        finally:
+            await env.shutdown()
+            controller.stop()
+    for name, values in (
+        ("approve → mail accepted", approve_times),
+        ("baseline: aiosmtplib send", baseline_times),
+    ):
+        print(
+            f"{name:28} n={len(values)}  median {statistics.median(values) * 1000:7.1f} ms"
+            f"  p95 {percentile(values, 0.95) * 1000:7.1f} ms  max {max(values) * 1000:7.1f} ms"
+        )
+    ratio = statistics.median(approve_times) / statistics.median(baseline_times)
+    print(f"ratio (median approve / median baseline): {ratio:.1f}x")
+
+
+async def run(env: Any, settings: Settings, n: int) -> tuple[list[float], list[float]]:
+    approve_times: list[float] = []
+    baseline_times: list[float] = []
+    async with build_worker(env.client, settings, relay_for(settings)):
+        for i in range(n):
+            reference = f"BENCH-{i:04d}-{uuid.uuid4().hex[:6]}"
+            handle = await env.client.start_workflow(
+                IncidentWorkflow.run,
+                IncidentStart(
+                    opening=OpenIncident(reference=reference, title="bench", opened_by="bench"),
+                    policy=settings.policy(),
+                ),
+                id=workflow_id(reference),
+                task_queue=settings.task_queue,
+            )
+            await handle.execute_update(
+                IncidentWorkflow.discover, Discover(at=datetime.now(UTC), by="bench", how="bench")
+            )
+            started = time.perf_counter()
+            result = await handle.execute_update(IncidentWorkflow.approve, Approve(by="bench"))
+            assert result.filed is not None
+            approve_times.append(time.perf_counter() - started)
+
+            state = await handle.query(IncidentWorkflow.status)
+            draft = build_draft(
+                state,
+                FileReport(0, FilingKind.INITIAL, "initial_report", None),
+                99,
+                datetime.now(UTC),
+                None,
+            )
+            message = EmailMessage()
+            message["From"] = settings.mail_from
+            message["To"] = draft.recipient
+            message["Subject"] = "baseline"
+            message.set_content(render_text(draft))
+            started = time.perf_counter()
+            await aiosmtplib.send(message, hostname="127.0.0.1", port=settings.smtp_port)
+            baseline_times.append(time.perf_counter() - started)
+    return approve_times, baseline_times
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=30, help="incidents to approve")
+    asyncio.run(main(parser.parse_args().n))
