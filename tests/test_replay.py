@@ -10,13 +10,14 @@ new ones when a path is added, never to make this test pass after a change
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from breachclock.codec import EncryptionCodec, encrypted_converter
 from breachclock.worker import WORKFLOWS, sandbox
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -39,8 +40,8 @@ def test_every_path_has_a_saved_history() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path) -> None:
-    replayer = Replayer(
-        workflows=WORKFLOWS, data_converter=pydantic_data_converter, workflow_runner=sandbox()
-    )
+    # The engine's own converter: its codec lets unencrypted payloads through.
+    converter = encrypted_converter(EncryptionCodec({"replay": os.urandom(32)}, "replay"))
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter, workflow_runner=sandbox())
     history = WorkflowHistory.from_json(path.stem, await asyncio.to_thread(path.read_text))
     await replayer.replay_workflow(history)

@@ -1,0 +1,104 @@
+"""AES-GCM encryption of every payload before it reaches the Temporal server.
+
+Facts, names in the timeline and page recipients are personal data; the server
+(and its database, backups and UI) sees only ciphertext. Each payload names the
+key that sealed it, so keys rotate: the active key encrypts, every configured key
+still decrypts. Payloads that were never encrypted pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
+
+ENCODING = b"binary/encrypted"
+KEY_ID = "encryption-key-id"
+NONCE_BYTES = 12
+
+
+class CodecKeyError(ValueError):
+    """A payload sealed with a key this process does not have, or a bad key set."""
+
+
+class EncryptionCodec(PayloadCodec):
+    def __init__(self, keys: dict[str, bytes], active: str) -> None:
+        if active not in keys:
+            raise CodecKeyError(f"the active key {active!r} is not among the configured keys")
+        bad = [k for k, v in keys.items() if len(v) != 32]
+        if bad:
+            raise CodecKeyError(f"keys must be 32 bytes (AES-256): {', '.join(bad)}")
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
+        self._active = active
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        cipher = self._ciphers[self._active]
+        sealed = []
+        for payload in payloads:
+            nonce = os.urandom(NONCE_BYTES)
+            data = nonce + cipher.encrypt(nonce, payload.SerializeToString(), self._active.encode())
+            sealed.append(
+                Payload(metadata={"encoding": ENCODING, KEY_ID: self._active.encode()}, data=data)
+            )
+        return sealed
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        opened = []
+        for payload in payloads:
+            if payload.metadata.get("encoding") != ENCODING:
+                opened.append(payload)
+                continue
+            key_id = payload.metadata.get(KEY_ID, b"").decode()
+            cipher = self._ciphers.get(key_id)
+            if cipher is None:
+                raise CodecKeyError(f"payload sealed with key {key_id!r}, which is not configured")
+            nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
+            opened.append(Payload.FromString(cipher.decrypt(nonce, sealed, key_id.encode())))
+        return opened
+
+
+def parse_keys(text: str) -> dict[str, bytes]:
+    """``{"key-id": "<base64 of 32 bytes>", …}``, as configured or as in the key file."""
+    try:
+        raw = json.loads(text)
+        return {str(k): base64.b64decode(v, validate=True) for k, v in raw.items()}
+    except (ValueError, AttributeError, TypeError) as err:
+        raise CodecKeyError(
+            'codec keys must be a JSON object {"key-id": "<base64 of 32 random bytes>"}'
+        ) from err
+
+
+def local_keys(path: Path) -> tuple[dict[str, bytes], str]:
+    """The embedded default: one key made on first start, kept (mode 600) in the data folder."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key_id = f"local-{os.urandom(4).hex()}"
+        content = json.dumps(
+            {key_id: base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()}
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(content)
+    keys = parse_keys(path.read_text())
+    return keys, sorted(keys)[-1]
+
+
+def encrypted_converter(codec: PayloadCodec) -> DataConverter:
+    """The pydantic converter, payloads sealed by ``codec``, failure messages too."""
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )

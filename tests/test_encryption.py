@@ -1,0 +1,91 @@
+"""Personal data never reaches the Temporal server in the clear."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from temporalio.api.common.v1 import Payload
+from temporalio.testing import WorkflowEnvironment
+
+from breachclock.codec import CodecKeyError, EncryptionCodec, encrypted_converter, local_keys
+from breachclock.incident.model import Approve, Discover, Facts, TimelineInput
+from breachclock.temporal import start_time_skipping
+from breachclock.workflows.incident import IncidentWorkflow
+from tests.conftest import SmtpSink, harness
+
+NAME = "Anna Andersson"
+PHONE = "+46701234567"
+
+
+def payload(text: str) -> Payload:
+    return Payload(metadata={"encoding": b"json/plain"}, data=text.encode())
+
+
+async def test_rotation_old_key_still_decrypts_new_key_encrypts() -> None:
+    old, new = os.urandom(32), os.urandom(32)
+    before = EncryptionCodec({"k1": old}, "k1")
+    after = EncryptionCodec({"k1": old, "k2": new}, "k2")
+    (sealed_old,) = await before.encode([payload(NAME)])
+    (sealed_new,) = await after.encode([payload(NAME)])
+    assert (
+        NAME.encode() not in sealed_old.data and sealed_old.metadata["encryption-key-id"] == b"k1"
+    )
+    assert sealed_new.metadata["encryption-key-id"] == b"k2"
+    assert [p.data for p in await after.decode([sealed_old, sealed_new])] == [NAME.encode()] * 2
+    with pytest.raises(CodecKeyError, match="k2"):
+        await before.decode([sealed_new])
+
+
+async def test_tampering_is_detected_and_plain_payloads_pass() -> None:
+    codec = EncryptionCodec({"k": os.urandom(32)}, "k")
+    (sealed,) = await codec.encode([payload("x")])
+    tampered = Payload(
+        metadata=sealed.metadata, data=sealed.data[:-1] + bytes([sealed.data[-1] ^ 1])
+    )
+    with pytest.raises(InvalidTag):
+        await codec.decode([tampered])
+    plain = payload("not encrypted")
+    assert await codec.decode([plain]) == [plain]
+
+
+def test_bad_key_configuration_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CodecKeyError, match="32 bytes"):
+        EncryptionCodec({"short": b"123"}, "short")
+    with pytest.raises(CodecKeyError, match="active key"):
+        EncryptionCodec({"a": os.urandom(32)}, "b")
+    keys, active = local_keys(tmp_path / "keys.json")
+    assert len(keys[active]) == 32
+    assert (tmp_path / "keys.json").stat().st_mode & 0o777 == 0o600
+    assert local_keys(tmp_path / "keys.json") == (keys, active), "made once, then reused"
+
+
+async def test_history_on_the_server_holds_no_personal_data(tmp_path: Path, smtp: SmtpSink) -> None:
+    converter = encrypted_converter(EncryptionCodec({"k": os.urandom(32)}, "k"))
+    env: WorkflowEnvironment = await start_time_skipping(converter)
+    try:
+        async with harness(env, tmp_path, smtp) as h:
+            facts = Facts.model_validate(
+                {"circumstances": f"{NAME} ({PHONE}) called customer service"}
+            )
+            handle = await h.open("ENC-1", facts=facts)
+            now = await h.now()
+            await handle.execute_update(
+                IncidentWorkflow.discover, Discover(at=now, by=NAME, how=f"call from {PHONE}")
+            )
+            await handle.execute_update(
+                IncidentWorkflow.add_event, TimelineInput(at=now, what=f"{NAME} confirmed", by=NAME)
+            )
+            await handle.execute_update(IncidentWorkflow.approve, Approve(by=NAME))
+            await env.sleep(timedelta(hours=20))
+            raw = (await handle.fetch_history()).to_json()
+    finally:
+        await env.shutdown()
+    report = smtp.to("incidentrapport@pts.se")[0].get_payload()[0].get_payload(decode=True).decode()
+    assert NAME in report and PHONE in report, "the worker decrypts: the regulator reads it all"
+    for secret in (NAME, PHONE, "oncall@operator.example", "incident-manager@"):
+        assert secret not in raw, f"{secret} reached the Temporal server in the clear"
+    assert "binary/encrypted" in raw or "YmluYXJ5L2VuY3J5cHRlZA" in raw
