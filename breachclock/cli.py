@@ -376,6 +376,18 @@ async def report(reference: str, as_json: bool, track: str | None) -> None:
     click.echo(render_json(draft) if as_json else render_text(draft))
 
 
+def register_row(
+    reference: str, state: str, regime: str | None, deadline: datetime | None, reason: str | None
+) -> dict[str, Any]:
+    return {
+        "reference": reference,
+        "state": state,
+        "regime": regime,
+        "next_deadline": deadline.isoformat() if deadline else None,
+        "closed_reason": reason,
+    }
+
+
 @cli.command("list")
 @json_option
 @run
@@ -385,27 +397,18 @@ async def list_(as_json: bool) -> None:
     rows: dict[str, dict[str, Any]] = {}
     for raw in Store(settings.store_path).all_registered():
         state = IncidentState.model_validate_json(raw)
-        rows[state.reference] = {
-            "reference": state.reference,
-            "state": "closed",
-            "regime": state.regime.value,
-            "next_deadline": None,
-            "closed_reason": state.closure.reason if state.closure else None,
-        }
+        reason = state.closure.reason if state.closure else None
+        rows[state.reference] = register_row(
+            state.reference, "closed", state.regime.value, None, reason
+        )
     async for wf in (await client()).list_workflows("WorkflowType = 'Incident'"):
-        if not wf.id.startswith(WORKFLOW_ID_PREFIX):
-            continue
+        reference = wf.id.removeprefix(WORKFLOW_ID_PREFIX)
+        if not wf.id.startswith(WORKFLOW_ID_PREFIX) or reference in rows:
+            continue  # for a closed incident the register has the final word
         attrs = wf.typed_search_attributes
         deadline = attrs.get(NEXT_DEADLINE)
-        reference = wf.id.removeprefix(WORKFLOW_ID_PREFIX)
-        if reference in rows:
-            continue  # the register has the closed incident's final word
-        rows[reference] = dict(
-            closed_reason=None,
-            reference=reference,
-            state=attrs.get(STATE) or "opened",
-            regime=attrs.get(REGIME),
-            next_deadline=deadline.isoformat() if deadline else None,
+        rows[reference] = register_row(
+            reference, attrs.get(STATE) or "opened", attrs.get(REGIME), deadline, None
         )
     ordered = sorted(
         rows.values(),

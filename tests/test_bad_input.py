@@ -13,12 +13,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.cli import refusal_message
+from breachclock.incident.model import Facts
 from breachclock.workflows.incident import IncidentWorkflow
 from tests.conftest import SmtpSink, harness, unique
+from tests.facts import ALL_BUT_ROOT_CAUSE, COMPLETE
 
 AWARE = {"at": "2026-01-10T09:00:00+01:00", "by": "On-call", "how": "customer call"}
 
@@ -80,6 +82,18 @@ BAD: list[tuple[str, str, dict[str, Any], str]] = [
 ]
 
 
+async def assert_refused_without_trace(
+    handle: WorkflowHandle[Any, Any], update: str, payload: dict[str, Any], expected: str
+) -> None:
+    await handle.query(IncidentWorkflow.status)  # the workflow's first task is done
+    before = len((await handle.fetch_history()).events)
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(update, payload)
+    after = len((await handle.fetch_history()).events)
+    assert expected in refusal_message(caught.value)
+    assert after == before, "a refused update adds nothing to history"
+
+
 @pytest.mark.parametrize(
     ("update", "payload", "expected"), [b[1:] for b in BAD], ids=[b[0] for b in BAD]
 )
@@ -91,21 +105,11 @@ async def test_bad_input_is_refused_and_leaves_no_trace(
     payload: dict[str, Any],
     expected: str,
 ) -> None:
-    from tests.facts import ALL_BUT_ROOT_CAUSE
-
     occurred = {"occurred": ALL_BUT_ROOT_CAUSE["occurred"]}
     async with harness(dev_server, tmp_path, smtp) as h:
-        from breachclock.incident.model import Facts
-
         handle = await h.open(unique(), facts=Facts.model_validate(occurred))
-        await handle.query(IncidentWorkflow.status)
-        before = len((await handle.fetch_history()).events)
-        with pytest.raises(WorkflowUpdateFailedError) as caught:
-            await handle.execute_update(update, payload)
-        after = len((await handle.fetch_history()).events)
+        await assert_refused_without_trace(handle, update, payload, expected)
         state = await handle.query(IncidentWorkflow.status)
-    assert expected in refusal_message(caught.value)
-    assert after == before, "a refused update adds nothing to history"
     assert state.discovery is None and state.facts_version == 0
 
 
@@ -144,8 +148,6 @@ async def test_bad_input_on_a_discovered_incident(
     payload: dict[str, Any],
     expected: str,
 ) -> None:
-    from tests.facts import COMPLETE
-
     async with harness(dev_server, tmp_path, smtp) as h:
         handle = await h.open(unique())
         now = await h.now()
@@ -157,9 +159,4 @@ async def test_bad_input_on_a_discovered_incident(
             json.dumps(payload).replace("RECENT", (now - timedelta(minutes=30)).isoformat())
         )
         await handle.execute_update("open_security_report", {"by": "CISO"})
-        before = len((await handle.fetch_history()).events)
-        with pytest.raises(WorkflowUpdateFailedError) as caught:
-            await handle.execute_update(update, payload)
-        after = len((await handle.fetch_history()).events)
-    assert expected in refusal_message(caught.value)
-    assert after == before
+        await assert_refused_without_trace(handle, update, payload, expected)
