@@ -201,6 +201,16 @@ def test_after_downtime_only_the_most_urgent_escalation_is_paged() -> None:
     ]
 
 
+def test_past_the_deadline_the_overdue_page_stands_in_for_every_lead_page() -> None:
+    state = new_state()
+    due = T0 + 24 * HOUR
+    now = due + HOUR  # down across every lead time and the deadline itself
+    sent = [p for _, p in pages(lifecycle.schedule(state, 0, now))]
+    assert [(p.level, p.covers) for p in sent] == [
+        ("overdue-1", ("initial_report:6h", "initial_report:2h", "initial_report:30m")),
+    ], "no stale 'due in 30m' page once the deadline has passed"
+
+
 def test_two_fallen_due_escalations_cover_only_the_earlier() -> None:
     state = new_state()
     due = T0 + 24 * HOUR

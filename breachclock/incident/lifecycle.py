@@ -150,15 +150,14 @@ def _escalations(
         if f"{stage.name}:{lead_label(lead)}" not in track.pages_sent
     ]
     fallen_due = [p for p in pending if p[1] <= now]
+    fallen_keys = tuple(key for _, _, key in fallen_due)
     steps: list[Scheduled] = []
-    if fallen_due:
+    if fallen_due and due > now:
         # Only the most urgent of the escalations that fell due together is sent.
         level, when, _ = fallen_due[-1]
-        covers = tuple(key for _, _, key in fallen_due[:-1])
+        label = lead_label(leads[level])
         steps.append(
-            Scheduled(
-                when, SendPage(index, lead_label(leads[level]), level, stage.name, due, covers)
-            )
+            Scheduled(when, SendPage(index, label, level, stage.name, due, fallen_keys[:-1]))
         )
     for level, when, _ in pending:
         if when > now:
@@ -166,11 +165,12 @@ def _escalations(
             steps.append(Scheduled(when, SendPage(index, label, level, stage.name, due)))
     overdue_sent = sum(1 for key in track.pages_sent if key.startswith(f"{stage.name}:overdue-"))
     # Repeat from the last page, not from the deadline: after downtime the engine
-    # pages once, not once for every interval it missed.
+    # pages once, not once for every interval it missed. Once overdue, the overdue
+    # page stands in for every "due in …" page that was never sent.
     when = due if track.last_overdue_at is None else track.last_overdue_at + policy.overdue_repeat
-    steps.append(
-        Scheduled(when, SendPage(index, f"overdue-{overdue_sent + 1}", len(leads), stage.name, due))
-    )
+    covers = fallen_keys if due <= now else ()
+    label = f"overdue-{overdue_sent + 1}"
+    steps.append(Scheduled(when, SendPage(index, label, len(leads), stage.name, due, covers)))
     return steps
 
 
