@@ -19,6 +19,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.approve
+	$(PY) -m bench.timers
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q

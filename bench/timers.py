@@ -1,0 +1,135 @@
+"""How punctually the engine's clocks fire with many incidents open at once.
+
+Opens N incidents on the embedded dev server (SQLite, as ``make run``), each
+discovered so that its initial report falls due at a staggered moment in the
+next ``--spread`` seconds (auto-file margin 0), and measures how late each
+auto-filing went out against its due time, from the filing's own record. The
+baseline, measured in the same run, is the same schedule of plain asyncio
+timers in this process: the lateness the machine itself adds.
+
+    .venv/bin/python -m bench.timers [--n 1000] [--spread 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from breachclock.config import Settings
+from breachclock.incident.model import Discover, IncidentState, OpenIncident
+from breachclock.outbox import free_port
+from breachclock.temporal import start_dev_server, workflow_id
+from breachclock.worker import build_worker, relay_for
+from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
+
+
+class Accept:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "250 OK"
+
+
+def describe(name: str, lateness: list[float]) -> str:
+    ordered = sorted(lateness)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return (
+        f"{name:34} n={len(ordered)}  median {statistics.median(ordered) * 1000:8.1f} ms"
+        f"  p99 {p99 * 1000:8.1f} ms  max {ordered[-1] * 1000:8.1f} ms"
+    )
+
+
+async def baseline(offsets: list[float]) -> list[float]:
+    start = time.perf_counter()
+
+    async def one(offset: float) -> float:
+        await asyncio.sleep(offset)
+        return time.perf_counter() - start - offset
+
+    return list(await asyncio.gather(*(one(o) for o in offsets)))
+
+
+async def main(n: int, spread: float) -> None:
+    smtp_port = free_port()
+    controller = Controller(Accept(), hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            BREACHCLOCK_DATA_DIR=Path(tmp),
+            BREACHCLOCK_TEMPORAL_PORT=free_port(),
+            BREACHCLOCK_UI_PORT=free_port(),
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=smtp_port,
+            BREACHCLOCK_TASK_QUEUE="bench-timers",
+            BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES=0,
+        )
+        env = await start_dev_server(settings)
+        try:
+            lateness = await run(env, settings, n, spread)
+        finally:
+            await env.shutdown()
+            controller.stop()
+    offsets = [spread * i / n for i in range(n)]
+    floor = await baseline(offsets)
+    print(describe("auto-filing after its due time", lateness))
+    print(describe("baseline: asyncio timers", floor))
+    p99 = sorted(lateness)[min(n - 1, int(0.99 * n))]
+    print(
+        f"ratio (median lateness / median baseline): {statistics.median(lateness) / statistics.median(floor):.0f}x"
+    )
+    print(f"target p99 <= 1 s: {'met' if p99 <= 1.0 else 'MISSED'} ({p99:.3f} s)")
+
+
+async def run(env: Any, settings: Settings, n: int, spread: float) -> list[float]:
+    setup = max(30.0, n * 0.05)  # time to open and discover every incident before any is due
+    first_due = datetime.now(UTC) + timedelta(seconds=setup)
+    handles = []
+    async with build_worker(env.client, settings, relay_for(settings)):
+        for i in range(n):
+            reference = f"TIMER-{i:05d}-{uuid.uuid4().hex[:6]}"
+            due = first_due + timedelta(seconds=spread * i / n)
+            handle = await env.client.start_workflow(
+                IncidentWorkflow.run,
+                IncidentStart(
+                    opening=OpenIncident(reference=reference, title="bench", opened_by="bench"),
+                    policy=settings.policy(),
+                ),
+                id=workflow_id(reference),
+                task_queue=settings.task_queue,
+            )
+            aware = due - timedelta(hours=24)
+            await handle.execute_update(
+                IncidentWorkflow.discover, Discover(at=aware, by="bench", how="bench")
+            )
+            handles.append(handle)
+        assert datetime.now(UTC) < first_due, (
+            "set-up took longer than planned: raise the set-up time"
+        )
+        await asyncio.sleep((first_due - datetime.now(UTC)).total_seconds() + spread + 10)
+        states: list[IncidentState] = [await h.query(IncidentWorkflow.status) for h in handles]
+    lateness = []
+    for state in states:
+        assert state.filings, f"{state.reference} was not filed"
+        filing = state.filings[0]
+        assert filing.due_at is not None
+        lateness.append((filing.sent_at - filing.due_at).total_seconds())
+    return lateness
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=1000, help="open incidents")
+    parser.add_argument(
+        "--spread", type=float, default=60.0, help="seconds over which deadlines fall"
+    )
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.spread))
