@@ -1,0 +1,250 @@
+"""The notice each affected subscriber or user receives (611/2013 art. 3, PTS's guidance).
+
+About the incident alone, in plain words, in the person's language (Swedish, English or
+Danish; with no language given, Danish under the DK regime and Swedish otherwise):
+
+1. when the outsider had access, in the person's own time zone;
+2. what happened, which of *their* data items it touched, and what it means for them;
+3. what the operator has done and will do;
+4. what they can do, or plainly that there is nothing they can do;
+5. the operator's contact details and the incident's reference number.
+
+The operator writes the incident-specific passages once per language (``Localised``);
+a notice whose language lacks a passage is refused rather than sent half in another
+language. ``check_languages`` says so before a campaign starts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from functools import cache
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from breachclock.incident.instants import Instant, zone
+from breachclock.incident.model import REFERENCE_PATTERN, InputModel, Name, Text
+from breachclock.incident.regimes import RegimeCode
+from breachclock.notify.subscribers import Language, Role, Subscriber
+
+Localised = Annotated[dict[Language, Text], Field(min_length=1)]
+"""One passage in each language it is written in: {"sv": "…", "en": "…", "da": "…"}."""
+
+Contact = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class NoticeError(ValueError):
+    """A notice that cannot be written as asked (a passage missing in the language)."""
+
+
+class Operator(InputModel):
+    """Who sends the notice and how the person reaches them."""
+
+    name: Name
+    phone: Contact | None = None
+    email: Contact | None = None
+    web: Contact | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Operator:
+        if not (self.phone or self.email or self.web):
+            raise ValueError("the operator needs at least one contact: phone, email or web")
+        return self
+
+
+class NoticeMeasure(InputModel):
+    what: Localised
+    """The measure, why, and how it affects the person."""
+    on: date | None = None
+    """Taken: the date done. Planned: the date due."""
+
+
+class IncidentNotice(InputModel):
+    """The incident as every notice tells it; the person's own items come from the subscriber."""
+
+    reference: Annotated[str, Field(pattern=REFERENCE_PATTERN)]
+    regime: RegimeCode = RegimeCode.PTS
+    access_from: Instant
+    """When the outsider got access (the time of the incident as the person sees it)."""
+    access_until: Instant | None = None
+    time_estimated: bool = False
+    what_happened: Localised
+    consequences: Localised
+    """What it means for the person."""
+    measures_taken: Annotated[list[NoticeMeasure], Field(min_length=1)]
+    measures_planned: list[NoticeMeasure] = Field(default_factory=list)
+    recommendations: Localised | None = None
+    """What the person can do; None: the notice says plainly there is nothing they can do."""
+    item_labels: dict[str, Localised] = Field(default_factory=dict)
+    """Words for the CRM's item names, per language (e.g. "hemligt nummer" for "secret_number")."""
+
+    @model_validator(mode="after")
+    def _period(self) -> IncidentNotice:
+        if self.access_until is not None and self.access_until < self.access_from:
+            raise ValueError("access_until is before access_from")
+        return self
+
+    def passages(self) -> dict[str, dict[Language, str]]:
+        """Every passage that must exist in the notice's language, by a readable name."""
+        found: dict[str, dict[Language, str]] = {
+            "what_happened": self.what_happened,
+            "consequences": self.consequences,
+        }
+        for kind, measures in (
+            ("measures_taken", self.measures_taken),
+            ("measures_planned", self.measures_planned),
+        ):
+            for number, measure in enumerate(measures, start=1):
+                found[f"{kind}[{number}]"] = measure.what
+        if self.recommendations is not None:
+            found["recommendations"] = self.recommendations
+        return found
+
+
+class Notice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    subscriber_id: str
+    language: Language
+    subject: str
+    text: str
+    html: str
+
+
+def default_language(regime: RegimeCode) -> Language:
+    return Language.DA if regime is RegimeCode.DK else Language.SV
+
+
+def language_for(subscriber: Subscriber, regime: RegimeCode) -> Language:
+    return subscriber.language or default_language(regime)
+
+
+def check_languages(notice: IncidentNotice, subscribers: Iterable[Subscriber]) -> list[str]:
+    """The passages missing in a language some subscriber will be written to; empty when none."""
+    needed = sorted({language_for(s, notice.regime) for s in subscribers})
+    problems = []
+    for language in needed:
+        missing = [name for name, texts in notice.passages().items() if language not in texts]
+        if missing:
+            problems.append(f"no {NAMES[language]} text for: {', '.join(missing)}")
+    return problems
+
+
+NAMES = {Language.SV: "Swedish", Language.EN: "English", Language.DA: "Danish"}
+
+SUBJECTS = {
+    Language.SV: "{operator}: information om en integritetsincident som rör dina uppgifter (ärende {reference})",
+    Language.EN: "{operator}: information about a privacy incident affecting your data (ref. {reference})",
+    Language.DA: "{operator}: information om et brud på persondatasikkerheden, der berører dine oplysninger (sag {reference})",
+}
+
+MONTHS = {
+    Language.SV: (
+        "januari februari mars april maj juni juli augusti september oktober november december"
+    ).split(),
+    Language.EN: (
+        "January February March April May June July August September October November December"
+    ).split(),
+    Language.DA: (
+        "januar februar marts april maj juni juli august september oktober november december"
+    ).split(),
+}
+
+
+def format_date(day: date, language: Language) -> str:
+    month = MONTHS[language][day.month - 1]
+    if language is Language.DA:
+        return f"{day.day}. {month} {day.year}"
+    return f"{day.day} {month} {day.year}"
+
+
+def format_time(instant: datetime, tz: ZoneInfo, language: Language) -> str:
+    """An instant as the person reads it on their own clock, with the zone's abbreviation."""
+    local = instant.astimezone(tz)
+    label = local.strftime("%Z")
+    if not label or label[0] in "+-":
+        offset = local.strftime("%z")
+        label = f"UTC{offset[:3]}:{offset[3:]}"
+    day = format_date(local.date(), language)
+    if language is Language.SV:
+        return f"{day} kl. {local:%H:%M} ({label})"
+    if language is Language.DA:
+        return f"{day} kl. {local:%H.%M} ({label})"
+    return f"{day} at {local:%H:%M} ({label})"
+
+
+def render_notice(incident: IncidentNotice, subscriber: Subscriber, operator: Operator) -> Notice:
+    """The notice for one person, as plain text and HTML, in their language."""
+    language = language_for(subscriber, incident.regime)
+    missing = [name for name, texts in incident.passages().items() if language not in texts]
+    if missing:
+        raise NoticeError(
+            f"notice {incident.reference}: no {NAMES[language]} text for: {', '.join(missing)}"
+        )
+    tz = zone(subscriber.time_zone)
+
+    def measures(items: list[NoticeMeasure]) -> list[dict[str, Any]]:
+        return [
+            {"what": m.what[language], "on": format_date(m.on, language) if m.on else None}
+            for m in items
+        ]
+
+    labels = {k.casefold(): v for k, v in incident.item_labels.items()}
+    context: dict[str, Any] = {
+        "reference": incident.reference,
+        "operator": operator,
+        "name": subscriber.name,
+        "is_user": subscriber.role is Role.USER,
+        "access_from": format_time(incident.access_from, tz, language),
+        "access_until": format_time(incident.access_until, tz, language)
+        if incident.access_until
+        else None,
+        "estimated": incident.time_estimated,
+        "what_happened": incident.what_happened[language],
+        "items": [
+            labels.get(item.casefold(), {}).get(language, item)
+            for item in subscriber.affected_items
+        ],
+        "consequences": incident.consequences[language],
+        "measures_taken": measures(incident.measures_taken),
+        "measures_planned": measures(incident.measures_planned),
+        "recommendations": incident.recommendations[language] if incident.recommendations else None,
+    }
+    subject = SUBJECTS[language].format(operator=operator.name, reference=incident.reference)
+    context["subject"] = subject
+    text = _text_env().get_template(f"notice.{language.value}.txt.j2").render(context)
+    html = _html_env().get_template(f"notice.{language.value}.html.j2").render(context)
+    return Notice(
+        subscriber_id=subscriber.id, language=language, subject=subject, text=text, html=html
+    )
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+
+def _environment(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("breachclock.notify", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["paragraphs"] = _paragraphs
+    return env
+
+
+@cache
+def _text_env() -> jinja2.Environment:
+    return _environment(autoescape=False)
+
+
+@cache
+def _html_env() -> jinja2.Environment:
+    return _environment(autoescape=True)

@@ -1,0 +1,197 @@
+"""The notice to each subscriber: language, their own items, reference, escaping, their clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from breachclock.notify.notice import (
+    IncidentNotice,
+    NoticeError,
+    Operator,
+    check_languages,
+    render_notice,
+)
+from breachclock.notify.subscribers import Subscriber
+
+OPERATOR = Operator(name="Telco AB", phone="+46 771 00 00 00", email="dataskydd@telco.example")
+
+
+def incident(**changes: Any) -> IncidentNotice:
+    base: dict[str, Any] = {
+        "reference": "INC-2025-042",
+        "access_from": "2025-06-01T10:00Z",
+        "access_until": "2025-06-03T08:30Z",
+        "what_happened": {
+            "sv": "Ett fel i en migrering gjorde hemliga nummer synliga i nummerupplysningen.",
+            "en": "A migration error made secret numbers visible in directory enquiries.",
+            "da": "En fejl ved en migrering gjorde hemmelige numre synlige i nummeroplysningen.",
+        },
+        "consequences": {
+            "sv": "Den som söker på ditt namn kan ha sett ditt nummer.",
+            "en": "Anyone searching for your name may have seen your number.",
+            "da": "Den, der søgte på dit navn, kan have set dit nummer.",
+        },
+        "measures_taken": [
+            {
+                "what": {
+                    "sv": "Vi har tagit bort uppgifterna.",
+                    "en": "We have removed the data.",
+                    "da": "Vi har fjernet oplysningerne.",
+                },
+                "on": "2025-06-03",
+            }
+        ],
+        "measures_planned": [
+            {
+                "what": {
+                    "sv": "Vi kontrollerar alla flaggor.",
+                    "en": "We are checking every flag.",
+                    "da": "Vi kontrollerer alle markeringer.",
+                },
+                "on": "2025-06-30",
+            }
+        ],
+    }
+    return IncidentNotice.model_validate({**base, **changes})
+
+
+def person(**changes: Any) -> Subscriber:
+    base: dict[str, Any] = {
+        "id": "c1",
+        "name": "Anna",
+        "phone": "0701234567",
+        "affected_items": ["hemligt nummer", "gatuadress"],
+    }
+    return Subscriber.model_validate({**base, **changes})
+
+
+@pytest.mark.parametrize(
+    ("language", "subject_words", "body_words"),
+    [
+        ("sv", "integritetsincident", "Vad har hänt?"),
+        ("en", "privacy incident", "What happened?"),
+        ("da", "brud på persondatasikkerheden", "Hvad er der sket?"),
+    ],
+)
+def test_language_chosen_by_subscriber(language: str, subject_words: str, body_words: str) -> None:
+    notice = render_notice(incident(), person(language=language), OPERATOR)
+    assert notice.language == language
+    assert subject_words in notice.subject
+    assert body_words.upper() in notice.text
+    assert body_words in notice.html
+    assert f'<html lang="{language}">' in notice.html
+
+
+def test_default_language_follows_the_regime() -> None:
+    assert render_notice(incident(), person(), OPERATOR).language == "sv"
+    assert render_notice(incident(regime="dk"), person(), OPERATOR).language == "da"
+
+
+def test_own_items_reference_and_contact_appear() -> None:
+    notice = render_notice(incident(), person(language="sv"), OPERATOR)
+    for body in (notice.text, notice.html):
+        assert "hemligt nummer" in body
+        assert "gatuadress" in body
+        assert "INC-2025-042" in body
+        assert "+46 771 00 00 00" in body
+        assert "dataskydd@telco.example" in body
+    assert "INC-2025-042" in notice.subject
+    other = render_notice(incident(), person(id="c2", affected_items=["faktura"]), OPERATOR)
+    assert "faktura" in other.text and "hemligt nummer" not in other.text
+
+
+def test_item_labels_translate_crm_names() -> None:
+    notice = render_notice(
+        incident(item_labels={"SECRET_NUMBER": {"en": "your secret number"}}),
+        person(language="en", affected_items=["secret_number", "address"]),
+        OPERATOR,
+    )
+    assert "- your secret number" in notice.text
+    assert "- address" in notice.text
+
+
+def test_html_escapes_operator_text() -> None:
+    evil = {"sv": "Något hände <script>alert('x')</script> & mer."}
+    notice = render_notice(
+        incident(what_happened=evil), person(affected_items=["<b>nummer</b>"]), OPERATOR
+    )
+    assert "<script>" not in notice.html
+    assert "&lt;script&gt;" in notice.html
+    assert "&lt;b&gt;nummer&lt;/b&gt;" in notice.html
+    assert "<script>alert" in notice.text  # plain text is not HTML
+
+
+def test_time_shown_in_the_subscribers_own_zone() -> None:
+    stockholm = render_notice(incident(), person(language="sv"), OPERATOR)
+    assert "från 1 juni 2025 kl. 12:00 (CEST) till 3 juni 2025 kl. 10:30 (CEST)" in stockholm.text
+    new_york = render_notice(
+        incident(), person(language="en", time_zone="America/New_York"), OPERATOR
+    )
+    assert "from 1 June 2025 at 06:00 (EDT) until 3 June 2025 at 04:30 (EDT)" in new_york.text
+    copenhagen = render_notice(
+        incident(access_until=None, time_estimated=True),
+        person(language="da", time_zone="Asia/Kolkata"),
+        OPERATOR,
+    )
+    assert "fra 1. juni 2025 kl. 15.30 (IST). Tidspunktet er anslået." in copenhagen.text
+
+
+def test_winter_time_shown_as_cet() -> None:
+    notice = render_notice(
+        incident(access_from="2024-11-25T09:00Z", access_until=None), person(), OPERATOR
+    )
+    assert "25 november 2024 kl. 10:00 (CET)" in notice.text
+
+
+def test_no_recommendations_says_plainly_nothing_can_be_done() -> None:
+    text = {
+        "sv": "Det finns tyvärr inget du själv kan göra",
+        "en": "there is nothing you can do yourself",
+        "da": "Der er desværre ikke noget, du selv kan gøre",
+    }
+    for language, words in text.items():
+        assert words in render_notice(incident(), person(language=language), OPERATOR).text
+    advised = render_notice(
+        incident(recommendations={"sv": "Kontakta oss om du vill byta nummer."}), person(), OPERATOR
+    )
+    assert "Kontakta oss om du vill byta nummer." in advised.text
+    assert "inget du själv kan göra" not in advised.text
+
+
+def test_measures_with_dates() -> None:
+    notice = render_notice(incident(), person(language="da"), OPERATOR)
+    assert "Vi har fjernet oplysningerne. (gennemført 3. juni 2025)" in notice.text
+    assert "Vi kontrollerer alle markeringer. (senest 30. juni 2025)" in notice.text
+
+
+def test_user_of_a_company_subscription_is_addressed_as_user() -> None:
+    notice = render_notice(
+        incident(), person(role="user", subscriber_id="company-1", language="en"), OPERATOR
+    )
+    assert "you use a subscription" in notice.text
+
+
+def test_missing_language_refused_and_checked_beforehand() -> None:
+    only_swedish = incident(
+        what_happened={"sv": "Något hände."},
+        consequences={"sv": "Det betyder något."},
+        measures_taken=[{"what": {"sv": "Vi åtgärdade det."}}],
+        measures_planned=[],
+    )
+    with pytest.raises(NoticeError, match="no Danish text for: what_happened"):
+        render_notice(only_swedish, person(language="da"), OPERATOR)
+    problems = check_languages(only_swedish, [person(), person(id="c2", language="en")])
+    assert problems == ["no English text for: what_happened, consequences, measures_taken[1]"]
+    assert check_languages(incident(), [person(language="da")]) == []
+
+
+def test_operator_needs_a_contact_and_period_must_be_ordered() -> None:
+    with pytest.raises(ValidationError, match="at least one contact"):
+        Operator(name="Telco AB")
+    with pytest.raises(ValidationError, match="before access_from"):
+        incident(access_until="2025-05-01T00:00Z")
+    with pytest.raises(ValidationError):
+        incident(access_from="2025-06-01 10:00")  # no zone: no single instant

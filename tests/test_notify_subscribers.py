@@ -1,0 +1,201 @@
+"""The affected-subscriber list from a CRM export: CSV and JSONL, real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from breachclock.notify.subscribers import (
+    Language,
+    Role,
+    Subscriber,
+    SubscriberFileError,
+    load,
+    merge,
+    pages,
+)
+
+HEADER = "id,name,phone,email,language,time_zone,role,subscriber_id,affected_items\n"
+
+BAD_PHONE = "+46 70 12"
+BAD_EMAIL = "anna..bad@example.se"
+
+GOOD_AND_BAD_CSV = (
+    HEADER
+    + "c1,Anna Andersson,070-123 45 67,anna@example.se,sv,,subscriber,,secret number;address\n"  # 2
+    + f"c2,Bo,{BAD_PHONE},,sv,,subscriber,,secret number\n"  # 3: bad phone
+    + f"c3,Cecilia,,{BAD_EMAIL},en,,subscriber,,address\n"  # 4: bad email
+    + "c4,Dan,,,sv,,subscriber,,address\n"  # 5: neither
+    + "c5,Eva,+45 32 12 34 56,,fi,,subscriber,,address\n"  # 6: unknown language
+    + "c6,Frida,0701234568,,sv,Europe/Stockhlom,subscriber,,address\n"  # 7: unknown zone
+    + "c1,Anna again,0701234569,,sv,,subscriber,,address\n"  # 8: duplicate id
+    + 'u1,"Gustav, employee",+45 32 12 34 57,gustav@example.dk,da,Europe/Copenhagen,user,c1,"secret number; "\n'  # 9
+)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def jsonl(tmp_path: Path, rows: list[dict[str, Any] | str]) -> Path:
+    lines = [r if isinstance(r, str) else json.dumps(r) for r in rows]
+    return write(tmp_path, "affected.jsonl", "\n".join(lines) + "\n")
+
+
+def test_csv_good_rows_load_and_normalise(tmp_path: Path) -> None:
+    result = load(write(tmp_path, "affected.csv", GOOD_AND_BAD_CSV), skip_invalid=True)
+    assert [s.id for s in result.subscribers] == ["c1", "u1"]
+    anna, gustav = result.subscribers
+    assert anna.phone == "+46701234567"
+    assert anna.email == "anna@example.se"
+    assert anna.language is Language.SV
+    assert anna.time_zone == "Europe/Stockholm"
+    assert anna.affected_items == ["secret number", "address"]
+    assert gustav.phone == "+4532123457"
+    assert gustav.role is Role.USER
+    assert gustav.subscriber_id == "c1"
+    assert gustav.time_zone == "Europe/Copenhagen"
+    assert gustav.affected_items == ["secret number"]
+
+
+def test_csv_bad_rows_by_line_with_plain_reasons(tmp_path: Path) -> None:
+    result = load(write(tmp_path, "affected.csv", GOOD_AND_BAD_CSV), skip_invalid=True)
+    reasons = {r.line: r.reason for r in result.rejected}
+    assert sorted(reasons) == [3, 4, 5, 6, 7, 8]
+    assert reasons[3].startswith("phone:")
+    assert reasons[4] == "email: e-mail address is not valid"
+    assert "neither a phone number nor an e-mail address" in reasons[5]
+    assert reasons[6].startswith("language:") and "'da'" in reasons[6]
+    assert reasons[7].startswith("time_zone: unknown time zone")
+    assert reasons[8] == "duplicate id (first on line 2)"
+
+
+def test_csv_bad_rows_raise_listing_every_line_without_contact_details(tmp_path: Path) -> None:
+    path = write(tmp_path, "affected.csv", GOOD_AND_BAD_CSV)
+    with pytest.raises(SubscriberFileError) as caught:
+        load(path, skip_invalid=False)
+    message = str(caught.value)
+    for line in (3, 4, 5, 6, 7, 8):
+        assert f"line {line}:" in message
+    assert "line 2:" not in message and "line 9:" not in message
+    for secret in (BAD_PHONE, BAD_EMAIL, "anna..bad", "46 70 12", "0701234568", "0701234569"):
+        assert secret not in message
+    assert len(caught.value.rejected) == 6
+
+
+def test_line_numbers_count_multi_line_fields(tmp_path: Path) -> None:
+    text = (
+        HEADER
+        + 'c1,"Anna\nAndersson",0701234567,,sv,,subscriber,,address\n'  # lines 2-3
+        + "c2,Bo,nonsense,,sv,,subscriber,,address\n"  # line 4
+    )
+    result = load(write(tmp_path, "a.csv", text), skip_invalid=True)
+    assert [r.line for r in result.rejected] == [4]
+
+
+def test_csv_unknown_column_refuses_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.csv", "id,phone,affected_items,ssn\nc1,0701234567,x,1\n")
+    with pytest.raises(SubscriberFileError, match="unknown column"):
+        load(path, skip_invalid=True)
+
+
+def test_jsonl_good_and_bad(tmp_path: Path) -> None:
+    good = {
+        "id": "j1",
+        "name": "Anna",
+        "phone": "070-123 45 67",
+        "language": "sv",
+        "affected_items": ["secret number", "address"],
+    }
+    path = jsonl(
+        tmp_path,
+        [
+            good,  # 1
+            {**good, "id": "j2", "phone": BAD_PHONE},  # 2
+            "",  # 3: blank, skipped
+            {**good, "id": "j3", "phone": None, "email": BAD_EMAIL},  # 4
+            {"id": "j4", "affected_items": ["address"]},  # 5: neither
+            {**good, "id": "j5", "language": "de"},  # 6
+            {**good, "id": "j6", "time_zone": "Mars/Olympus"},  # 7
+            {**good, "phone": "0701234569"},  # 8: duplicate j1
+            "{not json",  # 9
+            {**good, "id": "j7", "role": "user"},  # 10: user without subscriber
+            {**good, "id": "j8", "email": "Bo@Example.DK", "phone": "+45 32 12 34 56"},  # 11
+        ],
+    )
+    result = load(path, skip_invalid=True)
+    assert [s.id for s in result.subscribers] == ["j1", "j8"]
+    assert result.subscribers[1].phone == "+4532123456"
+    assert result.subscribers[1].email == "Bo@example.dk"
+    reasons = {r.line: r.reason for r in result.rejected}
+    assert sorted(reasons) == [2, 4, 5, 6, 7, 8, 9, 10]
+    assert reasons[8] == "duplicate id (first on line 1)"
+    assert reasons[9] == "not valid JSON"
+    assert "subscriber_id" in reasons[10]
+    with pytest.raises(SubscriberFileError) as caught:
+        load(path, skip_invalid=False)
+    assert BAD_PHONE not in str(caught.value) and BAD_EMAIL not in str(caught.value)
+
+
+def test_clean_file_loads_without_skip(tmp_path: Path) -> None:
+    text = HEADER + "c1,,0701234567,,,,,,address\n"
+    result = load(write(tmp_path, "a.csv", text))
+    assert result.rejected == []
+    assert result.subscribers[0].language is None
+    assert result.subscribers[0].role is Role.SUBSCRIBER
+
+
+def test_danish_region_reads_national_numbers(tmp_path: Path) -> None:
+    path = jsonl(tmp_path, [{"id": "d1", "phone": "32 12 34 56", "affected_items": ["adresse"]}])
+    assert load(path, region="DK").subscribers[0].phone == "+4532123456"
+
+
+def test_loading_twice_adds_nobody_twice(tmp_path: Path) -> None:
+    path = write(tmp_path, "affected.csv", GOOD_AND_BAD_CSV)
+    known: set[str] = set()
+    first = merge(known, load(path, skip_invalid=True))
+    assert [s.id for s in first] == ["c1", "u1"]
+    known |= {s.id for s in first}
+    assert merge(known, load(path, skip_invalid=True)) == []
+    more = jsonl(
+        tmp_path,
+        [
+            {"id": "c1", "phone": "0701234567", "affected_items": ["x"]},
+            {"id": "n1", "phone": "0701234568", "affected_items": ["x"]},
+        ],
+    )
+    assert [s.id for s in merge(known, load(more))] == ["n1"]
+
+
+def test_pages_split_in_order() -> None:
+    people = [
+        Subscriber(id=f"s{i}", phone=f"07012345{i:02d}", affected_items=["x"]) for i in range(7)
+    ]
+    split = pages(people, 3)
+    assert [[s.id for s in p] for p in split] == [["s0", "s1", "s2"], ["s3", "s4", "s5"], ["s6"]]
+    assert pages([], 3) == []
+    with pytest.raises(ValueError):
+        pages(people, 0)
+
+
+def test_repr_and_errors_hide_contact_details() -> None:
+    s = Subscriber(
+        id="c1",
+        name="Anna Andersson",
+        phone="0701234567",
+        email="anna@example.se",
+        affected_items=["x"],
+    )
+    for shown in (repr(s), str(s)):
+        assert "+46701234567" not in shown and "anna@example.se" not in shown
+        assert "Anna" not in shown
+        assert "c1" in shown
+    with pytest.raises(ValidationError) as caught:
+        Subscriber(id="c1", phone="0701", email="anna@@example.se", affected_items=["x"])
+    assert "0701" not in str(caught.value) and "anna@@" not in str(caught.value)
