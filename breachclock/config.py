@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from breachclock.codec import CodecKeyError, EncryptionCodec, local_keys, parse_keys
@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     codec_keys: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_KEYS")
     """JSON {"key-id": "<base64 of 32 bytes>"}; unset: a key made in the data folder."""
     codec_active_key: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_ACTIVE_KEY")
+    codec_server_port: int = Field(default=8888, alias="BREACHCLOCK_CODEC_SERVER_PORT")
+    codec_server_token: SecretStr | None = Field(
+        default=None, alias="BREACHCLOCK_CODEC_SERVER_TOKEN"
+    )
+    """The bearer token the codec server asks for; unset: the server does not start."""
+    codec_server_origin: str = Field(
+        default="http://127.0.0.1:8233", alias="BREACHCLOCK_CODEC_SERVER_ORIGIN"
+    )
+    """The Temporal UI's origin, allowed to call the codec server from the browser."""
 
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
     smtp_port: int = Field(default=8025, alias="SMTP_PORT")

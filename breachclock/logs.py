@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from breachclock.redact import redact_personal_data
+
 
 def configure(level: int = logging.INFO) -> None:
     shared: list[structlog.types.Processor] = [
@@ -26,6 +28,9 @@ def configure(level: int = logging.INFO) -> None:
             foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                # Last before rendering, so structlog's events and the stdlib/SDK records
+                # (with their extra fields) both pass through it.
+                redact_personal_data,
                 structlog.processors.JSONRenderer(),
             ],
         )
