@@ -88,30 +88,35 @@ async def main(n: int, spread: float) -> None:
 
 
 async def run(env: Any, settings: Settings, n: int, spread: float) -> list[float]:
-    setup = max(30.0, n * 0.05)  # time to open and discover every incident before any is due
-    first_due = datetime.now(UTC) + timedelta(seconds=setup)
-    handles = []
+    gate = asyncio.Semaphore(50)
     async with build_worker(env.client, settings, relay_for(settings)):
-        for i in range(n):
+
+        async def open_one(i: int) -> Any:
             reference = f"TIMER-{i:05d}-{uuid.uuid4().hex[:6]}"
-            due = first_due + timedelta(seconds=spread * i / n)
-            handle = await env.client.start_workflow(
-                IncidentWorkflow.run,
-                IncidentStart(
-                    opening=OpenIncident(reference=reference, title="bench", opened_by="bench"),
-                    policy=settings.policy(),
-                ),
-                id=workflow_id(reference),
-                task_queue=settings.task_queue,
-            )
-            aware = due - timedelta(hours=24)
-            await handle.execute_update(
-                IncidentWorkflow.discover, Discover(at=aware, by="bench", how="bench")
-            )
-            handles.append(handle)
-        assert datetime.now(UTC) < first_due, (
-            "set-up took longer than planned: raise the set-up time"
-        )
+            async with gate:
+                return await env.client.start_workflow(
+                    IncidentWorkflow.run,
+                    IncidentStart(
+                        opening=OpenIncident(reference=reference, title="bench", opened_by="bench"),
+                        policy=settings.policy(),
+                    ),
+                    id=workflow_id(reference),
+                    task_queue=settings.task_queue,
+                )
+
+        handles = await asyncio.gather(*(open_one(i) for i in range(n)))
+        # Every discovery must be in before the first deadline falls.
+        first_due = datetime.now(UTC) + timedelta(seconds=10 + n * 0.03)
+
+        async def discover(i: int, handle: Any) -> None:
+            aware = first_due + timedelta(seconds=spread * i / n) - timedelta(hours=24)
+            async with gate:
+                await handle.execute_update(
+                    IncidentWorkflow.discover, Discover(at=aware, by="bench", how="bench")
+                )
+
+        await asyncio.gather(*(discover(i, h) for i, h in enumerate(handles)))
+        assert datetime.now(UTC) < first_due, "discoveries took longer than planned"
         await asyncio.sleep((first_due - datetime.now(UTC)).total_seconds() + spread + 10)
         states: list[IncidentState] = [await h.query(IncidentWorkflow.status) for h in handles]
     lateness = []
