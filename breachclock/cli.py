@@ -43,7 +43,7 @@ from breachclock.incident.model import (
 from breachclock.incident.regimes import RegimeCode
 from breachclock.incident.report import build_draft, render_json, render_text
 from breachclock.logs import configure as configure_logs
-from breachclock.store import Store
+from breachclock.store import open_store
 from breachclock.temporal import WORKFLOW_ID_PREFIX, connect, workflow_id
 from breachclock.workflows.incident import ApproveResult, IncidentStart, IncidentWorkflow
 from breachclock.workflows.search import NEXT_DEADLINE, REGIME, STATE
@@ -110,6 +110,9 @@ def run(coro: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
                 f"error: cannot reach Temporal ({err}); is the engine running (make run)?", err=True
             )
             code = 3
+        except OSError as err:
+            click.echo(f"error: cannot reach the store ({err.strerror or err})", err=True)
+            code = 3
         sys.stdout.flush()
         sys.stderr.flush()
         # Exit at once: a short-lived client can abort in interpreter teardown (sdk-python#300).
@@ -151,7 +154,8 @@ async def fetch_state(reference: str) -> IncidentState:
     except RPCError as err:
         if err.status is not RPCStatusCode.NOT_FOUND:
             raise
-    record = Store(Settings().store_path).registered(reference)
+    async with open_store(Settings()) as store:
+        record = await store.registered(reference)
     if record is None:
         raise Refused(f"no incident {reference}")
     return IncidentState.model_validate_json(record)
@@ -395,7 +399,9 @@ async def list_(as_json: bool) -> None:
     """The register: every incident, most urgent deadline first."""
     settings = Settings()
     rows: dict[str, dict[str, Any]] = {}
-    for raw in Store(settings.store_path).all_registered():
+    async with open_store(settings) as store:
+        closed = await store.all_registered()
+    for raw in closed:
         state = IncidentState.model_validate_json(raw)
         reason = state.closure.reason if state.closure else None
         rows[state.reference] = register_row(

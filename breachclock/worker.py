@@ -22,7 +22,8 @@ from breachclock.activities.mailer import Mailer, SmtpRelay
 from breachclock.activities.register import RegisterActivities
 from breachclock.config import Settings
 from breachclock.outbox import Outbox
-from breachclock.store import Store
+from breachclock.store import RecordStore, open_store
+from breachclock.telemetry import metrics_runtime
 from breachclock.temporal import connect, start_dev_server
 from breachclock.workflows.incident import IncidentWorkflow
 
@@ -48,8 +49,17 @@ def relay_for(settings: Settings, outbox_port: int | None = None) -> SmtpRelay:
     )
 
 
-def build_worker(client: Client, settings: Settings, relay: SmtpRelay) -> Worker:
-    store = Store(settings.store_path)
+def build_worker(
+    client: Client, settings: Settings, relay: SmtpRelay, store: RecordStore | None = None
+) -> Worker:
+    """The worker for ``settings.task_queue``, on ``client``.
+
+    Tracing comes with the client: the SDK prepends the client's interceptors that are
+    also worker interceptors (``TracingInterceptor`` is both) to the worker's, so it is
+    not passed again here (that would make every span twice). Metrics use the client's
+    runtime. ``store`` defaults to the configured one (``open_store``).
+    """
+    store = store or open_store(settings)
     mail = MailActivities(Mailer(relay, store))
     register = RegisterActivities(store)
     return Worker(
@@ -65,15 +75,20 @@ def build_worker(client: Client, settings: Settings, relay: SmtpRelay) -> Worker
 async def engine(settings: Settings) -> AsyncIterator[tuple[Client, SmtpRelay]]:
     """The client and mail relay, starting the embedded parts that are not configured."""
     async with contextlib.AsyncExitStack() as stack:
+        runtime = metrics_runtime(settings)
+        if runtime is not None:
+            print(f"Metrics: http://{settings.metrics_address}/metrics")
+        if settings.otel_exporter != "none":
+            print(f"Traces: {settings.otel_exporter}")
         if settings.embedded:
-            env = await start_dev_server(settings)
+            env = await start_dev_server(settings, runtime=runtime)
             stack.push_async_callback(env.shutdown)
             client = env.client
             print(
                 f"Temporal dev server: {settings.address} (UI http://127.0.0.1:{settings.ui_port})"
             )
         else:
-            client = await connect(settings)
+            client = await connect(settings, runtime=runtime)
             print(f"Temporal: {settings.address}, namespace {settings.temporal_namespace}")
         if settings.smtp_host is None:
             outbox = stack.enter_context(Outbox(settings.outbox_dir, settings.smtp_port))
@@ -89,9 +104,8 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with engine(settings) as (client, relay):
-        worker = build_worker(client, settings, relay)
-        async with worker:
+    async with engine(settings) as (client, relay), open_store(settings) as store:
+        async with build_worker(client, settings, relay, store):
             print(f"Worker running on task queue {settings.task_queue}. Ctrl-C stops.", flush=True)
             await stop.wait()
             print("Stopping…", flush=True)

@@ -249,13 +249,13 @@ async def test_retried_filing_activity_never_mails_twice(
     from breachclock.activities.mailer import Mailer
     from breachclock.incident.lifecycle import FileReport
     from breachclock.incident.report import build_draft
-    from breachclock.store import Store
+    from breachclock.store import open_store
     from breachclock.worker import relay_for
 
     async with harness(skipping, tmp_path, smtp) as h:
         handle = await discovered(h)
         state = await status(handle)
-    mail = MailActivities(Mailer(relay_for(h.settings), Store(h.settings.store_path)))
+    mail = MailActivities(Mailer(relay_for(h.settings), open_store(h.settings)))
     step = FileReport(0, FilingKind.INITIAL, "initial_report", None)
     draft = build_draft(state, step, 7, await h.now(), None)
     first = await mail.file_report(draft)

@@ -19,7 +19,7 @@ import aiosmtplib
 import structlog
 from pydantic import BaseModel
 
-from breachclock.store import Store
+from breachclock.store import RecordStore
 
 log = structlog.get_logger(__name__)
 
@@ -57,12 +57,12 @@ def message_id(key: str) -> str:
 
 
 class Mailer:
-    def __init__(self, relay: SmtpRelay, store: Store) -> None:
+    def __init__(self, relay: SmtpRelay, store: RecordStore) -> None:
         self.relay = relay
         self.store = store
 
     async def send_once(self, key: str, message: EmailMessage) -> Receipt:
-        recorded = await self.store.asent(key)
+        recorded = await self.store.sent(key)
         if recorded is not None:
             log.info("mail.already_sent", key=key)
             return Receipt.model_validate({**recorded, "duplicate": True})
@@ -78,9 +78,13 @@ class Mailer:
             sent_at=datetime.now(UTC),
             recipients=len(recipients),
         )
-        await self.store.arecord_sent(
+        first = await self.store.record_sent(
             key, receipt.message_id, receipt.sent_at, receipt.model_dump(mode="json")
         )
+        if not first:
+            # Another worker sent this key at the same time and recorded it first; the
+            # Message-ID is the same, so the receiving side can drop the second copy.
+            log.warning("mail.sent_concurrently", key=key)
         log.info("mail.sent", key=key, recipients=receipt.recipients)
         return receipt
 

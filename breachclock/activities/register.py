@@ -5,14 +5,14 @@ from __future__ import annotations
 from temporalio import activity
 
 from breachclock.incident.model import IncidentState
-from breachclock.store import Store
+from breachclock.store import RecordStore
 
 
 class RegisterActivities:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: RecordStore) -> None:
         self.store = store
 
     @activity.defn
     async def register_incident(self, state: IncidentState) -> None:
         assert state.closure is not None, "only closed incidents are registered"
-        self.store.register(state.reference, state.closure.at, state.model_dump_json())
+        await self.store.register(state.reference, state.closure.at, state.model_dump_json())

@@ -54,6 +54,16 @@ FILING_ATTEMPTS = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(sec
 """A few quick tries inside the activity; past them the workflow records the error
 (escalations show it) and tries again with a growing backoff, indefinitely."""
 
+# Business metrics, through the workflow's replay-safe meter (nothing is recorded while
+# replaying, and recording issues no command). Exposed with the SDK's on the engine's
+# Prometheus endpoint when BREACHCLOCK_METRICS_ADDRESS is set.
+FILINGS_METRIC = "breachclock_filings"
+"""Filings sent; attributes regime, kind, late."""
+FIRST_FILING_METRIC = "breachclock_discovery_to_initial_filing_seconds"
+"""From awareness (the discovery's time) to the main track's first filing."""
+ESCALATIONS_METRIC = "breachclock_escalations"
+"""Pages sent; attributes regime, level = lead | overdue | reminder."""
+
 
 class IncidentStart(BaseModel):
     opening: OpenIncident
@@ -196,6 +206,7 @@ class IncidentWorkflow:
             facts_version=draft.facts_version,
             approved_by=track.approve.by if track.approve else None,
         )
+        self._measure_filing(step, filing)
         lifecycle.record_filing(self.state, step.regime_index, filing)
         kind = step.kind.value.replace("_", " ")
         self._note(
@@ -256,6 +267,28 @@ class IncidentWorkflow:
             )
         )
         self._note(sent_at, f"paged ({step.level}): {page.subject}", "breachclock")
+        level = next((k for k in ("overdue", "reminder") if step.level.startswith(k)), "lead")
+        workflow.metric_meter().create_counter(
+            ESCALATIONS_METRIC, "Escalation pages sent", "{page}"
+        ).add(1, {"regime": track.regime.value, "level": level})
+
+    def _measure_filing(self, step: FileReport, filing: Filing) -> None:
+        """Count the filing; for the main track's first, the time since awareness."""
+        meter = workflow.metric_meter()
+        meter.create_counter(FILINGS_METRIC, "Reports filed with regulators", "{filing}").add(
+            1, {"regime": filing.regime.value, "kind": filing.kind.value, "late": filing.late}
+        )
+        discovery = self.state.discovery
+        first = not any(f.regime == filing.regime for f in self.state.filings)
+        if step.regime_index == 0 and first and discovery is not None:
+            meter.create_histogram_float(
+                FIRST_FILING_METRIC,
+                "Time from awareness to the main track's first filing",
+                "s",
+            ).record(
+                (filing.sent_at - discovery.at).total_seconds(),
+                {"regime": filing.regime.value, "kind": filing.kind.value},
+            )
 
     # ------------------------------------------------------------- updates
 

@@ -1,0 +1,96 @@
+"""The deployment files are valid and agree with the code they deploy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from breachclock.config import TASK_QUEUE, Settings
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+KUBERNETES_VERSION = "1.33.0"
+SETTINGS_NAMES = {field.alias for field in Settings.model_fields.values()}
+
+
+def documents(path: Path) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+def test_compose_file_matches_the_compose_spec() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(DEPLOY / "compose.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "path",
+    [DEPLOY / "k8s" / "worker.yaml", DEPLOY / "k8s" / "secret.example.yaml"],
+    ids=lambda p: p.name,
+)
+def test_kubernetes_manifests_validate_strictly(path: Path) -> None:
+    for document in documents(path):
+        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def worker_env() -> dict[str, str]:
+    deployment = next(
+        d for d in documents(DEPLOY / "k8s" / "worker.yaml") if d["kind"] == "Deployment"
+    )
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e.get("value", "") for e in container["env"]}
+
+
+def test_every_variable_the_deployments_set_is_one_the_engine_reads() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    names = set(compose["services"]["worker"]["environment"]) | set(
+        compose["services"]["codec-server"]["environment"]
+    )
+    names |= set(worker_env())
+    secret = documents(DEPLOY / "k8s" / "secret.example.yaml")[0]
+    names |= set(secret["stringData"])
+    assert names - SETTINGS_NAMES == set(), "set in deploy/ but read by nobody"
+
+
+def test_autoscaling_targets_the_worker_and_its_task_queue() -> None:
+    (scaled,) = documents(DEPLOY / "k8s" / "keda-scaledobject.yaml")
+    deployment = next(
+        d for d in documents(DEPLOY / "k8s" / "worker.yaml") if d["kind"] == "Deployment"
+    )
+    assert scaled["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["type"] == "temporal"
+    assert trigger["metadata"]["taskQueue"] == worker_env()["BREACHCLOCK_TASK_QUEUE"] == TASK_QUEUE
+
+
+def test_temporal_helm_values_fix_the_shard_count_deliberately() -> None:
+    values = yaml.safe_load((DEPLOY / "helm" / "temporal-values.yaml").read_text())
+    shards = values["server"]["config"]["numHistoryShards"]
+    assert shards >= 512 and shards & (shards - 1) == 0, "a power of two, chosen once"
+    assert values["server"]["config"]["persistence"]["default"]["sql"]["driver"] == "postgres12"
+    assert not values["cassandra"]["enabled"] and not values["elasticsearch"]["enabled"]
+
+
+def test_the_image_copies_what_the_worker_needs() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    root = DEPLOY.parent
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (root / source).exists(), f"{source} is copied but does not exist"
+    assert 'CMD ["python", "worker.py"]' in dockerfile
