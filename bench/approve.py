@@ -13,58 +13,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import aiosmtplib
-from aiosmtpd.controller import Controller
 
+from bench.embedded import embedded, percentile
 from breachclock.config import Settings
 from breachclock.incident.lifecycle import FileReport
 from breachclock.incident.model import Approve, Discover, FilingKind, OpenIncident
 from breachclock.incident.report import build_draft, render_text
-from breachclock.outbox import free_port
-from breachclock.temporal import start_dev_server, workflow_id
+from breachclock.temporal import workflow_id
 from breachclock.worker import build_worker, relay_for
 from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
 
 
-class Accept:
-    """An SMTP server that accepts everything and keeps nothing."""
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return "250 OK"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 async def main(n: int) -> None:
-    smtp_port = free_port()
-    controller = Controller(Accept(), hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            BREACHCLOCK_DATA_DIR=Path(tmp),
-            BREACHCLOCK_TEMPORAL_PORT=free_port(),
-            BREACHCLOCK_UI_PORT=free_port(),
-            SMTP_HOST="127.0.0.1",
-            SMTP_PORT=smtp_port,
-            BREACHCLOCK_TASK_QUEUE="bench-approve",
-        )
-        env = await start_dev_server(settings)
-        try:
-            approve_times, baseline_times = await run(env, settings, n)
-        finally:
-            await env.shutdown()
-            controller.stop()
+    async with embedded("bench-approve") as (env, settings):
+        approve_times, baseline_times = await run(env, settings, n)
     for name, values in (
         ("approve → mail accepted", approve_times),
         ("baseline: aiosmtplib send", baseline_times),

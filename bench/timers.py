@@ -17,33 +17,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
-
+from bench.embedded import embedded, percentile
 from breachclock.config import Settings
 from breachclock.incident.model import Discover, IncidentState, OpenIncident
-from breachclock.outbox import free_port
-from breachclock.temporal import start_dev_server, workflow_id
+from breachclock.temporal import workflow_id
 from breachclock.worker import build_worker, relay_for
 from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
 
 MARGIN_MINUTES = 1
 
 
-class Accept:
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return "250 OK"
-
-
 def describe(name: str, lateness: list[float]) -> str:
     ordered = sorted(lateness)
-    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    p99 = percentile(ordered, 0.99)
     return (
         f"{name:34} n={len(ordered)}  median {statistics.median(ordered) * 1000:8.1f} ms"
         f"  p99 {p99 * 1000:8.1f} ms  max {ordered[-1] * 1000:8.1f} ms"
@@ -61,30 +52,16 @@ async def baseline(offsets: list[float]) -> list[float]:
 
 
 async def main(n: int, spread: float) -> None:
-    smtp_port = free_port()
-    controller = Controller(Accept(), hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            BREACHCLOCK_DATA_DIR=Path(tmp),
-            BREACHCLOCK_TEMPORAL_PORT=free_port(),
-            BREACHCLOCK_UI_PORT=free_port(),
-            SMTP_HOST="127.0.0.1",
-            SMTP_PORT=smtp_port,
-            BREACHCLOCK_TASK_QUEUE="bench-timers",
-            BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES=MARGIN_MINUTES,
-        )
-        env = await start_dev_server(settings)
-        try:
-            lateness = await run(env, settings, n, spread)
-        finally:
-            await env.shutdown()
-            controller.stop()
+    async with embedded("bench-timers", BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES=MARGIN_MINUTES) as (
+        env,
+        settings,
+    ):
+        lateness = await run(env, settings, n, spread)
     offsets = [spread * i / n for i in range(n)]
     floor = await baseline(offsets)
     print(describe("auto-filing after it was due to go", lateness))
     print(describe("baseline: asyncio timers", floor))
-    p99 = sorted(lateness)[min(n - 1, int(0.99 * n))]
+    p99 = percentile(lateness, 0.99)
     print(
         f"ratio (median lateness / median baseline): {statistics.median(lateness) / statistics.median(floor):.0f}x"
     )

@@ -26,6 +26,7 @@ from breachclock.incident.model import (
     TimelineEntry,
 )
 from breachclock.incident.regimes import RegimeCode, regime
+from breachclock.templating import environment
 
 FACT_LABELS: dict[str, str] = {
     "occurred": "time the incident occurred, and how it was established",
@@ -119,14 +120,7 @@ def build_draft(
 
 @cache
 def _templates() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("breachclock.incident", "templates"),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    return env
+    return environment("breachclock.incident")
 
 
 def render_text(draft: ReportDraft) -> str:

@@ -30,6 +30,7 @@ from breachclock.incident.instants import Instant, zone
 from breachclock.incident.model import REFERENCE_PATTERN, InputModel, Name, Text
 from breachclock.incident.regimes import RegimeCode
 from breachclock.notify.subscribers import Language, Role, Subscriber
+from breachclock.templating import environment
 
 Localised = Annotated[dict[Language, Text], Field(min_length=1)]
 """One passage in each language it is written in: {"sv": "…", "en": "…", "da": "…"}."""
@@ -228,14 +229,7 @@ def _paragraphs(text: str) -> list[str]:
 
 
 def _environment(autoescape: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("breachclock.notify", "templates"),
-        undefined=jinja2.StrictUndefined,
-        autoescape=autoescape,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = environment("breachclock.notify", autoescape)
     env.filters["paragraphs"] = _paragraphs
     return env
 

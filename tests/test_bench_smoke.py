@@ -1,0 +1,22 @@
+"""The benchmarks still run (a smoke check: timings are the benchmarks' business)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_approve_benchmark_prints_its_ratio() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.approve", "--n", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "approve → mail accepted      n=2" in done.stdout
+    assert "ratio (median approve / median baseline)" in done.stdout
