@@ -12,6 +12,9 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from breachclock.store import open_store
+from breachclock.temporal import workflow_id
+from breachclock.workflows.incident import IncidentWorkflow
 from tests.cli_support import address
 from tests.conftest import SmtpSink, harness, unique
 from tests.facts import ALL_BUT_ROOT_CAUSE
@@ -149,6 +152,16 @@ async def test_cli_walkthrough(
         assert status["closed_reason"] == "handed to the regulator; register only"
         listing = await cli.json("list")
         assert next(r for r in listing if r["reference"] == ref)["state"] == "closed"
+
+        # Once Temporal's retention has dropped the workflow, the register answers.
+        closed_state = await h.client.get_workflow_handle(workflow_id(ref)).query(
+            IncidentWorkflow.status
+        )
+        gone = closed_state.model_copy(update={"reference": unique("GONE")})
+        async with open_store(h.settings) as store:
+            await store.register(gone.reference, gone.closure.at, gone.model_dump_json())
+        from_register = await cli.json("status", gone.reference)
+        assert from_register["state"] == "closed" and from_register["filings"][0]["number"] == 1
 
         missing = await cli("status", "NO-SUCH-INCIDENT")
         assert missing.returncode == 1 and "no incident" in missing.stderr
