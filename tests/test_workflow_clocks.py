@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -54,10 +55,8 @@ async def test_initial_report_is_filed_before_due_with_escalations_first(
         await skipping.sleep(timedelta(minutes=10))
         state = await status(handle)
 
-    assert [s.split("] ", 1)[1] for s in subjects(smtp)[:3]] == [
-        f"PTS initial_report due in {lead}" + s.split(f"due in {lead}", 1)[1]
-        for lead, s in zip(["6h", "2h", "30m"], subjects(smtp)[:3], strict=True)
-    ]
+    leads = [re.search(r"PTS initial_report due in (\w+) ", s) for s in subjects(smtp)[:3]]
+    assert [m.group(1) if m else None for m in leads] == ["6h", "2h", "30m"]
     assert [p.level for p in state.pages] == ["6h", "2h", "30m"]
     assert [p.recipients for p in state.pages] == [1, 2, 3], "each page reaches further"
     (filing,) = state.filings
