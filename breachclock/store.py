@@ -15,8 +15,11 @@ activity on another machine still finds the key (``store_postgres.py``).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sqlite3
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -123,17 +126,34 @@ class SqliteStore(RecordStore):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._ready = False
+        self._setup = threading.Lock()
+
+    def _prepare(self) -> None:
+        """WAL and the schema, once per store. Switching the journal mode takes the
+        database exclusively and does not wait on a busy peer, so it is retried."""
+        with self._setup:
+            if self._ready:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            for attempt in itertools.count():
+                db = sqlite3.connect(self.path, timeout=30)
+                try:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.executescript(SCHEMA)
+                    break
+                except sqlite3.OperationalError as err:
+                    if "locked" not in str(err) or attempt >= 100:
+                        raise
+                    time.sleep(0.05)
+                finally:
+                    db.close()
+            self._ready = True
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        if not self._ready:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._prepare()
         db = sqlite3.connect(self.path, timeout=30)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            if not self._ready:
-                db.executescript(SCHEMA)
-                self._ready = True
             with db:
                 yield db
         finally:
