@@ -14,21 +14,19 @@ import argparse
 import asyncio
 import statistics
 import time
-import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
 
-from bench.embedded import embedded, percentile
+from bench.embedded import embedded, open_incident, percentile
 from breachclock.config import Settings
 from breachclock.incident.lifecycle import FileReport
-from breachclock.incident.model import Approve, Discover, FilingKind, OpenIncident
+from breachclock.incident.model import Approve, Discover, FilingKind
 from breachclock.incident.report import build_draft, render_text
-from breachclock.temporal import workflow_id
 from breachclock.worker import build_worker, relay_for
-from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
+from breachclock.workflows.incident import IncidentWorkflow
 
 
 async def main(n: int) -> None:
@@ -50,17 +48,8 @@ async def run(env: Any, settings: Settings, n: int) -> tuple[list[float], list[f
     approve_times: list[float] = []
     baseline_times: list[float] = []
     async with build_worker(env.client, settings, relay_for(settings)):
-        for i in range(n):
-            reference = f"BENCH-{i:04d}-{uuid.uuid4().hex[:6]}"
-            handle = await env.client.start_workflow(
-                IncidentWorkflow.run,
-                IncidentStart(
-                    opening=OpenIncident(reference=reference, title="bench", opened_by="bench"),
-                    policy=settings.policy(),
-                ),
-                id=workflow_id(reference),
-                task_queue=settings.task_queue,
-            )
+        for _ in range(n):
+            handle = await open_incident(env, settings, "BENCH")
             await handle.execute_update(
                 IncidentWorkflow.discover, Discover(at=datetime.now(UTC), by="bench", how="bench")
             )

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.config import Settings
+from breachclock.incident.model import OpenIncident
 from breachclock.outbox import free_port
-from breachclock.temporal import start_dev_server
+from breachclock.temporal import start_dev_server, workflow_id
+from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
 
 
 class Accept:
@@ -49,6 +53,22 @@ async def embedded(
                 await env.shutdown()
     finally:
         controller.stop()
+
+
+async def open_incident(
+    env: WorkflowEnvironment, settings: Settings, prefix: str
+) -> WorkflowHandle[Any, Any]:
+    """A fresh incident with a unique reference, as ``starter.py open`` would start it."""
+    reference = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    return await env.client.start_workflow(
+        IncidentWorkflow.run,
+        IncidentStart(
+            opening=OpenIncident(reference=reference, title="bench", opened_by="bench"),
+            policy=settings.policy(),
+        ),
+        id=workflow_id(reference),
+        task_queue=settings.task_queue,
+    )
 
 
 def percentile(values: list[float], q: float) -> float:

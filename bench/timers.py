@@ -18,16 +18,14 @@ import argparse
 import asyncio
 import statistics
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.embedded import embedded, percentile
+from bench.embedded import embedded, open_incident, percentile
 from breachclock.config import Settings
-from breachclock.incident.model import Discover, IncidentState, OpenIncident
-from breachclock.temporal import workflow_id
+from breachclock.incident.model import Discover, IncidentState
 from breachclock.worker import build_worker, relay_for
-from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
+from breachclock.workflows.incident import IncidentWorkflow
 
 MARGIN_MINUTES = 1
 
@@ -72,20 +70,11 @@ async def run(env: Any, settings: Settings, n: int, spread: float) -> list[float
     gate = asyncio.Semaphore(20)
     async with build_worker(env.client, settings, relay_for(settings)):
 
-        async def open_one(i: int) -> Any:
-            reference = f"TIMER-{i:05d}-{uuid.uuid4().hex[:6]}"
+        async def open_one() -> Any:
             async with gate:
-                return await env.client.start_workflow(
-                    IncidentWorkflow.run,
-                    IncidentStart(
-                        opening=OpenIncident(reference=reference, title="bench", opened_by="bench"),
-                        policy=settings.policy(),
-                    ),
-                    id=workflow_id(reference),
-                    task_queue=settings.task_queue,
-                )
+                return await open_incident(env, settings, "TIMER")
 
-        handles = await asyncio.gather(*(open_one(i) for i in range(n)))
+        handles = await asyncio.gather(*(open_one() for _ in range(n)))
         # Every discovery must be in before the first deadline falls.
         first_due = datetime.now(UTC) + timedelta(seconds=10 + n * 0.1, minutes=MARGIN_MINUTES)
 
