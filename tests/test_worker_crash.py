@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from breachclock.incident.model import Discover, FilingKind, IncidentState
 from breachclock.workflows.incident import IncidentWorkflow
 from tests.cli_support import address
-from tests.conftest import SmtpSink, settings_for, unique
+from tests.conftest import Harness, SmtpSink, settings_for, unique
 
 ROOT = Path(__file__).resolve().parents[1]
 PTS = "incidentrapport@pts.se"
@@ -42,8 +42,6 @@ async def test_worker_killed_before_due_files_once_after_restart(
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp.port),
     }
-    from tests.conftest import Harness
-
     h = Harness(dev_server, settings, smtp)
     worker = start_worker(env)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from breachclock.incident import lifecycle
@@ -11,22 +12,29 @@ from breachclock.incident.regimes import RegimeCode, regime
 from breachclock.incident.report import FACT_LABELS
 
 
+def _deadline_rows(
+    state: IncidentState,
+) -> list[tuple[RegimeCode, str, datetime | None, datetime | None]]:
+    """(regime, stage, due, done) for every stage whose clock has started."""
+    return [
+        (track.regime, stage.name, lifecycle.stage_due(track, stage), track.done.get(stage.name))
+        for track in state.tracks
+        for stage in regime(track.regime).stages
+        if stage.name in track.anchors
+    ]
+
+
 def deadlines(state: IncidentState) -> list[dict[str, Any]]:
     tz = zone(state.policy.operator_zone)
-    rows = []
-    for track in state.tracks:
-        for stage in regime(track.regime).stages:
-            if stage.name not in track.anchors:
-                continue
-            rows.append(
-                {
-                    "regime": track.regime.value,
-                    "name": stage.name,
-                    "due_at": iso_local(lifecycle.stage_due(track, stage), tz),
-                    "done_at": iso_local(track.done.get(stage.name), tz),
-                }
-            )
-    return rows
+    return [
+        {
+            "regime": code.value,
+            "name": name,
+            "due_at": iso_local(due, tz),
+            "done_at": iso_local(done, tz),
+        }
+        for code, name, due, done in _deadline_rows(state)
+    ]
 
 
 def security_report_possible(state: IncidentState) -> bool:
@@ -80,17 +88,10 @@ def status_text(state: IncidentState) -> str:
     ]
     if state.tracks:
         lines.append("  deadlines:")
-        for track in state.tracks:
-            for stage in regime(track.regime).stages:
-                if stage.name not in track.anchors:
-                    continue
-                due = lifecycle.stage_due(track, stage)
-                done = track.done.get(stage.name)
-                mark = f"done {show(done, tz)}" if done else "open"
-                due_text = show(due, tz) if due else "as soon as possible"
-                lines.append(
-                    f"    {track.regime.value.upper():5} {stage.name:22} due {due_text:22} {mark}"
-                )
+        for code, name, due, done in _deadline_rows(state):
+            mark = f"done {show(done, tz)}" if done else "open"
+            due_text = show(due, tz) if due else "as soon as possible"
+            lines.append(f"    {code.value.upper():5} {name:22} due {due_text:22} {mark}")
     if state.filings:
         lines.append("  filings:")
         for f in state.filings:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -43,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineInput,
         Track,
     )
-    from breachclock.incident.regimes import RegimeCode, regime
+    from breachclock.incident.regimes import RegimeCode, StageKind, regime
     from breachclock.incident.report import build_draft
     from breachclock.workflows.search import publish
 
@@ -77,7 +78,7 @@ class ApproveResult(BaseModel):
     message: str
 
 
-def reject(message: str) -> None:
+def reject(message: str) -> NoReturn:
     raise ApplicationError(message, type="Rejected", non_retryable=True)
 
 
@@ -402,7 +403,7 @@ class IncidentWorkflow:
         if (
             late
             and missing
-            and stage.kind.value == "follow_up"
+            and stage.kind is StageKind.FOLLOW_UP
             and not (track.justification or track.awaiting_final)
         ):
             reject(
@@ -497,7 +498,6 @@ class IncidentWorkflow:
         track = self.state.track(code)
         if track is None:
             reject(f"no report to {(code or self.state.regime).value} is open for this incident")
-        assert track is not None
         return track
 
     def _note(
