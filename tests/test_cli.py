@@ -83,6 +83,12 @@ async def test_cli_walkthrough(
         assert done.returncode == 0, done.stderr
         assert "initial_report due" in done.stdout
 
+        text = await cli("status", ref)
+        assert (
+            text.returncode == 0
+            and "PTS   initial_report" in text.stdout
+            and " open" in text.stdout
+        )
         status = await cli.json("status", ref)
         assert {
             "reference",
