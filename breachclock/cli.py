@@ -25,9 +25,10 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from breachclock.activities.calls import CallRequest
 from breachclock.config import Settings
 from breachclock.incident import lifecycle, views
-from breachclock.incident.instants import show, zone
+from breachclock.incident.instants import iso_local, show, zone
 from breachclock.incident.model import (
     Approve,
     Close,
@@ -35,6 +36,7 @@ from breachclock.incident.model import (
     FactsPatch,
     IncidentState,
     Justify,
+    NoticeOrder,
     OpenIncident,
     OpenSecurityReport,
     TimelineInput,
@@ -43,9 +45,25 @@ from breachclock.incident.model import (
 from breachclock.incident.regimes import RegimeCode
 from breachclock.incident.report import build_draft, render_json, render_text
 from breachclock.logs import configure as configure_logs
+from breachclock.notify import views as notify_views
+from breachclock.notify.assessment import Assessment, Decision, Recommendation
+from breachclock.notify.delivery import CallOutcome, Counts
+from breachclock.notify.notice import IncidentNotice
+from breachclock.notify.subscribers import SubscriberFileError, pages
+from breachclock.notify.subscribers import load as load_subscribers
+from breachclock.notify_store import open_notify_store
 from breachclock.store import open_store
 from breachclock.temporal import WORKFLOW_ID_PREFIX, connect, workflow_id
-from breachclock.workflows.incident import ApproveResult, IncidentStart, IncidentWorkflow
+from breachclock.workflows.campaign import CampaignProgress, CampaignWorkflow
+from breachclock.workflows.incident import (
+    MAX_LOAD_PAGE,
+    ApproveResult,
+    IncidentStart,
+    IncidentWorkflow,
+    LoadResult,
+    SubscriberLoad,
+    campaign_id,
+)
 from breachclock.workflows.search import NEXT_DEADLINE, REGIME, STATE
 
 T = TypeVar("T")
@@ -60,7 +78,7 @@ def describe(err: ValidationError) -> str:
     for e in err.errors():
         where = ".".join(str(p) for p in e["loc"]) or "input"
         parts.append(f"{where}: {e['msg'].removeprefix('Value error, ')}")
-    return "; ".join(parts)
+    return " ".join("; ".join(parts).splitlines())  # one line, whatever keys a file had
 
 
 def model(cls: type[T], **data: Any) -> T:
@@ -76,8 +94,14 @@ def read_json(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text())
     except OSError as err:
         raise Refused(f"cannot read {path}: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise Refused(f"{path} is not UTF-8 text: {err.reason} at byte {err.start}") from err
     except json.JSONDecodeError as err:
         raise Refused(f"{path} is not valid JSON: {err.msg} at line {err.lineno}") from err
+    except RecursionError as err:
+        raise Refused(f"{path} nests too deeply to be read") from err
+    except ValueError as err:  # int() refuses a number thousands of digits long
+        raise Refused(f"{path} cannot be read: a number in it is too long") from err
     if not isinstance(data, dict):
         raise Refused(f"{path} must hold a JSON object")
     return data
@@ -347,7 +371,10 @@ async def close(reference: str, reason: str | None, by: str) -> None:
 async def status(reference: str, as_json: bool) -> None:
     """Deadlines, filings and what is missing."""
     state = await fetch_state(reference)
-    emit(as_json, views.status(state), views.status_text(state))
+    live = await live_counts(state)
+    data = {**views.status(state), "notification": notify_views.notification(state, live)}
+    text = "\n".join([views.status_text(state), *notify_views.notification_text(state, live)])
+    emit(as_json, data, text)
 
 
 @cli.command()
@@ -378,6 +405,266 @@ async def report(reference: str, as_json: bool, track: str | None) -> None:
         raise Refused("nothing is pending: every report has been filed")
     draft = build_draft(state, step, state.next_filing_number, now, None)
     click.echo(render_json(draft) if as_json else render_text(draft))
+
+
+async def live_counts(state: IncidentState) -> dict[int, Counts]:
+    """Counts of the campaign waves still running, straight from their workflows."""
+    found: dict[int, Counts] = {}
+    running = [w for w in state.notification.waves if w.finished_at is None]
+    if not running:
+        return found
+    temporal = await client()
+    for wave in running:
+        handle = temporal.get_workflow_handle(campaign_id(state.reference, wave.number))
+        try:
+            progress: CampaignProgress = await handle.query(CampaignWorkflow.progress)
+        except RPCError:
+            continue  # not started yet, or just finished: the state has the rest
+        found[wave.number] = progress.counts
+    return found
+
+
+@cli.command()
+@reference_arg
+@click.option("--file", "file", required=True, type=click.Path(path_type=Path), help="JSON.")
+@json_option
+@run
+async def assess(reference: str, file: Path, as_json: bool) -> None:
+    """Record the assessment of harm to subscribers; prints the recommendation and why."""
+    assessment = model(Assessment, **read_json(file))
+    result: Recommendation = await update(reference, IncidentWorkflow.assess, assessment)
+    verdict = "NOTIFY the affected subscribers" if result.notify else "no notice required"
+    text = "\n".join([f"recommendation: {verdict}", *(f"  - {r}" for r in result.reasons)])
+    emit(as_json, result.model_dump(mode="json"), text)
+
+
+@cli.command()
+@reference_arg
+@click.option(
+    "--file",
+    "file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="CSV or JSONL export: id, name, phone, email, language, time_zone, role, "
+    "subscriber_id, affected_items.",
+)
+@click.option("--skip-invalid", is_flag=True, help="Load the valid rows, list the bad ones.")
+@run
+async def subscribers(reference: str, file: Path, skip_invalid: bool) -> None:
+    """Load the affected subscribers and users (again: nobody is added twice)."""
+    state = await fetch_state(reference)
+    region = "DK" if state.regime is RegimeCode.DK else "SE"
+    try:
+        loaded = load_subscribers(file, skip_invalid=skip_invalid, region=region)
+    except OSError as err:
+        raise Refused(f"cannot read {file}: {err.strerror}") from err
+    except SubscriberFileError as err:
+        raise Refused(str(err)) from err
+    added = repeated = on_list = 0
+    people = loaded.subscribers
+    skipped = loaded.rejected
+    for number, page in enumerate(pages(people, MAX_LOAD_PAGE) or [[]]):
+        first = number == 0
+        result: LoadResult = await update(
+            reference,
+            IncidentWorkflow.add_subscribers,
+            SubscriberLoad(
+                source=file.name,
+                people=page,
+                skipped=skipped[:MAX_LOAD_PAGE] if first else [],
+                skipped_total=len(skipped) if first else 0,
+            ),
+        )
+        added += result.added
+        repeated += result.repeated
+        on_list = result.people
+    click.echo(f"{added} added, {repeated} already on the list; {on_list} on the list now")
+    for row in skipped:
+        click.echo(f"skipped line {row.line}: {row.reason}")
+
+
+@cli.command()
+@reference_arg
+@click.option(
+    "--file",
+    "file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="JSON: access_from, what_happened, consequences, measures_taken, … per language.",
+)
+@run
+async def notice(reference: str, file: Path) -> None:
+    """Record the notice text the subscribers will get."""
+    state = await fetch_state(reference)
+    text = model(
+        IncidentNotice, **{**read_json(file), "reference": reference, "regime": state.regime}
+    )
+    await update(reference, IncidentWorkflow.set_notice, text)
+    click.echo("notice recorded")
+
+
+@cli.command()
+@reference_arg
+@click.option("--notify/--no-notify", required=True, help="Tell the subscribers, or not.")
+@click.option(
+    "--exemption",
+    type=click.Choice(["unintelligible", "no_adverse_effect"]),
+    help="The ground for not notifying.",
+)
+@click.option("--justification", help="Why not (goes into the report).")
+@by_option
+@run
+async def decide(
+    reference: str, notify: bool, exemption: str | None, justification: str | None, by: str
+) -> None:
+    """Decide on telling the subscribers; notifying starts the campaign."""
+    decision = model(
+        Decision, notify=notify, exemption=exemption, justification=justification, decided_by=by
+    )
+    message: str = await update(reference, IncidentWorkflow.decide_notice, decision)
+    click.echo(message)
+
+
+@cli.command()
+@reference_arg
+@click.option("--regulator", required=True, help="Who ordered the notice, e.g. PTS.")
+@click.option("--decision-ref", help="The regulator's decision number.")
+@click.option("--text", help="What the order says.")
+@by_option
+@run
+async def order(
+    reference: str, regulator: str, decision_ref: str | None, text: str | None, by: str
+) -> None:
+    """Record a regulator's order to notify the subscribers; starts the campaign."""
+    request = model(
+        NoticeOrder, by=regulator, decision_reference=decision_ref, text=text, recorded_by=by
+    )
+    message: str = await update(reference, IncidentWorkflow.order_notice, request)
+    click.echo(message)
+
+
+@cli.command()
+@reference_arg
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between refreshes.")
+@run
+async def watch(reference: str, interval: float) -> None:
+    """Follow a notification campaign until it finishes."""
+    while True:
+        state = await fetch_state(reference)
+        live = await live_counts(state)
+        total = notify_views.totals(state, live)
+        waves = state.notification.waves
+        line = notify_views.bar(total.finished, max(total.total, state.notification.people))
+        detail = ", ".join(f"{n} {s.value}" for s, n in sorted(total.people.items()))
+        click.echo(f"\r{line}  {detail}\033[K", nl=False)
+        if waves and all(w.finished_at for w in waves):
+            click.echo()
+            return
+        if not waves:
+            click.echo()
+            raise Refused("no notification campaign has started for this incident")
+        await asyncio.sleep(interval)
+
+
+@cli.command()
+@reference_arg
+@click.argument("subscriber_id")
+@json_option
+@run
+async def person(reference: str, subscriber_id: str, as_json: bool) -> None:
+    """One person's notification: every attempt and its outcome."""
+    state = await fetch_state(reference)
+    tz = zone(state.policy.operator_zone)
+    async with open_notify_store(Settings()) as store:
+        found = await store.person(reference, subscriber_id)
+        attempts = await store.attempts(reference, subscriber_id)
+    if found is None:
+        raise Refused(f"{subscriber_id} is not on the list of {reference}")
+    data = {
+        "subscriber_id": subscriber_id,
+        "status": found.status.value,
+        "next_at": iso_local(found.next_at, tz),
+        "attempts": [
+            {
+                "channel": a.channel,
+                "number": a.number,
+                "outcome": a.outcome,
+                "at": iso_local(a.at, tz),
+            }
+            for a in attempts
+        ],
+    }
+    text = "\n".join(
+        [f"{subscriber_id}: {found.status.value}"]
+        + [f"  {show(a.at, tz)}  {a.channel} {a.number}: {a.outcome}" for a in attempts]
+    )
+    emit(as_json, data, text)
+
+
+@cli.command()
+@reference_arg
+@json_option
+@run
+async def unreachable(reference: str, as_json: bool) -> None:
+    """The people no call or e-mail reached: they are to be told by letter."""
+    async with open_notify_store(Settings()) as store:
+        found = await store.unreachable(reference)
+    rows = [{"subscriber_id": p.id, "name": p.name} for p in found]
+    emit(as_json, rows, "\n".join(f"{p.id}  {p.name or ''}" for p in found) or "nobody")
+
+
+@cli.group()
+def calls() -> None:
+    """The agents' list of calls to make by hand (BREACHCLOCK_CALLS=agents)."""
+
+
+@calls.command("next")
+@click.option("--agent", default=getpass.getuser, show_default="your user name")
+@run
+async def calls_next(agent: str) -> None:
+    """Take the next due call: who to call, and the number. Nothing else until identified."""
+    settings = Settings()
+    async with open_notify_store(settings) as store:
+        item = await store.claim(agent, datetime.now(UTC), settings.agent_hold_minutes * 60)
+    if item is None:
+        click.echo("no calls waiting")
+        return
+    call = CallRequest.model_validate_json(item.request)
+    until = show(item.claimed_until, zone(settings.operator_zone))
+    click.echo(
+        f"call {item.key}\n  name:   {call.name or '(no name on record)'}\n  number: {call.phone}\n"
+        f"  say:    {call.greeting}\n"
+        "Confirm who you are speaking to before saying anything else; then read the notice:\n"
+        f"  starter.py calls script {item.key}\n"
+        f"Record the outcome by {until} or the call goes back on the list:\n"
+        f"  starter.py calls record {item.key} " + "|".join(o.value for o in CallOutcome)
+    )
+
+
+@calls.command("script")
+@click.argument("key")
+@run
+async def calls_script(key: str) -> None:
+    """The notice to read, once the person has confirmed who they are."""
+    async with open_notify_store(Settings()) as store:
+        item = await store.work_item(key)
+    if item is None:
+        raise Refused(f"no call {key} on the list")
+    click.echo(CallRequest.model_validate_json(item.request).notice)
+
+
+@calls.command("record")
+@click.argument("key")
+@click.argument("outcome", type=click.Choice([o.value for o in CallOutcome]))
+@run
+async def calls_record(key: str, outcome: str) -> None:
+    """Record how a call went (reached_verified only if they confirmed their identity)."""
+    async with open_notify_store(Settings()) as store:
+        if await store.work_item(key) is None:
+            raise Refused(f"no call {key} on the list")
+        if not await store.report(key, CallOutcome(outcome), datetime.now(UTC)):
+            raise Refused(f"call {key} was already recorded")
+    click.echo(f"{key}: {outcome} recorded")
 
 
 def register_row(

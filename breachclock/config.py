@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from breachclock.activities.calls import SimulatorConfig
 from breachclock.codec import CodecKeyError, EncryptionCodec, local_keys, parse_keys
 from breachclock.incident.model import Policy
 from breachclock.incident.regimes import RegimeCode
+from breachclock.notify.delivery import CallOutcome, Plan
 
 TASK_QUEUE = "breachclock-incidents"
 
@@ -68,6 +70,41 @@ class Settings(BaseSettings):
     imy_address: str = Field(default="imy@imy.se", alias="BREACHCLOCK_IMY_ADDRESS")
     dk_address: str = Field(default="sikkerhedshaendelser@digst.dk", alias="BREACHCLOCK_DK_ADDRESS")
     nis2_address: str = Field(default="cert@cert.se", alias="BREACHCLOCK_NIS2_ADDRESS")
+
+    customer_phone: str | None = Field(default=None, alias="BREACHCLOCK_CUSTOMER_PHONE")
+    customer_email: str | None = Field(
+        default="kundservice@operator.example", alias="BREACHCLOCK_CUSTOMER_EMAIL"
+    )
+    customer_web: str | None = Field(default=None, alias="BREACHCLOCK_CUSTOMER_WEB")
+    """How notified people reach the operator: the notice prints these."""
+
+    calls: str = Field(
+        default="simulator", alias="BREACHCLOCK_CALLS", pattern="^(simulator|agents|http)$"
+    )
+    """Who places notification calls: the simulator, agents by hand, or an HTTP dialer."""
+    call_attempts: int = Field(default=5, ge=0, le=20, alias="BREACHCLOCK_CALL_ATTEMPTS")
+    call_spacing_minutes: float = Field(default=120, ge=0, alias="BREACHCLOCK_CALL_SPACING_MINUTES")
+    calling_hours: str = Field(
+        default="09:00-20:00",
+        alias="BREACHCLOCK_CALLING_HOURS",
+        pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$",
+    )
+    notify_batch: int = Field(default=500, ge=1, le=5000, alias="BREACHCLOCK_NOTIFY_BATCH")
+    notify_parallel: int = Field(default=4, ge=1, le=500, alias="BREACHCLOCK_NOTIFY_PARALLEL")
+    notify_rate: float | None = Field(default=None, gt=0, alias="BREACHCLOCK_NOTIFY_RATE")
+    """Slices started per second on the notifications queue, across all workers (the
+    call centre's capacity); unset: no limit."""
+    dialer_url: str | None = Field(default=None, alias="BREACHCLOCK_DIALER_URL")
+    dialer_token: SecretStr | None = Field(default=None, alias="BREACHCLOCK_DIALER_TOKEN")
+    dialer_lines: int = Field(default=20, ge=1, alias="BREACHCLOCK_DIALER_LINES")
+    simulator_seed: str = Field(default="breachclock", alias="BREACHCLOCK_SIMULATOR_SEED")
+    simulator_latency_ms: float = Field(default=0, ge=0, alias="BREACHCLOCK_SIMULATOR_LATENCY_MS")
+    simulator_outcomes: dict[CallOutcome, float] | None = Field(
+        default=None, alias="BREACHCLOCK_SIMULATOR_OUTCOMES"
+    )
+    """JSON weights, e.g. {"no_answer": 1}; unset: a mix of every outcome."""
+    agent_hold_minutes: float = Field(default=15, gt=0, alias="BREACHCLOCK_AGENT_HOLD_MINUTES")
+    """How long an agent holds a call before it goes back on the list unrecorded."""
 
     escalation_leads_minutes: list[int] = Field(
         default=[360, 120, 30], alias="BREACHCLOCK_ESCALATION_LEADS_MINUTES"
@@ -138,4 +175,27 @@ class Settings(BaseSettings):
             operator_zone=self.operator_zone,
             operator_name=self.operator_name,
             contact_point=self.contact_point,
+            customer_phone=self.customer_phone,
+            customer_email=self.customer_email,
+            customer_web=self.customer_web,
+            notify_plan=self.plan(),
+        )
+
+    def plan(self) -> Plan:
+        start, end = (time.fromisoformat(t) for t in self.calling_hours.split("-"))
+        return Plan(
+            attempts=self.call_attempts,
+            spacing=timedelta(minutes=self.call_spacing_minutes),
+            window_start=start,
+            window_end=end,
+            batch=self.notify_batch,
+            parallel=self.notify_parallel,
+        )
+
+    def simulator(self) -> SimulatorConfig:
+        weights = {} if self.simulator_outcomes is None else {"outcomes": self.simulator_outcomes}
+        return SimulatorConfig(
+            seed=self.simulator_seed,
+            latency=timedelta(milliseconds=self.simulator_latency_ms),
+            **weights,
         )

@@ -17,24 +17,31 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from breachclock.activities.calls import AgentWorklist, CallProvider, Simulator
+from breachclock.activities.dialer import HttpDialer
 from breachclock.activities.filing import MailActivities
 from breachclock.activities.mailer import Mailer, SmtpRelay
+from breachclock.activities.notify import NotifyActivities
 from breachclock.activities.register import RegisterActivities
 from breachclock.config import Settings
+from breachclock.notify_store import NotifyStore, open_notify_store
 from breachclock.outbox import Outbox
 from breachclock.store import RecordStore, open_store
 from breachclock.telemetry import metrics_runtime
 from breachclock.temporal import connect, start_dev_server
+from breachclock.workflows.campaign import CampaignWorkflow, notify_queue
 from breachclock.workflows.incident import IncidentWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS = [IncidentWorkflow]
+WORKFLOWS = [IncidentWorkflow, CampaignWorkflow]
 
 
 def sandbox() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules("pydantic", "jinja2")
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "pydantic", "jinja2", "email_validator", "phonenumbers"
+        )
     )
 
 
@@ -49,10 +56,28 @@ def relay_for(settings: Settings, outbox_port: int | None = None) -> SmtpRelay:
     )
 
 
-def build_worker(
+def call_provider(settings: Settings, store: NotifyStore) -> CallProvider:
+    """The configured way of placing notification calls."""
+    if settings.calls == "agents":
+        return AgentWorklist(store)
+    if settings.calls == "http":
+        if settings.dialer_url is None:
+            raise ValueError("BREACHCLOCK_CALLS=http needs BREACHCLOCK_DIALER_URL")
+        token = settings.dialer_token.get_secret_value() if settings.dialer_token else None
+        return HttpDialer(settings.dialer_url, token=token, lines=settings.dialer_lines)
+    return Simulator(settings.simulator())
+
+
+@contextlib.asynccontextmanager
+async def build_worker(
     client: Client, settings: Settings, relay: SmtpRelay, store: RecordStore | None = None
-) -> Worker:
-    """The worker for ``settings.task_queue``, on ``client``.
+) -> AsyncIterator[Worker]:
+    """The workers for ``settings.task_queue`` and its notifications queue, running.
+
+    Incidents, campaigns, filings and pages run on the incidents queue. The campaign's
+    slices run on the notifications queue, with their own limits: how many at once on
+    this worker, and (``BREACHCLOCK_NOTIFY_RATE``) how many start per second across
+    every worker, which the server enforces.
 
     Tracing comes with the client: the SDK prepends the client's interceptors that are
     also worker interceptors (``TracingInterceptor`` is both) to the worker's, so it is
@@ -62,13 +87,29 @@ def build_worker(
     store = store or open_store(settings)
     mail = MailActivities(Mailer(relay, store))
     register = RegisterActivities(store)
-    return Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=WORKFLOWS,
-        activities=[mail.file_report, mail.send_page, register.register_incident],
-        workflow_runner=sandbox(),
-    )
+    async with open_notify_store(settings) as notify_store:
+        notify = NotifyActivities(notify_store, call_provider(settings, notify_store), relay)
+        incidents = Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=WORKFLOWS,
+            activities=[
+                mail.file_report,
+                mail.send_page,
+                register.register_incident,
+                notify.store_subscribers,
+            ],
+            workflow_runner=sandbox(),
+        )
+        notifications = Worker(
+            client,
+            task_queue=notify_queue(settings.task_queue),
+            activities=[notify.advance],
+            max_concurrent_activities=settings.notify_parallel,
+            max_task_queue_activities_per_second=settings.notify_rate,
+        )
+        async with incidents, notifications:
+            yield incidents
 
 
 @contextlib.asynccontextmanager

@@ -14,6 +14,7 @@ import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
+from typing import Any
 
 import aiosmtplib
 import structlog
@@ -66,10 +67,7 @@ class Mailer:
         if recorded is not None:
             log.info("mail.already_sent", key=key)
             return Receipt.model_validate({**recorded, "duplicate": True})
-        message["Message-ID"] = message_id(key)
-        message["From"] = self.relay.sender
-        message["Date"] = format_datetime(datetime.now(UTC))
-        message["X-Breachclock-Key"] = key
+        stamp(message, key, self.relay.sender)
         recipients = getaddresses(message.get_all("To", []))
         await self._deliver(message)
         receipt = Receipt(
@@ -89,16 +87,27 @@ class Mailer:
         return receipt
 
     async def _deliver(self, message: EmailMessage) -> None:
-        relay = self.relay
-        tls = not relay.is_loopback
-        await aiosmtplib.send(
-            message,
-            hostname=relay.host,
-            port=relay.port,
-            username=relay.username,
-            password=relay.password,
-            use_tls=tls and relay.implicit_tls,
-            start_tls=True if tls and not relay.implicit_tls else None,
-            tls_context=ssl.create_default_context() if tls else None,
-            timeout=30,
-        )
+        await aiosmtplib.send(message, **smtp_options(self.relay))
+
+
+def stamp(message: EmailMessage, key: str, sender: str) -> None:
+    """The headers every breachclock mail carries; the Message-ID follows from the key."""
+    message["Message-ID"] = message_id(key)
+    message["From"] = sender
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["X-Breachclock-Key"] = key
+
+
+def smtp_options(relay: SmtpRelay) -> dict[str, Any]:
+    """Connection options for aiosmtplib: TLS (STARTTLS or implicit) to anything but loopback."""
+    tls = not relay.is_loopback
+    return {
+        "hostname": relay.host,
+        "port": relay.port,
+        "username": relay.username,
+        "password": relay.password,
+        "use_tls": tls and relay.implicit_tls,
+        "start_tls": True if tls and not relay.implicit_tls else None,
+        "tls_context": ssl.create_default_context() if tls else None,
+        "timeout": 30,
+    }

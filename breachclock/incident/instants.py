@@ -21,6 +21,8 @@ class InstantError(ValueError):
 
 
 def zone(name: str) -> ZoneInfo:
+    if len(name) > 64:  # IANA names are short; a long "a/b/c/…" makes zoneinfo's lookup recurse
+        raise InstantError(f"unknown time zone {name[:64]!r}…")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as err:
@@ -73,7 +75,25 @@ def parse_instant(text: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+# An instant this near datetime's limits would overflow when shown in a zone.
+EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=2)
+LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
+
+
 def _coerce(value: Any) -> datetime:
+    out_of_range = InstantError(
+        f"the time is out of range: give one from {EARLIEST.date()} to {LATEST.date()} (UTC)"
+    )
+    try:
+        instant = _read(value)
+    except OverflowError as err:
+        raise out_of_range from err
+    if not EARLIEST <= instant <= LATEST:
+        raise out_of_range
+    return instant
+
+
+def _read(value: Any) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise InstantError("a time without an offset or zone names no single instant")

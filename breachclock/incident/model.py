@@ -12,19 +12,15 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from breachclock.incident.inputs import REFERENCE_PATTERN, InputModel, Name, Text
 from breachclock.incident.instants import Instant, zone
 from breachclock.incident.regimes import PRIVACY_REGIMES, RegimeCode, regime
-
-REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"
-
-Text = Annotated[str, Field(min_length=1, max_length=20_000)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class InputModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+from breachclock.notify.assessment import Assessment, Decision, Recommendation
+from breachclock.notify.delivery import Counts, Plan
+from breachclock.notify.notice import IncidentNotice
+from breachclock.notify.subscribers import Rejected
 
 
 class BreachType(StrEnum):
@@ -61,7 +57,7 @@ class Measure(InputModel):
 
 
 class SubscriberNotice(InputModel):
-    """The decision on telling subscribers, as it stands in the report."""
+    """The decision on telling subscribers, as it stands in the report (PTS fields 8–9)."""
 
     notified: bool
     justification: Text | None = None
@@ -69,6 +65,13 @@ class SubscriberNotice(InputModel):
     means: str | None = None
     notified_count: int | None = Field(default=None, ge=0)
     copy_text: str | None = None
+    ordered_by: str | None = None
+    """The regulator that ordered the notice, when it was ordered."""
+    in_progress: bool = False
+    outcomes: dict[str, int] = Field(default_factory=dict)
+    """People by how they were (or were not yet) told, and call attempts by outcome."""
+    skipped_rows: int = 0
+    """Rows of the affected list that were invalid and skipped (--skip-invalid)."""
 
     @model_validator(mode="after")
     def _justified(self) -> SubscriberNotice:
@@ -312,12 +315,73 @@ class Policy(BaseModel):
     operator_zone: str = "Europe/Stockholm"
     operator_name: str = "Operator"
     contact_point: str = "Data protection officer"
+    customer_phone: str | None = None
+    customer_email: str | None = None
+    customer_web: str | None = None
+    """How notified people reach the operator (the notice prints these)."""
+    notify_plan: Plan = Field(default_factory=Plan)
 
     @field_validator("operator_zone")
     @classmethod
     def _zone_exists(cls, value: str) -> str:
         zone(value)
         return value
+
+
+class Wave(BaseModel):
+    """One campaign run over the people on the list from sequence number ``first``."""
+
+    number: int
+    first: int
+    end: int
+    """Sequence numbers [first, end): grows while the wave runs and people are added."""
+    started_at: datetime
+    finished_at: datetime | None = None
+    counts: Counts | None = None
+
+
+class NoticeOrder(InputModel):
+    """A regulator ordered the subscribers told (as PTS did in the Tre case)."""
+
+    by: Name
+    """The regulator, e.g. PTS."""
+    decision_reference: Annotated[str, Field(max_length=200)] | None = None
+    text: Text | None = None
+    recorded_by: Name
+
+
+class Notification(BaseModel):
+    """Telling the affected people: the assessment, the decision, the list and the campaigns."""
+
+    assessment: Assessment | None = None
+    recommendation: Recommendation | None = None
+    decision: Decision | None = None
+    order: NoticeOrder | None = None
+    notice: IncidentNotice | None = None
+    people: int = 0
+    """On the list (each person once)."""
+    repeated: int = 0
+    """Rows loaded again that named someone already on the list."""
+    skipped: dict[str, list[Rejected]] = Field(default_factory=dict)
+    """By file: invalid rows skipped with --skip-invalid (line and reason, no contact details;
+    the first 1,000 of each file). Loading a file again replaces its entry."""
+    skipped_total: dict[str, int] = Field(default_factory=dict)
+    languages: list[str] = Field(default_factory=list)
+    """Languages the list asks for ("" for the regime's default)."""
+    waves: list[Wave] = Field(default_factory=list)
+
+    @property
+    def running(self) -> Wave | None:
+        return next((w for w in self.waves if w.finished_at is None), None)
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(self.skipped_total.values())
+
+    @property
+    def covered(self) -> int:
+        """People (by sequence number) that some campaign wave has taken on."""
+        return max((w.end for w in self.waves), default=0)
 
 
 class Closure(BaseModel):
@@ -345,6 +409,7 @@ class IncidentState(BaseModel):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     closure: Closure | None = None
     next_filing_number: int = 1
+    notification: Notification = Field(default_factory=Notification)
 
     def track(self, regime: RegimeCode | None = None) -> Track | None:
         wanted = regime or self.regime

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from breachclock.incident.model import InputModel, Name, Text
+from breachclock.incident.inputs import InputModel, Name, Text
 
 
 class DataKind(StrEnum):

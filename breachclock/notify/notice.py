@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from breachclock.incident.inputs import REFERENCE_PATTERN, InputModel, Name, Text
 from breachclock.incident.instants import Instant, zone
-from breachclock.incident.model import REFERENCE_PATTERN, InputModel, Name, Text
 from breachclock.incident.regimes import RegimeCode
 from breachclock.notify.subscribers import Language, Role, Subscriber
 from breachclock.templating import environment
@@ -126,7 +126,12 @@ def language_for(subscriber: Subscriber, regime: RegimeCode) -> Language:
 
 def check_languages(notice: IncidentNotice, subscribers: Iterable[Subscriber]) -> list[str]:
     """The passages missing in a language some subscriber will be written to; empty when none."""
-    needed = sorted({language_for(s, notice.regime) for s in subscribers})
+    return missing_passages(notice, [s.language for s in subscribers])
+
+
+def missing_passages(notice: IncidentNotice, languages: Iterable[Language | None]) -> list[str]:
+    """The passages missing in any of ``languages`` (None: the regime's default language)."""
+    needed = sorted({language or default_language(notice.regime) for language in languages})
     problems = []
     for language in needed:
         missing = [name for name, texts in notice.passages().items() if language not in texts]
@@ -229,9 +234,7 @@ def _paragraphs(text: str) -> list[str]:
 
 
 def _environment(autoescape: bool) -> jinja2.Environment:
-    env = environment("breachclock.notify", autoescape)
-    env.filters["paragraphs"] = _paragraphs
-    return env
+    return environment("breachclock.notify", autoescape, {"paragraphs": _paragraphs})
 
 
 @cache
@@ -242,3 +245,8 @@ def _text_env() -> jinja2.Environment:
 @cache
 def _html_env() -> jinja2.Environment:
     return _environment(autoescape=True)
+
+
+# Compiled at import, outside any workflow sandbox (see ``templating.environment``).
+_text_env()
+_html_env()

@@ -10,18 +10,21 @@ key, so a retried, replayed or restarted step never sends twice.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from breachclock.activities.filing import MailActivities
     from breachclock.activities.mailer import Receipt
+    from breachclock.activities.notify import NotifyActivities, SubscriberPage
     from breachclock.activities.register import RegisterActivities
     from breachclock.incident import lifecycle
     from breachclock.incident.escalation import build_page
@@ -36,19 +39,39 @@ with workflow.unsafe.imports_passed_through():
         Filing,
         IncidentState,
         Justify,
+        NoticeOrder,
         OpenIncident,
         OpenSecurityReport,
         Page,
         Policy,
+        SubscriberNotice,
         TimelineEntry,
         TimelineInput,
         Track,
+        Wave,
     )
     from breachclock.incident.regimes import RegimeCode, StageKind, regime
     from breachclock.incident.report import build_draft
+    from breachclock.notify.assessment import (
+        Assessment,
+        Decision,
+        Recommendation,
+        check_decision,
+        recommend,
+    )
+    from breachclock.notify.notice import IncidentNotice, missing_passages
+    from breachclock.notify.reporting import notice_fact, operator_for
+    from breachclock.notify.subscribers import Language, Rejected, Subscriber
+    from breachclock.workflows.campaign import CampaignProgress, CampaignStart, CampaignWorkflow
     from breachclock.workflows.search import publish
 
 CLOCK_SKEW = timedelta(minutes=5)
+
+
+def campaign_id(reference: str, wave: int) -> str:
+    return f"campaign-{reference}-{wave}"
+
+
 APPROVE_WAIT = timedelta(seconds=30)
 SEND_RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=10))
 FILING_ATTEMPTS = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=2))
@@ -78,8 +101,34 @@ class ApproveResult(BaseModel):
     message: str
 
 
+class SubscriberLoad(BaseModel):
+    """One page of the affected list, and (with the first page) the rows skipped as invalid."""
+
+    source: str
+    """The file's name, so loading it again replaces its skipped rows instead of adding them."""
+    people: list[Subscriber] = Field(default_factory=list, max_length=1000)
+    skipped: list[Rejected] = Field(default_factory=list, max_length=1000)
+    skipped_total: int = 0
+
+
+class LoadResult(BaseModel):
+    added: int
+    repeated: int
+    people: int
+    """On the list now."""
+
+
+MAX_LOAD_PAGE = 1000
+
+
 def reject(message: str) -> NoReturn:
     raise ApplicationError(message, type="Rejected", non_retryable=True)
+
+
+def given(arg: object) -> None:
+    """An SDK client's None reaches a validator as None, unconverted: refuse it plainly."""
+    if arg is None:
+        reject("no input given: the update takes a JSON object with its fields")
 
 
 @workflow.defn(name="Incident")
@@ -99,6 +148,8 @@ class IncidentWorkflow:
         self._in_flight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._changed = False
+        self._campaign: ChildWorkflowHandle[CampaignWorkflow, CampaignProgress] | None = None
+        self._loading = asyncio.Lock()
 
     # ---------------------------------------------------------------- the loop
 
@@ -144,7 +195,12 @@ class IncidentWorkflow:
         return self.state
 
     def _should_continue_as_new(self) -> bool:
-        return workflow.info().is_continue_as_new_suggested() and not self._in_flight
+        # Not while a campaign runs: its result comes back to this run only.
+        return (
+            workflow.info().is_continue_as_new_suggested()
+            and not self._in_flight
+            and self.state.notification.running is None
+        )
 
     def _start(self, step: Step) -> None:
         self._in_flight.add(step.key)
@@ -157,7 +213,10 @@ class IncidentWorkflow:
                 self._in_flight.discard(step.key)
                 self._changed = True
 
-        task = asyncio.create_task(tracked())
+        self._background(tracked())
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._tasks.add(task)  # a reference, so the task is not collected mid-flight
         task.add_done_callback(self._tasks.discard)
 
@@ -310,6 +369,7 @@ class IncidentWorkflow:
 
     @discover.validator
     def _validate_discover(self, discovery: Discover) -> None:
+        given(discovery)
         self._open_only()
         if self.state.discovery is not None:
             reject(
@@ -336,6 +396,7 @@ class IncidentWorkflow:
 
     @record_facts.validator
     def _validate_facts(self, patch: FactsPatch) -> None:
+        given(patch)
         self._open_only()
         try:
             merged = self.state.facts.merged(patch)
@@ -361,6 +422,7 @@ class IncidentWorkflow:
 
     @add_event.validator
     def _validate_event(self, event: TimelineInput) -> None:
+        given(event)
         self._open_only()
         if event.at > workflow.now() + CLOCK_SKEW:
             reject("a timeline event cannot be in the future")
@@ -385,6 +447,7 @@ class IncidentWorkflow:
 
     @approve.validator
     def _validate_approve(self, approval: Approve) -> None:
+        given(approval)
         self._open_only()
         if self.state.discovery is None:
             reject("nothing to approve before discovery: record it with 'discover'")
@@ -429,6 +492,7 @@ class IncidentWorkflow:
 
     @justify.validator
     def _validate_justify(self, justification: Justify) -> None:
+        given(justification)
         self._open_only()
         track = self._track_for(justification.track)
         if lifecycle.current_stage(track) is None:
@@ -447,6 +511,7 @@ class IncidentWorkflow:
 
     @open_security_report.validator
     def _validate_security(self, request: OpenSecurityReport) -> None:
+        given(request)
         self._open_only()
         if self.state.discovery is None:
             reject("record the discovery first: the security report's clocks start at awareness")
@@ -468,6 +533,7 @@ class IncidentWorkflow:
 
     @close.validator
     def _validate_close(self, request: Close) -> None:
+        given(request)
         self._open_only()
         unfinished = [t.regime.value for t in self.state.tracks if lifecycle.current_stage(t)]
         if (unfinished or not self.state.filings) and not request.reason:
@@ -479,6 +545,213 @@ class IncidentWorkflow:
             reject(f"{what}: closing needs a reason for the register (--reason)")
         if self._in_flight:
             reject("a filing or page is being sent; close again in a moment")
+        if self.state.notification.running is not None:
+            reject("subscribers are still being notified: close once the campaign has finished")
+
+    # ------------------------------------------------- telling subscribers
+
+    @workflow.update
+    async def assess(self, assessment: Assessment) -> Recommendation:
+        notification = self.state.notification
+        notification.assessment = assessment
+        notification.recommendation = recommend(assessment)
+        verdict = "notify" if notification.recommendation.notify else "no notice needed"
+        self._note(workflow.now(), f"subscriber-notice assessment recorded: {verdict}", None)
+        return notification.recommendation
+
+    @assess.validator
+    def _validate_assess(self, assessment: Assessment) -> None:
+        self._open_only()
+        if self.state.notification.waves:
+            reject("subscribers are already being told: the assessment cannot change now")
+
+    @workflow.update
+    async def add_subscribers(self, load: SubscriberLoad) -> LoadResult:
+        notification = self.state.notification
+        async with self._loading:  # one page at a time: sequence numbers follow each other
+            added: int = await workflow.execute_activity_method(
+                NotifyActivities.store_subscribers,
+                SubscriberPage(reference=self.state.reference, people=load.people),
+                start_to_close_timeout=timedelta(minutes=2),
+            )
+            notification.people += added
+            notification.repeated += len(load.people) - added
+            if load.skipped or load.skipped_total:
+                notification.skipped[load.source] = load.skipped
+                notification.skipped_total[load.source] = load.skipped_total
+            seen = {p.language.value if p.language else "" for p in load.people}
+            notification.languages = sorted(set(notification.languages) | seen)
+        if added:
+            self._note(
+                workflow.now(),
+                f"{added} affected people added to the notification list (now {notification.people})",
+                None,
+            )
+            await self._grow_campaign()
+        return LoadResult(
+            added=added, repeated=len(load.people) - added, people=notification.people
+        )
+
+    @add_subscribers.validator
+    def _validate_add_subscribers(self, load: SubscriberLoad) -> None:
+        self._open_only()
+        ids = [p.id for p in load.people]
+        if len(set(ids)) != len(ids):
+            reject("a page names the same person twice")
+
+    @workflow.update
+    async def set_notice(self, notice: IncidentNotice) -> None:
+        self.state.notification.notice = notice
+        self._note(workflow.now(), "subscriber notice text recorded", None)
+
+    @set_notice.validator
+    def _validate_set_notice(self, notice: IncidentNotice) -> None:
+        self._open_only()
+        if notice.reference != self.state.reference:
+            reject(f"the notice names reference {notice.reference}, not {self.state.reference}")
+        if notice.regime is not self.state.regime:
+            reject(
+                f"the notice is for regime {notice.regime.value}, the incident's is {self.state.regime.value}"
+            )
+        if self.state.notification.running is not None:
+            reject("a campaign is sending this notice now: it cannot change under it")
+        self._check_languages(notice)
+
+    @workflow.update
+    async def decide_notice(self, decision: Decision) -> str:
+        notification = self.state.notification
+        notification.decision = decision
+        if not decision.notify:
+            assert decision.justification is not None
+            self._set_notice_fact(
+                SubscriberNotice(notified=False, justification=decision.justification)
+            )
+            self._note(workflow.now(), "decided not to notify subscribers", decision.decided_by)
+            return "decided not to notify; the justification goes into the next filing"
+        self._note(workflow.now(), "decided to notify subscribers", decision.decided_by)
+        await self._start_wave()
+        return f"notifying {notification.people} people"
+
+    @decide_notice.validator
+    def _validate_decide(self, decision: Decision) -> None:
+        self._open_only()
+        notification = self.state.notification
+        if notification.assessment is None:
+            reject("record the assessment first ('assess'): the decision is weighed against it")
+        if notification.waves:
+            reject("subscribers are already being told")
+        problems = check_decision(notification.assessment, decision)
+        if problems:
+            reject(" ".join(problems))
+        if decision.notify:
+            self._ready_to_notify()
+
+    @workflow.update
+    async def order_notice(self, order: NoticeOrder) -> str:
+        self.state.notification.order = order
+        self._note(
+            workflow.now(),
+            f"{order.by} ordered the subscribers notified"
+            + (f" ({order.decision_reference})" if order.decision_reference else ""),
+            order.recorded_by,
+        )
+        await self._start_wave()
+        return f"notifying {self.state.notification.people} people, as ordered by {order.by}"
+
+    @order_notice.validator
+    def _validate_order(self, order: NoticeOrder) -> None:
+        self._open_only()
+        if self.state.notification.waves:
+            reject("subscribers are already being told")
+        self._ready_to_notify()
+
+    def _ready_to_notify(self) -> None:
+        notification = self.state.notification
+        if notification.notice is None:
+            reject("record the notice text first ('notice')")
+        if notification.people == 0:
+            reject("load the affected people first ('subscribers')")
+        self._check_languages(notification.notice)
+
+    def _check_languages(self, notice: IncidentNotice) -> None:
+        languages = [Language(code) if code else None for code in self.state.notification.languages]
+        problems = missing_passages(notice, languages)
+        if problems:
+            reject("the notice cannot be sent to everyone on the list: " + "; ".join(problems))
+
+    async def _start_wave(self) -> None:
+        notification = self.state.notification
+        assert notification.notice is not None
+        number = len(notification.waves) + 1
+        first = notification.covered
+        wave = Wave(number=number, first=first, end=notification.people, started_at=workflow.now())
+        notification.waves.append(wave)
+        self._campaign = await workflow.start_child_workflow(
+            CampaignWorkflow.run,
+            CampaignStart(
+                reference=self.state.reference,
+                wave=number,
+                notice=notification.notice,
+                operator=operator_for(self.state.policy),
+                plan=self.state.policy.notify_plan,
+                first=first,
+                size=wave.end - first,
+            ),
+            id=campaign_id(self.state.reference, number),
+            # The people are told even if this incident's run were ended by hand.
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+        self._set_notice_fact(
+            notice_fact(
+                notification, self.state.policy.notify_plan, operator_for(self.state.policy)
+            ),
+            new_version=False,
+        )
+        self._note(
+            workflow.now(),
+            f"notification campaign {number} started for {wave.end - first} people",
+            None,
+        )
+        self._background(self._await_wave(wave, self._campaign))
+
+    async def _await_wave(
+        self, wave: Wave, handle: ChildWorkflowHandle[CampaignWorkflow, CampaignProgress]
+    ) -> None:
+        progress = await handle
+        wave.finished_at = workflow.now()
+        wave.counts = progress.counts
+        wave.end = wave.first + progress.size
+        self._campaign = None
+        notification = self.state.notification
+        self._set_notice_fact(
+            notice_fact(
+                notification, self.state.policy.notify_plan, operator_for(self.state.policy)
+            )
+        )
+        told = progress.counts.people
+        self._note(
+            workflow.now(),
+            f"notification campaign {wave.number} finished: "
+            + ", ".join(f"{n} {status.value}" for status, n in sorted(told.items())),
+            None,
+        )
+        if notification.people > notification.covered:
+            await self._start_wave()
+
+    async def _grow_campaign(self) -> None:
+        """Tell a running campaign about people added to the list."""
+        wave = self.state.notification.running
+        if wave is None or self._campaign is None:
+            return
+        wave.end = self.state.notification.people
+        await self._campaign.signal(CampaignWorkflow.grow, wave.end)
+
+    def _set_notice_fact(self, fact: SubscriberNotice, new_version: bool = True) -> None:
+        """The report's subscriber-notice fact; a new facts version when it is news for the regulator."""
+        self.state.facts = self.state.facts.model_copy(update={"subscriber_notice": fact})
+        if new_version:
+            self.state.facts_version += 1
+        self._changed = True
 
     @workflow.query
     def status(self) -> IncidentState:

@@ -1,0 +1,211 @@
+"""Telling people, a slice at a time: the campaign's side effects.
+
+One ``advance`` handles every person in a slice of the list who is due: their next
+call, their e-mail, or listing them for a letter. Each side effect has its own key
+and is recorded in the store together with the person's new progress, so an
+``advance`` retried after a crash (or a kill) picks up where it stopped: nobody is
+called or mailed twice for one key. The answer is the slice's counts as recorded,
+never a sum of what this one attempt did, so nothing is counted twice either.
+
+These run on their own task queue (``breachclock-notifications``), whose workers
+limit how many slices run at once and how fast they start: the call centre's
+capacity, not the engine's, sets the pace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import aiosmtplib
+import structlog
+from pydantic import BaseModel, Field
+from temporalio import activity
+
+from breachclock.activities.calls import CallProvider, CallRequest, heartbeat
+from breachclock.activities.mailer import SmtpRelay, smtp_options, stamp
+from breachclock.notify.delivery import (
+    Call,
+    Counts,
+    Email,
+    Letter,
+    Plan,
+    Status,
+    Wait,
+    after_call,
+    call_key,
+    email_key,
+    greeting,
+    next_step,
+)
+from breachclock.notify.notice import IncidentNotice, Operator, render_notice
+from breachclock.notify.subscribers import Subscriber
+from breachclock.notify_store import NotifyStore, Recipient
+
+log = structlog.get_logger(__name__)
+
+SMTP_CONNECTIONS = 4
+"""E-mails of one slice go out over this many connections at once."""
+
+
+class SubscriberPage(BaseModel):
+    reference: str
+    people: list[Subscriber] = Field(max_length=1000)
+
+
+class Advance(BaseModel):
+    """One round over one slice of the list: people with sequence numbers [first, end)."""
+
+    reference: str
+    first: int
+    end: int
+    now: datetime
+    """The workflow's time of the round (the later of it and the worker's clock counts)."""
+    plan: Plan
+    notice: IncidentNotice
+    operator: Operator
+
+
+class SliceReport(BaseModel):
+    counts: Counts
+    next_due: datetime | None
+    """When someone in the slice is next due; None when everyone is done."""
+
+
+class NotifyActivities:
+    def __init__(self, store: NotifyStore, calls: CallProvider, relay: SmtpRelay) -> None:
+        self.store = store
+        self.calls = calls
+        self.relay = relay
+
+    @activity.defn
+    async def store_subscribers(self, page: SubscriberPage) -> int:
+        """Take on a page of people; those already on the list are not added again."""
+        return await self.store.add(page.reference, page.people)
+
+    @activity.defn
+    async def advance(self, request: Advance) -> SliceReport:
+        ref = request.reference
+        now = max(request.now, datetime.now(UTC))
+        calls: list[tuple[Recipient, int]] = []
+        emails: list[Recipient] = []
+        for person in await self.store.due(ref, request.first, request.end, now):
+            step = next_step(person.progress(), request.plan, now, person.person.time_zone)
+            if isinstance(step, Call):
+                calls.append((person, step.number))
+            elif isinstance(step, Email):
+                emails.append(person)
+            elif isinstance(step, Letter):
+                await self._letter(ref, person, now)
+            elif isinstance(step, Wait):
+                await self.store.defer(ref, person.person.id, step.until)
+        if calls:
+            await self._call(request, calls, now)
+        if emails:
+            await self._mail(request, emails)
+        return SliceReport(
+            counts=await self.store.counts(ref, request.first, request.end),
+            next_due=await self.store.next_due(ref, request.first, request.end),
+        )
+
+    async def _call(
+        self, request: Advance, calls: Sequence[tuple[Recipient, int]], now: datetime
+    ) -> None:
+        ref = request.reference
+        by_key = {call_key(ref, p.person.id, n): (p, n) for p, n in calls}
+        done = await self.store.recorded(list(by_key))
+        requests = []
+        for key, (person, _) in by_key.items():
+            if key in done:
+                continue
+            notice = render_notice(request.notice, person.person, request.operator)
+            requests.append(
+                CallRequest(
+                    key=key,
+                    reference=ref,
+                    subscriber_id=person.person.id,
+                    name=person.person.name,
+                    phone=person.person.phone or "",
+                    greeting=greeting(
+                        request.operator.name, person.person.name, notice.language.value
+                    ),
+                    notice=notice.text,
+                )
+            )
+        async for result in self.calls.place(requests):
+            person, number = by_key[result.key]
+            at = max(now, datetime.now(UTC))
+            status, next_at = after_call(result.outcome, at, request.plan)
+            await self.store.record(
+                ref,
+                person.person.id,
+                result.key,
+                "call",
+                number,
+                result.outcome.value,
+                at,
+                status,
+                next_at,
+                calls_made=number - 1,
+            )
+            heartbeat()
+        log.info("notify.calls", reference=ref, placed=len(requests))
+
+    async def _mail(self, request: Advance, people: Sequence[Recipient]) -> None:
+        ref = request.reference
+        by_key = {email_key(ref, p.person.id): p for p in people}
+        done = await self.store.recorded(list(by_key))
+        todo = [(k, p) for k, p in by_key.items() if k not in done]
+        shares = [todo[i::SMTP_CONNECTIONS] for i in range(SMTP_CONNECTIONS)]
+        await asyncio.gather(*(self._mail_share(request, share) for share in shares if share))
+        log.info("notify.emails", reference=ref, sent=len(todo))
+
+    async def _mail_share(self, request: Advance, share: Sequence[tuple[str, Recipient]]) -> None:
+        """Send over one connection, recording each e-mail the moment the relay took it."""
+        smtp = aiosmtplib.SMTP(**smtp_options(self.relay))
+        async with smtp:
+            for key, person in share:
+                notice = render_notice(request.notice, person.person, request.operator)
+                message = EmailMessage()
+                message["To"] = person.person.email or ""
+                message["Subject"] = notice.subject
+                message.set_content(notice.text)
+                message.add_alternative(notice.html, subtype="html")
+                stamp(message, key, self.relay.sender)
+                try:
+                    await smtp.send_message(message)
+                    outcome, status = "sent", Status.EMAILED
+                except aiosmtplib.SMTPRecipientsRefused as err:
+                    if any(refusal.code < 500 for refusal in err.recipients):
+                        raise  # for now: the activity is retried
+                    # Refused for good (5xx): this person needs a letter.
+                    outcome, status = "refused", Status.UNREACHABLE
+                await self.store.record(
+                    request.reference,
+                    person.person.id,
+                    key,
+                    "email",
+                    1,
+                    outcome,
+                    datetime.now(UTC),
+                    status,
+                    None,
+                    calls_made=person.calls_made,
+                )
+                heartbeat()
+
+    async def _letter(self, reference: str, person: Recipient, now: datetime) -> None:
+        await self.store.record(
+            reference,
+            person.person.id,
+            f"{reference}:{person.person.id}:letter",
+            "letter",
+            1,
+            "unreachable",
+            now,
+            Status.UNREACHABLE,
+            None,
+            calls_made=person.calls_made,
+        )

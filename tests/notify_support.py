@@ -1,0 +1,71 @@
+"""Affected people, a notice and assessments for the campaign tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+
+from breachclock.notify.notice import IncidentNotice
+from breachclock.notify.subscribers import Subscriber
+from breachclock.workflows.incident import IncidentWorkflow, SubscriberLoad
+
+HARMFUL: dict[str, Any] = {
+    "data_kinds": ["secret_number_or_address"],
+    "consequences": ["physical_harm"],
+    "stolen": False,
+    "known_with_third_party": True,
+}
+
+
+def person(number: int, *, phone: bool = True, email: bool = True, **extra: Any) -> Subscriber:
+    return Subscriber.model_validate(
+        {
+            "id": f"S{number:06d}",
+            "name": f"Person Number{number}",
+            "phone": f"+4670{number:07d}" if phone else None,
+            "email": f"person{number}@example.org" if email else None,
+            "affected_items": ["secret number"],
+            **extra,
+        }
+    )
+
+
+def people(count: int, start: int = 1, **kw: Any) -> list[Subscriber]:
+    return [person(n, **kw) for n in range(start, start + count)]
+
+
+def notice(reference: str, **changes: Any) -> IncidentNotice:
+    base: dict[str, Any] = {
+        "reference": reference,
+        "access_from": "2025-06-01T10:00Z",
+        "what_happened": {
+            "sv": "Ett fel i en migrering gjorde hemliga nummer synliga.",
+            "en": "A migration error made secret numbers visible.",
+        },
+        "consequences": {
+            "sv": "Den som sökte på ditt namn kan ha sett ditt nummer.",
+            "en": "Anyone searching for your name may have seen your number.",
+        },
+        "measures_taken": [
+            {"what": {"sv": "Vi har tagit bort uppgifterna.", "en": "We removed the data."}}
+        ],
+    }
+    return IncidentNotice.model_validate({**base, **changes})
+
+
+async def load(handle: WorkflowHandle[Any, Any], crowd: list[Subscriber], page: int = 1000) -> None:
+    for i in range(0, len(crowd), page):
+        await handle.execute_update(
+            IncidentWorkflow.add_subscribers,
+            SubscriberLoad(source="affected.csv", people=crowd[i : i + page]),
+        )
+
+
+async def ready(handle: WorkflowHandle[Any, Any], reference: str, crowd: list[Subscriber]) -> None:
+    """Assessed as harmful, the list loaded and the notice written: a decision away from a campaign."""
+    from breachclock.notify.assessment import Assessment
+
+    await handle.execute_update(IncidentWorkflow.assess, Assessment.model_validate(HARMFUL))
+    await load(handle, crowd)
+    await handle.execute_update(IncidentWorkflow.set_notice, notice(reference))
