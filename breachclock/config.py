@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     )
     notify_batch: int = Field(default=500, ge=1, le=5000, alias="BREACHCLOCK_NOTIFY_BATCH")
     notify_parallel: int = Field(default=4, ge=1, le=500, alias="BREACHCLOCK_NOTIFY_PARALLEL")
+    notify_heartbeat_seconds: float = Field(
+        default=30, gt=0, alias="BREACHCLOCK_NOTIFY_HEARTBEAT_SECONDS"
+    )
     notify_rate: float | None = Field(default=None, gt=0, alias="BREACHCLOCK_NOTIFY_RATE")
     """Slices started per second on the notifications queue, across all workers (the
     call centre's capacity); unset: no limit."""
@@ -99,6 +102,7 @@ class Settings(BaseSettings):
     dialer_lines: int = Field(default=20, ge=1, alias="BREACHCLOCK_DIALER_LINES")
     simulator_seed: str = Field(default="breachclock", alias="BREACHCLOCK_SIMULATOR_SEED")
     simulator_latency_ms: float = Field(default=0, ge=0, alias="BREACHCLOCK_SIMULATOR_LATENCY_MS")
+    simulator_lines: int = Field(default=50, ge=1, alias="BREACHCLOCK_SIMULATOR_LINES")
     simulator_outcomes: dict[CallOutcome, float] | None = Field(
         default=None, alias="BREACHCLOCK_SIMULATOR_OUTCOMES"
     )
@@ -190,6 +194,7 @@ class Settings(BaseSettings):
             window_end=end,
             batch=self.notify_batch,
             parallel=self.notify_parallel,
+            heartbeat=timedelta(seconds=self.notify_heartbeat_seconds),
         )
 
     def simulator(self) -> SimulatorConfig:
@@ -197,5 +202,6 @@ class Settings(BaseSettings):
         return SimulatorConfig(
             seed=self.simulator_seed,
             latency=timedelta(milliseconds=self.simulator_latency_ms),
+            lines=self.simulator_lines,
             **weights,
         )

@@ -2,21 +2,54 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.incident.model import IncidentState
-from breachclock.notify.assessment import Decision
+from breachclock.cli import refusal_message
+from breachclock.config import Settings
+from breachclock.incident.model import Approve, Discover, IncidentState, NoticeOrder
+from breachclock.notify.assessment import Assessment, Decision
+from breachclock.notify.delivery import CallOutcome, Status
+from breachclock.notify_store import open_notify_store
 from breachclock.workflows.incident import IncidentWorkflow
-from tests.conftest import SmtpSink, harness
-from tests.notify_support import people, ready
+from tests.conftest import Harness, SmtpSink, harness
+from tests.notify_support import HARMFUL, load, notice, people, ready
 
 NO_ANSWER = {"no_answer": 1.0}
+PTS = "incidentrapport@pts.se"
 
 
-async def test_five_unanswered_calls_then_exactly_one_email(
+async def status(handle: WorkflowHandle[Any, Any]) -> IncidentState:
+    state: IncidentState = await handle.query(IncidentWorkflow.status)
+    return state
+
+
+async def finish(h: Harness, handle: WorkflowHandle[Any, Any], waves: int = 1) -> IncidentState:
+    """Let skipped time pass until the campaign waves are done."""
+    for _ in range(300):
+        state = await status(handle)
+        done = state.notification.waves
+        if len(done) >= waves and all(w.finished_at for w in done):
+            return state
+        await h.env.sleep(1800)
+    raise AssertionError("the campaign did not finish")
+
+
+async def refused(handle: WorkflowHandle[Any, Any], update: Any, arg: Any) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await handle.execute_update(update, arg)
+    return refusal_message(caught.value)
+
+
+async def test_five_unanswered_calls_then_one_email_and_the_filing_carries_copy_and_counts(
     skipping: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
 ) -> None:
     async with harness(
@@ -27,26 +60,215 @@ async def test_five_unanswered_calls_then_exactly_one_email(
         BREACHCLOCK_NOTIFY_BATCH=7,
     ) as h:
         handle = await h.open("INC-CAMP-1")
+        await handle.execute_update(
+            IncidentWorkflow.discover, Discover(at=await h.now(), by="On-call", how="alarm")
+        )
         crowd = people(20)
+        crowd.append(people(1, start=99, email=False)[0])
         await ready(handle, "INC-CAMP-1", crowd)
         await handle.execute_update(
             IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
         )
+        state = await finish(h, handle)
+        counts = state.notification.waves[0].counts
+        assert counts is not None
+        assert counts.people == {Status.EMAILED: 20, Status.UNREACHABLE: 1}
+        assert counts.calls == {CallOutcome.NO_ANSWER: 105}
+        mails = Counter(k for k in smtp.keys() if ":email" in k)
+        assert len(mails) == 20 and set(mails.values()) == {1}
 
-        async def done() -> bool:
-            state: IncidentState = await handle.query(IncidentWorkflow.status)
-            wave = state.notification.waves[0]
-            return wave.finished_at is not None
+        # Every attempt is kept, per person, in calling hours on their own clock.
+        async with open_notify_store(h.settings) as store:
+            tried = await store.attempts("INC-CAMP-1", "S000001")
+            letter = await store.unreachable("INC-CAMP-1")
+        assert [a.channel for a in tried] == ["call"] * 5 + ["email"]
+        for a in tried[:5]:
+            local = a.at.astimezone(ZoneInfo("Europe/Stockholm"))
+            assert 9 <= local.hour < 20
+        assert [p.id for p in letter] == ["S000099"]
 
-        for _ in range(200):
-            if await done():
-                break
-            await skipping.sleep(3600)
-        state: IncidentState = await handle.query(IncidentWorkflow.status)
-        wave = state.notification.waves[0]
-        assert wave.counts is not None
-        print(wave.counts)
-        keys = Counter(h.smtp.keys())
-        assert len(keys) == 20
-        assert set(keys.values()) == {1}
-        assert wave.counts.calls == {"no_answer": 100}
+        fact = state.facts.subscriber_notice
+        assert fact is not None and fact.notified and not fact.in_progress
+        assert fact.notified_count == 20
+        assert fact.outcomes["told by e-mail"] == 20
+        assert fact.outcomes["unreachable: to be told by letter"] == 1
+
+        result = await handle.execute_update(IncidentWorkflow.approve, Approve(by="DPO"))
+        assert result.filed is not None
+        (filing,) = smtp.to(PTS)
+        body = filing.get_payload(0).get_payload(decode=True).decode()  # type: ignore[union-attr]
+        assert "Copy of the notice" in body
+        assert "Ett fel i en migrering gjorde hemliga nummer synliga." in body
+        assert "told by e-mail: 20" in body
+        assert "call attempts: no_answer: 105" in body
+        assert "person1@example.org" not in body and "Number1" not in body
+
+
+async def test_unconfirmed_identity_counts_as_failed_and_nothing_is_disclosed(
+    skipping: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with harness(
+        skipping,
+        tmp_path,
+        smtp,
+        BREACHCLOCK_SIMULATOR_OUTCOMES={"reached_unverified": 1.0},
+        BREACHCLOCK_CALL_ATTEMPTS=2,
+    ) as h:
+        handle = await h.open("INC-CAMP-2")
+        await ready(handle, "INC-CAMP-2", people(3))
+        await handle.execute_update(
+            IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
+        )
+        state = await finish(h, handle)
+    counts = state.notification.waves[0].counts
+    assert counts is not None
+    assert counts.calls == {CallOutcome.REACHED_UNVERIFIED: 6}
+    assert counts.people == {Status.EMAILED: 3}, "an unconfirmed answer is not a delivery"
+
+
+async def test_not_notifying_needs_a_justification_and_goes_into_the_report(
+    skipping: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with harness(skipping, tmp_path, smtp) as h:
+        handle = await h.open("INC-CAMP-3")
+        harmless = {
+            "data_kinds": ["subscriber_identity"],
+            "consequences": ["none_identified"],
+            "stolen": False,
+            "known_with_third_party": False,
+        }
+        rec = await handle.execute_update(
+            IncidentWorkflow.assess, Assessment.model_validate(harmless)
+        )
+        assert rec.notify is False
+        await handle.execute_update(
+            IncidentWorkflow.decide_notice,
+            Decision(
+                notify=False,
+                exemption="no_adverse_effect",
+                justification="Only customer numbers of no use to anyone outside were exposed.",
+                decided_by="DPO",
+            ),
+        )
+        state = await status(handle)
+    fact = state.facts.subscriber_notice
+    assert fact is not None and fact.notified is False
+    assert "customer numbers" in (fact.justification or "")
+    assert state.notification.waves == []
+
+
+async def test_the_art4_exemption_is_refused_when_the_key_was_compromised_and_a_regulator_can_order_notice(
+    skipping: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with harness(
+        skipping, tmp_path, smtp, BREACHCLOCK_SIMULATOR_OUTCOMES={"reached_verified": 1.0}
+    ) as h:
+        handle = await h.open("INC-CAMP-4")
+        leaked_key = {
+            **HARMFUL,
+            "protection": {
+                "method": "standard_encryption",
+                "algorithm": "AES-256-GCM",
+                "key_compromised": True,
+            },
+        }
+        await handle.execute_update(IncidentWorkflow.assess, Assessment.model_validate(leaked_key))
+        message = await refused(
+            handle,
+            IncidentWorkflow.decide_notice,
+            Decision(
+                notify=False,
+                exemption="unintelligible",
+                justification="The data was encrypted with AES-256 throughout.",
+                decided_by="DPO",
+            ),
+        )
+        assert "compromised" in message
+
+        message = await refused(
+            handle,
+            IncidentWorkflow.order_notice,
+            NoticeOrder(by="PTS", recorded_by="DPO"),
+        )
+        assert "notice text" in message
+
+        await load(handle, people(4))
+        await handle.execute_update(IncidentWorkflow.set_notice, notice("INC-CAMP-4"))
+        answer = await handle.execute_update(
+            IncidentWorkflow.order_notice,
+            NoticeOrder(by="PTS", decision_reference="20-1234", recorded_by="DPO"),
+        )
+        assert "as ordered by PTS" in answer
+        state = await finish(h, handle)
+    counts = state.notification.waves[0].counts
+    assert counts is not None and counts.people == {Status.CALLED: 4}
+    assert smtp.messages == [], "everyone was told on the phone: no e-mail"
+    fact = state.facts.subscriber_notice
+    assert fact is not None and fact.ordered_by == "PTS" and fact.notified_count == 4
+
+
+async def test_a_notice_missing_a_language_on_the_list_is_refused(
+    skipping: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with harness(skipping, tmp_path, smtp) as h:
+        handle = await h.open("INC-CAMP-5")
+        await load(handle, people(2, language="da"))
+        message = await refused(handle, IncidentWorkflow.set_notice, notice("INC-CAMP-5"))
+    assert "Danish" in message
+
+
+async def test_people_added_during_a_campaign_are_told_too_and_nobody_twice(
+    skipping: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with harness(
+        skipping, tmp_path, smtp, BREACHCLOCK_CALL_ATTEMPTS=0, BREACHCLOCK_NOTIFY_BATCH=3
+    ) as h:
+        handle = await h.open("INC-CAMP-6")
+        await ready(handle, "INC-CAMP-6", people(5))
+        await handle.execute_update(
+            IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
+        )
+        await load(handle, people(8))  # the first five again, and three more
+        state = await finish(h, handle)
+        await load(handle, people(2, start=50))  # after it finished: a second wave
+        state = await finish(h, handle, waves=2)
+    assert state.notification.people == 10
+    keys = Counter(smtp.keys())
+    assert len(keys) == 10 and set(keys.values()) == {1}
+
+
+async def test_an_agent_call_nobody_records_goes_back_on_the_list(
+    skipping: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with harness(
+        skipping,
+        tmp_path,
+        smtp,
+        BREACHCLOCK_CALLS="agents",
+        BREACHCLOCK_CALL_ATTEMPTS=1,
+        BREACHCLOCK_CALLING_HOURS="00:00-23:59",
+    ) as h:
+        handle = await h.open("INC-CAMP-7")
+        await ready(handle, "INC-CAMP-7", people(1))
+        await handle.execute_update(
+            IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
+        )
+        settings: Settings = h.settings
+        async with open_notify_store(settings) as store:
+            first = None
+            for _ in range(100):
+                first = await store.claim("agent-a", datetime.now(UTC), hold=0.5)
+                if first is not None:
+                    break
+                await asyncio.sleep(0.1)
+            assert first is not None and first.key == "INC-CAMP-7:S000001:call:1"
+            assert await store.claim("agent-b", datetime.now(UTC), hold=0.5) is None
+            await asyncio.sleep(0.6)  # agent A never records it
+            again = await store.claim("agent-b", datetime.now(UTC), hold=60)
+            assert again is not None and again.key == first.key
+            assert await store.report(again.key, CallOutcome.REACHED_VERIFIED, datetime.now(UTC))
+            assert not await store.report(again.key, CallOutcome.NO_ANSWER, datetime.now(UTC))
+        state = await finish(h, handle)
+    counts = state.notification.waves[0].counts
+    assert counts is not None and counts.people == {Status.CALLED: 1}
+    assert smtp.messages == []

@@ -66,6 +66,8 @@ class Plan(BaseModel):
     """People per slice: one activity handles a slice's due people in a round."""
     parallel: Annotated[int, Field(ge=1, le=500)] = 4
     """Slices worked at once (the pending activities of one campaign)."""
+    heartbeat: timedelta = timedelta(seconds=30)
+    """A slice's worker that stays silent this long is taken for dead: the slice is retried."""
 
     @model_validator(mode="after")
     def _sane(self) -> Plan:

@@ -33,7 +33,6 @@ HISTORY_BUDGET = 4_000
 """Continue as new past this many events: far from 10,240, and rounds stay cheap to replay."""
 ADVANCE_TIMEOUT = timedelta(hours=12)
 """A slice handed to agents can take hours; the heartbeat notices a dead worker sooner."""
-ADVANCE_HEARTBEAT = timedelta(minutes=2)
 
 
 class Slice(BaseModel):
@@ -151,7 +150,7 @@ class CampaignWorkflow:
                 ),
                 task_queue=notify_queue(workflow.info().task_queue),
                 start_to_close_timeout=ADVANCE_TIMEOUT,
-                heartbeat_timeout=ADVANCE_HEARTBEAT,
+                heartbeat_timeout=self.start.plan.heartbeat,
                 retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=2)),
             )
             piece.counts = report.counts
@@ -166,21 +165,13 @@ class CampaignWorkflow:
         return (long or info.is_continue_as_new_suggested()) and not self._running
 
     def _grow_to(self, end: int) -> None:
-        """Cut the people up to sequence number ``end`` into slices, due at once."""
+        """Cut the people up to sequence number ``end`` into new slices, due at once.
+
+        A slice never changes its range once cut: a round may be working on it.
+        """
         while self.size < end:
             last = min(self.size + self.start.plan.batch, end)
-            tail = self.slices[-1] if self.slices else None
-            if (
-                tail is not None
-                and tail.end == self.size
-                and tail.end - tail.first < self.start.plan.batch
-            ):
-                # Fill the last slice before cutting a new one.
-                last = min(tail.first + self.start.plan.batch, end)
-                tail.end = last
-                tail.next_due = tail.next_due or workflow.now()
-            else:
-                self.slices.append(Slice(first=self.size, end=last, next_due=workflow.now()))
+            self.slices.append(Slice(first=self.size, end=last, next_due=workflow.now()))
             self.size = last
 
     @workflow.signal

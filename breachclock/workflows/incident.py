@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -103,6 +103,8 @@ class ApproveResult(BaseModel):
 
 class SubscriberLoad(BaseModel):
     """One page of the affected list, and (with the first page) the rows skipped as invalid."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # people's names, numbers, addresses
 
     source: str
     """The file's name, so loading it again replaces its skipped rows instead of adding them."""
@@ -561,6 +563,7 @@ class IncidentWorkflow:
 
     @assess.validator
     def _validate_assess(self, assessment: Assessment) -> None:
+        given(assessment)
         self._open_only()
         if self.state.notification.waves:
             reject("subscribers are already being told: the assessment cannot change now")
@@ -594,6 +597,7 @@ class IncidentWorkflow:
 
     @add_subscribers.validator
     def _validate_add_subscribers(self, load: SubscriberLoad) -> None:
+        given(load)
         self._open_only()
         ids = [p.id for p in load.people]
         if len(set(ids)) != len(ids):
@@ -606,6 +610,7 @@ class IncidentWorkflow:
 
     @set_notice.validator
     def _validate_set_notice(self, notice: IncidentNotice) -> None:
+        given(notice)
         self._open_only()
         if notice.reference != self.state.reference:
             reject(f"the notice names reference {notice.reference}, not {self.state.reference}")
@@ -634,6 +639,7 @@ class IncidentWorkflow:
 
     @decide_notice.validator
     def _validate_decide(self, decision: Decision) -> None:
+        given(decision)
         self._open_only()
         notification = self.state.notification
         if notification.assessment is None:
@@ -660,6 +666,7 @@ class IncidentWorkflow:
 
     @order_notice.validator
     def _validate_order(self, order: NoticeOrder) -> None:
+        given(order)
         self._open_only()
         if self.state.notification.waves:
             reject("subscribers are already being told")
@@ -739,12 +746,20 @@ class IncidentWorkflow:
             await self._start_wave()
 
     async def _grow_campaign(self) -> None:
-        """Tell a running campaign about people added to the list."""
-        wave = self.state.notification.running
+        """People added once notice was decided are told too: by the running wave, or a new one."""
+        notification = self.state.notification
+        wave = notification.running
         if wave is None or self._campaign is None:
+            if notification.waves:
+                await self._start_wave()
             return
-        wave.end = self.state.notification.people
-        await self._campaign.signal(CampaignWorkflow.grow, wave.end)
+        wave.end = notification.people
+        try:
+            await self._campaign.signal(CampaignWorkflow.grow, wave.end)
+        except ApplicationError:
+            # It finished meanwhile: its result sets the wave's true end, and the
+            # people past it get a wave of their own (``_await_wave``).
+            workflow.logger.info("campaign finished before it could grow")
 
     def _set_notice_fact(self, fact: SubscriberNotice, new_version: bool = True) -> None:
         """The report's subscriber-notice fact; a new facts version when it is news for the regulator."""

@@ -1,0 +1,124 @@
+"""A 1,000-person campaign survives its worker being SIGKILLed at 10 random moments.
+
+Real parts throughout: the Temporal dev server, the worker as its own process
+(``worker.py``), an SMTP server on 127.0.0.1 counting what arrives. Every person
+must end told exactly once: one e-mail each at the SMTP server, none twice, and
+every filing sent once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from breachclock.incident.model import Approve, Discover, IncidentState
+from breachclock.notify.assessment import Decision
+from breachclock.notify.delivery import CallOutcome, Status
+from breachclock.workflows.incident import IncidentWorkflow
+from tests.cli_support import address
+from tests.conftest import Harness, SmtpSink, settings_for, unique
+from tests.notify_support import people, ready
+
+ROOT = Path(__file__).resolve().parents[1]
+PEOPLE = 1000
+KILLS = 10
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A worker process; returns once it says it is running."""
+    worker = subprocess.Popen(
+        [sys.executable, str(ROOT / "worker.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert worker.stdout is not None
+    deadline = time.monotonic() + 60
+    for line in worker.stdout:
+        if b"Worker running" in line or time.monotonic() > deadline:
+            break
+    return worker
+
+
+async def test_ten_sigkills_during_a_campaign_leave_everyone_told_exactly_once(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    simulator = {
+        "BREACHCLOCK_SIMULATOR_OUTCOMES": json.dumps({"no_answer": 1}),
+        "BREACHCLOCK_SIMULATOR_LATENCY_MS": "60",
+        "BREACHCLOCK_SIMULATOR_LINES": "10",
+    }
+    plan = {
+        "BREACHCLOCK_CALL_SPACING_MINUTES": "0",
+        "BREACHCLOCK_CALLING_HOURS": "00:00-23:59",
+        "BREACHCLOCK_NOTIFY_BATCH": "100",
+        "BREACHCLOCK_NOTIFY_PARALLEL": "4",
+        "BREACHCLOCK_NOTIFY_HEARTBEAT_SECONDS": "2",
+    }
+    settings = settings_for(tmp_path, smtp, **plan)
+    env = {
+        **os.environ,
+        **simulator,
+        "TEMPORAL_ADDRESS": address(dev_server),
+        "BREACHCLOCK_TASK_QUEUE": settings.task_queue,
+        "BREACHCLOCK_DATA_DIR": str(settings.data_dir),
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp.port),
+    }
+    h = Harness(dev_server, settings, smtp)
+    chance = random.Random(os.environ.get("BREACHCLOCK_KILL_SEED"))
+    worker = start_worker(env)
+    kills = 0
+    try:
+        ref = unique("KILL")
+        handle = await h.open(ref)
+        await handle.execute_update(
+            IncidentWorkflow.discover,
+            Discover(at=datetime.now(UTC), by="On-call", how="alarm"),
+        )
+        await handle.execute_update(IncidentWorkflow.approve, Approve(by="DPO"))
+        await ready(handle, ref, people(PEOPLE))
+        await handle.execute_update(
+            IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
+        )
+        while kills < KILLS:
+            await asyncio.sleep(chance.uniform(0.2, 1.5))
+            state: IncidentState = await handle.query(IncidentWorkflow.status)
+            if state.notification.waves[0].finished_at is not None:
+                break
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+            kills += 1
+            worker = start_worker(env)
+        async with asyncio.timeout(180):
+            while True:
+                state = await handle.query(IncidentWorkflow.status)
+                if state.notification.waves[0].finished_at is not None:
+                    break
+                await asyncio.sleep(0.5)
+        await asyncio.sleep(1)
+    finally:
+        worker.kill()
+        worker.wait()
+
+    assert kills == KILLS, f"the campaign finished after only {kills} kills: make it longer"
+    counts = state.notification.waves[0].counts
+    assert counts is not None
+    assert counts.people == {Status.EMAILED: PEOPLE}
+    assert counts.calls == {CallOutcome.NO_ANSWER: 5 * PEOPLE}
+    keys = Counter(smtp.keys())
+    notices = {k: n for k, n in keys.items() if k.endswith(":email")}
+    assert len(notices) == PEOPLE, "everyone got the notice"
+    assert [k for k, n in keys.items() if n > 1] == [], "nobody got anything twice"
+    assert keys[f"{ref}:1"] == 1, "the filing was sent once"
