@@ -1,0 +1,129 @@
+"""Telling subscribers from the command line, against the dev server and a real worker."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from tests.cli_support import address
+from tests.conftest import SmtpSink, harness, unique
+from tests.notify_support import HARMFUL
+from tests.test_cli import Cli
+
+CSV = """id,name,phone,email,language,time_zone,role,subscriber_id,affected_items
+S1,Anna Svensson,070-123 45 67,anna@example.org,sv,Europe/Stockholm,subscriber,,secret number
+S2,Bo Berg,not a number,bo@example.org,en,,subscriber,,secret number;address
+S3,Cecilia Carlsson,+46701234568,,,,user,S1,secret number
+S4,Dan Dahl,,dan@@example,,,subscriber,,address
+S5,Eva Ek,+46701234569,eva@example.org,sv,Mars/Olympus,subscriber,,address
+"""
+
+NOTICE = {
+    "access_from": "2026-11-01T10:00+01:00",
+    "what_happened": {"sv": "Hemliga nummer blev synliga.", "en": "Secret numbers were shown."},
+    "consequences": {"sv": "Andra kan ha sett ditt nummer.", "en": "Others may have seen it."},
+    "measures_taken": [{"what": {"sv": "Vi tog bort dem.", "en": "We removed them."}}],
+}
+
+
+async def test_load_the_list_decide_and_follow_the_campaign(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    overrides = {
+        "BREACHCLOCK_CALL_ATTEMPTS": "2",
+        "BREACHCLOCK_CALL_SPACING_MINUTES": "0",
+        "BREACHCLOCK_CALLING_HOURS": "00:00-23:59",
+        "BREACHCLOCK_CALLS": "agents",
+    }
+    async with harness(dev_server, tmp_path, smtp, **overrides) as h:
+        cli = Cli(
+            {
+                **os.environ,
+                **overrides,
+                "TEMPORAL_ADDRESS": address(dev_server),
+                "BREACHCLOCK_TASK_QUEUE": h.settings.task_queue,
+                "BREACHCLOCK_DATA_DIR": str(h.settings.data_dir),
+            }
+        )
+        ref = unique("NOTE")
+        assert (await cli("open", ref, "--title", "Secret numbers shown")).returncode == 0
+        files = tmp_path / "in"
+        files.mkdir()
+        (files / "affected.csv").write_text(CSV)
+        (files / "assessment.json").write_text(json.dumps(HARMFUL))
+        (files / "notice.json").write_text(json.dumps(NOTICE))
+
+        refused = await cli("subscribers", ref, "--file", str(files / "affected.csv"))
+        assert refused.returncode == 1
+        assert "3 bad row(s), nothing loaded" in refused.stderr
+        assert "line 3: phone" in refused.stderr and "line 5: email" in refused.stderr
+        assert "line 6: time_zone" in refused.stderr
+        for secret in ("not a number", "dan@@example", "Bo Berg"):
+            assert secret not in refused.stderr, "a bad row's reason never quotes it"
+
+        for _ in range(2):  # loading the same file twice adds nobody twice
+            loaded = await cli(
+                "subscribers", ref, "--file", str(files / "affected.csv"), "--skip-invalid"
+            )
+            assert loaded.returncode == 0, loaded.stderr
+        assert "0 added, 2 already on the list; 2 on the list now" in loaded.stdout
+        assert "skipped line 3: phone" in loaded.stdout
+
+        early = await cli("decide", ref, "--notify", "--by", "DPO")
+        assert early.returncode == 1 and "assessment first" in early.stderr
+
+        assessed = await cli("assess", ref, "--file", str(files / "assessment.json"))
+        assert assessed.returncode == 0, assessed.stderr
+        assert "recommendation: NOTIFY" in assessed.stdout
+        assert (await cli("notice", ref, "--file", str(files / "notice.json"))).returncode == 0
+        decided = await cli("decide", ref, "--notify", "--by", "DPO")
+        assert decided.returncode == 0, decided.stderr
+        assert "notifying 2 people" in decided.stdout
+
+        # Agents work the list: name and number, nothing of the incident before identity.
+        handed = []
+        for _ in range(100):
+            got = await cli("calls", "next", "--agent", "agent-1")
+            assert got.returncode == 0, got.stderr
+            if "no calls waiting" not in got.stdout:
+                handed.append(got.stdout)
+                if len(handed) == 2:
+                    break
+        assert len(handed) == 2
+        first = handed[0]
+        assert "+46701234567" in first or "+46701234568" in first
+        assert "Hemliga nummer" not in first, "nothing about the incident before identity"
+        keys = [text.split()[1] for text in handed]
+        script = await cli("calls", "script", keys[0])
+        assert "Hemliga nummer blev synliga." in script.stdout
+        assert (await cli("calls", "record", keys[0], "reached_verified")).returncode == 0
+        twice = await cli("calls", "record", keys[0], "no_answer")
+        assert twice.returncode == 1 and "already recorded" in twice.stderr
+        bad = await cli("calls", "record", keys[1], "maybe")
+        assert bad.returncode == 2
+        assert (await cli("calls", "record", keys[1], "no_answer")).returncode == 0
+        for _ in range(100):  # the second call for the one not reached
+            got = await cli("calls", "next", "--agent", "agent-1")
+            if "no calls waiting" not in got.stdout:
+                assert (await cli("calls", "record", got.stdout.split()[1], "busy")).returncode == 0
+                break
+
+        watched = await cli("watch", ref, "--interval", "0.2")
+        assert watched.returncode == 0, watched.stderr
+        assert "2/2 (100%)" in watched.stdout
+
+        shown = await cli("status", ref)
+        assert "subscriber notice: notify; 2 people on the list" in shown.stdout
+        assert "3 invalid rows skipped" in shown.stdout
+        data = await cli.json("status", ref)
+        assert data["notification"]["by_status"]["called"] == 1
+        assert data["notification"]["by_status"]["unreachable"] == 1  # S3 has no e-mail
+        assert data["notification"]["skipped_rows"] == 3
+
+        who = await cli.json("person", ref, "S3")
+        assert [a["channel"] for a in who["attempts"]] == ["call", "call", "letter"]
+        letters = await cli.json("unreachable", ref)
+        assert letters == [{"subscriber_id": "S3", "name": "Cecilia Carlsson"}]
