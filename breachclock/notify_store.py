@@ -468,7 +468,7 @@ class NotifyStore:
 
     async def counts(self, reference: str, first: int = 0, end: int | None = None) -> Counts:
         """Counts over the sequence range [first, end) (the whole list by default)."""
-        last = end if end is not None else 2**62
+        last = end if end is not None else 2**31 - 1
         people = await self.db.query(
             "SELECT status, COUNT(*) FROM recipients"
             " WHERE reference = ? AND seq >= ? AND seq < ? GROUP BY status",

@@ -77,7 +77,9 @@ async def test_ten_sigkills_during_a_campaign_leave_everyone_told_exactly_once(
         "SMTP_PORT": str(smtp.port),
     }
     h = Harness(dev_server, settings, smtp)
-    chance = random.Random(os.environ.get("BREACHCLOCK_KILL_SEED"))
+    seed = os.environ.get("BREACHCLOCK_KILL_SEED") or str(random.randrange(10**6))
+    print(f"kill moments from seed {seed} (BREACHCLOCK_KILL_SEED repeats them)")
+    chance = random.Random(seed)
     worker = start_worker(env)
     kills = 0
     try:

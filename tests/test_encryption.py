@@ -89,3 +89,46 @@ async def test_history_on_the_server_holds_no_personal_data(tmp_path: Path, smtp
     for secret in (NAME, PHONE, "oncall@operator.example", "incident-manager@"):
         assert secret not in raw, f"{secret} reached the Temporal server in the clear"
     assert "binary/encrypted" in raw or "YmluYXJ5L2VuY3J5cHRlZA" in raw
+
+
+async def test_a_campaign_leaves_no_contact_details_in_history_or_logs(
+    tmp_path: Path, smtp: SmtpSink, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The Comviq case with a notification campaign: raw histories without the codec, and
+    every log line, hold no subscriber's name, number or address."""
+    from breachclock.notify.assessment import Decision
+    from breachclock.workflows.incident import campaign_id
+    from tests.notify_support import people, ready
+
+    converter = encrypted_converter(EncryptionCodec({"k": os.urandom(32)}, "k"))
+    env: WorkflowEnvironment = await start_time_skipping(converter)
+    crowd = people(12)
+    try:
+        async with harness(env, tmp_path, smtp, BREACHCLOCK_NOTIFY_BATCH=5) as h:
+            handle = await h.open("ENC-2")
+            await handle.execute_update(
+                IncidentWorkflow.discover, Discover(at=await h.now(), by="On-call", how="alarm")
+            )
+            await ready(handle, "ENC-2", crowd)
+            await handle.execute_update(
+                IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
+            )
+            for _ in range(200):
+                state = await handle.query(IncidentWorkflow.status)
+                if state.notification.waves[0].finished_at:
+                    break
+                await env.sleep(timedelta(hours=1))
+            await handle.execute_update(IncidentWorkflow.approve, Approve(by="DPO"))
+            raw = (await handle.fetch_history()).to_json()
+            campaign = env.client.get_workflow_handle(campaign_id("ENC-2", 1))
+            raw += (await campaign.fetch_history()).to_json()
+    finally:
+        await env.shutdown()
+    logs = capfd.readouterr()
+    told = [m for m in smtp.messages if str(m["X-Breachclock-Key"]).endswith(":email")]
+    assert told or state.notification.waves[0].counts, "the campaign ran"
+    secrets = [s for p in crowd for s in (p.name, p.phone, p.email) if s]
+    national = [p.phone.replace("+46", "0") for p in crowd if p.phone]
+    for secret in [*secrets, *national]:
+        assert secret not in raw, f"{secret} reached the Temporal server in the clear"
+        assert secret not in logs.out and secret not in logs.err, f"{secret} in a log line"

@@ -1,0 +1,113 @@
+"""The notification record on both backends: SQLite in a folder, and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from breachclock.notify.delivery import CallOutcome, Status
+from breachclock.notify_store import NotifyStore, PostgresDb, SqliteDb
+from tests.notify_support import people
+from tests.postgres import postgresql_url_fixture  # noqa: F401 - the postgresql_url fixture
+
+T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def stores(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[list[NotifyStore]]:
+    """Two stores on the same data, as two workers would have."""
+    if request.param == "sqlite":
+        made = [NotifyStore(SqliteDb(tmp_path / "notify.db")) for _ in range(2)]
+        yield made
+        for store in made:
+            await store.db.close()
+        return
+    server: str = request.getfixturevalue("postgresql_url")
+    name = f"n_{uuid.uuid4().hex}"
+    admin = await asyncpg.connect(server)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = server.rsplit("/", 1)[0] + "/" + name
+    made = [NotifyStore(PostgresDb(url)) for _ in range(2)]
+    yield made
+    for store in made:
+        await store.db.close()
+    admin = await asyncpg.connect(server)
+    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+async def test_people_are_added_once_in_sequence(stores: list[NotifyStore]) -> None:
+    store, _ = stores
+    assert await store.add("INC-1", people(3)) == 3
+    assert await store.add("INC-1", people(5)) == 2, "the first three are known"
+    assert await store.add("INC-2", people(1)) == 1, "another incident has its own list"
+    due = await store.due("INC-1", 0, 10, T0)
+    assert [(r.seq, r.person.id) for r in due] == [(i, f"S{i + 1:06d}") for i in range(5)]
+    assert await store.size("INC-1") == 5
+
+
+async def test_an_attempt_is_recorded_once_and_moves_the_person_once(
+    stores: list[NotifyStore],
+) -> None:
+    first, second = stores
+    await first.add("INC-1", people(1))
+    key = "INC-1:S000001:call:1"
+    later = T0 + timedelta(hours=2)
+
+    async def record(store: NotifyStore) -> bool:
+        return await store.record(
+            "INC-1", "S000001", key, "call", 1, "no_answer", T0, Status.PENDING, later, calls_made=0
+        )
+
+    # Two workers racing on one key: one row, one move.
+    results = await asyncio.gather(record(first), record(second))
+    assert sorted(results) == [False, True]
+    assert not await record(first), "a retry changes nothing"
+    (person,) = await first.due("INC-1", 0, 1, later)
+    assert (person.calls_made, person.last_outcome) == (1, CallOutcome.NO_ANSWER)
+    assert await first.due("INC-1", 0, 1, T0) == [], "not due before the spacing"
+    assert await first.next_due("INC-1", 0, 1) == later
+    assert await first.recorded([key, "other"]) == {key: "no_answer"}
+    counts = await second.counts("INC-1")
+    assert counts.people == {Status.PENDING: 1} and counts.calls == {CallOutcome.NO_ANSWER: 1}
+
+    assert await first.record(
+        "INC-1",
+        "S000001",
+        "INC-1:S000001:email",
+        "email",
+        1,
+        "sent",
+        later,
+        Status.EMAILED,
+        None,
+        calls_made=1,
+    )
+    assert await first.next_due("INC-1", 0, 1) is None, "done: nothing more is due"
+    assert [a.channel for a in await second.attempts("INC-1", "S000001")] == ["call", "email"]
+
+
+async def test_the_worklist_hands_a_call_to_one_agent_until_the_hold_runs_out(
+    stores: list[NotifyStore],
+) -> None:
+    first, second = stores
+    await first.enqueue("INC-1", [("INC-1:S1:call:1", "S1", "{}")], T0)
+    await first.enqueue("INC-1", [("INC-1:S1:call:1", "S1", "{}")], T0)  # again: once
+    claims = await asyncio.gather(first.claim("a", T0, 60), second.claim("b", T0, 60))
+    assert sorted(c is not None for c in claims) == [False, True], "one agent gets it"
+    assert await first.claim("c", T0 + timedelta(seconds=30), 60) is None
+    again = await second.claim("c", T0 + timedelta(seconds=61), 60)
+    assert again is not None and again.key == "INC-1:S1:call:1"
+    assert await first.report(again.key, CallOutcome.BUSY, T0)
+    assert not await second.report(again.key, CallOutcome.NO_ANSWER, T0)
+    assert await first.reported([again.key]) == {again.key: CallOutcome.BUSY}
+    assert await first.claim("d", T0 + timedelta(hours=1), 60) is None, "recorded: off the list"
