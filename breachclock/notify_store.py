@@ -96,6 +96,11 @@ class Db(ABC):
     async def atomic(self, statements: Sequence[Statement]) -> list[int]:
         """Row counts of each statement; all or nothing."""
 
+    async def atomic_now(self, statements: Sequence[Statement]) -> list[int]:
+        """``atomic``, and for a backend that can, without yielding to the event loop:
+        the caller's next statement runs right after the commit (see ``smtp_commit``)."""
+        return await self.atomic(statements)
+
     @abstractmethod
     async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement for many rows, in one transaction."""
@@ -115,27 +120,35 @@ class SqliteDb(Db):
         self.path = path
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify-store")
         self._db: sqlite3.Connection | None = None
+        self._here: sqlite3.Connection | None = None
+        """A second connection, for short writes on the event loop's own thread."""
+
+    def _open(self) -> sqlite3.Connection:
+        """A connection in WAL mode with the schema in place."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        for attempt in itertools.count():
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or attempt >= 100:
+                    raise
+                time.sleep(0.05)
+        db.execute("PRAGMA synchronous=NORMAL")
+        for statement in SCHEMA:
+            db.execute(statement)
+        return db
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            for attempt in itertools.count():
-                try:
-                    db.execute("PRAGMA journal_mode=WAL")
-                    break
-                except sqlite3.OperationalError as err:
-                    if "locked" not in str(err) or attempt >= 100:
-                        raise
-                    time.sleep(0.05)
-            db.execute("PRAGMA synchronous=NORMAL")
-            for statement in SCHEMA:
-                db.execute(statement)
-            self._db = db
+            self._db = self._open()
         return self._db
 
-    def _atomic(self, statements: Sequence[Statement]) -> list[int]:
-        db = self._conn()
+    def _atomic(
+        self, statements: Sequence[Statement], db: sqlite3.Connection | None = None
+    ) -> list[int]:
+        db = db or self._conn()
         db.execute("BEGIN IMMEDIATE")
         try:
             counts = [db.execute(sql, tuple(args)).rowcount for sql, args in statements]
@@ -165,6 +178,11 @@ class SqliteDb(Db):
         result: list[int] = await self._run(self._atomic, statements)
         return result
 
+    async def atomic_now(self, statements: Sequence[Statement]) -> list[int]:
+        if self._here is None:
+            self._here = self._open()
+        return self._atomic(statements, self._here)
+
     async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await self._run(self._many, sql, rows)
 
@@ -179,6 +197,9 @@ class SqliteDb(Db):
                 self._db = None
 
         await self._run(shut)
+        if self._here is not None:
+            self._here.close()
+            self._here = None
 
 
 def numbered(sql: str) -> str:
@@ -420,13 +441,17 @@ class NotifyStore:
         status: Status,
         next_at: datetime | None,
         calls_made: int,
+        at_once: bool = False,
     ) -> bool:
         """Record an attempt and the person's new progress together, once per key.
+
+        ``at_once``: commit without yielding to the event loop first (``Db.atomic_now``).
 
         ``calls_made`` is the person's count before this attempt. False when the key was
         recorded before (a retry): nothing changes then.
         """
-        inserted, _ = await self.db.atomic(
+        run = self.db.atomic_now if at_once else self.db.atomic
+        inserted, _ = await run(
             [
                 (
                     "INSERT INTO attempts (key, reference, subscriber_id, channel, number, outcome, at)"
@@ -453,6 +478,33 @@ class NotifyStore:
             ]
         )
         return inserted == 1
+
+    async def settle(
+        self, reference: str, subscriber_id: str, key: str, outcome: str, status: Status
+    ) -> None:
+        """Correct a recorded attempt's outcome and the person's status (a late refusal)."""
+        await self.db.atomic(
+            [
+                ("UPDATE attempts SET outcome = ? WHERE key = ?", (outcome, key)),
+                (
+                    "UPDATE recipients SET status = ? WHERE reference = ? AND subscriber_id = ?",
+                    (status.value, reference, subscriber_id),
+                ),
+            ]
+        )
+
+    async def undo(self, reference: str, subscriber_id: str, key: str) -> None:
+        """Forget an e-mail recorded just before a relay answered "try later"."""
+        await self.db.atomic(
+            [
+                ("DELETE FROM attempts WHERE key = ?", (key,)),
+                (
+                    "UPDATE recipients SET status = 'pending'"
+                    " WHERE reference = ? AND subscriber_id = ? AND status = 'emailed'",
+                    (reference, subscriber_id),
+                ),
+            ]
+        )
 
     async def attempts(self, reference: str, subscriber_id: str) -> list[Attempt]:
         rows = await self.db.query(

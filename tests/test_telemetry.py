@@ -25,11 +25,13 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from breachclock.config import Settings
 from breachclock.incident.model import Approve, Discover, FilingKind, IncidentState
+from breachclock.notify.assessment import Decision
 from breachclock.outbox import free_port
 from breachclock.telemetry import interceptors, metrics_runtime, tracer_provider
 from breachclock.temporal import start_time_skipping
 from breachclock.workflows.incident import IncidentWorkflow
 from tests.conftest import Harness, SmtpSink, harness
+from tests.notify_support import people, ready
 
 
 async def discover(h: Harness, reference: str) -> WorkflowHandle[Any, Any]:
@@ -198,13 +200,24 @@ async def test_business_and_sdk_metrics_on_the_prometheus_endpoint(
     assert runtime is not None
     env = await start_time_skipping(runtime=runtime)
     try:
-        async with harness(env, tmp_path, smtp) as h:
+        async with harness(
+            env, tmp_path, smtp, BREACHCLOCK_SIMULATOR_OUTCOMES={"no_answer": 1.0}
+        ) as h:
             handle = await discover(h, "INC-METRICS")
             await env.sleep(timedelta(hours=23, minutes=54))
             state: IncidentState = await handle.query(IncidentWorkflow.status)
             (filing,) = state.filings
             assert state.discovery is not None
             waited = (filing.sent_at - state.discovery.at).total_seconds()
+            await ready(handle, "INC-METRICS", people(3))
+            await handle.execute_update(
+                IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
+            )
+            for _ in range(100):
+                state = await handle.query(IncidentWorkflow.status)
+                if state.notification.waves[0].finished_at:
+                    break
+                await env.sleep(timedelta(hours=1))
             text = await asyncio.to_thread(scrape, port)
     finally:
         await env.shutdown()
@@ -238,5 +251,15 @@ async def test_business_and_sdk_metrics_on_the_prometheus_endpoint(
         labels["activity_type"]: value
         for labels, value in samples(text, "temporal_activity_execution_latency_count")
     }
-    assert ran == {"send_page": 3, "file_report": 1}
+    assert ran["send_page"] == 3 and ran["file_report"] == 1 and ran["advance"] >= 6
+
+    attempts = {
+        (labels["channel"], labels["outcome"]): value
+        for labels, value in samples(text, "breachclock_notification_attempts")
+    }
+    assert attempts == {("call", "no_answer"): 15, ("email", "sent"): 3}
+    people_now = {
+        labels["status"]: value for labels, value in samples(text, "breachclock_campaign_people")
+    }
+    assert people_now["emailed"] == 3 and people_now["pending"] == 0
     assert samples(text, "temporal_workflow_task_execution_latency_count")

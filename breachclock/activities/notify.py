@@ -26,6 +26,7 @@ from temporalio import activity
 
 from breachclock.activities.calls import CallProvider, CallRequest, heartbeat
 from breachclock.activities.mailer import SmtpRelay, smtp_options, stamp
+from breachclock.activities.smtp_commit import send_committed
 from breachclock.notify.delivery import (
     Call,
     Counts,
@@ -169,38 +170,52 @@ class NotifyActivities:
         log.info("notify.emails", reference=ref, sent=len(todo))
 
     async def _mail_share(self, request: Advance, share: Sequence[tuple[str, Recipient]]) -> None:
-        """Send over one connection, recording each e-mail the moment the relay took it."""
+        """Send over one connection, each e-mail recorded as the relay is about to take it."""
         smtp = aiosmtplib.SMTP(**smtp_options(self.relay))
         async with smtp:
             for key, person in share:
-                notice = render_notice(request.notice, person.person, request.operator)
-                message = EmailMessage()
-                message["To"] = person.person.email or ""
-                message["Subject"] = notice.subject
-                message.set_content(notice.text)
-                message.add_alternative(notice.html, subtype="html")
-                stamp(message, key, self.relay.sender)
-                try:
-                    await smtp.send_message(message)
-                    outcome, status = "sent", Status.EMAILED
-                except aiosmtplib.SMTPRecipientsRefused as err:
-                    if any(refusal.code < 500 for refusal in err.recipients):
-                        raise  # for now: the activity is retried
-                    # Refused for good (5xx): this person needs a letter.
-                    outcome, status = "refused", Status.UNREACHABLE
-                await self.store.record(
-                    request.reference,
-                    person.person.id,
-                    key,
-                    "email",
-                    1,
-                    outcome,
-                    moment(request),
-                    status,
-                    None,
-                    calls_made=person.calls_made,
-                )
+                await self._mail_one(smtp, request, key, person)
                 heartbeat()
+
+    async def _mail_one(
+        self, smtp: aiosmtplib.SMTP, request: Advance, key: str, person: Recipient
+    ) -> None:
+        ref, sid = request.reference, person.person.id
+        notice = render_notice(request.notice, person.person, request.operator)
+        message = EmailMessage()
+        message["To"] = person.person.email or ""
+        message["Subject"] = notice.subject
+        message.set_content(notice.text)
+        message.add_alternative(notice.html, subtype="html")
+        stamp(message, key, self.relay.sender)
+
+        async def record(outcome: str, status: Status) -> bool:
+            return await self.store.record(
+                ref,
+                sid,
+                key,
+                "email",
+                1,
+                outcome,
+                moment(request),
+                status,
+                None,
+                calls_made=person.calls_made,
+                at_once=True,
+            )
+
+        async def sent() -> None:
+            await record("sent", Status.EMAILED)
+
+        async def refused() -> None:
+            # Refused for good (5xx): this person needs a letter.
+            if not await record("refused", Status.UNREACHABLE):
+                await self.store.settle(ref, sid, key, "refused", Status.UNREACHABLE)
+
+        async def undo() -> None:
+            await self.store.undo(ref, sid, key)
+
+        await send_committed(smtp, message, commit=sent, refused=refused, undo=undo)
 
     async def _letter(self, reference: str, person: Recipient, now: datetime) -> None:
         await self.store.record(

@@ -20,7 +20,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from breachclock.activities.notify import Advance, NotifyActivities, SliceReport
-    from breachclock.notify.delivery import Counts, Plan
+    from breachclock.notify.delivery import Counts, Plan, Status
     from breachclock.notify.notice import IncidentNotice, Operator
 
 
@@ -29,6 +29,10 @@ def notify_queue(task_queue: str) -> str:
     return f"{task_queue}-notifications"
 
 
+NOTICES_METRIC = "breachclock_notification_attempts"
+"""Calls and e-mails made; attributes channel, outcome."""
+PEOPLE_METRIC = "breachclock_campaign_people"
+"""People in a running campaign by status (pending, called, emailed, unreachable)."""
 HISTORY_BUDGET = 4_000
 """Continue as new past this many events: far from 10,240, and rounds stay cheap to replay."""
 ADVANCE_TIMEOUT = timedelta(hours=12)
@@ -153,11 +157,34 @@ class CampaignWorkflow:
                 heartbeat_timeout=self.start.plan.heartbeat,
                 retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=2)),
             )
-            piece.counts = report.counts
+            before, piece.counts = piece.counts, report.counts
             piece.next_due = report.next_due
+            self._measure(before, report.counts)
         finally:
             self._running.discard(index)
             self._changed = True
+
+    def _measure(self, before: Counts, after: Counts) -> None:
+        """Notices by outcome (what this round added), and where the campaign stands."""
+        meter = workflow.metric_meter()
+        attempts = meter.create_counter(
+            NOTICES_METRIC, "Notification attempts by channel and outcome", "{attempt}"
+        )
+        for channel, now, then in (
+            ("call", after.calls, before.calls),
+            ("email", after.emails, before.emails),
+        ):
+            for outcome, count in now.items():
+                added = count - then.get(outcome, 0)  # type: ignore[call-overload]
+                if added > 0:
+                    attempts.add(added, {"channel": channel, "outcome": str(outcome)})
+        progress = self.progress().counts
+        people = meter.create_gauge(PEOPLE_METRIC, "People in a campaign by status", "{person}")
+        for status in Status:
+            people.set(
+                progress.people.get(status, 0),
+                {"reference": self.start.reference, "status": status.value},
+            )
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
