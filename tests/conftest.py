@@ -29,7 +29,7 @@ from breachclock.incident.model import Facts, OpenIncident
 from breachclock.outbox import free_port
 from breachclock.temporal import start_dev_server, start_time_skipping, workflow_id
 from breachclock.worker import build_worker, relay_for
-from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
+from breachclock.workflows.incident import IncidentStart, IncidentWorkflow, campaign_id
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -154,6 +154,12 @@ class Harness:
         for number, handle in enumerate(self.handles):
             history = await handle.fetch_history()
             (HISTORIES / f"{name}-{number}.json").write_text(history.to_json())
+            state = await handle.query(IncidentWorkflow.status)
+            for wave in state.notification.waves:  # the campaign children, too
+                child = self.client.get_workflow_handle(campaign_id(state.reference, wave.number))
+                history = await child.fetch_history()
+                path = HISTORIES / f"{name}-{number}-campaign-{wave.number}.json"
+                path.write_text(history.to_json())
 
     async def wait_for(self, predicate: Any, seconds: float = 20) -> None:
         async with asyncio.timeout(seconds):

@@ -1,8 +1,8 @@
 """Replay saved histories of every path through today's workflow code.
 
 A change that would break running incidents (non-determinism) fails here. The
-histories are recorded from the clock tests with
-``BREACHCLOCK_RECORD_HISTORIES=1 pytest tests/test_workflow_clocks.py``; record
+histories are recorded from the clock and campaign tests with
+``BREACHCLOCK_RECORD_HISTORIES=1 pytest tests/test_workflow_clocks.py tests/test_campaign.py``; record
 new ones when a path is added, never to make this test pass after a change
 (guard the change with ``workflow.patched`` instead).
 """
@@ -34,6 +34,11 @@ def test_every_path_has_a_saved_history() -> None:
         "imy",
         "nis2",
         "smtp_down",
+        "unanswered_calls_then_one_email",
+        "campaign",
+        "regulator_can_order_notice",
+        "not_notifying",
+        "added_during_a_campaign",
     ):
         assert any(path in n for n in names), f"no saved history for the {path} path"
 
