@@ -20,6 +20,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.approve
 	$(PY) -m bench.timers
+	$(PY) -m bench.notify
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from breachclock.config import TASK_QUEUE, Settings
+from breachclock.workflows.campaign import notify_queue
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 KUBERNETES_VERSION = "1.33.0"
@@ -73,9 +74,10 @@ def test_autoscaling_targets_the_worker_and_its_task_queue() -> None:
         d for d in documents(DEPLOY / "k8s" / "worker.yaml") if d["kind"] == "Deployment"
     )
     assert scaled["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
-    (trigger,) = scaled["spec"]["triggers"]
-    assert trigger["type"] == "temporal"
-    assert trigger["metadata"]["taskQueue"] == worker_env()["BREACHCLOCK_TASK_QUEUE"] == TASK_QUEUE
+    incidents, notifications = scaled["spec"]["triggers"]
+    assert incidents["type"] == notifications["type"] == "temporal"
+    assert incidents["metadata"]["taskQueue"] == worker_env()["BREACHCLOCK_TASK_QUEUE"] == TASK_QUEUE
+    assert notifications["metadata"]["taskQueue"] == notify_queue(TASK_QUEUE)
 
 
 def test_temporal_helm_values_fix_the_shard_count_deliberately() -> None:
