@@ -22,12 +22,21 @@ from breachclock.incident.model import (
     Justify,
     OpenIncident,
 )
+from breachclock.notify.assessment import Assessment, Consequence, DataKind, Decision
+from breachclock.notify.notice import IncidentNotice
+from breachclock.notify.subscribers import Language, Subscriber
 from breachclock.outbox import Outbox, free_port
 from breachclock.temporal import data_converter, start_time_skipping, workflow_id
 from breachclock.worker import build_worker, relay_for
-from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
+from breachclock.workflows.incident import (
+    MAX_LOAD_PAGE,
+    IncidentStart,
+    IncidentWorkflow,
+    SubscriberLoad,
+)
 
 REFERENCE_PREFIX = "COMVIQ-DEMO"
+AFFECTED = 3300
 
 
 def first_facts(migration: datetime) -> Facts:
@@ -68,13 +77,55 @@ def later_facts() -> FactsPatch:
             ],
             "other_providers": "directory-enquiry companies received the data; none processed it on our behalf",
             "cross_border": "no users in other member states known; no other authority notified",
-            "subscriber_notice": {
-                "notified": True,
-                "means": "telephone, then e-mail",
-                "notified_count": 3300,
-            },
         }
     )
+
+
+HARM = Assessment(
+    data_kinds=[DataKind.SECRET_NUMBER_OR_ADDRESS],
+    consequences=[Consequence.PHYSICAL_HARM, Consequence.PSYCHOLOGICAL_HARM],
+    stolen=False,
+    known_with_third_party=True,
+)
+"""People who asked for a secret number may have reasons to fear being found."""
+
+
+def comviq_notice(reference: str, access_from: datetime) -> IncidentNotice:
+    """The notice the affected customers get, in Swedish and English."""
+    return IncidentNotice.model_validate(
+        {
+            "reference": reference,
+            "access_from": access_from,
+            "time_estimated": True,
+            "what_happened": {
+                "sv": "Ett fel i en migrering gjorde hemliga nummer synliga.",
+                "en": "A migration error made secret numbers visible.",
+            },
+            "consequences": {
+                "sv": "Den som sökte på ditt namn kan ha sett ditt nummer.",
+                "en": "Anyone searching for your name may have seen your number.",
+            },
+            "measures_taken": [
+                {"what": {"sv": "Vi har tagit bort uppgifterna.", "en": "We removed the data."}}
+            ],
+        }
+    )
+
+
+def affected(count: int) -> list[Subscriber]:
+    """Made-up customers with sequential numbers: one in ten without an e-mail address
+    (told by letter if no call gets through), one in five reading English."""
+    return [
+        Subscriber(
+            id=f"C{n:05d}",
+            name=f"Kund {n}",
+            phone=f"+4670{n:07d}",
+            email=None if n % 10 == 0 else f"kund{n}@example.org",
+            language=Language.EN if n % 5 == 0 else Language.SV,
+            affected_items=["hemligt nummer", "adress"] if n % 3 else ["hemligt nummer"],
+        )
+        for n in range(1, count + 1)
+    ]
 
 
 def root_cause() -> FactsPatch:
@@ -148,6 +199,18 @@ async def _scenario(env: WorkflowEnvironment, settings: Settings) -> None:
         handle, "a day later: escalations, then the initial report filed automatically"
     )
     await handle.execute_update(IncidentWorkflow.record_facts, later_facts())
+    recommendation = await handle.execute_update(IncidentWorkflow.assess, HARM)
+    print("\n== assessment: " + " ".join(recommendation.reasons[:2]))
+    people = affected(AFFECTED)
+    for first in range(0, len(people), MAX_LOAD_PAGE):
+        await handle.execute_update(
+            IncidentWorkflow.add_subscribers,
+            SubscriberLoad(source="comviq.csv", people=people[first : first + MAX_LOAD_PAGE]),
+        )
+    await handle.execute_update(IncidentWorkflow.set_notice, comviq_notice(reference, migration))
+    await handle.execute_update(
+        IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="Data protection officer")
+    )
     await env.sleep(timedelta(hours=48))
     await show_progress(handle, "two days on: most facts in, the root cause still open")
     await handle.execute_update(
@@ -164,6 +227,9 @@ async def _scenario(env: WorkflowEnvironment, settings: Settings) -> None:
     await handle.execute_update(IncidentWorkflow.record_facts, root_cause())
     await env.sleep(timedelta(minutes=5))
     await show_progress(handle, "reminders until the root cause came in; final report filed")
+    while (await handle.query(IncidentWorkflow.status)).notification.running is not None:
+        await env.sleep(timedelta(hours=6))
+    await show_progress(handle, "every customer told: by phone, by e-mail, or listed for a letter")
     await handle.execute_update(IncidentWorkflow.close, Close(by="Incident manager"))
     await show_progress(handle, "closed; the workflow writes it to the register")
     final = await handle.result()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import WorkflowHandle
 
+from breachclock.demo import comviq_notice
 from breachclock.notify.notice import IncidentNotice
 from breachclock.notify.subscribers import Subscriber
 from breachclock.workflows.incident import IncidentWorkflow, SubscriberLoad
@@ -35,23 +37,8 @@ def people(count: int, start: int = 1, **kw: Any) -> list[Subscriber]:
     return [person(n, **kw) for n in range(start, start + count)]
 
 
-def notice(reference: str, **changes: Any) -> IncidentNotice:
-    base: dict[str, Any] = {
-        "reference": reference,
-        "access_from": "2025-06-01T10:00Z",
-        "what_happened": {
-            "sv": "Ett fel i en migrering gjorde hemliga nummer synliga.",
-            "en": "A migration error made secret numbers visible.",
-        },
-        "consequences": {
-            "sv": "Den som sökte på ditt namn kan ha sett ditt nummer.",
-            "en": "Anyone searching for your name may have seen your number.",
-        },
-        "measures_taken": [
-            {"what": {"sv": "Vi har tagit bort uppgifterna.", "en": "We removed the data."}}
-        ],
-    }
-    return IncidentNotice.model_validate({**base, **changes})
+def notice(reference: str) -> IncidentNotice:
+    return comviq_notice(reference, datetime(2025, 6, 1, 10, tzinfo=UTC))
 
 
 async def load(handle: WorkflowHandle[Any, Any], crowd: list[Subscriber], page: int = 1000) -> None:
