@@ -30,10 +30,11 @@ class Accept:
 
 @contextlib.asynccontextmanager
 async def embedded(
-    task_queue: str, **overrides: Any
+    task_queue: str, handler: Any = None, **overrides: Any
 ) -> AsyncIterator[tuple[WorkflowEnvironment, Settings]]:
+    """``handler``: the SMTP server's (aiosmtpd) handler; ``Accept`` by default."""
     smtp_port = free_port()
-    controller = Controller(Accept(), hostname="127.0.0.1", port=smtp_port)
+    controller = Controller(handler or Accept(), hostname="127.0.0.1", port=smtp_port)
     controller.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -76,7 +76,9 @@ def test_autoscaling_targets_the_worker_and_its_task_queue() -> None:
     assert scaled["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
     incidents, notifications = scaled["spec"]["triggers"]
     assert incidents["type"] == notifications["type"] == "temporal"
-    assert incidents["metadata"]["taskQueue"] == worker_env()["BREACHCLOCK_TASK_QUEUE"] == TASK_QUEUE
+    assert (
+        incidents["metadata"]["taskQueue"] == worker_env()["BREACHCLOCK_TASK_QUEUE"] == TASK_QUEUE
+    )
     assert notifications["metadata"]["taskQueue"] == notify_queue(TASK_QUEUE)
 
 
