@@ -66,6 +66,8 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.workflows.search import publish
 
 CLOCK_SKEW = timedelta(minutes=5)
+MIN_SLEEP = timedelta(milliseconds=50)
+"""The shortest timer the loop sets: a step due sooner is not waited for a whole second."""
 
 
 def campaign_id(reference: str, wave: int) -> str:
@@ -182,7 +184,7 @@ class IncidentWorkflow:
                     )
                 )
             self._changed = False
-            timeout = None if wake is None else max(wake - workflow.now(), timedelta(seconds=1))
+            timeout = None if wake is None else max(wake - workflow.now(), MIN_SLEEP)
             try:
                 await workflow.wait_condition(lambda: self._changed, timeout=timeout)
             except TimeoutError:
