@@ -26,6 +26,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -296,6 +297,58 @@ class WorkItem(BaseModel):
     claimed_until: datetime | None
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One attempt to record, with the person's progress after it."""
+
+    reference: str
+    subscriber_id: str
+    key: str
+    channel: str
+    number: int
+    outcome: str
+    at: datetime
+    status: Status
+    next_at: datetime | None
+    calls_made: int
+    """The person's count of calls before this attempt."""
+
+    def statements(self) -> list[Statement]:
+        call = self.channel == "call"
+        return [
+            (
+                "INSERT INTO attempts (key, reference, subscriber_id, channel, number, outcome, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                (
+                    self.key,
+                    self.reference,
+                    self.subscriber_id,
+                    self.channel,
+                    self.number,
+                    self.outcome,
+                    seconds(self.at),
+                ),
+            ),
+            (
+                # Applied once: a call moves calls_made from number-1 to number, and
+                # the e-mail or letter ends a pending person; a replayed key matches neither.
+                "UPDATE recipients SET status = ?, calls_made = calls_made + ?,"
+                " last_outcome = COALESCE(?, last_outcome), next_at = ?"
+                " WHERE reference = ? AND subscriber_id = ? AND status = 'pending'"
+                " AND calls_made = ?",
+                (
+                    self.status.value,
+                    1 if call else 0,
+                    self.outcome if call else None,
+                    None if self.next_at is None else seconds(self.next_at),
+                    self.reference,
+                    self.subscriber_id,
+                    self.number - 1 if call else self.calls_made,
+                ),
+            ),
+        ]
+
+
 class NotifyStore:
     """The campaign's people, attempts and agent worklist, over one ``Db``."""
 
@@ -445,39 +498,23 @@ class NotifyStore:
     ) -> bool:
         """Record an attempt and the person's new progress together, once per key.
 
-        ``at_once``: commit without yielding to the event loop first (``Db.atomic_now``).
-
         ``calls_made`` is the person's count before this attempt. False when the key was
-        recorded before (a retry): nothing changes then.
+        recorded before (a retry): nothing changes then. ``at_once``: commit without
+        yielding to the event loop first (``Db.atomic_now``).
         """
-        run = self.db.atomic_now if at_once else self.db.atomic
-        inserted, _ = await run(
-            [
-                (
-                    "INSERT INTO attempts (key, reference, subscriber_id, channel, number, outcome, at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                    (key, reference, subscriber_id, channel, number, outcome, seconds(at)),
-                ),
-                (
-                    # Applied once: a call moves calls_made from number-1 to number, and
-                    # the e-mail or letter ends a pending person; a replayed key matches neither.
-                    "UPDATE recipients SET status = ?, calls_made = calls_made + ?,"
-                    " last_outcome = COALESCE(?, last_outcome), next_at = ?"
-                    " WHERE reference = ? AND subscriber_id = ? AND status = 'pending'"
-                    " AND calls_made = ?",
-                    (
-                        status.value,
-                        1 if channel == "call" else 0,
-                        outcome if channel == "call" else None,
-                        None if next_at is None else seconds(next_at),
-                        reference,
-                        subscriber_id,
-                        number - 1 if channel == "call" else calls_made,
-                    ),
-                ),
-            ]
+        entry = Entry(
+            reference, subscriber_id, key, channel, number, outcome, at, status, next_at, calls_made
         )
+        run = self.db.atomic_now if at_once else self.db.atomic
+        inserted, _ = await run(entry.statements())
         return inserted == 1
+
+    async def record_many(self, entries: Sequence[Entry]) -> int:
+        """``record`` for many attempts in one transaction; how many were new."""
+        if not entries:
+            return 0
+        counts = await self.db.atomic([s for e in entries for s in e.statements()])
+        return sum(counts[0::2])
 
     async def settle(
         self, reference: str, subscriber_id: str, key: str, outcome: str, status: Status

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from email.header import decode_header, make_header
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,13 @@ async def test_five_unanswered_calls_then_one_email_and_the_filing_carries_copy_
         assert counts.calls == {CallOutcome.NO_ANSWER: 105}
         mails = Counter(k for k in smtp.keys() if ":email" in k)
         assert len(mails) == 20 and set(mails.values()) == {1}
+        mail = next(m for m in smtp.messages if str(m["X-Breachclock-Key"]).endswith(":email"))
+        subject = str(make_header(decode_header(str(mail["Subject"]))))
+        assert "integritetsincident som rör dina uppgifter (ärende INC-CAMP-1)" in subject
+        parts = {p.get_content_type(): p for p in mail.walk()}
+        html = parts["text/html"].get_payload(decode=True).decode()  # type: ignore[union-attr]
+        assert "Person Number1" in parts["text/plain"].get_payload(decode=True).decode()  # type: ignore[union-attr]
+        assert "<html" in html and "Ett fel i en migrering" in html
 
         # Every attempt is kept, per person, in calling hours on their own clock.
         async with open_notify_store(h.settings) as store:

@@ -12,7 +12,7 @@ import hashlib
 import ipaddress
 import ssl
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses
 from typing import Any
 
@@ -90,7 +90,7 @@ class Mailer:
         await aiosmtplib.send(message, **smtp_options(self.relay))
 
 
-def stamp(message: EmailMessage, key: str, sender: str) -> None:
+def stamp(message: Message, key: str, sender: str) -> None:
     """The headers every breachclock mail carries; the Message-ID follows from the key."""
     message["Message-ID"] = message_id(key)
     message["From"] = sender

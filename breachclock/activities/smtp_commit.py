@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from email.message import EmailMessage
+from email.message import Message
 from email.utils import getaddresses, parseaddr
 
 import aiosmtplib
@@ -35,7 +35,7 @@ LINE_ENDINGS = re.compile(rb"\r\n|\n|\r(?!\n)")
 LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
-def data_block(message: EmailMessage) -> bytes:
+def data_block(message: Message) -> bytes:
     """The message as DATA carries it: CRLF lines, leading dots doubled, ending in CRLF."""
     raw = LINE_ENDINGS.sub(b"\r\n", flatten_message(message, cte_type="7bit"))
     if not raw.endswith(b"\r\n"):
@@ -45,7 +45,7 @@ def data_block(message: EmailMessage) -> bytes:
 
 async def send_committed(
     smtp: aiosmtplib.SMTP,
-    message: EmailMessage,
+    message: Message,
     commit: Callable[[], Awaitable[object]],
     refused: Callable[[], Awaitable[object]],
     undo: Callable[[], Awaitable[object]],
