@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from email.header import decode_header, make_header
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,8 +20,8 @@ from breachclock.incident.model import Approve, Discover, IncidentState, NoticeO
 from breachclock.notify.assessment import Assessment, Decision
 from breachclock.notify.delivery import CallOutcome, Status
 from breachclock.notify_store import open_notify_store
-from breachclock.workflows.incident import IncidentWorkflow
-from tests.conftest import Harness, SmtpSink, harness
+from breachclock.workflows.incident import IncidentWorkflow, campaign_id
+from tests.conftest import Harness, SmtpSink, harness, unique
 from tests.notify_support import HARMFUL, load, notice, people, ready
 
 NO_ANSWER = {"no_answer": 1.0}
@@ -280,3 +280,33 @@ async def test_an_agent_call_nobody_records_goes_back_on_the_list(
     counts = state.notification.waves[0].counts
     assert counts is not None and counts.people == {Status.CALLED: 1}
     assert smtp.messages == []
+
+
+async def test_a_campaign_ended_by_hand_does_not_wedge_the_incident(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    """On the dev server: the time-skipping one does not tell a parent its child was ended."""
+    async with harness(
+        dev_server, tmp_path, smtp, BREACHCLOCK_CALLS="agents", BREACHCLOCK_CALL_ATTEMPTS=1
+    ) as h:
+        ref = unique("CAMP")
+        handle = await h.open(ref)
+        await ready(handle, ref, people(2))
+        await handle.execute_update(
+            IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
+        )
+        child = h.client.get_workflow_handle(campaign_id(ref, 1))
+        await child.terminate("started by mistake")
+        for _ in range(200):
+            state = await status(handle)
+            if state.notification.waves[0].finished_at:
+                break
+            await asyncio.sleep(0.1)
+        assert state.notification.waves[0].failure == "Terminated"
+        assert any("ended without finishing" in e.what for e in state.timeline)
+        # Deciding again starts a new wave, and the incident can still close after it.
+        await handle.execute_update(
+            IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
+        )
+        state = await status(handle)
+        assert [w.number for w in state.notification.waves] == [1, 2]

@@ -338,6 +338,8 @@ class Wave(BaseModel):
     started_at: datetime
     finished_at: datetime | None = None
     counts: Counts | None = None
+    failure: str | None = None
+    """Why the wave ended without finishing (its workflow was ended by hand, or failed)."""
 
 
 class NoticeOrder(InputModel):
@@ -371,6 +373,11 @@ class Notification(BaseModel):
     waves: list[Wave] = Field(default_factory=list)
 
     @property
+    def told(self) -> bool:
+        """A campaign runs or has run to its end (a failed one does not count)."""
+        return any(w.failure is None for w in self.waves)
+
+    @property
     def running(self) -> Wave | None:
         return next((w for w in self.waves if w.finished_at is None), None)
 
@@ -381,7 +388,7 @@ class Notification(BaseModel):
     @property
     def covered(self) -> int:
         """People (by sequence number) that some campaign wave has taken on."""
-        return max((w.end for w in self.waves), default=0)
+        return max((w.end for w in self.waves if w.failure is None), default=0)
 
 
 class Closure(BaseModel):

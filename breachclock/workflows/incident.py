@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -567,7 +567,7 @@ class IncidentWorkflow:
     def _validate_assess(self, assessment: Assessment) -> None:
         given(assessment)
         self._open_only()
-        if self.state.notification.waves:
+        if self.state.notification.told:
             reject("subscribers are already being told: the assessment cannot change now")
 
     @workflow.update
@@ -646,7 +646,7 @@ class IncidentWorkflow:
         notification = self.state.notification
         if notification.assessment is None:
             reject("record the assessment first ('assess'): the decision is weighed against it")
-        if notification.waves:
+        if notification.told:
             reject("subscribers are already being told")
         problems = check_decision(notification.assessment, decision)
         if problems:
@@ -670,7 +670,7 @@ class IncidentWorkflow:
     def _validate_order(self, order: NoticeOrder) -> None:
         given(order)
         self._open_only()
-        if self.state.notification.waves:
+        if self.state.notification.told:
             reject("subscribers are already being told")
         self._ready_to_notify()
 
@@ -726,7 +726,19 @@ class IncidentWorkflow:
     async def _await_wave(
         self, wave: Wave, handle: ChildWorkflowHandle[CampaignWorkflow, CampaignProgress]
     ) -> None:
-        progress = await handle
+        try:
+            progress = await handle
+        except ChildWorkflowError as err:
+            # Ended by hand, or failed: the wave is over; deciding again starts another.
+            wave.finished_at = workflow.now()
+            wave.failure = str(err.cause or err)
+            self._campaign = None
+            self._note(
+                workflow.now(),
+                f"notification campaign {wave.number} ended without finishing: {wave.failure}",
+                None,
+            )
+            return
         wave.finished_at = workflow.now()
         wave.counts = progress.counts
         wave.end = wave.first + progress.size
@@ -752,7 +764,7 @@ class IncidentWorkflow:
         notification = self.state.notification
         wave = notification.running
         if wave is None or self._campaign is None:
-            if notification.waves:
+            if notification.told:
                 await self._start_wave()
             return
         wave.end = notification.people
