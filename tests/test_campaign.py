@@ -20,7 +20,7 @@ from breachclock.incident.model import Approve, Discover, IncidentState, NoticeO
 from breachclock.notify.assessment import Assessment, Decision
 from breachclock.notify.delivery import CallOutcome, Status
 from breachclock.notify_store import open_notify_store
-from breachclock.workflows.incident import IncidentWorkflow, campaign_id
+from breachclock.workflows.incident import IncidentWorkflow, SubscriberLoad, campaign_id
 from tests.conftest import Harness, SmtpSink, harness, unique
 from tests.notify_support import HARMFUL, load, notice, people, ready
 
@@ -222,7 +222,13 @@ async def test_a_notice_missing_a_language_on_the_list_is_refused(
         handle = await h.open("INC-CAMP-5")
         await load(handle, people(2, language="da"))
         message = await refused(handle, IncidentWorkflow.set_notice, notice("INC-CAMP-5"))
-    assert "Danish" in message
+        assert "Danish" in message
+        # And the other way round: a page the recorded notice cannot be written to.
+        other = await h.open("INC-CAMP-5B")
+        await other.execute_update(IncidentWorkflow.set_notice, notice("INC-CAMP-5B"))
+        page = SubscriberLoad(source="late.csv", people=people(1, language="da"))
+        message = await refused(other, IncidentWorkflow.add_subscribers, page)
+    assert "no Danish text" in message
 
 
 async def test_people_added_during_a_campaign_are_told_too_and_nobody_twice(

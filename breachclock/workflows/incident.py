@@ -604,6 +604,14 @@ class IncidentWorkflow:
         ids = [p.id for p in load.people]
         if len(set(ids)) != len(ids):
             reject("a page names the same person twice")
+        notice = self.state.notification.notice
+        if notice is not None:
+            problems = missing_passages(notice, {p.language for p in load.people})
+            if problems:
+                reject(
+                    "the recorded notice cannot be sent to everyone on this page: "
+                    + "; ".join(problems)
+                )
 
     @workflow.update
     async def set_notice(self, notice: IncidentNotice) -> None:
