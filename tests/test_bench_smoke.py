@@ -20,3 +20,17 @@ def test_approve_benchmark_prints_its_ratio() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert "approve → mail accepted      n=2" in done.stdout
     assert "ratio (median approve / median baseline)" in done.stdout
+
+
+def test_notify_benchmark_prints_its_ratios() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.notify", "--n", "30", "--email-only-n", "60"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "ratio (a) campaign time / baseline time, 30 e-mails" in done.stdout
+    assert "ratio (b) campaign e-mail rate / baseline rate, 60 e-mails" in done.stdout
+    assert "correct: everyone e-mailed once" in done.stdout

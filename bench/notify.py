@@ -1,0 +1,606 @@
+"""How fast a notification campaign tells a big list, and what it costs.
+
+Two campaigns on the embedded dev server (SQLite, as ``make run``), with a real worker
+(``build_worker``: incidents and notifications queues) in this process and an SMTP
+server on 127.0.0.1 that accepts everything (its own thread, in this process too):
+
+(a) N people (22,000) each called five times without an answer (the simulator, no
+    latency, no spacing, calling hours all day), then e-mailed once;
+(b) M people (200,000) e-mailed only (no calls).
+
+Loading the list (built in memory first, then sent in pages of 1,000 through the
+``add_subscribers`` update) is timed apart from the campaign, which runs from
+``decide_notice`` until the incident records its wave finished. For each: the side
+effects per second, the peak resident memory (VmHWM, reset at the start of each
+phase) of this process (the worker, the driver and the SMTP server) and of the
+Temporal server process, and every run's history (incident and campaign, through
+continue-as-new): the most events, bytes and pending activities. The SMTP server
+counts the messages and their distinct X-Breachclock-Key headers, and the campaign's
+counts must show everyone e-mailed.
+
+The baseline, in the same run, is the same notice e-mail (text and HTML, as the
+campaign builds it) sent N (and M) times straight with aiosmtplib to the same SMTP
+server, over one connection, one after the other: the ratio is what the durable,
+exactly-once campaign costs on top of the sends themselves.
+
+    .venv/bin/python -m bench.notify [--n 22000] [--email-only-n 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import ctypes
+import gc
+import logging
+import os
+import re
+import resource
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import Message
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiosmtplib
+import structlog
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from bench.embedded import embedded, open_incident
+from breachclock.activities.mailer import stamp
+from breachclock.activities.notify import notice_message
+from breachclock.config import Settings
+from breachclock.demo import comviq_notice
+from breachclock.incident.model import IncidentState, Wave
+from breachclock.notify.assessment import Assessment, Decision
+from breachclock.notify.delivery import Counts, Status
+from breachclock.notify.notice import IncidentNotice, render_notice
+from breachclock.notify.reporting import operator_for
+from breachclock.notify.subscribers import DEFAULT_ZONE, Subscriber
+from breachclock.temporal import WORKFLOW_ID_PREFIX
+from breachclock.worker import build_worker, relay_for
+from breachclock.workflows.campaign import CampaignProgress
+from breachclock.workflows.incident import (
+    MAX_LOAD_PAGE,
+    IncidentWorkflow,
+    SubscriberLoad,
+    campaign_id,
+)
+
+BATCH = 500
+PARALLEL = 4
+"""The product's defaults (see the report for why they were kept)."""
+HISTORY_LIMIT = 10_240
+"""Events past which Temporal ends a workflow run."""
+RSS_TARGET_KIB = 1024 * 1024
+ALL_DAY = "00:00-23:59"
+"""Calling hours: the window's end (23:59) is excluded, so calls wait over that minute."""
+HARMFUL: dict[str, Any] = {
+    "data_kinds": ["secret_number_or_address"],
+    "consequences": ["physical_harm"],
+    "stolen": False,
+    "known_with_third_party": True,
+}
+ACTIVITY_ENDS = (
+    "activity_task_completed_event_attributes",
+    "activity_task_failed_event_attributes",
+    "activity_task_timed_out_event_attributes",
+    "activity_task_canceled_event_attributes",
+)
+
+
+# ------------------------------------------------------------------ the list
+
+
+def person(number: int) -> Subscriber:
+    """One affected person, as the campaign tests make them (phone and e-mail)."""
+    return Subscriber.model_validate(
+        {
+            "id": f"S{number:07d}",
+            "name": f"Person Number{number}",
+            "phone": f"+4670{number:07d}",
+            "email": f"person{number}@example.org",
+            "affected_items": ["secret number"],
+        }
+    )
+
+
+def notice(reference: str) -> IncidentNotice:
+    """The notice the campaign tests and the demo send."""
+    return comviq_notice(reference, datetime(2025, 6, 1, 10, tzinfo=UTC))
+
+
+def notice_email(settings: Settings, reference: str, someone: Subscriber) -> Message:
+    """The notice e-mail for one person, built as the campaign builds it (text and HTML)."""
+    rendered = render_notice(notice(reference), someone, operator_for(settings.policy()))
+    message = notice_message(rendered, someone.email or "")
+    stamp(message, f"{reference}:{someone.id}:email", settings.mail_from)
+    return message
+
+
+# ------------------------------------------------------------ the SMTP server
+
+KEY_HEADER = re.compile(rb"^X-Breachclock-Key:[ \t]*(\S+)", re.MULTILINE | re.IGNORECASE)
+
+
+@dataclass
+class Tally:
+    messages: int = 0
+    size: int = 0
+    keyless: int = 0
+    keys: set[bytes] = field(default_factory=set)
+
+
+class CountingSink:
+    """Accepts every message, as ``bench.embedded.Accept``, and counts them and their keys.
+
+    It runs on the SMTP server's own thread; the header is found with one regular
+    expression over the bytes, so counting adds little to what the server costs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tally = Tally()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content: bytes = envelope.original_content or envelope.content or b""
+        found = KEY_HEADER.search(content)
+        with self._lock:
+            self._tally.messages += 1
+            self._tally.size += len(content)
+            if found:
+                self._tally.keys.add(found.group(1))
+            else:
+                self._tally.keyless += 1
+        return "250 OK"
+
+    def take(self) -> Tally:
+        """What arrived since the last ``take``."""
+        with self._lock:
+            tally, self._tally = self._tally, Tally()
+        return tally
+
+
+# -------------------------------------------------------------------- memory
+
+
+def status_kib(pid: int, name: str) -> int | None:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    found = re.search(rf"^{name}:\s+(\d+) kB", text, re.MULTILINE)
+    return int(found.group(1)) if found else None
+
+
+def server_pid(port: int) -> int | None:
+    """The Temporal dev server: a ``temporal`` process listening on ``port``."""
+    ours = os.getpid()
+    found: list[tuple[bool, int]] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if not argv or not Path(argv[0].decode(errors="replace")).name.startswith("temporal"):
+            continue
+        if not any(str(port).encode() in arg for arg in argv[1:]):
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        found.append((parent == ours, int(entry.name)))
+    return max(found)[1] if found else None
+
+
+def reset_peak(pid: int) -> bool:
+    """Reset the process's VmHWM to its present VmRSS (Linux: clear_refs 5)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def trim() -> None:
+    """Give freed memory back to the system, so the next phase's peak is its own."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+@dataclass
+class Peak:
+    worker_kib: int
+    server_kib: int | None
+    since_start: bool
+    """True when the peak could not be reset: it is the peak since the process started."""
+
+    def show(self) -> str:
+        server = "?" if self.server_kib is None else f"{self.server_kib / 1024:.0f} MiB"
+        note = " (peak since start: could not reset)" if self.since_start else ""
+        return f"worker peak RSS {self.worker_kib / 1024:.0f} MiB, server peak RSS {server}{note}"
+
+
+class Memory:
+    def __init__(self, server: int | None) -> None:
+        self.server = server
+        self._reset = False
+
+    def start(self) -> None:
+        trim()
+        self._reset = reset_peak(os.getpid())
+        if self.server is not None:
+            reset_peak(self.server)
+
+    def stop(self) -> Peak:
+        worker = (
+            status_kib(os.getpid(), "VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        )
+        server = None if self.server is None else status_kib(self.server, "VmHWM")
+        return Peak(worker, server, not self._reset)
+
+
+# ----------------------------------------------------------------- histories
+
+
+@dataclass
+class RunStats:
+    workflow_id: str
+    run_id: str
+    events: int
+    size: int
+    """Bytes of the run's history."""
+    pending: int
+    """The most activities scheduled and not yet finished at once."""
+    activities: int
+    busy: float
+    """Seconds from each activity's start to its completion, summed."""
+    first: datetime | None
+    last: datetime | None
+
+
+async def runs(client: Client, workflow_id: str) -> list[RunStats]:
+    """Every run of a workflow, newest first, following continue-as-new back to the first."""
+    found: list[RunStats] = []
+    run_id = (await client.get_workflow_handle(workflow_id).describe()).run_id
+    while run_id:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        pending = peak = activities = 0
+        busy = 0.0
+        started: dict[int, datetime] = {}
+        for event in history.events:
+            kind = event.WhichOneof("attributes")
+            if kind == "activity_task_scheduled_event_attributes":
+                pending += 1
+                activities += 1
+                peak = max(peak, pending)
+            elif kind == "activity_task_started_event_attributes":
+                started[event.event_id] = event.event_time.ToDatetime()
+            elif kind in ACTIVITY_ENDS:
+                pending -= 1
+                if kind == "activity_task_completed_event_attributes":
+                    began = started.get(
+                        event.activity_task_completed_event_attributes.started_event_id
+                    )
+                    if began is not None:
+                        busy += (event.event_time.ToDatetime() - began).total_seconds()
+        events = history.events
+        found.append(
+            RunStats(
+                workflow_id=workflow_id,
+                run_id=run_id,
+                events=len(events),
+                size=sum(e.ByteSize() for e in events),
+                pending=peak,
+                activities=activities,
+                busy=busy,
+                first=events[0].event_time.ToDatetime() if events else None,
+                last=events[-1].event_time.ToDatetime() if events else None,
+            )
+        )
+        opening = events[0].workflow_execution_started_event_attributes if events else None
+        run_id = opening.continued_execution_run_id if opening is not None else ""
+    return found
+
+
+# ------------------------------------------------------------------ campaigns
+
+
+@dataclass
+class Outcome:
+    label: str
+    people: int
+    load_seconds: float
+    load_pages: int
+    load_peak: Peak
+    seconds: float
+    """From ``decide_notice`` to the wave seen finished."""
+    workflow_seconds: float
+    """The same, on the workflows' clock (the wave's started_at to finished_at)."""
+    peak: Peak
+    counts: Counts
+    sink: Tally
+    incident: list[RunStats]
+    campaign: list[RunStats]
+
+    @property
+    def calls(self) -> int:
+        return sum(self.counts.calls.values())
+
+    @property
+    def emails(self) -> int:
+        return sum(self.counts.emails.values())
+
+    def problems(self, calls_each: int) -> list[str]:
+        found = []
+        if self.counts.people != {Status.EMAILED: self.people}:
+            found.append(f"people {dict(self.counts.people)}, expected all {self.people} emailed")
+        if self.counts.emails != {"sent": self.people}:
+            found.append(f"e-mails {self.counts.emails}, expected {self.people} sent")
+        if self.calls != calls_each * self.people:
+            found.append(f"calls {dict(self.counts.calls)}, expected {calls_each * self.people}")
+        if self.sink.messages != self.people or len(self.sink.keys) != self.people:
+            found.append(
+                f"the SMTP server took {self.sink.messages} messages with "
+                f"{len(self.sink.keys)} distinct keys, expected {self.people}"
+            )
+        return found
+
+
+def stalls_at_midnight(people: int) -> float:
+    """Seconds to wait so that the calls of ``people`` do not run into 23:59 local, the
+    minute the all-day calling hours leave out (a generous 10 ms per person)."""
+    local = datetime.now(ZoneInfo(DEFAULT_ZONE))
+    closing = local.replace(hour=23, minute=59, second=0, microsecond=0)
+    if local + timedelta(seconds=30 + people * 0.01) < closing:
+        return 0.0
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=5, microsecond=0)
+    return (midnight - local).total_seconds()
+
+
+async def campaign(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    sink: CountingSink,
+    memory: Memory,
+    label: str,
+    people: int,
+) -> Outcome:
+    handle: WorkflowHandle[Any, Any] = await open_incident(env, settings, "NOTIFY")
+    reference = handle.id.removeprefix(WORKFLOW_ID_PREFIX)
+    await handle.execute_update(IncidentWorkflow.assess, Assessment.model_validate(HARMFUL))
+    crowd = [person(n) for n in range(1, people + 1)]
+    pages = [crowd[i : i + MAX_LOAD_PAGE] for i in range(0, len(crowd), MAX_LOAD_PAGE)]
+    del crowd
+
+    memory.start()
+    started = time.perf_counter()
+    for page in pages:
+        await handle.execute_update(
+            IncidentWorkflow.add_subscribers, SubscriberLoad(source="affected.csv", people=page)
+        )
+    load_seconds = time.perf_counter() - started
+    load_peak = memory.stop()
+    del pages
+    await handle.execute_update(IncidentWorkflow.set_notice, notice(reference))
+    sink.take()
+
+    memory.start()
+    started = time.perf_counter()
+    await handle.execute_update(
+        IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="bench")
+    )
+    await env.client.get_workflow_handle(
+        campaign_id(reference, 1), result_type=CampaignProgress
+    ).result()
+    while True:
+        state: IncidentState = await handle.query(IncidentWorkflow.status)
+        wave: Wave = state.notification.waves[0]
+        if wave.finished_at is not None:
+            break
+        await asyncio.sleep(0.02)
+    seconds = time.perf_counter() - started
+    peak = memory.stop()
+    assert wave.counts is not None
+    return Outcome(
+        label=label,
+        people=people,
+        load_seconds=load_seconds,
+        load_pages=(people + MAX_LOAD_PAGE - 1) // MAX_LOAD_PAGE,
+        load_peak=load_peak,
+        seconds=seconds,
+        workflow_seconds=(wave.finished_at - wave.started_at).total_seconds(),
+        peak=peak,
+        counts=wave.counts,
+        sink=sink.take(),
+        incident=await runs(env.client, handle.id),
+        campaign=await runs(env.client, campaign_id(reference, 1)),
+    )
+
+
+async def baseline(
+    settings: Settings, memory: Memory, count: int, each: bool = False
+) -> tuple[float, Peak]:
+    """``count`` notice e-mails over one connection, one after the other: the same message
+    each time, or (``each``) one rendered and built for each person as the campaign does."""
+    message = notice_email(settings, "BASELINE-1", person(1))
+    crowd = [person(n) for n in range(1, count + 1)] if each else []
+    memory.start()
+    started = time.perf_counter()
+    async with aiosmtplib.SMTP(hostname="127.0.0.1", port=settings.smtp_port) as smtp:
+        for i in range(count):
+            if each:
+                message = notice_email(settings, "BASELINE-2", crowd[i])
+            await smtp.send_message(message)
+    return time.perf_counter() - started, memory.stop()
+
+
+# -------------------------------------------------------------------- report
+
+
+def rate(count: float, seconds: float) -> str:
+    return f"{count / seconds:,.0f}/s" if seconds > 0 else "-"
+
+
+def describe(outcome: Outcome, parallel: int) -> list[str]:
+    side = outcome.calls + outcome.emails
+    sink = outcome.sink
+    biggest = max(outcome.incident + outcome.campaign, key=lambda r: r.events)
+    busy = sum(r.busy for r in outcome.campaign)
+    advances = sum(r.activities for r in outcome.campaign)
+    return [
+        f"{outcome.label}",
+        f"  loading the list: {outcome.people:,} people in {outcome.load_pages} pages, "
+        f"{outcome.load_seconds:.1f} s ({rate(outcome.people, outcome.load_seconds)}); "
+        f"{outcome.load_peak.show()} (the worker's includes the bench's list: ~1.5 kB a person)",
+        f"  campaign: {outcome.seconds:.1f} s wall, decide_notice → wave finished "
+        f"({outcome.workflow_seconds:.1f} s on the workflow's clock)",
+        f"  side effects: {outcome.calls:,} calls + {outcome.emails:,} e-mails = {side:,}, "
+        f"{rate(side, outcome.seconds)}; e-mails {rate(outcome.emails, outcome.seconds)}",
+        f"  {outcome.peak.show()}",
+        f"  histories: incident {len(outcome.incident)} run(s), most events "
+        f"{max(r.events for r in outcome.incident):,}; campaign {len(outcome.campaign)} run(s), "
+        f"most events {max(r.events for r in outcome.campaign):,}, most pending activities "
+        f"{max(r.pending for r in outcome.campaign)}; longest: {biggest.workflow_id} "
+        f"{biggest.events:,} events, {biggest.size / 1e6:.1f} MB",
+        f"  advance activities: {advances:,}, busy {busy:.1f} s in all, "
+        f"{busy / advances if advances else 0:.2f} s each; "
+        f"{busy / (outcome.seconds * parallel):.0%} of {parallel} slots over the campaign",
+        f"  SMTP server: {sink.messages:,} messages, {len(sink.keys):,} distinct keys, "
+        f"{sink.size / max(sink.messages, 1):,.0f} bytes each; counts: people "
+        f"{ {s.value: n for s, n in outcome.counts.people.items()} }, calls "
+        f"{ {c.value: n for c, n in outcome.counts.calls.items()} }, e-mails {outcome.counts.emails}",
+    ]
+
+
+def verdict(met: bool) -> str:
+    return "PASS" if met else "MISS"
+
+
+@dataclass
+class Baseline:
+    label: str
+    count: int
+    seconds: float
+    peak: Peak
+    sink: Tally
+
+    def show(self) -> str:
+        return (
+            f"baseline{self.label}: {self.count:,} e-mails: {self.seconds:.1f} s, "
+            f"{rate(self.count, self.seconds)}; {self.sink.messages:,} taken, "
+            f"{self.sink.size / max(self.sink.messages, 1):,.0f} bytes each; {self.peak.show()}"
+        )
+
+
+async def main(n: int, m: int, batch: int, parallel: int, profile: Path | None) -> int:
+    # The product's structlog lines would print to stdout, one per slice round.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    sink = CountingSink()
+    overrides: dict[str, Any] = {
+        "BREACHCLOCK_SIMULATOR_OUTCOMES": {"no_answer": 1.0},
+        "BREACHCLOCK_SIMULATOR_LATENCY_MS": 0,
+        "BREACHCLOCK_CALL_ATTEMPTS": 5,
+        "BREACHCLOCK_CALL_SPACING_MINUTES": 0,
+        "BREACHCLOCK_CALLING_HOURS": ALL_DAY,
+        "BREACHCLOCK_NOTIFY_BATCH": batch,
+        "BREACHCLOCK_NOTIFY_PARALLEL": parallel,
+    }
+    profiler = cProfile.Profile() if profile else None
+    async with embedded("bench-notify", handler=sink, **overrides) as (env, settings):
+        pid = server_pid(settings.temporal_port)
+        memory = Memory(pid)
+        print(
+            f"settings: batch {batch} people per slice, parallel {parallel} slices; "
+            f"calling hours {ALL_DAY}, spacing 0, simulator no_answer, latency 0; "
+            f"Temporal server pid {pid or '?'}",
+            flush=True,
+        )
+        email_only = settings.model_copy(update={"call_attempts": 0})
+        async with build_worker(env.client, settings, relay_for(settings)):
+            wait = stalls_at_midnight(n)
+            if wait:
+                print(f"waiting {wait:.0f} s for 00:00 (calls stop at 23:59 local)", flush=True)
+                await asyncio.sleep(wait)
+            if profiler:
+                profiler.enable()
+            calls = await campaign(
+                env, settings, sink, memory, f"(a) {n:,} people: 5 unanswered calls, then e-mail", n
+            )
+            print("\n".join(describe(calls, parallel)), flush=True)
+            emails = await campaign(
+                env, email_only, sink, memory, f"(b) {m:,} people: e-mail only", m
+            )
+            print("\n".join(describe(emails, parallel)), flush=True)
+            if profiler:
+                profiler.disable()
+        baselines = []
+        for label, count, each in (
+            (" (one message, sent again and again)", n, False),
+            (" (one message, sent again and again)", m, False),
+            (" (each message rendered and built for its person)", n, True),
+        ):
+            seconds, peak = await baseline(settings, memory, count, each)
+            baselines.append(Baseline(label, count, seconds, peak, sink.take()))
+            print(baselines[-1].show(), flush=True)
+    if profiler and profile:
+        profiler.dump_stats(profile)
+
+    problems = [f"(a) {p}" for p in calls.problems(5)] + [f"(b) {p}" for p in emails.problems(0)]
+    for base in baselines:
+        if base.sink.messages != base.count:
+            problems.append(f"baseline: the SMTP server took {base.sink.messages} of {base.count}")
+    same_n, same_m, built_n = baselines
+    ratio_time = calls.seconds / same_n.seconds
+    ratio_rate = (emails.emails / emails.seconds) / (m / same_m.seconds)
+    worker_peak = max(o.peak.worker_kib for o in (calls, emails))
+    loading_peak = max(o.load_peak.worker_kib for o in (calls, emails))
+    longest = max(r.events for o in (calls, emails) for r in o.incident + o.campaign)
+    print(
+        f"ratio (a) campaign time / baseline time, {n:,} e-mails: {ratio_time:.1f}x  "
+        f"(target <= 3x) {verdict(ratio_time <= 3)}"
+    )
+    print(
+        f"ratio (b) campaign e-mail rate / baseline rate, {m:,} e-mails: {ratio_rate:.2f}x  "
+        f"(target >= 0.5x) {verdict(ratio_rate >= 0.5)}"
+    )
+    print(
+        f"  (not targets: against e-mails built for each person, (a) "
+        f"{calls.seconds / built_n.seconds:.1f}x, (b) "
+        f"{(emails.emails / emails.seconds) / (n / built_n.seconds):.2f}x)"
+    )
+    print(
+        f"worker peak RSS over the campaigns: {worker_peak / 1024:.0f} MiB  (target <= 1024 MiB) "
+        f"{verdict(worker_peak <= RSS_TARGET_KIB)}; while loading {loading_peak / 1024:.0f} MiB"
+    )
+    print(
+        f"longest history: {longest:,} events  (target < {HISTORY_LIMIT:,}) "
+        f"{verdict(longest < HISTORY_LIMIT)}"
+    )
+    for problem in problems:
+        print(f"WRONG: {problem}")
+    print("correct: everyone e-mailed once" if not problems else "NOT CORRECT", flush=True)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=22_000, help="people called, then e-mailed")
+    parser.add_argument("--email-only-n", type=int, default=200_000, help="people e-mailed only")
+    parser.add_argument("--batch", type=int, default=BATCH, help="people per slice")
+    parser.add_argument("--parallel", type=int, default=PARALLEL, help="slices at once")
+    parser.add_argument("--profile", type=Path, help="cProfile the campaigns into this file")
+    args = parser.parse_args()
+    raise SystemExit(
+        asyncio.run(main(args.n, args.email_only_n, args.batch, args.parallel, args.profile))
+    )
