@@ -395,15 +395,6 @@ class NotifyStore:
         )
         return len(new)
 
-    async def size(self, reference: str) -> int:
-        rows = await self.db.query("SELECT COUNT(*) FROM recipients WHERE reference = ?", reference)
-        return int(rows[0][0])
-
-    async def languages(self, reference: str) -> list[str]:
-        """The languages asked for on the list (None for the regime's default)."""
-        rows = await self.db.query("SELECT person FROM recipients WHERE reference = ?", reference)
-        return sorted({str(Subscriber.model_validate_json(r[0]).language or "") for r in rows})
-
     async def due(self, reference: str, first: int, end: int, now: datetime) -> list[Recipient]:
         """The people in sequence range [first, end) still pending and due by ``now``."""
         rows = await self.db.query(

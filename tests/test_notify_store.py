@@ -52,7 +52,7 @@ async def test_people_are_added_once_in_sequence(stores: list[NotifyStore]) -> N
     assert await store.add("INC-2", people(1)) == 1, "another incident has its own list"
     due = await store.due("INC-1", 0, 10, T0)
     assert [(r.seq, r.person.id) for r in due] == [(i, f"S{i + 1:06d}") for i in range(5)]
-    assert await store.size("INC-1") == 5
+    assert (await store.counts("INC-1")).total == 5
 
 
 async def test_an_attempt_is_recorded_once_and_moves_the_person_once(
