@@ -2,9 +2,56 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
 from temporalio.testing import WorkflowEnvironment
+
+from breachclock.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def address(env: WorkflowEnvironment) -> str:
     """host:port of a test server, for a subprocess's TEMPORAL_ADDRESS."""
     return str(env.client.service_client.config.target_host)
+
+
+def worker_env(
+    server: WorkflowEnvironment, settings: Settings, smtp_port: int, **extra: str
+) -> dict[str, str]:
+    """The environment of a ``worker.py`` on ``server``, with the test's queue, data and SMTP."""
+    return {
+        **os.environ,
+        **extra,
+        "TEMPORAL_ADDRESS": address(server),
+        "BREACHCLOCK_TASK_QUEUE": settings.task_queue,
+        "BREACHCLOCK_DATA_DIR": str(settings.data_dir),
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+    }
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A ``worker.py`` process; returns once it says it is running.
+
+    Its output is read to the end on a thread of its own, so a worker that logs a lot
+    never blocks on a full pipe.
+    """
+    worker = subprocess.Popen(
+        [sys.executable, str(ROOT / "worker.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert worker.stdout is not None
+    deadline = time.monotonic() + 60
+    for line in worker.stdout:
+        if b"Worker running" in line or time.monotonic() > deadline:
+            break
+    threading.Thread(target=worker.stdout.read, daemon=True).start()
+    return worker

@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 
 from breachclock.demo import comviq_notice
+from breachclock.incident.model import IncidentState
+from breachclock.notify.assessment import Decision
 from breachclock.notify.notice import IncidentNotice
 from breachclock.notify.subscribers import Subscriber
 from breachclock.workflows.incident import IncidentWorkflow, SubscriberLoad
@@ -56,3 +59,23 @@ async def ready(handle: WorkflowHandle[Any, Any], reference: str, crowd: list[Su
     await handle.execute_update(IncidentWorkflow.assess, Assessment.model_validate(HARMFUL))
     await load(handle, crowd)
     await handle.execute_update(IncidentWorkflow.set_notice, notice(reference))
+
+
+async def decide(handle: WorkflowHandle[Any, Any]) -> None:
+    """The decision to notify: the campaign starts."""
+    await handle.execute_update(
+        IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
+    )
+
+
+async def finish(
+    env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any], waves: int = 1
+) -> IncidentState:
+    """Let skipped time pass until the first ``waves`` campaign waves are done."""
+    for _ in range(300):
+        state: IncidentState = await handle.query(IncidentWorkflow.status)
+        done = state.notification.waves
+        if len(done) >= waves and all(w.finished_at for w in done):
+            return state
+        await env.sleep(1800)
+    raise AssertionError("the campaign did not finish")

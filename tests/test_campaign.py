@@ -21,8 +21,8 @@ from breachclock.notify.assessment import Assessment, Decision
 from breachclock.notify.delivery import CallOutcome, Status
 from breachclock.notify_store import open_notify_store
 from breachclock.workflows.incident import IncidentWorkflow, SubscriberLoad, campaign_id
-from tests.conftest import Harness, SmtpSink, harness, unique
-from tests.notify_support import HARMFUL, load, notice, people, ready
+from tests.conftest import SmtpSink, harness, unique
+from tests.notify_support import HARMFUL, decide, finish, load, notice, people, ready
 
 NO_ANSWER = {"no_answer": 1.0}
 PTS = "incidentrapport@pts.se"
@@ -31,17 +31,6 @@ PTS = "incidentrapport@pts.se"
 async def status(handle: WorkflowHandle[Any, Any]) -> IncidentState:
     state: IncidentState = await handle.query(IncidentWorkflow.status)
     return state
-
-
-async def finish(h: Harness, handle: WorkflowHandle[Any, Any], waves: int = 1) -> IncidentState:
-    """Let skipped time pass until the campaign waves are done."""
-    for _ in range(300):
-        state = await status(handle)
-        done = state.notification.waves
-        if len(done) >= waves and all(w.finished_at for w in done):
-            return state
-        await h.env.sleep(1800)
-    raise AssertionError("the campaign did not finish")
 
 
 async def refused(handle: WorkflowHandle[Any, Any], update: Any, arg: Any) -> str:
@@ -67,10 +56,8 @@ async def test_five_unanswered_calls_then_one_email_and_the_filing_carries_copy_
         crowd = people(20)
         crowd.append(people(1, start=99, email=False)[0])
         await ready(handle, "INC-CAMP-1", crowd)
-        await handle.execute_update(
-            IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
-        )
-        state = await finish(h, handle)
+        await decide(handle)
+        state = await finish(h.env, handle)
         counts = state.notification.waves[0].counts
         assert counts is not None
         assert counts.people == {Status.EMAILED: 20, Status.UNREACHABLE: 1}
@@ -126,10 +113,8 @@ async def test_unconfirmed_identity_counts_as_failed_and_nothing_is_disclosed(
     ) as h:
         handle = await h.open("INC-CAMP-2")
         await ready(handle, "INC-CAMP-2", people(3))
-        await handle.execute_update(
-            IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
-        )
-        state = await finish(h, handle)
+        await decide(handle)
+        state = await finish(h.env, handle)
     counts = state.notification.waves[0].counts
     assert counts is not None
     assert counts.calls == {CallOutcome.REACHED_UNVERIFIED: 6}
@@ -209,7 +194,7 @@ async def test_the_art4_exemption_is_refused_when_the_key_was_compromised_and_a_
             NoticeOrder(by="PTS", decision_reference="20-1234", recorded_by="DPO"),
         )
         assert "as ordered by PTS" in answer
-        state = await finish(h, handle)
+        state = await finish(h.env, handle)
     counts = state.notification.waves[0].counts
     assert counts is not None and counts.people == {Status.CALLED: 4}
     assert smtp.messages == [], "everyone was told on the phone: no e-mail"
@@ -241,13 +226,11 @@ async def test_people_added_during_a_campaign_are_told_too_and_nobody_twice(
     ) as h:
         handle = await h.open("INC-CAMP-6")
         await ready(handle, "INC-CAMP-6", people(5))
-        await handle.execute_update(
-            IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
-        )
+        await decide(handle)
         await load(handle, people(8))  # the first five again, and three more
-        state = await finish(h, handle)
+        state = await finish(h.env, handle)
         await load(handle, people(2, start=50))  # after it finished: a second wave
-        state = await finish(h, handle, waves=2)
+        state = await finish(h.env, handle, waves=2)
     assert state.notification.people == 10
     keys = Counter(smtp.keys())
     assert len(keys) == 10 and set(keys.values()) == {1}
@@ -266,9 +249,7 @@ async def test_an_agent_call_nobody_records_goes_back_on_the_list(
     ) as h:
         handle = await h.open("INC-CAMP-7")
         await ready(handle, "INC-CAMP-7", people(1))
-        await handle.execute_update(
-            IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
-        )
+        await decide(handle)
         settings: Settings = h.settings
         async with open_notify_store(settings) as store:
             first = None
@@ -284,7 +265,7 @@ async def test_an_agent_call_nobody_records_goes_back_on_the_list(
             assert again is not None and again.key == first.key
             assert await store.report(again.key, CallOutcome.REACHED_VERIFIED, datetime.now(UTC))
             assert not await store.report(again.key, CallOutcome.NO_ANSWER, datetime.now(UTC))
-        state = await finish(h, handle)
+        state = await finish(h.env, handle)
     counts = state.notification.waves[0].counts
     assert counts is not None and counts.people == {Status.CALLED: 1}
     assert smtp.messages == []
@@ -300,9 +281,7 @@ async def test_a_campaign_ended_by_hand_does_not_wedge_the_incident(
         ref = unique("CAMP")
         handle = await h.open(ref)
         await ready(handle, ref, people(2))
-        await handle.execute_update(
-            IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
-        )
+        await decide(handle)
         child = h.client.get_workflow_handle(campaign_id(ref, 1))
         await child.terminate("started by mistake")
         for _ in range(200):
@@ -313,8 +292,6 @@ async def test_a_campaign_ended_by_hand_does_not_wedge_the_incident(
         assert state.notification.waves[0].failure == "Terminated"
         assert any("ended without finishing" in e.what for e in state.timeline)
         # Deciding again starts a new wave, and the incident can still close after it.
-        await handle.execute_update(
-            IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
-        )
+        await decide(handle)
         state = await status(handle)
         assert [w.number for w in state.notification.waves] == [1, 2]

@@ -13,9 +13,6 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,32 +20,14 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.incident.model import Approve, Discover, IncidentState
-from breachclock.notify.assessment import Decision
 from breachclock.notify.delivery import CallOutcome, Status
 from breachclock.workflows.incident import IncidentWorkflow
-from tests.cli_support import address
+from tests.cli_support import start_worker, worker_env
 from tests.conftest import Harness, SmtpSink, settings_for, unique
-from tests.notify_support import people, ready
+from tests.notify_support import decide, people, ready
 
-ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = 1000
 KILLS = 10
-
-
-def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """A worker process; returns once it says it is running."""
-    worker = subprocess.Popen(
-        [sys.executable, str(ROOT / "worker.py")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    assert worker.stdout is not None
-    deadline = time.monotonic() + 60
-    for line in worker.stdout:
-        if b"Worker running" in line or time.monotonic() > deadline:
-            break
-    return worker
 
 
 async def test_ten_sigkills_during_a_campaign_leave_everyone_told_exactly_once(
@@ -67,15 +46,7 @@ async def test_ten_sigkills_during_a_campaign_leave_everyone_told_exactly_once(
         "BREACHCLOCK_NOTIFY_HEARTBEAT_SECONDS": "2",
     }
     settings = settings_for(tmp_path, smtp, **plan)
-    env = {
-        **os.environ,
-        **simulator,
-        "TEMPORAL_ADDRESS": address(dev_server),
-        "BREACHCLOCK_TASK_QUEUE": settings.task_queue,
-        "BREACHCLOCK_DATA_DIR": str(settings.data_dir),
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp.port),
-    }
+    env = worker_env(dev_server, settings, smtp.port, **simulator)
     h = Harness(dev_server, settings, smtp)
     seed = os.environ.get("BREACHCLOCK_KILL_SEED") or str(random.randrange(10**6))
     print(f"kill moments from seed {seed} (BREACHCLOCK_KILL_SEED repeats them)")
@@ -91,9 +62,7 @@ async def test_ten_sigkills_during_a_campaign_leave_everyone_told_exactly_once(
         )
         await handle.execute_update(IncidentWorkflow.approve, Approve(by="DPO"))
         await ready(handle, ref, people(PEOPLE))
-        await handle.execute_update(
-            IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
-        )
+        await decide(handle)
         while kills < KILLS:
             await asyncio.sleep(chance.uniform(0.2, 1.5))
             state: IncidentState = await handle.query(IncidentWorkflow.status)

@@ -96,9 +96,8 @@ async def test_a_campaign_leaves_no_contact_details_in_history_or_logs(
 ) -> None:
     """The Comviq case with a notification campaign: raw histories without the codec, and
     every log line, hold no subscriber's name, number or address."""
-    from breachclock.notify.assessment import Decision
     from breachclock.workflows.incident import campaign_id
-    from tests.notify_support import people, ready
+    from tests.notify_support import decide, finish, people, ready
 
     converter = encrypted_converter(EncryptionCodec({"k": os.urandom(32)}, "k"))
     env: WorkflowEnvironment = await start_time_skipping(converter)
@@ -110,14 +109,8 @@ async def test_a_campaign_leaves_no_contact_details_in_history_or_logs(
                 IncidentWorkflow.discover, Discover(at=await h.now(), by="On-call", how="alarm")
             )
             await ready(handle, "ENC-2", crowd)
-            await handle.execute_update(
-                IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
-            )
-            for _ in range(200):
-                state = await handle.query(IncidentWorkflow.status)
-                if state.notification.waves[0].finished_at:
-                    break
-                await env.sleep(timedelta(hours=1))
+            await decide(handle)
+            state = await finish(env, handle)
             await handle.execute_update(IncidentWorkflow.approve, Approve(by="DPO"))
             raw = (await handle.fetch_history()).to_json()
             campaign = env.client.get_workflow_handle(campaign_id("ENC-2", 1))

@@ -25,13 +25,12 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from breachclock.config import Settings
 from breachclock.incident.model import Approve, Discover, FilingKind, IncidentState
-from breachclock.notify.assessment import Decision
 from breachclock.outbox import free_port
 from breachclock.telemetry import interceptors, metrics_runtime, tracer_provider
 from breachclock.temporal import start_time_skipping
 from breachclock.workflows.incident import IncidentWorkflow
 from tests.conftest import Harness, SmtpSink, harness
-from tests.notify_support import people, ready
+from tests.notify_support import decide, finish, people, ready
 
 
 async def discover(h: Harness, reference: str) -> WorkflowHandle[Any, Any]:
@@ -210,14 +209,8 @@ async def test_business_and_sdk_metrics_on_the_prometheus_endpoint(
             assert state.discovery is not None
             waited = (filing.sent_at - state.discovery.at).total_seconds()
             await ready(handle, "INC-METRICS", people(3))
-            await handle.execute_update(
-                IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="DPO")
-            )
-            for _ in range(100):
-                state = await handle.query(IncidentWorkflow.status)
-                if state.notification.waves[0].finished_at:
-                    break
-                await env.sleep(timedelta(hours=1))
+            await decide(handle)
+            state = await finish(env, handle)
             text = await asyncio.to_thread(scrape, port)
     finally:
         await env.shutdown()

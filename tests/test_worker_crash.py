@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,34 +11,17 @@ from temporalio.testing import WorkflowEnvironment
 
 from breachclock.incident.model import Discover, FilingKind, IncidentState
 from breachclock.workflows.incident import IncidentWorkflow
-from tests.cli_support import address
+from tests.cli_support import start_worker, worker_env
 from tests.conftest import Harness, SmtpSink, settings_for, unique
 
-ROOT = Path(__file__).resolve().parents[1]
 PTS = "incidentrapport@pts.se"
-
-
-def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "worker.py")],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 async def test_worker_killed_before_due_files_once_after_restart(
     dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
 ) -> None:
     settings = settings_for(tmp_path, smtp, BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES=0)
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": address(dev_server),
-        "BREACHCLOCK_TASK_QUEUE": settings.task_queue,
-        "BREACHCLOCK_DATA_DIR": str(settings.data_dir),
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp.port),
-    }
+    env = worker_env(dev_server, settings, smtp.port)
     h = Harness(dev_server, settings, smtp)
     worker = start_worker(env)
     try:
