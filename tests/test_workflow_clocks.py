@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -19,7 +20,7 @@ from breachclock.incident.model import (
     OpenSecurityReport,
 )
 from breachclock.incident.regimes import RegimeCode
-from breachclock.workflows.incident import IncidentWorkflow
+from breachclock.workflows.incident import MIN_SLEEP, REARM_LEAD, IncidentWorkflow, sleep_toward
 from tests.conftest import Harness, SmtpSink, harness
 from tests.facts import ALL_BUT_ROOT_CAUSE, COMPLETE, ROOT_CAUSE
 
@@ -262,3 +263,41 @@ async def test_retried_filing_activity_never_mails_twice(
     assert not first.duplicate and again.duplicate
     assert again.message_id == first.message_id
     assert smtp.keys().count("INC-1:7") == 1
+
+
+def test_a_distant_step_is_approached_in_two_sleeps() -> None:
+    now = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    assert sleep_toward(now + timedelta(hours=24), now) == timedelta(hours=24) - REARM_LEAD
+    assert sleep_toward(now + 2 * REARM_LEAD, now) == 2 * REARM_LEAD
+    assert sleep_toward(now + timedelta(milliseconds=1), now) == MIN_SLEEP
+    assert sleep_toward(now - timedelta(hours=1), now) == MIN_SLEEP
+
+
+async def test_every_step_fires_from_a_timer_armed_just_before_it(
+    skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
+) -> None:
+    """A timer armed hours ahead by a task that waited in a busy worker would fire late
+    by that wait; the timer a page or filing fires from is armed at most 2 × the lead
+    before it, from a fresh task."""
+    async with harness(skipping, tmp_path, smtp) as h:
+        handle = await discovered(h)
+        await skipping.sleep(timedelta(hours=24))
+        state = await status(handle)
+        history = await handle.fetch_history()
+    assert len(state.pages) == 3 and len(state.filings) == 1
+    events = history.events
+    lengths = {
+        e.timer_started_event_attributes.timer_id: e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+    }
+    firing = []
+    for index, event in enumerate(events):
+        if event.event_type != EventType.EVENT_TYPE_TIMER_FIRED:
+            continue
+        task_commands = events[index + 4 : index + 8]  # fired, scheduled, started, completed
+        if any(c.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED for c in task_commands):
+            firing.append(lengths[event.timer_fired_event_attributes.timer_id])
+    assert len(firing) == 4, "the three pages and the filing each fire from a timer"
+    assert all(length <= 2 * REARM_LEAD for length in firing)
+    assert max(lengths.values()) > timedelta(hours=3), "the long waits are still one timer"

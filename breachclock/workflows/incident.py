@@ -68,6 +68,23 @@ with workflow.unsafe.imports_passed_through():
 CLOCK_SKEW = timedelta(minutes=5)
 MIN_SLEEP = timedelta(milliseconds=50)
 """The shortest timer the loop sets: a step due sooner is not waited for a whole second."""
+REARM_LEAD = timedelta(seconds=20)
+"""How far before a step the loop wakes to set the step's exact timer (see ``sleep_toward``)."""
+
+
+def sleep_toward(wake: datetime, now: datetime) -> timedelta:
+    """How long the loop sleeps toward a step due at ``wake``.
+
+    Temporal starts a timer when the workflow task completes, but its length is
+    reckoned from ``now``, the task's start: a task that waited in a busy worker
+    (a burst of incidents, a restart's backlog) arms a timer that fires late by
+    that wait. A step further off than twice the lead is therefore approached in
+    two sleeps: to ``REARM_LEAD`` before it, then, from a fresh task, to the step.
+    """
+    remaining = wake - now
+    if remaining > 2 * REARM_LEAD:
+        return remaining - REARM_LEAD
+    return max(remaining, MIN_SLEEP)
 
 
 def campaign_id(reference: str, wave: int) -> str:
@@ -184,7 +201,7 @@ class IncidentWorkflow:
                     )
                 )
             self._changed = False
-            timeout = None if wake is None else max(wake - workflow.now(), MIN_SLEEP)
+            timeout = None if wake is None else sleep_toward(wake, workflow.now())
             try:
                 await workflow.wait_condition(lambda: self._changed, timeout=timeout)
             except TimeoutError:
