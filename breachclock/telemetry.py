@@ -20,8 +20,8 @@ import sys
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-from opentelemetry.trace import Tracer
-from temporalio.client import Interceptor
+from opentelemetry.trace import NoOpTracer, Tracer
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
@@ -53,6 +53,14 @@ def interceptors(source: Settings | Tracer) -> list[Interceptor]:
             return []
         source = tracer_provider(source).get_tracer(TRACER_NAME)
     return [TracingInterceptor(source)]
+
+
+def client_tracer(client: Client) -> Tracer:
+    """The tracer of the client's ``TracingInterceptor``, for spans of the worker's own
+    (an SMTP send inside an activity): the same provider, so they join the activity's
+    trace. No interceptor, no tracing: a tracer that records nothing."""
+    found = (i for i in client.config()["interceptors"] if isinstance(i, TracingInterceptor))
+    return next((i.tracer for i in found), NoOpTracer())
 
 
 HOUR = 3600.0

@@ -27,7 +27,7 @@ from breachclock.config import Settings
 from breachclock.notify_store import NotifyStore, open_notify_store
 from breachclock.outbox import Outbox
 from breachclock.store import RecordStore, open_store
-from breachclock.telemetry import metrics_runtime
+from breachclock.telemetry import client_tracer, metrics_runtime
 from breachclock.temporal import connect, start_dev_server
 from breachclock.workflows.campaign import CampaignWorkflow, notify_queue
 from breachclock.workflows.incident import IncidentWorkflow
@@ -81,11 +81,12 @@ async def build_worker(
 
     Tracing comes with the client: the SDK prepends the client's interceptors that are
     also worker interceptors (``TracingInterceptor`` is both) to the worker's, so it is
-    not passed again here (that would make every span twice). Metrics use the client's
+    not passed again here (that would make every span twice); its tracer also spans
+    the SMTP send of a filing or page. Metrics use the client's
     runtime. ``store`` defaults to the configured one (``open_store``).
     """
     store = store or open_store(settings)
-    mail = MailActivities(Mailer(relay, store))
+    mail = MailActivities(Mailer(relay, store, client_tracer(client)))
     register = RegisterActivities(store)
     async with open_notify_store(settings) as notify_store:
         notify = NotifyActivities(notify_store, call_provider(settings, notify_store), relay)

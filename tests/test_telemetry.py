@@ -138,6 +138,7 @@ async def test_an_incident_is_traced_from_the_client_through_workflow_and_activi
         "HandleUpdate:approve",
         "StartActivity:file_report",
         "RunActivity:file_report",
+        "SmtpSend",
     ):
         assert name in names, f"no {name} span in {sorted(set(names))}"
 
@@ -167,6 +168,12 @@ async def test_an_incident_is_traced_from_the_client_through_workflow_and_activi
         assert handled.parent is not None and handled.parent.span_id == id_of(start)
     assert activity.parent is not None
     assert activity.parent.span_id == id_of(one("StartActivity:file_report"))
+    send = one("SmtpSend")
+    assert send.parent is not None and send.parent.span_id == id_of(activity)
+    assert trace_of(send) == trace_of(start), "one trace from the start to the relay"
+    assert send.attributes is not None
+    assert send.attributes["breachclock.key"] == "INC-TRACE:1"
+    assert send.attributes["server.address"] == "127.0.0.1"
     assert "RunActivity:send_page" not in names, "nothing was paged: filed at once"
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiosmtplib
 import structlog
+from opentelemetry.trace import NoOpTracer, SpanKind, Tracer
 from pydantic import BaseModel
 
 from breachclock.store import RecordStore
@@ -58,9 +59,12 @@ def message_id(key: str) -> str:
 
 
 class Mailer:
-    def __init__(self, relay: SmtpRelay, store: RecordStore) -> None:
+    """``tracer``: the send is a span in the activity's trace (see ``telemetry.client_tracer``)."""
+
+    def __init__(self, relay: SmtpRelay, store: RecordStore, tracer: Tracer | None = None) -> None:
         self.relay = relay
         self.store = store
+        self.tracer = tracer or NoOpTracer()
 
     async def send_once(self, key: str, message: EmailMessage) -> Receipt:
         recorded = await self.store.sent(key)
@@ -69,7 +73,17 @@ class Mailer:
             return Receipt.model_validate({**recorded, "duplicate": True})
         stamp(message, key, self.relay.sender)
         recipients = getaddresses(message.get_all("To", []))
-        await self._deliver(message)
+        with self.tracer.start_as_current_span(
+            "SmtpSend",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "breachclock.key": key,
+                "breachclock.recipients": len(recipients),
+                "server.address": self.relay.host,
+                "server.port": self.relay.port,
+            },
+        ):
+            await self._deliver(message)
         receipt = Receipt(
             key=key,
             message_id=message["Message-ID"],
