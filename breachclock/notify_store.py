@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Self
 from pydantic import BaseModel
 
 from breachclock.notify.delivery import CallOutcome, Counts, Progress, Status
-from breachclock.notify.subscribers import Subscriber
+from breachclock.notify.subscribers import AS_STORED, Subscriber
 
 if TYPE_CHECKING:
     from breachclock.config import Settings
@@ -445,14 +445,14 @@ class NotifyStore:
             "SELECT person FROM recipients WHERE reference = ? AND status = 'unreachable' ORDER BY seq",
             reference,
         )
-        return [Subscriber.model_validate_json(r[0]) for r in rows]
+        return [Subscriber.model_validate_json(r[0], context=AS_STORED) for r in rows]
 
     @staticmethod
     def _recipient(row: tuple[Any, ...]) -> Recipient:
         seq, person, status, calls_made, last_outcome, next_at = row
         return Recipient(
             seq=seq,
-            person=Subscriber.model_validate_json(person),
+            person=Subscriber.model_validate_json(person, context=AS_STORED),
             status=Status(status),
             calls_made=calls_made,
             last_outcome=CallOutcome(last_outcome) if last_outcome else None,

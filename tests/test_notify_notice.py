@@ -13,6 +13,7 @@ from breachclock.notify.notice import (
     Operator,
     check_languages,
     render_notice,
+    spoken_notice,
 )
 from breachclock.notify.subscribers import Subscriber
 
@@ -83,6 +84,16 @@ def test_language_chosen_by_subscriber(language: str, subject_words: str, body_w
     assert body_words.upper() in notice.text
     assert body_words in notice.html
     assert f'<html lang="{language}">' in notice.html
+
+
+@pytest.mark.parametrize("language", [None, "sv", "en", "da"])
+def test_a_call_conveys_the_text_of_the_written_notice(language: str | None) -> None:
+    someone = person(language=language)
+    written = render_notice(incident(regime="dk"), someone, OPERATOR)
+    assert spoken_notice(incident(regime="dk"), someone, OPERATOR) == (
+        written.language,
+        written.text,
+    )
 
 
 def test_default_language_follows_the_regime() -> None:

@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from breachclock.notify.subscribers import (
+    AS_STORED,
     Language,
     Role,
     Subscriber,
@@ -199,3 +200,15 @@ def test_repr_and_errors_hide_contact_details() -> None:
     with pytest.raises(ValidationError) as caught:
         Subscriber(id="c1", phone="0701", email="anna@@example.se", affected_items=["x"])
     assert "0701" not in str(caught.value) and "anna@@" not in str(caught.value)
+
+
+def test_people_read_back_from_the_store_are_not_parsed_again() -> None:
+    loaded = Subscriber(
+        id="c1", phone="070-123 45 67", email="Anna@Example.SE", affected_items=["address"]
+    )
+    assert (loaded.phone, loaded.email) == ("+46701234567", "Anna@example.se")
+    stored = loaded.model_dump_json()
+    assert Subscriber.model_validate_json(stored, context=AS_STORED) == loaded
+    # Outside the store's context the checks still run.
+    with pytest.raises(ValidationError):
+        Subscriber.model_validate({**loaded.model_dump(), "phone": BAD_PHONE})

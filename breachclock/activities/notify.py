@@ -45,7 +45,13 @@ from breachclock.notify.delivery import (
     greeting,
     next_step,
 )
-from breachclock.notify.notice import IncidentNotice, Notice, Operator, render_notice
+from breachclock.notify.notice import (
+    IncidentNotice,
+    Notice,
+    Operator,
+    render_notice,
+    spoken_notice,
+)
 from breachclock.notify.subscribers import Subscriber
 from breachclock.notify_store import Entry, NotifyStore, Recipient
 
@@ -145,7 +151,7 @@ class NotifyActivities:
         for key, (person, _) in by_key.items():
             if key in done:
                 continue
-            notice = render_notice(request.notice, person.person, request.operator)
+            language, text = spoken_notice(request.notice, person.person, request.operator)
             requests.append(
                 CallRequest(
                     key=key,
@@ -153,10 +159,8 @@ class NotifyActivities:
                     subscriber_id=person.person.id,
                     name=person.person.name,
                     phone=person.person.phone or "",
-                    greeting=greeting(
-                        request.operator.name, person.person.name, notice.language.value
-                    ),
-                    notice=notice.text,
+                    greeting=greeting(request.operator.name, person.person.name, language.value),
+                    notice=text,
                 )
             )
         # Results are recorded in batches: a worker dying before a batch is written
