@@ -68,7 +68,8 @@ async def main(n: int, spread: float) -> None:
     ) as (env, settings):
         pages, filings = await run(env, settings, n, spread)
     offsets = [spread * i / n for i in range(n)]
-    floor = await baseline(offsets + [o + 60 for o in offsets])
+    gap = (ESCALATION_LEAD - MARGIN).total_seconds()  # from an incident's page to its filing
+    floor = await baseline(offsets + [o + gap for o in offsets])
     both = pages + filings
     print(describe("escalation page after it was due", pages))
     print(describe("auto-filing after it was due", filings))
