@@ -25,7 +25,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.config import Settings
-from breachclock.incident.model import Facts, OpenIncident
+from breachclock.incident.model import Discover, Facts, OpenIncident
 from breachclock.outbox import free_port
 from breachclock.temporal import start_dev_server, start_time_skipping, workflow_id
 from breachclock.worker import build_worker, relay_for
@@ -145,6 +145,15 @@ class Harness:
             task_queue=self.settings.task_queue,
         )
         self.handles.append(handle)
+        return handle
+
+    async def discovered(self, reference: str = "INC-1", **kw: Any) -> WorkflowHandle[Any, Any]:
+        """A fresh incident (``open``'s ``kw``), discovered now on the environment's clock."""
+        handle = await self.open(reference, **kw)
+        await handle.execute_update(
+            IncidentWorkflow.discover,
+            Discover(at=await self.now(), by="On-call", how="a customer asked"),
+        )
         return handle
 
     async def save_histories(self) -> None:

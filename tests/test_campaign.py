@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from breachclock.cli import refusal_message
 from breachclock.config import Settings
-from breachclock.incident.model import Approve, Discover, IncidentState, NoticeOrder
+from breachclock.incident.model import Approve, IncidentState, NoticeOrder
 from breachclock.notify.assessment import Assessment, Decision
 from breachclock.notify.delivery import CallOutcome, Status
 from breachclock.notify_store import open_notify_store
@@ -49,10 +49,7 @@ async def test_five_unanswered_calls_then_one_email_and_the_filing_carries_copy_
         BREACHCLOCK_SIMULATOR_OUTCOMES=NO_ANSWER,
         BREACHCLOCK_NOTIFY_BATCH=7,
     ) as h:
-        handle = await h.open("INC-CAMP-1")
-        await handle.execute_update(
-            IncidentWorkflow.discover, Discover(at=await h.now(), by="On-call", how="alarm")
-        )
+        handle = await h.discovered("INC-CAMP-1")
         crowd = people(20)
         crowd.append(people(1, start=99, email=False)[0])
         await ready(handle, "INC-CAMP-1", crowd)

@@ -104,10 +104,7 @@ async def test_a_campaign_leaves_no_contact_details_in_history_or_logs(
     crowd = people(12)
     try:
         async with harness(env, tmp_path, smtp, BREACHCLOCK_NOTIFY_BATCH=5) as h:
-            handle = await h.open("ENC-2")
-            await handle.execute_update(
-                IncidentWorkflow.discover, Discover(at=await h.now(), by="On-call", how="alarm")
-            )
+            handle = await h.discovered("ENC-2")
             await ready(handle, "ENC-2", crowd)
             await decide(handle)
             state = await finish(env, handle)

@@ -20,27 +20,16 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from temporalio.client import WorkflowHandle
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from breachclock.config import Settings
-from breachclock.incident.model import Approve, Discover, FilingKind, IncidentState
+from breachclock.incident.model import Approve, FilingKind, IncidentState
 from breachclock.outbox import free_port
 from breachclock.telemetry import interceptors, metrics_runtime, tracer_provider
 from breachclock.temporal import start_time_skipping
 from breachclock.workflows.incident import IncidentWorkflow
-from tests.conftest import Harness, SmtpSink, harness
+from tests.conftest import SmtpSink, harness
 from tests.notify_support import decide, finish, people, ready
-
-
-async def discover(h: Harness, reference: str) -> WorkflowHandle[Any, Any]:
-    handle = await h.open(reference)
-    await handle.execute_update(
-        IncidentWorkflow.discover,
-        Discover(at=await h.now(), by="On-call", how="a customer asked"),
-    )
-    return handle
-
 
 # ------------------------------------------------------------------ configuration
 
@@ -120,7 +109,7 @@ async def test_an_incident_is_traced_from_the_client_through_workflow_and_activi
     )
     try:
         async with harness(env, tmp_path, smtp) as h:
-            handle = await discover(h, "INC-TRACE")
+            handle = await h.discovered("INC-TRACE")
             result = await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
             assert result.filed is not None and result.filed.kind is FilingKind.INITIAL
     finally:
@@ -209,7 +198,7 @@ async def test_business_and_sdk_metrics_on_the_prometheus_endpoint(
         async with harness(
             env, tmp_path, smtp, BREACHCLOCK_SIMULATOR_OUTCOMES={"no_answer": 1.0}
         ) as h:
-            handle = await discover(h, "INC-METRICS")
+            handle = await h.discovered("INC-METRICS")
             await env.sleep(timedelta(hours=23, minutes=54))
             state: IncidentState = await handle.query(IncidentWorkflow.status)
             (filing,) = state.filings

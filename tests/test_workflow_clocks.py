@@ -21,7 +21,7 @@ from breachclock.incident.model import (
 )
 from breachclock.incident.regimes import RegimeCode
 from breachclock.workflows.incident import MIN_SLEEP, REARM_LEAD, IncidentWorkflow, sleep_toward
-from tests.conftest import Harness, SmtpSink, harness
+from tests.conftest import SmtpSink, harness
 from tests.facts import ALL_BUT_ROOT_CAUSE, COMPLETE, ROOT_CAUSE
 
 PTS = "incidentrapport@pts.se"
@@ -32,15 +32,6 @@ async def status(handle: WorkflowHandle[Any, Any]) -> IncidentState:
     return result
 
 
-async def discovered(h: Harness, reference: str = "INC-1", **kw: Any) -> WorkflowHandle[Any, Any]:
-    handle = await h.open(reference, **kw)
-    await handle.execute_update(
-        IncidentWorkflow.discover,
-        Discover(at=await h.now(), by="On-call", how="a customer asked"),
-    )
-    return handle
-
-
 def subjects(smtp: SmtpSink) -> list[str]:
     return [" ".join(str(m["Subject"]).split()) for m in smtp.messages]
 
@@ -49,7 +40,7 @@ async def test_initial_report_is_filed_before_due_with_escalations_first(
     skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
-        handle = await discovered(h)
+        handle = await h.discovered()
         aware = (await status(handle)).discovery.at  # type: ignore[union-attr]
         await skipping.sleep(timedelta(hours=23, minutes=44))
         assert smtp.to(PTS) == [], "nothing is filed before the auto-file margin"
@@ -76,7 +67,7 @@ async def test_approve_files_at_once(
     skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
-        handle = await discovered(h)
+        handle = await h.discovered()
         result = await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
         assert result.filed is not None and result.filed.number == 1
         assert result.filed.approved_by == "Manager"
@@ -90,7 +81,7 @@ async def test_complete_facts_by_three_days_give_the_supplementary_final(
     skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
-        handle = await discovered(h)
+        handle = await h.discovered()
         await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
         await handle.execute_update(IncidentWorkflow.record_facts, FactsPatch(changes=COMPLETE))
         await skipping.sleep(timedelta(hours=72))
@@ -105,7 +96,7 @@ async def test_missing_facts_with_justification_give_an_extension_then_reminders
     skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
-        handle = await discovered(h)
+        handle = await h.discovered()
         await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
         await handle.execute_update(
             IncidentWorkflow.record_facts, FactsPatch(changes=ALL_BUT_ROOT_CAUSE)
@@ -137,7 +128,7 @@ async def test_missing_facts_without_justification_escalate_until_justified(
     skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
-        handle = await discovered(h)
+        handle = await h.discovered()
         await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
         await skipping.sleep(timedelta(hours=72 + 13))
         state = await status(handle)
@@ -182,7 +173,7 @@ async def test_smtp_down_across_the_deadline_retries_and_files_late_with_the_err
     skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
-        handle = await discovered(h)
+        handle = await h.discovered()
         await skipping.sleep(timedelta(hours=23))
         smtp.refusing = {PTS}
         await skipping.sleep(timedelta(hours=2))
@@ -205,7 +196,7 @@ async def test_imy_clock_is_72_hours(
     from tests.facts import OUTSIDE_SERVICE
 
     async with harness(skipping, tmp_path, smtp) as h:
-        handle = await discovered(h, regime=RegimeCode.IMY, facts=OUTSIDE_SERVICE)
+        handle = await h.discovered(regime=RegimeCode.IMY, facts=OUTSIDE_SERVICE)
         await skipping.sleep(timedelta(hours=71))
         assert (await status(handle)).filings == []
         await skipping.sleep(timedelta(hours=1))
@@ -221,7 +212,7 @@ async def test_nis2_report_runs_its_own_clocks_beside_pts(
     skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
-        handle = await discovered(h)
+        handle = await h.discovered()
         await handle.execute_update(
             IncidentWorkflow.open_security_report, OpenSecurityReport(by="CISO")
         )
@@ -253,7 +244,7 @@ async def test_retried_filing_activity_never_mails_twice(
     from breachclock.worker import relay_for
 
     async with harness(skipping, tmp_path, smtp) as h:
-        handle = await discovered(h)
+        handle = await h.discovered()
         state = await status(handle)
     mail = MailActivities(Mailer(relay_for(h.settings), open_store(h.settings)))
     step = FileReport(0, FilingKind.INITIAL, "initial_report", None)
@@ -280,7 +271,7 @@ async def test_every_step_fires_from_a_timer_armed_just_before_it(
     by that wait; the timer a page or filing fires from is armed at most 2 × the lead
     before it, from a fresh task."""
     async with harness(skipping, tmp_path, smtp) as h:
-        handle = await discovered(h)
+        handle = await h.discovered()
         await skipping.sleep(timedelta(hours=24))
         state = await status(handle)
         history = await handle.fetch_history()
