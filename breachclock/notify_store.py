@@ -461,17 +461,19 @@ class NotifyStore:
 
     # ----------------------------------------------------------- attempts
 
-    async def recorded(self, keys: Sequence[str]) -> dict[str, str]:
-        """The outcome recorded for each of ``keys`` that has one."""
-        found: dict[str, str] = {}
+    async def _by_keys(self, query: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+        """``query``'s rows, its ``{}`` filled with one placeholder per key, in chunks of
+        500 keys (SQLite's limit on bound variables is 999 in older builds)."""
+        rows: list[tuple[Any, ...]] = []
         for chunk in range(0, len(keys), 500):
             part = list(keys[chunk : chunk + 500])
-            marks = ",".join("?" * len(part))
-            rows = await self.db.query(
-                f"SELECT key, outcome FROM attempts WHERE key IN ({marks})", *part
-            )
-            found.update((str(k), str(o)) for k, o in rows)
-        return found
+            rows += await self.db.query(query.format(",".join("?" * len(part))), *part)
+        return rows
+
+    async def recorded(self, keys: Sequence[str]) -> dict[str, str]:
+        """The outcome recorded for each of ``keys`` that has one."""
+        rows = await self._by_keys("SELECT key, outcome FROM attempts WHERE key IN ({})", keys)
+        return {str(k): str(o) for k, o in rows}
 
     async def record(
         self,
@@ -633,16 +635,10 @@ class NotifyStore:
         return changed == 1
 
     async def reported(self, keys: Sequence[str]) -> dict[str, CallOutcome]:
-        found: dict[str, CallOutcome] = {}
-        for chunk in range(0, len(keys), 500):
-            part = list(keys[chunk : chunk + 500])
-            marks = ",".join("?" * len(part))
-            rows = await self.db.query(
-                f"SELECT key, outcome FROM worklist WHERE outcome IS NOT NULL AND key IN ({marks})",
-                *part,
-            )
-            found.update((str(k), CallOutcome(o)) for k, o in rows)
-        return found
+        rows = await self._by_keys(
+            "SELECT key, outcome FROM worklist WHERE outcome IS NOT NULL AND key IN ({})", keys
+        )
+        return {str(k): CallOutcome(o) for k, o in rows}
 
 
 def open_notify_store(settings: Settings) -> NotifyStore:
