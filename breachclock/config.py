@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     mail_from: str = Field(default="breachclock@operator.example", alias="BREACHCLOCK_MAIL_FROM")
 
     operator_name: str = Field(default="Example Telecom AB", alias="BREACHCLOCK_OPERATOR")
+    operator_org_number: str | None = Field(
+        default="556000-0000", alias="BREACHCLOCK_OPERATOR_ORG_NUMBER"
+    )
+    """The operator's organisation number, printed in every filing."""
     contact_point: str = Field(
         default="Data protection officer, dpo@operator.example, +46 8 000 000",
         alias="BREACHCLOCK_CONTACT_POINT",
@@ -178,6 +182,7 @@ class Settings(BaseSettings):
             },
             operator_zone=self.operator_zone,
             operator_name=self.operator_name,
+            operator_org_number=self.operator_org_number,
             contact_point=self.contact_point,
             customer_phone=self.customer_phone,
             customer_email=self.customer_email,

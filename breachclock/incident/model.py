@@ -67,6 +67,9 @@ class SubscriberNotice(InputModel):
     copy_text: str | None = None
     ordered_by: str | None = None
     """The regulator that ordered the notice, when it was ordered."""
+    exemption: str | None = None
+    """When not notified: the ground (``unintelligible``: art. 4 protection;
+    ``no_adverse_effect``: not likely to adversely affect them)."""
     in_progress: bool = False
     outcomes: dict[str, int] = Field(default_factory=dict)
     """People by how they were (or were not yet) told, and call attempts by outcome."""
@@ -247,12 +250,24 @@ class FilingKind(StrEnum):
     CORRECTION = "correction"
 
 
+class EntryKind(StrEnum):
+    """What a timeline entry records, which decides where a filing shows it."""
+
+    INCIDENT = "incident"
+    """A step of the incident or its remediation (PTS field 1): awareness, a person's event."""
+    RECORD = "record"
+    """A person's action in breachclock: facts recorded, a decision, a justification, closing."""
+    ENGINE = "engine"
+    """The engine's own doing: a filing or page sent, a campaign started or finished."""
+
+
 class TimelineEntry(BaseModel):
     at: datetime
     what: str
     by: str | None = None
     how_established: str = "recorded by breachclock"
     recorded_at: datetime
+    kind: EntryKind = EntryKind.RECORD
 
 
 class Filing(BaseModel):
@@ -314,6 +329,8 @@ class Policy(BaseModel):
     regulator_addresses: dict[RegimeCode, str] = Field(default_factory=dict)
     operator_zone: str = "Europe/Stockholm"
     operator_name: str = "Operator"
+    operator_org_number: str | None = None
+    """The operator's organisation number (PTS's form asks for it)."""
     contact_point: str = "Data protection officer"
     customer_phone: str | None = None
     customer_email: str | None = None

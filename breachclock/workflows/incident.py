@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         Close,
         Closure,
         Discover,
+        EntryKind,
         FactsPatch,
         Filing,
         IncidentState,
@@ -178,7 +179,10 @@ class IncidentWorkflow:
     async def run(self, start: IncidentStart) -> IncidentState:
         if start.carried is None:
             self._note(
-                self.state.opened_at, f"incident opened: {self.state.title}", self.state.opened_by
+                self.state.opened_at,
+                f"incident opened: {self.state.title}",
+                self.state.opened_by,
+                kind=EntryKind.RECORD,
             )
         while not (self.state.closure and not self._in_flight):
             now = workflow.now()
@@ -295,6 +299,7 @@ class IncidentWorkflow:
             f"filing no. {number} ({kind}) sent to {regime(track.regime).regulator}"
             + (" — LATE" if filing.late else ""),
             filing.approved_by or "breachclock",
+            kind=EntryKind.ENGINE,
         )
         workflow.logger.info(
             "filing sent", extra={"reference": self.state.reference, "number": number, "kind": kind}
@@ -347,7 +352,9 @@ class IncidentWorkflow:
                 recipients=len(page.recipients),
             )
         )
-        self._note(sent_at, f"paged ({step.level}): {page.subject}", "breachclock")
+        self._note(
+            sent_at, f"paged ({step.level}): {page.subject}", "breachclock", kind=EntryKind.ENGINE
+        )
         level = next((k for k in ("overdue", "reminder") if step.level.startswith(k)), "lead")
         workflow.metric_meter().create_counter(
             ESCALATIONS_METRIC, "Escalation pages sent", "{page}"
@@ -385,6 +392,7 @@ class IncidentWorkflow:
             f"operator aware of the incident: {discovery.how}",
             discovery.by,
             "reported at discovery",
+            kind=EntryKind.INCIDENT,
         )
         return self.state
 
@@ -439,7 +447,7 @@ class IncidentWorkflow:
 
     @workflow.update
     async def add_event(self, event: TimelineInput) -> None:
-        self._note(event.at, event.what, event.by, event.how_established)
+        self._note(event.at, event.what, event.by, event.how_established, kind=EntryKind.INCIDENT)
 
     @add_event.validator
     def _validate_event(self, event: TimelineInput) -> None:
@@ -608,6 +616,7 @@ class IncidentWorkflow:
                 workflow.now(),
                 f"{added} affected people added to the notification list (now {notification.people})",
                 None,
+                kind=EntryKind.ENGINE,
             )
             await self._grow_campaign()
         return LoadResult(
@@ -656,7 +665,11 @@ class IncidentWorkflow:
         if not decision.notify:
             assert decision.justification is not None
             self._set_notice_fact(
-                SubscriberNotice(notified=False, justification=decision.justification)
+                SubscriberNotice(
+                    notified=False,
+                    justification=decision.justification,
+                    exemption=decision.exemption,
+                )
             )
             self._note(workflow.now(), "decided not to notify subscribers", decision.decided_by)
             return "decided not to notify; the justification goes into the next filing"
@@ -745,6 +758,7 @@ class IncidentWorkflow:
             workflow.now(),
             f"notification campaign {number} started for {wave.end - first} people",
             None,
+            kind=EntryKind.ENGINE,
         )
         self._background(self._await_wave(wave, self._campaign))
 
@@ -762,6 +776,7 @@ class IncidentWorkflow:
                 workflow.now(),
                 f"notification campaign {wave.number} ended without finishing: {wave.failure}",
                 None,
+                kind=EntryKind.ENGINE,
             )
             return
         wave.finished_at = workflow.now()
@@ -780,6 +795,7 @@ class IncidentWorkflow:
             f"notification campaign {wave.number} finished: "
             + ", ".join(f"{n} {status.value}" for status, n in sorted(told.items())),
             None,
+            kind=EntryKind.ENGINE,
         )
         if notification.people > notification.covered:
             await self._start_wave()
@@ -828,10 +844,15 @@ class IncidentWorkflow:
         return track
 
     def _note(
-        self, at: datetime, what: str, by: str | None, how: str = "recorded by breachclock"
+        self,
+        at: datetime,
+        what: str,
+        by: str | None,
+        how: str = "recorded by breachclock",
+        kind: EntryKind = EntryKind.RECORD,
     ) -> None:
         entry = TimelineEntry(
-            at=at, what=what, by=by, how_established=how, recorded_at=workflow.now()
+            at=at, what=what, by=by, how_established=how, recorded_at=workflow.now(), kind=kind
         )
         self.state.timeline.append(entry)
         self._changed = True
