@@ -54,7 +54,10 @@ async def run(env: Any, settings: Settings, n: int) -> tuple[list[float], list[f
                 IncidentWorkflow.discover, Discover(at=datetime.now(UTC), by="bench", how="bench")
             )
             started = time.perf_counter()
-            result = await handle.execute_update(IncidentWorkflow.approve, Approve(by="bench"))
+            result = await handle.execute_update(
+                IncidentWorkflow.approve,
+                Approve(by="bench", filing="initial_report", facts_version=0),
+            )
             assert result.filed is not None
             approve_times.append(time.perf_counter() - started)
 

@@ -18,6 +18,7 @@ from breachclock.config import Settings
 from breachclock.incident.model import OpenIncident
 from breachclock.outbox import free_port
 from breachclock.temporal import start_dev_server, workflow_id
+from breachclock.worker import prepare_data_dir
 from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
 
 
@@ -47,6 +48,7 @@ async def embedded(
                 BREACHCLOCK_TASK_QUEUE=task_queue,
                 **overrides,
             )
+            prepare_data_dir(settings)
             env = await start_dev_server(settings)
             try:
                 yield env, settings
@@ -63,10 +65,7 @@ async def open_incident(
     reference = f"{prefix}-{uuid.uuid4().hex[:10]}"
     return await env.client.start_workflow(
         IncidentWorkflow.run,
-        IncidentStart(
-            opening=OpenIncident(reference=reference, title="bench", opened_by="bench"),
-            policy=settings.policy(),
-        ),
+        IncidentStart(opening=OpenIncident(reference=reference, title="bench", opened_by="bench")),
         id=workflow_id(reference),
         task_queue=settings.task_queue,
     )

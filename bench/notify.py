@@ -62,15 +62,13 @@ from breachclock.notify.delivery import Counts, Status
 from breachclock.notify.notice import IncidentNotice, render_notice
 from breachclock.notify.reporting import operator_for
 from breachclock.notify.subscribers import DEFAULT_ZONE, Subscriber
+from breachclock.service.subscribers import load_list
+from breachclock.store import open_notify_store
 from breachclock.temporal import WORKFLOW_ID_PREFIX
 from breachclock.worker import build_worker, relay_for
 from breachclock.workflows.campaign import CampaignProgress
-from breachclock.workflows.incident import (
-    MAX_LOAD_PAGE,
-    IncidentWorkflow,
-    SubscriberLoad,
-    campaign_id,
-)
+from breachclock.workflows.ids import campaign_id
+from breachclock.workflows.incident import MAX_LOAD_PAGE, IncidentWorkflow
 
 BATCH = 500
 PARALLEL = 4
@@ -383,10 +381,9 @@ async def campaign(
 
     memory.start()
     started = time.perf_counter()
-    for page in pages:
-        await handle.execute_update(
-            IncidentWorkflow.add_subscribers, SubscriberLoad(source="affected.csv", people=page)
-        )
+    async with open_notify_store(settings) as store:
+        for page in pages:
+            await load_list(handle, store, reference, "affected.csv", page)
     load_seconds = time.perf_counter() - started
     load_peak = memory.stop()
     del pages
@@ -524,7 +521,11 @@ async def main(n: int, m: int, batch: int, parallel: int, profile: Path | None) 
             f"Temporal server pid {pid or '?'}",
             flush=True,
         )
-        email_only = settings.model_copy(update={"call_attempts": 0})
+        # The engine decides an incident's policy: the e-mail-only campaign has its own
+        # worker (and queue) whose configuration makes no calls.
+        email_only = settings.model_copy(
+            update={"call_attempts": 0, "task_queue": "bench-notify-email"}
+        )
         async with build_worker(env.client, settings, relay_for(settings)):
             wait = stalls_at_midnight(n)
             if wait:
@@ -536,6 +537,7 @@ async def main(n: int, m: int, batch: int, parallel: int, profile: Path | None) 
                 env, settings, sink, memory, f"(a) {n:,} people: 5 unanswered calls, then e-mail", n
             )
             print("\n".join(describe(calls, parallel)), flush=True)
+        async with build_worker(env.client, email_only, relay_for(email_only)):
             emails = await campaign(
                 env, email_only, sink, memory, f"(b) {m:,} people: e-mail only", m
             )

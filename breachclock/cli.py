@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import getpass
+import hashlib
 import json
 import logging
 import os
@@ -49,20 +50,19 @@ from breachclock.notify import views as notify_views
 from breachclock.notify.assessment import Assessment, Decision, Recommendation
 from breachclock.notify.delivery import CallOutcome, Counts
 from breachclock.notify.notice import IncidentNotice
-from breachclock.notify.subscribers import SubscriberFileError, pages
+from breachclock.notify.subscribers import SubscriberFileError
 from breachclock.notify.subscribers import load as load_subscribers
-from breachclock.notify_store import open_notify_store
-from breachclock.store import open_store
+from breachclock.service.subscribers import load_list
+from breachclock.store import open_notify_store, open_store
 from breachclock.temporal import WORKFLOW_ID_PREFIX, connect, workflow_id
 from breachclock.workflows.campaign import CampaignProgress, CampaignWorkflow
+from breachclock.workflows.ids import campaign_id
 from breachclock.workflows.incident import (
-    MAX_LOAD_PAGE,
+    Answer,
     ApproveResult,
+    Discovered,
     IncidentStart,
     IncidentWorkflow,
-    LoadResult,
-    SubscriberLoad,
-    campaign_id,
 )
 from breachclock.workflows.search import NEXT_DEADLINE, REGIME, STATE
 
@@ -157,10 +157,21 @@ async def client() -> Client:
     return await connect(Settings())
 
 
-async def update(reference: str, name: Any, arg: BaseModel) -> Any:
+def update_id(name: Any, reference: str, arg: BaseModel) -> str:
+    """The same command run again is the same update: Temporal answers it as the first."""
+    what = getattr(name, "__name__", str(name))
+    text = f"{what}\0{reference}\0{arg.model_dump_json()}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+async def update(reference: str, name: Any, arg: BaseModel, *, repeatable: bool = True) -> Any:
+    """Send an update; ``repeatable``: with an id derived from the command, so running
+    the same command twice acts once."""
     handle = (await client()).get_workflow_handle(workflow_id(reference))
     try:
-        return await handle.execute_update(name, arg)
+        return await handle.execute_update(
+            name, arg, id=update_id(name, reference, arg) if repeatable else None
+        )
     except WorkflowUpdateFailedError as err:
         raise Refused(refusal_message(err)) from err
     except RPCError as err:
@@ -244,7 +255,7 @@ async def open_(
     try:
         await (await client()).start_workflow(
             IncidentWorkflow.run,
-            IncidentStart(opening=opening, policy=settings.policy()),
+            IncidentStart(opening=opening),
             id=workflow_id(reference),
             task_queue=settings.task_queue,
         )
@@ -267,15 +278,13 @@ async def open_(
 @run
 async def discover(reference: str, at: str, how: str, by: str) -> None:
     """Record awareness: the clocks start."""
-    state: IncidentState = await update(
+    found: Discovered = await update(
         reference, IncidentWorkflow.discover, model(Discover, at=at, by=by, how=how)
     )
-    tz = zone(state.policy.operator_zone)
-    click.echo(
-        f"{reference} discovered {show(state.discovery.at if state.discovery else None, tz)}"
-    )
-    for row in views.deadlines(state):
-        click.echo(f"  {row['name']} due {show(datetime.fromisoformat(row['due_at']), tz)}")
+    tz = zone(Settings().operator_zone)
+    click.echo(f"{reference} discovered {show(found.at, tz)}")
+    for due in found.deadlines:
+        click.echo(f"  {due.name} due {show(due.due_at, tz)}")
 
 
 @cli.command()
@@ -302,26 +311,42 @@ async def facts(reference: str, file: Path) -> None:
 @run
 async def event(reference: str, at: str, what: str, how_established: str, by: str) -> None:
     """Add a timeline event."""
-    await update(
+    answer: Answer = await update(
         reference,
         IncidentWorkflow.add_event,
         model(TimelineInput, at=at, what=what, by=by, how_established=how_established),
     )
-    click.echo("event recorded")
+    click.echo(answer.message)
 
 
 @cli.command()
 @reference_arg
+@click.option(
+    "--filing",
+    required=True,
+    help="The filing you approve, as 'status' and 'report' name the pending one "
+    "(initial_report, supplementary_report, …, correction).",
+)
 @click.option("--late-reason", help="Why the filing is late, when it is.")
 @track_option
 @by_option
 @run
-async def approve(reference: str, late_reason: str | None, track: str | None, by: str) -> None:
-    """File the pending report now."""
+async def approve(
+    reference: str, filing: str, late_reason: str | None, track: str | None, by: str
+) -> None:
+    """File the pending report now (approving the same filing again files nothing)."""
+    state = await fetch_state(reference)
     result: ApproveResult = await update(
         reference,
         IncidentWorkflow.approve,
-        model(Approve, by=by, late_reason=late_reason, track=track),
+        model(
+            Approve,
+            by=by,
+            filing=filing,
+            facts_version=state.facts_version,
+            late_reason=late_reason,
+            track=track,
+        ),
     )
     click.echo(result.message)
 
@@ -334,8 +359,10 @@ async def approve(reference: str, late_reason: str | None, track: str | None, by
 @run
 async def justify(reference: str, text: str, track: str | None, by: str) -> None:
     """Record why facts are still missing (for the extension report)."""
-    await update(reference, IncidentWorkflow.justify, model(Justify, by=by, text=text, track=track))
-    click.echo("justification recorded")
+    answer: Answer = await update(
+        reference, IncidentWorkflow.justify, model(Justify, by=by, text=text, track=track)
+    )
+    click.echo(answer.message)
 
 
 @cli.command()
@@ -345,12 +372,12 @@ async def justify(reference: str, text: str, track: str | None, by: str) -> None
 @run
 async def security(reference: str, aware_at: str | None, by: str) -> None:
     """Open a NIS2 security-incident report beside the privacy report."""
-    state: IncidentState = await update(
+    answer: Answer = await update(
         reference,
         IncidentWorkflow.open_security_report,
         model(OpenSecurityReport, by=by, aware_at=aware_at),
     )
-    click.echo(f"NIS2 report opened; {len(state.tracks)} reports now run for {reference}")
+    click.echo(answer.message)
 
 
 @cli.command()
@@ -360,8 +387,10 @@ async def security(reference: str, aware_at: str | None, by: str) -> None:
 @run
 async def close(reference: str, reason: str | None, by: str) -> None:
     """Close the incident; it is written to the register."""
-    await update(reference, IncidentWorkflow.close, model(Close, by=by, reason=reason))
-    click.echo(f"{reference} closed")
+    answer: Answer = await update(
+        reference, IncidentWorkflow.close, model(Close, by=by, reason=reason)
+    )
+    click.echo(answer.message)
 
 
 @cli.command()
@@ -460,25 +489,25 @@ async def subscribers(reference: str, file: Path, skip_invalid: bool) -> None:
         raise Refused(f"cannot read {file}: {err.strerror}") from err
     except SubscriberFileError as err:
         raise Refused(str(err)) from err
-    added = repeated = on_list = 0
-    people = loaded.subscribers
-    skipped = loaded.rejected
-    for number, page in enumerate(pages(people, MAX_LOAD_PAGE) or [[]]):
-        first = number == 0
-        result: LoadResult = await update(
-            reference,
-            IncidentWorkflow.add_subscribers,
-            SubscriberLoad(
-                source=file.name,
-                people=page,
-                skipped=skipped[:MAX_LOAD_PAGE] if first else [],
-                skipped_total=len(skipped) if first else 0,
-            ),
+    handle = (await client()).get_workflow_handle(workflow_id(reference))
+    try:
+        async with open_notify_store(Settings()) as store:
+            summary = await load_list(
+                handle, store, reference, file.name, loaded.subscribers, loaded.rejected
+            )
+    except WorkflowUpdateFailedError as err:
+        raise Refused(refusal_message(err)) from err
+    skipped = summary.skipped
+    click.echo(
+        f"{summary.added} added, {summary.repeated} already on the list; "
+        f"{summary.people} on the list now"
+    )
+    if summary.changed:
+        click.echo(
+            f"{len(summary.changed)} already on the list with other details, kept as they were: "
+            + ", ".join(summary.changed[:20])
+            + (" …" if len(summary.changed) > 20 else "")
         )
-        added += result.added
-        repeated += result.repeated
-        on_list = result.people
-    click.echo(f"{added} added, {repeated} already on the list; {on_list} on the list now")
     for row in skipped:
         click.echo(f"skipped line {row.line}: {row.reason}")
 
@@ -499,8 +528,8 @@ async def notice(reference: str, file: Path) -> None:
     text = model(
         IncidentNotice, **{**read_json(file), "reference": reference, "regime": state.regime}
     )
-    await update(reference, IncidentWorkflow.set_notice, text)
-    click.echo("notice recorded")
+    answer: Answer = await update(reference, IncidentWorkflow.set_notice, text)
+    click.echo(answer.message)
 
 
 @cli.command()
@@ -609,8 +638,14 @@ async def unreachable(reference: str, as_json: bool) -> None:
     """The people no call or e-mail reached: they are to be told by letter."""
     async with open_notify_store(Settings()) as store:
         found = await store.unreachable(reference)
-    rows = [{"subscriber_id": p.id, "name": p.name} for p in found]
-    emit(as_json, rows, "\n".join(f"{p.id}  {p.name or ''}" for p in found) or "nobody")
+    rows = [
+        {"subscriber_id": r.person.id, "name": r.person.name, "reason": r.reason} for r in found
+    ]
+    emit(
+        as_json,
+        rows,
+        "\n".join(f"{r.person.id}  {r.person.name or ''}  ({r.reason})" for r in found) or "nobody",
+    )
 
 
 @cli.group()
@@ -656,13 +691,17 @@ async def calls_script(key: str) -> None:
 @calls.command("record")
 @click.argument("key")
 @click.argument("outcome", type=click.Choice([o.value for o in CallOutcome]))
+@click.option("--agent", default=getpass.getuser, show_default="your user name")
 @run
-async def calls_record(key: str, outcome: str) -> None:
-    """Record how a call went (reached_verified only if they confirmed their identity)."""
+async def calls_record(key: str, outcome: str, agent: str) -> None:
+    """Record how a call you hold went (reached_verified only if they confirmed their identity)."""
     async with open_notify_store(Settings()) as store:
-        if await store.work_item(key) is None:
+        item = await store.work_item(key)
+        if item is None:
             raise Refused(f"no call {key} on the list")
-        if not await store.report(key, CallOutcome(outcome), datetime.now(UTC)):
+        if not await store.report(key, CallOutcome(outcome), datetime.now(UTC), agent):
+            if item.claimed_by != agent:
+                raise Refused(f"call {key} is not held by {agent}: take it with 'calls next' first")
             raise Refused(f"call {key} was already recorded")
     click.echo(f"{key}: {outcome} recorded")
 

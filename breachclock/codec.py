@@ -69,6 +69,42 @@ class EncryptionCodec(PayloadCodec):
         return opened
 
 
+SEALED = "sealed:"
+
+
+class Sealer:
+    """Personal data at rest (the stores' names, numbers, addresses, call scripts and
+    closed incidents), sealed with the payload codec's keys: AES-256-GCM, the key id
+    kept beside the ciphertext so keys rotate as they do for payloads.
+
+    ``context`` names the value's place (table and row) and is authenticated with it,
+    so a sealed value copied to another row does not open. A value without the
+    prefix is taken as stored before sealing existed and returned as it is.
+    """
+
+    def __init__(self, keys: dict[str, bytes], active: str) -> None:
+        if active not in keys:
+            raise CodecKeyError(f"the active key {active!r} is not among the configured keys")
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
+        self._active = active
+
+    def seal(self, plain: str, context: str) -> str:
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._ciphers[self._active].encrypt(nonce, plain.encode(), context.encode())
+        return f"{SEALED}{self._active}:{base64.b64encode(nonce + sealed).decode()}"
+
+    def open(self, text: str, context: str) -> str:
+        if not text.startswith(SEALED):
+            return text
+        key_id, _, data = text[len(SEALED) :].rpartition(":")
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            raise CodecKeyError(f"stored value sealed with key {key_id!r}, which is not configured")
+        raw = base64.b64decode(data)
+        nonce, sealed = raw[:NONCE_BYTES], raw[NONCE_BYTES:]
+        return cipher.decrypt(nonce, sealed, context.encode()).decode()
+
+
 def parse_keys(text: str) -> dict[str, bytes]:
     """``{"key-id": "<base64 of 32 bytes>", …}``, as configured or as in the key file."""
     try:
@@ -80,17 +116,30 @@ def parse_keys(text: str) -> dict[str, bytes]:
         ) from err
 
 
-def local_keys(path: Path) -> tuple[dict[str, bytes], str]:
-    """The embedded default: one key made on first start, kept (mode 600) in the data folder."""
+def local_keys(path: Path, create: bool = False) -> tuple[dict[str, bytes], str]:
+    """The embedded default: one key kept (mode 600) in the data folder.
+
+    Only the engine makes it (``create``), on its first start. Any other process (the
+    CLI, the codec server) must find the engine's key: a key of its own would seal
+    payloads the worker cannot open, and burn the incident they were sent to."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not create:
+            raise CodecKeyError(
+                f"no codec key at {path}: start the engine first (make run), or point "
+                "BREACHCLOCK_DATA_DIR at its data folder, or set BREACHCLOCK_CODEC_KEYS"
+            )
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         key_id = f"local-{os.urandom(4).hex()}"
         content = json.dumps(
             {key_id: base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()}
         )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(content)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another engine process made it first: use theirs
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(content)
     keys = parse_keys(path.read_text())
     return keys, sorted(keys)[-1]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import time, timedelta
 from pathlib import Path
 
@@ -9,12 +10,24 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from breachclock.activities.calls import SimulatorConfig
-from breachclock.codec import CodecKeyError, EncryptionCodec, local_keys, parse_keys
+from breachclock.codec import CodecKeyError, EncryptionCodec, Sealer, local_keys, parse_keys
 from breachclock.incident.model import Policy
 from breachclock.incident.regimes import RegimeCode
 from breachclock.notify.delivery import CallOutcome, Plan
 
 TASK_QUEUE = "breachclock-incidents"
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def default_data_dir() -> Path:
+    """Where every process of one installation keeps its data, whatever its working
+    directory: the checkout's ``data/`` (``make run``), or for an installed package the
+    user's data folder. Never the working directory: a CLI run from elsewhere must find
+    the engine's keys and stores, not make its own."""
+    if (CHECKOUT / "pyproject.toml").is_file():
+        return CHECKOUT / "data"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "breachclock"
 
 
 class Settings(BaseSettings):
@@ -36,7 +49,7 @@ class Settings(BaseSettings):
     """host:port for the worker's Prometheus /metrics endpoint; unset: none."""
     task_queue: str = Field(default=TASK_QUEUE, alias="BREACHCLOCK_TASK_QUEUE")
 
-    data_dir: Path = Field(default=Path("data"), alias="BREACHCLOCK_DATA_DIR")
+    data_dir: Path = Field(default_factory=default_data_dir, alias="BREACHCLOCK_DATA_DIR")
     store_url: SecretStr | None = Field(default=None, alias="BREACHCLOCK_STORE_URL")
     """postgresql://user:password@host:5432/db: one send ledger and register shared by
     every worker; unset: SQLite in the data folder (one machine)."""
@@ -111,6 +124,17 @@ class Settings(BaseSettings):
         default=None, alias="BREACHCLOCK_SIMULATOR_OUTCOMES"
     )
     """JSON weights, e.g. {"no_answer": 1}; unset: a mix of every outcome."""
+    history_budget: int = Field(default=8_000, ge=20, le=40_000, alias="BREACHCLOCK_HISTORY_BUDGET")
+    """Events an incident's run reaches before it continues as new."""
+    notify_history_budget: int = Field(
+        default=4_000, ge=20, le=40_000, alias="BREACHCLOCK_NOTIFY_HISTORY_BUDGET"
+    )
+    """Events a campaign's run reaches before it continues as new."""
+    campaign_check_minutes: float = Field(
+        default=60, gt=0, alias="BREACHCLOCK_CAMPAIGN_CHECK_MINUTES"
+    )
+    """How often an incident looks at its running campaign from outside (one ended by hand
+    tells nobody)."""
     agent_hold_minutes: float = Field(default=15, gt=0, alias="BREACHCLOCK_AGENT_HOLD_MINUTES")
     """How long an agent holds a call before it goes back on the list unrecorded."""
 
@@ -142,24 +166,33 @@ class Settings(BaseSettings):
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
 
     @property
-    def store_path(self) -> Path:
-        return self.data_dir / "breachclock.db"
-
-    @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
 
-    def codec(self) -> EncryptionCodec:
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "codec-keys.json"
+
+    def keyring(self, create: bool = False) -> tuple[dict[str, bytes], str]:
+        """The codec keys and the one that encrypts: configured, or the data folder's.
+
+        ``create``: make the data folder's key if there is none (the engine's first
+        start); every other process refuses, saying where it looked."""
         if self.codec_keys is None:
-            keys, active = local_keys(self.data_dir / "codec-keys.json")
-        else:
-            keys = parse_keys(self.codec_keys)
-            if self.codec_active_key is None and len(keys) != 1:
-                raise CodecKeyError(
-                    "with several codec keys, say which encrypts: BREACHCLOCK_CODEC_ACTIVE_KEY"
-                )
-            active = self.codec_active_key or next(iter(keys))
-        return EncryptionCodec(keys, active)
+            return local_keys(self.key_file, create=create)
+        keys = parse_keys(self.codec_keys)
+        if self.codec_active_key is None and len(keys) != 1:
+            raise CodecKeyError(
+                "with several codec keys, say which encrypts: BREACHCLOCK_CODEC_ACTIVE_KEY"
+            )
+        return keys, self.codec_active_key or next(iter(keys))
+
+    def codec(self) -> EncryptionCodec:
+        return EncryptionCodec(*self.keyring())
+
+    def sealer(self) -> Sealer:
+        """Sealing of personal data at rest in the stores, with the same keys."""
+        return Sealer(*self.keyring())
 
     def policy(self) -> Policy:
         """The timing and recipients fixed into each new incident."""
@@ -188,6 +221,8 @@ class Settings(BaseSettings):
             customer_email=self.customer_email,
             customer_web=self.customer_web,
             notify_plan=self.plan(),
+            history_budget=self.history_budget,
+            campaign_check=timedelta(minutes=self.campaign_check_minutes),
         )
 
     def plan(self) -> Plan:
@@ -200,6 +235,7 @@ class Settings(BaseSettings):
             batch=self.notify_batch,
             parallel=self.notify_parallel,
             heartbeat=timedelta(seconds=self.notify_heartbeat_seconds),
+            history_budget=self.notify_history_budget,
         )
 
     def simulator(self) -> SimulatorConfig:

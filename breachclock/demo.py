@@ -26,14 +26,11 @@ from breachclock.notify.assessment import Assessment, Consequence, DataKind, Dec
 from breachclock.notify.notice import IncidentNotice
 from breachclock.notify.subscribers import Language, Subscriber
 from breachclock.outbox import Outbox, free_port
+from breachclock.service.subscribers import load_list
+from breachclock.store import open_notify_store
 from breachclock.temporal import data_converter, start_time_skipping, workflow_id
-from breachclock.worker import build_worker, relay_for
-from breachclock.workflows.incident import (
-    MAX_LOAD_PAGE,
-    IncidentStart,
-    IncidentWorkflow,
-    SubscriberLoad,
-)
+from breachclock.worker import build_worker, prepare_data_dir, relay_for
+from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
 
 REFERENCE_PREFIX = "COMVIQ-DEMO"
 AFFECTED = 3300
@@ -138,6 +135,7 @@ def root_cause() -> FactsPatch:
 
 
 async def run_demo(settings: Settings) -> None:
+    prepare_data_dir(settings)
     env = await start_time_skipping(data_converter(settings))
     settings = settings.model_copy(
         update={"task_queue": "breachclock-demo", "smtp_port": free_port()}
@@ -177,7 +175,7 @@ async def _scenario(env: WorkflowEnvironment, settings: Settings) -> None:
     )
     handle = await env.client.start_workflow(
         IncidentWorkflow.run,
-        IncidentStart(opening=opening, policy=settings.policy()),
+        IncidentStart(opening=opening),
         id=workflow_id(reference),
         task_queue=settings.task_queue,
     )
@@ -201,12 +199,8 @@ async def _scenario(env: WorkflowEnvironment, settings: Settings) -> None:
     await handle.execute_update(IncidentWorkflow.record_facts, later_facts())
     recommendation = await handle.execute_update(IncidentWorkflow.assess, HARM)
     print("\n== assessment: " + " ".join(recommendation.reasons[:2]))
-    people = affected(AFFECTED)
-    for first in range(0, len(people), MAX_LOAD_PAGE):
-        await handle.execute_update(
-            IncidentWorkflow.add_subscribers,
-            SubscriberLoad(source="comviq.csv", people=people[first : first + MAX_LOAD_PAGE]),
-        )
+    async with open_notify_store(settings) as store:
+        await load_list(handle, store, reference, "comviq.csv", affected(AFFECTED))
     await handle.execute_update(IncidentWorkflow.set_notice, comviq_notice(reference, migration))
     await handle.execute_update(
         IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="Data protection officer")

@@ -19,17 +19,16 @@ from temporalio.testing import WorkflowEnvironment
 from breachclock.codec import encrypted_converter
 from breachclock.config import Settings
 from breachclock.telemetry import interceptors as configured_interceptors
+from breachclock.workflows.ids import INCIDENT_PREFIX as WORKFLOW_ID_PREFIX
+from breachclock.workflows.ids import workflow_id
 from breachclock.workflows.search import ALL_KEYS
 
-WORKFLOW_ID_PREFIX = "incident-"
+__all__ = ["WORKFLOW_ID_PREFIX", "connect", "start_dev_server", "workflow_id"]
+
 
 # WAL keeps the database consistent after a crash; synchronous=normal may lose the
 # last commits on a power cut (not on a process crash) and is ~3× faster here.
 SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
-
-
-def workflow_id(reference: str) -> str:
-    return f"{WORKFLOW_ID_PREFIX}{reference}"
 
 
 def bundled_binary(name: str) -> str:

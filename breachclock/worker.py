@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import AsyncIterator
 
@@ -19,14 +20,14 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from breachclock.activities.calls import AgentWorklist, CallProvider, Simulator
 from breachclock.activities.dialer import HttpDialer
+from breachclock.activities.engine import EngineActivities
 from breachclock.activities.filing import MailActivities
 from breachclock.activities.mailer import Mailer, SmtpRelay
 from breachclock.activities.notify import NotifyActivities
 from breachclock.activities.register import RegisterActivities
 from breachclock.config import Settings
-from breachclock.notify_store import NotifyStore, open_notify_store
 from breachclock.outbox import Outbox
-from breachclock.store import RecordStore, open_store
+from breachclock.store import NotifyStore, RecordStore, open_notify_store, open_store
 from breachclock.telemetry import client_tracer, metrics_runtime
 from breachclock.temporal import connect, start_dev_server
 from breachclock.workflows.campaign import CampaignWorkflow, notify_queue
@@ -88,6 +89,7 @@ async def build_worker(
     store = store or open_store(settings)
     mail = MailActivities(Mailer(relay, store, client_tracer(client)))
     register = RegisterActivities(store)
+    engine = EngineActivities(client, settings.policy())
     async with open_notify_store(settings) as notify_store:
         notify = NotifyActivities(notify_store, call_provider(settings, notify_store), relay)
         incidents = Worker(
@@ -98,14 +100,16 @@ async def build_worker(
                 mail.file_report,
                 mail.send_page,
                 register.register_incident,
-                notify.store_subscribers,
+                notify.load_subscribers,
+                engine.policy,
+                engine.campaign_end,
             ],
             workflow_runner=sandbox(),
         )
         notifications = Worker(
             client,
             task_queue=notify_queue(settings.task_queue),
-            activities=[notify.advance],
+            activities=[notify.advance, notify.give_up],
             max_concurrent_activities=settings.notify_parallel,
             max_task_queue_activities_per_second=settings.notify_rate,
         )
@@ -113,9 +117,23 @@ async def build_worker(
             yield incidents
 
 
+def prepare_data_dir(settings: Settings) -> None:
+    """The engine's data folder, owner-only (it holds keys, personal data and mail), and
+    its codec key made on the first start: only the engine makes one, clients find it.
+
+    Files the engine writes from here on (databases, outbox mails) are owner-only too."""
+    os.umask(0o077)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(settings.data_dir, 0o700)
+    for path in settings.data_dir.rglob("*"):  # a folder made before this, by older code
+        os.chmod(path, 0o700 if path.is_dir() else 0o600)
+    settings.keyring(create=True)
+
+
 @contextlib.asynccontextmanager
 async def engine(settings: Settings) -> AsyncIterator[tuple[Client, SmtpRelay]]:
     """The client and mail relay, starting the embedded parts that are not configured."""
+    prepare_data_dir(settings)
     async with contextlib.AsyncExitStack() as stack:
         runtime = metrics_runtime(settings)
         if runtime is not None:

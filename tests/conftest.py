@@ -10,9 +10,10 @@ import base64
 import json
 import os
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from datetime import datetime
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -21,15 +22,17 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.config import Settings
-from breachclock.incident.model import Discover, Facts, OpenIncident
+from breachclock.incident import lifecycle
+from breachclock.incident.model import Approve, Discover, Facts, IncidentState, OpenIncident
 from breachclock.outbox import free_port
 from breachclock.temporal import start_dev_server, start_time_skipping, workflow_id
 from breachclock.worker import build_worker, relay_for
-from breachclock.workflows.incident import IncidentStart, IncidentWorkflow, campaign_id
+from breachclock.workflows.ids import campaign_id
+from breachclock.workflows.incident import ApproveResult, IncidentStart, IncidentWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -37,20 +40,50 @@ HISTORIES = Path(__file__).parent / "histories"
 class SmtpSink:
     """An SMTP server on 127.0.0.1 that keeps what it is sent.
 
-    It can refuse mail to chosen recipients (``refusing``), as a relay does when the
-    path to one domain fails while paging still works.
+    Like a real relay it can turn recipients away: ``refusing`` (a 451 to the message,
+    as when the path to one domain fails while paging still works), ``deferring`` (451
+    at RCPT: greylisting), ``rejecting`` (550 at RCPT: no such mailbox). It offers
+    SMTPUTF8 only when made with ``smtputf8``; ``dropping`` breaks the connection at
+    that recipient, once; ``slow`` holds the answer to each
+    message's end that long (a relay under load), ``slow_for`` for that many messages.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, smtputf8: bool = False) -> None:
         self.messages: list[Message] = []
+        self.raw: list[bytes] = []
         self.refusing: set[str] = set()
+        self.deferring: set[str] = set()
+        self.rejecting: set[str] = set()
+        self.dropping: set[str] = set()
+        self.slow = 0.0
+        self.slow_for = 0
         self.port = free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8
+        )
+
+    async def handle_RCPT(
+        self, server: Any, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        if address in self.dropping:  # once: the connection breaks at this recipient
+            self.dropping.discard(address)
+            server.transport.close()
+            return "421 4.4.2 Connection dropped (test)"
+        if address in self.deferring:
+            return "451 4.7.1 Greylisted, try again later (test)"
+        if address in self.rejecting:
+            return "550 5.1.1 <" + address + ">: no such mailbox (test)"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         if self.refusing & set(envelope.rcpt_tos):
             return "451 4.3.0 Temporarily unavailable (test)"
-        self.messages.append(message_from_bytes(envelope.original_content or b""))
+        if self.slow_for > 0:
+            self.slow_for -= 1
+            await asyncio.sleep(self.slow)
+        self.raw.append(envelope.original_content or b"")
+        self.messages.append(message_from_bytes(self.raw[-1]))
         return "250 OK"
 
     def to(self, address: str) -> list[Message]:
@@ -58,6 +91,10 @@ class SmtpSink:
 
     def keys(self) -> list[str]:
         return [str(m["X-Breachclock-Key"]) for m in self.messages]
+
+    def notices(self) -> Counter[str]:
+        """Notice e-mails received, by key: each person's should be there exactly once."""
+        return Counter(k for k in self.keys() if k.endswith(":email"))
 
 
 @pytest.fixture
@@ -140,7 +177,7 @@ class Harness:
         )
         handle = await self.client.start_workflow(
             IncidentWorkflow.run,
-            IncidentStart(opening=opening, policy=self.settings.policy()),
+            IncidentStart(opening=opening),
             id=workflow_id(reference),
             task_queue=self.settings.task_queue,
         )
@@ -157,18 +194,39 @@ class Harness:
         return handle
 
     async def save_histories(self) -> None:
-        """Keep each incident's history for the replay test (BREACHCLOCK_RECORD_HISTORIES=1)."""
+        """Keep each incident's history for the replay test (BREACHCLOCK_RECORD_HISTORIES=1):
+        every run of it, and of its campaigns, those that continued as new included."""
         test = os.environ["PYTEST_CURRENT_TEST"].split("::")[-1].split(" ")[0]
         name = "".join(c if c.isalnum() or c in "-_" else "_" for c in test)
+
+        def save(histories: list[WorkflowHistory], stem: str) -> None:
+            for run, history in enumerate(histories):
+                suffix = f"-run{run}" if len(histories) > 1 else ""
+                (HISTORIES / f"{stem}{suffix}.json").write_text(history.to_json())
+
         for number, handle in enumerate(self.handles):
-            history = await handle.fetch_history()
-            (HISTORIES / f"{name}-{number}.json").write_text(history.to_json())
+            save(await runs_of(self.client, handle.id), f"{name}-{number}")
             state = await handle.query(IncidentWorkflow.status)
             for wave in state.notification.waves:  # the campaign children, too
-                child = self.client.get_workflow_handle(campaign_id(state.reference, wave.number))
-                history = await child.fetch_history()
-                path = HISTORIES / f"{name}-{number}-campaign-{wave.number}.json"
-                path.write_text(history.to_json())
+                child = campaign_id(state.reference, wave.number)
+                save(await runs_of(self.client, child), f"{name}-{number}-campaign-{wave.number}")
+
+    async def check_continued(self) -> None:
+        """With a short history budget, a workflow whose history outgrew it twice over
+        must have continued as new."""
+        for handle in self.handles:
+            ids = [(handle.id, self.settings.history_budget)]
+            state: IncidentState = await handle.query(IncidentWorkflow.status)
+            ids += [
+                (campaign_id(state.reference, w.number), self.settings.notify_history_budget)
+                for w in state.notification.waves
+            ]
+            for run_id, budget in ids:
+                runs = await runs_of(self.client, run_id)
+                events = sum(len(r.events) for r in runs)
+                assert events <= 2 * budget or len(runs) > 1, (
+                    f"{run_id}: {events} events in one run, budget {budget}"
+                )
 
     async def wait_for(self, predicate: Any, seconds: float = 20) -> None:
         async with asyncio.timeout(seconds):
@@ -180,12 +238,88 @@ class Harness:
 async def harness(
     env: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink, **overrides: Any
 ) -> AsyncIterator[Harness]:
-    settings = settings_for(tmp_path, smtp, **overrides)
+    settings = settings_for(tmp_path, smtp, **{**HISTORY_BUDGET, **overrides})
     async with build_worker(env.client, settings, relay_for(settings)):
         h = Harness(env, settings, smtp)
         yield h
+        if HISTORY_BUDGET:
+            await h.check_continued()
         if os.environ.get("BREACHCLOCK_RECORD_HISTORIES"):
             await h.save_histories()
+
+
+HISTORY_BUDGET: dict[str, Any] = {}
+"""Settings every harness of the running test gets (the ``history`` fixtures')."""
+SHORT_INCIDENT = {"BREACHCLOCK_HISTORY_BUDGET": 20}
+SHORT_CAMPAIGN = {"BREACHCLOCK_NOTIFY_HISTORY_BUDGET": 20}
+
+
+@contextmanager
+def budgets(short: dict[str, Any] | None) -> Iterator[None]:
+    HISTORY_BUDGET.clear()
+    HISTORY_BUDGET.update(short or {})
+    try:
+        yield
+    finally:
+        HISTORY_BUDGET.clear()
+
+
+@pytest.fixture(params=["whole", "continued"])
+def history(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a test twice: with the engine's history budgets, and with budgets so short
+    that every workflow in it continues as new, again and again, on every path (as
+    sdk-python's and samples-python's own tests force it)."""
+    with budgets({**SHORT_INCIDENT, **SHORT_CAMPAIGN} if request.param == "continued" else None):
+        yield str(request.param)
+
+
+@pytest.fixture(params=["whole", "continued"])
+def campaign_history(request: pytest.FixtureRequest) -> Iterator[str]:
+    """``history`` for campaigns on the time-skipping server: there only the campaigns'
+    budget is short. That server stops skipping time once a parent with a running child
+    has continued as new (sdk-java#1618, #1539): the incident's own continuing as new
+    while its campaign runs is tested on the dev server instead (``test_exactly_once``)."""
+    with budgets(SHORT_CAMPAIGN if request.param == "continued" else None):
+        yield str(request.param)
+
+
+async def runs_of(client: Client, workflow_id: str) -> list[WorkflowHistory]:
+    """Every run of a workflow id, oldest first, following continue-as-new back."""
+    histories = [await client.get_workflow_handle(workflow_id).fetch_history()]
+    while True:
+        started = histories[0].events[0].workflow_execution_started_event_attributes
+        if not started.continued_execution_run_id:
+            return histories
+        earlier = client.get_workflow_handle(workflow_id, run_id=started.continued_execution_run_id)
+        histories.insert(0, await earlier.fetch_history())
+
+
+async def settled(handle: WorkflowHandle[Any, Any]) -> int:
+    """Wait until the workflow has nothing left to do for now (its start, the engine's
+    policy, its first loop are in history); the number of events then."""
+    length = -1
+    async with asyncio.timeout(20):
+        while True:
+            state: IncidentState = await handle.query(IncidentWorkflow.status)
+            events = len((await handle.fetch_history()).events)
+            if state.timeline and events == length:
+                return events
+            length = events
+            await asyncio.sleep(0.2)
+
+
+async def approve_pending(
+    handle: WorkflowHandle[Any, Any], by: str = "Manager", **kw: Any
+) -> ApproveResult:
+    """Approve the filing pending now, naming it as the CLI does (``--filing``)."""
+    state: IncidentState = await handle.query(IncidentWorkflow.status)
+    track = state.track(kw.get("track"))
+    assert track is not None
+    pending = lifecycle.pending_filing(state, state.tracks.index(track), datetime.now(UTC))
+    assert pending is not None, "nothing is pending"
+    approval = Approve(by=by, filing=pending.stage, facts_version=state.facts_version, **kw)
+    result: ApproveResult = await handle.execute_update(IncidentWorkflow.approve, approval)
+    return result
 
 
 def unique(prefix: str = "INC") -> str:

@@ -8,12 +8,15 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from breachclock.config import Settings
 from breachclock.demo import comviq_notice
 from breachclock.incident.model import IncidentState
 from breachclock.notify.assessment import Decision
 from breachclock.notify.notice import IncidentNotice
 from breachclock.notify.subscribers import Subscriber
-from breachclock.workflows.incident import IncidentWorkflow, SubscriberLoad
+from breachclock.service.subscribers import LoadSummary, load_list
+from breachclock.store import open_notify_store
+from breachclock.workflows.incident import IncidentWorkflow
 
 HARMFUL: dict[str, Any] = {
     "data_kinds": ["secret_number_or_address"],
@@ -44,20 +47,24 @@ def notice(reference: str) -> IncidentNotice:
     return comviq_notice(reference, datetime(2025, 6, 1, 10, tzinfo=UTC))
 
 
-async def load(handle: WorkflowHandle[Any, Any], crowd: list[Subscriber], page: int = 1000) -> None:
-    for i in range(0, len(crowd), page):
-        await handle.execute_update(
-            IncidentWorkflow.add_subscribers,
-            SubscriberLoad(source="affected.csv", people=crowd[i : i + page]),
+async def load(
+    settings: Settings, handle: WorkflowHandle[Any, Any], crowd: list[Subscriber]
+) -> LoadSummary:
+    """Stage and load the list, as the CLI does."""
+    async with open_notify_store(settings) as store:
+        return await load_list(
+            handle, store, handle.id.removeprefix("incident-"), "affected.csv", crowd
         )
 
 
-async def ready(handle: WorkflowHandle[Any, Any], reference: str, crowd: list[Subscriber]) -> None:
+async def ready(
+    settings: Settings, handle: WorkflowHandle[Any, Any], reference: str, crowd: list[Subscriber]
+) -> None:
     """Assessed as harmful, the list loaded and the notice written: a decision away from a campaign."""
     from breachclock.notify.assessment import Assessment
 
     await handle.execute_update(IncidentWorkflow.assess, Assessment.model_validate(HARMFUL))
-    await load(handle, crowd)
+    await load(settings, handle, crowd)
     await handle.execute_update(IncidentWorkflow.set_notice, notice(reference))
 
 

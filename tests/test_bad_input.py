@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from breachclock.cli import refusal_message
 from breachclock.incident.model import Facts
 from breachclock.workflows.incident import IncidentWorkflow
-from tests.conftest import SmtpSink, harness, unique
+from tests.conftest import SmtpSink, approve_pending, harness, settled, unique
 from tests.facts import ALL_BUT_ROOT_CAUSE, COMPLETE
 
 AWARE = {"at": "2026-01-10T09:00:00+01:00", "by": "On-call", "how": "customer call"}
@@ -79,14 +79,31 @@ BAD: list[tuple[str, str, dict[str, Any], str]] = [
     ("approve before discovery", "approve", {"by": "M"}, "before discovery"),
     ("short justification", "justify", {"by": "M", "text": "because"}, "at least 20 characters"),
     ("close with nothing reported and no reason", "close", {"by": "M"}, "needs a reason"),
+    (
+        "facts of megabytes",
+        "record_facts",
+        {"changes": {"contributing_causes": ["x" * 20_000] * 90}},
+        "past their limit of 256 KiB",
+    ),
+    (
+        "a list of a hundred and one items",
+        "record_facts",
+        {"changes": {"services": [f"service {n}" for n in range(101)]}},
+        "at most 100 items",
+    ),
+    (
+        "an event of 20,000 emoji",
+        "add_event",
+        {"at": "2026-01-10T09:00:00+01:00", "what": "😀" * 20_000},
+        "at most 2000 characters",
+    ),
 ]
 
 
 async def assert_refused_without_trace(
     handle: WorkflowHandle[Any, Any], update: str, payload: dict[str, Any], expected: str
 ) -> None:
-    await handle.query(IncidentWorkflow.status)  # the workflow's first task is done
-    before = len((await handle.fetch_history()).events)
+    before = await settled(handle)
     with pytest.raises(WorkflowUpdateFailedError) as caught:
         await handle.execute_update(update, payload)
     after = len((await handle.fetch_history()).events)
@@ -134,6 +151,13 @@ SECOND: list[tuple[str, str, dict[str, Any], str]] = [
         "IMY",
     ),
     ("nis2 twice", "open_security_report", {"by": "C"}, "already open"),
+    ("approve naming no filing", "approve", {"by": "M"}, "name the filing you approve"),
+    (
+        "approve naming another filing than the pending one",
+        "approve",
+        {"by": "M", "filing": "supplementary_report"},
+        "the pending filing is the initial_report",
+    ),
 ]
 
 
@@ -160,3 +184,29 @@ async def test_bad_input_on_a_discovered_incident(
         )
         await handle.execute_update("open_security_report", {"by": "CISO"})
         await assert_refused_without_trace(handle, update, payload, expected)
+
+
+async def test_an_incident_filled_to_its_limit_still_answers_and_files(
+    dev_server: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
+) -> None:
+    """Events of the largest size until the record is full: the next one is refused with
+    the limit named, and the incident still answers ``status``, accepts corrections and
+    files (every payload it makes stays inside Temporal's 2 MB)."""
+    async with harness(dev_server, tmp_path, smtp) as h:
+        handle = await h.discovered(unique("FULL"))
+        at = (await h.now()).isoformat()
+        refusal = None
+        for n in range(2_000):
+            try:
+                await handle.execute_update(
+                    "add_event", {"at": at, "what": f"{n:05d} " + "å" * 1_990, "by": "On-call"}
+                )
+            except WorkflowUpdateFailedError as err:
+                refusal = refusal_message(err)
+                break
+        assert refusal is not None and "past its limit of 1,221 KiB" in refusal
+        state = await handle.query(IncidentWorkflow.status)
+        assert 1_100_000 < len(state.model_dump_json().encode()) < 1_300_000
+        await handle.execute_update("record_facts", {"changes": {"affected_count": 3300}})
+        result = await approve_pending(handle, "Manager")
+    assert result.filed is not None and len(smtp.to("incidentrapport@pts.se")) == 1

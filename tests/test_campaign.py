@@ -16,13 +16,17 @@ from temporalio.testing import WorkflowEnvironment
 
 from breachclock.cli import refusal_message
 from breachclock.config import Settings
-from breachclock.incident.model import Approve, IncidentState, NoticeOrder
+from breachclock.incident.model import IncidentState, NoticeOrder
 from breachclock.notify.assessment import Assessment, Decision
 from breachclock.notify.delivery import CallOutcome, Status
-from breachclock.notify_store import open_notify_store
-from breachclock.workflows.incident import IncidentWorkflow, SubscriberLoad, campaign_id
-from tests.conftest import SmtpSink, harness, unique
+from breachclock.notify.subscribers import Language
+from breachclock.store import open_notify_store
+from breachclock.workflows.ids import campaign_id
+from breachclock.workflows.incident import IncidentWorkflow, SubscriberLoad
+from tests.conftest import SmtpSink, approve_pending, harness, unique
 from tests.notify_support import HARMFUL, decide, finish, load, notice, people, ready
+
+pytestmark = pytest.mark.usefixtures("campaign_history")
 
 NO_ANSWER = {"no_answer": 1.0}
 PTS = "incidentrapport@pts.se"
@@ -52,7 +56,7 @@ async def test_five_unanswered_calls_then_one_email_and_the_filing_carries_copy_
         handle = await h.discovered("INC-CAMP-1")
         crowd = people(20)
         crowd.append(people(1, start=99, email=False)[0])
-        await ready(handle, "INC-CAMP-1", crowd)
+        await ready(h.settings, handle, "INC-CAMP-1", crowd)
         await decide(handle)
         state = await finish(h.env, handle)
         counts = state.notification.waves[0].counts
@@ -79,7 +83,7 @@ async def test_five_unanswered_calls_then_one_email_and_the_filing_carries_copy_
         for a in tried[:5]:
             local = a.at.astimezone(ZoneInfo("Europe/Stockholm"))
             assert 9 <= local.hour < 20
-        assert [p.id for p in letter] == ["S000099"]
+        assert [p.person.id for p in letter] == ["S000099"]
 
         fact = state.facts.subscriber_notice
         assert fact is not None and fact.notified and not fact.in_progress
@@ -87,7 +91,7 @@ async def test_five_unanswered_calls_then_one_email_and_the_filing_carries_copy_
         assert fact.outcomes["told by e-mail"] == 20
         assert fact.outcomes["unreachable: to be told by letter"] == 1
 
-        result = await handle.execute_update(IncidentWorkflow.approve, Approve(by="DPO"))
+        result = await approve_pending(handle, "DPO")
         assert result.filed is not None
         (filing,) = smtp.to(PTS)
         body = filing.get_payload(0).get_payload(decode=True).decode()  # type: ignore[union-attr]
@@ -109,7 +113,7 @@ async def test_unconfirmed_identity_counts_as_failed_and_nothing_is_disclosed(
         BREACHCLOCK_CALL_ATTEMPTS=2,
     ) as h:
         handle = await h.open("INC-CAMP-2")
-        await ready(handle, "INC-CAMP-2", people(3))
+        await ready(h.settings, handle, "INC-CAMP-2", people(3))
         await decide(handle)
         state = await finish(h.env, handle)
     counts = state.notification.waves[0].counts
@@ -184,7 +188,7 @@ async def test_the_art4_exemption_is_refused_when_the_key_was_compromised_and_a_
         )
         assert "notice text" in message
 
-        await load(handle, people(4))
+        await load(h.settings, handle, people(4))
         await handle.execute_update(IncidentWorkflow.set_notice, notice("INC-CAMP-4"))
         answer = await handle.execute_update(
             IncidentWorkflow.order_notice,
@@ -204,13 +208,15 @@ async def test_a_notice_missing_a_language_on_the_list_is_refused(
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
         handle = await h.open("INC-CAMP-5")
-        await load(handle, people(2, language="da"))
+        await load(h.settings, handle, people(2, language="da"))
         message = await refused(handle, IncidentWorkflow.set_notice, notice("INC-CAMP-5"))
         assert "Danish" in message
         # And the other way round: a page the recorded notice cannot be written to.
         other = await h.open("INC-CAMP-5B")
         await other.execute_update(IncidentWorkflow.set_notice, notice("INC-CAMP-5B"))
-        page = SubscriberLoad(source="late.csv", people=people(1, language="da"))
+        page = SubscriberLoad(
+            source="late.csv", page_key="0" * 32, count=1, languages=[Language.DA]
+        )
         message = await refused(other, IncidentWorkflow.add_subscribers, page)
     assert "no Danish text" in message
 
@@ -222,11 +228,11 @@ async def test_people_added_during_a_campaign_are_told_too_and_nobody_twice(
         skipping, tmp_path, smtp, BREACHCLOCK_CALL_ATTEMPTS=0, BREACHCLOCK_NOTIFY_BATCH=3
     ) as h:
         handle = await h.open("INC-CAMP-6")
-        await ready(handle, "INC-CAMP-6", people(5))
+        await ready(h.settings, handle, "INC-CAMP-6", people(5))
         await decide(handle)
-        await load(handle, people(8))  # the first five again, and three more
+        await load(h.settings, handle, people(8))  # the first five again, and three more
         state = await finish(h.env, handle)
-        await load(handle, people(2, start=50))  # after it finished: a second wave
+        await load(h.settings, handle, people(2, start=50))  # after it finished: a second wave
         state = await finish(h.env, handle, waves=2)
     assert state.notification.people == 10
     keys = Counter(smtp.keys())
@@ -245,7 +251,7 @@ async def test_an_agent_call_nobody_records_goes_back_on_the_list(
         BREACHCLOCK_CALLING_HOURS="00:00-23:59",
     ) as h:
         handle = await h.open("INC-CAMP-7")
-        await ready(handle, "INC-CAMP-7", people(1))
+        await ready(h.settings, handle, "INC-CAMP-7", people(1))
         await decide(handle)
         settings: Settings = h.settings
         async with open_notify_store(settings) as store:
@@ -260,8 +266,12 @@ async def test_an_agent_call_nobody_records_goes_back_on_the_list(
             await asyncio.sleep(0.6)  # agent A never records it
             again = await store.claim("agent-b", datetime.now(UTC), hold=60)
             assert again is not None and again.key == first.key
-            assert await store.report(again.key, CallOutcome.REACHED_VERIFIED, datetime.now(UTC))
-            assert not await store.report(again.key, CallOutcome.NO_ANSWER, datetime.now(UTC))
+            assert await store.report(
+                again.key, CallOutcome.REACHED_VERIFIED, datetime.now(UTC), "agent-b"
+            )
+            assert not await store.report(
+                again.key, CallOutcome.NO_ANSWER, datetime.now(UTC), "agent-b"
+            )
         state = await finish(h.env, handle)
     counts = state.notification.waves[0].counts
     assert counts is not None and counts.people == {Status.CALLED: 1}
@@ -277,7 +287,7 @@ async def test_a_campaign_ended_by_hand_does_not_wedge_the_incident(
     ) as h:
         ref = unique("CAMP")
         handle = await h.open(ref)
-        await ready(handle, ref, people(2))
+        await ready(h.settings, handle, ref, people(2))
         await decide(handle)
         child = h.client.get_workflow_handle(campaign_id(ref, 1))
         await child.terminate("started by mistake")

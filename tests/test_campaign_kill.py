@@ -19,11 +19,11 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.incident.model import Approve, Discover, IncidentState
+from breachclock.incident.model import Discover, IncidentState
 from breachclock.notify.delivery import CallOutcome, Status
 from breachclock.workflows.incident import IncidentWorkflow
 from tests.cli_support import start_worker, worker_env
-from tests.conftest import Harness, SmtpSink, settings_for, unique
+from tests.conftest import Harness, SmtpSink, approve_pending, settings_for, unique
 from tests.notify_support import decide, people, ready
 
 PEOPLE = 1000
@@ -46,7 +46,7 @@ async def test_ten_sigkills_during_a_campaign_leave_everyone_told_exactly_once(
         "BREACHCLOCK_NOTIFY_HEARTBEAT_SECONDS": "2",
     }
     settings = settings_for(tmp_path, smtp, **plan)
-    env = worker_env(dev_server, settings, smtp.port, **simulator)
+    env = worker_env(dev_server, settings, smtp.port, **simulator, **plan)
     h = Harness(dev_server, settings, smtp)
     seed = os.environ.get("BREACHCLOCK_KILL_SEED") or str(random.randrange(10**6))
     print(f"kill moments from seed {seed} (BREACHCLOCK_KILL_SEED repeats them)")
@@ -60,8 +60,8 @@ async def test_ten_sigkills_during_a_campaign_leave_everyone_told_exactly_once(
             IncidentWorkflow.discover,
             Discover(at=datetime.now(UTC), by="On-call", how="alarm"),
         )
-        await handle.execute_update(IncidentWorkflow.approve, Approve(by="DPO"))
-        await ready(handle, ref, people(PEOPLE))
+        await approve_pending(handle, "DPO")
+        await ready(h.settings, handle, ref, people(PEOPLE))
         await decide(handle)
         while kills < KILLS:
             await asyncio.sleep(chance.uniform(0.2, 1.5))

@@ -130,7 +130,7 @@ async def test_cli_walkthrough(
         assert report.returncode == 0 and f"Reference number: {ref}" in report.stdout
         assert "root cause: unknown" in report.stdout
 
-        done = await cli("approve", ref, "--by", "Manager")
+        done = await cli("approve", ref, "--filing", "initial_report", "--by", "Manager")
         assert done.returncode == 0 and "filing no. 1 sent" in done.stdout
         assert len(smtp.to("incidentrapport@pts.se")) == 1
 

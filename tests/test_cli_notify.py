@@ -99,16 +99,24 @@ async def test_load_the_list_decide_and_follow_the_campaign(
         keys = [text.split()[1] for text in handed]
         script = await cli("calls", "script", keys[0])
         assert "Hemliga nummer blev synliga." in script.stdout
-        assert (await cli("calls", "record", keys[0], "reached_verified")).returncode == 0
-        twice = await cli("calls", "record", keys[0], "no_answer")
+        assert (
+            await cli("calls", "record", keys[0], "reached_verified", "--agent", "agent-1")
+        ).returncode == 0
+        twice = await cli("calls", "record", keys[0], "no_answer", "--agent", "agent-1")
         assert twice.returncode == 1 and "already recorded" in twice.stderr
-        bad = await cli("calls", "record", keys[1], "maybe")
+        bad = await cli("calls", "record", keys[1], "maybe", "--agent", "agent-1")
         assert bad.returncode == 2
-        assert (await cli("calls", "record", keys[1], "no_answer")).returncode == 0
+        assert (
+            await cli("calls", "record", keys[1], "no_answer", "--agent", "agent-1")
+        ).returncode == 0
         for _ in range(100):  # the second call for the one not reached
             got = await cli("calls", "next", "--agent", "agent-1")
             if "no calls waiting" not in got.stdout:
-                assert (await cli("calls", "record", got.stdout.split()[1], "busy")).returncode == 0
+                assert (
+                    await cli(
+                        "calls", "record", got.stdout.split()[1], "busy", "--agent", "agent-1"
+                    )
+                ).returncode == 0
                 break
 
         watched = await cli("watch", ref, "--interval", "0.2")
@@ -126,4 +134,10 @@ async def test_load_the_list_decide_and_follow_the_campaign(
         who = await cli.json("person", ref, "S3")
         assert [a["channel"] for a in who["attempts"]] == ["call", "call", "letter"]
         letters = await cli.json("unreachable", ref)
-        assert letters == [{"subscriber_id": "S3", "name": "Cecilia Carlsson"}]
+        assert letters == [
+            {
+                "subscriber_id": "S3",
+                "name": "Cecilia Carlsson",
+                "reason": "2 calls did not reach them, and there is no e-mail address",
+            }
+        ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,11 @@ from temporalio.api.common.v1 import Payload
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.codec import CodecKeyError, EncryptionCodec, encrypted_converter, local_keys
-from breachclock.incident.model import Approve, Discover, Facts, TimelineInput
+from breachclock.incident.model import Close, Discover, Facts, FactsPatch, TimelineInput
+from breachclock.store import open_notify_store, open_store
 from breachclock.temporal import start_time_skipping
 from breachclock.workflows.incident import IncidentWorkflow
-from tests.conftest import SmtpSink, harness
+from tests.conftest import SmtpSink, approve_pending, harness
 
 NAME = "Anna Andersson"
 PHONE = "+46701234567"
@@ -57,7 +59,9 @@ def test_bad_key_configuration_is_refused(tmp_path: Path) -> None:
         EncryptionCodec({"short": b"123"}, "short")
     with pytest.raises(CodecKeyError, match="active key"):
         EncryptionCodec({"a": os.urandom(32)}, "b")
-    keys, active = local_keys(tmp_path / "keys.json")
+    with pytest.raises(CodecKeyError, match=r"no codec key at .*keys\.json: start the engine"):
+        local_keys(tmp_path / "keys.json")  # a client never makes a key of its own
+    keys, active = local_keys(tmp_path / "keys.json", create=True)
     assert len(keys[active]) == 32
     assert (tmp_path / "keys.json").stat().st_mode & 0o777 == 0o600
     assert local_keys(tmp_path / "keys.json") == (keys, active), "made once, then reused"
@@ -79,7 +83,7 @@ async def test_history_on_the_server_holds_no_personal_data(tmp_path: Path, smtp
             await handle.execute_update(
                 IncidentWorkflow.add_event, TimelineInput(at=now, what=f"{NAME} confirmed", by=NAME)
             )
-            await handle.execute_update(IncidentWorkflow.approve, Approve(by=NAME))
+            await approve_pending(handle, NAME)
             await env.sleep(timedelta(hours=20))
             raw = (await handle.fetch_history()).to_json()
     finally:
@@ -96,7 +100,7 @@ async def test_a_campaign_leaves_no_contact_details_in_history_or_logs(
 ) -> None:
     """The Comviq case with a notification campaign: raw histories without the codec, and
     every log line, hold no subscriber's name, number or address."""
-    from breachclock.workflows.incident import campaign_id
+    from breachclock.workflows.ids import campaign_id
     from tests.notify_support import decide, finish, people, ready
 
     converter = encrypted_converter(EncryptionCodec({"k": os.urandom(32)}, "k"))
@@ -105,10 +109,10 @@ async def test_a_campaign_leaves_no_contact_details_in_history_or_logs(
     try:
         async with harness(env, tmp_path, smtp, BREACHCLOCK_NOTIFY_BATCH=5) as h:
             handle = await h.discovered("ENC-2")
-            await ready(handle, "ENC-2", crowd)
+            await ready(h.settings, handle, "ENC-2", crowd)
             await decide(handle)
             state = await finish(env, handle)
-            await handle.execute_update(IncidentWorkflow.approve, Approve(by="DPO"))
+            await approve_pending(handle, "DPO")
             raw = (await handle.fetch_history()).to_json()
             campaign = env.client.get_workflow_handle(campaign_id("ENC-2", 1))
             raw += (await campaign.fetch_history()).to_json()
@@ -122,3 +126,48 @@ async def test_a_campaign_leaves_no_contact_details_in_history_or_logs(
     for secret in [*secrets, *national]:
         assert secret not in raw, f"{secret} reached the Temporal server in the clear"
         assert secret not in logs.out and secret not in logs.err, f"{secret} in a log line"
+
+
+async def test_personal_data_at_rest_is_sealed_and_owner_only(
+    skipping: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    """The stores the engine keeps in its data folder (22,000 names and numbers for
+    weeks): no name, number or address readable in their files, and only their owner
+    may open them; a closed incident in the register is sealed too."""
+    from breachclock.worker import prepare_data_dir
+    from tests.notify_support import decide, people, ready
+
+    crowd = people(6)
+    async with harness(
+        skipping, tmp_path, smtp, BREACHCLOCK_CALLS="agents", BREACHCLOCK_CALL_ATTEMPTS=1
+    ) as h:
+        prepare_data_dir(h.settings)
+        # Calls waiting for agents: the worklist holds names, numbers and the script.
+        handle = await h.discovered("REST-1")
+        await ready(h.settings, handle, "REST-1", crowd)
+        await decide(handle)
+        # A closed incident whose facts name someone: in the register.
+        closed = await h.discovered("REST-2")
+        await closed.execute_update(
+            IncidentWorkflow.record_facts,
+            FactsPatch(changes={"circumstances": f"{NAME} ({PHONE}) called customer service"}),
+        )
+        await closed.execute_update(IncidentWorkflow.close, Close(by="DPO", reason="a test"))
+        await closed.result()
+        async with open_notify_store(h.settings) as store:
+            for _ in range(100):
+                if await store.claim("agent", datetime.now(UTC), 60):
+                    break
+                await asyncio.sleep(0.1)
+        async with open_store(h.settings) as records:
+            assert NAME in (await records.registered("REST-2") or ""), "it opens with the key"
+    data = h.settings.data_dir
+    files = [p for p in data.rglob("*") if p.is_file()]
+    assert {"notify.db", "breachclock.db"} <= {p.name for p in files}
+    raw = b"".join(p.read_bytes() for p in files)
+    secrets = [s for p in crowd for s in (p.name, p.phone, p.email) if s] + [NAME, PHONE]
+    for secret in secrets:
+        assert secret.encode() not in raw, f"{secret} is readable in the data folder"
+    assert data.stat().st_mode & 0o777 == 0o700
+    for path in files:
+        assert path.stat().st_mode & 0o077 == 0, f"{path.name} is readable by others"

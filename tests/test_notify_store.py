@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -11,10 +12,32 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from breachclock.codec import Sealer
 from breachclock.notify.delivery import CallOutcome, Status
-from breachclock.notify_store import NotifyStore, PostgresDb, SqliteDb
+from breachclock.notify.subscribers import Subscriber
+from breachclock.store import people as people_store
+from breachclock.store.db import PostgresDb, SqliteDb
+from breachclock.store.people import Entry, NotifyStore
 from tests.notify_support import people
 from tests.postgres import postgresql_url_fixture  # noqa: F401 - the postgresql_url fixture
+
+SEALER = Sealer({"k": os.urandom(32)}, "k")
+
+
+def sqlite(path: Path) -> NotifyStore:
+    return NotifyStore(SqliteDb(path, people_store.SCHEMA), SEALER)
+
+
+def postgres(url: str) -> NotifyStore:
+    return NotifyStore(PostgresDb(url, people_store.SCHEMA), SEALER)
+
+
+async def add(store: NotifyStore, reference: str, crowd: list[Subscriber]) -> int:
+    """Stage and load one page, as the incident does; how many were new."""
+    key = uuid.uuid4().hex
+    await store.stage(reference, key, crowd, T0)
+    return (await store.load(reference, key)).added
+
 
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 
@@ -25,7 +48,7 @@ async def stores(
 ) -> AsyncIterator[list[NotifyStore]]:
     """Two stores on the same data, as two workers would have."""
     if request.param == "sqlite":
-        made = [NotifyStore(SqliteDb(tmp_path / "notify.db")) for _ in range(2)]
+        made = [sqlite(tmp_path / "notify.db") for _ in range(2)]
         yield made
         for store in made:
             await store.db.close()
@@ -36,7 +59,7 @@ async def stores(
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     url = server.rsplit("/", 1)[0] + "/" + name
-    made = [NotifyStore(PostgresDb(url)) for _ in range(2)]
+    made = [postgres(url) for _ in range(2)]
     yield made
     for store in made:
         await store.db.close()
@@ -47,9 +70,9 @@ async def stores(
 
 async def test_people_are_added_once_in_sequence(stores: list[NotifyStore]) -> None:
     store, _ = stores
-    assert await store.add("INC-1", people(3)) == 3
-    assert await store.add("INC-1", people(5)) == 2, "the first three are known"
-    assert await store.add("INC-2", people(1)) == 1, "another incident has its own list"
+    assert await add(store, "INC-1", people(3)) == 3
+    assert await add(store, "INC-1", people(5)) == 2, "the first three are known"
+    assert await add(store, "INC-2", people(1)) == 1, "another incident has its own list"
     due = await store.due("INC-1", 0, 10, T0)
     assert [(r.seq, r.person.id) for r in due] == [(i, f"S{i + 1:06d}") for i in range(5)]
     assert (await store.counts("INC-1")).total == 5
@@ -59,17 +82,29 @@ async def test_an_attempt_is_recorded_once_and_moves_the_person_once(
     stores: list[NotifyStore],
 ) -> None:
     first, second = stores
-    await first.add("INC-1", people(1))
+    await add(first, "INC-1", people(1))
     key = "INC-1:S000001:call:1"
     later = T0 + timedelta(hours=2)
 
-    async def record(store: NotifyStore) -> bool:
+    async def record(store: NotifyStore, claim: str = "a") -> bool:
         return await store.record(
-            "INC-1", "S000001", key, "call", 1, "no_answer", T0, Status.PENDING, later, calls_made=0
+            Entry(
+                "INC-1",
+                "S000001",
+                key,
+                "call",
+                1,
+                "no_answer",
+                T0,
+                Status.PENDING,
+                later,
+                calls_made=0,
+                claim=claim,
+            )
         )
 
     # Two workers racing on one key: one row, one move.
-    results = await asyncio.gather(record(first), record(second))
+    results = await asyncio.gather(record(first, "a"), record(second, "b"))
     assert sorted(results) == [False, True]
     assert not await record(first), "a retry changes nothing"
     (person,) = await first.due("INC-1", 0, 1, later)
@@ -81,16 +116,19 @@ async def test_an_attempt_is_recorded_once_and_moves_the_person_once(
     assert counts.people == {Status.PENDING: 1} and counts.calls == {CallOutcome.NO_ANSWER: 1}
 
     assert await first.record(
-        "INC-1",
-        "S000001",
-        "INC-1:S000001:email",
-        "email",
-        1,
-        "sent",
-        later,
-        Status.EMAILED,
-        None,
-        calls_made=1,
+        Entry(
+            "INC-1",
+            "S000001",
+            "INC-1:S000001:email",
+            "email",
+            1,
+            "sent",
+            later,
+            Status.EMAILED,
+            None,
+            calls_made=1,
+            claim="c",
+        )
     )
     assert await first.next_due("INC-1", 0, 1) is None, "done: nothing more is due"
     assert [a.channel for a in await second.attempts("INC-1", "S000001")] == ["call", "email"]
@@ -107,7 +145,7 @@ async def test_the_worklist_hands_a_call_to_one_agent_until_the_hold_runs_out(
     assert await first.claim("c", T0 + timedelta(seconds=30), 60) is None
     again = await second.claim("c", T0 + timedelta(seconds=61), 60)
     assert again is not None and again.key == "INC-1:S1:call:1"
-    assert await first.report(again.key, CallOutcome.BUSY, T0)
-    assert not await second.report(again.key, CallOutcome.NO_ANSWER, T0)
+    assert await first.report(again.key, CallOutcome.BUSY, T0, "c")
+    assert not await second.report(again.key, CallOutcome.NO_ANSWER, T0, "c")
     assert await first.reported([again.key]) == {again.key: CallOutcome.BUSY}
     assert await first.claim("d", T0 + timedelta(hours=1), 60) is None, "recorded: off the list"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,10 +15,22 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
+from breachclock.codec import Sealer
 from breachclock.config import Settings
-from breachclock.store import RecordStore, SqliteStore, open_store
-from breachclock.store_postgres import PostgresStore
+from breachclock.store import RecordStore, open_store, records
+from breachclock.store.db import PostgresDb, SqliteDb
 from tests.postgres import postgresql_url_fixture  # noqa: F401 - the postgresql_url fixture
+
+SEALER = Sealer({"k": os.urandom(32)}, "k")
+
+
+def SqliteStore(path: Path) -> RecordStore:
+    return RecordStore(SqliteDb(path, records.SCHEMA), SEALER)
+
+
+def PostgresStore(url: str) -> RecordStore:
+    return RecordStore(PostgresDb(url, records.SCHEMA), SEALER)
+
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -154,13 +167,13 @@ async def test_naive_times_are_refused(backend: Backend) -> None:
 
 
 def test_open_store_follows_the_settings(tmp_path: Path) -> None:
-    local = open_store(Settings(BREACHCLOCK_DATA_DIR=tmp_path))
-    assert isinstance(local, SqliteStore) and local.path == tmp_path / "breachclock.db"
+    local = open_store(Settings(BREACHCLOCK_DATA_DIR=tmp_path)).db
+    assert isinstance(local, SqliteDb) and local.path == tmp_path / "breachclock.db"
     assert not local.path.exists(), "nothing is created before first use"
     shared = Settings(
         BREACHCLOCK_DATA_DIR=tmp_path, BREACHCLOCK_STORE_URL="postgresql://u:secret@db:5432/bc"
     )
-    assert isinstance(open_store(shared), PostgresStore)
+    assert isinstance(open_store(shared).db, PostgresDb)
     assert "secret" not in repr(shared) and "secret" not in repr(open_store(shared))
     with pytest.raises(ValueError, match="unsupported scheme 'mysql'"):
         open_store(Settings(BREACHCLOCK_STORE_URL=SecretStr("mysql://db/bc")))

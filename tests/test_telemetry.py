@@ -23,12 +23,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from breachclock.config import Settings
-from breachclock.incident.model import Approve, FilingKind, IncidentState
+from breachclock.incident.model import FilingKind, IncidentState
 from breachclock.outbox import free_port
 from breachclock.telemetry import interceptors, metrics_runtime, tracer_provider
 from breachclock.temporal import start_time_skipping
 from breachclock.workflows.incident import IncidentWorkflow
-from tests.conftest import SmtpSink, harness
+from tests.conftest import SmtpSink, approve_pending, harness
 from tests.notify_support import decide, finish, people, ready
 
 # ------------------------------------------------------------------ configuration
@@ -110,7 +110,7 @@ async def test_an_incident_is_traced_from_the_client_through_workflow_and_activi
     try:
         async with harness(env, tmp_path, smtp) as h:
             handle = await h.discovered("INC-TRACE")
-            result = await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
+            result = await approve_pending(handle, "Manager")
             assert result.filed is not None and result.filed.kind is FilingKind.INITIAL
     finally:
         await env.shutdown()
@@ -204,7 +204,7 @@ async def test_business_and_sdk_metrics_on_the_prometheus_endpoint(
             (filing,) = state.filings
             assert state.discovery is not None
             waited = (filing.sent_at - state.discovery.at).total_seconds()
-            await ready(handle, "INC-METRICS", people(3))
+            await ready(h.settings, handle, "INC-METRICS", people(3))
             await decide(handle)
             state = await finish(env, handle)
             text = await asyncio.to_thread(scrape, port)

@@ -21,7 +21,7 @@ async def test_worker_killed_before_due_files_once_after_restart(
     dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
 ) -> None:
     settings = settings_for(tmp_path, smtp, BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES=0)
-    env = worker_env(dev_server, settings, smtp.port)
+    env = worker_env(dev_server, settings, smtp.port, BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES="0")
     h = Harness(dev_server, settings, smtp)
     worker = start_worker(env)
     try:

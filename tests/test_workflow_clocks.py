@@ -6,12 +6,12 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.incident.model import (
-    Approve,
     Discover,
     FactsPatch,
     FilingKind,
@@ -21,8 +21,10 @@ from breachclock.incident.model import (
 )
 from breachclock.incident.regimes import RegimeCode
 from breachclock.workflows.incident import MIN_SLEEP, REARM_LEAD, IncidentWorkflow, sleep_toward
-from tests.conftest import SmtpSink, harness
+from tests.conftest import SmtpSink, approve_pending, harness, runs_of
 from tests.facts import ALL_BUT_ROOT_CAUSE, COMPLETE, ROOT_CAUSE
+
+pytestmark = pytest.mark.usefixtures("history")
 
 PTS = "incidentrapport@pts.se"
 
@@ -68,7 +70,7 @@ async def test_approve_files_at_once(
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
         handle = await h.discovered()
-        result = await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
+        result = await approve_pending(handle, "Manager")
         assert result.filed is not None and result.filed.number == 1
         assert result.filed.approved_by == "Manager"
         state = await status(handle)
@@ -82,7 +84,7 @@ async def test_complete_facts_by_three_days_give_the_supplementary_final(
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
         handle = await h.discovered()
-        await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
+        await approve_pending(handle, "Manager")
         await handle.execute_update(IncidentWorkflow.record_facts, FactsPatch(changes=COMPLETE))
         await skipping.sleep(timedelta(hours=72))
         state = await status(handle)
@@ -97,7 +99,7 @@ async def test_missing_facts_with_justification_give_an_extension_then_reminders
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
         handle = await h.discovered()
-        await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
+        await approve_pending(handle, "Manager")
         await handle.execute_update(
             IncidentWorkflow.record_facts, FactsPatch(changes=ALL_BUT_ROOT_CAUSE)
         )
@@ -129,7 +131,7 @@ async def test_missing_facts_without_justification_escalate_until_justified(
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
         handle = await h.discovered()
-        await handle.execute_update(IncidentWorkflow.approve, Approve(by="Manager"))
+        await approve_pending(handle, "Manager")
         await skipping.sleep(timedelta(hours=72 + 13))
         state = await status(handle)
         assert [f.kind for f in state.filings] == [FilingKind.INITIAL]
@@ -274,21 +276,29 @@ async def test_every_step_fires_from_a_timer_armed_just_before_it(
         handle = await h.discovered()
         await skipping.sleep(timedelta(hours=24))
         state = await status(handle)
-        history = await handle.fetch_history()
+        runs = await runs_of(h.client, handle.id)
     assert len(state.pages) == 3 and len(state.filings) == 1
-    events = history.events
+    # Every run in order (a run that continued as new hands a due step to the next one).
+    events = [(run, e) for run, history in enumerate(runs) for e in history.events]
     lengths = {
-        e.timer_started_event_attributes.timer_id: e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
-        for e in events
+        (run, e.timer_started_event_attributes.timer_id): (
+            e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+        )
+        for run, e in events
         if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
     }
     firing = []
-    for index, event in enumerate(events):
+    for index, (run, event) in enumerate(events):
         if event.event_type != EventType.EVENT_TYPE_TIMER_FIRED:
             continue
-        task_commands = events[index + 4 : index + 8]  # fired, scheduled, started, completed
-        if any(c.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED for c in task_commands):
-            firing.append(lengths[event.timer_fired_event_attributes.timer_id])
+        # The tasks after it, up to the next timer firing: did they start a page or filing?
+        after = []
+        for _, later in events[index + 1 :]:
+            if later.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
+                break
+            after.append(later.event_type)
+        if EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED in after:
+            firing.append(lengths[(run, event.timer_fired_event_attributes.timer_id)])
     assert len(firing) == 4, "the three pages and the filing each fire from a timer"
     assert all(length <= 2 * REARM_LEAD for length in firing)
     assert max(lengths.values()) > timedelta(hours=3), "the long waits are still one timer"

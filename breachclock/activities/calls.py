@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio import activity
 
 from breachclock.notify.delivery import CallOutcome
-from breachclock.notify_store import NotifyStore
+from breachclock.store.people import NotifyStore
 
 
 class CallRequest(BaseModel):

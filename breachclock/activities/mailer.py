@@ -1,17 +1,24 @@
-"""Sending mail exactly once per business key.
+"""Sending a filing or a page once per business key.
 
 The ledger is checked before sending and written after the relay accepted the
-message. The Message-ID is derived from the key, so in the narrow window where a
-worker dies between the relay's acceptance and the ledger write, the resend
-carries the same Message-ID and the receiving side can recognise it.
+message: for a regulator's filing a lost mail is worse than a second copy, so the
+one window left (a worker dying between the relay's acceptance and the ledger
+write) resends, and the Message-ID, derived from the key, lets the receiving side
+recognise the copy. While one attempt sends, it holds a lease on the key, so a
+second attempt of the same key (a zombie whose worker was presumed dead, a run
+that continued as new while the first still ran) waits instead of sending too.
+
+A relay's permanent refusal (5xx) fails the send for good (``MailRefused``, not
+retried): retrying cannot change it, and the workflow decides what follows.
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
+import os
 import ssl
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses
 from typing import Any
@@ -20,8 +27,11 @@ import aiosmtplib
 import structlog
 from opentelemetry.trace import NoOpTracer, SpanKind, Tracer
 from pydantic import BaseModel
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from breachclock.store import RecordStore
+from breachclock.activities.smtp_commit import reply
+from breachclock.store.records import RecordStore
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +63,17 @@ class SmtpRelay(BaseModel):
             return False
 
 
+LEASE = timedelta(minutes=3)
+"""How long one attempt holds a key while it sends: longer than an attempt may run
+(two minutes), so a second attempt only sends once the first is surely over."""
+REFUSED = "MailRefused"
+"""The ``ApplicationError`` type of a permanent refusal."""
+
+
+class KeyBusy(Exception):
+    """Another attempt is sending this key now; Temporal retries this one shortly."""
+
+
 def message_id(key: str) -> str:
     digest = hashlib.sha256(key.encode()).hexdigest()[:40]
     return f"<{digest}@breachclock>"
@@ -71,19 +92,26 @@ class Mailer:
         if recorded is not None:
             log.info("mail.already_sent", key=key)
             return Receipt.model_validate({**recorded, "duplicate": True})
+        holder = attempt_name()
+        if not await self.store.lease(key, holder, datetime.now(UTC), LEASE):
+            raise KeyBusy(f"another attempt is sending {key}; trying again shortly")
         stamp(message, key, self.relay.sender)
         recipients = getaddresses(message.get_all("To", []))
-        with self.tracer.start_as_current_span(
-            "SmtpSend",
-            kind=SpanKind.CLIENT,
-            attributes={
-                "breachclock.key": key,
-                "breachclock.recipients": len(recipients),
-                "server.address": self.relay.host,
-                "server.port": self.relay.port,
-            },
-        ):
-            await self._deliver(message)
+        try:
+            with self.tracer.start_as_current_span(
+                "SmtpSend",
+                kind=SpanKind.CLIENT,
+                attributes={
+                    "breachclock.key": key,
+                    "breachclock.recipients": len(recipients),
+                    "server.address": self.relay.host,
+                    "server.port": self.relay.port,
+                },
+            ):
+                await self._deliver(message)
+        except BaseException:
+            await self.store.release(key, holder)
+            raise
         receipt = Receipt(
             key=key,
             message_id=message["Message-ID"],
@@ -94,14 +122,37 @@ class Mailer:
             key, receipt.message_id, receipt.sent_at, receipt.model_dump(mode="json")
         )
         if not first:
-            # Another worker sent this key at the same time and recorded it first; the
-            # Message-ID is the same, so the receiving side can drop the second copy.
             log.warning("mail.sent_concurrently", key=key)
         log.info("mail.sent", key=key, recipients=receipt.recipients)
         return receipt
 
     async def _deliver(self, message: EmailMessage) -> None:
-        await aiosmtplib.send(message, **smtp_options(self.relay))
+        try:
+            await aiosmtplib.send(message, **smtp_options(self.relay))
+        except aiosmtplib.SMTPRecipientsRefused as err:
+            codes = {e.code for e in err.recipients}
+            if all(code >= 500 for code in codes):
+                why = ", ".join(sorted({reply(e.code, e.message) for e in err.recipients}))
+                raise refused(f"the relay refused every recipient ({why})") from None
+            raise
+        except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPDataError) as err:
+            if err.code >= 500:
+                raise refused(
+                    f"the relay refused the message ({reply(err.code, err.message)})"
+                ) from None
+            raise
+
+
+def refused(message: str) -> ApplicationError:
+    return ApplicationError(message, type=REFUSED, non_retryable=True)
+
+
+def attempt_name() -> str:
+    """This activity attempt, as a lease holder; a random name outside an activity."""
+    if activity.in_activity():
+        info = activity.info()
+        return f"{info.workflow_run_id}:{info.activity_id}:{info.attempt}"
+    return os.urandom(8).hex()
 
 
 def stamp(message: Message, key: str, sender: str) -> None:

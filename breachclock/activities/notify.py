@@ -1,13 +1,20 @@
 """Telling people, a slice at a time: the campaign's side effects.
 
 One ``advance`` handles every person in a slice of the list who is due: their next
-call, their e-mail, or listing them for a letter. Each side effect has its own key
-and is recorded in the store together with the person's new progress, so an
-``advance`` retried after a crash (or a kill) picks up where it stopped: nobody is
-called or mailed twice for one key. The answer is the slice's counts as recorded,
-never a sum of what this one attempt did, so nothing is counted twice either.
+call, their e-mail, or listing them for a letter. Each side effect has its own key,
+claimed in the store together with the person's new progress (``store.people``), so
+an ``advance`` retried after a crash, or running twice at once, never calls or mails
+anyone twice for one key. The answer is the slice's counts as recorded, never a sum
+of what this one attempt did, so nothing is counted twice either.
 
-These run on their own task queue (``breachclock-notifications``), whose workers
+What one person's e-mail meets stays with that person: a relay that refuses one
+address for good lists that person for a letter with the reason, one that says
+"try later" defers them (a few times, then a letter), and the round goes on with the
+rest. Only a fault of the relay itself (it cannot be reached, it drops us) fails
+the round; the other connections of the round are then stopped and awaited before
+it fails, so nothing of a failed attempt keeps sending while Temporal retries it.
+
+These run on their own task queue (``<incidents queue>-notifications``), whose workers
 limit how many slices run at once and how fast they start: the call centre's
 capacity, not the engine's, sets the pace.
 """
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.header import Header
@@ -25,12 +33,19 @@ from email.mime.text import MIMEText
 
 import aiosmtplib
 import structlog
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from temporalio import activity
 
 from breachclock.activities.calls import CallProvider, CallRequest, heartbeat
 from breachclock.activities.mailer import SmtpRelay, smtp_options, stamp
-from breachclock.activities.smtp_commit import send_committed
+from breachclock.activities.smtp_commit import (
+    Deferred,
+    Delivered,
+    LostClaim,
+    Refused,
+    Unconfirmed,
+    send_committed,
+)
 from breachclock.notify.delivery import (
     Call,
     Counts,
@@ -40,9 +55,13 @@ from breachclock.notify.delivery import (
     Status,
     Wait,
     after_call,
+    after_deferral,
     call_key,
+    deferral_key,
     email_key,
     greeting,
+    letter_key,
+    letter_reason,
     next_step,
 )
 from breachclock.notify.notice import (
@@ -52,8 +71,7 @@ from breachclock.notify.notice import (
     render_notice,
     spoken_notice,
 )
-from breachclock.notify.subscribers import Subscriber
-from breachclock.notify_store import Entry, NotifyStore, Recipient
+from breachclock.store.people import Entry, LoadOutcome, NotifyStore, Recipient
 
 log = structlog.get_logger(__name__)
 
@@ -63,9 +81,11 @@ SMTP_CONNECTIONS = 4
 """E-mails of one slice go out over this many connections at once."""
 
 
-class SubscriberPage(BaseModel):
+class LoadPage(BaseModel):
+    """Take on a page of people a client staged in the store under ``page_key``."""
+
     reference: str
-    people: list[Subscriber] = Field(max_length=1000)
+    page_key: str
 
 
 class Advance(BaseModel):
@@ -79,6 +99,16 @@ class Advance(BaseModel):
     plan: Plan
     notice: IncidentNotice
     operator: Operator
+
+
+class GiveUp(BaseModel):
+    """Rounds over this slice kept failing: list everyone still pending for a letter."""
+
+    reference: str
+    first: int
+    end: int
+    now: datetime
+    reason: str
 
 
 class SliceReport(BaseModel):
@@ -99,10 +129,18 @@ def notice_message(notice: Notice, to: str) -> Message:
     return message
 
 
-def moment(request: Advance) -> datetime:
+def moment(now: datetime) -> datetime:
     """Now, for recording: the worker's clock, but never before the round's own time
     (under a test server's skipped time the workflow's clock runs ahead)."""
-    return max(request.now, datetime.now(UTC))
+    return max(now, datetime.now(UTC))
+
+
+def claim_token() -> str:
+    """Names this attempt of a round in the keys it claims (see ``store.people``)."""
+    if activity.in_activity():
+        info = activity.info()
+        return f"{info.workflow_run_id}:{info.activity_id}:{info.attempt}:{uuid.uuid4().hex[:8]}"
+    return uuid.uuid4().hex
 
 
 class NotifyActivities:
@@ -112,16 +150,19 @@ class NotifyActivities:
         self.relay = relay
 
     @activity.defn
-    async def store_subscribers(self, page: SubscriberPage) -> int:
-        """Take on a page of people; those already on the list are not added again."""
-        return await self.store.add(page.reference, page.people)
+    async def load_subscribers(self, page: LoadPage) -> LoadOutcome:
+        """Take on a staged page; asked again (a retry), it answers as the first time did."""
+        return await self.store.load(page.reference, page.page_key)
 
     @activity.defn
     async def advance(self, request: Advance) -> SliceReport:
         ref = request.reference
-        now = moment(request)
+        claim = claim_token()
+        now = moment(request.now)
         calls: list[tuple[Recipient, int]] = []
         emails: list[Recipient] = []
+        letters: list[Entry] = []
+        waits: list[tuple[str, datetime]] = []
         for person in await self.store.due(ref, request.first, request.end, now):
             step = next_step(person.progress(), request.plan, now, person.person.time_zone)
             if isinstance(step, Call):
@@ -129,20 +170,36 @@ class NotifyActivities:
             elif isinstance(step, Email):
                 emails.append(person)
             elif isinstance(step, Letter):
-                await self._letter(ref, person, now)
+                letters.append(letter(ref, person, now, claim, letter_reason(person.progress())))
             elif isinstance(step, Wait):
-                await self.store.defer(ref, person.person.id, step.until)
+                waits.append((person.person.id, step.until))
+        await self.store.defer(ref, waits)
+        await self.store.record_many(letters)
+        heartbeat()
         if calls:
-            await self._call(request, calls, now)
+            await self._call(request, calls, claim)
         if emails:
-            await self._mail(request, emails)
+            await self._mail(request, emails, claim)
+        return await self._report(ref, request.first, request.end)
+
+    @activity.defn
+    async def give_up(self, request: GiveUp) -> SliceReport:
+        """Everyone still pending in the slice is listed for a letter, with the reason."""
+        claim = claim_token()
+        pending = await self.store.due(request.reference, request.first, request.end, _FAR)
+        await self.store.record_many(
+            [letter(request.reference, p, request.now, claim, request.reason) for p in pending]
+        )
+        return await self._report(request.reference, request.first, request.end)
+
+    async def _report(self, ref: str, first: int, end: int) -> SliceReport:
         return SliceReport(
-            counts=await self.store.counts(ref, request.first, request.end),
-            next_due=await self.store.next_due(ref, request.first, request.end),
+            counts=await self.store.counts(ref, first, end),
+            next_due=await self.store.next_due(ref, first, end),
         )
 
     async def _call(
-        self, request: Advance, calls: Sequence[tuple[Recipient, int]], now: datetime
+        self, request: Advance, calls: Sequence[tuple[Recipient, int]], claim: str
     ) -> None:
         ref = request.reference
         by_key = {call_key(ref, p.person.id, n): (p, n) for p, n in calls}
@@ -170,7 +227,7 @@ class NotifyActivities:
         flushed = time.monotonic()
         async for result in self.calls.place(requests):
             person, number = by_key[result.key]
-            at = moment(request)
+            at = moment(request.now)
             status, next_at = after_call(result.outcome, at, request.plan)
             pending.append(
                 Entry(
@@ -184,6 +241,8 @@ class NotifyActivities:
                     status,
                     next_at,
                     calls_made=number - 1,
+                    claim=claim,
+                    email_failures=person.email_failures,
                 )
             )
             if len(pending) >= RECORD_BATCH or time.monotonic() - flushed > 1:
@@ -193,69 +252,131 @@ class NotifyActivities:
         await self.store.record_many(pending)
         log.info("notify.calls", reference=ref, placed=len(requests))
 
-    async def _mail(self, request: Advance, people: Sequence[Recipient]) -> None:
+    async def _mail(self, request: Advance, people: Sequence[Recipient], claim: str) -> None:
         ref = request.reference
         by_key = {email_key(ref, p.person.id): p for p in people}
         done = await self.store.recorded(list(by_key))
         todo = [(k, p) for k, p in by_key.items() if k not in done]
         shares = [todo[i::SMTP_CONNECTIONS] for i in range(SMTP_CONNECTIONS)]
-        await asyncio.gather(*(self._mail_share(request, share) for share in shares if share))
-        log.info("notify.emails", reference=ref, sent=len(todo))
+        try:
+            # One share failing stops and awaits the others before the round fails.
+            async with asyncio.TaskGroup() as shares_running:
+                for share in shares:
+                    if share:
+                        shares_running.create_task(self._mail_share(request, share, claim))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from failed
+        log.info("notify.emails", reference=ref, tried=len(todo))
 
-    async def _mail_share(self, request: Advance, share: Sequence[tuple[str, Recipient]]) -> None:
-        """Send over one connection, each e-mail recorded as the relay is about to take it."""
+    async def _mail_share(
+        self, request: Advance, share: Sequence[tuple[str, Recipient]], claim: str
+    ) -> None:
+        """Send over one connection (a new one after a lost claim dropped it)."""
         smtp = aiosmtplib.SMTP(**smtp_options(self.relay))
-        async with smtp:
+        try:
             for key, person in share:
-                await self._mail_one(smtp, request, key, person)
+                if not smtp.is_connected:
+                    await smtp.connect()
+                await self._mail_one(smtp, request, key, person, claim)
                 heartbeat()
+        finally:
+            if smtp.is_connected:
+                smtp.close()
 
     async def _mail_one(
-        self, smtp: aiosmtplib.SMTP, request: Advance, key: str, person: Recipient
+        self,
+        smtp: aiosmtplib.SMTP,
+        request: Advance,
+        key: str,
+        person: Recipient,
+        claim: str,
     ) -> None:
         ref, sid = request.reference, person.person.id
         notice = render_notice(request.notice, person.person, request.operator)
-        message = notice_message(notice, person.person.email or "")
+        address = person.person.email or ""
+        message = notice_message(notice, address)
         stamp(message, key, self.relay.sender)
-
-        async def record(outcome: str, status: Status) -> bool:
-            return await self.store.record(
-                ref,
-                sid,
-                key,
-                "email",
-                1,
-                outcome,
-                moment(request),
-                status,
-                None,
-                calls_made=person.calls_made,
-                at_once=True,
-            )
-
-        async def sent() -> None:
-            await record("sent", Status.EMAILED)
-
-        async def refused() -> None:
-            # Refused for good (5xx): this person needs a letter.
-            if not await record("refused", Status.UNREACHABLE):
-                await self.store.settle(ref, sid, key, "refused", Status.UNREACHABLE)
-
-        async def undo() -> None:
-            await self.store.undo(ref, sid, key)
-
-        await send_committed(smtp, message, commit=sent, refused=refused, undo=undo)
-
-    async def _letter(self, reference: str, person: Recipient, now: datetime) -> None:
-        await self.store.record(
-            reference,
-            person.person.id,
-            f"{reference}:{person.person.id}:letter",
-            "letter",
+        sent = Entry(
+            ref,
+            sid,
+            key,
+            "email",
             1,
-            "unreachable",
-            now,
-            Status.UNREACHABLE,
+            "sent",
+            moment(request.now),
+            Status.EMAILED,
             None,
             calls_made=person.calls_made,
+            claim=claim,
+            email_failures=person.email_failures,
         )
+
+        async def commit() -> bool:
+            return await self.store.record(sent, at_once=True)
+
+        outcome = await send_committed(smtp, message, self.relay.sender, address, commit)
+        if isinstance(outcome, Delivered | LostClaim):
+            return
+        if isinstance(outcome, Unconfirmed):
+            await self.store.unconfirmed(sent, outcome.reason)
+            return
+        if outcome.claimed:
+            if isinstance(outcome, Refused):
+                await self.store.refused_after_data(sent, "refused", outcome.reason)
+                return
+            await self.store.undo(sent)
+        if isinstance(outcome, Refused):
+            await self.store.record(letter(ref, person, sent.at, claim, outcome.reason))
+            return
+        await self._deferred(request, person, claim, outcome)
+
+    async def _deferred(
+        self, request: Advance, person: Recipient, claim: str, outcome: Deferred
+    ) -> None:
+        """The relay said "try later" to this person's e-mail: later, or at last a letter."""
+        ref, sid = request.reference, person.person.id
+        at = moment(request.now)
+        number = person.email_failures + 1
+        status, next_at, reason = after_deferral(number, at, request.plan, outcome.reason)
+        await self.store.record(
+            Entry(
+                ref,
+                sid,
+                deferral_key(ref, sid, number),
+                "email",
+                number,
+                "deferred",
+                at,
+                status,
+                next_at,
+                calls_made=person.calls_made,
+                claim=claim,
+                reason=reason,
+                detail=outcome.reason,
+                email_failures=person.email_failures,
+                deferral=True,
+            )
+        )
+
+
+_FAR = datetime.max.replace(tzinfo=UTC)
+"""Due by then: every pending person, whatever they wait for."""
+
+
+def letter(reference: str, person: Recipient, at: datetime, claim: str, reason: str) -> Entry:
+    """The entry that lists a person for a letter, with why."""
+    return Entry(
+        reference,
+        person.person.id,
+        letter_key(reference, person.person.id),
+        "letter",
+        1,
+        "unreachable",
+        at,
+        Status.UNREACHABLE,
+        None,
+        calls_made=person.calls_made,
+        claim=claim,
+        reason=reason,
+        email_failures=person.email_failures,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from breachclock.incident.model import IncidentState
-from breachclock.store import RecordStore
+from breachclock.store.records import RecordStore
 
 
 class RegisterActivities:

@@ -1,23 +1,26 @@
-"""Sending one e-mail so that a killed worker can never send it twice.
+"""Sending one e-mail so that it is delivered at most once, whatever fails or races.
 
 SMTP has no idempotency: the relay takes the message when it reads the line with
 the lone ".", and answers 250 after. A sender that records "sent" only on the 250
 (as the regulator filings do) resends if it dies between the two: RFC 1047's
-duplicate window, which grows with load. For a 22,000-person campaign whose
-worker may be killed at any moment that window is hit in practice (the kill test
-found it), so here the order is turned round:
+duplicate window, which grows with load. For a campaign whose worker may be killed
+at any moment, or whose round may run twice at once (a zombie after a heartbeat
+timeout, a run that continued as new), the order is turned round:
 
 1. MAIL, RCPT, DATA and the whole message body, but not the final ".";
 2. wait until the body has left this process (the transport's buffer is empty);
-3. ``commit()``: record the e-mail as sent (with the person's new status);
-4. write the final "." at once, then read the answer.
+3. ``commit()``: claim the e-mail's key in the store (with the person's new status);
+4. if the claim was won, write the final "." at once, then read the answer; if it
+   was lost (another attempt holds the key, or the person moved on), drop the
+   connection instead, so the relay discards the unfinished message.
 
 Dying before 3: the relay drops the unfinished message, the retry sends it once.
-Dying after 4: recorded and delivered. Dying between 3 and 4 (a few
-microseconds with SQLite, no await in between) would lose it; that window is
-orders of magnitude smaller than the one it replaces. A refusal of the message
-itself (5xx after the ".") is reported to ``refused``; a temporary failure to
-``undo`` and raised, so the retry sends again.
+Dying after 4: recorded and delivered. Dying between 3 and 4 (a few microseconds
+with SQLite, no await in between) would lose it; that window is orders of magnitude
+smaller than the one it replaces, and cancellation cannot fall into it (the two
+steps are shielded). The answer says what happened to this one recipient, so one
+bad address never fails the others: ``Refused`` (for good: a letter), ``Deferred``
+(try later), or delivered. A fault of the connection itself raises.
 """
 
 from __future__ import annotations
@@ -25,44 +28,126 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email import policy
+from email.generator import BytesGenerator
 from email.message import Message
-from email.utils import getaddresses, parseaddr
+from io import BytesIO
 
 import aiosmtplib
 from aiosmtplib.email import flatten_message
 
 LINE_ENDINGS = re.compile(rb"\r\n|\n|\r(?!\n)")
 LEADING_DOT = re.compile(rb"(?m)^\.")
+ENHANCED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})")
 
 
-def data_block(message: Message) -> bytes:
-    """The message as DATA carries it: CRLF lines, leading dots doubled, ending in CRLF."""
-    raw = LINE_ENDINGS.sub(b"\r\n", flatten_message(message, cte_type="7bit"))
+@dataclass(frozen=True)
+class Delivered:
+    pass
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The relay will never take this message for this recipient."""
+
+    reason: str
+    claimed: bool = False
+    """The refusal came after the claim (to the "."): the caller corrects its record."""
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """The relay asks to try later (greylisting, a full mailbox, a busy path)."""
+
+    reason: str
+    claimed: bool = False
+    """The deferral came after the claim (to the "."): the caller undoes its record."""
+
+
+@dataclass(frozen=True)
+class LostClaim:
+    """Another attempt holds the key, or the person no longer needs this e-mail."""
+
+
+@dataclass(frozen=True)
+class Unconfirmed:
+    """Claimed and the "." written, but the answer never came (the connection broke):
+    most likely delivered; not sent again, and recorded as such."""
+
+    reason: str
+
+
+Outcome = Delivered | Refused | Deferred | LostClaim | Unconfirmed
+
+
+def reply(code: int, message: str) -> str:
+    """A relay's answer as a reason to record: the code and the enhanced status only.
+    The text after them often quotes the address, which must not reach the store."""
+    enhanced = ENHANCED.match(message or "")
+    return f"{code} {enhanced.group(1)}" if enhanced else str(code)
+
+
+def data_block(message: Message, utf8: bool = False) -> bytes:
+    """The message as DATA carries it: CRLF lines, leading dots doubled, ending in CRLF.
+    With ``utf8`` (SMTPUTF8) its headers go as UTF-8, as RFC 6532 has them."""
+    if utf8:
+        out = BytesIO()
+        generator = BytesGenerator(out, policy=policy.SMTPUTF8.clone(cte_type="8bit"))
+        generator.flatten(message)  # type: ignore[arg-type]  # a compat32 Message flattens too
+        raw = out.getvalue()
+    else:
+        raw = flatten_message(message, cte_type="7bit")
+    raw = LINE_ENDINGS.sub(b"\r\n", raw)
     if not raw.endswith(b"\r\n"):
         raw += b"\r\n"
     return LEADING_DOT.sub(b"..", raw)
 
 
+async def _finish(
+    smtp: aiosmtplib.SMTP, commit: Callable[[], Awaitable[bool]]
+) -> aiosmtplib.SMTPResponse | LostClaim | Unconfirmed:
+    """Steps 3 and 4: the claim, then the "." (or the dropped connection) and its answer."""
+    protocol = smtp.protocol
+    if not await commit():
+        smtp.close()  # mid-DATA: closing is the only way to abandon the message
+        return LostClaim()
+    assert protocol is not None
+    try:
+        return await protocol.execute_command(b".")  # writes before its first suspension
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as err:
+        smtp.close()
+        return Unconfirmed(f"no answer to the end of the message ({type(err).__name__})")
+
+
 async def send_committed(
     smtp: aiosmtplib.SMTP,
     message: Message,
-    commit: Callable[[], Awaitable[object]],
-    refused: Callable[[], Awaitable[object]],
-    undo: Callable[[], Awaitable[object]],
-) -> bool:
-    """Send ``message``, committing just before the relay can take it. True when delivered."""
-    sender = parseaddr(str(message["From"]))[1]
-    recipients = [address for _, address in getaddresses(message.get_all("To", []))]
-    await smtp.mail(sender)
-    for recipient in recipients:
-        try:
-            await smtp.rcpt(recipient)
-        except aiosmtplib.SMTPRecipientRefused as err:
-            await smtp.rset()
-            if err.code >= 500:
-                await refused()
-                return False
-            raise
+    sender: str,
+    recipient: str,
+    commit: Callable[[], Awaitable[bool]],
+) -> Outcome:
+    """Send ``message`` to one recipient, claiming it just before the relay can take it.
+
+    ``commit`` claims the key and says whether this attempt won. After ``Delivered``
+    the caller has nothing left to do; a ``claimed`` refusal or deferral it must set
+    right in its record (the relay did not take the message it recorded as sent)."""
+    utf8 = not (recipient.isascii() and sender.isascii())
+    if smtp.is_ehlo_or_helo_needed:
+        await smtp.ehlo()
+    if utf8 and not smtp.supports_extension("smtputf8"):
+        return Refused("the relay does not take internationalised addresses (no SMTPUTF8)")
+    options = ["SMTPUTF8"] if utf8 else []
+    encoding = "utf-8" if utf8 else "ascii"
+    await smtp.mail(sender, options=options, encoding=encoding)
+    try:
+        await smtp.rcpt(recipient, encoding=encoding)
+    except aiosmtplib.SMTPRecipientRefused as err:
+        await smtp.rset()
+        why = reply(err.code, err.message)
+        if err.code >= 500:
+            return Refused(f"the relay refused the address ({why})")
+        return Deferred(f"the relay deferred the address ({why})")
     start = await smtp.execute_command(b"DATA")
     if start.code != 354:
         await smtp.rset()
@@ -71,15 +156,22 @@ async def send_committed(
     transport = protocol.transport if protocol is not None else None
     if protocol is None or transport is None:
         raise aiosmtplib.SMTPServerDisconnected("connection lost before the message")
-    protocol.write(data_block(message))
+    protocol.write(data_block(message, utf8))
     while transport.get_write_buffer_size():  # type: ignore[attr-defined]  # noqa: ASYNC110 - a transport has no "drained" event to wait on
         await asyncio.sleep(0.001)
-    await commit()
-    answer = await protocol.execute_command(b".")  # writes before its first suspension
+    # Shielded: a cancellation (the round handed over, the worker stopping) waits for
+    # the claim and the "." so that a claimed e-mail is never left unsent.
+    finishing = asyncio.ensure_future(_finish(smtp, commit))
+    try:
+        answer = await asyncio.shield(finishing)
+    except asyncio.CancelledError:
+        await finishing
+        raise
+    if isinstance(answer, LostClaim | Unconfirmed):
+        return answer
     if answer.code == 250:
-        return True
+        return Delivered()
+    why = reply(answer.code, answer.message)
     if answer.code >= 500:
-        await refused()
-        return False
-    await undo()
-    raise aiosmtplib.SMTPDataError(answer.code, answer.message)
+        return Refused(f"the relay refused the message ({why})", claimed=True)
+    return Deferred(f"the relay deferred the message ({why})", claimed=True)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from breachclock.incident.instants import show
 from breachclock.incident.model import (
     Filing,
     FilingKind,
@@ -119,6 +121,8 @@ def _filing_steps(
     def step(kind: FilingKind, when: datetime | None) -> list[Scheduled]:
         if when is None:
             return []
+        if track.sending is not None and track.sending.retry_at is not None:
+            when = track.sending.retry_at  # a failed try: the next one is due then
         # After an extension the deadline is met; the rest follows "as soon as possible".
         return [
             Scheduled(
@@ -244,6 +248,48 @@ def is_late(due: datetime | None, sent_at: datetime) -> bool:
     return due is not None and sent_at > due
 
 
+def late_reason(
+    state: IncidentState, track: Track, due_at: datetime | None, at: datetime, tz: ZoneInfo
+) -> str | None:
+    """Why a filing due at ``due_at`` and sent at ``at`` is late; None when it is not.
+
+    The person's own reason first, then a failing relay, a discovery recorded late, and
+    last the engine having been down: the reasons the filing then says it is late."""
+    if due_at is None or not is_late(due_at, at):
+        return None
+    if track.approve and track.approve.late_reason:
+        return track.approve.late_reason
+    if track.last_error:
+        return f"the report could not be sent before the deadline: {track.last_error}"
+    recorded = state.discovery_recorded_at
+    if recorded and recorded > due_at:
+        return (
+            f"awareness was recorded only at {show(recorded, tz)}, after the deadline "
+            f"({show(due_at, tz)}); filed at once"
+        )
+    return (
+        f"the engine was unavailable at the deadline ({show(due_at, tz)}); "
+        "filed as soon as it was running again"
+    )
+
+
+def filing_for(
+    state: IncidentState, index: int, stage: str, facts_version: int | None
+) -> Filing | None:
+    """The filing an approval of ``stage`` (at ``facts_version``) asks for, if it went.
+
+    An automatic stage is filed once. A follow-up stage may take several partial
+    reports: one went for this approval if it carried these facts or newer ones, and
+    with no version named, any filing that ended the stage counts."""
+    track = state.tracks[index]
+    candidates = [f for f in state.filings if f.regime is track.regime and f.stage == stage]
+    if facts_version is not None:
+        candidates = [f for f in candidates if f.facts_version >= facts_version]
+    elif stage not in track.done:
+        candidates = []
+    return candidates[-1] if candidates else None
+
+
 def correction_pending(state: IncidentState, index: int) -> bool:
     track = state.tracks[index]
     return (
@@ -255,8 +301,9 @@ def correction_pending(state: IncidentState, index: int) -> bool:
 
 def pending_filing(state: IncidentState, index: int, now: datetime) -> FileReport | None:
     """The filing an approval would send now (what ``report`` drafts)."""
-    probe = state.model_copy(deep=True)
-    probe.tracks[index].approve_at = now
+    tracks = list(state.tracks)
+    tracks[index] = tracks[index].model_copy(update={"approve_at": now})
+    probe = state.model_copy(update={"tracks": tracks})
     return next(
         (s.step for s in schedule(probe, index, now) if isinstance(s.step, FileReport)), None
     )

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from breachclock.incident.inputs import REFERENCE_PATTERN, InputModel, Name, Text
 from breachclock.incident.instants import Instant, zone
+from breachclock.incident.limits import EVENT_TEXT, FACTS_LIMIT, LIST_ITEMS, json_size, kib
 from breachclock.incident.regimes import PRIVACY_REGIMES, RegimeCode, regime
 from breachclock.notify.assessment import Assessment, Decision, Recommendation
 from breachclock.notify.delivery import Counts, Plan
@@ -90,23 +91,23 @@ class Facts(InputModel):
     affected_count: int | None = Field(default=None, ge=0)
     affected_scale: str | None = None
     """The scale in other terms, where no exact count can be had."""
-    breach_types: list[BreachType] | None = None
+    breach_types: Annotated[list[BreachType], Field(max_length=LIST_ITEMS)] | None = None
     circumstances: Text | None = None
-    services: list[Name] | None = None
-    data_kinds: list[Name] | None = None
-    systems: list[Name] | None = None
+    services: Annotated[list[Name], Field(max_length=LIST_ITEMS)] | None = None
+    data_kinds: Annotated[list[Name], Field(max_length=LIST_ITEMS)] | None = None
+    systems: Annotated[list[Name], Field(max_length=LIST_ITEMS)] | None = None
     location_and_media: Text | None = None
     root_cause: RootCause | None = None
     root_cause_detail: Text | None = None
-    contributing_causes: list[Text] | None = None
+    contributing_causes: Annotated[list[Text], Field(max_length=LIST_ITEMS)] | None = None
     subscriber_effect: Text | None = None
     potential_consequences: Text | None = None
-    measures_taken: list[Measure] | None = None
-    measures_planned: list[Measure] | None = None
+    measures_taken: Annotated[list[Measure], Field(max_length=LIST_ITEMS)] | None = None
+    measures_planned: Annotated[list[Measure], Field(max_length=LIST_ITEMS)] | None = None
     other_providers: Text | None = None
     cross_border: Text | None = None
     subscriber_notice: SubscriberNotice | None = None
-    security_aspects: list[SecurityAspect] | None = None
+    security_aspects: Annotated[list[SecurityAspect], Field(max_length=LIST_ITEMS)] | None = None
     in_communications_service: bool = True
     unknown_because: dict[str, Text] = Field(default_factory=dict)
     """Why a fact is still unknown, by field name; the report prints it."""
@@ -183,6 +184,16 @@ class OpenIncident(InputModel):
     facts: Facts = Facts()
 
     @model_validator(mode="after")
+    def _facts_fit(self) -> OpenIncident:
+        size = json_size(self.facts)
+        if size > FACTS_LIMIT:
+            raise ValueError(
+                f"the facts take {kib(size)}, past their limit of {kib(FACTS_LIMIT)}: shorten "
+                "them, or keep long documents outside breachclock and refer to them"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _one_privacy_regulator(self) -> OpenIncident:
         if self.regime not in PRIVACY_REGIMES:
             raise ValueError(
@@ -212,13 +223,22 @@ class Discover(InputModel):
 
 class TimelineInput(InputModel):
     at: Instant
-    what: Text
+    what: Annotated[str, Field(min_length=1, max_length=EVENT_TEXT)]
     by: Name | None = None
-    how_established: str = "reported"
+    how_established: Annotated[str, Field(min_length=1, max_length=200)] = "reported"
 
 
 class Approve(InputModel):
+    """A person's go for one filing: they name it, so a second approval of the same one
+    (a re-run, two people at once) is answered with it instead of filing again."""
+
     by: Name
+    filing: Annotated[str, Field(max_length=64)] | None = None
+    """The stage approved (``initial_report``, ``supplementary_report``, …, or
+    ``correction``), as ``report`` and ``status`` name the pending filing."""
+    facts_version: Annotated[int, Field(ge=0)] | None = None
+    """The facts version the person saw: a later version may be filed again (a further
+    partial report, a correction); the same one is answered with its filing."""
     late_reason: Text | None = None
     track: RegimeCode | None = None
 
@@ -294,6 +314,20 @@ class Page(BaseModel):
     due_at: datetime | None
     sent_at: datetime
     recipients: int
+    failed: str | None = None
+    """Why the page could not be sent (its retries spent); ``sent_at`` is when it gave up."""
+
+
+class Sending(BaseModel):
+    """A filing on its way: its number is taken, so every try (and every run after a
+    continue-as-new) sends under the same business key."""
+
+    number: int
+    stage: str
+    since: datetime
+    failures: int = 0
+    retry_at: datetime | None = None
+    """When the next try is due after a failure (None: being tried now)."""
 
 
 class Track(BaseModel):
@@ -313,6 +347,7 @@ class Track(BaseModel):
     last_overdue_at: datetime | None = None
     last_error: str | None = None
     final_facts_version: int | None = None
+    sending: Sending | None = None
 
 
 class Policy(BaseModel):
@@ -337,6 +372,11 @@ class Policy(BaseModel):
     customer_web: str | None = None
     """How notified people reach the operator (the notice prints these)."""
     notify_plan: Plan = Field(default_factory=Plan)
+    history_budget: int = Field(default=8_000, ge=20, le=40_000)
+    """Events an incident's run may reach before it continues as new (tests force it low)."""
+    campaign_check: timedelta = timedelta(hours=1)
+    """How often a running campaign is looked at from outside, in case it was ended by
+    hand (it tells the incident itself when it finishes)."""
 
     @field_validator("operator_zone")
     @classmethod
@@ -357,6 +397,10 @@ class Wave(BaseModel):
     counts: Counts | None = None
     failure: str | None = None
     """Why the wave ended without finishing (its workflow was ended by hand, or failed)."""
+    checked_at: datetime | None = None
+    """When the campaign's workflow was last looked at from outside."""
+    signals: bool = False
+    """The campaign tells the incident when it ends (every wave started by this engine)."""
 
 
 class NoticeOrder(InputModel):
@@ -388,6 +432,8 @@ class Notification(BaseModel):
     languages: list[str] = Field(default_factory=list)
     """Languages the list asks for ("" for the regime's default)."""
     waves: list[Wave] = Field(default_factory=list)
+    loaded_pages: list[str] = Field(default_factory=list)
+    """The keys of the staged pages taken on: loading one again adds nobody."""
 
     @property
     def told(self) -> bool:
@@ -430,6 +476,8 @@ class IncidentState(BaseModel):
     tracks: list[Track] = Field(default_factory=list)
     filings: list[Filing] = Field(default_factory=list)
     pages: list[Page] = Field(default_factory=list)
+    pages_dropped: int = 0
+    """The oldest pages no longer listed (the state keeps within its limit)."""
     timeline: list[TimelineEntry] = Field(default_factory=list)
     closure: Closure | None = None
     next_filing_number: int = 1

@@ -47,9 +47,6 @@ class Status(StrEnum):
     """No call got through and no e-mail could be sent: to be told by letter."""
 
 
-DELIVERED = (Status.CALLED, Status.EMAILED)
-
-
 class Plan(BaseModel):
     """How a campaign reaches people; fixed when the campaign starts."""
 
@@ -68,6 +65,12 @@ class Plan(BaseModel):
     """Slices worked at once (the pending activities of one campaign)."""
     heartbeat: timedelta = timedelta(seconds=30)
     """A slice's worker that stays silent this long is taken for dead: the slice is retried."""
+    email_retries: Annotated[int, Field(ge=0, le=20)] = 5
+    """Times a relay's "try later" for one person's e-mail is retried before a letter."""
+    email_retry_after: timedelta = timedelta(minutes=15)
+    """The first wait after a deferred e-mail; each further one waits twice as long."""
+    history_budget: Annotated[int, Field(ge=20, le=40_000)] = 4_000
+    """Events a campaign run may reach before it continues as new (tests force it low)."""
 
     @model_validator(mode="after")
     def _sane(self) -> Plan:
@@ -131,6 +134,27 @@ def next_step(progress: Progress, plan: Plan, now: datetime, zone: str) -> Step:
     return Email() if progress.has_email else Letter()
 
 
+def after_deferral(
+    failures: int, at: datetime, plan: Plan, why: str
+) -> tuple[Status, datetime | None, str | None]:
+    """After the relay deferred a person's e-mail for the ``failures``-th time: wait and
+    try again, twice as long each time, or, past ``plan.email_retries``, a letter."""
+    if failures > plan.email_retries:
+        return Status.UNREACHABLE, None, f"{why}, {failures} times: to be told by letter"
+    return Status.PENDING, at + plan.email_retry_after * 2 ** (failures - 1), None
+
+
+def letter_reason(progress: Progress) -> str:
+    """Why nobody could be told but by letter, for the person handling the letters."""
+    if not progress.has_phone and not progress.has_email:
+        return "no phone number and no e-mail address on record"
+    if progress.last_outcome is CallOutcome.INVALID_NUMBER:
+        return "the number on record is not in use, and there is no e-mail address"
+    if progress.calls_made:
+        return f"{progress.calls_made} calls did not reach them, and there is no e-mail address"
+    return "no e-mail address, and no calls are made in this campaign"
+
+
 def after_call(outcome: CallOutcome, at: datetime, plan: Plan) -> tuple[Status, datetime | None]:
     """The person's status after a call, and when the next step may run."""
     if outcome is CallOutcome.REACHED_VERIFIED:
@@ -172,6 +196,15 @@ def call_key(reference: str, subscriber_id: str, number: int) -> str:
 
 def email_key(reference: str, subscriber_id: str) -> str:
     return f"{reference}:{subscriber_id}:email"
+
+
+def deferral_key(reference: str, subscriber_id: str, number: int) -> str:
+    """The ``number``-th time the relay said "try later" to this person's e-mail."""
+    return f"{email_key(reference, subscriber_id)}:deferred:{number}"
+
+
+def letter_key(reference: str, subscriber_id: str) -> str:
+    return f"{reference}:{subscriber_id}:letter"
 
 
 GREETINGS = {

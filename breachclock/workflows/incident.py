@@ -5,6 +5,13 @@ updates, and runs a single loop: ask the domain's ``schedule`` what is due, star
 those steps (filings, pages) as background tasks, sleep until the next step or
 the next change. Side effects happen only in activities, each with a business
 key, so a retried, replayed or restarted step never sends twice.
+
+Everything a run must hand to the next lives in the state: a filing being sent
+keeps its number there (so every try, in any run, sends under one key), a failed
+filing's next try is a time there, a campaign's wave is there and the campaign
+reports its end by a signal to this workflow's id. So the run can continue as new
+whenever its history is long, waiting only for the activities in flight, each
+bounded by its own timeout.
 """
 
 from __future__ import annotations
@@ -22,14 +29,22 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from breachclock.activities.engine import CampaignEnd, EngineActivities
     from breachclock.activities.filing import MailActivities
     from breachclock.activities.mailer import Receipt
-    from breachclock.activities.notify import NotifyActivities, SubscriberPage
+    from breachclock.activities.notify import LoadPage, NotifyActivities
     from breachclock.activities.register import RegisterActivities
     from breachclock.incident import lifecycle
     from breachclock.incident.escalation import build_page
     from breachclock.incident.instants import show, zone
     from breachclock.incident.lifecycle import FileReport, SendPage, Step
+    from breachclock.incident.limits import (
+        KEPT_PAGES,
+        STATE_LIMIT,
+        TIMELINE_LIMIT,
+        json_size,
+        too_big,
+    )
     from breachclock.incident.model import (
         Approve,
         Close,
@@ -45,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         OpenSecurityReport,
         Page,
         Policy,
+        Sending,
         SubscriberNotice,
         TimelineEntry,
         TimelineInput,
@@ -63,7 +79,13 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.notify.notice import IncidentNotice, missing_passages
     from breachclock.notify.reporting import notice_fact, operator_for
     from breachclock.notify.subscribers import Language, Rejected, Subscriber
-    from breachclock.workflows.campaign import CampaignProgress, CampaignStart, CampaignWorkflow
+    from breachclock.workflows.campaign import (
+        END_SIGNAL,
+        CampaignProgress,
+        CampaignStart,
+        CampaignWorkflow,
+    )
+    from breachclock.workflows.ids import campaign_id
     from breachclock.workflows.search import publish
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -88,15 +110,24 @@ def sleep_toward(wake: datetime, now: datetime) -> timedelta:
     return max(remaining, MIN_SLEEP)
 
 
-def campaign_id(reference: str, wave: int) -> str:
-    return f"campaign-{reference}-{wave}"
-
-
 APPROVE_WAIT = timedelta(seconds=30)
 SEND_RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=10))
 FILING_ATTEMPTS = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=2))
 """A few quick tries inside the activity; past them the workflow records the error
-(escalations show it) and tries again with a growing backoff, indefinitely."""
+(escalations show it) and tries again with a growing backoff, for as long as it takes:
+a filing must go. Each try is a time in the state, not a task waiting in this run."""
+PAGE_ATTEMPTS = RetryPolicy(
+    maximum_attempts=5, initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=1)
+)
+"""A page that cannot go within a few minutes is recorded as failed: the next page
+(or the deadline's own filing) follows on time instead of queueing behind it."""
+LOAD_ATTEMPTS = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
+STAGED_PAGES = "staged-subscriber-pages"
+"""``workflow.patched`` id: subscriber pages reach the store staged, not in history."""
+FILING_IN_STATE = "filing-retry-in-state"
+"""``workflow.patched`` id: a failed filing's retry is a time in the state."""
+PAGES_AFTER_FILING = "pages-wait-for-filing"
+"""``workflow.patched`` id: a page waits while its track's filing is being sent."""
 
 # Business metrics, through the workflow's replay-safe meter (nothing is recorded while
 # replaying, and recording issues no command). Exposed with the SDK's on the engine's
@@ -111,7 +142,8 @@ ESCALATIONS_METRIC = "breachclock_escalations"
 
 class IncidentStart(BaseModel):
     opening: OpenIncident
-    policy: Policy
+    policy: Policy | None = None
+    """None: the engine's own, read by the worker when the workflow starts."""
     carried: IncidentState | None = None
     """The state carried over by continue-as-new."""
 
@@ -121,16 +153,40 @@ class ApproveResult(BaseModel):
     message: str
 
 
+class Due(BaseModel):
+    regime: RegimeCode
+    name: str
+    due_at: datetime | None
+
+
+class Discovered(BaseModel):
+    at: datetime
+    deadlines: list[Due]
+
+
+class Answer(BaseModel):
+    """What an update that changes the record answers: a line for the person."""
+
+    message: str
+
+
 class SubscriberLoad(BaseModel):
-    """One page of the affected list, and (with the first page) the rows skipped as invalid."""
+    """One page of the affected list, staged in the store by the client under ``page_key``,
+    and (with the first page) the rows skipped as invalid. No person's details travel
+    here: they reach the worker through the store, sealed."""
 
-    model_config = ConfigDict(hide_input_in_errors=True)  # people's names, numbers, addresses
+    model_config = ConfigDict(hide_input_in_errors=True)
 
-    source: str
+    source: str = Field(max_length=300)
     """The file's name, so loading it again replaces its skipped rows instead of adding them."""
-    people: list[Subscriber] = Field(default_factory=list, max_length=1000)
+    page_key: str | None = Field(default=None, pattern=r"^[0-9a-f]{16,64}$")
+    count: int = Field(default=0, ge=0, le=1000)
+    languages: list[Language | None] = Field(default_factory=list, max_length=4)
+    """The languages this page's people read (None: the regime's default)."""
     skipped: list[Rejected] = Field(default_factory=list, max_length=1000)
     skipped_total: int = 0
+    people: list[Subscriber] = Field(default_factory=list, max_length=1000)
+    """Pages recorded before staging carried the people here; new clients leave it empty."""
 
 
 class LoadResult(BaseModel):
@@ -138,6 +194,8 @@ class LoadResult(BaseModel):
     repeated: int
     people: int
     """On the list now."""
+    changed: list[str] = []
+    """Ids already on the list whose rows in this page hold different details."""
 
 
 MAX_LOAD_PAGE = 1000
@@ -164,19 +222,28 @@ class IncidentWorkflow:
             regime=opening.regime,
             opened_at=workflow.now(),
             opened_by=opening.opened_by,
-            policy=start.policy,
+            policy=start.policy or Policy(),
             facts=opening.facts,
         )
+        self._ready = start.carried is not None or start.policy is not None
         self._in_flight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._changed = False
         self._campaign: ChildWorkflowHandle[CampaignWorkflow, CampaignProgress] | None = None
         self._loading = asyncio.Lock()
+        self._engine_notes = 0
+        self._renew = False
 
     # ---------------------------------------------------------------- the loop
 
     @workflow.run
     async def run(self, start: IncidentStart) -> IncidentState:
+        if not self._ready:
+            # The engine's configuration decides the incident's policy, once, here.
+            self.state.policy = await workflow.execute_local_activity_method(
+                EngineActivities.policy, start_to_close_timeout=timedelta(seconds=30)
+            )
+            self._ready = True
         if start.carried is None:
             self._note(
                 self.state.opened_at,
@@ -193,21 +260,22 @@ class IncidentWorkflow:
                 if item.step.key not in self._in_flight
             ]
             for item in upcoming:
-                if item.at <= now:
+                if item.at <= now and not self._held_back(item.step):
                     self._start(item.step)
+            checks = self._campaign_checks(now)
             wake = min((i.at for i in upcoming if i.at > now), default=None)
+            if checks:
+                wake = min(filter(None, (wake, checks)))
             publish(self.state)
-            if self._should_continue_as_new():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(
-                    IncidentStart(
-                        opening=start.opening, policy=self.state.policy, carried=self.state
-                    )
-                )
+            self._renew = self._should_continue_as_new()
+            if self._renew and self._idle():
+                workflow.continue_as_new(IncidentStart(opening=start.opening, carried=self.state))
             self._changed = False
             timeout = None if wake is None else sleep_toward(wake, workflow.now())
             try:
-                await workflow.wait_condition(lambda: self._changed, timeout=timeout)
+                await workflow.wait_condition(
+                    lambda: self._changed or (self._renew and self._idle()), timeout=timeout
+                )
             except TimeoutError:
                 pass
         publish(self.state)
@@ -220,22 +288,42 @@ class IncidentWorkflow:
         return self.state
 
     def _should_continue_as_new(self) -> bool:
-        # Not while a campaign runs: its result comes back to this run only.
+        """Past the history budget. Whatever is in flight finishes first (each activity is
+        bounded by its timeouts, and a failed filing's retry waits in the state); the loop
+        goes on meanwhile. Only a wave started by the first engine, which ends by
+        returning to this very run, holds it."""
+        info = workflow.info()
         return (
-            workflow.info().is_continue_as_new_suggested()
-            and not self._in_flight
-            and self.state.notification.running is None
+            info.get_current_history_length() > self.state.policy.history_budget
+            or info.is_continue_as_new_suggested()
+        ) and not any(
+            w.finished_at is None and not w.signals for w in self.state.notification.waves
         )
 
+    def _idle(self) -> bool:
+        """Nothing in flight that this run alone could finish: it may continue as new."""
+        return not self._in_flight and workflow.all_handlers_finished()
+
+    def _held_back(self, step: Step) -> bool:
+        """A page waits while its track's filing is being sent: once it went, the page
+        would tell people to file what is already filed (the schedule then drops it)."""
+        held = isinstance(step, SendPage) and any(
+            key.startswith(f"file:{step.regime_index}:") for key in self._in_flight
+        )
+        return held and workflow.patched(PAGES_AFTER_FILING)
+
     def _start(self, step: Step) -> None:
-        self._in_flight.add(step.key)
         work = self._file(step) if isinstance(step, FileReport) else self._page(step)
+        self._track_work(step.key, work)
+
+    def _track_work(self, key: str, work: Coroutine[Any, Any, None]) -> None:
+        self._in_flight.add(key)
 
         async def tracked() -> None:
             try:
                 await work
             finally:
-                self._in_flight.discard(step.key)
+                self._in_flight.discard(key)
                 self._changed = True
 
         self._background(tracked())
@@ -245,14 +333,58 @@ class IncidentWorkflow:
         self._tasks.add(task)  # a reference, so the task is not collected mid-flight
         task.add_done_callback(self._tasks.discard)
 
+    # ------------------------------------------------------------- filings
+
     async def _file(self, step: FileReport) -> None:
+        if not workflow.patched(FILING_IN_STATE):
+            await self._file_retrying_here(step)
+            return
+        track = self.state.tracks[step.regime_index]
+        sending = track.sending
+        if sending is None:
+            sending = Sending(
+                number=self.state.next_filing_number, stage=step.stage, since=workflow.now()
+            )
+            self.state.next_filing_number += 1
+            track.sending = sending
+        sending.retry_at = None
+        draft = build_draft(
+            self.state,
+            step,
+            sending.number,
+            workflow.now(),
+            lifecycle.late_reason(self.state, track, step.due_at, workflow.now(), self._zone),
+        )
+        try:
+            receipt: Receipt = await workflow.execute_activity_method(
+                MailActivities.file_report,
+                draft,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=FILING_ATTEMPTS,
+            )
+        except ActivityError as err:
+            sending.failures += 1
+            wait = min(SEND_RETRY_BACKOFF[0] * 2 ** (sending.failures - 1), SEND_RETRY_BACKOFF[1])
+            sending.retry_at = workflow.now() + wait
+            self._filing_failed(track, sending.number, err)
+            return
+        track.sending = None
+        self._filed(step, draft.number, draft.recipient, draft, receipt)
+
+    async def _file_retrying_here(self, step: FileReport) -> None:
+        """The first engine's way, kept for incidents whose history was made by it: the
+        retries wait inside this task (so a run could not continue as new meanwhile)."""
         number = self.state.next_filing_number
         self.state.next_filing_number += 1
         track = self.state.tracks[step.regime_index]
         delay = SEND_RETRY_BACKOFF[0]
         while True:
             draft = build_draft(
-                self.state, step, number, workflow.now(), self._late_reason(track, step)
+                self.state,
+                step,
+                number,
+                workflow.now(),
+                lifecycle.late_reason(self.state, track, step.due_at, workflow.now(), self._zone),
             )
             try:
                 receipt: Receipt = await workflow.execute_activity_method(
@@ -263,15 +395,24 @@ class IncidentWorkflow:
                 )
                 break
             except ActivityError as err:
-                cause = str(err.cause or err)
-                track.last_error = f"{cause} (at {show(workflow.now(), self._zone)})"
-                workflow.logger.warning(
-                    "filing failed, retrying",
-                    extra={"reference": self.state.reference, "number": number},
-                )
-                self._changed = True
+                self._filing_failed(track, number, err)
                 await workflow.sleep(delay)
                 delay = min(delay * 2, SEND_RETRY_BACKOFF[1])
+        self._filed(step, number, draft.recipient, draft, receipt)
+
+    def _filing_failed(self, track: Track, number: int, err: ActivityError) -> None:
+        cause = str(err.cause or err)
+        track.last_error = f"{cause} (at {show(workflow.now(), self._zone)})"
+        workflow.logger.warning(
+            "filing failed, retrying",
+            extra={"reference": self.state.reference, "number": number},
+        )
+        self._changed = True
+
+    def _filed(
+        self, step: FileReport, number: int, recipient: str, draft: Any, receipt: Receipt
+    ) -> None:
+        track = self.state.tracks[step.regime_index]
         # The workflow's clock, not the worker's: deterministic, and in a crash between
         # the relay's acceptance and the activity's completion it errs towards "late".
         sent_at = workflow.now()
@@ -280,12 +421,13 @@ class IncidentWorkflow:
             regime=track.regime,
             kind=step.kind,
             stage=step.stage,
-            recipient=draft.recipient,
+            recipient=recipient,
             message_id=receipt.message_id,
             sent_at=sent_at,
             due_at=step.due_at,
             late=lifecycle.is_late(step.due_at, sent_at),
-            late_reason=draft.late_reason or self._late_reason(track, step, sent_at),
+            late_reason=draft.late_reason
+            or lifecycle.late_reason(self.state, track, step.due_at, sent_at, self._zone),
             justification=draft.justification,
             missing=draft.missing,
             facts_version=draft.facts_version,
@@ -305,38 +447,22 @@ class IncidentWorkflow:
             "filing sent", extra={"reference": self.state.reference, "number": number, "kind": kind}
         )
 
-    def _late_reason(
-        self, track: Track, step: FileReport, at: datetime | None = None
-    ) -> str | None:
-        """Why a filing is late; None when it is not (yet) late."""
-        if not lifecycle.is_late(step.due_at, at or workflow.now()):
-            return None
-        assert step.due_at is not None
-        if track.approve and track.approve.late_reason:
-            return track.approve.late_reason
-        if track.last_error:
-            return f"the report could not be sent before the deadline: {track.last_error}"
-        recorded = self.state.discovery_recorded_at
-        if recorded and recorded > step.due_at:
-            return (
-                f"awareness was recorded only at {show(recorded, self._zone)}, after the deadline "
-                f"({show(step.due_at, self._zone)}); filed at once"
-            )
-        return (
-            f"the engine was unavailable at the deadline ({show(step.due_at, self._zone)}); "
-            "filed as soon as it was running again"
-        )
+    # --------------------------------------------------------------- pages
 
     async def _page(self, step: SendPage) -> None:
         page = build_page(self.state, step, workflow.now())
-        await workflow.execute_activity_method(
-            MailActivities.send_page,
-            page,
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
-        )
-        sent_at = workflow.now()
         track = self.state.tracks[step.regime_index]
+        failure = None
+        try:
+            await workflow.execute_activity_method(
+                MailActivities.send_page,
+                page,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=PAGE_ATTEMPTS,
+            )
+        except ActivityError as err:
+            failure = str(err.cause or err)
+        sent_at = workflow.now()
         track.pages_sent += [step.key, *step.covers]
         if step.level.startswith("overdue"):
             track.last_overdue_at = sent_at
@@ -350,8 +476,17 @@ class IncidentWorkflow:
                 due_at=step.due_at,
                 sent_at=sent_at,
                 recipients=len(page.recipients),
+                failed=failure,
             )
         )
+        if failure is not None:
+            self._note(
+                sent_at,
+                f"page ({step.level}) could not be sent: {failure}",
+                "breachclock",
+                kind=EntryKind.ENGINE,
+            )
+            return
         self._note(
             sent_at, f"paged ({step.level}): {page.subject}", "breachclock", kind=EntryKind.ENGINE
         )
@@ -381,7 +516,8 @@ class IncidentWorkflow:
     # ------------------------------------------------------------- updates
 
     @workflow.update
-    async def discover(self, discovery: Discover) -> IncidentState:
+    async def discover(self, discovery: Discover) -> Discovered:
+        await self._started()
         self.state.discovery = discovery
         self.state.discovery_recorded_at = workflow.now()
         track = Track(regime=self.state.regime, aware_at=discovery.at)
@@ -394,7 +530,14 @@ class IncidentWorkflow:
             "reported at discovery",
             kind=EntryKind.INCIDENT,
         )
-        return self.state
+        return Discovered(
+            at=discovery.at,
+            deadlines=[
+                Due(regime=track.regime, name=stage.name, due_at=lifecycle.stage_due(track, stage))
+                for stage in regime(track.regime).stages
+                if stage.name in track.anchors
+            ],
+        )
 
     @discover.validator
     def _validate_discover(self, discovery: Discover) -> None:
@@ -412,10 +555,15 @@ class IncidentWorkflow:
                 f"discovery ({show(discovery.at, self._zone)}) cannot be before the incident "
                 f"occurred ({show(occurred.at, self._zone)})"
             )
+        self._fits(discovery, "the discovery")
 
     @workflow.update
     async def record_facts(self, patch: FactsPatch) -> list[str]:
-        self.state.facts = self.state.facts.merged(patch)
+        await self._started()
+        merged = self.state.facts.merged(patch)
+        if merged == self.state.facts:
+            return merged.missing()  # nothing new: no new version, nothing to file again
+        self.state.facts = merged
         self.state.facts_version += 1
         fields = ", ".join(sorted(patch.changes))
         self._note(
@@ -444,10 +592,15 @@ class IncidentWorkflow:
                 f"the incident cannot have occurred ({show(merged.occurred.at, self._zone)}) "
                 f"after it was discovered ({show(discovery.at, self._zone)})"
             )
+        self._fits(patch, "these facts")
 
     @workflow.update
-    async def add_event(self, event: TimelineInput) -> None:
+    async def add_event(self, event: TimelineInput) -> Answer:
+        await self._started()
+        if self._recorded(event):
+            return Answer(message="that event is already on the timeline")
         self._note(event.at, event.what, event.by, event.how_established, kind=EntryKind.INCIDENT)
+        return Answer(message="event recorded")
 
     @add_event.validator
     def _validate_event(self, event: TimelineInput) -> None:
@@ -455,23 +608,51 @@ class IncidentWorkflow:
         self._open_only()
         if event.at > workflow.now() + CLOCK_SKEW:
             reject("a timeline event cannot be in the future")
+        if len(self.state.timeline) >= TIMELINE_LIMIT and not self._recorded(event):
+            reject(f"the timeline holds its limit of {TIMELINE_LIMIT:,} entries")
+        self._fits(event, "this event")
+
+    def _recorded(self, event: TimelineInput) -> bool:
+        """The same event again (a command run twice): recognised, not added twice."""
+        return any(
+            e.at == event.at
+            and e.what == event.what
+            and e.by == event.by
+            and e.how_established == event.how_established
+            for e in self.state.timeline
+        )
 
     @workflow.update
     async def approve(self, approval: Approve) -> ApproveResult:
+        await self._started()
         track = self._track_for(approval.track)
+        index = self.state.tracks.index(track)
         before = len(self.state.filings)
-        track.approve = approval
-        track.approve_at = workflow.now()
-        self._changed = True
-        try:
-            await workflow.wait_condition(
-                lambda: len(self.state.filings) > before, timeout=APPROVE_WAIT
+
+        def filed() -> Filing | None:
+            if approval.filing is None:  # approvals recorded before they named their filing
+                return self.state.filings[-1] if len(self.state.filings) > before else None
+            return lifecycle.filing_for(self.state, index, approval.filing, approval.facts_version)
+
+        existing = filed()
+        if existing is not None:
+            return ApproveResult(
+                filed=existing,
+                message=f"filing no. {existing.number} ({existing.kind.value.replace('_', ' ')})"
+                f" was already sent {show(existing.sent_at, self._zone)}",
             )
+        if track.approve is None:
+            track.approve = approval
+            track.approve_at = workflow.now()
+            self._changed = True
+        try:
+            await workflow.wait_condition(lambda: filed() is not None, timeout=APPROVE_WAIT)
         except TimeoutError:
             return ApproveResult(
                 filed=None, message="approved; the filing is queued and is being retried"
             )
-        filing = self.state.filings[-1]
+        filing = filed()
+        assert filing is not None
         return ApproveResult(filed=filing, message=f"filing no. {filing.number} sent")
 
     @approve.validator
@@ -482,11 +663,19 @@ class IncidentWorkflow:
             reject("nothing to approve before discovery: record it with 'discover'")
         track = self._track_for(approval.track)
         index = self.state.tracks.index(track)
-        stage = lifecycle.current_stage(track)
-        if stage is None and not lifecycle.correction_pending(self.state, index):
+        pending = lifecycle.pending_filing(self.state, index, workflow.now())
+        if approval.filing is None:
+            what = f": the pending one is {pending.stage}" if pending else ""
+            reject(f"name the filing you approve (--filing){what}")
+        if lifecycle.filing_for(self.state, index, approval.filing, approval.facts_version):
+            return  # approved before: the update answers with that filing
+        if pending is None:
             reject("every report for this regulator has been filed and no fact changed since")
-        if any(key.startswith(f"file:{index}:") for key in self._in_flight) or track.approve:
-            reject("a filing for this regulator is already being sent")
+        if approval.filing != pending.stage:
+            reject(f"the pending filing is the {pending.stage}, not the {approval.filing}")
+        if track.approve is not None or track.sending is not None:
+            return  # being sent: the update waits for it and answers with it
+        stage = lifecycle.current_stage(track)
         if stage is None:
             return
         due = lifecycle.stage_due(track, stage)
@@ -507,17 +696,21 @@ class IncidentWorkflow:
             reject(
                 f"the {stage.name} was due {show(due, self._zone)}: give the reasons with --late-reason"
             )
+        self._fits(approval, "this approval")
 
     @workflow.update
-    async def justify(self, justification: Justify) -> IncidentState:
+    async def justify(self, justification: Justify) -> Answer:
+        await self._started()
         track = self._track_for(justification.track)
+        if track.justification == justification.text:
+            return Answer(message="that justification is already recorded")
         track.justification = justification.text
         self._note(
             workflow.now(),
             f"justification for missing facts: {justification.text}",
             justification.by,
         )
-        return self.state
+        return Answer(message="justification recorded")
 
     @justify.validator
     def _validate_justify(self, justification: Justify) -> None:
@@ -528,15 +721,17 @@ class IncidentWorkflow:
             reject("every report for this regulator has been filed: nothing to justify")
         if not self.state.facts.missing():
             reject("no facts are missing: there is nothing to justify; file with 'approve'")
+        self._fits(justification, "the justification")
 
     @workflow.update
-    async def open_security_report(self, request: OpenSecurityReport) -> IncidentState:
+    async def open_security_report(self, request: OpenSecurityReport) -> Answer:
+        await self._started()
         assert self.state.discovery is not None
         track = Track(regime=RegimeCode.NIS2, aware_at=request.aware_at or self.state.discovery.at)
         lifecycle.start_track(track)
         self.state.tracks.append(track)
         self._note(workflow.now(), "NIS2 security-incident report opened", request.by)
-        return self.state
+        return Answer(message=f"NIS2 report opened; {len(self.state.tracks)} reports now run")
 
     @open_security_report.validator
     def _validate_security(self, request: OpenSecurityReport) -> None:
@@ -548,9 +743,11 @@ class IncidentWorkflow:
             reject("a NIS2 security-incident report is already open for this incident")
         if request.aware_at and request.aware_at > workflow.now() + CLOCK_SKEW:
             reject("the awareness time is in the future")
+        self._fits(request, "the request")
 
     @workflow.update
-    async def close(self, request: Close) -> IncidentState:
+    async def close(self, request: Close) -> Answer:
+        await self._started()
         self.state.closure = Closure(at=workflow.now(), by=request.by, reason=request.reason)
         self._note(
             workflow.now(),
@@ -558,7 +755,7 @@ class IncidentWorkflow:
             request.by,
         )
         self._changed = True
-        return self.state
+        return Answer(message=f"{self.state.reference} closed")
 
     @close.validator
     def _validate_close(self, request: Close) -> None:
@@ -576,12 +773,16 @@ class IncidentWorkflow:
             reject("a filing or page is being sent; close again in a moment")
         if self.state.notification.running is not None:
             reject("subscribers are still being notified: close once the campaign has finished")
+        self._fits(request, "the reason")
 
     # ------------------------------------------------- telling subscribers
 
     @workflow.update
     async def assess(self, assessment: Assessment) -> Recommendation:
+        await self._started()
         notification = self.state.notification
+        if notification.assessment == assessment and notification.recommendation:
+            return notification.recommendation
         notification.assessment = assessment
         notification.recommendation = recommend(assessment)
         verdict = "notify" if notification.recommendation.notify else "no notice needed"
@@ -594,55 +795,83 @@ class IncidentWorkflow:
         self._open_only()
         if self.state.notification.told:
             reject("subscribers are already being told: the assessment cannot change now")
+        self._fits(assessment, "the assessment")
 
     @workflow.update
     async def add_subscribers(self, load: SubscriberLoad) -> LoadResult:
+        await self._started()
         notification = self.state.notification
         async with self._loading:  # one page at a time: sequence numbers follow each other
-            added: int = await workflow.execute_activity_method(
-                NotifyActivities.store_subscribers,
-                SubscriberPage(reference=self.state.reference, people=load.people),
-                start_to_close_timeout=timedelta(minutes=2),
-            )
-            notification.people += added
-            notification.repeated += len(load.people) - added
             if load.skipped or load.skipped_total:
                 notification.skipped[load.source] = load.skipped
                 notification.skipped_total[load.source] = load.skipped_total
-            seen = {p.language.value if p.language else "" for p in load.people}
-            notification.languages = sorted(set(notification.languages) | seen)
+            if load.page_key is not None and load.page_key in notification.loaded_pages:
+                return LoadResult(added=0, repeated=load.count, people=notification.people)
+            if workflow.patched(STAGED_PAGES) and load.page_key is not None:
+                outcome = await workflow.execute_activity_method(
+                    NotifyActivities.load_subscribers,
+                    LoadPage(reference=self.state.reference, page_key=load.page_key),
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=LOAD_ATTEMPTS,
+                )
+                added, changed = outcome.added, outcome.changed
+                notification.people = outcome.people
+                notification.loaded_pages.append(load.page_key)
+                languages = {lang.value if lang else "" for lang in load.languages}
+                repeated = outcome.repeated
+            else:
+                # A page of an incident recorded before pages were staged: people inline.
+                added = await workflow.execute_activity(
+                    "store_subscribers",
+                    {"reference": self.state.reference, "people": load.people},
+                    result_type=int,
+                    start_to_close_timeout=timedelta(minutes=2),
+                )
+                changed = []
+                notification.people += added
+                languages = {p.language.value if p.language else "" for p in load.people}
+                repeated = len(load.people) - added
+            notification.repeated += repeated
+            notification.languages = sorted(set(notification.languages) | languages)
         if added:
             self._note(
                 workflow.now(),
-                f"{added} affected people added to the notification list (now {notification.people})",
+                f"{added} affected {'person' if added == 1 else 'people'} added to the "
+                f"notification list (now {notification.people})",
                 None,
                 kind=EntryKind.ENGINE,
             )
             await self._grow_campaign()
         return LoadResult(
-            added=added, repeated=len(load.people) - added, people=notification.people
+            added=added, repeated=repeated, people=notification.people, changed=changed
         )
 
     @add_subscribers.validator
     def _validate_add_subscribers(self, load: SubscriberLoad) -> None:
         given(load)
         self._open_only()
-        ids = [p.id for p in load.people]
-        if len(set(ids)) != len(ids):
-            reject("a page names the same person twice")
+        if load.people:
+            reject("pages are staged in the store now: load them with 'subscribers'")
+        if load.page_key is None:
+            reject("a page names the staged page it loads (page_key)")
         notice = self.state.notification.notice
         if notice is not None:
-            problems = missing_passages(notice, {p.language for p in load.people})
+            problems = missing_passages(notice, load.languages)
             if problems:
                 reject(
                     "the recorded notice cannot be sent to everyone on this page: "
                     + "; ".join(problems)
                 )
+        self._fits(load, "this page's skipped rows")
 
     @workflow.update
-    async def set_notice(self, notice: IncidentNotice) -> None:
+    async def set_notice(self, notice: IncidentNotice) -> Answer:
+        await self._started()
+        if self.state.notification.notice == notice:
+            return Answer(message="that notice is already recorded")
         self.state.notification.notice = notice
         self._note(workflow.now(), "subscriber notice text recorded", None)
+        return Answer(message="notice recorded")
 
     @set_notice.validator
     def _validate_set_notice(self, notice: IncidentNotice) -> None:
@@ -657,10 +886,14 @@ class IncidentWorkflow:
         if self.state.notification.running is not None:
             reject("a campaign is sending this notice now: it cannot change under it")
         self._check_languages(notice)
+        self._fits(notice, "the notice")
 
     @workflow.update
     async def decide_notice(self, decision: Decision) -> str:
+        await self._started()
         notification = self.state.notification
+        if self._decided(decision):
+            return "that decision is already recorded"
         notification.decision = decision
         if not decision.notify:
             assert decision.justification is not None
@@ -682,6 +915,8 @@ class IncidentWorkflow:
         given(decision)
         self._open_only()
         notification = self.state.notification
+        if self._decided(decision):
+            return  # the same decision again: answered, nothing changes
         if notification.assessment is None:
             reject("record the assessment first ('assess'): the decision is weighed against it")
         if notification.told:
@@ -691,9 +926,18 @@ class IncidentWorkflow:
             reject(" ".join(problems))
         if decision.notify:
             self._ready_to_notify()
+        self._fits(decision, "the decision")
+
+    def _decided(self, decision: Decision) -> bool:
+        """This decision is in force already (a failed campaign's decision is taken again)."""
+        notification = self.state.notification
+        return notification.decision == decision and (not decision.notify or notification.told)
 
     @workflow.update
     async def order_notice(self, order: NoticeOrder) -> str:
+        await self._started()
+        if self.state.notification.order == order and self.state.notification.told:
+            return "that order is already recorded"
         self.state.notification.order = order
         self._note(
             workflow.now(),
@@ -708,9 +952,12 @@ class IncidentWorkflow:
     def _validate_order(self, order: NoticeOrder) -> None:
         given(order)
         self._open_only()
+        if self.state.notification.order == order and self.state.notification.told:
+            return
         if self.state.notification.told:
             reject("subscribers are already being told")
         self._ready_to_notify()
+        self._fits(order, "the order")
 
     def _ready_to_notify(self) -> None:
         notification = self.state.notification
@@ -731,7 +978,14 @@ class IncidentWorkflow:
         assert notification.notice is not None
         number = len(notification.waves) + 1
         first = notification.covered
-        wave = Wave(number=number, first=first, end=notification.people, started_at=workflow.now())
+        signals = workflow.patched(END_SIGNAL)
+        wave = Wave(
+            number=number,
+            first=first,
+            end=notification.people,
+            started_at=workflow.now(),
+            signals=signals,
+        )
         notification.waves.append(wave)
         self._campaign = await workflow.start_child_workflow(
             CampaignWorkflow.run,
@@ -760,25 +1014,38 @@ class IncidentWorkflow:
             None,
             kind=EntryKind.ENGINE,
         )
-        self._background(self._await_wave(wave, self._campaign))
+        if signals:
+            # This run hears at once of a campaign ended by hand; a later run looks now
+            # and then (``_campaign_checks``). A finished campaign signals its end.
+            self._campaign.add_done_callback(lambda ended: self._child_ended(wave, ended))
+        else:
+            self._background(self._await_wave(wave, self._campaign))
+
+    def _child_ended(self, wave: Wave, ended: asyncio.Future[CampaignProgress]) -> None:
+        failure = ended.exception()
+        if failure is not None and wave.finished_at is None:
+            cause = failure.cause if isinstance(failure, ChildWorkflowError) else None
+            self._wave_failed(wave, str(cause or failure))
 
     async def _await_wave(
         self, wave: Wave, handle: ChildWorkflowHandle[CampaignWorkflow, CampaignProgress]
     ) -> None:
+        """How incidents recorded before campaigns signalled their end learnt of it."""
         try:
             progress = await handle
         except ChildWorkflowError as err:
-            # Ended by hand, or failed: the wave is over; deciding again starts another.
-            wave.finished_at = workflow.now()
-            wave.failure = str(err.cause or err)
-            self._campaign = None
-            self._note(
-                workflow.now(),
-                f"notification campaign {wave.number} ended without finishing: {wave.failure}",
-                None,
-                kind=EntryKind.ENGINE,
-            )
+            self._wave_failed(wave, str(err.cause or err))
             return
+        await self._wave_finished(wave, progress)
+
+    @workflow.signal
+    async def campaign_finished(self, progress: CampaignProgress) -> None:
+        """A campaign of this incident ended (sent by the campaign itself)."""
+        wave = next((w for w in self.state.notification.waves if w.number == progress.wave), None)
+        if wave is not None and wave.finished_at is None:
+            await self._wave_finished(wave, progress)
+
+    async def _wave_finished(self, wave: Wave, progress: CampaignProgress) -> None:
         wave.finished_at = workflow.now()
         wave.counts = progress.counts
         wave.end = wave.first + progress.size
@@ -800,20 +1067,61 @@ class IncidentWorkflow:
         if notification.people > notification.covered:
             await self._start_wave()
 
+    def _wave_failed(self, wave: Wave, failure: str) -> None:
+        """Ended by hand, or failed: the wave is over; deciding again starts another."""
+        wave.finished_at = workflow.now()
+        wave.failure = failure
+        self._campaign = None
+        self._note(
+            workflow.now(),
+            f"notification campaign {wave.number} ended without finishing: {wave.failure}",
+            None,
+            kind=EntryKind.ENGINE,
+        )
+
+    def _campaign_checks(self, now: datetime) -> datetime | None:
+        """Look at a running campaign from outside now and then: one ended by hand tells
+        nobody. Returns when the next look is due."""
+        wave = self.state.notification.running
+        if wave is None or not wave.signals:
+            return None
+        due = (wave.checked_at or wave.started_at) + self.state.policy.campaign_check
+        key = f"check:{wave.number}"
+        if due <= now and key not in self._in_flight:
+            self._track_work(key, self._check_campaign(wave))
+            return None
+        return due
+
+    async def _check_campaign(self, wave: Wave) -> None:
+        ended: CampaignEnd = await workflow.execute_activity_method(
+            EngineActivities.campaign_end,
+            campaign_id(self.state.reference, wave.number),
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=RetryPolicy(maximum_attempts=3),
+        )
+        wave.checked_at = workflow.now()
+        if ended.failure is not None and wave.finished_at is None:
+            self._wave_failed(wave, ended.failure)
+
     async def _grow_campaign(self) -> None:
         """People added once notice was decided are told too: by the running wave, or a new one."""
         notification = self.state.notification
         wave = notification.running
-        if wave is None or self._campaign is None:
+        if wave is None:
             if notification.told:
                 await self._start_wave()
             return
         wave.end = notification.people
         try:
-            await self._campaign.signal(CampaignWorkflow.grow, wave.end)
+            if self._campaign is not None:
+                await self._campaign.signal(CampaignWorkflow.grow, wave.end)
+            else:
+                await workflow.get_external_workflow_handle_for(
+                    CampaignWorkflow.run, campaign_id(self.state.reference, wave.number)
+                ).signal(CampaignWorkflow.grow, wave.end)
         except ApplicationError:
             # It finished meanwhile: its result sets the wave's true end, and the
-            # people past it get a wave of their own (``_await_wave``).
+            # people past it get a wave of their own (``_wave_finished``).
             workflow.logger.info("campaign finished before it could grow")
 
     def _set_notice_fact(self, fact: SubscriberNotice, new_version: bool = True) -> None:
@@ -837,6 +1145,17 @@ class IncidentWorkflow:
         if self.state.closure is not None:
             reject(f"incident {self.state.reference} is closed")
 
+    async def _started(self) -> None:
+        """Input that arrives while the workflow still asks the engine for its policy
+        waits for it (its validator already accepted it)."""
+        await workflow.wait_condition(lambda: self._ready)
+
+    def _fits(self, adding: BaseModel, what: str) -> None:
+        """Refuse input that would take the state past its budget (``incident.limits``)."""
+        problem = too_big(json_size(self.state), json_size(adding), what)
+        if problem:
+            reject(problem)
+
     def _track_for(self, code: RegimeCode | None) -> Track:
         track = self.state.track(code)
         if track is None:
@@ -856,3 +1175,23 @@ class IncidentWorkflow:
         )
         self.state.timeline.append(entry)
         self._changed = True
+        if kind is EntryKind.ENGINE:
+            self._engine_notes += 1
+            if self._engine_notes % 50 == 0 and json_size(self.state) > STATE_LIMIT:
+                self._compact()
+
+    def _compact(self) -> None:
+        """Past the state's limit the engine drops its oldest records of pages (the
+        timeline's notes of them, and all but the last ``KEPT_PAGES`` pages); the
+        incident's own steps, filings and people's records all stay."""
+        pages = self.state.pages
+        dropped = len(pages) - KEPT_PAGES
+        if dropped <= 0:
+            return
+        self.state.pages = pages[dropped:]
+        self.state.pages_dropped += dropped
+        self.state.timeline = [
+            e
+            for e in self.state.timeline
+            if not (e.kind is EntryKind.ENGINE and e.what.startswith("paged ("))
+        ]
