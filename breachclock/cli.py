@@ -25,6 +25,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from breachclock import files
 from breachclock.activities.calls import CallRequest
 from breachclock.config import Settings
 from breachclock.incident import lifecycle, views
@@ -91,17 +92,9 @@ def model(cls: type[T], **data: Any) -> T:
 
 def read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text())
-    except OSError as err:
-        raise Refused(f"cannot read {path}: {err.strerror}") from err
-    except UnicodeDecodeError as err:
-        raise Refused(f"{path} is not UTF-8 text: {err.reason} at byte {err.start}") from err
-    except json.JSONDecodeError as err:
-        raise Refused(f"{path} is not valid JSON: {err.msg} at line {err.lineno}") from err
-    except RecursionError as err:
-        raise Refused(f"{path} nests too deeply to be read") from err
-    except ValueError as err:  # int() refuses a number thousands of digits long
-        raise Refused(f"{path} cannot be read: a number in it is too long") from err
+        data = files.read_json(path)
+    except files.InputFileError as err:
+        raise Refused(str(err)) from err
     if not isinstance(data, dict):
         raise Refused(f"{path} must hold a JSON object")
     return data

@@ -13,7 +13,6 @@ e-mail addresses checked for syntax only (no network).
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -31,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from breachclock.files import MAX_LIST_BYTES, InputFileError, loads, text_lines
 from breachclock.incident.instants import InstantError, zone
 
 DEFAULT_ZONE = "Europe/Stockholm"
@@ -219,8 +219,8 @@ def load(path: Path | str, skip_invalid: bool = False, region: str = DEFAULT_REG
                 subscribers.append(Subscriber.model_validate(row, context={"region": region}))
             except ValidationError as err:
                 rejected.append(Rejected(line=line, reason=_reason(err)))
-    except UnicodeDecodeError:
-        raise SubscriberFileError(f"{path.name}: not UTF-8 text") from None
+    except InputFileError as err:
+        raise SubscriberFileError(str(err)) from None
 
     if rejected and not skip_invalid:
         lines = "\n".join(f"  line {r.line}: {r.reason}" for r in rejected)
@@ -263,52 +263,60 @@ Row = tuple[int, dict[str, Any] | str]
 
 
 def _csv_rows(path: Path) -> Iterator[Row]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        if not header:
-            raise SubscriberFileError(f"{path.name}: empty file (no header line)")
-        unknown = [h for h in header if h not in COLUMNS]
-        if unknown:
+    reader = csv.reader(text_lines(path, MAX_LIST_BYTES))
+
+    def read() -> list[str] | None:
+        try:
+            return next(reader, None)
+        except csv.Error as err:  # a NUL byte, a field longer than csv.field_size_limit()
             raise SubscriberFileError(
-                f"{path.name}: unknown column(s) {', '.join(unknown)}; "
-                f"the columns are {', '.join(COLUMNS)}"
-            )
-        for needed in ("id", "affected_items"):
-            if needed not in header:
-                raise SubscriberFileError(f"{path.name}: no {needed!r} column")
-        reader.fieldnames = header
+                f"{path.name}: line {reader.line_num} cannot be read as CSV: {err}"
+            ) from None
+
+    header = [h.strip() for h in (read() or [])]
+    if not header:
+        raise SubscriberFileError(f"{path.name}: empty file (no header line)")
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise SubscriberFileError(
+            f"{path.name}: unknown column(s) {', '.join(unknown)}; "
+            f"the columns are {', '.join(COLUMNS)}"
+        )
+    for needed in ("id", "affected_items"):
+        if needed not in header:
+            raise SubscriberFileError(f"{path.name}: no {needed!r} column")
+    end_of_previous = reader.line_num
+    while (record := read()) is not None:
+        line = end_of_previous + 1
         end_of_previous = reader.line_num
-        for record in reader:
-            line = end_of_previous + 1
-            end_of_previous = reader.line_num
-            if None in record:
-                yield line, "more fields than the header has"
-                continue
-            row: dict[str, Any] = {}
-            for key, value in record.items():
-                text = (value or "").strip()
-                if key == "affected_items":
-                    row[key] = [item for item in text.split(";") if item.strip()]
-                elif text or key not in OPTIONAL_BLANK:
-                    row[key] = text
-            yield line, row
+        if not record:
+            continue  # a blank line, as DictReader skips it
+        if len(record) > len(header):
+            yield line, "more fields than the header has"
+            continue
+        row: dict[str, Any] = {}
+        for key, value in zip(header, record + [""] * (len(header) - len(record)), strict=True):
+            text = value.strip()
+            if key == "affected_items":
+                row[key] = [item for item in text.split(";") if item.strip()]
+            elif text or key not in OPTIONAL_BLANK:
+                row[key] = text
+        yield line, row
 
 
 def _jsonl_rows(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError:
-                yield number, "not valid JSON"
-                continue
-            if not isinstance(value, dict):
-                yield number, "not a JSON object"
-                continue
-            yield (
-                number,
-                {k: v for k, v in value.items() if not (k in OPTIONAL_BLANK and v in (None, ""))},
-            )
+    for number, text in enumerate(text_lines(path, MAX_LIST_BYTES), start=1):
+        if not text.strip():
+            continue
+        try:
+            value = loads(text, f"{path.name} line {number}")
+        except InputFileError as err:
+            yield number, err.reason
+            continue
+        if not isinstance(value, dict):
+            yield number, "not a JSON object"
+            continue
+        yield (
+            number,
+            {k: v for k, v in value.items() if not (k in OPTIONAL_BLANK and v in (None, ""))},
+        )
