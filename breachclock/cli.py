@@ -55,6 +55,7 @@ from breachclock.notify.subscribers import load as load_subscribers
 from breachclock.notify_store import open_notify_store
 from breachclock.store import open_store
 from breachclock.temporal import WORKFLOW_ID_PREFIX, connect, workflow_id
+from breachclock.terminal import printable
 from breachclock.workflows.campaign import CampaignProgress, CampaignWorkflow
 from breachclock.workflows.incident import (
     MAX_LOAD_PAGE,
@@ -109,7 +110,7 @@ def run(coro: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
         try:
             asyncio.run(coro(*args, **kwargs))
         except Refused as err:
-            click.echo(f"error: {err}", err=True)
+            click.echo(printable(f"error: {err}"), err=True)
             code = 1
         except RPCError as err:
             unreachable = err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
@@ -179,7 +180,7 @@ async def fetch_state(reference: str) -> IncidentState:
 
 
 def emit(as_json: bool, data: Any, text: str) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else text)
+    click.echo(printable(json.dumps(data, indent=2, ensure_ascii=False) if as_json else text))
 
 
 def reference_arg(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -316,7 +317,7 @@ async def approve(reference: str, late_reason: str | None, track: str | None, by
         IncidentWorkflow.approve,
         model(Approve, by=by, late_reason=late_reason, track=track),
     )
-    click.echo(result.message)
+    click.echo(printable(result.message))
 
 
 @cli.command()
@@ -397,7 +398,7 @@ async def report(reference: str, as_json: bool, track: str | None) -> None:
     if step is None:
         raise Refused("nothing is pending: every report has been filed")
     draft = build_draft(state, step, state.next_filing_number, now, None)
-    click.echo(render_json(draft) if as_json else render_text(draft))
+    click.echo(printable(render_json(draft) if as_json else render_text(draft)))
 
 
 async def live_counts(state: IncidentState) -> dict[int, Counts]:
@@ -473,7 +474,7 @@ async def subscribers(reference: str, file: Path, skip_invalid: bool) -> None:
         on_list = result.people
     click.echo(f"{added} added, {repeated} already on the list; {on_list} on the list now")
     for row in skipped:
-        click.echo(f"skipped line {row.line}: {row.reason}")
+        click.echo(printable(f"skipped line {row.line}: {row.reason}"))
 
 
 @cli.command()
@@ -515,7 +516,7 @@ async def decide(
         Decision, notify=notify, exemption=exemption, justification=justification, decided_by=by
     )
     message: str = await update(reference, IncidentWorkflow.decide_notice, decision)
-    click.echo(message)
+    click.echo(printable(message))
 
 
 @cli.command()
@@ -533,7 +534,7 @@ async def order(
         NoticeOrder, by=regulator, decision_reference=decision_ref, text=text, recorded_by=by
     )
     message: str = await update(reference, IncidentWorkflow.order_notice, request)
-    click.echo(message)
+    click.echo(printable(message))
 
 
 @cli.command()
@@ -624,9 +625,10 @@ async def calls_next(agent: str) -> None:
         return
     call = CallRequest.model_validate_json(item.request)
     until = show(item.claimed_until, zone(settings.operator_zone))
+    name = printable(call.name or "(no name on record)", one_line=True)
     click.echo(
-        f"call {item.key}\n  name:   {call.name or '(no name on record)'}\n  number: {call.phone}\n"
-        f"  say:    {call.greeting}\n"
+        f"call {item.key}\n  name:   {name}\n  number: {call.phone}\n"
+        f"  say:    {printable(call.greeting, one_line=True)}\n"
         "Confirm who you are speaking to before saying anything else; then read the notice:\n"
         f"  starter.py calls script {item.key}\n"
         f"Record the outcome by {until} or the call goes back on the list:\n"
@@ -643,7 +645,7 @@ async def calls_script(key: str) -> None:
         item = await store.work_item(key)
     if item is None:
         raise Refused(f"no call {key} on the list")
-    click.echo(CallRequest.model_validate_json(item.request).notice)
+    click.echo(printable(CallRequest.model_validate_json(item.request).notice))
 
 
 @calls.command("record")
