@@ -50,7 +50,7 @@ from breachclock.notify import views as notify_views
 from breachclock.notify.assessment import Assessment, Decision, Recommendation
 from breachclock.notify.delivery import CallOutcome, Counts
 from breachclock.notify.notice import IncidentNotice
-from breachclock.notify.subscribers import SubscriberFileError, pages
+from breachclock.notify.subscribers import DELIMITERS, SubscriberFileError, pages
 from breachclock.notify.subscribers import load as load_subscribers
 from breachclock.notify_store import open_notify_store
 from breachclock.store import open_store
@@ -440,16 +440,24 @@ async def assess(reference: str, file: Path, as_json: bool) -> None:
     required=True,
     type=click.Path(path_type=Path),
     help="CSV or JSONL export: id, name, phone, email, language, time_zone, role, "
-    "subscriber_id, affected_items.",
+    "subscriber_id, affected_items, postal_address.",
 )
 @click.option("--skip-invalid", is_flag=True, help="Load the valid rows, list the bad ones.")
+@click.option(
+    "--delimiter",
+    type=click.Choice(["comma", "semicolon", "tab", ",", ";"]),
+    help="The CSV's column delimiter [found from the header line].",
+)
 @run
-async def subscribers(reference: str, file: Path, skip_invalid: bool) -> None:
+async def subscribers(
+    reference: str, file: Path, skip_invalid: bool, delimiter: str | None
+) -> None:
     """Load the affected subscribers and users (again: nobody is added twice)."""
     state = await fetch_state(reference)
     region = "DK" if state.regime is RegimeCode.DK else "SE"
+    forced = {"comma": ",", "semicolon": ";", "tab": "\t"}.get(delimiter or "", delimiter)
     try:
-        loaded = load_subscribers(file, skip_invalid=skip_invalid, region=region)
+        loaded = load_subscribers(file, skip_invalid, region, forced)
     except OSError as err:
         raise Refused(f"cannot read {file}: {err.strerror}") from err
     except SubscriberFileError as err:
@@ -472,6 +480,10 @@ async def subscribers(reference: str, file: Path, skip_invalid: bool) -> None:
         added += result.added
         repeated += result.repeated
         on_list = result.people
+    if loaded.delimiter:
+        click.echo(
+            printable(f"read {file.name}: columns separated by {DELIMITERS[loaded.delimiter]}")
+        )
     click.echo(f"{added} added, {repeated} already on the list; {on_list} on the list now")
     for row in skipped:
         click.echo(printable(f"skipped line {row.line}: {row.reason}"))
@@ -603,8 +615,11 @@ async def unreachable(reference: str, as_json: bool) -> None:
     """The people no call or e-mail reached: they are to be told by letter."""
     async with open_notify_store(Settings()) as store:
         found = await store.unreachable(reference)
-    rows = [{"subscriber_id": p.id, "name": p.name} for p in found]
-    emit(as_json, rows, "\n".join(f"{p.id}  {p.name or ''}" for p in found) or "nobody")
+    rows = [
+        {"subscriber_id": p.id, "name": p.name, "postal_address": p.postal_address} for p in found
+    ]
+    lines = [f"{p.id}  {p.name or ''}  {p.postal_address_line or '(no address)'}" for p in found]
+    emit(as_json, rows, "\n".join(printable(line, one_line=True) for line in lines) or "nobody")
 
 
 @cli.group()
