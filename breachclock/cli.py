@@ -29,7 +29,7 @@ from breachclock import files
 from breachclock.activities.calls import CallRequest
 from breachclock.config import Settings
 from breachclock.incident import lifecycle, views
-from breachclock.incident.instants import iso_local, show, zone
+from breachclock.incident.instants import InstantError, iso_local, not_far_ahead, show, zone
 from breachclock.incident.model import (
     Approve,
     Close,
@@ -68,7 +68,7 @@ from breachclock.workflows.incident import (
 )
 from breachclock.workflows.search import NEXT_DEADLINE, REGIME, STATE
 
-T = TypeVar("T")
+T = TypeVar("T", bound=BaseModel)
 
 
 class Refused(Exception):
@@ -84,11 +84,21 @@ def describe(err: ValidationError) -> str:
 
 
 def model(cls: type[T], **data: Any) -> T:
-    """Validate input at the edge, before anything is sent."""
+    """Validate input at the edge, before anything is sent (CET read in the operator's zone)."""
+    context = {"operator_zone": Settings().operator_zone}
     try:
-        return cls(**{k: v for k, v in data.items() if v is not None})
+        return cls.model_validate({k: v for k, v in data.items() if v is not None}, context=context)
     except ValidationError as err:
         raise Refused(describe(err)) from err
+
+
+def not_ahead(instant: datetime | None, what: str) -> None:
+    """The CLI's early check: a time more than a year ahead is a typo in the year."""
+    try:
+        if instant is not None:
+            not_far_ahead(instant, datetime.now(UTC), what)
+    except InstantError as err:
+        raise Refused(str(err)) from err
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -261,9 +271,9 @@ async def open_(
 @run
 async def discover(reference: str, at: str, how: str, by: str) -> None:
     """Record awareness: the clocks start."""
-    state: IncidentState = await update(
-        reference, IncidentWorkflow.discover, model(Discover, at=at, by=by, how=how)
-    )
+    request = model(Discover, at=at, by=by, how=how)
+    not_ahead(request.at, "the discovery time")
+    state: IncidentState = await update(reference, IncidentWorkflow.discover, request)
     tz = zone(state.policy.operator_zone)
     click.echo(
         f"{reference} discovered {show(state.discovery.at if state.discovery else None, tz)}"
@@ -296,11 +306,9 @@ async def facts(reference: str, file: Path) -> None:
 @run
 async def event(reference: str, at: str, what: str, how_established: str, by: str) -> None:
     """Add a timeline event."""
-    await update(
-        reference,
-        IncidentWorkflow.add_event,
-        model(TimelineInput, at=at, what=what, by=by, how_established=how_established),
-    )
+    request = model(TimelineInput, at=at, what=what, by=by, how_established=how_established)
+    not_ahead(request.at, "the event's time")
+    await update(reference, IncidentWorkflow.add_event, request)
     click.echo("event recorded")
 
 
@@ -339,11 +347,9 @@ async def justify(reference: str, text: str, track: str | None, by: str) -> None
 @run
 async def security(reference: str, aware_at: str | None, by: str) -> None:
     """Open a NIS2 security-incident report beside the privacy report."""
-    state: IncidentState = await update(
-        reference,
-        IncidentWorkflow.open_security_report,
-        model(OpenSecurityReport, by=by, aware_at=aware_at),
-    )
+    request = model(OpenSecurityReport, by=by, aware_at=aware_at)
+    not_ahead(request.aware_at, "the awareness time")
+    state: IncidentState = await update(reference, IncidentWorkflow.open_security_report, request)
     click.echo(f"NIS2 report opened; {len(state.tracks)} reports now run for {reference}")
 
 
