@@ -24,6 +24,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from breachclock.incident.inputs import REFERENCE_PATTERN, InputModel, Name, Text
@@ -114,6 +115,26 @@ class Notice(BaseModel):
     subject: str
     text: str
     html: str
+    sender_name: str | None = None
+    """Who the e-mail is from, by name: the operator (``Operator.name``)."""
+    reply_to: str | None = None
+    """Where replies go: the operator's contact address (``Operator.email``), when it is one."""
+
+
+def _one_line(text: str) -> str:
+    """A header value on one line: configured text must not start a header of its own."""
+    return " ".join(text.split())
+
+
+def reply_address(operator: Operator) -> str | None:
+    """The operator's contact e-mail as a bare address, or None when it is not one."""
+    if operator.email is None:
+        return None
+    try:
+        checked = validate_email(operator.email.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return str(checked.ascii_email or checked.normalized)
 
 
 def default_language(regime: RegimeCode) -> Language:
@@ -192,6 +213,8 @@ def render_notice(incident: IncidentNotice, subscriber: Subscriber, operator: Op
         subject=subject,
         text=_text(language, context),
         html=_html_env().get_template(f"notice.{language.value}.html.j2").render(context),
+        sender_name=_one_line(operator.name),
+        reply_to=reply_address(operator),
     )
 
 
@@ -247,7 +270,9 @@ def _prepare(
         "measures_planned": measures(incident.measures_planned),
         "recommendations": incident.recommendations[language] if incident.recommendations else None,
     }
-    subject = SUBJECTS[language].format(operator=operator.name, reference=incident.reference)
+    subject = SUBJECTS[language].format(
+        operator=_one_line(operator.name), reference=incident.reference
+    )
     context["subject"] = subject
     return language, subject, context
 
