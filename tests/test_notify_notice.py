@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from breachclock.demo import affected, comviq_notice
 from breachclock.notify.notice import (
     IncidentNotice,
     NoticeError,
     Operator,
     check_languages,
+    missing_labels,
     render_notice,
     spoken_notice,
 )
@@ -206,3 +209,47 @@ def test_operator_needs_a_contact_and_period_must_be_ordered() -> None:
         incident(access_until="2025-05-01T00:00Z")
     with pytest.raises(ValidationError):
         incident(access_from="2025-06-01 10:00")  # no zone: no single instant
+
+
+def test_every_item_is_shown_by_its_label_in_the_persons_language() -> None:
+    labels = {
+        "hemligt nummer": {"sv": "hemligt nummer", "en": "secret number", "da": "hemmeligt nummer"},
+        " Gatuadress ": {"sv": "gatuadress", "en": "street address", "da": "gadeadresse"},
+    }
+    for language, shown in (("en", "secret number"), ("da", "hemmeligt nummer")):
+        notice = render_notice(incident(item_labels=labels), person(language=language), OPERATOR)
+        assert f"- {shown}" in notice.text and "hemligt" not in notice.text
+    tolerant = render_notice(incident(), person(language="en"), OPERATOR)
+    assert "- hemligt nummer" in tolerant.text, "no label: the CRM's name, not a failure"
+
+
+def test_missing_labels_lists_each_language_and_item_without_one() -> None:
+    notice = incident(
+        item_labels={
+            "secret_number": {"sv": "hemligt nummer", "en": "secret number"},
+            "Address": {"sv": "adress"},
+        }
+    )
+    items = ["SECRET_NUMBER", "address", "invoice", "address "]
+    assert missing_labels(notice, items, ["en", None, "en"]) == [
+        "no English label in item_labels for the affected item(s) 'address', 'invoice'",
+        "no Swedish label in item_labels for the affected item(s) 'invoice'",
+    ]
+    assert missing_labels(notice, ["secret_number"], ["sv", "en"]) == []
+    assert missing_labels(notice, [], ["da"]) == []
+    assert missing_labels(incident(regime="dk"), ["x"], [None]) == [
+        "no Danish label in item_labels for the affected item(s) 'x'"
+    ]
+    many = missing_labels(notice, [f"item {n:02d}" for n in range(25)], ["sv"])
+    assert many[0].endswith("'item 19' and 5 more")
+
+
+def test_the_demo_notice_speaks_english_to_english_customers() -> None:
+    customers = affected(10)
+    english = next(c for c in customers if c.language == "en")
+    notice = comviq_notice("INC-2025-042", datetime(2024, 11, 25, tzinfo=UTC))
+    text = render_notice(notice, english, OPERATOR).text
+    assert "- secret number" in text and "hemligt" not in text
+    languages = [c.language for c in customers]
+    items = [i for c in customers for i in c.affected_items]
+    assert missing_labels(notice, items, languages) == []

@@ -12,6 +12,12 @@ Danish; with no language given, Danish under the DK regime and Swedish otherwise
 The operator writes the incident-specific passages once per language (``Localised``);
 a notice whose language lacks a passage is refused rather than sent half in another
 language. ``check_languages`` says so before a campaign starts.
+
+The affected items come from the CRM under its own names ("hemligt nummer",
+"secret_number"); ``IncidentNotice.item_labels`` gives each its words in every
+language, and ``missing_labels`` lists the items some person's language has no
+label for, so that a notice is not sent in English listing "hemligt nummer".
+Rendering itself stays tolerant: an item without a label is shown by its CRM name.
 """
 
 from __future__ import annotations
@@ -161,6 +167,41 @@ def missing_passages(notice: IncidentNotice, languages: Iterable[Language | None
     return problems
 
 
+def missing_labels(
+    notice: IncidentNotice, items: Iterable[str], languages: Iterable[Language | None]
+) -> list[str]:
+    """The affected items (CRM names, as in ``Subscriber.affected_items``) that have no
+    label in one of ``languages`` (None: the regime's default language), one plain
+    message per language; empty when every item has a label in every language."""
+    labels = _labels(notice)
+    wanted: dict[str, str] = {}
+    for item in items:
+        wanted.setdefault(item.strip().casefold(), item.strip())
+    needed = sorted({language or default_language(notice.regime) for language in languages})
+    problems = []
+    for language in needed:
+        missing = sorted(
+            (shown for key, shown in wanted.items() if language not in labels.get(key, {})),
+            key=str.casefold,
+        )
+        if missing:
+            listed = ", ".join(repr(m) for m in missing[:LISTED])
+            more = f" and {len(missing) - LISTED} more" if len(missing) > LISTED else ""
+            problems.append(
+                f"no {NAMES[language]} label in item_labels for the affected item(s) {listed}{more}"
+            )
+    return problems
+
+
+LISTED = 20
+"""Items named in one of ``missing_labels``' messages; the rest are counted."""
+
+
+def _labels(notice: IncidentNotice) -> dict[str, dict[Language, str]]:
+    """``item_labels`` by the item's name casefolded, as the CRM's spelling varies."""
+    return {k.strip().casefold(): v for k, v in notice.item_labels.items()}
+
+
 NAMES = {Language.SV: "Swedish", Language.EN: "English", Language.DA: "Danish"}
 
 SUBJECTS = {
@@ -249,7 +290,7 @@ def _prepare(
             for m in items
         ]
 
-    labels = {k.casefold(): v for k, v in incident.item_labels.items()}
+    labels = _labels(incident)
     context: dict[str, Any] = {
         "reference": incident.reference,
         "operator": operator,
@@ -262,7 +303,7 @@ def _prepare(
         "estimated": incident.time_estimated,
         "what_happened": incident.what_happened[language],
         "items": [
-            labels.get(item.casefold(), {}).get(language, item)
+            labels.get(item.strip().casefold(), {}).get(language, item)
             for item in subscriber.affected_items
         ],
         "consequences": incident.consequences[language],
