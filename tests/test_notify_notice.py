@@ -89,13 +89,77 @@ def test_language_chosen_by_subscriber(language: str, subject_words: str, body_w
     assert f'<html lang="{language}">' in notice.html
 
 
-@pytest.mark.parametrize("language", [None, "sv", "en", "da"])
-def test_a_call_conveys_the_text_of_the_written_notice(language: str | None) -> None:
+SPOKEN = {
+    "sv": [
+        "Jag ringer om en integritetsincident hos Telco AB",
+        "Ett fel i en migrering gjorde hemliga nummer synliga i nummerupplysningen.",
+        "Det pågick från den 1 juni 2025 klockan 12.00 till den 3 juni 2025 klockan 10.30.",
+        "Det gäller de här uppgifterna om dig: hemligt nummer och gatuadress.",
+        "Vad det betyder för dig: Den som söker på ditt namn kan ha sett ditt nummer.",
+        "Det här har vi gjort: Vi har tagit bort uppgifterna. Det var klart den 3 juni 2025.",
+        "Det här kommer vi att göra: Vi kontrollerar alla flaggor.",
+        "Det finns tyvärr inget du själv kan göra",
+        "kan du ringa oss på +46 771 00 00 00 eller mejla oss på dataskydd@telco.example.",
+        "Ärendenumret är INC-2025-042. Jag läser det tecken för tecken: I N C, 2 0 2 5, 0 4 2.",
+    ],
+    "en": [
+        "I am calling about a privacy incident at Telco AB that involves your data.",
+        "It went on from 1 June 2025 at 12:00 until 3 June 2025 at 10:30.",
+        "It involves this data about you: hemligt nummer and gatuadress.",
+        "What we will do: We are checking every flag. That will be done by 30 June 2025.",
+        "you can call us on +46 771 00 00 00 or e-mail us at dataskydd@telco.example.",
+        "The reference number is INC-2025-042. I will read it character by character: I N C,",
+    ],
+    "da": [
+        "Jeg ringer om et brud på persondatasikkerheden hos Telco AB",
+        "Det stod på fra den 1. juni 2025 klokken 12.00 til den 3. juni 2025 klokken 10.30.",
+        "Det drejer sig om disse oplysninger om dig: hemligt nummer og gatuadress.",
+        "Sagsnummeret er INC-2025-042. Jeg læser det tegn for tegn: I N C, 2 0 2 5, 0 4 2.",
+    ],
+}
+
+
+@pytest.mark.parametrize("language", ["sv", "en", "da"])
+def test_a_call_has_a_script_for_speaking(language: str) -> None:
     someone = person(language=language)
-    written = render_notice(incident(regime="dk"), someone, OPERATOR)
-    assert spoken_notice(incident(regime="dk"), someone, OPERATOR) == (
-        written.language,
-        written.text,
+    spoken_language, script = spoken_notice(incident(), someone, OPERATOR)
+    written = render_notice(incident(), someone, OPERATOR)
+    assert spoken_language == written.language == language
+    assert script != written.text
+    for words in SPOKEN[language]:
+        assert words in script, words
+    for written_only in (
+        "E-post:",
+        "E-mail:",
+        "Telefon:",
+        "Med vänliga hälsningar",
+        "Kind regards",
+    ):
+        assert written_only not in script
+    assert not [line for line in script.splitlines() if line.isupper()], "no headings"
+    assert script.rstrip().endswith("?"), "it ends by asking, not with a signature"
+    assert "\n\n\n" not in script
+
+
+def test_the_script_follows_the_regime_the_person_and_what_is_known() -> None:
+    language, script = spoken_notice(incident(regime="dk"), person(), OPERATOR)
+    assert language == "da" and "Sagsnummeret" in script
+    user = spoken_notice(incident(), person(role="user", subscriber_id="company-1"), OPERATOR)[1]
+    assert "som användare av ett abonnemang hos oss" in user
+    short = incident(
+        access_until=None,
+        time_estimated=True,
+        measures_planned=[],
+        recommendations={"en": "Ask us for a new number."},
+    )
+    script = spoken_notice(short, person(language="en", time_zone="America/New_York"), OPERATOR)[1]
+    assert "It began on 1 June 2025 at 06:00. The time is an estimate." in script
+    assert "What we will do" not in script
+    assert "What you can do: Ask us for a new number." in script
+    web_only = Operator(name="Telco AB", web="telco.example/incident")
+    assert (
+        "read more at telco.example/incident."
+        in spoken_notice(incident(), person(language="en"), web_only)[1]
     )
 
 
