@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -18,8 +16,8 @@ import pytest
 from breachclock.cli import Refused, read_json
 from breachclock.files import MAX_JSON_BYTES, MAX_LIST_BYTES
 from breachclock.notify.subscribers import SubscriberFileError, load
+from tests.cli_support import offline
 
-ROOT = Path(__file__).resolve().parents[1]
 HEADER = "id,name,phone,email,language,time_zone,role,subscriber_id,affected_items\n"
 ROW = "c1,Anna,0701234567,,sv,,subscriber,,address\n"
 
@@ -170,12 +168,6 @@ def test_csv_that_cannot_be_read_names_the_line(tmp_path: Path, content: bytes, 
 
 
 def test_the_cli_refuses_a_fifo_in_one_line_and_exits_1(fifo: Path) -> None:
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "starter.py"), "facts", "INC-2026-001", "--file", str(fifo)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:1"},
-    )
+    run = offline("facts", "INC-2026-001", "--file", str(fifo))
     assert run.returncode == 1, run.stderr
     assert run.stderr == f"error: {fifo} is a pipe (FIFO), not a file that can be read\n"

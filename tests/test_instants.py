@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,8 +31,8 @@ from breachclock.incident.model import (
     Track,
 )
 from breachclock.incident.regimes import RegimeCode, regime
+from tests.cli_support import offline
 
-ROOT = Path(__file__).resolve().parents[1]
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PTS = regime(RegimeCode.PTS)
 INITIAL, SUPPLEMENTARY = PTS.stages
@@ -466,13 +462,7 @@ def test_the_cli_refuses_a_year_ahead_before_sending_anything() -> None:
         ("event", "INC-2026-001", "--at", ahead, "--what", "x"),
         ("security", "INC-2026-001", "--aware-at", ahead),
     ):
-        run = subprocess.run(
-            [sys.executable, str(ROOT / "starter.py"), *args],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env={**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:1"},  # never reached
-        )
+        run = offline(*args)
         assert run.returncode == 1, run.stderr
         assert "is more than a year ahead; check the year" in run.stderr
         assert len(run.stderr.splitlines()) == 1

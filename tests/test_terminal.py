@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from breachclock.cli import emit
 from breachclock.terminal import printable
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.cli_support import offline
 
 RETITLE = "\x1b]0;owned\x07"  # OSC: sets the window title
 RECOLOUR = "\x1b[31m"  # CSI
@@ -75,13 +71,7 @@ def test_emit_prints_text_and_json_inert(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_a_refusal_quoting_a_file_name_is_inert(tmp_path: Path) -> None:
     name = tmp_path / f"facts{RETITLE}{REVERSED}.json"  # absent: the refusal names it
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "starter.py"), "facts", "INC-2026-001", "--file", str(name)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:1"},
-    )
+    run = offline("facts", "INC-2026-001", "--file", str(name))
     assert run.returncode == 1
     assert_inert(run.stderr)
     assert "\\u001b]0;owned\\u0007" in run.stderr and len(run.stderr.splitlines()) == 1

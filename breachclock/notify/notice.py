@@ -237,12 +237,24 @@ def format_time(instant: datetime, tz: ZoneInfo, language: Language) -> str:
     if not label or label[0] in "+-":
         offset = local.strftime("%z")
         label = f"UTC{offset[:3]}:{offset[3:]}"
+    return f"{_clock(local, language, WRITTEN)} ({label})"
+
+
+WRITTEN = {
+    Language.SV: "{day} kl. {h}:{m}",
+    Language.EN: "{day} at {h}:{m}",
+    Language.DA: "{day} kl. {h}.{m}",
+}
+SPOKEN = {
+    Language.SV: "den {day} klockan {h}.{m}",
+    Language.EN: "{day} at {h}:{m}",
+    Language.DA: "den {day} klokken {h}.{m}",
+}
+
+
+def _clock(local: datetime, language: Language, forms: dict[Language, str]) -> str:
     day = format_date(local.date(), language)
-    if language is Language.SV:
-        return f"{day} kl. {local:%H:%M} ({label})"
-    if language is Language.DA:
-        return f"{day} kl. {local:%H.%M} ({label})"
-    return f"{day} at {local:%H:%M} ({label})"
+    return forms[language].format(day=day, h=f"{local:%H}", m=f"{local:%M}")
 
 
 def render_notice(incident: IncidentNotice, subscriber: Subscriber, operator: Operator) -> Notice:
@@ -307,13 +319,7 @@ def spoken_list(parts: list[str], language: Language, words: dict[Language, str]
 
 def spoken_time(instant: datetime, tz: ZoneInfo, language: Language) -> str:
     """An instant as it is said, on the person's own clock: "den 1 juni 2025 klockan 12.00"."""
-    local = instant.astimezone(tz)
-    day = format_date(local.date(), language)
-    if language is Language.SV:
-        return f"den {day} klockan {local:%H.%M}"
-    if language is Language.DA:
-        return f"den {day} klokken {local:%H.%M}"
-    return f"{day} at {local:%H:%M}"
+    return _clock(instant.astimezone(tz), language, SPOKEN)
 
 
 def spelled(reference: str) -> str:

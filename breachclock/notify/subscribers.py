@@ -61,16 +61,7 @@ COLUMNS = (
     "affected_items",
     "postal_address",
 )
-OPTIONAL_BLANK = (
-    "name",
-    "phone",
-    "email",
-    "language",
-    "time_zone",
-    "role",
-    "subscriber_id",
-    "postal_address",
-)
+OPTIONAL_BLANK = tuple(c for c in COLUMNS if c not in ("id", "affected_items"))
 DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
 """The column delimiters a CSV file may use, and how to say which one was."""
 ITEM_SEPARATORS = re.compile(r"[;|]")
