@@ -116,7 +116,7 @@ def notice(reference: str) -> IncidentNotice:
 def notice_email(settings: Settings, reference: str, someone: Subscriber) -> Message:
     """The notice e-mail for one person, built as the campaign builds it (text and HTML)."""
     rendered = render_notice(notice(reference), someone, operator_for(settings.policy()))
-    message = notice_message(rendered, someone.email or "")
+    message = notice_message(rendered, someone.email or "", sender=settings.mail_from)
     stamp(message, f"{reference}:{someone.id}:email", settings.mail_from)
     return message
 

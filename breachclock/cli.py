@@ -26,10 +26,11 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from breachclock import files
 from breachclock.activities.calls import CallRequest
 from breachclock.config import Settings
 from breachclock.incident import lifecycle, views
-from breachclock.incident.instants import iso_local, show, zone
+from breachclock.incident.instants import InstantError, iso_local, not_far_ahead, show, zone
 from breachclock.incident.model import (
     Approve,
     Close,
@@ -50,11 +51,12 @@ from breachclock.notify import views as notify_views
 from breachclock.notify.assessment import Assessment, Decision, Recommendation
 from breachclock.notify.delivery import CallOutcome, Counts
 from breachclock.notify.notice import IncidentNotice
-from breachclock.notify.subscribers import SubscriberFileError
+from breachclock.notify.subscribers import DELIMITERS, SubscriberFileError
 from breachclock.notify.subscribers import load as load_subscribers
 from breachclock.service.subscribers import load_list
 from breachclock.store import open_notify_store, open_store
 from breachclock.temporal import WORKFLOW_ID_PREFIX, connect, workflow_id
+from breachclock.terminal import printable
 from breachclock.workflows.campaign import CampaignProgress, CampaignWorkflow
 from breachclock.workflows.ids import campaign_id
 from breachclock.workflows.incident import (
@@ -66,7 +68,7 @@ from breachclock.workflows.incident import (
 )
 from breachclock.workflows.search import NEXT_DEADLINE, REGIME, STATE
 
-T = TypeVar("T")
+T = TypeVar("T", bound=BaseModel)
 
 
 class Refused(Exception):
@@ -82,26 +84,28 @@ def describe(err: ValidationError) -> str:
 
 
 def model(cls: type[T], **data: Any) -> T:
-    """Validate input at the edge, before anything is sent."""
+    """Validate input at the edge, before anything is sent (CET read in the operator's zone)."""
+    context = {"operator_zone": Settings().operator_zone}
     try:
-        return cls(**{k: v for k, v in data.items() if v is not None})
+        return cls.model_validate({k: v for k, v in data.items() if v is not None}, context=context)
     except ValidationError as err:
         raise Refused(describe(err)) from err
 
 
+def not_ahead(instant: datetime | None, what: str) -> None:
+    """The CLI's early check: a time more than a year ahead is a typo in the year."""
+    try:
+        if instant is not None:
+            not_far_ahead(instant, datetime.now(UTC), what)
+    except InstantError as err:
+        raise Refused(str(err)) from err
+
+
 def read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text())
-    except OSError as err:
-        raise Refused(f"cannot read {path}: {err.strerror}") from err
-    except UnicodeDecodeError as err:
-        raise Refused(f"{path} is not UTF-8 text: {err.reason} at byte {err.start}") from err
-    except json.JSONDecodeError as err:
-        raise Refused(f"{path} is not valid JSON: {err.msg} at line {err.lineno}") from err
-    except RecursionError as err:
-        raise Refused(f"{path} nests too deeply to be read") from err
-    except ValueError as err:  # int() refuses a number thousands of digits long
-        raise Refused(f"{path} cannot be read: a number in it is too long") from err
+        data = files.read_json(path)
+    except files.InputFileError as err:
+        raise Refused(str(err)) from err
     if not isinstance(data, dict):
         raise Refused(f"{path} must hold a JSON object")
     return data
@@ -116,7 +120,7 @@ def run(coro: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
         try:
             asyncio.run(coro(*args, **kwargs))
         except Refused as err:
-            click.echo(f"error: {err}", err=True)
+            click.echo(printable(f"error: {err}"), err=True)
             code = 1
         except RPCError as err:
             unreachable = err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
@@ -197,7 +201,7 @@ async def fetch_state(reference: str) -> IncidentState:
 
 
 def emit(as_json: bool, data: Any, text: str) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else text)
+    click.echo(printable(json.dumps(data, indent=2, ensure_ascii=False) if as_json else text))
 
 
 def reference_arg(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -278,9 +282,9 @@ async def open_(
 @run
 async def discover(reference: str, at: str, how: str, by: str) -> None:
     """Record awareness: the clocks start."""
-    found: Discovered = await update(
-        reference, IncidentWorkflow.discover, model(Discover, at=at, by=by, how=how)
-    )
+    request = model(Discover, at=at, by=by, how=how)
+    not_ahead(request.at, "the discovery time")
+    found: Discovered = await update(reference, IncidentWorkflow.discover, request)
     tz = zone(Settings().operator_zone)
     click.echo(f"{reference} discovered {show(found.at, tz)}")
     for due in found.deadlines:
@@ -311,11 +315,9 @@ async def facts(reference: str, file: Path) -> None:
 @run
 async def event(reference: str, at: str, what: str, how_established: str, by: str) -> None:
     """Add a timeline event."""
-    answer: Answer = await update(
-        reference,
-        IncidentWorkflow.add_event,
-        model(TimelineInput, at=at, what=what, by=by, how_established=how_established),
-    )
+    request = model(TimelineInput, at=at, what=what, by=by, how_established=how_established)
+    not_ahead(request.at, "the event's time")
+    answer: Answer = await update(reference, IncidentWorkflow.add_event, request)
     click.echo(answer.message)
 
 
@@ -348,7 +350,7 @@ async def approve(
             track=track,
         ),
     )
-    click.echo(result.message)
+    click.echo(printable(result.message))
 
 
 @cli.command()
@@ -372,11 +374,9 @@ async def justify(reference: str, text: str, track: str | None, by: str) -> None
 @run
 async def security(reference: str, aware_at: str | None, by: str) -> None:
     """Open a NIS2 security-incident report beside the privacy report."""
-    answer: Answer = await update(
-        reference,
-        IncidentWorkflow.open_security_report,
-        model(OpenSecurityReport, by=by, aware_at=aware_at),
-    )
+    request = model(OpenSecurityReport, by=by, aware_at=aware_at)
+    not_ahead(request.aware_at, "the awareness time")
+    answer: Answer = await update(reference, IncidentWorkflow.open_security_report, request)
     click.echo(answer.message)
 
 
@@ -433,7 +433,7 @@ async def report(reference: str, as_json: bool, track: str | None) -> None:
     if step is None:
         raise Refused("nothing is pending: every report has been filed")
     draft = build_draft(state, step, state.next_filing_number, now, None)
-    click.echo(render_json(draft) if as_json else render_text(draft))
+    click.echo(printable(render_json(draft) if as_json else render_text(draft)))
 
 
 async def live_counts(state: IncidentState) -> dict[int, Counts]:
@@ -475,16 +475,24 @@ async def assess(reference: str, file: Path, as_json: bool) -> None:
     required=True,
     type=click.Path(path_type=Path),
     help="CSV or JSONL export: id, name, phone, email, language, time_zone, role, "
-    "subscriber_id, affected_items.",
+    "subscriber_id, affected_items, postal_address.",
 )
 @click.option("--skip-invalid", is_flag=True, help="Load the valid rows, list the bad ones.")
+@click.option(
+    "--delimiter",
+    type=click.Choice(["comma", "semicolon", "tab", ",", ";"]),
+    help="The CSV's column delimiter [found from the header line].",
+)
 @run
-async def subscribers(reference: str, file: Path, skip_invalid: bool) -> None:
+async def subscribers(
+    reference: str, file: Path, skip_invalid: bool, delimiter: str | None
+) -> None:
     """Load the affected subscribers and users (again: nobody is added twice)."""
     state = await fetch_state(reference)
     region = "DK" if state.regime is RegimeCode.DK else "SE"
+    forced = {"comma": ",", "semicolon": ";", "tab": "\t"}.get(delimiter or "", delimiter)
     try:
-        loaded = load_subscribers(file, skip_invalid=skip_invalid, region=region)
+        loaded = load_subscribers(file, skip_invalid, region, forced)
     except OSError as err:
         raise Refused(f"cannot read {file}: {err.strerror}") from err
     except SubscriberFileError as err:
@@ -498,6 +506,10 @@ async def subscribers(reference: str, file: Path, skip_invalid: bool) -> None:
     except WorkflowUpdateFailedError as err:
         raise Refused(refusal_message(err)) from err
     skipped = summary.skipped
+    if loaded.delimiter:
+        click.echo(
+            printable(f"read {file.name}: columns separated by {DELIMITERS[loaded.delimiter]}")
+        )
     click.echo(
         f"{summary.added} added, {summary.repeated} already on the list; "
         f"{summary.people} on the list now"
@@ -509,7 +521,7 @@ async def subscribers(reference: str, file: Path, skip_invalid: bool) -> None:
             + (" …" if len(summary.changed) > 20 else "")
         )
     for row in skipped:
-        click.echo(f"skipped line {row.line}: {row.reason}")
+        click.echo(printable(f"skipped line {row.line}: {row.reason}"))
 
 
 @cli.command()
@@ -551,7 +563,7 @@ async def decide(
         Decision, notify=notify, exemption=exemption, justification=justification, decided_by=by
     )
     message: str = await update(reference, IncidentWorkflow.decide_notice, decision)
-    click.echo(message)
+    click.echo(printable(message))
 
 
 @cli.command()
@@ -569,7 +581,7 @@ async def order(
         NoticeOrder, by=regulator, decision_reference=decision_ref, text=text, recorded_by=by
     )
     message: str = await update(reference, IncidentWorkflow.order_notice, request)
-    click.echo(message)
+    click.echo(printable(message))
 
 
 @cli.command()
@@ -639,13 +651,20 @@ async def unreachable(reference: str, as_json: bool) -> None:
     async with open_notify_store(Settings()) as store:
         found = await store.unreachable(reference)
     rows = [
-        {"subscriber_id": r.person.id, "name": r.person.name, "reason": r.reason} for r in found
+        {
+            "subscriber_id": r.person.id,
+            "name": r.person.name,
+            "postal_address": r.person.postal_address,
+            "reason": r.reason,
+        }
+        for r in found
     ]
-    emit(
-        as_json,
-        rows,
-        "\n".join(f"{r.person.id}  {r.person.name or ''}  ({r.reason})" for r in found) or "nobody",
-    )
+    lines = [
+        f"{r.person.id}  {r.person.name or ''}  "
+        f"{r.person.postal_address_line or '(no address)'}  ({r.reason})"
+        for r in found
+    ]
+    emit(as_json, rows, "\n".join(printable(line, one_line=True) for line in lines) or "nobody")
 
 
 @cli.group()
@@ -666,9 +685,10 @@ async def calls_next(agent: str) -> None:
         return
     call = CallRequest.model_validate_json(item.request)
     until = show(item.claimed_until, zone(settings.operator_zone))
+    name = printable(call.name or "(no name on record)", one_line=True)
     click.echo(
-        f"call {item.key}\n  name:   {call.name or '(no name on record)'}\n  number: {call.phone}\n"
-        f"  say:    {call.greeting}\n"
+        f"call {item.key}\n  name:   {name}\n  number: {call.phone}\n"
+        f"  say:    {printable(call.greeting, one_line=True)}\n"
         "Confirm who you are speaking to before saying anything else; then read the notice:\n"
         f"  starter.py calls script {item.key}\n"
         f"Record the outcome by {until} or the call goes back on the list:\n"
@@ -685,7 +705,7 @@ async def calls_script(key: str) -> None:
         item = await store.work_item(key)
     if item is None:
         raise Refused(f"no call {key} on the list")
-    click.echo(CallRequest.model_validate_json(item.request).notice)
+    click.echo(printable(CallRequest.model_validate_json(item.request).notice))
 
 
 @calls.command("record")

@@ -27,10 +27,15 @@ from temporalio.converter import (
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12
+TAG_BYTES = 16
 
 
 class CodecKeyError(ValueError):
     """A payload sealed with a key this process does not have, or a bad key set."""
+
+
+class CodecDataError(ValueError):
+    """A payload marked as sealed that cannot be: too short to hold a nonce and a tag."""
 
 
 class EncryptionCodec(PayloadCodec):
@@ -60,10 +65,19 @@ class EncryptionCodec(PayloadCodec):
             if payload.metadata.get("encoding") != ENCODING:
                 opened.append(payload)
                 continue
-            key_id = payload.metadata.get(KEY_ID, b"").decode()
+            try:
+                key_id = payload.metadata.get(KEY_ID, b"").decode()
+            except UnicodeDecodeError:
+                raise CodecKeyError("payload's key id is not UTF-8 text") from None
             cipher = self._ciphers.get(key_id)
             if cipher is None:
-                raise CodecKeyError(f"payload sealed with key {key_id!r}, which is not configured")
+                shown = key_id[:64] + ("…" if len(key_id) > 64 else "")
+                raise CodecKeyError(f"payload sealed with key {shown!r}, which is not configured")
+            if len(payload.data) < NONCE_BYTES + TAG_BYTES:
+                raise CodecDataError(
+                    f"payload of {len(payload.data)} bytes is too short to be sealed "
+                    f"(a nonce and a tag take {NONCE_BYTES + TAG_BYTES})"
+                )
             nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
             opened.append(Payload.FromString(cipher.decrypt(nonce, sealed, key_id.encode())))
         return opened

@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import hmac
 import json
+import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -28,12 +29,13 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 from cryptography.exceptions import InvalidTag
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
 from breachclock import logs
-from breachclock.codec import CodecKeyError
+from breachclock.codec import CodecDataError, CodecKeyError
 from breachclock.config import Settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -42,6 +44,10 @@ ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
 ALLOWED_METHODS = "POST, OPTIONS"
 # Temporal limits one payload to 2 MiB; the UI sends a whole history's worth at once.
 MAX_BODY = 64 * 1024 * 1024
+
+# Protobuf's JSON form of bytes: base64, standard or URL-safe, padding optional.
+BASE64 = re.compile(r"[A-Za-z0-9+/_-]*={0,2}")
+BAD_BODY = 'the body must be JSON {"payloads": [{"metadata": {k: base64}, "data": base64}, …]}'
 
 _TOKEN = web.AppKey("token", bytes)
 _ORIGINS = web.AppKey("origins", frozenset[str])
@@ -105,21 +111,45 @@ async def _preflight(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+def _not_base64(body: Any) -> str | None:
+    """Where a bytes field is not base64, which protobuf would read as something else
+    (it drops what is not in the alphabet: "!!!" would be read as no bytes at all)."""
+    if not isinstance(body, dict) or not isinstance(body.get("payloads"), list):
+        return None  # ParseDict says what is wrong with the shape
+    for number, payload in enumerate(body["payloads"], start=1):
+        if not isinstance(payload, dict):
+            continue
+        fields = [("data", payload.get("data"))]
+        metadata = payload.get("metadata")
+        if isinstance(metadata, dict):
+            fields += [(f"metadata {k!r}"[:80], v) for k, v in metadata.items()]
+        for name, value in fields:
+            if isinstance(value, str) and not BASE64.fullmatch(value):
+                return f"payload {number}: {name} is not base64"
+    return None
+
+
 def _handler(transform: Transform) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         try:
             body = json.loads(await request.read())
+            problem = _not_base64(body)
+            if problem is not None:
+                return _text(400, f"{BAD_BODY}: {problem}")
             payloads = json_format.ParseDict(body, Payloads())
-        except (ValueError, TypeError, AttributeError, json_format.ParseError):
-            return _text(400, 'the body must be JSON {"payloads": [{"metadata": …, "data": …}]}')
+        except (ValueError, TypeError, AttributeError, RecursionError, json_format.ParseError):
+            # not JSON, not UTF-8, nested too deeply, a huge number, or the wrong shape
+            return _text(400, BAD_BODY)
         try:
             result = await transform(payloads.payloads)
-        except CodecKeyError as err:
+        except (CodecKeyError, CodecDataError) as err:
             return _text(422, f"cannot decode: {err}")
         except InvalidTag:
             return _text(
                 422, "cannot decode: a payload failed authentication (damaged, or not ours)"
             )
+        except (ValueError, DecodeError):
+            return _text(422, "cannot decode: a payload is malformed")
         answer: dict[str, Any] = json_format.MessageToDict(Payloads(payloads=result))
         answer.setdefault("payloads", [])
         return web.json_response(answer)

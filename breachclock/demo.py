@@ -105,6 +105,12 @@ def comviq_notice(reference: str, access_from: datetime) -> IncidentNotice:
             "measures_taken": [
                 {"what": {"sv": "Vi har tagit bort uppgifterna.", "en": "We removed the data."}}
             ],
+            # The CRM's item names: the demo's customers' and the campaign tests'.
+            "item_labels": {
+                "hemligt nummer": {"sv": "hemligt nummer", "en": "secret number"},
+                "adress": {"sv": "adress", "en": "address"},
+                "secret number": {"sv": "hemligt nummer", "en": "secret number"},
+            },
         }
     )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 import socket
 import time
-from email import message_from_bytes
+from email import policy
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,22 @@ class OutboxHandler:
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
-        key = message_from_bytes(content).get("X-Breachclock-Key", "message")
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)[:120]
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in mail_key(content))[:120]
         name = f"{time.time_ns()}-{next(self._sequence):06d}-{safe}.eml"
         (self.folder / name).write_bytes(content)
         return "250 Message accepted for delivery"
+
+
+def mail_key(content: bytes) -> str:
+    """The message's X-Breachclock-Key as it was set: a long key comes folded onto a
+    second line ("X-Breachclock-Key: \\n INC-…"), or as RFC 2047 encoded words, and
+    read raw that became a file name starting "___" or "_utf-8_q_"."""
+    try:
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(content)
+        key = str(headers.get("X-Breachclock-Key", "")).strip()
+    except (ValueError, TypeError, IndexError):  # a header the parser cannot make sense of
+        key = ""
+    return key or "message"
 
 
 class Outbox:

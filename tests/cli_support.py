@@ -36,6 +36,17 @@ def worker_env(
     }
 
 
+def offline(*args: str) -> subprocess.CompletedProcess[str]:
+    """``starter.py ARGS`` with no Temporal to reach: what the CLI refuses before sending."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "starter.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:1"},
+    )
+
+
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     """A ``worker.py`` process; returns once it says it is running.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 from pathlib import Path
@@ -13,19 +15,34 @@ from tests.conftest import SmtpSink, harness, unique
 from tests.notify_support import HARMFUL
 from tests.test_cli import Cli
 
-CSV = """id,name,phone,email,language,time_zone,role,subscriber_id,affected_items
-S1,Anna Svensson,070-123 45 67,anna@example.org,sv,Europe/Stockholm,subscriber,,secret number
-S2,Bo Berg,not a number,bo@example.org,en,,subscriber,,secret number;address
-S3,Cecilia Carlsson,+46701234568,,,,user,S1,secret number
-S4,Dan Dahl,,dan@@example,,,subscriber,,address
-S5,Eva Ek,+46701234569,eva@example.org,sv,Mars/Olympus,subscriber,,address
+CSV = """id,name,phone,email,language,time_zone,role,subscriber_id,affected_items,postal_address
+S1,Anna Svensson,070-123 45 67,anna@example.org,sv,Europe/Stockholm,subscriber,,secret number,
+S2,Bo Berg,not a number,bo@example.org,en,,subscriber,,secret number;address,
+S3,Cecilia Carlsson,+46701234568,,,,user,S1,secret number,"Storgatan 1, 111 22 Stockholm"
+S4,Dan Dahl,,dan@@example,,,subscriber,,address,
+S5,Eva Ek,+46701234569,eva@example.org,sv,Mars/Olympus,subscriber,,address,
 """
+
+
+def as_swedish_excel(text: str) -> str:
+    """The same list as Swedish Excel saves it: semicolons between columns, a BOM, CRLF;
+    the items separated by "|", which needs no quoting there."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    for row in csv.reader(io.StringIO(text)):
+        writer.writerow([cell.replace(";", "|") for cell in row])
+    return "\ufeff" + out.getvalue()
+
 
 NOTICE = {
     "access_from": "2026-11-01T10:00+01:00",
     "what_happened": {"sv": "Hemliga nummer blev synliga.", "en": "Secret numbers were shown."},
     "consequences": {"sv": "Andra kan ha sett ditt nummer.", "en": "Others may have seen it."},
     "measures_taken": [{"what": {"sv": "Vi tog bort dem.", "en": "We removed them."}}],
+    "item_labels": {
+        "secret number": {"sv": "hemligt nummer", "en": "secret number"},
+        "address": {"sv": "adress", "en": "address"},
+    },
 }
 
 
@@ -53,6 +70,9 @@ async def test_load_the_list_decide_and_follow_the_campaign(
         files = tmp_path / "in"
         files.mkdir()
         (files / "affected.csv").write_text(CSV)
+        excel = tmp_path / "excel" / "affected.csv"  # the same list: its rows skipped once
+        excel.parent.mkdir()
+        excel.write_text(as_swedish_excel(CSV), encoding="utf-8")
         (files / "assessment.json").write_text(json.dumps(HARMFUL))
         (files / "notice.json").write_text(json.dumps(NOTICE))
 
@@ -64,12 +84,14 @@ async def test_load_the_list_decide_and_follow_the_campaign(
         for secret in ("not a number", "dan@@example", "Bo Berg"):
             assert secret not in refused.stderr, "a bad row's reason never quotes it"
 
-        for _ in range(2):  # loading the same file twice adds nobody twice
-            loaded = await cli(
-                "subscribers", ref, "--file", str(files / "affected.csv"), "--skip-invalid"
-            )
+        # Loading the same list twice adds nobody twice, the second time from Swedish Excel.
+        for path in (files / "affected.csv", excel):
+            loaded = await cli("subscribers", ref, "--file", str(path), "--skip-invalid")
             assert loaded.returncode == 0, loaded.stderr
+        assert "read affected.csv: columns separated by semicolons" in loaded.stdout
         assert "0 added, 2 already on the list; 2 on the list now" in loaded.stdout
+        forced = await cli("subscribers", ref, "--file", str(excel), "--delimiter", "comma")
+        assert forced.returncode == 1 and "unknown column(s) id;name;phone" in forced.stderr
         assert "skipped line 3: phone" in loaded.stdout
 
         early = await cli("decide", ref, "--notify", "--by", "DPO")
@@ -138,6 +160,12 @@ async def test_load_the_list_decide_and_follow_the_campaign(
             {
                 "subscriber_id": "S3",
                 "name": "Cecilia Carlsson",
+                "postal_address": "Storgatan 1, 111 22 Stockholm",
                 "reason": "2 calls did not reach them, and there is no e-mail address",
             }
         ]
+        listed = await cli("unreachable", ref)
+        assert listed.stdout == (
+            "S3  Cecilia Carlsson  Storgatan 1, 111 22 Stockholm"
+            "  (2 calls did not reach them, and there is no e-mail address)\n"
+        )

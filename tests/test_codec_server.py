@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from google.protobuf import json_format
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from temporalio.api.common.v1 import Payload, Payloads
 
 from breachclock.codec import EncryptionCodec
@@ -205,6 +208,103 @@ async def test_malformed_body_is_a_400(client: TestClient[Any, Any], body: bytes
         "/decode", data=body, headers={**auth(), "Content-Type": "application/json"}
     )
     assert response.status == 400
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def sealed_as(data: bytes, key_id: bytes = b"k1") -> bytes:
+    """A body claiming to hold one sealed payload with ``data``, under ``key_id``."""
+    metadata = {"encoding": b64(b"binary/encrypted"), "encryption-key-id": b64(key_id)}
+    return json.dumps({"payloads": [{"metadata": metadata, "data": b64(data)}]}).encode()
+
+
+MALFORMED: list[tuple[str, bytes, int, str]] = [
+    ("empty body", b"", 400, "the body must be JSON"),
+    ("deep array", b"[" * 100_000, 400, "the body must be JSON"),
+    ("deep in payloads", b'{"payloads": ' + b"[" * 100_000, 400, "the body must be JSON"),
+    ("not UTF-8", b'{"payloads": "\xff"}', 400, "the body must be JSON"),
+    ("huge number", b'{"payloads": ' + b"1" * 5_000 + b"}", 400, "the body must be JSON"),
+    ("NaN", b'{"payloads": NaN}', 400, "the body must be JSON"),
+    ("metadata not an object", b'{"payloads": [{"metadata": 5}]}', 400, "the body must be JSON"),
+    ("data not base64", b'{"payloads": [{"data": "!!!"}]}', 400, "payload 1: data is not base64"),
+    ("shorter than a nonce", sealed_as(b"abc"), 422, "3 bytes is too short to be sealed"),
+    ("a nonce and nothing", sealed_as(b"n" * 12), 422, "too short to be sealed"),
+    ("key id not UTF-8", sealed_as(b"x" * 40, b"\xff\xfe"), 422, "key id is not UTF-8"),
+    ("unknown key id", sealed_as(b"x" * 40, b"k9"), 422, "'k9', which is not configured"),
+    ("not ours", sealed_as(b"x" * 40), 422, "failed authentication"),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
+)
+async def test_malformed_input_is_a_plain_4xx(
+    client: TestClient[Any, Any], body: bytes, status: int, words: str
+) -> None:
+    response = await client.post("/decode", data=body, headers=auth())
+    text = await response.text()
+    assert response.status == status, text
+    assert words in text and len(text.splitlines()) == 1
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=20,
+)
+BASE64ISH = st.one_of(
+    st.binary(max_size=64).map(b64),
+    st.text(alphabet="ABCab+/=-_!é \n", max_size=30),
+    JSON_VALUES,
+)
+PAYLOAD = st.fixed_dictionaries(
+    {},
+    optional={
+        "metadata": st.one_of(
+            st.dictionaries(
+                st.sampled_from(["encoding", "encryption-key-id", "x"]) | st.text(max_size=8),
+                st.one_of(
+                    st.sampled_from([b64(b"binary/encrypted"), b64(b"k1"), b64(b"\xff")]),
+                    BASE64ISH,
+                ),
+                max_size=3,
+            ),
+            JSON_VALUES,
+        ),
+        "data": BASE64ISH,
+        "extra": JSON_VALUES,
+    },
+)
+BODIES = st.one_of(
+    st.builds(lambda ps: json.dumps({"payloads": ps}).encode(), st.lists(PAYLOAD, max_size=3)),
+    JSON_VALUES.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=200),
+    st.builds(
+        lambda ps, cut: json.dumps({"payloads": ps}).encode()[:cut],
+        st.lists(PAYLOAD, max_size=2),
+        st.integers(0, 80),
+    ),
+    st.builds(sealed_as, st.binary(max_size=40), st.binary(max_size=6)),
+)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    derandomize=bool(os.environ.get("CI")),
+)
+@given(path=st.sampled_from(["/decode", "/encode"]), body=BODIES)
+async def test_fuzzed_bodies_never_make_a_500(
+    client: TestClient[Any, Any], path: str, body: bytes
+) -> None:
+    response = await client.post(path, data=body, headers=auth())
+    text = await response.text()
+    assert response.status in (200, 400, 422), f"{response.status}: {text[:300]}"
+    if response.status != 200:
+        assert len(text.splitlines()) == 1 and "Traceback" not in text
 
 
 async def test_no_token_no_server(codec: EncryptionCodec) -> None:

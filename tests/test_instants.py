@@ -13,9 +13,11 @@ from pydantic import ValidationError
 
 from breachclock.incident import lifecycle
 from breachclock.incident.instants import (
+    EARLIEST,
     InstantError,
     add_calendar_month,
     iso_local,
+    not_far_ahead,
     parse_instant,
     resolve_local,
     show,
@@ -29,6 +31,7 @@ from breachclock.incident.model import (
     Track,
 )
 from breachclock.incident.regimes import RegimeCode, regime
+from tests.cli_support import offline
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PTS = regime(RegimeCode.PTS)
@@ -368,3 +371,98 @@ def test_discover_stores_utc(given_at: str | datetime) -> None:
     assert found.at.tzinfo is UTC
     assert found.model_dump(mode="json")["at"] == "2025-03-29T09:00:00+00:00"
     assert Discover.model_validate_json(found.model_dump_json()) == found
+
+
+# --- the times the tool prints, typed back ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-02 05:00 CET", datetime(2026, 12, 2, 4, 0, tzinfo=UTC)),
+        ("2026-07-01 10:00 CEST", datetime(2026, 7, 1, 8, 0, tzinfo=UTC)),
+        ("2026-12-02 kl. 05:00 CET", datetime(2026, 12, 2, 4, 0, tzinfo=UTC)),
+        ("2026-12-02 kl 05:00 Europe/Stockholm", datetime(2026, 12, 2, 4, 0, tzinfo=UTC)),
+        ("2026-12-02 05:00 GMT", datetime(2026, 12, 2, 5, 0, tzinfo=UTC)),
+        ("2026-12-02 05:00:30 UTC", datetime(2026, 12, 2, 5, 0, 30, tzinfo=UTC)),
+        # The abbreviation says which of the repeated hour: as an offset would.
+        ("2025-10-26 02:30 CEST", datetime(2025, 10, 26, 0, 30, tzinfo=UTC)),
+        ("2025-10-26 02:30 CET", datetime(2025, 10, 26, 1, 30, tzinfo=UTC)),
+    ],
+)
+def test_the_tools_own_times_are_read_back(text: str, expected: datetime) -> None:
+    assert parse_instant(text) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2100, 1, 1)).map(
+        lambda d: d.replace(second=0, microsecond=0, tzinfo=UTC)
+    )
+)
+def test_every_time_shown_reads_back_as_the_same_instant(instant: datetime) -> None:
+    assert parse_instant(show(instant, STOCKHOLM)) == instant
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (
+            "2026-12-02 05:00 CEST",
+            "2026-12-02 05:00 is CET in Europe/Stockholm, not CEST: write 2026-12-02 05:00 CET",
+        ),
+        ("2026-07-01 10:00 CET", "is CEST in Europe/Stockholm, not CET"),
+        ("2026-12-02 05:00 EST", "unknown zone abbreviation 'EST'"),
+        ("2026-12-02 05:00 EST", "America/New_York"),
+        ("2025-03-30 02:30 CET", "does not exist in Europe/Stockholm"),
+        ("2025-03-30 02:30 CEST", "does not exist in Europe/Stockholm"),
+        ("2026-12-02T05:00+01:00 CET", "both an offset and a zone"),
+        ("2026-12-32 05:00 CET", "cannot read '2026-12-32 05:00'"),
+    ],
+)
+def test_abbreviations_that_do_not_fit_are_refused(text: str, words: str) -> None:
+    with pytest.raises(InstantError) as caught:
+        parse_instant(text)
+    assert words in str(caught.value)
+
+
+def test_abbreviations_are_read_in_the_operators_zone() -> None:
+    assert parse_instant("2026-12-02 05:00 EST", "America/New_York") == datetime(
+        2026, 12, 2, 10, 0, tzinfo=UTC
+    )
+    with pytest.raises(InstantError, match="unknown zone abbreviation 'CET'"):
+        parse_instant("2026-12-02 05:00 CET", "America/New_York")
+    context = {"operator_zone": "Europe/London"}
+    found = Discover.model_validate(
+        {"at": "2026-07-01 10:00 BST", "by": "A", "how": "h"}, context=context
+    )
+    assert found.at == datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
+
+
+def test_instants_start_in_1970() -> None:
+    assert Discover(at="1970-01-01T00:00Z", by="A", how="h").at == EARLIEST
+    with pytest.raises(ValidationError) as caught:
+        Discover(at="1969-12-31T23:59Z", by="A", how="h")
+    assert "1969-12-31 is before 1970-01-01" in str(caught.value)
+    with pytest.raises(ValidationError, match="before 1970-01-01, and no incident"):
+        Discover(at="0202-11-23 09:00 Europe/Stockholm", by="A", how="h")  # a typo in the year
+
+
+def test_a_year_ahead_is_refused_early() -> None:
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    not_far_ahead(now + timedelta(days=300), now)
+    with pytest.raises(InstantError, match="the discovery time 2027-12-03 12:01 UTC is more"):
+        not_far_ahead(now + timedelta(days=366, minutes=1), now, "the discovery time")
+
+
+def test_the_cli_refuses_a_year_ahead_before_sending_anything() -> None:
+    ahead = f"{datetime.now(UTC).year + 2}-01-10 09:00 CET"
+    for args in (
+        ("discover", "INC-2026-001", "--at", ahead, "--how", "x"),
+        ("event", "INC-2026-001", "--at", ahead, "--what", "x"),
+        ("security", "INC-2026-001", "--aware-at", ahead),
+    ):
+        run = offline(*args)
+        assert run.returncode == 1, run.stderr
+        assert "is more than a year ahead; check the year" in run.stderr
+        assert len(run.stderr.splitlines()) == 1

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from breachclock.demo import affected, comviq_notice
 from breachclock.notify.notice import (
     IncidentNotice,
     NoticeError,
     Operator,
     check_languages,
+    missing_labels,
     render_notice,
     spoken_notice,
 )
@@ -86,13 +89,77 @@ def test_language_chosen_by_subscriber(language: str, subject_words: str, body_w
     assert f'<html lang="{language}">' in notice.html
 
 
-@pytest.mark.parametrize("language", [None, "sv", "en", "da"])
-def test_a_call_conveys_the_text_of_the_written_notice(language: str | None) -> None:
+SPOKEN = {
+    "sv": [
+        "Jag ringer om en integritetsincident hos Telco AB",
+        "Ett fel i en migrering gjorde hemliga nummer synliga i nummerupplysningen.",
+        "Det pågick från den 1 juni 2025 klockan 12.00 till den 3 juni 2025 klockan 10.30.",
+        "Det gäller de här uppgifterna om dig: hemligt nummer och gatuadress.",
+        "Vad det betyder för dig: Den som söker på ditt namn kan ha sett ditt nummer.",
+        "Det här har vi gjort: Vi har tagit bort uppgifterna. Det var klart den 3 juni 2025.",
+        "Det här kommer vi att göra: Vi kontrollerar alla flaggor.",
+        "Det finns tyvärr inget du själv kan göra",
+        "kan du ringa oss på +46 771 00 00 00 eller mejla oss på dataskydd@telco.example.",
+        "Ärendenumret är INC-2025-042. Jag läser det tecken för tecken: I N C, 2 0 2 5, 0 4 2.",
+    ],
+    "en": [
+        "I am calling about a privacy incident at Telco AB that involves your data.",
+        "It went on from 1 June 2025 at 12:00 until 3 June 2025 at 10:30.",
+        "It involves this data about you: hemligt nummer and gatuadress.",
+        "What we will do: We are checking every flag. That will be done by 30 June 2025.",
+        "you can call us on +46 771 00 00 00 or e-mail us at dataskydd@telco.example.",
+        "The reference number is INC-2025-042. I will read it character by character: I N C,",
+    ],
+    "da": [
+        "Jeg ringer om et brud på persondatasikkerheden hos Telco AB",
+        "Det stod på fra den 1. juni 2025 klokken 12.00 til den 3. juni 2025 klokken 10.30.",
+        "Det drejer sig om disse oplysninger om dig: hemligt nummer og gatuadress.",
+        "Sagsnummeret er INC-2025-042. Jeg læser det tegn for tegn: I N C, 2 0 2 5, 0 4 2.",
+    ],
+}
+
+
+@pytest.mark.parametrize("language", ["sv", "en", "da"])
+def test_a_call_has_a_script_for_speaking(language: str) -> None:
     someone = person(language=language)
-    written = render_notice(incident(regime="dk"), someone, OPERATOR)
-    assert spoken_notice(incident(regime="dk"), someone, OPERATOR) == (
-        written.language,
-        written.text,
+    spoken_language, script = spoken_notice(incident(), someone, OPERATOR)
+    written = render_notice(incident(), someone, OPERATOR)
+    assert spoken_language == written.language == language
+    assert script != written.text
+    for words in SPOKEN[language]:
+        assert words in script, words
+    for written_only in (
+        "E-post:",
+        "E-mail:",
+        "Telefon:",
+        "Med vänliga hälsningar",
+        "Kind regards",
+    ):
+        assert written_only not in script
+    assert not [line for line in script.splitlines() if line.isupper()], "no headings"
+    assert script.rstrip().endswith("?"), "it ends by asking, not with a signature"
+    assert "\n\n\n" not in script
+
+
+def test_the_script_follows_the_regime_the_person_and_what_is_known() -> None:
+    language, script = spoken_notice(incident(regime="dk"), person(), OPERATOR)
+    assert language == "da" and "Sagsnummeret" in script
+    user = spoken_notice(incident(), person(role="user", subscriber_id="company-1"), OPERATOR)[1]
+    assert "som användare av ett abonnemang hos oss" in user
+    short = incident(
+        access_until=None,
+        time_estimated=True,
+        measures_planned=[],
+        recommendations={"en": "Ask us for a new number."},
+    )
+    script = spoken_notice(short, person(language="en", time_zone="America/New_York"), OPERATOR)[1]
+    assert "It began on 1 June 2025 at 06:00. The time is an estimate." in script
+    assert "What we will do" not in script
+    assert "What you can do: Ask us for a new number." in script
+    web_only = Operator(name="Telco AB", web="telco.example/incident")
+    assert (
+        "read more at telco.example/incident."
+        in spoken_notice(incident(), person(language="en"), web_only)[1]
     )
 
 
@@ -206,3 +273,47 @@ def test_operator_needs_a_contact_and_period_must_be_ordered() -> None:
         incident(access_until="2025-05-01T00:00Z")
     with pytest.raises(ValidationError):
         incident(access_from="2025-06-01 10:00")  # no zone: no single instant
+
+
+def test_every_item_is_shown_by_its_label_in_the_persons_language() -> None:
+    labels = {
+        "hemligt nummer": {"sv": "hemligt nummer", "en": "secret number", "da": "hemmeligt nummer"},
+        " Gatuadress ": {"sv": "gatuadress", "en": "street address", "da": "gadeadresse"},
+    }
+    for language, shown in (("en", "secret number"), ("da", "hemmeligt nummer")):
+        notice = render_notice(incident(item_labels=labels), person(language=language), OPERATOR)
+        assert f"- {shown}" in notice.text and "hemligt" not in notice.text
+    tolerant = render_notice(incident(), person(language="en"), OPERATOR)
+    assert "- hemligt nummer" in tolerant.text, "no label: the CRM's name, not a failure"
+
+
+def test_missing_labels_lists_each_language_and_item_without_one() -> None:
+    notice = incident(
+        item_labels={
+            "secret_number": {"sv": "hemligt nummer", "en": "secret number"},
+            "Address": {"sv": "adress"},
+        }
+    )
+    items = ["SECRET_NUMBER", "address", "invoice", "address "]
+    assert missing_labels(notice, items, ["en", None, "en"]) == [
+        "no English label in item_labels for the affected item(s) 'address', 'invoice'",
+        "no Swedish label in item_labels for the affected item(s) 'invoice'",
+    ]
+    assert missing_labels(notice, ["secret_number"], ["sv", "en"]) == []
+    assert missing_labels(notice, [], ["da"]) == []
+    assert missing_labels(incident(regime="dk"), ["x"], [None]) == [
+        "no Danish label in item_labels for the affected item(s) 'x'"
+    ]
+    many = missing_labels(notice, [f"item {n:02d}" for n in range(25)], ["sv"])
+    assert many[0].endswith("'item 19' and 5 more")
+
+
+def test_the_demo_notice_speaks_english_to_english_customers() -> None:
+    customers = affected(10)
+    english = next(c for c in customers if c.language == "en")
+    notice = comviq_notice("INC-2025-042", datetime(2024, 11, 25, tzinfo=UTC))
+    text = render_notice(notice, english, OPERATOR).text
+    assert "- secret number" in text and "hemligt" not in text
+    languages = [c.language for c in customers]
+    items = [i for c in customers for i in c.affected_items]
+    assert missing_labels(notice, items, languages) == []

@@ -212,3 +212,112 @@ def test_people_read_back_from_the_store_are_not_parsed_again() -> None:
     # Outside the store's context the checks still run.
     with pytest.raises(ValidationError):
         Subscriber.model_validate({**loaded.model_dump(), "phone": BAD_PHONE})
+
+
+# --- delimiters, letters, users and internationalised addresses -------------------------------
+
+EXCEL_HEADER = "id;name;phone;email;language;time_zone;role;subscriber_id;affected_items\r\n"
+
+
+def test_a_swedish_excel_csv_with_semicolons_loads(tmp_path: Path) -> None:
+    text = (
+        "\ufeff"
+        + EXCEL_HEADER
+        + "c1;Åsa Öberg;070-123 45 67;;sv;;subscriber;;hemligt nummer|adress\r\n"
+        + 'c2;"Bo; Berg";0701234568;;sv;;subscriber;;"hemligt nummer;adress"\r\n'
+    )
+    result = load(write(tmp_path, "export.csv", text))
+    assert result.delimiter == ";"
+    assert [s.affected_items for s in result.subscribers] == [
+        ["hemligt nummer", "adress"],
+        ["hemligt nummer", "adress"],
+    ]
+    assert result.subscribers[1].name == "Bo; Berg"
+
+
+def test_tabs_and_commas_are_found_too(tmp_path: Path) -> None:
+    tabbed = HEADER.replace(",", "\t") + "c1\tAnna\t0701234567\t\t\t\t\t\tadress|faktura\n"
+    result = load(write(tmp_path, "export.csv", tabbed))
+    assert result.delimiter == "\t" and result.subscribers[0].affected_items == [
+        "adress",
+        "faktura",
+    ]
+    assert load(write(tmp_path, "plain.csv", HEADER + "c1,,0701234567,,,,,,x\n")).delimiter == ","
+    assert (
+        load(
+            jsonl(tmp_path, [{"id": "j1", "phone": "0701234567", "affected_items": ["x"]}])
+        ).delimiter
+        is None
+    )
+
+
+def test_a_forced_delimiter_is_used(tmp_path: Path) -> None:
+    path = write(tmp_path, "export.csv", EXCEL_HEADER + "c1;Anna;0701234567;;;;;;x\r\n")
+    with pytest.raises(SubscriberFileError, match=r"unknown column\(s\) id;name;phone"):
+        load(path, delimiter=",")
+    assert load(path, delimiter=";").delimiter == ";"
+    with pytest.raises(SubscriberFileError, match="comma, semicolon or tab"):
+        load(path, delimiter=":")
+    with pytest.raises(SubscriberFileError, match="not JSON Lines"):
+        load(jsonl(tmp_path, []), delimiter=";")
+
+
+def test_a_postal_address_is_kept_for_the_letter_and_never_shown(tmp_path: Path) -> None:
+    text = (
+        HEADER.replace("\n", ",postal_address\n")
+        + 'c1,Anna,0701234567,,,,,,x,"Storgatan 1\n111 22 Stockholm"\n'  # lines 2-3
+        + "c2,Bo,0701234568,,,,,,x,\n"  # 4: no address
+        + "c3,Cecilia,0701234569,,,,,,x,"
+        + "Lång gatan 7 " * 50
+        + "\n"  # 5: too long
+    )
+    result = load(write(tmp_path, "a.csv", text), skip_invalid=True)
+    anna, bo = result.subscribers
+    assert anna.postal_address == "Storgatan 1\n111 22 Stockholm"
+    assert anna.postal_address_line == "Storgatan 1, 111 22 Stockholm"
+    assert bo.postal_address is None and bo.postal_address_line is None
+    assert "Storgatan" not in repr(anna) and "Storgatan" not in str(anna)
+    ((line, reason),) = [(r.line, r.reason) for r in result.rejected]
+    assert line == 5 and reason.startswith("postal_address:") and "gatan" not in reason
+
+
+def test_a_user_must_name_a_subscriber_in_the_same_file(tmp_path: Path) -> None:
+    text = (
+        HEADER
+        + "u0,Ulla,0701234560,,,,user,c1,x\n"  # 2: before their subscriber: fine
+        + "c1,Anna,0701234567,,,,subscriber,,x\n"  # 3
+        + "u1,Ulf,0701234561,,,,user,0709999999,x\n"  # 4: a shifted column, say
+        + "u2,Ulrika,0701234562,,,,user,u0,x\n"  # 5: a user of a user
+        + "c2,Bo,not a number,,,,subscriber,,x\n"  # 6: in the file, if invalid
+        + "u3,Urban,0701234563,,,,user,c2,x\n"  # 7
+    )
+    result = load(write(tmp_path, "a.csv", text), skip_invalid=True)
+    assert [s.id for s in result.subscribers] == ["u0", "c1", "u3"]
+    assert [(r.line, r.reason) for r in result.rejected] == [
+        (4, "user names a subscriber_id which is not in the file"),
+        (5, "user names a subscriber_id which is a user, not a subscriber"),
+        (6, "phone: phone number cannot be read as a phone number"),
+    ]
+    with pytest.raises(SubscriberFileError) as caught:
+        load(write(tmp_path, "a.csv", text))
+    assert "line 4: user names a subscriber_id" in str(caught.value)
+    assert "0709999999" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "stored", "needs_smtputf8"),
+    [
+        ("jörg@exämple.se", "jörg@exämple.se", True),
+        ("anna@exämple.se", "anna@xn--exmple-cua.se", False),
+        ("Anna@Example.SE", "Anna@example.se", False),
+    ],
+)
+def test_internationalised_addresses_say_whether_they_need_smtputf8(
+    given: str, stored: str, needs_smtputf8: bool
+) -> None:
+    person = Subscriber(id="c1", email=given, affected_items=["x"])
+    assert person.email == stored
+    assert person.email_needs_smtputf8 is needs_smtputf8
+    assert (
+        Subscriber(id="c2", phone="0701234567", affected_items=["x"]).email_needs_smtputf8 is False
+    )

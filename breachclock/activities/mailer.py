@@ -156,9 +156,12 @@ def attempt_name() -> str:
 
 
 def stamp(message: Message, key: str, sender: str) -> None:
-    """The headers every breachclock mail carries; the Message-ID follows from the key."""
+    """The headers every breachclock mail carries; the Message-ID follows from the key.
+
+    A message built with its own From (a notice, sent in the operator's name) keeps it."""
     message["Message-ID"] = message_id(key)
-    message["From"] = sender
+    if message["From"] is None:
+        message["From"] = sender
     message["Date"] = format_datetime(datetime.now(UTC))
     message["X-Breachclock-Key"] = key
 

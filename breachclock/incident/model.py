@@ -431,6 +431,8 @@ class Notification(BaseModel):
     skipped_total: dict[str, int] = Field(default_factory=dict)
     languages: list[str] = Field(default_factory=list)
     """Languages the list asks for ("" for the regime's default)."""
+    items: list[str] = Field(default_factory=list)
+    """The affected items the list names (CRM names): the notice must label each."""
     waves: list[Wave] = Field(default_factory=list)
     loaded_pages: list[str] = Field(default_factory=list)
     """The keys of the staged pages taken on: loading one again adds nobody."""

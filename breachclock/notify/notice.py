@@ -12,6 +12,12 @@ Danish; with no language given, Danish under the DK regime and Swedish otherwise
 The operator writes the incident-specific passages once per language (``Localised``);
 a notice whose language lacks a passage is refused rather than sent half in another
 language. ``check_languages`` says so before a campaign starts.
+
+The affected items come from the CRM under its own names ("hemligt nummer",
+"secret_number"); ``IncidentNotice.item_labels`` gives each its words in every
+language, and ``missing_labels`` lists the items some person's language has no
+label for, so that a notice is not sent in English listing "hemligt nummer".
+Rendering itself stays tolerant: an item without a label is shown by its CRM name.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from breachclock.incident.inputs import REFERENCE_PATTERN, InputModel, Name, Text
@@ -114,6 +121,26 @@ class Notice(BaseModel):
     subject: str
     text: str
     html: str
+    sender_name: str | None = None
+    """Who the e-mail is from, by name: the operator (``Operator.name``)."""
+    reply_to: str | None = None
+    """Where replies go: the operator's contact address (``Operator.email``), when it is one."""
+
+
+def _one_line(text: str) -> str:
+    """A header value on one line: configured text must not start a header of its own."""
+    return " ".join(text.split())
+
+
+def reply_address(operator: Operator) -> str | None:
+    """The operator's contact e-mail as a bare address, or None when it is not one."""
+    if operator.email is None:
+        return None
+    try:
+        checked = validate_email(operator.email.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return str(checked.ascii_email or checked.normalized)
 
 
 def default_language(regime: RegimeCode) -> Language:
@@ -138,6 +165,41 @@ def missing_passages(notice: IncidentNotice, languages: Iterable[Language | None
         if missing:
             problems.append(f"no {NAMES[language]} text for: {', '.join(missing)}")
     return problems
+
+
+def missing_labels(
+    notice: IncidentNotice, items: Iterable[str], languages: Iterable[Language | None]
+) -> list[str]:
+    """The affected items (CRM names, as in ``Subscriber.affected_items``) that have no
+    label in one of ``languages`` (None: the regime's default language), one plain
+    message per language; empty when every item has a label in every language."""
+    labels = _labels(notice)
+    wanted: dict[str, str] = {}
+    for item in items:
+        wanted.setdefault(item.strip().casefold(), item.strip())
+    needed = sorted({language or default_language(notice.regime) for language in languages})
+    problems = []
+    for language in needed:
+        missing = sorted(
+            (shown for key, shown in wanted.items() if language not in labels.get(key, {})),
+            key=str.casefold,
+        )
+        if missing:
+            listed = ", ".join(repr(m) for m in missing[:LISTED])
+            more = f" and {len(missing) - LISTED} more" if len(missing) > LISTED else ""
+            problems.append(
+                f"no {NAMES[language]} label in item_labels for the affected item(s) {listed}{more}"
+            )
+    return problems
+
+
+LISTED = 20
+"""Items named in one of ``missing_labels``' messages; the rest are counted."""
+
+
+def _labels(notice: IncidentNotice) -> dict[str, dict[Language, str]]:
+    """``item_labels`` by the item's name casefolded, as the CRM's spelling varies."""
+    return {k.strip().casefold(): v for k, v in notice.item_labels.items()}
 
 
 NAMES = {Language.SV: "Swedish", Language.EN: "English", Language.DA: "Danish"}
@@ -175,12 +237,24 @@ def format_time(instant: datetime, tz: ZoneInfo, language: Language) -> str:
     if not label or label[0] in "+-":
         offset = local.strftime("%z")
         label = f"UTC{offset[:3]}:{offset[3:]}"
+    return f"{_clock(local, language, WRITTEN)} ({label})"
+
+
+WRITTEN = {
+    Language.SV: "{day} kl. {h}:{m}",
+    Language.EN: "{day} at {h}:{m}",
+    Language.DA: "{day} kl. {h}.{m}",
+}
+SPOKEN = {
+    Language.SV: "den {day} klockan {h}.{m}",
+    Language.EN: "{day} at {h}:{m}",
+    Language.DA: "den {day} klokken {h}.{m}",
+}
+
+
+def _clock(local: datetime, language: Language, forms: dict[Language, str]) -> str:
     day = format_date(local.date(), language)
-    if language is Language.SV:
-        return f"{day} kl. {local:%H:%M} ({label})"
-    if language is Language.DA:
-        return f"{day} kl. {local:%H.%M} ({label})"
-    return f"{day} at {local:%H:%M} ({label})"
+    return forms[language].format(day=day, h=f"{local:%H}", m=f"{local:%M}")
 
 
 def render_notice(incident: IncidentNotice, subscriber: Subscriber, operator: Operator) -> Notice:
@@ -192,16 +266,67 @@ def render_notice(incident: IncidentNotice, subscriber: Subscriber, operator: Op
         subject=subject,
         text=_text(language, context),
         html=_html_env().get_template(f"notice.{language.value}.html.j2").render(context),
+        sender_name=_one_line(operator.name),
+        reply_to=reply_address(operator),
     )
 
 
 def spoken_notice(
     incident: IncidentNotice, subscriber: Subscriber, operator: Operator
 ) -> tuple[Language, str]:
-    """What a call conveys once the person is identified: the plain text in their
-    language. A call has no use for the HTML, which was a fifth of a call round's CPU."""
+    """What a call says once the person is identified, in their language: a script
+    for speaking (``script.<language>.txt.j2``), in the order a listener needs it:
+    what happened and when, which of their data, what it means, what was done and
+    will be, what they can do, how to reach the operator, the reference number read
+    out character by character. No headings, no "E-post:" lines, no signature.
+    A call has no use for the HTML, which was a fifth of a call round's CPU."""
     language, _, context = _prepare(incident, subscriber, operator)
-    return language, _text(language, context)
+    tz = zone(subscriber.time_zone)
+    context.update(
+        when_from=spoken_time(incident.access_from, tz, language),
+        when_until=spoken_time(incident.access_until, tz, language)
+        if incident.access_until
+        else None,
+        items_spoken=spoken_list(context["items"], language, AND),
+        contacts=spoken_list(_ways_to_reach(operator, language), language, OR),
+        reference_spelled=spelled(incident.reference),
+    )
+    script = _text_env().get_template(f"script.{language.value}.txt.j2").render(context)
+    return language, re.sub(r"\n{3,}", "\n\n", script)  # one blank line between parts
+
+
+AND = {Language.SV: "och", Language.EN: "and", Language.DA: "og"}
+OR = {Language.SV: "eller", Language.EN: "or", Language.DA: "eller"}
+_REACH = {
+    Language.SV: ("ringa oss på {}", "mejla oss på {}", "läsa mer på {}"),
+    Language.EN: ("call us on {}", "e-mail us at {}", "read more at {}"),
+    Language.DA: ("ringe til os på {}", "skrive til os på {}", "læse mere på {}"),
+}
+
+
+def _ways_to_reach(operator: Operator, language: Language) -> list[str]:
+    phrases = _REACH[language]
+    given = (operator.phone, operator.email, operator.web)
+    return [phrase.format(value) for phrase, value in zip(phrases, given, strict=True) if value]
+
+
+def spoken_list(parts: list[str], language: Language, words: dict[Language, str]) -> str:
+    """ "a, b och c": a list as it is said."""
+    if len(parts) < 2:
+        return "".join(parts)
+    return f"{', '.join(parts[:-1])} {words[language]} {parts[-1]}"
+
+
+def spoken_time(instant: datetime, tz: ZoneInfo, language: Language) -> str:
+    """An instant as it is said, on the person's own clock: "den 1 juni 2025 klockan 12.00"."""
+    return _clock(instant.astimezone(tz), language, SPOKEN)
+
+
+def spelled(reference: str) -> str:
+    """A reference read out character by character, its parts apart: INC-2025-042 is
+    "I N C, 2 0 2 5, 0 4 2"."""
+    groups = re.split(r"[^0-9A-Za-z]+", reference)
+    return ", ".join(" ".join(group) for group in groups if group)
 
 
 def _text(language: Language, context: dict[str, Any]) -> str:
@@ -226,7 +351,7 @@ def _prepare(
             for m in items
         ]
 
-    labels = {k.casefold(): v for k, v in incident.item_labels.items()}
+    labels = _labels(incident)
     context: dict[str, Any] = {
         "reference": incident.reference,
         "operator": operator,
@@ -239,7 +364,7 @@ def _prepare(
         "estimated": incident.time_estimated,
         "what_happened": incident.what_happened[language],
         "items": [
-            labels.get(item.casefold(), {}).get(language, item)
+            labels.get(item.strip().casefold(), {}).get(language, item)
             for item in subscriber.affected_items
         ],
         "consequences": incident.consequences[language],
@@ -247,7 +372,9 @@ def _prepare(
         "measures_planned": measures(incident.measures_planned),
         "recommendations": incident.recommendations[language] if incident.recommendations else None,
     }
-    subject = SUBJECTS[language].format(operator=operator.name, reference=incident.reference)
+    subject = SUBJECTS[language].format(
+        operator=_one_line(operator.name), reference=incident.reference
+    )
     context["subject"] = subject
     return language, subject, context
 

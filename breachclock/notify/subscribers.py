@@ -7,14 +7,24 @@ and which of *their* data items the incident affected.
 Rows are checked one by one. A rejected row is reported by line number with a plain
 reason that never contains the phone number or e-mail address: those reasons go to
 logs and to the person fixing the export. Phone numbers are normalised to E.164,
-e-mail addresses checked for syntax only (no network).
+e-mail addresses checked for syntax only (no network). Internationalised addresses
+are accepted: one on an internationalised domain is kept in its ASCII form
+(``anna@xn--exmple-cua.se``), one whose local part is not ASCII (``jörg@exämple.se``)
+is kept as it is and ``Subscriber.email_needs_smtputf8`` says that only a relay
+offering SMTPUTF8 can take it.
+
+A CSV file's columns are separated by commas, semicolons (Excel in Swedish or Danish)
+or tabs, found from the header line (or forced); within ``affected_items`` the items
+are separated by ``;`` or ``|`` (``|`` needs no quoting when ``;`` separates columns).
+A user row names its subscriber, who must be in the same file.
 """
 
 from __future__ import annotations
 
 import csv
-import json
-from collections.abc import Iterator, Sequence
+import itertools
+import re
+from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -31,6 +41,7 @@ from pydantic import (
     model_validator,
 )
 
+from breachclock.files import MAX_LIST_BYTES, InputFileError, loads, text_lines
 from breachclock.incident.instants import InstantError, zone
 
 DEFAULT_ZONE = "Europe/Stockholm"
@@ -48,8 +59,12 @@ COLUMNS = (
     "role",
     "subscriber_id",
     "affected_items",
+    "postal_address",
 )
-OPTIONAL_BLANK = ("name", "phone", "email", "language", "time_zone", "role", "subscriber_id")
+OPTIONAL_BLANK = tuple(c for c in COLUMNS if c not in ("id", "affected_items"))
+DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
+"""The column delimiters a CSV file may use, and how to say which one was."""
+ITEM_SEPARATORS = re.compile(r"[;|]")
 
 
 class Language(StrEnum):
@@ -95,6 +110,8 @@ class Subscriber(BaseModel):
     """For a user: the subscriber whose subscription they use."""
     affected_items: Annotated[list[Item], Field(min_length=1, max_length=100)]
     """Which of this person's data items the incident affected, e.g. "secret number"."""
+    postal_address: Annotated[str | None, Field(min_length=1, max_length=500, repr=False)] = None
+    """Where a letter reaches them, lines separated by newlines (for the letter list)."""
 
     @field_validator("phone")
     @classmethod
@@ -119,10 +136,12 @@ class Subscriber(BaseModel):
         if value is None or _stored(info):
             return value
         try:
-            return str(validate_email(value, check_deliverability=False).normalized)
+            checked = validate_email(value, check_deliverability=False)
         except EmailNotValidError:
             # The library's message can quote parts of the address: keep it out.
             raise ValueError("e-mail address is not valid") from None
+        # The ASCII form where there is one: a domain in punycode needs nothing of the relay.
+        return str(checked.ascii_email or checked.normalized)
 
     @field_validator("time_zone")
     @classmethod
@@ -153,6 +172,20 @@ class Subscriber(BaseModel):
             raise ValueError("a subscriber cannot belong to another subscriber (subscriber_id)")
         return self
 
+    @property
+    def email_needs_smtputf8(self) -> bool:
+        """True when the address's local part is not ASCII (``jörg@exämple.se``): it can
+        only be sent through a relay that offers SMTPUTF8 (RFC 6531), with the address
+        in UTF-8 in MAIL FROM/RCPT TO and in the To header."""
+        return self.email is not None and not self.email.isascii()
+
+    @property
+    def postal_address_line(self) -> str | None:
+        """The postal address on one line, its lines separated by commas."""
+        if self.postal_address is None:
+            return None
+        return ", ".join(p.strip() for p in self.postal_address.splitlines() if p.strip())
+
     def __str__(self) -> str:
         return f"{self.role.value} {self.id}"
 
@@ -170,6 +203,8 @@ class LoadResult(BaseModel):
 
     subscribers: list[Subscriber]
     rejected: list[Rejected]
+    delimiter: str | None = None
+    """The CSV file's column delimiter (one of ``DELIMITERS``); None for JSON Lines."""
 
 
 class SubscriberFileError(ValueError):
@@ -180,26 +215,38 @@ class SubscriberFileError(ValueError):
         self.rejected = list(rejected)
 
 
-def load(path: Path | str, skip_invalid: bool = False, region: str = DEFAULT_REGION) -> LoadResult:
+def load(
+    path: Path | str,
+    skip_invalid: bool = False,
+    region: str = DEFAULT_REGION,
+    delimiter: str | None = None,
+) -> LoadResult:
     """Read a CSV (``.csv``) or JSONL (``.jsonl``, ``.ndjson``) export of affected people.
 
     With ``skip_invalid`` False any bad row raises ``SubscriberFileError`` listing every
     bad line; with True the bad rows come back in ``rejected`` and the rest load.
     ``region`` is where numbers without a country code belong (SE; DK for Danish lists).
+    ``delimiter`` forces a CSV file's column delimiter (one of ``DELIMITERS``); by
+    default it is found from the header line.
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        rows = _csv_rows(path)
-    elif suffix in (".jsonl", ".ndjson"):
-        rows = _jsonl_rows(path)
-    else:
+    if delimiter is not None and delimiter not in DELIMITERS:
+        raise SubscriberFileError(f"{path.name}: the delimiter must be a comma, semicolon or tab")
+    if suffix not in (".csv", ".jsonl", ".ndjson"):
         raise SubscriberFileError(f"{path.name}: expected a .csv or .jsonl file")
+    if delimiter is not None and suffix != ".csv":
+        raise SubscriberFileError(f"{path.name}: a delimiter is for CSV files, not JSON Lines")
 
     subscribers: list[Subscriber] = []
+    lines: list[int] = []
     rejected: list[Rejected] = []
     first_line: dict[str, int] = {}
     try:
+        if suffix == ".csv":
+            delimiter, rows = _csv_rows(path, delimiter)
+        else:
+            rows = _jsonl_rows(path)
         for line, row in rows:
             if isinstance(row, str):
                 rejected.append(Rejected(line=line, reason=row))
@@ -217,17 +264,44 @@ def load(path: Path | str, skip_invalid: bool = False, region: str = DEFAULT_REG
                 first_line[row_id] = line
             try:
                 subscribers.append(Subscriber.model_validate(row, context={"region": region}))
+                lines.append(line)
             except ValidationError as err:
                 rejected.append(Rejected(line=line, reason=_reason(err)))
-    except UnicodeDecodeError:
-        raise SubscriberFileError(f"{path.name}: not UTF-8 text") from None
+    except InputFileError as err:
+        raise SubscriberFileError(str(err)) from None
+    subscribers = _users_with_their_subscriber(subscribers, lines, set(first_line), rejected)
 
     if rejected and not skip_invalid:
-        lines = "\n".join(f"  line {r.line}: {r.reason}" for r in rejected)
+        listed = "\n".join(f"  line {r.line}: {r.reason}" for r in rejected)
         raise SubscriberFileError(
-            f"{path.name}: {len(rejected)} bad row(s), nothing loaded:\n{lines}", rejected
+            f"{path.name}: {len(rejected)} bad row(s), nothing loaded:\n{listed}", rejected
         )
-    return LoadResult(subscribers=subscribers, rejected=rejected)
+    return LoadResult(subscribers=subscribers, rejected=rejected, delimiter=delimiter)
+
+
+def _users_with_their_subscriber(
+    people: list[Subscriber], lines: list[int], ids: set[str], rejected: list[Rejected]
+) -> list[Subscriber]:
+    """The people, less users whose subscriber no row of the file names (added to
+    ``rejected``, which stays in line order). The ids are not quoted: a shifted
+    column can put a phone number in ``subscriber_id``."""
+    roles = {p.id: p.role for p in people}
+    kept = []
+    for person, line in zip(people, lines, strict=True):
+        named = person.subscriber_id
+        if person.role is Role.USER and named is not None and named != person.id:
+            if named not in ids:
+                reason = "user names a subscriber_id which is not in the file"
+            elif roles.get(named) is Role.USER:
+                reason = "user names a subscriber_id which is a user, not a subscriber"
+            else:
+                kept.append(person)
+                continue
+            rejected.append(Rejected(line=line, reason=reason))
+        else:
+            kept.append(person)
+    rejected.sort(key=lambda r: r.line)
+    return kept
 
 
 def merge(existing_ids: set[str], result: LoadResult) -> list[Subscriber]:
@@ -262,53 +336,81 @@ Row = tuple[int, dict[str, Any] | str]
 """A row's first line and either its fields or why it could not be read at all."""
 
 
-def _csv_rows(path: Path) -> Iterator[Row]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        if not header:
-            raise SubscriberFileError(f"{path.name}: empty file (no header line)")
-        unknown = [h for h in header if h not in COLUMNS]
-        if unknown:
+def _delimiter(header: str) -> str:
+    """The delimiter that splits the header line into the most known column names."""
+    known = {
+        d: sum(name.strip() in COLUMNS for name in next(csv.reader([header], delimiter=d), []))
+        for d in DELIMITERS
+    }
+    return max(DELIMITERS, key=lambda d: known[d])  # a tie: the first, the comma
+
+
+def _csv_rows(path: Path, delimiter: str | None) -> tuple[str, Iterator[Row]]:
+    """The delimiter (``delimiter``, or found from the header line) and the rows after
+    the header, which is checked at once."""
+    lines = text_lines(path, MAX_LIST_BYTES)
+    first = next(lines, "")
+    delimiter = delimiter or _delimiter(first)
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
+
+    def read() -> list[str] | None:
+        try:
+            return next(reader, None)
+        except csv.Error as err:  # a NUL byte, a field longer than csv.field_size_limit()
             raise SubscriberFileError(
-                f"{path.name}: unknown column(s) {', '.join(unknown)}; "
-                f"the columns are {', '.join(COLUMNS)}"
-            )
-        for needed in ("id", "affected_items"):
-            if needed not in header:
-                raise SubscriberFileError(f"{path.name}: no {needed!r} column")
-        reader.fieldnames = header
-        end_of_previous = reader.line_num
-        for record in reader:
-            line = end_of_previous + 1
-            end_of_previous = reader.line_num
-            if None in record:
-                yield line, "more fields than the header has"
-                continue
-            row: dict[str, Any] = {}
-            for key, value in record.items():
-                text = (value or "").strip()
-                if key == "affected_items":
-                    row[key] = [item for item in text.split(";") if item.strip()]
-                elif text or key not in OPTIONAL_BLANK:
-                    row[key] = text
-            yield line, row
+                f"{path.name}: line {reader.line_num} cannot be read as CSV: {err}"
+            ) from None
+
+    header = [h.strip() for h in (read() or [])]
+    if not header:
+        raise SubscriberFileError(f"{path.name}: empty file (no header line)")
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise SubscriberFileError(
+            f"{path.name}: unknown column(s) {', '.join(unknown)}; "
+            f"the columns are {', '.join(COLUMNS)}"
+        )
+    for needed in ("id", "affected_items"):
+        if needed not in header:
+            raise SubscriberFileError(f"{path.name}: no {needed!r} column")
+    return delimiter, _csv_records(read, lambda: reader.line_num, header)
+
+
+def _csv_records(
+    read: Callable[[], list[str] | None], line_num: Callable[[], int], header: list[str]
+) -> Iterator[Row]:
+    end_of_previous = line_num()
+    while (record := read()) is not None:
+        line = end_of_previous + 1
+        end_of_previous = line_num()
+        if not record:
+            continue  # a blank line, as DictReader skips it
+        if len(record) > len(header):
+            yield line, "more fields than the header has"
+            continue
+        row: dict[str, Any] = {}
+        for key, value in zip(header, record + [""] * (len(header) - len(record)), strict=True):
+            text = value.strip()
+            if key == "affected_items":
+                row[key] = [item for item in ITEM_SEPARATORS.split(text) if item.strip()]
+            elif text or key not in OPTIONAL_BLANK:
+                row[key] = text
+        yield line, row
 
 
 def _jsonl_rows(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError:
-                yield number, "not valid JSON"
-                continue
-            if not isinstance(value, dict):
-                yield number, "not a JSON object"
-                continue
-            yield (
-                number,
-                {k: v for k, v in value.items() if not (k in OPTIONAL_BLANK and v in (None, ""))},
-            )
+    for number, text in enumerate(text_lines(path, MAX_LIST_BYTES), start=1):
+        if not text.strip():
+            continue
+        try:
+            value = loads(text, f"{path.name} line {number}")
+        except InputFileError as err:
+            yield number, err.reason
+            continue
+        if not isinstance(value, dict):
+            yield number, "not a JSON object"
+            continue
+        yield (
+            number,
+            {k: v for k, v in value.items() if not (k in OPTIONAL_BLANK and v in (None, ""))},
+        )

@@ -65,6 +65,7 @@ async def load_list(
                 page_key=key,
                 count=len(page),
                 languages=sorted({p.language for p in page}, key=lambda lang: lang or ""),
+                items=sorted({item for p in page for item in p.affected_items}),
                 skipped=list(skipped[:MAX_LOAD_PAGE]) if first else [],
                 skipped_total=len(skipped) if first else 0,
             ),

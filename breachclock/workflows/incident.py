@@ -76,7 +76,7 @@ with workflow.unsafe.imports_passed_through():
         check_decision,
         recommend,
     )
-    from breachclock.notify.notice import IncidentNotice, missing_passages
+    from breachclock.notify.notice import IncidentNotice, missing_labels, missing_passages
     from breachclock.notify.reporting import notice_fact, operator_for
     from breachclock.notify.subscribers import Language, Rejected, Subscriber
     from breachclock.workflows.campaign import (
@@ -170,6 +170,10 @@ class Answer(BaseModel):
     message: str
 
 
+ITEM_NAMES = 200
+"""Distinct affected-item names an incident's list may use (each needs a label)."""
+
+
 class SubscriberLoad(BaseModel):
     """One page of the affected list, staged in the store by the client under ``page_key``,
     and (with the first page) the rows skipped as invalid. No person's details travel
@@ -183,6 +187,8 @@ class SubscriberLoad(BaseModel):
     count: int = Field(default=0, ge=0, le=1000)
     languages: list[Language | None] = Field(default_factory=list, max_length=4)
     """The languages this page's people read (None: the regime's default)."""
+    items: list[str] = Field(default_factory=list, max_length=ITEM_NAMES)
+    """The affected items this page's people name (CRM names): the notice labels each."""
     skipped: list[Rejected] = Field(default_factory=list, max_length=1000)
     skipped_total: int = 0
     people: list[Subscriber] = Field(default_factory=list, max_length=1000)
@@ -833,6 +839,7 @@ class IncidentWorkflow:
                 repeated = len(load.people) - added
             notification.repeated += repeated
             notification.languages = sorted(set(notification.languages) | languages)
+            notification.items = sorted(set(notification.items) | set(load.items))
         if added:
             self._note(
                 workflow.now(),
@@ -854,9 +861,13 @@ class IncidentWorkflow:
             reject("pages are staged in the store now: load them with 'subscribers'")
         if load.page_key is None:
             reject("a page names the staged page it loads (page_key)")
+        if len(set(self.state.notification.items) | set(load.items)) > ITEM_NAMES:
+            reject(f"the list would name more than {ITEM_NAMES} different affected items")
         notice = self.state.notification.notice
         if notice is not None:
-            problems = missing_passages(notice, load.languages)
+            problems = missing_passages(notice, load.languages) + missing_labels(
+                notice, load.items, load.languages
+            )
             if problems:
                 reject(
                     "the recorded notice cannot be sent to everyone on this page: "
@@ -968,8 +979,13 @@ class IncidentWorkflow:
         self._check_languages(notification.notice)
 
     def _check_languages(self, notice: IncidentNotice) -> None:
-        languages = [Language(code) if code else None for code in self.state.notification.languages]
-        problems = missing_passages(notice, languages)
+        """Every person on the list can be written to: a passage and a label for each of
+        their affected items in their language."""
+        notification = self.state.notification
+        languages = [Language(code) if code else None for code in notification.languages]
+        problems = missing_passages(notice, languages) + missing_labels(
+            notice, notification.items, languages
+        )
         if problems:
             reject("the notice cannot be sent to everyone on the list: " + "; ".join(problems))
 
