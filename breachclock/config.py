@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,8 @@ class Settings(BaseSettings):
         alias="BREACHCLOCK_CONTACT_POINT",
     )
     operator_zone: str = Field(default="Europe/Stockholm", alias="BREACHCLOCK_ZONE")
+    nis2_language: Literal["en", "sv"] = Field(default="en", alias="BREACHCLOCK_NIS2_LANGUAGE")
+    """The language of NIS2 reports; PTS and IMY get Swedish, the Danish authority Danish."""
     pts_address: str = Field(default="incidentrapport@pts.se", alias="BREACHCLOCK_PTS_ADDRESS")
     imy_address: str = Field(default="imy@imy.se", alias="BREACHCLOCK_IMY_ADDRESS")
     dk_address: str = Field(default="sikkerhedshaendelser@digst.dk", alias="BREACHCLOCK_DK_ADDRESS")
@@ -184,6 +187,7 @@ class Settings(BaseSettings):
             operator_name=self.operator_name,
             operator_org_number=self.operator_org_number,
             contact_point=self.contact_point,
+            nis2_language=self.nis2_language,
             customer_phone=self.customer_phone,
             customer_email=self.customer_email,
             customer_web=self.customer_web,

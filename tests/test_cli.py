@@ -127,8 +127,8 @@ async def test_cli_walkthrough(
         assert done.returncode == 0, done.stderr
 
         report = await cli("report", ref)
-        assert report.returncode == 0 and f"Reference number: {ref}" in report.stdout
-        assert "root cause: unknown" in report.stdout
+        assert report.returncode == 0 and f"Referensnummer: {ref}" in report.stdout
+        assert "grundläggande orsak: okänt" in report.stdout
 
         done = await cli("approve", ref, "--by", "Manager")
         assert done.returncode == 0 and "filing no. 1 sent" in done.stdout

@@ -60,7 +60,7 @@ async def test_initial_report_is_filed_before_due_with_escalations_first(
     (mail,) = smtp.to(PTS)
     assert mail["Message-ID"] == filing.message_id
     body = mail.get_payload()[0].get_payload(decode=True).decode()
-    assert "Reference number: INC-1" in body and "unknown" in body
+    assert "Referensnummer: INC-1" in body and "okänt" in body
 
 
 async def test_approve_files_at_once(
@@ -166,7 +166,7 @@ async def test_filing_after_a_late_discovery_is_late_and_says_why(
     assert filing.late
     assert filing.late_reason and "recorded only at" in filing.late_reason
     body = smtp.to(PTS)[0].get_payload()[0].get_payload(decode=True).decode()
-    assert "THIS REPORT IS LATE" in body
+    assert "RAPPORTEN LÄMNAS FÖR SENT" in body
 
 
 async def test_smtp_down_across_the_deadline_retries_and_files_late_with_the_error(
