@@ -313,11 +313,19 @@ async def event(reference: str, at: str, what: str, how_established: str, by: st
 @cli.command()
 @reference_arg
 @click.option("--late-reason", help="Why the filing is late, when it is.")
+@click.option("--filing", help="The stage filed, as pages name it (initial_report …): a check.")
 @track_option
 @by_option
 @run
-async def approve(reference: str, late_reason: str | None, track: str | None, by: str) -> None:
+async def approve(
+    reference: str, late_reason: str | None, filing: str | None, track: str | None, by: str
+) -> None:
     """File the pending report now."""
+    if filing is not None:
+        due = lifecycle.track_of_stage(await fetch_state(reference), filing)
+        if due is None or (track is not None and due.value != track):
+            raise Refused(f"no {filing} is pending for {reference}: see status")
+        track = due.value
     result: ApproveResult = await update(
         reference,
         IncidentWorkflow.approve,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
@@ -16,6 +18,12 @@ from breachclock.incident.regimes import RegimeCode
 from breachclock.notify.delivery import CallOutcome, Plan
 
 TASK_QUEUE = "breachclock-incidents"
+
+
+def cli_command() -> str:
+    """How to run this checkout's CLI, exactly: the pages print it."""
+    starter = Path(__file__).resolve().parent.parent / "starter.py"
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(starter))}"
 
 
 class Settings(BaseSettings):
@@ -188,6 +196,7 @@ class Settings(BaseSettings):
             operator_org_number=self.operator_org_number,
             contact_point=self.contact_point,
             nis2_language=self.nis2_language,
+            cli_command=cli_command(),
             customer_phone=self.customer_phone,
             customer_email=self.customer_email,
             customer_web=self.customer_web,

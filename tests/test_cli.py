@@ -130,7 +130,9 @@ async def test_cli_walkthrough(
         assert report.returncode == 0 and f"Referensnummer: {ref}" in report.stdout
         assert "grundläggande orsak: okänt" in report.stdout
 
-        done = await cli("approve", ref, "--by", "Manager")
+        refused = await cli("approve", ref, "--filing", "supplementary_report")
+        assert refused.returncode == 1 and "no supplementary_report is pending" in refused.stderr
+        done = await cli("approve", ref, "--filing", "initial_report", "--by", "Manager")
         assert done.returncode == 0 and "filing no. 1 sent" in done.stdout
         assert len(smtp.to("incidentrapport@pts.se")) == 1
 

@@ -342,6 +342,8 @@ class Policy(BaseModel):
     contact_point: str = "Data protection officer"
     nis2_language: Literal["en", "sv"] = "en"
     """The language of NIS2 reports (PTS and IMY get Swedish, the Danish authority Danish)."""
+    cli_command: str = "python starter.py"
+    """How a person runs the CLI, as the pages print it (the settings give the absolute form)."""
     customer_phone: str | None = None
     customer_email: str | None = None
     customer_web: str | None = None
