@@ -338,6 +338,8 @@ async def approve(
 ) -> None:
     """File the pending report now (approving the same filing again files nothing)."""
     state = await fetch_state(reference)
+    if track is None:  # a stage only one regulator has (early_warning) names its track
+        track = getattr(lifecycle.track_of_stage(state, filing), "value", None)
     result: ApproveResult = await update(
         reference,
         IncidentWorkflow.approve,

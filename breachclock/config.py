@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from datetime import time, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +31,12 @@ def default_data_dir() -> Path:
         return CHECKOUT / "data"
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "breachclock"
+
+
+def cli_command() -> str:
+    """How to run this checkout's CLI, exactly: the pages print it."""
+    starter = Path(__file__).resolve().parent.parent / "starter.py"
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(starter))}"
 
 
 class Settings(BaseSettings):
@@ -83,6 +92,8 @@ class Settings(BaseSettings):
         alias="BREACHCLOCK_CONTACT_POINT",
     )
     operator_zone: str = Field(default="Europe/Stockholm", alias="BREACHCLOCK_ZONE")
+    nis2_language: Literal["en", "sv"] = Field(default="en", alias="BREACHCLOCK_NIS2_LANGUAGE")
+    """The language of NIS2 reports; PTS and IMY get Swedish, the Danish authority Danish."""
     pts_address: str = Field(default="incidentrapport@pts.se", alias="BREACHCLOCK_PTS_ADDRESS")
     imy_address: str = Field(default="imy@imy.se", alias="BREACHCLOCK_IMY_ADDRESS")
     dk_address: str = Field(default="sikkerhedshaendelser@digst.dk", alias="BREACHCLOCK_DK_ADDRESS")
@@ -135,6 +146,9 @@ class Settings(BaseSettings):
     )
     """How often an incident looks at its running campaign from outside (one ended by hand
     tells nobody)."""
+    retention_days: float = Field(default=90, gt=0, alias="BREACHCLOCK_RETENTION_DAYS")
+    """How long after an incident closes its people's personal data is kept (the register
+    keeps the incident, its counts and decisions)."""
     agent_hold_minutes: float = Field(default=15, gt=0, alias="BREACHCLOCK_AGENT_HOLD_MINUTES")
     """How long an agent holds a call before it goes back on the list unrecorded."""
 
@@ -217,6 +231,8 @@ class Settings(BaseSettings):
             operator_name=self.operator_name,
             operator_org_number=self.operator_org_number,
             contact_point=self.contact_point,
+            nis2_language=self.nis2_language,
+            cli_command=cli_command(),
             customer_phone=self.customer_phone,
             customer_email=self.customer_email,
             customer_web=self.customer_web,

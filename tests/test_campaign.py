@@ -88,17 +88,17 @@ async def test_five_unanswered_calls_then_one_email_and_the_filing_carries_copy_
         fact = state.facts.subscriber_notice
         assert fact is not None and fact.notified and not fact.in_progress
         assert fact.notified_count == 20
-        assert fact.outcomes["told by e-mail"] == 20
-        assert fact.outcomes["unreachable: to be told by letter"] == 1
+        assert fact.outcomes["people.emailed"] == 20
+        assert fact.outcomes["people.unreachable"] == 1
 
         result = await approve_pending(handle, "DPO")
         assert result.filed is not None
         (filing,) = smtp.to(PTS)
         body = filing.get_payload(0).get_payload(decode=True).decode()  # type: ignore[union-attr]
-        assert "Copy of the notice" in body
+        assert "Kopia på underrättelsen" in body
         assert "Ett fel i en migrering gjorde hemliga nummer synliga." in body
-        assert "told by e-mail: 20" in body
-        assert "call attempts: no_answer: 105" in body
+        assert "underrättade per e-post: 20" in body
+        assert "samtalsförsök – inget svar: 105" in body
         assert "person1@example.org" not in body and "Number1" not in body
 
 

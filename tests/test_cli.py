@@ -125,11 +125,20 @@ async def test_cli_walkthrough(
             "logs",
         )
         assert done.returncode == 0, done.stderr
+        # The same commands run again (a re-run script, a second terminal) act once.
+        assert (await cli(*done.args[2:])).returncode == 0
+        assert (await cli("facts", ref, "--file", str(facts))).returncode == 0
+        timeline = await cli.json("timeline", ref)
+        assert sum("export job stopped" in e["what"] for e in timeline) == 1
+        assert sum("facts recorded" in e["what"] for e in timeline) == 1, "no new facts version"
 
         report = await cli("report", ref)
-        assert report.returncode == 0 and f"Reference number: {ref}" in report.stdout
-        assert "root cause: unknown" in report.stdout
+        assert report.returncode == 0 and f"Referensnummer: {ref}" in report.stdout
+        assert "grundläggande orsak: okänt" in report.stdout
 
+        refused = await cli("approve", ref, "--filing", "supplementary_report")
+        assert refused.returncode == 1
+        assert "the pending filing is the initial_report" in refused.stderr
         done = await cli("approve", ref, "--filing", "initial_report", "--by", "Manager")
         assert done.returncode == 0 and "filing no. 1 sent" in done.stdout
         assert len(smtp.to("incidentrapport@pts.se")) == 1

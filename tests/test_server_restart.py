@@ -36,7 +36,7 @@ async def test_clock_survives_an_embedded_server_restart(tmp_path: Path, smtp: S
                 IncidentWorkflow.discover, Discover(at=aware, by="On-call", how="alarm")
             )
             await h.wait_for(
-                lambda: any("due in 30m" in str(m["Subject"]) for m in smtp.messages), 30
+                lambda: any("due in 30 min" in str(m["Subject"]) for m in smtp.messages), 30
             )
     finally:
         await env.shutdown()

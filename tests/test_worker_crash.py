@@ -32,7 +32,9 @@ async def test_worker_killed_before_due_files_once_after_restart(
         await handle.execute_update(
             IncidentWorkflow.discover, Discover(at=aware, by="On-call", how="alarm")
         )
-        await h.wait_for(lambda: any("due in 30m" in str(m["Subject"]) for m in smtp.messages), 30)
+        await h.wait_for(
+            lambda: any("due in 30 min" in str(m["Subject"]) for m in smtp.messages), 30
+        )
         assert smtp.to(PTS) == []
 
         worker.send_signal(signal.SIGKILL)

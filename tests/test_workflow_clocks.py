@@ -49,8 +49,8 @@ async def test_initial_report_is_filed_before_due_with_escalations_first(
         await skipping.sleep(timedelta(minutes=10))
         state = await status(handle)
 
-    leads = [re.search(r"PTS initial_report due in (\w+) ", s) for s in subjects(smtp)[:3]]
-    assert [m.group(1) if m else None for m in leads] == ["6h", "2h", "30m"]
+    leads = [re.search(r"PTS initial report due in (\d+ \w+) \(", s) for s in subjects(smtp)[:3]]
+    assert [m.group(1) if m else None for m in leads] == ["6 hours", "2 hours", "30 min"]
     assert [p.level for p in state.pages] == ["6h", "2h", "30m"]
     assert [p.recipients for p in state.pages] == [1, 2, 3], "each page reaches further"
     (filing,) = state.filings
@@ -62,7 +62,7 @@ async def test_initial_report_is_filed_before_due_with_escalations_first(
     (mail,) = smtp.to(PTS)
     assert mail["Message-ID"] == filing.message_id
     body = mail.get_payload()[0].get_payload(decode=True).decode()
-    assert "Reference number: INC-1" in body and "unknown" in body
+    assert "Referensnummer: INC-1" in body and "okänt" in body
 
 
 async def test_approve_files_at_once(
@@ -138,7 +138,7 @@ async def test_missing_facts_without_justification_escalate_until_justified(
         overdue = [p for p in state.pages if p.level.startswith("overdue")]
         assert [p.level for p in overdue] == ["overdue-1", "overdue-2", "overdue-3"]
         assert overdue[0].recipients == 4, "overdue reaches management"
-        assert "justify" in smtp.to("management@")[0].get_payload()
+        assert "justify" in smtp.to("management@")[0].get_payload(decode=True).decode()
 
         await handle.execute_update(
             IncidentWorkflow.justify,
@@ -168,7 +168,7 @@ async def test_filing_after_a_late_discovery_is_late_and_says_why(
     assert filing.late
     assert filing.late_reason and "recorded only at" in filing.late_reason
     body = smtp.to(PTS)[0].get_payload()[0].get_payload(decode=True).decode()
-    assert "THIS REPORT IS LATE" in body
+    assert "RAPPORTEN LÄMNAS FÖR SENT" in body
 
 
 async def test_smtp_down_across_the_deadline_retries_and_files_late_with_the_error(
@@ -182,8 +182,8 @@ async def test_smtp_down_across_the_deadline_retries_and_files_late_with_the_err
         state = await status(handle)
         assert state.filings == []
         assert state.tracks[0].last_error and "451" in state.tracks[0].last_error
-        overdue_page = next(m for m in smtp.messages if "OVERDUE" in str(m["Subject"]))
-        assert "failing" in overdue_page.get_payload()
+        overdue_page = next(m for m in smtp.messages if "overdue since" in str(m["Subject"]))
+        assert "failing" in overdue_page.get_payload(decode=True).decode()
         smtp.refusing = set()
         await skipping.sleep(timedelta(minutes=15))
         state = await status(handle)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from email.message import EmailMessage
 
 from temporalio import activity
 
 from breachclock.activities.mailer import Mailer, Receipt
 from breachclock.incident.escalation import PageDraft
+from breachclock.incident.pdf import render_pdf
 from breachclock.incident.report import ReportDraft, render_json, render_text, subject
 
 
@@ -26,6 +28,13 @@ class MailActivities:
             maintype="application",
             subtype="json",
             filename=f"{draft.reference}-{draft.number}.json",
+        )
+        message.add_attachment(
+            # A long filing takes a while to lay out: off the event loop, beside other activities.
+            await asyncio.to_thread(render_pdf, draft),
+            maintype="application",
+            subtype="pdf",
+            filename=f"{draft.reference}-{draft.number}.pdf",
         )
         return await self.mailer.send_once(draft.idempotency_key, message)
 

@@ -21,7 +21,7 @@ from breachclock.incident.model import (
     Policy,
     Track,
 )
-from breachclock.incident.regimes import Stage, StageKind, regime
+from breachclock.incident.regimes import RegimeCode, Stage, StageKind, regime
 
 FIRST_KINDS = {
     "initial_report": FilingKind.INITIAL,
@@ -71,6 +71,13 @@ class Scheduled:
 def current_stage(track: Track) -> Stage | None:
     stages = regime(track.regime).stages
     return stages[track.stage_index] if track.stage_index < len(stages) else None
+
+
+def track_of_stage(state: IncidentState, stage: str) -> RegimeCode | None:
+    """The regulator whose next filing is for ``stage`` (as pages name it), if any."""
+    return next(
+        (t.regime for t in state.tracks if (s := current_stage(t)) and s.name == stage), None
+    )
 
 
 def stage_due(track: Track, stage: Stage) -> datetime | None:

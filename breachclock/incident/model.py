@@ -64,6 +64,12 @@ class SubscriberNotice(InputModel):
     justification: Text | None = None
     """Why not, when not notified (PTS field 9)."""
     means: str | None = None
+    """How they were told, in a person's words; a campaign's own means are in the two
+    fields below (the filing words them in the regulator's language)."""
+    call_attempts: int | None = Field(default=None, ge=0, le=20)
+    """A campaign's calls per person before e-mail (0: e-mail only); None: not a campaign."""
+    calling_hours: Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")] | None = None
+    """A campaign's calling hours on the person's own clock, ``HH:MM-HH:MM``."""
     notified_count: int | None = Field(default=None, ge=0)
     copy_text: str | None = None
     ordered_by: str | None = None
@@ -73,7 +79,9 @@ class SubscriberNotice(InputModel):
     ``no_adverse_effect``: not likely to adversely affect them)."""
     in_progress: bool = False
     outcomes: dict[str, int] = Field(default_factory=dict)
-    """People by how they were (or were not yet) told, and call attempts by outcome."""
+    """People by how they were (or were not yet) told, and attempts by outcome, under
+    stable keys: ``people.<status>``, ``calls.<call outcome>``, ``emails.<outcome>``
+    (``notify.reporting.outcome_counts``); the filing names each in its language."""
     skipped_rows: int = 0
     """Rows of the affected list that were invalid and skipped (--skip-invalid)."""
 
@@ -367,6 +375,10 @@ class Policy(BaseModel):
     operator_org_number: str | None = None
     """The operator's organisation number (PTS's form asks for it)."""
     contact_point: str = "Data protection officer"
+    nis2_language: Literal["en", "sv"] = "en"
+    """The language of NIS2 reports (PTS and IMY get Swedish, the Danish authority Danish)."""
+    cli_command: str = "python starter.py"
+    """How a person runs the CLI, as the pages print it (the settings give the absolute form)."""
     customer_phone: str | None = None
     customer_email: str | None = None
     customer_web: str | None = None

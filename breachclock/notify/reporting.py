@@ -8,9 +8,12 @@ placeholders (the report carries no subscriber's personal data).
 from __future__ import annotations
 
 from breachclock.incident.model import Notification, Policy, SubscriberNotice
+from breachclock.incident.wording import CATALOGS
 from breachclock.notify.delivery import Counts, Plan, Status
-from breachclock.notify.notice import IncidentNotice, Operator, render_notice
+from breachclock.notify.notice import IncidentNotice, Operator, default_language, render_notice
 from breachclock.notify.subscribers import Language, Role, Subscriber
+
+PEOPLE_ORDER = (Status.CALLED, Status.EMAILED, Status.UNREACHABLE, Status.PENDING)
 
 
 def operator_for(policy: Policy) -> Operator:
@@ -35,19 +38,22 @@ def means(plan: Plan) -> str:
 
 
 def copies(notice: IncidentNotice, operator: Operator, languages: list[str]) -> str:
-    """The notice as sent, once per language used, with placeholders for the person."""
+    """The notice as sent, once per language used, with placeholders for the person
+    (worded in the notice's own language)."""
     texts = []
     for code in sorted(set(languages)):
+        language = Language(code) if code else default_language(notice.regime)
+        words = CATALOGS[language.value]
         sample = Subscriber.model_construct(
-            id="[subscriber]",
-            name="[name]",
+            id=words["placeholder.subscriber"],
+            name=words["placeholder.name"],
             phone=None,
             email=None,
-            language=Language(code) if code else None,
+            language=language,
             time_zone="Europe/Stockholm",
             role=Role.SUBSCRIBER,
             subscriber_id=None,
-            affected_items=["[the person's own affected data items]"],
+            affected_items=[words["placeholder.items"]],
         )
         rendered = render_notice(notice, sample, operator)
         texts.append(f"[{rendered.language.value}] {rendered.subject}\n\n{rendered.text}")
@@ -55,16 +61,12 @@ def copies(notice: IncidentNotice, operator: Operator, languages: list[str]) -> 
 
 
 def outcome_counts(counts: Counts) -> dict[str, int]:
-    """People by where they stand, then call attempts by outcome: the report's figures."""
-    labels = {
-        Status.CALLED: "told by telephone (identity confirmed)",
-        Status.EMAILED: "told by e-mail",
-        Status.UNREACHABLE: "unreachable: to be told by letter",
-        Status.PENDING: "not yet reached",
-    }
-    people = {label: counts.people.get(s, 0) for s, label in labels.items()}
-    calls = {f"call attempts: {o.value}": n for o, n in sorted(counts.calls.items())}
-    emails = {f"e-mails: {o}": n for o, n in sorted(counts.emails.items())}
+    """People by where they stand, then attempts by outcome: the report's figures, under
+    stable keys (``people.called``, ``calls.no_answer``, ``emails.sent`` …) that each
+    filing names in its own language."""
+    people = {f"people.{s.value}": counts.people.get(s, 0) for s in PEOPLE_ORDER}
+    calls = {f"calls.{o.value}": n for o, n in sorted(counts.calls.items())}
+    emails = {f"emails.{o}": n for o, n in sorted(counts.emails.items())}
     return {**people, **calls, **emails}
 
 
@@ -79,6 +81,8 @@ def notice_fact(notification: Notification, plan: Plan, operator: Operator) -> S
     return SubscriberNotice(
         notified=True,
         means=means(plan),
+        call_attempts=plan.attempts,
+        calling_hours=f"{plan.window_start:%H:%M}-{plan.window_end:%H:%M}",
         notified_count=told,
         copy_text=copies(notification.notice, operator, notification.languages),
         ordered_by=notification.order.by if notification.order else None,
