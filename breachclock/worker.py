@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from datetime import timedelta
 from collections.abc import AsyncIterator
 
 import structlog
@@ -25,6 +26,7 @@ from breachclock.activities.filing import MailActivities
 from breachclock.activities.mailer import Mailer, SmtpRelay
 from breachclock.activities.notify import NotifyActivities
 from breachclock.activities.register import RegisterActivities
+from breachclock.activities.retention import RetentionActivities
 from breachclock.config import Settings
 from breachclock.outbox import Outbox
 from breachclock.store import NotifyStore, RecordStore, open_notify_store, open_store
@@ -32,10 +34,12 @@ from breachclock.telemetry import client_tracer, metrics_runtime
 from breachclock.temporal import connect, start_dev_server
 from breachclock.workflows.campaign import CampaignWorkflow, notify_queue
 from breachclock.workflows.incident import IncidentWorkflow
+from breachclock.workflows.retention import RetentionWorkflow, ensure_schedule
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS = [IncidentWorkflow, CampaignWorkflow]
+WORKFLOWS = [IncidentWorkflow, CampaignWorkflow, RetentionWorkflow]
+RETENTION_SWEEP = timedelta(hours=1)
 
 
 def sandbox() -> SandboxedWorkflowRunner:
@@ -92,6 +96,12 @@ async def build_worker(
     engine = EngineActivities(client, settings.policy())
     async with open_notify_store(settings) as notify_store:
         notify = NotifyActivities(notify_store, call_provider(settings, notify_store), relay)
+        retention = RetentionActivities(
+            store,
+            notify_store,
+            timedelta(days=settings.retention_days),
+            settings.outbox_dir if settings.smtp_host is None else None,
+        )
         incidents = Worker(
             client,
             task_queue=settings.task_queue,
@@ -103,6 +113,7 @@ async def build_worker(
                 notify.load_subscribers,
                 engine.policy,
                 engine.campaign_end,
+                retention.purge_expired,
             ],
             workflow_runner=sandbox(),
         )
@@ -166,6 +177,7 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with engine(settings) as (client, relay), open_store(settings) as store:
         async with build_worker(client, settings, relay, store):
+            await ensure_schedule(client, settings.task_queue, RETENTION_SWEEP)
             print(f"Worker running on task queue {settings.task_queue}. Ctrl-C stops.", flush=True)
             await stop.wait()
             print("Stopping…", flush=True)

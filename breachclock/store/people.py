@@ -624,6 +624,13 @@ class NotifyStore:
             ]
         )
 
+    async def drop_staged(self, before: datetime) -> int:
+        """Delete pages staged before ``before`` and never loaded; how many."""
+        (dropped,) = await self.db.atomic(
+            [("DELETE FROM staged WHERE staged_at < ?", (seconds(before),))]
+        )
+        return dropped
+
     async def holds(self, reference: str) -> bool:
         """Whether anything of this incident's people is still here."""
         rows = await self.db.query("SELECT COUNT(*) FROM recipients WHERE reference = ?", reference)

@@ -1,0 +1,61 @@
+"""People's personal data goes once an incident's retention has passed; the register stays."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from breachclock.activities.retention import Purge, RetentionActivities
+from breachclock.store import open_notify_store, open_store
+from breachclock.workflows.retention import SCHEDULE_ID, RetentionWorkflow, ensure_schedule
+from tests.conftest import SmtpSink, harness, settings_for
+from tests.notify_support import people
+
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+
+async def test_people_are_purged_after_the_retention_and_the_register_keeps_the_incident(
+    tmp_path: Path, smtp: SmtpSink
+) -> None:
+    settings = settings_for(tmp_path, smtp)
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    (outbox / "old.eml").write_text("x")
+    (outbox / "new.eml").write_text("y")
+    ancient = time.time() - timedelta(days=120).total_seconds()
+    os.utime(outbox / "old.eml", (ancient, ancient))
+    async with open_store(settings) as records, open_notify_store(settings) as crowd:
+        for reference, closed in (("INC-OLD", NOW - timedelta(days=91)), ("INC-NEW", NOW)):
+            await crowd.stage(reference, "a" * 32, people(3), NOW)
+            await crowd.load(reference, "a" * 32)
+            await records.register(reference, closed, f'{{"reference": "{reference}"}}')
+        await crowd.stage("INC-NEW", "b" * 32, people(1), NOW - timedelta(days=2))  # abandoned
+        sweep = RetentionActivities(records, crowd, timedelta(days=90), outbox)
+        first = await sweep.purge_expired(Purge(now=NOW))
+        again = await sweep.purge_expired(Purge(now=NOW))
+        assert first.incidents == ["INC-OLD"] and again.incidents == [], "once"
+        assert first.staged_pages == 1 and first.outbox_mails == 1
+        assert not await crowd.holds("INC-OLD") and await crowd.person("INC-OLD", "S000001") is None
+        assert await crowd.holds("INC-NEW"), "not yet past its retention"
+        assert await records.registered("INC-OLD") == '{"reference": "INC-OLD"}'
+    assert [p.name for p in outbox.iterdir()] == ["new.eml"]
+
+
+async def test_the_sweep_is_an_hourly_schedule_running_the_retention_workflow(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with harness(dev_server, tmp_path, smtp) as h:
+        await ensure_schedule(h.client, h.settings.task_queue, timedelta(hours=1))
+        await ensure_schedule(h.client, h.settings.task_queue, timedelta(hours=1))  # again: fine
+        described = await h.client.get_schedule_handle(SCHEDULE_ID).describe()
+        (interval,) = described.schedule.spec.intervals
+        assert interval.every == timedelta(hours=1)
+        swept = await h.client.execute_workflow(
+            RetentionWorkflow.run, id=f"retention-{tmp_path.name}", task_queue=h.settings.task_queue
+        )
+        await h.client.get_schedule_handle(SCHEDULE_ID).delete()
+    assert swept.incidents == []
