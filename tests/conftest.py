@@ -22,7 +22,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
+from google.protobuf.message import Message as ProtoMessage
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.converter import PayloadCodec
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.config import Settings
@@ -199,17 +201,23 @@ class Harness:
         test = os.environ["PYTEST_CURRENT_TEST"].split("::")[-1].split(" ")[0]
         name = "".join(c if c.isalnum() or c in "-_" else "_" for c in test)
 
-        def save(histories: list[WorkflowHistory], stem: str) -> None:
+        codec = self.client.data_converter.payload_codec
+
+        async def save(histories: list[WorkflowHistory], stem: str) -> None:
             for run, history in enumerate(histories):
+                if codec is not None:  # the dev server's: saved opened, as the test key goes
+                    for event in history.events:
+                        await opened(event, codec)
                 suffix = f"-run{run}" if len(histories) > 1 else ""
                 (HISTORIES / f"{stem}{suffix}.json").write_text(history.to_json())
 
         for number, handle in enumerate(self.handles):
-            save(await runs_of(self.client, handle.id), f"{name}-{number}")
+            await save(await runs_of(self.client, handle.id), f"{name}-{number}")
             state = await handle.query(IncidentWorkflow.status)
             for wave in state.notification.waves:  # the campaign children, too
                 child = campaign_id(state.reference, wave.number)
-                save(await runs_of(self.client, child), f"{name}-{number}-campaign-{wave.number}")
+                stem = f"{name}-{number}-campaign-{wave.number}"
+                await save(await runs_of(self.client, child), stem)
 
     async def check_continued(self) -> None:
         """With a short history budget, a workflow whose history outgrew it twice over
@@ -281,6 +289,29 @@ def campaign_history(request: pytest.FixtureRequest) -> Iterator[str]:
     while its campaign runs is tested on the dev server instead (``test_exactly_once``)."""
     with budgets(SHORT_CAMPAIGN if request.param == "continued" else None):
         yield str(request.param)
+
+
+async def opened(message: ProtoMessage, codec: PayloadCodec) -> None:
+    """Decode, in place, every payload anywhere in a history event (any depth)."""
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            children = (
+                list(value.values())
+                if field.message_type.fields_by_name["value"].message_type
+                else []
+            )
+        elif field.is_repeated:
+            children = list(value)
+        else:
+            children = [value]
+        for child in children:
+            if child.DESCRIPTOR.full_name == "temporal.api.common.v1.Payload":
+                (plain,) = await codec.decode([child])
+                child.CopyFrom(plain)
+            else:
+                await opened(child, codec)
 
 
 async def runs_of(client: Client, workflow_id: str) -> list[WorkflowHistory]:

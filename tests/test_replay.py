@@ -1,8 +1,10 @@
 """Replay saved histories of every path through today's workflow code.
 
 A change that would break running incidents (non-determinism) fails here. The
-histories are recorded from the clock and campaign tests with
-``BREACHCLOCK_RECORD_HISTORIES=1 pytest tests/test_workflow_clocks.py tests/test_campaign.py``; record
+histories are recorded from the clock, campaign and exactly-once tests with
+``BREACHCLOCK_RECORD_HISTORIES=1 pytest tests/test_workflow_clocks.py tests/test_campaign.py
+tests/test_exactly_once.py``, every run of a chain that continued as new on its own
+(``…-run0``, ``…-run1``); record
 new ones when a path is added, never to make this test pass after a change
 (guard the change with ``workflow.patched`` instead).
 """
@@ -14,6 +16,7 @@ import os
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
@@ -41,6 +44,23 @@ def test_every_path_has_a_saved_history() -> None:
         "added_during_a_campaign",
     ):
         assert any(path in n for n in names), f"no saved history for the {path} path"
+
+
+def test_saved_histories_continue_as_new_in_both_workflows_and_on_every_clock() -> None:
+    """Runs that ended by continuing as new, and runs that began from one, are replayed:
+    for the incident (on its clock paths, and while its campaign ran) and the campaign."""
+    ended: dict[str, set[str]] = {"Incident": set(), "NotificationCampaign": set()}
+    for path in HISTORIES:
+        history = WorkflowHistory.from_json(path.stem, path.read_text())
+        started = history.events[0].workflow_execution_started_event_attributes
+        if (
+            history.events[-1].event_type
+            == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        ):
+            ended[started.workflow_type.name].add(path.stem)
+    assert len(ended["NotificationCampaign"]) >= 5
+    for path in ("initial_report", "extension", "smtp_down", "escalate", "nis2", "hears_its_end"):
+        assert any(path in name for name in ended["Incident"]), f"no continued {path} history"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
