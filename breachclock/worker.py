@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import os
 import signal
-from datetime import timedelta
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import structlog
 from temporalio.client import Client

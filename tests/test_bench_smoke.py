@@ -24,13 +24,20 @@ def test_approve_benchmark_prints_its_ratio() -> None:
 
 def test_notify_benchmark_prints_its_ratios() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench.notify", "--n", "30", "--email-only-n", "60"],
+        [
+            sys.executable,
+            "-m",
+            "bench.notify",
+            *("--n", "30", "--email-only-n", "60", "--large-n", "40", "--batch", "10"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    assert "ratio (a) campaign time / baseline time, 30 e-mails" in done.stdout
+    assert "ratio (a) campaign time / baseline time, 30 people" in done.stdout
+    assert "ratio (c) campaign time / baseline time, 40 people" in done.stdout
     assert "ratio (b) campaign e-mail rate / baseline rate, 60 e-mails" in done.stdout
+    assert "baseline: the best" in done.stdout
     assert "correct: everyone e-mailed once" in done.stdout

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from breachclock.activities.mailer import stamp
-from breachclock.activities.notify import notice_message
-from breachclock.activities.smtp_commit import data_block
+from breachclock.activities.mailer import message_id, stamp
+from breachclock.activities.notice_mail import notice_wire
 from breachclock.notify.notice import IncidentNotice, Operator, render_notice
 from breachclock.notify.subscribers import Subscriber
 
@@ -30,15 +29,13 @@ def incident() -> IncidentNotice:
     )
 
 
-def wire(operator: Operator, language: str, sender: str | None = SENDER) -> tuple[bytes, Any]:
+def wire(operator: Operator, language: str, sender: str = SENDER) -> tuple[bytes, Any]:
     """The message's bytes in DATA, and the message read back from them."""
     person = Subscriber(
         id="c1", email="anna@example.se", language=language, affected_items=["adress"]
     )
     notice = render_notice(incident(), person, operator)
-    message = notice_message(notice, "anna@example.se", sender)
-    stamp(message, "INC-2025-042:c1:email", SENDER)
-    raw = data_block(message)
+    raw = notice_wire(notice, "anna@example.se", sender, "INC-2025-042:c1:email")
     return raw, message_from_bytes(raw, policy=policy.default)
 
 
@@ -61,7 +58,7 @@ def test_it_comes_from_the_operator_by_name_with_replies_to_its_contact() -> Non
     raw, read = wire(OPERATOR, "sv")
     assert b"\r\nFrom: Example Telecom AB <breachclock@operator.example>\r\n" in raw
     assert b"\r\nReply-To: dpo@telco.example\r\n" in raw
-    assert raw.count(b"\r\nFrom:") == 1, "stamp keeps the From the notice was built with"
+    assert raw.count(b"\r\nFrom:") == 1, "one From"
     assert read["From"].addresses[0].display_name == "Example Telecom AB"
     assert read["From"].addresses[0].addr_spec == SENDER
 
@@ -86,9 +83,13 @@ def test_a_contact_that_is_no_address_gives_no_reply_to(contact: str) -> None:
     assert read["Bcc"] is None and read["Reply-To"] is None
 
 
-def test_without_a_sender_stamp_sets_the_bare_address_as_for_filings() -> None:
-    raw, read = wire(OPERATOR, "sv", sender=None)
-    assert raw.count(b"\r\nFrom:") == 1 and read["From"] == SENDER
+def test_it_reads_back_whole_and_as_filings_do_carries_key_and_message_id() -> None:
+    raw, read = wire(OPERATOR, "sv")
+    assert raw.endswith(b"\r\n") and b"\n" not in raw.replace(b"\r\n", b"")
+    assert read["X-Breachclock-Key"] == "INC-2025-042:c1:email"
+    assert read["Message-ID"] == message_id("INC-2025-042:c1:email")
+    parts = {p.get_content_type(): p.get_content() for p in read.walk() if not p.is_multipart()}
+    assert "Något hände." in parts["text/plain"] and "Något hände." in parts["text/html"]
     filing = EmailMessage()
     filing["To"] = "incidentrapport@pts.se"
     filing.set_content("report")

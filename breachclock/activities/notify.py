@@ -26,11 +26,6 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from email.header import Header
-from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import formataddr, parseaddr
 
 import aiosmtplib
 import structlog
@@ -38,7 +33,8 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from breachclock.activities.calls import CallProvider, CallRequest, heartbeat
-from breachclock.activities.mailer import SmtpRelay, smtp_options, stamp
+from breachclock.activities.mailer import SmtpRelay, smtp_options
+from breachclock.activities.notice_mail import notice_wire
 from breachclock.activities.smtp_commit import (
     Deferred,
     Delivered,
@@ -67,7 +63,6 @@ from breachclock.notify.delivery import (
 )
 from breachclock.notify.notice import (
     IncidentNotice,
-    Notice,
     Operator,
     render_notice,
     spoken_notice,
@@ -116,31 +111,6 @@ class SliceReport(BaseModel):
     counts: Counts
     next_due: datetime | None
     """When someone in the slice is next due; None when everyone is done."""
-
-
-def notice_message(notice: Notice, to: str, sender: str | None = None) -> Message:
-    """The notice as a text + HTML e-mail. Built with the email package's compat32 classes:
-    about half the CPU of ``EmailMessage`` per message, which is what bounds a campaign's
-    e-mail rate on one core.
-
-    ``sender`` is the configured mail-from address (``SmtpRelay.sender``): the notice
-    comes from it in the operator's name (``"Example Telecom AB" <…>``; a bare
-    ``breachclock@…`` reads as phishing), and replies go to the operator's contact
-    address. ``stamp`` keeps that From. Without ``sender``, ``stamp`` sets a bare one.
-    The Subject is folded knowing its name: without ``header_name`` the first line was
-    left empty ("Subject: " and a fold), and the subject read began with a space."""
-    message = MIMEMultipart("alternative")
-    message["To"] = to
-    if sender is not None:
-        address = parseaddr(sender)[1] or sender
-        message["From"] = formataddr((notice.sender_name or "", address), charset="utf-8")
-    if notice.reply_to is not None:
-        message["Reply-To"] = notice.reply_to
-    charset = "us-ascii" if notice.subject.isascii() else "utf-8"
-    message["Subject"] = Header(notice.subject, charset, header_name="Subject").encode()
-    message.attach(MIMEText(notice.text, "plain", "utf-8"))
-    message.attach(MIMEText(notice.html, "html", "utf-8"))
-    return message
 
 
 def moment(now: datetime) -> datetime:
@@ -308,8 +278,7 @@ class NotifyActivities:
         ref, sid = request.reference, person.person.id
         notice = render_notice(request.notice, person.person, request.operator)
         address = person.person.email or ""
-        message = notice_message(notice, address, sender=self.relay.sender)
-        stamp(message, key, self.relay.sender)
+        data = notice_wire(notice, address, self.relay.sender, key)
         sent = Entry(
             ref,
             sid,
@@ -328,7 +297,7 @@ class NotifyActivities:
         async def commit() -> bool:
             return await self.store.record(sent, at_once=True)
 
-        outcome = await send_committed(smtp, message, self.relay.sender, address, commit)
+        outcome = await send_committed(smtp, data, self.relay.sender, address, commit)
         if isinstance(outcome, Delivered | LostClaim):
             return
         if isinstance(outcome, Unconfirmed):

@@ -29,16 +29,9 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from email import policy
-from email.generator import BytesGenerator
-from email.message import Message
-from io import BytesIO
 
 import aiosmtplib
-from aiosmtplib.email import flatten_message
 
-LINE_ENDINGS = re.compile(rb"\r\n|\n|\r(?!\n)")
-LEADING_DOT = re.compile(rb"(?m)^\.")
 ENHANCED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})")
 
 
@@ -88,22 +81,6 @@ def reply(code: int, message: str) -> str:
     return f"{code} {enhanced.group(1)}" if enhanced else str(code)
 
 
-def data_block(message: Message, utf8: bool = False) -> bytes:
-    """The message as DATA carries it: CRLF lines, leading dots doubled, ending in CRLF.
-    With ``utf8`` (SMTPUTF8) its headers go as UTF-8, as RFC 6532 has them."""
-    if utf8:
-        out = BytesIO()
-        generator = BytesGenerator(out, policy=policy.SMTPUTF8.clone(cte_type="8bit"))
-        generator.flatten(message)  # type: ignore[arg-type]  # a compat32 Message flattens too
-        raw = out.getvalue()
-    else:
-        raw = flatten_message(message, cte_type="7bit")
-    raw = LINE_ENDINGS.sub(b"\r\n", raw)
-    if not raw.endswith(b"\r\n"):
-        raw += b"\r\n"
-    return LEADING_DOT.sub(b"..", raw)
-
-
 async def _finish(
     smtp: aiosmtplib.SMTP, commit: Callable[[], Awaitable[bool]]
 ) -> aiosmtplib.SMTPResponse | LostClaim | Unconfirmed:
@@ -122,12 +99,13 @@ async def _finish(
 
 async def send_committed(
     smtp: aiosmtplib.SMTP,
-    message: Message,
+    data: bytes,
     sender: str,
     recipient: str,
     commit: Callable[[], Awaitable[bool]],
 ) -> Outcome:
-    """Send ``message`` to one recipient, claiming it just before the relay can take it.
+    """Send ``data`` (the message as DATA carries it, dots doubled, ending in CRLF) to one
+    recipient, claiming it just before the relay can take it.
 
     ``commit`` claims the key and says whether this attempt won. After ``Delivered``
     the caller has nothing left to do; a ``claimed`` refusal or deferral it must set
@@ -156,7 +134,7 @@ async def send_committed(
     transport = protocol.transport if protocol is not None else None
     if protocol is None or transport is None:
         raise aiosmtplib.SMTPServerDisconnected("connection lost before the message")
-    protocol.write(data_block(message, utf8))
+    protocol.write(data)
     while transport.get_write_buffer_size():  # type: ignore[attr-defined]  # noqa: ASYNC110 - a transport has no "drained" event to wait on
         await asyncio.sleep(0.001)
     # Shielded: a cancellation (the round handed over, the worker stopping) waits for

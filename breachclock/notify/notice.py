@@ -23,13 +23,17 @@ Rendering itself stays tolerant: an item without a label is shown by its CRM nam
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+import markupsafe
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -134,10 +138,14 @@ def _one_line(text: str) -> str:
 
 def reply_address(operator: Operator) -> str | None:
     """The operator's contact e-mail as a bare address, or None when it is not one."""
-    if operator.email is None:
-        return None
+    return None if operator.email is None else _bare_address(operator.email)
+
+
+@lru_cache(maxsize=64)
+def _bare_address(text: str) -> str | None:
+    """Checked once per address, not once per notice (a campaign sends thousands)."""
     try:
-        checked = validate_email(operator.email.strip(), check_deliverability=False)
+        checked = validate_email(text.strip(), check_deliverability=False)
     except EmailNotValidError:
         return None
     return str(checked.ascii_email or checked.normalized)
@@ -259,19 +267,95 @@ def _clock(local: datetime, language: Language, forms: dict[Language, str]) -> s
 
 def render_notice(incident: IncidentNotice, subscriber: Subscriber, operator: Operator) -> Notice:
     """The notice for one person, as plain text and HTML, in their language."""
-    language, subject, context = _prepare(incident, subscriber, operator)
+    shape = _shape(incident, subscriber, operator, "notice")
     return Notice(
         subscriber_id=subscriber.id,
-        language=language,
-        subject=subject,
-        text=_text(language, context),
-        html=_html_env().get_template(f"notice.{language.value}.html.j2").render(context),
+        language=shape.language,
+        subject=shape.subject,
+        text=shape.for_name(subscriber.name, 0),
+        html=shape.for_name(subscriber.name, 1, escape=True),
         sender_name=_one_line(operator.name),
         reply_to=reply_address(operator),
     )
 
 
+NAME_MARK = "\x00name\x00"
+"""Stands for the person's name in a rendered shape (a name holds no NUL: see ``_shape``)."""
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A notice rendered for everyone who reads it alike (same language, zone, role and
+    items), the name left as ``NAME_MARK``: a campaign renders each shape once, not once
+    per person; rendering was the largest part of an e-mail's and a call's CPU."""
+
+    language: Language
+    subject: str
+    texts: tuple[str, ...]
+
+    def for_name(self, name: str | None, index: int, escape: bool = False) -> str:
+        text = self.texts[index]
+        if name is None:
+            return text
+        return text.replace(NAME_MARK, str(markupsafe.escape(name)) if escape else name)
+
+
+_SHAPES: OrderedDict[tuple[Any, ...], tuple[IncidentNotice, Operator, _Shape]] = OrderedDict()
+_SHAPES_LOCK = threading.Lock()  # workflows (the filing's notice copy) render on threads
+SHAPES_KEPT = 256
+
+
+def _shape(
+    incident: IncidentNotice, subscriber: Subscriber, operator: Operator, kind: str
+) -> _Shape:
+    named = subscriber.name is not None
+    key = (
+        kind,
+        id(incident),
+        id(operator),
+        subscriber.language,
+        subscriber.time_zone,
+        subscriber.role,
+        tuple(subscriber.affected_items),
+        named,
+    )
+    with _SHAPES_LOCK:
+        found = _SHAPES.get(key)
+        # The cache holds the notice and operator it rendered: their ids cannot be reused.
+        if found is not None and found[0] is incident and found[1] is operator:
+            _SHAPES.move_to_end(key)
+            return found[2]
+    if named and "\x00" in (subscriber.name or ""):
+        return _render(kind, incident, subscriber, operator)  # never cached: not a shape
+    stand_in = subscriber.model_copy(update={"name": NAME_MARK if named else None})
+    shape = _render(kind, incident, stand_in, operator)
+    with _SHAPES_LOCK:
+        _SHAPES[key] = (incident, operator, shape)
+        if len(_SHAPES) > SHAPES_KEPT:
+            _SHAPES.popitem(last=False)
+    return shape
+
+
+def _render(
+    kind: str, incident: IncidentNotice, subscriber: Subscriber, operator: Operator
+) -> _Shape:
+    if kind == "script":
+        language, script = _script(incident, subscriber, operator)
+        return _Shape(language, "", (script,))
+    language, subject, context = _prepare(incident, subscriber, operator)
+    html = _html_env().get_template(f"notice.{language.value}.html.j2").render(context)
+    return _Shape(language, subject, (_text(language, context), html))
+
+
 def spoken_notice(
+    incident: IncidentNotice, subscriber: Subscriber, operator: Operator
+) -> tuple[Language, str]:
+    """What a call says once the person is identified, in their language (``_script``)."""
+    shape = _shape(incident, subscriber, operator, "script")
+    return shape.language, shape.for_name(subscriber.name, 0)
+
+
+def _script(
     incident: IncidentNotice, subscriber: Subscriber, operator: Operator
 ) -> tuple[Language, str]:
     """What a call says once the person is identified, in their language: a script
