@@ -28,7 +28,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy breachclock bench starter.py worker.py
+	$(VENV)/bin/mypy breachclock workflows activities bench starter.py worker.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -21,12 +21,12 @@ from typing import Any
 import aiosmtplib
 
 from bench.embedded import embedded, open_incident, percentile
-from breachclock.config import Settings
-from breachclock.incident.lifecycle import FileReport
-from breachclock.incident.model import Approve, Discover, FilingKind
-from breachclock.incident.report import build_draft, render_text
-from breachclock.worker import build_worker, relay_for
-from breachclock.workflows.incident import IncidentWorkflow
+from breachclock.domain.incident.lifecycle import FileReport
+from breachclock.domain.incident.model import Approve, Discover, FilingKind
+from breachclock.domain.incident.report import build_draft, render_text
+from breachclock.runtime.config import Settings
+from worker import build_worker, relay_for
+from workflows.incident import IncidentWorkflow
 
 
 async def main(n: int) -> None:

@@ -14,12 +14,12 @@ from aiosmtpd.controller import Controller
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.config import Settings
-from breachclock.incident.model import OpenIncident
-from breachclock.outbox import free_port
-from breachclock.temporal import start_dev_server, workflow_id
-from breachclock.worker import prepare_data_dir
-from breachclock.workflows.incident import IncidentStart, IncidentWorkflow
+from breachclock.domain.incident.model import OpenIncident
+from breachclock.runtime.config import Settings
+from breachclock.runtime.outbox import free_port
+from breachclock.runtime.temporal import start_dev_server, workflow_id
+from worker import prepare_data_dir
+from workflows.incident import IncidentStart, IncidentWorkflow
 
 
 class Accept:

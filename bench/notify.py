@@ -53,23 +53,23 @@ import structlog
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities.notice_mail import notice_wire
 from bench.embedded import embedded, open_incident
-from breachclock.activities.notice_mail import notice_wire
-from breachclock.config import Settings
-from breachclock.demo import comviq_notice
-from breachclock.incident.model import IncidentState, Wave
-from breachclock.notify.assessment import Assessment, Decision
-from breachclock.notify.delivery import Counts, Status
-from breachclock.notify.notice import IncidentNotice, render_notice
-from breachclock.notify.reporting import operator_for
-from breachclock.notify.subscribers import DEFAULT_ZONE, Subscriber
+from breachclock.cli.demo import comviq_notice
+from breachclock.domain.ids import campaign_id
+from breachclock.domain.incident.model import IncidentState, Wave
+from breachclock.domain.notify.assessment import Assessment, Decision
+from breachclock.domain.notify.delivery import Counts, Status
+from breachclock.domain.notify.notice import IncidentNotice, render_notice
+from breachclock.domain.notify.reporting import operator_for
+from breachclock.domain.notify.subscribers import DEFAULT_ZONE, Subscriber
+from breachclock.runtime.config import Settings
+from breachclock.runtime.store import open_notify_store
+from breachclock.runtime.temporal import WORKFLOW_ID_PREFIX
 from breachclock.service.subscribers import load_list
-from breachclock.store import open_notify_store
-from breachclock.temporal import WORKFLOW_ID_PREFIX
-from breachclock.worker import build_worker, relay_for
-from breachclock.workflows.campaign import CampaignProgress
-from breachclock.workflows.ids import campaign_id
-from breachclock.workflows.incident import MAX_LOAD_PAGE, IncidentWorkflow
+from worker import build_worker, relay_for
+from workflows.campaign import CampaignProgress
+from workflows.incident import MAX_LOAD_PAGE, IncidentWorkflow
 
 BATCH = 500
 PARALLEL = 4

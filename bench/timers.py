@@ -30,10 +30,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.embedded import embedded, open_incident, percentile
-from breachclock.config import Settings
-from breachclock.incident.model import Discover, IncidentState
-from breachclock.worker import build_worker, relay_for
-from breachclock.workflows.incident import REARM_LEAD, IncidentWorkflow
+from breachclock.domain.incident.model import Discover, IncidentState
+from breachclock.runtime.config import Settings
+from worker import build_worker, relay_for
+from workflows.incident import REARM_LEAD, IncidentWorkflow
 
 ESCALATION_LEAD = timedelta(minutes=2)
 MARGIN = timedelta(minutes=1)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.config import Settings
+from breachclock.runtime.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

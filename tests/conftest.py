@@ -27,14 +27,14 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.converter import PayloadCodec
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.config import Settings
-from breachclock.incident import lifecycle
-from breachclock.incident.model import Approve, Discover, Facts, IncidentState, OpenIncident
-from breachclock.outbox import free_port
-from breachclock.temporal import start_dev_server, start_time_skipping, workflow_id
-from breachclock.worker import build_worker, relay_for
-from breachclock.workflows.ids import campaign_id
-from breachclock.workflows.incident import ApproveResult, IncidentStart, IncidentWorkflow
+from breachclock.domain.ids import campaign_id
+from breachclock.domain.incident import lifecycle
+from breachclock.domain.incident.model import Approve, Discover, Facts, IncidentState, OpenIncident
+from breachclock.runtime.config import Settings
+from breachclock.runtime.outbox import free_port
+from breachclock.runtime.temporal import start_dev_server, start_time_skipping, workflow_id
+from worker import build_worker, relay_for
+from workflows.incident import ApproveResult, IncidentStart, IncidentWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from breachclock.incident.model import Facts
+from breachclock.domain.incident.model import Facts
 
 ROOT_CAUSE: dict[str, Any] = {
     "root_cause": "mistake",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from breachclock.incident.model import (
+from breachclock.domain.incident.model import (
     Discover,
     EntryKind,
     Facts,
@@ -25,8 +25,8 @@ from breachclock.incident.model import (
     FilingKind,
     TimelineEntry,
 )
-from breachclock.incident.regimes import RegimeCode
-from breachclock.incident.report import ReportDraft
+from breachclock.domain.incident.regimes import RegimeCode
+from breachclock.domain.incident.report import ReportDraft
 
 
 def at(text: str) -> datetime:

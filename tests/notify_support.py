@@ -8,15 +8,15 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.config import Settings
-from breachclock.demo import comviq_notice
-from breachclock.incident.model import IncidentState
-from breachclock.notify.assessment import Decision
-from breachclock.notify.notice import IncidentNotice
-from breachclock.notify.subscribers import Subscriber
+from breachclock.cli.demo import comviq_notice
+from breachclock.domain.incident.model import IncidentState
+from breachclock.domain.notify.assessment import Decision
+from breachclock.domain.notify.notice import IncidentNotice
+from breachclock.domain.notify.subscribers import Subscriber
+from breachclock.runtime.config import Settings
+from breachclock.runtime.store import open_notify_store
 from breachclock.service.subscribers import LoadSummary, load_list
-from breachclock.store import open_notify_store
-from breachclock.workflows.incident import IncidentWorkflow
+from workflows.incident import IncidentWorkflow
 
 HARMFUL: dict[str, Any] = {
     "data_kinds": ["secret_number_or_address"],
@@ -61,7 +61,7 @@ async def ready(
     settings: Settings, handle: WorkflowHandle[Any, Any], reference: str, crowd: list[Subscriber]
 ) -> None:
     """Assessed as harmful, the list loaded and the notice written: a decision away from a campaign."""
-    from breachclock.notify.assessment import Assessment
+    from breachclock.domain.notify.assessment import Assessment
 
     await handle.execute_update(IncidentWorkflow.assess, Assessment.model_validate(HARMFUL))
     await load(settings, handle, crowd)

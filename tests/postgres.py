@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from breachclock.outbox import free_port
+from breachclock.runtime.outbox import free_port
 
 BINARIES = "/usr/lib/postgresql/*/bin"
 USER = "breachclock"

@@ -17,10 +17,10 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.cli import refusal_message
-from breachclock.incident.model import Facts
-from breachclock.workflows.incident import IncidentWorkflow
+from breachclock.domain.incident.model import Facts
 from tests.conftest import SmtpSink, approve_pending, harness, settled, unique
 from tests.facts import ALL_BUT_ROOT_CAUSE, COMPLETE
+from workflows.incident import IncidentWorkflow
 
 AWARE = {"at": "2026-01-10T09:00:00+01:00", "by": "On-call", "how": "customer call"}
 

@@ -15,16 +15,16 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.cli import refusal_message
-from breachclock.config import Settings
-from breachclock.incident.model import IncidentState, NoticeOrder
-from breachclock.notify.assessment import Assessment, Decision
-from breachclock.notify.delivery import CallOutcome, Status
-from breachclock.notify.subscribers import Language
-from breachclock.store import open_notify_store
-from breachclock.workflows.ids import campaign_id
-from breachclock.workflows.incident import IncidentWorkflow, SubscriberLoad
+from breachclock.domain.ids import campaign_id
+from breachclock.domain.incident.model import IncidentState, NoticeOrder
+from breachclock.domain.notify.assessment import Assessment, Decision
+from breachclock.domain.notify.delivery import CallOutcome, Status
+from breachclock.domain.notify.subscribers import Language
+from breachclock.runtime.config import Settings
+from breachclock.runtime.store import open_notify_store
 from tests.conftest import SmtpSink, approve_pending, harness, unique
 from tests.notify_support import HARMFUL, decide, finish, load, notice, people, ready
+from workflows.incident import IncidentWorkflow, SubscriberLoad
 
 pytestmark = pytest.mark.usefixtures("campaign_history")
 

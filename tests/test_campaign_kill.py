@@ -19,12 +19,12 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.incident.model import Discover, IncidentState
-from breachclock.notify.delivery import CallOutcome, Status
-from breachclock.workflows.incident import IncidentWorkflow
+from breachclock.domain.incident.model import Discover, IncidentState
+from breachclock.domain.notify.delivery import CallOutcome, Status
 from tests.cli_support import start_worker, worker_env
 from tests.conftest import Harness, SmtpSink, approve_pending, settings_for, unique
 from tests.notify_support import decide, people, ready
+from workflows.incident import IncidentWorkflow
 
 PEOPLE = 1000
 KILLS = 10

@@ -12,12 +12,12 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.store import open_store
-from breachclock.temporal import workflow_id
-from breachclock.workflows.incident import IncidentWorkflow
+from breachclock.runtime.store import open_store
+from breachclock.runtime.temporal import workflow_id
 from tests.cli_support import address
 from tests.conftest import SmtpSink, harness, unique
 from tests.facts import ALL_BUT_ROOT_CAUSE
+from workflows.incident import IncidentWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -185,7 +185,7 @@ async def test_cli_walkthrough(
 
 
 async def test_cli_says_when_temporal_cannot_be_reached(tmp_path: Path) -> None:
-    from breachclock.outbox import free_port
+    from breachclock.runtime.outbox import free_port
 
     env = {
         **os.environ,

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from temporalio.api.common.v1 import Payload, Payloads
 
-from breachclock.codec import EncryptionCodec
-from breachclock.codec_server import NoTokenError, build_app
-from breachclock.config import Settings
+from breachclock.runtime.codec import EncryptionCodec
+from breachclock.runtime.codec_server import NoTokenError, build_app
+from breachclock.runtime.config import Settings
 
 TOKEN = "s3cret-token-for-tests"
 UI = "http://127.0.0.1:8233"
@@ -328,7 +328,7 @@ def test_settings_for_the_codec_server() -> None:
 
 
 def test_main_refuses_to_start_without_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    from breachclock import codec_server
+    from breachclock.runtime import codec_server
 
     monkeypatch.delenv("BREACHCLOCK_CODEC_SERVER_TOKEN", raising=False)
     with pytest.raises(SystemExit) as exit_:
@@ -337,7 +337,7 @@ def test_main_refuses_to_start_without_a_token(monkeypatch: pytest.MonkeyPatch) 
 
 
 async def test_runs_as_a_module_on_loopback(codec_key: str) -> None:
-    """``python -m breachclock.codec_server`` says where it listens and decodes with the
+    """``python -m breachclock.runtime.codec_server`` says where it listens and decodes with the
     configured keys (the session's, from BREACHCLOCK_CODEC_KEYS)."""
     import asyncio
     import re
@@ -345,13 +345,13 @@ async def test_runs_as_a_module_on_loopback(codec_key: str) -> None:
 
     import aiohttp
 
-    from breachclock.codec import parse_keys
+    from breachclock.runtime.codec import parse_keys
 
     env = {**os.environ, "BREACHCLOCK_CODEC_SERVER_TOKEN": TOKEN}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "breachclock.codec_server",
+        "breachclock.runtime.codec_server",
         "--port",
         "0",
         env=env,

@@ -11,8 +11,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from breachclock.config import TASK_QUEUE, Settings
-from breachclock.workflows.campaign import notify_queue
+from breachclock.runtime.config import TASK_QUEUE, Settings
+from workflows.campaign import notify_queue
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 KUBERNETES_VERSION = "1.33.0"

@@ -17,11 +17,11 @@ import pytest
 import structlog
 from aiohttp import web
 
-from breachclock.activities import dialer as dialer_module
-from breachclock.activities.calls import CallRequest, CallResult
-from breachclock.activities.dialer import DialerUnavailable, HttpDialer
-from breachclock.notify.delivery import CallOutcome
-from breachclock.outbox import free_port
+from activities import dialer as dialer_module
+from activities.calls import CallRequest, CallResult
+from activities.dialer import DialerUnavailable, HttpDialer
+from breachclock.domain.notify.delivery import CallOutcome
+from breachclock.runtime.outbox import free_port
 
 REFERENCE = "PI-2024-7"
 NAME = "Karin Lund"

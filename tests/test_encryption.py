@@ -12,12 +12,17 @@ from cryptography.exceptions import InvalidTag
 from temporalio.api.common.v1 import Payload
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.codec import CodecKeyError, EncryptionCodec, encrypted_converter, local_keys
-from breachclock.incident.model import Close, Discover, Facts, FactsPatch, TimelineInput
-from breachclock.store import open_notify_store, open_store
-from breachclock.temporal import start_time_skipping
-from breachclock.workflows.incident import IncidentWorkflow
+from breachclock.domain.incident.model import Close, Discover, Facts, FactsPatch, TimelineInput
+from breachclock.runtime.codec import (
+    CodecKeyError,
+    EncryptionCodec,
+    encrypted_converter,
+    local_keys,
+)
+from breachclock.runtime.store import open_notify_store, open_store
+from breachclock.runtime.temporal import start_time_skipping
 from tests.conftest import SmtpSink, approve_pending, harness
+from workflows.incident import IncidentWorkflow
 
 NAME = "Anna Andersson"
 PHONE = "+46701234567"
@@ -100,7 +105,7 @@ async def test_a_campaign_leaves_no_contact_details_in_history_or_logs(
 ) -> None:
     """The Comviq case with a notification campaign: raw histories without the codec, and
     every log line, hold no subscriber's name, number or address."""
-    from breachclock.workflows.ids import campaign_id
+    from breachclock.domain.ids import campaign_id
     from tests.notify_support import decide, finish, people, ready
 
     converter = encrypted_converter(EncryptionCodec({"k": os.urandom(32)}, "k"))
@@ -134,8 +139,8 @@ async def test_personal_data_at_rest_is_sealed_and_owner_only(
     """The stores the engine keeps in its data folder (22,000 names and numbers for
     weeks): no name, number or address readable in their files, and only their owner
     may open them; a closed incident in the register is sealed too."""
-    from breachclock.worker import prepare_data_dir
     from tests.notify_support import decide, people, ready
+    from worker import prepare_data_dir
 
     crowd = people(6)
     async with harness(

@@ -16,26 +16,26 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.activities.calls import Simulator, SimulatorConfig
-from breachclock.activities.notify import Advance, NotifyActivities
-from breachclock.demo import comviq_notice
-from breachclock.incident.model import (
+from activities.calls import Simulator, SimulatorConfig
+from activities.notify import Advance, NotifyActivities
+from breachclock.cli.demo import comviq_notice
+from breachclock.domain.ids import campaign_id
+from breachclock.domain.incident.model import (
     Approve,
     Close,
     IncidentState,
     OpenSecurityReport,
     TimelineInput,
 )
-from breachclock.incident.regimes import RegimeCode
-from breachclock.notify.delivery import Plan, Status
-from breachclock.notify.notice import Operator
-from breachclock.notify.subscribers import Subscriber
-from breachclock.store import open_notify_store
-from breachclock.worker import relay_for
-from breachclock.workflows.ids import campaign_id
-from breachclock.workflows.incident import ApproveResult, IncidentWorkflow
+from breachclock.domain.incident.regimes import RegimeCode
+from breachclock.domain.notify.delivery import Plan, Status
+from breachclock.domain.notify.notice import Operator
+from breachclock.domain.notify.subscribers import Subscriber
+from breachclock.runtime.store import open_notify_store
 from tests.conftest import SmtpSink, approve_pending, harness, runs_of, settings_for, unique
 from tests.notify_support import decide, finish, people, person, ready
+from worker import relay_for
+from workflows.incident import ApproveResult, IncidentWorkflow
 
 EMAIL_ONLY = {"BREACHCLOCK_CALL_ATTEMPTS": 0, "BREACHCLOCK_NOTIFY_BATCH": 8}
 

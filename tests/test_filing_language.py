@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from breachclock.config import Settings
-from breachclock.incident.lifecycle import FileReport
-from breachclock.incident.model import (
+from breachclock.domain.incident.lifecycle import FileReport
+from breachclock.domain.incident.model import (
     Discover,
     EntryKind,
     Facts,
@@ -30,8 +29,8 @@ from breachclock.incident.model import (
     TimelineEntry,
     Track,
 )
-from breachclock.incident.regimes import RegimeCode
-from breachclock.incident.report import (
+from breachclock.domain.incident.regimes import RegimeCode
+from breachclock.domain.incident.report import (
     FACT_LABELS,
     ReportDraft,
     build_draft,
@@ -40,9 +39,10 @@ from breachclock.incident.report import (
     render_text,
     subject,
 )
-from breachclock.incident.wording import CATALOGS, EN
-from breachclock.notify.delivery import CallOutcome, Counts, Status
-from breachclock.notify.reporting import outcome_counts
+from breachclock.domain.incident.wording import CATALOGS, EN
+from breachclock.domain.notify.delivery import CallOutcome, Counts, Status
+from breachclock.domain.notify.reporting import outcome_counts
+from breachclock.runtime.config import Settings
 from tests.filing_cases import CASES, COMVIQ, NO_NOTICE, YOUSEE, variant
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from breachclock.incident.model import EntryKind, TimelineEntry
-from breachclock.incident.pdf import MISSING_GLYPH, markup, render_pdf
-from breachclock.incident.report import ReportDraft, document
+from breachclock.domain.incident.model import EntryKind, TimelineEntry
+from breachclock.domain.incident.pdf import MISSING_GLYPH, markup, render_pdf
+from breachclock.domain.incident.report import ReportDraft, document
 from tests.filing_cases import CASES, COMVIQ, NO_NOTICE, YOUSEE, variant
 
 

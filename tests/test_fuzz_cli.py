@@ -37,7 +37,7 @@ from pydantic import BaseModel
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.cli import Refused, cli, model, read_json
-from breachclock.incident.model import (
+from breachclock.domain.incident.model import (
     Approve,
     Close,
     Discover,

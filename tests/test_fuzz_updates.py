@@ -36,10 +36,10 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.cli import refusal_message
-from breachclock.incident.model import REQUIRED_FACTS
-from breachclock.notify.assessment import Consequence, DataKind
-from breachclock.workflows.incident import IncidentWorkflow
+from breachclock.domain.incident.model import REQUIRED_FACTS
+from breachclock.domain.notify.assessment import Consequence, DataKind
 from tests.conftest import Harness, SmtpSink, harness, unique
+from workflows.incident import IncidentWorkflow
 
 settings.register_profile(
     "fuzz-updates",

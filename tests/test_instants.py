@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from breachclock.incident import lifecycle
-from breachclock.incident.instants import (
+from breachclock.domain.incident import lifecycle
+from breachclock.domain.incident.instants import (
     EARLIEST,
     InstantError,
     add_calendar_month,
@@ -22,7 +22,7 @@ from breachclock.incident.instants import (
     resolve_local,
     show,
 )
-from breachclock.incident.model import (
+from breachclock.domain.incident.model import (
     Discover,
     Filing,
     FilingKind,
@@ -30,7 +30,7 @@ from breachclock.incident.model import (
     Policy,
     Track,
 )
-from breachclock.incident.regimes import RegimeCode, regime
+from breachclock.domain.incident.regimes import RegimeCode, regime
 from tests.cli_support import offline
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

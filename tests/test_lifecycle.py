@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from breachclock.incident import lifecycle
-from breachclock.incident.instants import add_calendar_month
-from breachclock.incident.lifecycle import FileReport, Scheduled, SendPage
-from breachclock.incident.model import (
+from breachclock.domain.incident import lifecycle
+from breachclock.domain.incident.instants import add_calendar_month
+from breachclock.domain.incident.lifecycle import FileReport, Scheduled, SendPage
+from breachclock.domain.incident.model import (
     REQUIRED_FACTS,
     BreachType,
     Closure,
@@ -26,7 +26,7 @@ from breachclock.incident.model import (
     SubscriberNotice,
     Track,
 )
-from breachclock.incident.regimes import RegimeCode
+from breachclock.domain.incident.regimes import RegimeCode
 
 T0 = datetime(2025, 5, 6, 8, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

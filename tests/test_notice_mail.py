@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from breachclock.activities.mailer import message_id, stamp
-from breachclock.activities.notice_mail import notice_wire
-from breachclock.notify.notice import IncidentNotice, Operator, render_notice
-from breachclock.notify.subscribers import Subscriber
+from activities.mailer import message_id, stamp
+from activities.notice_mail import notice_wire
+from breachclock.domain.notify.notice import IncidentNotice, Operator, render_notice
+from breachclock.domain.notify.subscribers import Subscriber
 
 SENDER = "breachclock@operator.example"
 OPERATOR = Operator(name="Example Telecom AB", phone="+46 771 00 00 00", email="dpo@telco.example")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from breachclock.notify.assessment import (
+from breachclock.domain.notify.assessment import (
     Assessment,
     Consequence,
     DataKind,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from breachclock.notify.calling import attempt_times, next_call_slot
+from breachclock.domain.notify.calling import attempt_times, next_call_slot
 
 STHLM = "Europe/Stockholm"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from breachclock.notify.delivery import (
+from breachclock.domain.notify.delivery import (
     Call,
     CallOutcome,
     Counts,

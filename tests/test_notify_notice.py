@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from breachclock.demo import affected, comviq_notice
-from breachclock.notify.notice import (
+from breachclock.cli.demo import affected, comviq_notice
+from breachclock.domain.notify.notice import (
     IncidentNotice,
     NoticeError,
     Operator,
@@ -18,7 +18,7 @@ from breachclock.notify.notice import (
     render_notice,
     spoken_notice,
 )
-from breachclock.notify.subscribers import Subscriber
+from breachclock.domain.notify.subscribers import Subscriber
 
 OPERATOR = Operator(name="Telco AB", phone="+46 771 00 00 00", email="dataskydd@telco.example")
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from breachclock.codec import Sealer
-from breachclock.notify.delivery import CallOutcome, Status
-from breachclock.notify.subscribers import Subscriber
-from breachclock.store import people as people_store
-from breachclock.store.db import PostgresDb, SqliteDb
-from breachclock.store.people import Entry, NotifyStore
+from breachclock.domain.notify.delivery import CallOutcome, Status
+from breachclock.domain.notify.subscribers import Subscriber
+from breachclock.runtime.codec import Sealer
+from breachclock.runtime.store import people as people_store
+from breachclock.runtime.store.db import PostgresDb, SqliteDb
+from breachclock.runtime.store.people import Entry, NotifyStore
 from tests.notify_support import people
 from tests.postgres import postgresql_url_fixture  # noqa: F401 - the postgresql_url fixture
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from breachclock.notify.subscribers import (
+from breachclock.domain.notify.subscribers import (
     AS_STORED,
     Language,
     Role,

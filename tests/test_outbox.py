@@ -10,8 +10,8 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from breachclock.activities.mailer import stamp
-from breachclock.outbox import Outbox, free_port, mail_key
+from activities.mailer import stamp
+from breachclock.runtime.outbox import Outbox, free_port, mail_key
 
 LONG_KEY = "INC-2026-0001-SECRET-NUMBERS-PUBLISHED:filing:pts:supplementary:12:S000123-extra"
 

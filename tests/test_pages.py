@@ -7,12 +7,12 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from breachclock.config import Settings
-from breachclock.incident import lifecycle
-from breachclock.incident.escalation import build_page, lead_words
-from breachclock.incident.lifecycle import SendPage
-from breachclock.incident.model import IncidentState, Policy, Track
-from breachclock.incident.regimes import RegimeCode
+from breachclock.domain.incident import lifecycle
+from breachclock.domain.incident.escalation import build_page, lead_words
+from breachclock.domain.incident.lifecycle import SendPage
+from breachclock.domain.incident.model import IncidentState, Policy, Track
+from breachclock.domain.incident.regimes import RegimeCode
+from breachclock.runtime.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 AWARE = datetime(2026, 11, 23, 8, 5, tzinfo=UTC)  # 09:05 CET

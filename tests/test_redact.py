@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import structlog
 
-from breachclock import logs
-from breachclock.redact import EMAIL, PHONE, redact_personal_data, redact_text
+from breachclock.runtime import logs
+from breachclock.runtime.redact import EMAIL, PHONE, redact_personal_data, redact_text
 
 SWEDISH = [
     "+46 70 123 45 67",

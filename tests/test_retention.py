@@ -9,11 +9,11 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.activities.retention import Purge, RetentionActivities
-from breachclock.store import open_notify_store, open_store
-from breachclock.workflows.retention import SCHEDULE_ID, RetentionWorkflow, ensure_schedule
+from activities.retention import Purge, RetentionActivities
+from breachclock.runtime.store import open_notify_store, open_store
 from tests.conftest import SmtpSink, harness, settings_for
 from tests.notify_support import people
+from workflows.retention import SCHEDULE_ID, RetentionWorkflow, ensure_schedule
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 

@@ -15,10 +15,10 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from breachclock.codec import Sealer
-from breachclock.config import Settings
-from breachclock.store import RecordStore, open_store, records
-from breachclock.store.db import PostgresDb, SqliteDb
+from breachclock.runtime.codec import Sealer
+from breachclock.runtime.config import Settings
+from breachclock.runtime.store import RecordStore, open_store, records
+from breachclock.runtime.store.db import PostgresDb, SqliteDb
 from tests.postgres import postgresql_url_fixture  # noqa: F401 - the postgresql_url fixture
 
 SEALER = Sealer({"k": os.urandom(32)}, "k")

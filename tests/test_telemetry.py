@@ -22,14 +22,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
-from breachclock.config import Settings
-from breachclock.incident.model import FilingKind, IncidentState
-from breachclock.outbox import free_port
-from breachclock.telemetry import interceptors, metrics_runtime, tracer_provider
-from breachclock.temporal import start_time_skipping
-from breachclock.workflows.incident import IncidentWorkflow
+from breachclock.domain.incident.model import FilingKind, IncidentState
+from breachclock.runtime.config import Settings
+from breachclock.runtime.outbox import free_port
+from breachclock.runtime.telemetry import interceptors, metrics_runtime, tracer_provider
+from breachclock.runtime.temporal import start_time_skipping
 from tests.conftest import SmtpSink, approve_pending, harness
 from tests.notify_support import decide, finish, people, ready
+from workflows.incident import IncidentWorkflow
 
 # ------------------------------------------------------------------ configuration
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from breachclock.cli import emit
-from breachclock.terminal import printable
+from breachclock.runtime.terminal import printable
 from tests.cli_support import offline
 
 RETITLE = "\x1b]0;owned\x07"  # OSC: sets the window title

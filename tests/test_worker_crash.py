@@ -9,10 +9,10 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.incident.model import Discover, FilingKind, IncidentState
-from breachclock.workflows.incident import IncidentWorkflow
+from breachclock.domain.incident.model import Discover, FilingKind, IncidentState
 from tests.cli_support import start_worker, worker_env
 from tests.conftest import Harness, SmtpSink, settings_for, unique
+from workflows.incident import IncidentWorkflow
 
 PTS = "incidentrapport@pts.se"
 

@@ -11,7 +11,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.incident.model import (
+from breachclock.domain.incident.model import (
     Discover,
     FactsPatch,
     FilingKind,
@@ -19,10 +19,10 @@ from breachclock.incident.model import (
     Justify,
     OpenSecurityReport,
 )
-from breachclock.incident.regimes import RegimeCode
-from breachclock.workflows.incident import MIN_SLEEP, REARM_LEAD, IncidentWorkflow, sleep_toward
+from breachclock.domain.incident.regimes import RegimeCode
 from tests.conftest import SmtpSink, approve_pending, harness, runs_of
 from tests.facts import ALL_BUT_ROOT_CAUSE, COMPLETE, ROOT_CAUSE
+from workflows.incident import MIN_SLEEP, REARM_LEAD, IncidentWorkflow, sleep_toward
 
 pytestmark = pytest.mark.usefixtures("history")
 
@@ -238,12 +238,12 @@ async def test_retried_filing_activity_never_mails_twice(
     skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
 ) -> None:
     """The ledger answers a second attempt with the same key: nothing is sent again."""
-    from breachclock.activities.filing import MailActivities
-    from breachclock.activities.mailer import Mailer
-    from breachclock.incident.lifecycle import FileReport
-    from breachclock.incident.report import build_draft
-    from breachclock.store import open_store
-    from breachclock.worker import relay_for
+    from activities.filing import MailActivities
+    from activities.mailer import Mailer
+    from breachclock.domain.incident.lifecycle import FileReport
+    from breachclock.domain.incident.report import build_draft
+    from breachclock.runtime.store import open_store
+    from worker import relay_for
 
     async with harness(skipping, tmp_path, smtp) as h:
         handle = await h.discovered()

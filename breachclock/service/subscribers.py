@@ -17,9 +17,9 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from temporalio.client import WorkflowHandle
 
-from breachclock.notify.subscribers import Rejected, Subscriber, pages
-from breachclock.store.people import NotifyStore
-from breachclock.workflows.incident import (
+from breachclock.domain.notify.subscribers import Rejected, Subscriber, pages
+from breachclock.runtime.store.people import NotifyStore
+from workflows.incident import (
     MAX_LOAD_PAGE,
     IncidentWorkflow,
     LoadResult,

@@ -1,0 +1,181 @@
+"""Sending a filing or a page once per business key.
+
+The ledger is checked before sending and written after the relay accepted the
+message: for a regulator's filing a lost mail is worse than a second copy, so the
+one window left (a worker dying between the relay's acceptance and the ledger
+write) resends, and the Message-ID, derived from the key, lets the receiving side
+recognise the copy. While one attempt sends, it holds a lease on the key, so a
+second attempt of the same key (a zombie whose worker was presumed dead, a run
+that continued as new while the first still ran) waits instead of sending too.
+
+A relay's permanent refusal (5xx) fails the send for good (``MailRefused``, not
+retried): retrying cannot change it, and the workflow decides what follows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import ssl
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage, Message
+from email.utils import format_datetime, getaddresses
+from typing import Any
+
+import aiosmtplib
+import structlog
+from opentelemetry.trace import NoOpTracer, SpanKind, Tracer
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.smtp_commit import reply
+from breachclock.runtime.store.records import RecordStore
+
+log = structlog.get_logger(__name__)
+
+
+class Receipt(BaseModel):
+    key: str
+    message_id: str
+    sent_at: datetime
+    recipients: int
+    duplicate: bool = False
+    """True when the key had been sent before: this call sent nothing."""
+
+
+class SmtpRelay(BaseModel):
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    implicit_tls: bool = False
+    sender: str
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+LEASE = timedelta(minutes=3)
+"""How long one attempt holds a key while it sends: longer than an attempt may run
+(two minutes), so a second attempt only sends once the first is surely over."""
+REFUSED = "MailRefused"
+"""The ``ApplicationError`` type of a permanent refusal."""
+
+
+class KeyBusy(Exception):
+    """Another attempt is sending this key now; Temporal retries this one shortly."""
+
+
+def message_id(key: str) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"<{digest}@breachclock>"
+
+
+class Mailer:
+    """``tracer``: the send is a span in the activity's trace (see ``telemetry.client_tracer``)."""
+
+    def __init__(self, relay: SmtpRelay, store: RecordStore, tracer: Tracer | None = None) -> None:
+        self.relay = relay
+        self.store = store
+        self.tracer = tracer or NoOpTracer()
+
+    async def send_once(self, key: str, message: EmailMessage) -> Receipt:
+        recorded = await self.store.sent(key)
+        if recorded is not None:
+            log.info("mail.already_sent", key=key)
+            return Receipt.model_validate({**recorded, "duplicate": True})
+        holder = attempt_name()
+        if not await self.store.lease(key, holder, datetime.now(UTC), LEASE):
+            raise KeyBusy(f"another attempt is sending {key}; trying again shortly")
+        stamp(message, key, self.relay.sender)
+        recipients = getaddresses(message.get_all("To", []))
+        try:
+            with self.tracer.start_as_current_span(
+                "SmtpSend",
+                kind=SpanKind.CLIENT,
+                attributes={
+                    "breachclock.key": key,
+                    "breachclock.recipients": len(recipients),
+                    "server.address": self.relay.host,
+                    "server.port": self.relay.port,
+                },
+            ):
+                await self._deliver(message)
+        except BaseException:
+            await self.store.release(key, holder)
+            raise
+        receipt = Receipt(
+            key=key,
+            message_id=message["Message-ID"],
+            sent_at=datetime.now(UTC),
+            recipients=len(recipients),
+        )
+        first = await self.store.record_sent(
+            key, receipt.message_id, receipt.sent_at, receipt.model_dump(mode="json")
+        )
+        if not first:
+            log.warning("mail.sent_concurrently", key=key)
+        log.info("mail.sent", key=key, recipients=receipt.recipients)
+        return receipt
+
+    async def _deliver(self, message: EmailMessage) -> None:
+        try:
+            await aiosmtplib.send(message, **smtp_options(self.relay))
+        except aiosmtplib.SMTPRecipientsRefused as err:
+            codes = {e.code for e in err.recipients}
+            if all(code >= 500 for code in codes):
+                why = ", ".join(sorted({reply(e.code, e.message) for e in err.recipients}))
+                raise refused(f"the relay refused every recipient ({why})") from None
+            raise
+        except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPDataError) as err:
+            if err.code >= 500:
+                raise refused(
+                    f"the relay refused the message ({reply(err.code, err.message)})"
+                ) from None
+            raise
+
+
+def refused(message: str) -> ApplicationError:
+    return ApplicationError(message, type=REFUSED, non_retryable=True)
+
+
+def attempt_name() -> str:
+    """This activity attempt, as a lease holder; a random name outside an activity."""
+    if activity.in_activity():
+        info = activity.info()
+        return f"{info.workflow_run_id}:{info.activity_id}:{info.attempt}"
+    return os.urandom(8).hex()
+
+
+def stamp(message: Message, key: str, sender: str) -> None:
+    """The headers every breachclock mail carries; the Message-ID follows from the key.
+
+    A message built with its own From (a notice, sent in the operator's name) keeps it."""
+    message["Message-ID"] = message_id(key)
+    if message["From"] is None:
+        message["From"] = sender
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["X-Breachclock-Key"] = key
+
+
+def smtp_options(relay: SmtpRelay) -> dict[str, Any]:
+    """Connection options for aiosmtplib: TLS (STARTTLS or implicit) to anything but loopback."""
+    tls = not relay.is_loopback
+    return {
+        "hostname": relay.host,
+        "port": relay.port,
+        "username": relay.username,
+        "password": relay.password,
+        "use_tls": tls and relay.implicit_tls,
+        "start_tls": True if tls and not relay.implicit_tls else None,
+        "tls_context": ssl.create_default_context() if tls else None,
+        "timeout": 30,
+    }

@@ -1,0 +1,365 @@
+"""Telling people, a slice at a time: the campaign's side effects.
+
+One ``advance`` handles every person in a slice of the list who is due: their next
+call, their e-mail, or listing them for a letter. Each side effect has its own key,
+claimed in the store together with the person's new progress (``store.people``), so
+an ``advance`` retried after a crash, or running twice at once, never calls or mails
+anyone twice for one key. The answer is the slice's counts as recorded, never a sum
+of what this one attempt did, so nothing is counted twice either.
+
+What one person's e-mail meets stays with that person: a relay that refuses one
+address for good lists that person for a letter with the reason, one that says
+"try later" defers them (a few times, then a letter), and the round goes on with the
+rest. Only a fault of the relay itself (it cannot be reached, it drops us) fails
+the round; the other connections of the round are then stopped and awaited before
+it fails, so nothing of a failed attempt keeps sending while Temporal retries it.
+
+These run on their own task queue (``<incidents queue>-notifications``), whose workers
+limit how many slices run at once and how fast they start: the call centre's
+capacity, not the engine's, sets the pace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import aiosmtplib
+import structlog
+from pydantic import BaseModel
+from temporalio import activity
+
+from activities.calls import CallProvider, CallRequest, heartbeat
+from activities.mailer import SmtpRelay, smtp_options
+from activities.notice_mail import notice_wire
+from activities.smtp_commit import (
+    Deferred,
+    Delivered,
+    LostClaim,
+    Refused,
+    Unconfirmed,
+    send_committed,
+)
+from breachclock.domain.notify.delivery import (
+    Call,
+    Counts,
+    Email,
+    Letter,
+    Plan,
+    Status,
+    Wait,
+    after_call,
+    after_deferral,
+    call_key,
+    deferral_key,
+    email_key,
+    greeting,
+    letter_key,
+    letter_reason,
+    next_step,
+)
+from breachclock.domain.notify.notice import (
+    IncidentNotice,
+    Operator,
+    render_notice,
+    spoken_notice,
+)
+from breachclock.runtime.store.people import Entry, LoadOutcome, NotifyStore, Recipient
+
+log = structlog.get_logger(__name__)
+
+RECORD_BATCH = 200
+"""Call results written per transaction (or after a second, for slow providers)."""
+SMTP_CONNECTIONS = 4
+"""E-mails of one slice go out over this many connections at once."""
+
+
+class LoadPage(BaseModel):
+    """Take on a page of people a client staged in the store under ``page_key``."""
+
+    reference: str
+    page_key: str
+
+
+class Advance(BaseModel):
+    """One round over one slice of the list: people with sequence numbers [first, end)."""
+
+    reference: str
+    first: int
+    end: int
+    now: datetime
+    """The workflow's time of the round (the later of it and the worker's clock counts)."""
+    plan: Plan
+    notice: IncidentNotice
+    operator: Operator
+
+
+class GiveUp(BaseModel):
+    """Rounds over this slice kept failing: list everyone still pending for a letter."""
+
+    reference: str
+    first: int
+    end: int
+    now: datetime
+    reason: str
+
+
+class SliceReport(BaseModel):
+    counts: Counts
+    next_due: datetime | None
+    """When someone in the slice is next due; None when everyone is done."""
+
+
+def moment(now: datetime) -> datetime:
+    """Now, for recording: the worker's clock, but never before the round's own time
+    (under a test server's skipped time the workflow's clock runs ahead)."""
+    return max(now, datetime.now(UTC))
+
+
+def claim_token() -> str:
+    """Names this attempt of a round in the keys it claims (see ``store.people``)."""
+    if activity.in_activity():
+        info = activity.info()
+        return f"{info.workflow_run_id}:{info.activity_id}:{info.attempt}:{uuid.uuid4().hex[:8]}"
+    return uuid.uuid4().hex
+
+
+class NotifyActivities:
+    def __init__(self, store: NotifyStore, calls: CallProvider, relay: SmtpRelay) -> None:
+        self.store = store
+        self.calls = calls
+        self.relay = relay
+
+    @activity.defn
+    async def load_subscribers(self, page: LoadPage) -> LoadOutcome:
+        """Take on a staged page; asked again (a retry), it answers as the first time did."""
+        return await self.store.load(page.reference, page.page_key)
+
+    @activity.defn
+    async def advance(self, request: Advance) -> SliceReport:
+        ref = request.reference
+        claim = claim_token()
+        now = moment(request.now)
+        calls: list[tuple[Recipient, int]] = []
+        emails: list[Recipient] = []
+        letters: list[Entry] = []
+        waits: list[tuple[str, datetime]] = []
+        for person in await self.store.due(ref, request.first, request.end, now):
+            step = next_step(person.progress(), request.plan, now, person.person.time_zone)
+            if isinstance(step, Call):
+                calls.append((person, step.number))
+            elif isinstance(step, Email):
+                emails.append(person)
+            elif isinstance(step, Letter):
+                letters.append(letter(ref, person, now, claim, letter_reason(person.progress())))
+            elif isinstance(step, Wait):
+                waits.append((person.person.id, step.until))
+        await self.store.defer(ref, waits)
+        await self.store.record_many(letters)
+        heartbeat()
+        if calls:
+            await self._call(request, calls, claim)
+        if emails:
+            await self._mail(request, emails, claim)
+        return await self._report(ref, request.first, request.end)
+
+    @activity.defn
+    async def give_up(self, request: GiveUp) -> SliceReport:
+        """Everyone still pending in the slice is listed for a letter, with the reason."""
+        claim = claim_token()
+        pending = await self.store.due(request.reference, request.first, request.end, _FAR)
+        await self.store.record_many(
+            [letter(request.reference, p, request.now, claim, request.reason) for p in pending]
+        )
+        return await self._report(request.reference, request.first, request.end)
+
+    async def _report(self, ref: str, first: int, end: int) -> SliceReport:
+        return SliceReport(
+            counts=await self.store.counts(ref, first, end),
+            next_due=await self.store.next_due(ref, first, end),
+        )
+
+    async def _call(
+        self, request: Advance, calls: Sequence[tuple[Recipient, int]], claim: str
+    ) -> None:
+        ref = request.reference
+        by_key = {call_key(ref, p.person.id, n): (p, n) for p, n in calls}
+        done = await self.store.recorded(list(by_key))
+        requests = []
+        for key, (person, _) in by_key.items():
+            if key in done:
+                continue
+            language, text = spoken_notice(request.notice, person.person, request.operator)
+            requests.append(
+                CallRequest(
+                    key=key,
+                    reference=ref,
+                    subscriber_id=person.person.id,
+                    name=person.person.name,
+                    phone=person.person.phone or "",
+                    greeting=greeting(request.operator.name, person.person.name, language.value),
+                    notice=text,
+                )
+            )
+        # Results are recorded in batches: a worker dying before a batch is written
+        # places those calls again under the same keys, which every provider dedupes
+        # (the simulator draws the same outcome, the dialer and the worklist key on it).
+        pending: list[Entry] = []
+        flushed = time.monotonic()
+        async for result in self.calls.place(requests):
+            person, number = by_key[result.key]
+            at = moment(request.now)
+            status, next_at = after_call(result.outcome, at, request.plan)
+            pending.append(
+                Entry(
+                    ref,
+                    person.person.id,
+                    result.key,
+                    "call",
+                    number,
+                    result.outcome.value,
+                    at,
+                    status,
+                    next_at,
+                    calls_made=number - 1,
+                    claim=claim,
+                    email_failures=person.email_failures,
+                )
+            )
+            if len(pending) >= RECORD_BATCH or time.monotonic() - flushed > 1:
+                await self.store.record_many(pending)
+                pending, flushed = [], time.monotonic()
+                heartbeat()
+        await self.store.record_many(pending)
+        log.info("notify.calls", reference=ref, placed=len(requests))
+
+    async def _mail(self, request: Advance, people: Sequence[Recipient], claim: str) -> None:
+        ref = request.reference
+        by_key = {email_key(ref, p.person.id): p for p in people}
+        done = await self.store.recorded(list(by_key))
+        todo = [(k, p) for k, p in by_key.items() if k not in done]
+        shares = [todo[i::SMTP_CONNECTIONS] for i in range(SMTP_CONNECTIONS)]
+        try:
+            # One share failing stops and awaits the others before the round fails.
+            async with asyncio.TaskGroup() as shares_running:
+                for share in shares:
+                    if share:
+                        shares_running.create_task(self._mail_share(request, share, claim))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from failed
+        log.info("notify.emails", reference=ref, tried=len(todo))
+
+    async def _mail_share(
+        self, request: Advance, share: Sequence[tuple[str, Recipient]], claim: str
+    ) -> None:
+        """Send over one connection (a new one after a lost claim dropped it)."""
+        smtp = aiosmtplib.SMTP(**smtp_options(self.relay))
+        try:
+            for key, person in share:
+                if not smtp.is_connected:
+                    await smtp.connect()
+                await self._mail_one(smtp, request, key, person, claim)
+                heartbeat()
+        finally:
+            if smtp.is_connected:
+                smtp.close()
+
+    async def _mail_one(
+        self,
+        smtp: aiosmtplib.SMTP,
+        request: Advance,
+        key: str,
+        person: Recipient,
+        claim: str,
+    ) -> None:
+        ref, sid = request.reference, person.person.id
+        notice = render_notice(request.notice, person.person, request.operator)
+        address = person.person.email or ""
+        data = notice_wire(notice, address, self.relay.sender, key)
+        sent = Entry(
+            ref,
+            sid,
+            key,
+            "email",
+            1,
+            "sent",
+            moment(request.now),
+            Status.EMAILED,
+            None,
+            calls_made=person.calls_made,
+            claim=claim,
+            email_failures=person.email_failures,
+        )
+
+        async def commit() -> bool:
+            return await self.store.record(sent, at_once=True)
+
+        outcome = await send_committed(smtp, data, self.relay.sender, address, commit)
+        if isinstance(outcome, Delivered | LostClaim):
+            return
+        if isinstance(outcome, Unconfirmed):
+            await self.store.unconfirmed(sent, outcome.reason)
+            return
+        if outcome.claimed:
+            if isinstance(outcome, Refused):
+                await self.store.refused_after_data(sent, "refused", outcome.reason)
+                return
+            await self.store.undo(sent)
+        if isinstance(outcome, Refused):
+            await self.store.record(letter(ref, person, sent.at, claim, outcome.reason))
+            return
+        await self._deferred(request, person, claim, outcome)
+
+    async def _deferred(
+        self, request: Advance, person: Recipient, claim: str, outcome: Deferred
+    ) -> None:
+        """The relay said "try later" to this person's e-mail: later, or at last a letter."""
+        ref, sid = request.reference, person.person.id
+        at = moment(request.now)
+        number = person.email_failures + 1
+        status, next_at, reason = after_deferral(number, at, request.plan, outcome.reason)
+        await self.store.record(
+            Entry(
+                ref,
+                sid,
+                deferral_key(ref, sid, number),
+                "email",
+                number,
+                "deferred",
+                at,
+                status,
+                next_at,
+                calls_made=person.calls_made,
+                claim=claim,
+                reason=reason,
+                detail=outcome.reason,
+                email_failures=person.email_failures,
+                deferral=True,
+            )
+        )
+
+
+_FAR = datetime.max.replace(tzinfo=UTC)
+"""Due by then: every pending person, whatever they wait for."""
+
+
+def letter(reference: str, person: Recipient, at: datetime, claim: str, reason: str) -> Entry:
+    """The entry that lists a person for a letter, with why."""
+    return Entry(
+        reference,
+        person.person.id,
+        letter_key(reference, person.person.id),
+        "letter",
+        1,
+        "unreachable",
+        at,
+        Status.UNREACHABLE,
+        None,
+        calls_made=person.calls_made,
+        claim=claim,
+        reason=reason,
+        email_failures=person.email_failures,
+    )

@@ -1,0 +1,236 @@
+"""``starter.py demo``: the Comviq secret-number case, start to finish, in seconds.
+
+Runs on Temporal's time-skipping test server with a real worker and the local
+outbox, so every mail it shows is a real .eml file in the data folder.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from breachclock.domain.incident.instants import show, zone
+from breachclock.domain.incident.model import (
+    Close,
+    Discover,
+    Facts,
+    FactsPatch,
+    IncidentState,
+    Justify,
+    OpenIncident,
+)
+from breachclock.domain.notify.assessment import Assessment, Consequence, DataKind, Decision
+from breachclock.domain.notify.notice import IncidentNotice
+from breachclock.domain.notify.subscribers import Language, Subscriber
+from breachclock.runtime.config import Settings
+from breachclock.runtime.outbox import Outbox, free_port
+from breachclock.runtime.store import open_notify_store
+from breachclock.runtime.temporal import data_converter, start_time_skipping, workflow_id
+from breachclock.service.subscribers import load_list
+from worker import build_worker, prepare_data_dir, relay_for
+from workflows.incident import IncidentStart, IncidentWorkflow
+
+REFERENCE_PREFIX = "COMVIQ-DEMO"
+AFFECTED = 3300
+
+
+def first_facts(migration: datetime) -> Facts:
+    return Facts.model_validate(
+        {
+            "occurred": {
+                "at": migration.isoformat(),
+                "how": "estimate: the date of the customer-platform migration, from the change log",
+            },
+            "breach_types": ["disclosure"],
+            "services": ["mobile subscriptions (Comviq)"],
+            "data_kinds": ["secret (unlisted) phone numbers", "names", "addresses"],
+            "circumstances": (
+                "A migration program set 'publish' on customers who had asked for secret numbers; "
+                "the data went to directory-enquiry companies and onward to the web."
+            ),
+            "unknown_because": {
+                "affected_count": "the directory extracts since the migration are still being compared",
+                "root_cause": "the migration program's rule is being reviewed with the supplier",
+            },
+        }
+    )
+
+
+def later_facts() -> FactsPatch:
+    return FactsPatch(
+        changes={
+            "affected_count": 3300,
+            "systems": ["customer database", "directory export"],
+            "location_and_media": "customer database in the operator's data centre; daily export files",
+            "subscriber_effect": "Secret numbers and addresses could be found in directory services and on the web.",
+            "potential_consequences": "Unwanted contact, harassment, and risk for people with protected identities.",
+            "measures_taken": [
+                {"what": "directory companies told to remove the numbers", "on": None}
+            ],
+            "measures_planned": [
+                {"what": "migration rules reviewed and tested against secret-number flags"}
+            ],
+            "other_providers": "directory-enquiry companies received the data; none processed it on our behalf",
+            "cross_border": "no users in other member states known; no other authority notified",
+        }
+    )
+
+
+HARM = Assessment(
+    data_kinds=[DataKind.SECRET_NUMBER_OR_ADDRESS],
+    consequences=[Consequence.PHYSICAL_HARM, Consequence.PSYCHOLOGICAL_HARM],
+    stolen=False,
+    known_with_third_party=True,
+)
+"""People who asked for a secret number may have reasons to fear being found."""
+
+
+def comviq_notice(reference: str, access_from: datetime) -> IncidentNotice:
+    """The notice the affected customers get, in Swedish and English."""
+    return IncidentNotice.model_validate(
+        {
+            "reference": reference,
+            "access_from": access_from,
+            "time_estimated": True,
+            "what_happened": {
+                "sv": "Ett fel i en migrering gjorde hemliga nummer synliga.",
+                "en": "A migration error made secret numbers visible.",
+            },
+            "consequences": {
+                "sv": "Den som sökte på ditt namn kan ha sett ditt nummer.",
+                "en": "Anyone searching for your name may have seen your number.",
+            },
+            "measures_taken": [
+                {"what": {"sv": "Vi har tagit bort uppgifterna.", "en": "We removed the data."}}
+            ],
+            # The CRM's item names: the demo's customers' and the campaign tests'.
+            "item_labels": {
+                "hemligt nummer": {"sv": "hemligt nummer", "en": "secret number"},
+                "adress": {"sv": "adress", "en": "address"},
+                "secret number": {"sv": "hemligt nummer", "en": "secret number"},
+            },
+        }
+    )
+
+
+def affected(count: int) -> list[Subscriber]:
+    """Made-up customers with sequential numbers: one in ten without an e-mail address
+    (told by letter if no call gets through), one in five reading English."""
+    return [
+        Subscriber(
+            id=f"C{n:05d}",
+            name=f"Kund {n}",
+            phone=f"+4670{n:07d}",
+            email=None if n % 10 == 0 else f"kund{n}@example.org",
+            language=Language.EN if n % 5 == 0 else Language.SV,
+            affected_items=["hemligt nummer", "adress"] if n % 3 else ["hemligt nummer"],
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def root_cause() -> FactsPatch:
+    return FactsPatch(
+        changes={
+            "root_cause": "mistake",
+            "root_cause_detail": "the migration mapped a missing flag to 'publish' instead of 'secret'",
+        }
+    )
+
+
+async def run_demo(settings: Settings) -> None:
+    prepare_data_dir(settings)
+    env = await start_time_skipping(data_converter(settings))
+    settings = settings.model_copy(
+        update={"task_queue": "breachclock-demo", "smtp_port": free_port()}
+    )
+    try:
+        with Outbox(settings.outbox_dir, settings.smtp_port) as outbox:
+            async with build_worker(env.client, settings, relay_for(settings)):
+                await _scenario(env, settings)
+            mails = sorted(outbox.folder.glob(f"*{REFERENCE_PREFIX}*.eml"))
+            print(f"\n{len(mails)} mails for this demo are in {outbox.folder.resolve()}")
+    finally:
+        await env.shutdown()
+
+
+async def _scenario(env: WorkflowEnvironment, settings: Settings) -> None:
+    tz = zone(settings.operator_zone)
+    start = await env.get_current_time()
+    reference = f"{REFERENCE_PREFIX}-{start:%Y%m%d%H%M%S}"
+    seen = 0
+
+    async def show_progress(
+        handle: WorkflowHandle[IncidentWorkflow, IncidentState], label: str
+    ) -> None:
+        nonlocal seen
+        state = await handle.query(IncidentWorkflow.status)
+        print(f"\n== {label} (engine clock {show(await env.get_current_time(), tz)})")
+        for entry in state.timeline[seen:]:
+            print(f"   {show(entry.recorded_at, tz)}  {entry.what}")
+        seen = len(state.timeline)
+
+    migration = (start - timedelta(days=90)).replace(minute=0, second=0, microsecond=0)
+    opening = OpenIncident(
+        reference=reference,
+        title="Secret numbers published after a migration",
+        opened_by="Incident manager",
+        facts=first_facts(migration),
+    )
+    handle = await env.client.start_workflow(
+        IncidentWorkflow.run,
+        IncidentStart(opening=opening),
+        id=workflow_id(reference),
+        task_queue=settings.task_queue,
+    )
+    print(
+        f"Comviq case as {reference}: 3,300 secret numbers published by a migration on "
+        f"{show(migration, tz)}, found three months later when a customer asked why."
+    )
+    await handle.execute_update(
+        IncidentWorkflow.discover,
+        Discover(
+            at=start,
+            by="On-call engineer",
+            how="a customer asked why their secret number is listed",
+        ),
+    )
+    await show_progress(handle, "discovered: the 24-hour clock runs")
+    await env.sleep(timedelta(hours=24))
+    await show_progress(
+        handle, "a day later: escalations, then the initial report filed automatically"
+    )
+    await handle.execute_update(IncidentWorkflow.record_facts, later_facts())
+    recommendation = await handle.execute_update(IncidentWorkflow.assess, HARM)
+    print("\n== assessment: " + " ".join(recommendation.reasons[:2]))
+    async with open_notify_store(settings) as store:
+        await load_list(handle, store, reference, "comviq.csv", affected(AFFECTED))
+    await handle.execute_update(IncidentWorkflow.set_notice, comviq_notice(reference, migration))
+    await handle.execute_update(
+        IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="Data protection officer")
+    )
+    await env.sleep(timedelta(hours=48))
+    await show_progress(handle, "two days on: most facts in, the root cause still open")
+    await handle.execute_update(
+        IncidentWorkflow.justify,
+        Justify(
+            by="Incident manager",
+            text="The supplier is still analysing the migration program's flag mapping; "
+            "the root cause follows within the week.",
+        ),
+    )
+    await env.sleep(timedelta(hours=24))
+    await show_progress(handle, "3-day clock: extension report with the justification")
+    await env.sleep(timedelta(days=2))
+    await handle.execute_update(IncidentWorkflow.record_facts, root_cause())
+    await env.sleep(timedelta(minutes=5))
+    await show_progress(handle, "reminders until the root cause came in; final report filed")
+    while (await handle.query(IncidentWorkflow.status)).notification.running is not None:
+        await env.sleep(timedelta(hours=6))
+    await show_progress(handle, "every customer told: by phone, by e-mail, or listed for a letter")
+    await handle.execute_update(IncidentWorkflow.close, Close(by="Incident manager"))
+    await show_progress(handle, "closed; the workflow writes it to the register")
+    final = await handle.result()
+    print(f"\nFilings: {', '.join(f'no. {f.number} {f.kind.value}' for f in final.filings)}")

@@ -1,0 +1,135 @@
+"""What a page says and to whom: escalations widen as a deadline nears.
+
+Pages go to the operator's own staff, in English and in plain words: which report,
+for which regulator, due when (in the operator's zone), and the exact command that
+does what is needed, with the CLI as the policy says to run it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from breachclock.domain.incident.instants import show, zone
+from breachclock.domain.incident.lifecycle import SendPage
+from breachclock.domain.incident.model import IncidentState, Track
+from breachclock.domain.incident.report import FACT_LABELS
+
+STAGE_NAMES = {
+    "initial_report": "initial report",
+    "supplementary_report": "supplementary report",
+    "notification": "notification",
+    "further_information": "further information",
+    "follow_up_report": "follow-up report",
+    "early_warning": "early warning",
+    "incident_notification": "incident notification",
+    "final_report": "final report",
+}
+FOLLOW_UPS = ("supplementary_report", "follow_up_report", "final_report")
+
+
+class PageDraft(BaseModel):
+    idempotency_key: str
+    recipients: list[str]
+    subject: str
+    body: str
+
+
+def audience(state: IncidentState, level: int) -> list[str]:
+    """Everyone from the first level up to ``level``: each page reaches further."""
+    levels = state.policy.audiences
+    chosen: list[str] = []
+    for group in levels[: level + 1] or levels[:1]:
+        chosen += [r for r in group if r not in chosen]
+    return chosen
+
+
+def stage_name(stage: str) -> str:
+    return STAGE_NAMES.get(stage, stage.replace("_", " "))
+
+
+def lead_words(level: str) -> str:
+    """A lead label as people say it: '6h' → '6 hours', '30m' → '30 min'."""
+    match = re.fullmatch(r"(\d+)([hm])", level)
+    if match is None:
+        return level
+    n, unit = int(match[1]), match[2]
+    if unit == "m":
+        return f"{n} min"
+    return f"{n} hour" if n == 1 else f"{n} hours"
+
+
+def build_page(state: IncidentState, step: SendPage, now: datetime) -> PageDraft:
+    tz = zone(state.policy.operator_zone)
+    track = state.tracks[step.regime_index]
+    missing = state.facts.missing()
+    report = f"{track.regime.value.upper()} {stage_name(step.deadline)}"
+    due = show(step.due_at, tz)
+    lines = [f"Incident {state.reference}: {state.title}", ""]
+    if step.level.startswith("reminder"):
+        number = step.level.removeprefix("reminder-")
+        headline = (
+            f"{track.regime.value.upper()}: facts still missing after the extension report "
+            f"(reminder {number})"
+        )
+        lines.append(
+            "The extension report has gone out; the missing facts must follow as soon as possible."
+        )
+    elif step.level.startswith("overdue"):
+        headline = f"{report} overdue since {due}"
+        lines.append(f"The {report} was due at {due} and has not been filed.")
+    else:
+        headline = f"{report} due in {lead_words(step.level)} ({due})"
+        lines.append(f"The {report} is due at {due}.")
+    lines += _what_to_do(state, track, step, missing)
+    if track.last_error:
+        lines += ["", f"Sending the report is failing: {track.last_error}"]
+    if missing:
+        lines += ["", "Still missing:"] + [f"  - {FACT_LABELS[m]}" for m in missing]
+    lines += ["", f"Sent {show(now, tz)} by breachclock."]
+    return PageDraft(
+        idempotency_key=f"{state.reference}:page:{track.regime.value}:{step.key}",
+        recipients=audience(state, step.audience),
+        subject=f"[{state.reference}] {headline}",
+        body="\n".join(lines) + "\n",
+    )
+
+
+def _what_to_do(
+    state: IncidentState, track: Track, step: SendPage, missing: list[str]
+) -> list[str]:
+    cli = f"{state.policy.cli_command} "
+    ref = state.reference
+    on_track = "" if track.regime is state.regime else f" --track {track.regime.value}"
+    tz = zone(state.policy.operator_zone)
+    auto = None if step.due_at is None else show(step.due_at - state.policy.auto_file_margin, tz)
+    if track.awaiting_final:
+        return ["", "Record the missing facts:", f"  {cli}facts {ref} --file FACTS.json"]
+    if step.deadline in FOLLOW_UPS and missing:
+        if track.justification:
+            when = f" at {auto}" if auto else ""
+            return [
+                "",
+                f"The extension report with the justification goes out automatically{when}.",
+            ]
+        return [
+            "",
+            "Facts are missing: record them, or say why they are still missing:",
+            f"  {cli}facts {ref} --file FACTS.json",
+            f"  {cli}justify {ref}{on_track} --text '…'",
+        ]
+    if step.level.startswith("overdue"):
+        return [
+            "",
+            "To file it now, with why it is late:",
+            f"  {cli}approve {ref} --filing {step.deadline} --late-reason '…'",
+        ]
+    if auto is not None:
+        return [
+            "",
+            f"It is filed automatically at {auto} with what is known then. To file it now:",
+            f"  {cli}approve {ref} --filing {step.deadline}",
+        ]
+    return []

@@ -1,0 +1,525 @@
+"""The incident's data: what people tell us, and what the engine has done.
+
+Input models forbid unknown fields, so a misspelt fact is an error rather than a
+silent loss. Models that can hold personal data hide the input in their
+validation errors, so a rejected phone number or name never reaches a log.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from breachclock.domain.incident.inputs import REFERENCE_PATTERN, InputModel, Name, Text
+from breachclock.domain.incident.instants import Instant, zone
+from breachclock.domain.incident.limits import EVENT_TEXT, FACTS_LIMIT, LIST_ITEMS, json_size, kib
+from breachclock.domain.incident.regimes import PRIVACY_REGIMES, RegimeCode, regime
+from breachclock.domain.notify.assessment import Assessment, Decision, Recommendation
+from breachclock.domain.notify.delivery import Counts, Plan
+from breachclock.domain.notify.notice import IncidentNotice
+from breachclock.domain.notify.subscribers import Rejected
+
+
+class BreachType(StrEnum):
+    LOSS = "loss"
+    ALTERATION = "alteration"
+    DISCLOSURE = "disclosure"
+
+
+class RootCause(StrEnum):
+    ORGANISATION_OR_PROCESS = "organisation_or_process"
+    TECHNICAL_FAULT = "technical_fault"
+    MISTAKE = "mistake"
+    INTENTIONAL = "intentional"
+
+
+class SecurityAspect(StrEnum):
+    AVAILABILITY = "availability"
+    AUTHENTICITY = "authenticity"
+    INTEGRITY = "integrity"
+    CONFIDENTIALITY = "confidentiality"
+
+
+class EstablishedTime(InputModel):
+    """A time and how it was established (logs, or an estimate and its basis)."""
+
+    at: Instant
+    how: Text
+
+
+class Measure(InputModel):
+    what: Text
+    on: date | None = None
+    """Done measures: the date done. Planned measures: the date due."""
+
+
+class SubscriberNotice(InputModel):
+    """The decision on telling subscribers, as it stands in the report (PTS fields 8–9)."""
+
+    notified: bool
+    justification: Text | None = None
+    """Why not, when not notified (PTS field 9)."""
+    means: str | None = None
+    """How they were told, in a person's words; a campaign's own means are in the two
+    fields below (the filing words them in the regulator's language)."""
+    call_attempts: int | None = Field(default=None, ge=0, le=20)
+    """A campaign's calls per person before e-mail (0: e-mail only); None: not a campaign."""
+    calling_hours: Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")] | None = None
+    """A campaign's calling hours on the person's own clock, ``HH:MM-HH:MM``."""
+    notified_count: int | None = Field(default=None, ge=0)
+    copy_text: str | None = None
+    ordered_by: str | None = None
+    """The regulator that ordered the notice, when it was ordered."""
+    exemption: str | None = None
+    """When not notified: the ground (``unintelligible``: art. 4 protection;
+    ``no_adverse_effect``: not likely to adversely affect them)."""
+    in_progress: bool = False
+    outcomes: dict[str, int] = Field(default_factory=dict)
+    """People by how they were (or were not yet) told, and attempts by outcome, under
+    stable keys: ``people.<status>``, ``calls.<call outcome>``, ``emails.<outcome>``
+    (``notify.reporting.outcome_counts``); the filing names each in its language."""
+    skipped_rows: int = 0
+    """Rows of the affected list that were invalid and skipped (--skip-invalid)."""
+
+    @model_validator(mode="after")
+    def _justified(self) -> SubscriberNotice:
+        if not self.notified and not self.justification:
+            raise ValueError("not notifying subscribers needs a justification")
+        return self
+
+
+class Facts(InputModel):
+    """Everything the report to the regulator asks for; None means not yet known."""
+
+    occurred: EstablishedTime | None = None
+    affected_count: int | None = Field(default=None, ge=0)
+    affected_scale: str | None = None
+    """The scale in other terms, where no exact count can be had."""
+    breach_types: Annotated[list[BreachType], Field(max_length=LIST_ITEMS)] | None = None
+    circumstances: Text | None = None
+    services: Annotated[list[Name], Field(max_length=LIST_ITEMS)] | None = None
+    data_kinds: Annotated[list[Name], Field(max_length=LIST_ITEMS)] | None = None
+    systems: Annotated[list[Name], Field(max_length=LIST_ITEMS)] | None = None
+    location_and_media: Text | None = None
+    root_cause: RootCause | None = None
+    root_cause_detail: Text | None = None
+    contributing_causes: Annotated[list[Text], Field(max_length=LIST_ITEMS)] | None = None
+    subscriber_effect: Text | None = None
+    potential_consequences: Text | None = None
+    measures_taken: Annotated[list[Measure], Field(max_length=LIST_ITEMS)] | None = None
+    measures_planned: Annotated[list[Measure], Field(max_length=LIST_ITEMS)] | None = None
+    other_providers: Text | None = None
+    cross_border: Text | None = None
+    subscriber_notice: SubscriberNotice | None = None
+    security_aspects: Annotated[list[SecurityAspect], Field(max_length=LIST_ITEMS)] | None = None
+    in_communications_service: bool = True
+    unknown_because: dict[str, Text] = Field(default_factory=dict)
+    """Why a fact is still unknown, by field name; the report prints it."""
+
+    @field_validator("unknown_because")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(REQUIRED_FACTS))
+        if unknown:
+            raise ValueError(f"unknown_because names no reportable fact: {', '.join(unknown)}")
+        return value
+
+    def merged(self, patch: FactsPatch) -> Facts:
+        """These facts with every field the patch names replaced (corrections included)."""
+        return Facts.model_validate({**self.model_dump(), **patch.changes})
+
+    def missing(self) -> list[str]:
+        """The facts a complete report still needs, in the report's order."""
+        absent = []
+        for name in REQUIRED_FACTS:
+            if name == "affected_count":
+                if self.affected_count is None and not self.affected_scale:
+                    absent.append(name)
+            elif getattr(self, name) is None:
+                absent.append(name)
+        return absent
+
+
+class FactsPatch(InputModel):
+    """Facts to record or correct: only the fields named here change.
+
+    A plain ``Facts`` would not do: through the data converter every field arrives
+    set, and the unnamed ones would overwrite what is known with "unknown".
+    """
+
+    changes: dict[str, Any]
+
+    @field_validator("changes")
+    @classmethod
+    def _valid_facts(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not value:
+            raise ValueError("no facts given")
+        checked = Facts.model_validate(value)
+        return checked.model_dump(mode="json", include=set(value))
+
+
+REQUIRED_FACTS: tuple[str, ...] = (
+    "occurred",
+    "affected_count",
+    "breach_types",
+    "circumstances",
+    "services",
+    "data_kinds",
+    "systems",
+    "location_and_media",
+    "root_cause",
+    "subscriber_effect",
+    "potential_consequences",
+    "measures_taken",
+    "measures_planned",
+    "other_providers",
+    "cross_border",
+    "subscriber_notice",
+)
+
+
+class OpenIncident(InputModel):
+    """What the incident manager knows when opening an incident."""
+
+    reference: Annotated[str, Field(pattern=REFERENCE_PATTERN)]
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    regime: RegimeCode = RegimeCode.PTS
+    opened_by: Name
+    facts: Facts = Facts()
+
+    @model_validator(mode="after")
+    def _facts_fit(self) -> OpenIncident:
+        size = json_size(self.facts)
+        if size > FACTS_LIMIT:
+            raise ValueError(
+                f"the facts take {kib(size)}, past their limit of {kib(FACTS_LIMIT)}: shorten "
+                "them, or keep long documents outside breachclock and refer to them"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _one_privacy_regulator(self) -> OpenIncident:
+        if self.regime not in PRIVACY_REGIMES:
+            raise ValueError(
+                "an incident's main report goes to pts, imy or dk; "
+                "a NIS2 security-incident report is opened beside it with 'security'"
+            )
+        if self.regime is RegimeCode.IMY and self.facts.in_communications_service:
+            raise ValueError(
+                "an incident in providing the communications service is reported to PTS under "
+                "LEK, never also to IMY; use regime pts, or set in_communications_service false"
+            )
+        if self.regime is RegimeCode.PTS and not self.facts.in_communications_service:
+            raise ValueError(
+                "PTS takes incidents in providing the communications service; "
+                "report this one to IMY (regime imy)"
+            )
+        return self
+
+
+class Discover(InputModel):
+    """The moment the operator became aware: the clocks start here."""
+
+    at: Instant
+    by: Name
+    how: Text
+
+
+class TimelineInput(InputModel):
+    at: Instant
+    what: Annotated[str, Field(min_length=1, max_length=EVENT_TEXT)]
+    by: Name | None = None
+    how_established: Annotated[str, Field(min_length=1, max_length=200)] = "reported"
+
+
+class Approve(InputModel):
+    """A person's go for one filing: they name it, so a second approval of the same one
+    (a re-run, two people at once) is answered with it instead of filing again."""
+
+    by: Name
+    filing: Annotated[str, Field(max_length=64)] | None = None
+    """The stage approved (``initial_report``, ``supplementary_report``, …, or
+    ``correction``), as ``report`` and ``status`` name the pending filing."""
+    facts_version: Annotated[int, Field(ge=0)] | None = None
+    """The facts version the person saw: a later version may be filed again (a further
+    partial report, a correction); the same one is answered with its filing."""
+    late_reason: Text | None = None
+    track: RegimeCode | None = None
+
+
+class Justify(InputModel):
+    by: Name
+    text: Annotated[str, Field(min_length=20, max_length=20_000)]
+    track: RegimeCode | None = None
+
+
+class OpenSecurityReport(InputModel):
+    by: Name
+    aware_at: Instant | None = None
+    """When the operator became aware that it is a significant security incident."""
+
+
+class Close(InputModel):
+    by: Name
+    reason: Text | None = None
+
+
+class FilingKind(StrEnum):
+    INITIAL = "initial"
+    EARLY_WARNING = "early_warning"
+    NOTIFICATION = "notification"
+    SUPPLEMENTARY = "supplementary"
+    EXTENSION = "extension"
+    FINAL = "final"
+    CORRECTION = "correction"
+
+
+class EntryKind(StrEnum):
+    """What a timeline entry records, which decides where a filing shows it."""
+
+    INCIDENT = "incident"
+    """A step of the incident or its remediation (PTS field 1): awareness, a person's event."""
+    RECORD = "record"
+    """A person's action in breachclock: facts recorded, a decision, a justification, closing."""
+    ENGINE = "engine"
+    """The engine's own doing: a filing or page sent, a campaign started or finished."""
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    what: str
+    by: str | None = None
+    how_established: str = "recorded by breachclock"
+    recorded_at: datetime
+    kind: EntryKind = EntryKind.RECORD
+
+
+class Filing(BaseModel):
+    number: int
+    regime: RegimeCode
+    kind: FilingKind
+    stage: str
+    recipient: str
+    message_id: str
+    sent_at: datetime
+    due_at: datetime | None
+    late: bool
+    late_reason: str | None = None
+    justification: str | None = None
+    missing: list[str]
+    facts_version: int
+    approved_by: str | None = None
+
+
+class Page(BaseModel):
+    key: str
+    level: str
+    deadline: str
+    due_at: datetime | None
+    sent_at: datetime
+    recipients: int
+    failed: str | None = None
+    """Why the page could not be sent (its retries spent); ``sent_at`` is when it gave up."""
+
+
+class Sending(BaseModel):
+    """A filing on its way: its number is taken, so every try (and every run after a
+    continue-as-new) sends under the same business key."""
+
+    number: int
+    stage: str
+    since: datetime
+    failures: int = 0
+    retry_at: datetime | None = None
+    """When the next try is due after a failure (None: being tried now)."""
+
+
+class Track(BaseModel):
+    """One regulator's clocks for this incident (the privacy report, or NIS2 beside it)."""
+
+    regime: RegimeCode
+    aware_at: datetime
+    stage_index: int = 0
+    anchors: dict[str, datetime] = Field(default_factory=dict)
+    done: dict[str, datetime] = Field(default_factory=dict)
+    awaiting_final: bool = False
+    justification: str | None = None
+    approve: Approve | None = None
+    approve_at: datetime | None = None
+    pages_sent: list[str] = Field(default_factory=list)
+    last_reminder_at: datetime | None = None
+    last_overdue_at: datetime | None = None
+    last_error: str | None = None
+    final_facts_version: int | None = None
+    sending: Sending | None = None
+
+
+class Policy(BaseModel):
+    """The operator's timing choices, fixed into the incident when it opens."""
+
+    auto_file_margin: timedelta = timedelta(minutes=15)
+    escalation_leads: list[timedelta] = Field(
+        default_factory=lambda: [timedelta(hours=6), timedelta(hours=2), timedelta(minutes=30)]
+    )
+    overdue_repeat: timedelta = timedelta(hours=6)
+    reminder_interval: timedelta = timedelta(days=1)
+    audiences: list[list[str]] = Field(default_factory=list)
+    """Who is paged at each escalation level, widening: leads in order, then overdue."""
+    regulator_addresses: dict[RegimeCode, str] = Field(default_factory=dict)
+    operator_zone: str = "Europe/Stockholm"
+    operator_name: str = "Operator"
+    operator_org_number: str | None = None
+    """The operator's organisation number (PTS's form asks for it)."""
+    contact_point: str = "Data protection officer"
+    nis2_language: Literal["en", "sv"] = "en"
+    """The language of NIS2 reports (PTS and IMY get Swedish, the Danish authority Danish)."""
+    cli_command: str = "python starter.py"
+    """How a person runs the CLI, as the pages print it (the settings give the absolute form)."""
+    customer_phone: str | None = None
+    customer_email: str | None = None
+    customer_web: str | None = None
+    """How notified people reach the operator (the notice prints these)."""
+    notify_plan: Plan = Field(default_factory=Plan)
+    history_budget: int = Field(default=8_000, ge=20, le=40_000)
+    """Events an incident's run may reach before it continues as new (tests force it low)."""
+    campaign_check: timedelta = timedelta(hours=1)
+    """How often a running campaign is looked at from outside, in case it was ended by
+    hand (it tells the incident itself when it finishes)."""
+
+    @field_validator("operator_zone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        zone(value)
+        return value
+
+
+class Wave(BaseModel):
+    """One campaign run over the people on the list from sequence number ``first``."""
+
+    number: int
+    first: int
+    end: int
+    """Sequence numbers [first, end): grows while the wave runs and people are added."""
+    started_at: datetime
+    finished_at: datetime | None = None
+    counts: Counts | None = None
+    failure: str | None = None
+    """Why the wave ended without finishing (its workflow was ended by hand, or failed)."""
+    checked_at: datetime | None = None
+    """When the campaign's workflow was last looked at from outside."""
+    signals: bool = False
+    """The campaign tells the incident when it ends (every wave started by this engine)."""
+
+
+class NoticeOrder(InputModel):
+    """A regulator ordered the subscribers told (as PTS did in the Tre case)."""
+
+    by: Name
+    """The regulator, e.g. PTS."""
+    decision_reference: Annotated[str, Field(max_length=200)] | None = None
+    text: Text | None = None
+    recorded_by: Name
+
+
+class Notification(BaseModel):
+    """Telling the affected people: the assessment, the decision, the list and the campaigns."""
+
+    assessment: Assessment | None = None
+    recommendation: Recommendation | None = None
+    decision: Decision | None = None
+    order: NoticeOrder | None = None
+    notice: IncidentNotice | None = None
+    people: int = 0
+    """On the list (each person once)."""
+    repeated: int = 0
+    """Rows loaded again that named someone already on the list."""
+    skipped: dict[str, list[Rejected]] = Field(default_factory=dict)
+    """By file: invalid rows skipped with --skip-invalid (line and reason, no contact details;
+    the first 1,000 of each file). Loading a file again replaces its entry."""
+    skipped_total: dict[str, int] = Field(default_factory=dict)
+    languages: list[str] = Field(default_factory=list)
+    """Languages the list asks for ("" for the regime's default)."""
+    items: list[str] = Field(default_factory=list)
+    """The affected items the list names (CRM names): the notice must label each."""
+    waves: list[Wave] = Field(default_factory=list)
+    loaded_pages: list[str] = Field(default_factory=list)
+    """The keys of the staged pages taken on: loading one again adds nobody."""
+
+    @property
+    def told(self) -> bool:
+        """A campaign runs or has run to its end (a failed one does not count)."""
+        return any(w.failure is None for w in self.waves)
+
+    @property
+    def running(self) -> Wave | None:
+        return next((w for w in self.waves if w.finished_at is None), None)
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(self.skipped_total.values())
+
+    @property
+    def covered(self) -> int:
+        """People (by sequence number) that some campaign wave has taken on."""
+        return max((w.end for w in self.waves if w.failure is None), default=0)
+
+
+class Closure(BaseModel):
+    at: datetime
+    by: str
+    reason: str | None
+
+
+class IncidentState(BaseModel):
+    """The whole incident as the workflow holds it (and carries across continue-as-new)."""
+
+    reference: str
+    title: str
+    regime: RegimeCode
+    opened_at: datetime
+    opened_by: str
+    policy: Policy
+    facts: Facts = Facts()
+    facts_version: int = 0
+    discovery: Discover | None = None
+    discovery_recorded_at: datetime | None = None
+    tracks: list[Track] = Field(default_factory=list)
+    filings: list[Filing] = Field(default_factory=list)
+    pages: list[Page] = Field(default_factory=list)
+    pages_dropped: int = 0
+    """The oldest pages no longer listed (the state keeps within its limit)."""
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    closure: Closure | None = None
+    next_filing_number: int = 1
+    notification: Notification = Field(default_factory=Notification)
+
+    def track(self, regime: RegimeCode | None = None) -> Track | None:
+        wanted = regime or self.regime
+        return next((t for t in self.tracks if t.regime is wanted), None)
+
+    @property
+    def state_label(self) -> Literal["opened", "discovered", "reported", "completed", "closed"]:
+        if self.closure:
+            return "closed"
+        if self.discovery is None:
+            return "opened"
+        main = self.track()
+        if main is None or not self.filings:
+            return "discovered"
+        if main.stage_index >= len(regime(main.regime).stages):
+            return "completed"
+        return "reported"
+
+
+def clean_reference(value: Any) -> str:
+    text = str(value)
+    if not re.fullmatch(REFERENCE_PATTERN, text):
+        raise ValueError(
+            f"{text!r} is not a reference: 2–64 letters, digits, '.', '_' or '-' "
+            "(no names or numbers of people: it is visible unencrypted)"
+        )
+    return text

@@ -1,0 +1,676 @@
+"""The report to the regulator: what goes in a filing, and how it reads.
+
+A draft is a snapshot of the incident for one numbered filing. It is built in the
+workflow (deterministically, from state) and rendered in the activity that
+sends it, so the words that reach the regulator are exactly the ones recorded.
+
+Rendering goes through one structured ``Document`` in the regulator's language
+(``document``): the fields in the order of that regulator's form, every recorded
+value named in words (``wording``), every date in the operator's zone. The e-mail's
+text (``render_text``) and the PDF (``incident.pdf.render_pdf``) are two layouts of
+that one document, so they cannot say different things.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import jinja2
+from pydantic import BaseModel
+
+from breachclock.domain.incident.instants import iso_local, zone
+from breachclock.domain.incident.lifecycle import FileReport
+from breachclock.domain.incident.model import (
+    REQUIRED_FACTS,
+    Discover,
+    EntryKind,
+    Facts,
+    Filing,
+    FilingKind,
+    IncidentState,
+    Measure,
+    SubscriberNotice,
+    TimelineEntry,
+)
+from breachclock.domain.incident.regimes import RegimeCode, regime
+from breachclock.domain.incident.wording import LANGUAGE_OF, Language, Wording
+from breachclock.domain.templating import environment
+
+FACT_LABELS: dict[str, str] = {
+    "occurred": "time the incident occurred, and how it was established",
+    "affected_count": "number of affected subscribers or users (or the scale)",
+    "breach_types": "kind of incident (loss, alteration, unauthorised disclosure or access)",
+    "circumstances": "how the incident arose",
+    "services": "services affected",
+    "data_kinds": "kinds of subscriber or traffic data concerned",
+    "systems": "technical systems concerned",
+    "location_and_media": "physical location and storage media",
+    "root_cause": "root cause",
+    "subscriber_effect": "effect from the subscribers' point of view",
+    "potential_consequences": "potential consequences and adverse effects",
+    "measures_taken": "measures taken (with dates)",
+    "measures_planned": "measures planned (with due dates)",
+    "other_providers": "involvement of other service providers",
+    "cross_border": "users in other countries, other authorities notified",
+    "subscriber_notice": "notification of subscribers (copy, means, number) or why not",
+}
+"""The facts in English, for the operator's own staff (pages, ``status``); filings word
+them in the regulator's language (``wording``)."""
+
+ORDER = {1: "first", 2: "second"}
+
+ENGINE_HOW = "recorded by breachclock"
+"""How the workflow marks the entries it writes itself (``IncidentWorkflow._note``)."""
+AWARE_PREFIX = "operator aware of the incident: "
+"""How the workflow words the awareness step (``IncidentWorkflow.discover``)."""
+
+
+class ReportDraft(BaseModel):
+    reference: str
+    title: str
+    number: int
+    kind: FilingKind
+    stage: str
+    order: str
+    """'first', 'second' or 'further' notification for this regulator (Annex I)."""
+    regime: RegimeCode
+    regulator: str
+    recipient: str
+    operator_name: str
+    contact_point: str
+    zone: str
+    drafted_at: datetime
+    """The moment the workflow built it, just before sending: the filing's sending time."""
+    due_at: datetime | None
+    late_reason: str | None
+    justification: str | None
+    discovery: Discover | None
+    facts: Facts
+    missing: list[str]
+    timeline: list[TimelineEntry]
+    """The steps of the incident and its remediation (``EntryKind.INCIDENT``) only."""
+    previous_filings: list[Filing]
+    facts_version: int
+    operator_org_number: str | None = None
+    language: Language | None = None
+    """The filing's language; None (a draft from before languages): the regulator's."""
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.reference}:{self.number}"
+
+    @property
+    def words(self) -> Language:
+        return self.language or LANGUAGE_OF[self.regime]
+
+
+def build_draft(
+    state: IncidentState,
+    step: FileReport,
+    number: int,
+    now: datetime,
+    late_reason: str | None,
+) -> ReportDraft:
+    track = state.tracks[step.regime_index]
+    rules = regime(track.regime)
+    earlier = [f for f in state.filings if f.regime is track.regime]
+    policy = state.policy
+    return ReportDraft(
+        reference=state.reference,
+        title=state.title,
+        number=number,
+        kind=step.kind,
+        stage=step.stage,
+        order=ORDER.get(len(earlier) + 1, "further"),
+        regime=track.regime,
+        regulator=rules.regulator,
+        recipient=policy.regulator_addresses.get(track.regime, rules.default_address),
+        operator_name=policy.operator_name,
+        operator_org_number=policy.operator_org_number,
+        contact_point=policy.contact_point,
+        zone=policy.operator_zone,
+        language=policy.nis2_language
+        if track.regime is RegimeCode.NIS2
+        else LANGUAGE_OF[track.regime],
+        drafted_at=now,
+        due_at=step.due_at,
+        late_reason=late_reason,
+        justification=track.justification
+        if step.kind in (FilingKind.EXTENSION, FilingKind.SUPPLEMENTARY)
+        else None,
+        discovery=state.discovery,
+        facts=state.facts,
+        missing=state.facts.missing(),
+        timeline=sorted(incident_steps(state.timeline), key=lambda e: e.at),
+        previous_filings=earlier,
+        facts_version=state.facts_version,
+    )
+
+
+def incident_steps(timeline: Sequence[TimelineEntry]) -> list[TimelineEntry]:
+    """The entries that are steps of the incident or its remediation (PTS field 1).
+
+    A person's records and the engine's own doings stay out of the filing (the
+    register and ``timeline`` keep them). An entry carried over from before entries
+    had a kind is a step when a person said how it was established.
+    """
+    steps = []
+    for entry in timeline:
+        if entry.kind is EntryKind.INCIDENT:
+            steps.append(entry)
+        elif "kind" not in entry.model_fields_set and entry.how_established != ENGINE_HOW:
+            steps.append(entry.model_copy(update={"kind": EntryKind.INCIDENT}))
+    return steps
+
+
+# ------------------------------------------------------------------ the document
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One field of the form: its label and what it says."""
+
+    label: str
+    value: str = ""
+    unknown: bool = False
+    """The fact is not known: the value says so, and why."""
+    bullets: tuple[str, ...] = ()
+    verbatim: bool = False
+    """Text as written, line breaks kept (the copy of the notice)."""
+
+
+@dataclass(frozen=True)
+class Table:
+    label: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    empty: str
+    counts: bool = False
+    """Two columns, a label and a number (the notice's outcomes), not the timeline."""
+
+
+Item = Entry | Table
+
+
+@dataclass(frozen=True)
+class Section:
+    number: str
+    heading: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What the regulator must see first: a late filing's reasons, the justification."""
+
+    heading: str
+    text: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Signature:
+    heading: str
+    intro: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    language: Language
+    title: str
+    regulator: str
+    headline: str
+    addressee: str
+    """``to`` the regulator, for the PDF's cover."""
+    subject: str
+    cover: tuple[Entry, ...]
+    alerts: tuple[Alert, ...]
+    missing: Entry | None
+    sections: tuple[Section, ...]
+    earlier: Entry | None
+    signature: Signature
+    footer: str
+    page_label: str
+    """``{page}`` and ``{pages}`` to fill in."""
+    labels: dict[str, Any] = field(default_factory=dict)
+    """The recorded values' names in this language, for the JSON attachment."""
+
+
+def document(draft: ReportDraft) -> Document:
+    """The filing as the regulator reads it, in its language and its form's order."""
+    w = Wording(draft.words, draft.regime, zone(draft.zone))
+    facts = draft.facts
+    form = _Form(draft, w)
+    sections = tuple(
+        Section(str(n), w(f"s.{name}"), tuple(items))
+        for n, (name, items) in enumerate(form.layout(), start=1)
+    )
+    kind = w.value("kind", draft.kind.value)
+    order = w.value("order", draft.order)
+    return Document(
+        language=draft.words,
+        title=w("title"),
+        regulator=draft.regulator,
+        headline=f"{draft.operator_name} – {w('title')} {w('to')} {draft.regulator}",
+        addressee=f"{w('to')} {draft.regulator}",
+        subject=(
+            f"[{draft.reference}] {draft.operator_name}: {w('subject', number=draft.number)} "
+            f"({kind}, {order})"
+        ),
+        cover=form.cover(kind, order),
+        alerts=form.alerts(),
+        missing=Entry(
+            f"{w('missing.heading')} ({len(draft.missing)})",
+            bullets=tuple(f"{w(f'fact.{m}')}: {form.unknown(m)}" for m in draft.missing),
+        )
+        if draft.missing
+        else None,
+        sections=sections,
+        earlier=Entry(
+            w("earlier.heading", regulator=draft.regulator),
+            bullets=tuple(
+                w(
+                    "earlier.item",
+                    number=p.number,
+                    kind=w.value("kind", p.kind.value),
+                    sent=w.when(p.sent_at),
+                )
+                + (f" ({w('late_mark')})" if p.late else "")
+                for p in draft.previous_filings
+            ),
+        )
+        if draft.previous_filings
+        else None,
+        signature=Signature(
+            w("signature.heading"),
+            w("signature.intro"),
+            tuple(w(f"signature.{k}") for k in ("name", "role", "date", "sign")),
+        ),
+        footer=w("footer", reference=draft.reference, number=draft.number),
+        page_label=w("page", page="{page}", pages="{pages}"),
+        labels=_labels(draft, w, facts),
+    )
+
+
+class _Form:
+    """The fields of one filing, each worded, in the order its regulator's form has."""
+
+    def __init__(self, draft: ReportDraft, w: Wording) -> None:
+        self.d = draft
+        self.f = draft.facts
+        self.w = w
+
+    def layout(self) -> list[tuple[str, list[Item]]]:
+        times = self.times()
+        if self.d.regime is RegimeCode.IMY:
+            return [
+                ("times", times),
+                (
+                    "circumstances",
+                    self.fields("breach_types", "circumstances", "data_kinds")
+                    + self.fields("services", "systems", "location_and_media")
+                    + self.cause(),
+                ),
+                ("affected", self.fields("affected")),
+                ("consequences", self.fields("subscriber_effect", "potential_consequences")),
+                ("measures", self.measures()),
+                ("providers", self.fields("other_providers", "cross_border")),
+                ("notice", self.notice(None) + self.no_notice()),
+                ("reference", self.fields("reference")),
+            ]
+        if self.d.regime is RegimeCode.NIS2:
+            return [
+                ("times", times),
+                (
+                    "circumstances",
+                    self.fields("security_aspects", "breach_types", "affected")
+                    + self.fields("circumstances", "services", "systems", "data_kinds")
+                    + self.fields("location_and_media", "subscriber_effect")
+                    + self.fields("potential_consequences"),
+                ),
+                ("cause", self.cause()),
+                ("measures", self.measures()),
+                ("cross_border", self.fields("cross_border", "other_providers")),
+                ("notice", self.notice(None) + self.no_notice()),
+                ("reference", self.fields("reference")),
+            ]
+        # PTS's form, and the Danish authority's: Regulation 611/2013's items.
+        return [
+            ("times", times),
+            ("affected", self.fields("affected")),
+            (
+                "circumstances",
+                self.fields("breach_types", "circumstances", "services")
+                + self.fields("data_kinds", "systems", "location_and_media")
+                + self.cause()
+                + self.fields("subscriber_effect", "potential_consequences"),
+            ),
+            ("measures", self.measures()),
+            ("providers", self.fields("other_providers")),
+            ("cross_border", self.fields("cross_border")),
+            ("reference", self.fields("reference")),
+            ("notice", self.notice(9)),
+            ("no_notice", self.no_notice(8)),
+        ]
+
+    # -- the parts
+
+    def cover(self, kind: str, order: str) -> tuple[Entry, ...]:
+        d, w = self.d, self.w
+        status = [
+            w("status.late")
+            if d.late_reason
+            else (w("status.no_deadline") if d.due_at is None else w("status.on_time"))
+        ]
+        if d.justification:
+            status.append(w("status.justified"))
+        return (
+            Entry(w("cover.operator"), d.operator_name),
+            Entry(
+                w("cover.org_number"),
+                d.operator_org_number or w("unknown"),
+                unknown=d.operator_org_number is None,
+            ),
+            Entry(w("cover.contact"), d.contact_point),
+            Entry(w("cover.regulator"), d.regulator),
+            Entry(w("cover.reference"), d.reference),
+            Entry(w("cover.number"), str(d.number)),
+            Entry(w("cover.kind"), kind),
+            Entry(w("cover.order"), order),
+            Entry(w("cover.stage"), w.value("stage", d.stage)),
+            Entry(w("cover.title"), d.title),
+            Entry(w("cover.sent"), w.when(d.drafted_at)),
+            Entry(w("cover.due"), w.when(d.due_at)),
+            Entry(w("cover.status"), "; ".join(status)),
+        )
+
+    def alerts(self) -> tuple[Alert, ...]:
+        d, w = self.d, self.w
+        alerts = []
+        if d.late_reason:
+            alerts.append(Alert(w("late.heading"), f"{w('late.reason')}: {d.late_reason}"))
+        if d.justification:
+            alerts.append(
+                Alert(w("justification.heading"), d.justification, w("justification.follows"))
+            )
+        return tuple(alerts)
+
+    def unknown(self, name: str) -> str:
+        why = self.f.unknown_because.get(name)
+        return self.w("unknown.because", why=why) if why else self.w("unknown")
+
+    def missing_entry(self, label_key: str, name: str) -> Entry:
+        return Entry(self.w(label_key), self.unknown(name), unknown=True)
+
+    def times(self) -> list[Item]:
+        d, f, w = self.d, self.f, self.w
+        established = w("f.established")
+        items: list[Item] = [
+            Entry(w("f.occurred"), f"{w.when(f.occurred.at)} ({established}: {f.occurred.how})")
+            if f.occurred
+            else self.missing_entry("f.occurred", "occurred")
+        ]
+        if d.discovery:
+            by = w("f.by", by=d.discovery.by)
+            items.append(
+                Entry(
+                    w("f.discovered"),
+                    f"{w.when(d.discovery.at)} {by} ({established}: {d.discovery.how})",
+                )
+            )
+        else:
+            items.append(Entry(w("f.discovered"), w("not_yet")))
+        items.append(
+            Table(
+                w("f.steps"),
+                (w("col.at"), w("col.what"), w("col.by"), w("col.how")),
+                tuple(
+                    (w.when(e.at), self.step_text(e), e.by or "", w.value("how", e.how_established))
+                    for e in d.timeline
+                    if e.kind is EntryKind.INCIDENT
+                ),
+                w("steps.none"),
+            )
+        )
+        return items
+
+    def step_text(self, entry: TimelineEntry) -> str:
+        discovery = self.d.discovery
+        if discovery and entry.what == AWARE_PREFIX + discovery.how:
+            return self.w("entry.aware", how=discovery.how)
+        return entry.what
+
+    def fields(self, *names: str) -> list[Item]:
+        return [self.field(name) for name in names]
+
+    def field(self, name: str) -> Entry:
+        d, f, w = self.d, self.f, self.w
+        label = w(f"f.{name}")
+        if name == "reference":
+            return Entry(label, d.reference)
+        if name == "affected":
+            count, scale = f.affected_count, f.affected_scale
+            if count is None and not scale:
+                return self.missing_entry("f.affected", "affected_count")
+            text = w.number(count) if count is not None else ""
+            return Entry(label, f"{text} ({scale})" if text and scale else text or (scale or ""))
+        value: Any = getattr(f, name)
+        if value is None:
+            if name == "security_aspects":
+                return Entry(label, w("unknown"), unknown=True)
+            return self.missing_entry(f"f.{name}", name)
+        if name == "breach_types":
+            return Entry(label, ", ".join(w.value("breach", b.value) for b in value) or w("none"))
+        if name == "security_aspects":
+            return Entry(label, ", ".join(w.value("aspect", a.value) for a in value) or w("none"))
+        if isinstance(value, list):
+            return Entry(label, ", ".join(value) or w("none"))
+        return Entry(label, str(value))
+
+    def cause(self) -> list[Item]:
+        f, w = self.f, self.w
+        if f.root_cause is None:
+            root = self.missing_entry("f.root_cause", "root_cause")
+        else:
+            named = w.value("cause", f.root_cause.value)
+            detail = f" – {f.root_cause_detail}" if f.root_cause_detail else ""
+            root = Entry(w("f.root_cause"), named + detail)
+        contributing = Entry(
+            w("f.contributing"),
+            "" if f.contributing_causes else w("none_given"),
+            bullets=tuple(f.contributing_causes or ()),
+        )
+        return [root, contributing]
+
+    def measures(self) -> list[Item]:
+        return [
+            self.measure_list("measures_taken", "measure.done"),
+            self.measure_list("measures_planned", "measure.due"),
+        ]
+
+    def measure_list(self, name: str, dated: str) -> Entry:
+        measures: list[Measure] | None = getattr(self.f, name)
+        if measures is None:
+            return self.missing_entry(f"f.{name}", name)
+        w = self.w
+        return Entry(
+            w(f"f.{name}"),
+            "" if measures else w("none"),
+            bullets=tuple(
+                m.what + (f" ({w(dated, on=w.day(m.on))})" if m.on else "") for m in measures
+            ),
+        )
+
+    def notice(self, justification_item: int | None) -> list[Item]:
+        """What subscribers were told (PTS field 8); ``justification_item``: where field 9 is."""
+        w, n = self.w, self.f.subscriber_notice
+        if n is None:
+            return [self.missing_entry("f.notified", "subscriber_notice")]
+        if not n.notified:
+            if justification_item is None:
+                return [Entry(w("f.notified"), w("no"))]
+            return [Entry(w("f.notified"), w("notice.not_notified", n=justification_item))]
+        items: list[Item] = [Entry(w("f.notified"), w("yes"))]
+        if n.ordered_by:
+            items.append(Entry(w("f.ordered_by"), n.ordered_by))
+        means = self.means(n)
+        if means:
+            items.append(Entry(w("f.means"), means))
+        if n.notified_count is not None:
+            count = w.number(n.notified_count)
+            items.append(
+                Entry(
+                    w("f.notified_count"),
+                    w("notified_count.so_far", count=count) if n.in_progress else count,
+                )
+            )
+        if n.outcomes:
+            items.append(
+                Table(
+                    w("f.outcomes"),
+                    (w("col.outcome"), w("col.count")),
+                    tuple((self.outcome(k), w.number(c)) for k, c in n.outcomes.items()),
+                    w("none"),
+                    counts=True,
+                )
+            )
+        if n.skipped_rows:
+            items.append(Entry(w("f.skipped"), w("skipped", count=w.number(n.skipped_rows))))
+        if n.copy_text:
+            items.append(Entry(w("f.copy"), n.copy_text, verbatim=True))
+        return items
+
+    def no_notice(self, notice_item: int | None = None) -> list[Item]:
+        """Why subscribers were not told (PTS field 9); ``notice_item``: where field 8 is."""
+        w, n = self.w, self.f.subscriber_notice
+        if n is None:
+            return (
+                [self.missing_entry("f.justification", "subscriber_notice")] if notice_item else []
+            )
+        if n.notified:
+            return (
+                [Entry(w("f.justification"), w("notice.notified", n=notice_item))]
+                if notice_item
+                else []
+            )
+        ground = w.value("exemption", n.exemption) if n.exemption else w("exemption.none")
+        return [
+            Entry(w("f.exemption"), ground),
+            Entry(w("f.justification"), n.justification or ""),
+        ]
+
+    def means(self, n: SubscriberNotice) -> str:
+        """A campaign's means in words; a person's own as they wrote them."""
+        w, attempts, hours = self.w, n.call_attempts, n.calling_hours
+        if attempts is None:
+            legacy = re.match(LEGACY_MEANS, n.means or "")
+            if n.means == LEGACY_EMAIL_ONLY:
+                attempts = 0
+            elif legacy:
+                attempts, hours = int(legacy[1]), f"{legacy[2]}-{legacy[3]}"
+            else:
+                return n.means or ""
+        if attempts == 0:
+            return w("means.email")
+        start, _, end = (hours or "09:00-20:00").partition("-")
+        return w("means.calls", attempts=attempts, start=w.clock(start), end=w.clock(end))
+
+    def outcome(self, key: str) -> str:
+        group, _, raw = outcome_key(key).partition(".")
+        w = self.w
+        if group == "people":
+            return w.value("people", raw)
+        if group == "calls":
+            return f"{w('calls')} – {w.value('call', raw)}"
+        if group == "emails":
+            return f"{w('emails')} – {w.value('email', raw)}"
+        return key
+
+
+LEGACY_OUTCOMES = {
+    "told by telephone (identity confirmed)": "people.called",
+    "told by e-mail": "people.emailed",
+    "unreachable: to be told by letter": "people.unreachable",
+    "not yet reached": "people.pending",
+}
+
+
+LEGACY_MEANS = r"telephone, up to (\d+) attempts between (\d\d:\d\d) and (\d\d:\d\d) on the person"
+LEGACY_EMAIL_ONLY = "e-mail (plain text and HTML); letter where no e-mail address could be used"
+"""How campaigns recorded their means in English before the filing worded them."""
+
+
+def outcome_key(key: str) -> str:
+    """A notice outcome's stable key, also for the English ones recorded before there were
+    keys ("told by e-mail", "call attempts: busy", "e-mails: sent")."""
+    if key in LEGACY_OUTCOMES:
+        return LEGACY_OUTCOMES[key]
+    for old, new in (("call attempts: ", "calls."), ("e-mails: ", "emails.")):
+        if key.startswith(old):
+            return new + key.removeprefix(old)
+    return key
+
+
+def _labels(draft: ReportDraft, w: Wording, facts: Facts) -> dict[str, Any]:
+    notice = facts.subscriber_notice
+    form = _Form(draft, w)
+    return {
+        "title": w("title"),
+        "kind": w.value("kind", draft.kind.value),
+        "stage": w.value("stage", draft.stage),
+        "order": w.value("order", draft.order),
+        "breach_types": {b.value: w.value("breach", b.value) for b in facts.breach_types or ()},
+        "root_cause": w.value("cause", facts.root_cause.value) if facts.root_cause else None,
+        "exemption": w.value("exemption", notice.exemption)
+        if notice and notice.exemption
+        else None,
+        "means": form.means(notice) if notice and notice.notified else None,
+        "outcomes": {k: form.outcome(k) for k in (notice.outcomes if notice else {})},
+        "facts": {name: w(f"fact.{name}") for name in REQUIRED_FACTS},
+        "timeline": [
+            {"what": form.step_text(e), "how_established": w.value("how", e.how_established)}
+            for e in draft.timeline
+            if e.kind is EntryKind.INCIDENT
+        ],
+    }
+
+
+# ------------------------------------------------------------------ renderings
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    return environment("breachclock.domain.incident")
+
+
+def render_text(draft: ReportDraft) -> str:
+    """The filing as the e-mail's text, in the regulator's language."""
+    return _templates().get_template("report.txt.j2").render(doc=document(draft))
+
+
+def render_json(draft: ReportDraft) -> str:
+    """The machine-readable attachment: the draft (English keys, recorded values as
+    recorded), instants with the operator's offset, and the filing's words for them."""
+    tz = zone(draft.zone)
+    doc = document(draft)
+    data: dict[str, Any] = draft.model_dump(mode="json")
+    data["language"] = draft.words
+    data["due_at"] = iso_local(draft.due_at, tz)
+    data["drafted_at"] = iso_local(draft.drafted_at, tz)
+    data["timeline"] = [
+        e.model_dump(mode="json") for e in draft.timeline if e.kind is EntryKind.INCIDENT
+    ]
+    data["missing"] = [{"fact": m, "label": doc.labels["facts"][m]} for m in draft.missing]
+    data["labels"] = doc.labels
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def subject(draft: ReportDraft) -> str:
+    return document(draft).subject

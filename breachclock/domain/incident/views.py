@@ -1,0 +1,137 @@
+"""What ``status`` and ``timeline`` show: the state in a stable, documented shape."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from breachclock.domain.incident import lifecycle
+from breachclock.domain.incident.instants import iso_local, show, zone
+from breachclock.domain.incident.model import IncidentState
+from breachclock.domain.incident.regimes import RegimeCode, regime
+from breachclock.domain.incident.report import FACT_LABELS
+
+
+def _deadline_rows(
+    state: IncidentState,
+) -> list[tuple[RegimeCode, str, datetime | None, datetime | None]]:
+    """(regime, stage, due, done) for every stage whose clock has started."""
+    return [
+        (track.regime, stage.name, lifecycle.stage_due(track, stage), track.done.get(stage.name))
+        for track in state.tracks
+        for stage in regime(track.regime).stages
+        if stage.name in track.anchors
+    ]
+
+
+def deadlines(state: IncidentState) -> list[dict[str, Any]]:
+    tz = zone(state.policy.operator_zone)
+    return [
+        {
+            "regime": code.value,
+            "name": name,
+            "due_at": iso_local(due, tz),
+            "done_at": iso_local(done, tz),
+        }
+        for code, name, due, done in _deadline_rows(state)
+    ]
+
+
+def security_report_possible(state: IncidentState) -> bool:
+    """CIA/authenticity affected and no NIS2 report open: one may be due as well."""
+    aspects = state.facts.security_aspects or []
+    return bool(aspects) and state.track(RegimeCode.NIS2) is None
+
+
+def status(state: IncidentState) -> dict[str, Any]:
+    tz = zone(state.policy.operator_zone)
+    main = state.track()
+    return {
+        "reference": state.reference,
+        "title": state.title,
+        "state": state.state_label,
+        "regime": state.regime.value,
+        "zone": state.policy.operator_zone,
+        "opened_at": iso_local(state.opened_at, tz),
+        "discovered_at": iso_local(state.discovery.at if state.discovery else None, tz),
+        "deadlines": deadlines(state),
+        "filings": [
+            {
+                "number": f.number,
+                "regime": f.regime.value,
+                "kind": f.kind.value,
+                "sent_at": iso_local(f.sent_at, tz),
+                "due_at": iso_local(f.due_at, tz),
+                "late": f.late,
+                "late_reason": f.late_reason,
+            }
+            for f in state.filings
+        ],
+        "missing": state.facts.missing(),
+        "justification": main.justification if main else None,
+        "sending_error": next((t.last_error for t in state.tracks if t.last_error), None),
+        "security_report_possible": security_report_possible(state),
+        "security_aspects": [a.value for a in state.facts.security_aspects or []],
+        "escalations": len(state.pages),
+        "closed_at": iso_local(state.closure.at if state.closure else None, tz),
+        "closed_reason": state.closure.reason if state.closure else None,
+    }
+
+
+def status_text(state: IncidentState) -> str:
+    tz = zone(state.policy.operator_zone)
+    data = status(state)
+    lines = [
+        f"{state.reference}  {state.title}",
+        f"  state: {data['state']}   regime: {state.regime.value.upper()}   zone: {tz.key}",
+        f"  discovered: {show(state.discovery.at, tz) if state.discovery else 'not yet'}",
+    ]
+    if state.tracks:
+        lines.append("  deadlines:")
+        for code, name, due, done in _deadline_rows(state):
+            mark = f"done {show(done, tz)}" if done else "open"
+            due_text = show(due, tz) if due else "as soon as possible"
+            lines.append(f"    {code.value.upper():5} {name:22} due {due_text:22} {mark}")
+    if state.filings:
+        lines.append("  filings:")
+        for f in state.filings:
+            late = f"  LATE: {f.late_reason}" if f.late else ""
+            lines.append(
+                f"    no. {f.number} {f.kind.value:13} {f.regime.value.upper():5} sent {show(f.sent_at, tz)}{late}"
+            )
+    missing = state.facts.missing()
+    if missing:
+        lines.append(f"  missing ({len(missing)}):")
+        lines += [f"    - {FACT_LABELS[m]}" for m in missing]
+    if data["sending_error"]:
+        lines.append(f"  SENDING FAILS: {data['sending_error']}")
+    if data["security_report_possible"]:
+        aspects = ", ".join(data["security_aspects"])
+        lines.append(
+            f"  note: {aspects} affected — a NIS2 security-incident report may be due as well "
+            f"(open it with: starter.py security {state.reference})"
+        )
+    if state.closure:
+        reason = f": {state.closure.reason}" if state.closure.reason else ""
+        lines.append(f"  closed {show(state.closure.at, tz)} by {state.closure.by}{reason}")
+    return "\n".join(lines)
+
+
+def timeline(state: IncidentState) -> list[dict[str, Any]]:
+    tz = zone(state.policy.operator_zone)
+    return [
+        {
+            "at": iso_local(e.at, tz),
+            "what": e.what,
+            "by": e.by,
+            "how_established": e.how_established,
+            "recorded_at": iso_local(e.recorded_at, tz),
+        }
+        for e in sorted(state.timeline, key=lambda e: (e.at, e.recorded_at))
+    ]
+
+
+def timeline_text(state: IncidentState) -> str:
+    tz = zone(state.policy.operator_zone)
+    rows = sorted(state.timeline, key=lambda e: (e.at, e.recorded_at))
+    return "\n".join(f"{show(e.at, tz)}  {e.what}" + (f"  ({e.by})" if e.by else "") for e in rows)

@@ -1,0 +1,416 @@
+"""The affected subscribers and users, from a CRM export (CSV or JSONL).
+
+Each row names one person, how to reach them (phone and/or e-mail), their language
+and time zone, whether they are the subscriber or a user of someone's subscription,
+and which of *their* data items the incident affected.
+
+Rows are checked one by one. A rejected row is reported by line number with a plain
+reason that never contains the phone number or e-mail address: those reasons go to
+logs and to the person fixing the export. Phone numbers are normalised to E.164,
+e-mail addresses checked for syntax only (no network). Internationalised addresses
+are accepted: one on an internationalised domain is kept in its ASCII form
+(``anna@xn--exmple-cua.se``), one whose local part is not ASCII (``jörg@exämple.se``)
+is kept as it is and ``Subscriber.email_needs_smtputf8`` says that only a relay
+offering SMTPUTF8 can take it.
+
+A CSV file's columns are separated by commas, semicolons (Excel in Swedish or Danish)
+or tabs, found from the header line (or forced); within ``affected_items`` the items
+are separated by ``;`` or ``|`` (``|`` needs no quoting when ``;`` separates columns).
+A user row names its subscriber, who must be in the same file.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import re
+from collections.abc import Callable, Iterator, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from breachclock.domain.incident.instants import InstantError, zone
+from breachclock.runtime.files import MAX_LIST_BYTES, InputFileError, loads, text_lines
+
+DEFAULT_ZONE = "Europe/Stockholm"
+DEFAULT_REGION = "SE"
+PAGE_SIZE = 100
+"""Subscribers per page: a page, not the whole list, is what travels in one payload."""
+
+COLUMNS = (
+    "id",
+    "name",
+    "phone",
+    "email",
+    "language",
+    "time_zone",
+    "role",
+    "subscriber_id",
+    "affected_items",
+    "postal_address",
+)
+OPTIONAL_BLANK = tuple(c for c in COLUMNS if c not in ("id", "affected_items"))
+DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
+"""The column delimiters a CSV file may use, and how to say which one was."""
+ITEM_SEPARATORS = re.compile(r"[;|]")
+
+
+class Language(StrEnum):
+    SV = "sv"
+    EN = "en"
+    DA = "da"
+
+
+class Role(StrEnum):
+    SUBSCRIBER = "subscriber"
+    USER = "user"
+
+
+Item = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+AS_STORED: dict[str, Any] = {"stored": True}
+"""Validation context for a person read back from the notification store: their
+phone number and e-mail address were parsed and normalised when the list was
+loaded, and parsing them again on every campaign round cost a sixth of the
+worker's CPU (bench.notify)."""
+
+
+def _stored(info: ValidationInfo) -> bool:
+    return bool((info.context or {}).get("stored"))
+
+
+class Subscriber(BaseModel):
+    """One affected person. Its repr and str show no contact details or name."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+
+    id: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str | None, Field(max_length=200, repr=False)] = None
+    phone: Annotated[str | None, Field(repr=False)] = None
+    """E.164, e.g. +46701234567."""
+    email: Annotated[str | None, Field(repr=False)] = None
+    language: Language | None = None
+    """None: the regime's default language is used (Danish for DK, otherwise Swedish)."""
+    time_zone: str = DEFAULT_ZONE
+    role: Role = Role.SUBSCRIBER
+    subscriber_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    """For a user: the subscriber whose subscription they use."""
+    affected_items: Annotated[list[Item], Field(min_length=1, max_length=100)]
+    """Which of this person's data items the incident affected, e.g. "secret number"."""
+    postal_address: Annotated[str | None, Field(min_length=1, max_length=500, repr=False)] = None
+    """Where a letter reaches them, lines separated by newlines (for the letter list)."""
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or _stored(info):
+            return value
+        region = (info.context or {}).get("region", DEFAULT_REGION)
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            raise ValueError("phone number cannot be read as a phone number") from None
+        if not phonenumbers.is_valid_number(number):
+            raise ValueError(
+                "phone number is not a valid number (numbers outside "
+                f"{region} need their country code, e.g. +45)"
+            )
+        return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or _stored(info):
+            return value
+        try:
+            checked = validate_email(value, check_deliverability=False)
+        except EmailNotValidError:
+            # The library's message can quote parts of the address: keep it out.
+            raise ValueError("e-mail address is not valid") from None
+        # The ASCII form where there is one: a domain in punycode needs nothing of the relay.
+        return str(checked.ascii_email or checked.normalized)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zone(value)
+        except InstantError:
+            raise ValueError(
+                "unknown time zone (use an IANA name such as Europe/Stockholm)"
+            ) from None
+        return value
+
+    @field_validator("affected_items")
+    @classmethod
+    def _items(cls, value: list[str]) -> list[str]:
+        items = [v.strip() for v in value if v.strip()]
+        if not items:
+            raise ValueError("no affected items given")
+        return items
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Subscriber:
+        if self.phone is None and self.email is None:
+            raise ValueError("neither a phone number nor an e-mail address given")
+        if self.role is Role.USER and self.subscriber_id is None:
+            raise ValueError("a user needs subscriber_id: the subscriber they belong to")
+        if self.role is Role.SUBSCRIBER and self.subscriber_id not in (None, self.id):
+            raise ValueError("a subscriber cannot belong to another subscriber (subscriber_id)")
+        return self
+
+    @property
+    def email_needs_smtputf8(self) -> bool:
+        """True when the address's local part is not ASCII (``jörg@exämple.se``): it can
+        only be sent through a relay that offers SMTPUTF8 (RFC 6531), with the address
+        in UTF-8 in MAIL FROM/RCPT TO and in the To header."""
+        return self.email is not None and not self.email.isascii()
+
+    @property
+    def postal_address_line(self) -> str | None:
+        """The postal address on one line, its lines separated by commas."""
+        if self.postal_address is None:
+            return None
+        return ", ".join(p.strip() for p in self.postal_address.splitlines() if p.strip())
+
+    def __str__(self) -> str:
+        return f"{self.role.value} {self.id}"
+
+
+class Rejected(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    line: int
+    """The line in the file where the row starts (1 is a CSV file's header)."""
+    reason: str
+
+
+class LoadResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    subscribers: list[Subscriber]
+    rejected: list[Rejected]
+    delimiter: str | None = None
+    """The CSV file's column delimiter (one of ``DELIMITERS``); None for JSON Lines."""
+
+
+class SubscriberFileError(ValueError):
+    """The file, or rows in it, cannot be used; the message lists every bad line."""
+
+    def __init__(self, message: str, rejected: Sequence[Rejected] = ()) -> None:
+        super().__init__(message)
+        self.rejected = list(rejected)
+
+
+def load(
+    path: Path | str,
+    skip_invalid: bool = False,
+    region: str = DEFAULT_REGION,
+    delimiter: str | None = None,
+) -> LoadResult:
+    """Read a CSV (``.csv``) or JSONL (``.jsonl``, ``.ndjson``) export of affected people.
+
+    With ``skip_invalid`` False any bad row raises ``SubscriberFileError`` listing every
+    bad line; with True the bad rows come back in ``rejected`` and the rest load.
+    ``region`` is where numbers without a country code belong (SE; DK for Danish lists).
+    ``delimiter`` forces a CSV file's column delimiter (one of ``DELIMITERS``); by
+    default it is found from the header line.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if delimiter is not None and delimiter not in DELIMITERS:
+        raise SubscriberFileError(f"{path.name}: the delimiter must be a comma, semicolon or tab")
+    if suffix not in (".csv", ".jsonl", ".ndjson"):
+        raise SubscriberFileError(f"{path.name}: expected a .csv or .jsonl file")
+    if delimiter is not None and suffix != ".csv":
+        raise SubscriberFileError(f"{path.name}: a delimiter is for CSV files, not JSON Lines")
+
+    subscribers: list[Subscriber] = []
+    lines: list[int] = []
+    rejected: list[Rejected] = []
+    first_line: dict[str, int] = {}
+    try:
+        if suffix == ".csv":
+            delimiter, rows = _csv_rows(path, delimiter)
+        else:
+            rows = _jsonl_rows(path)
+        for line, row in rows:
+            if isinstance(row, str):
+                rejected.append(Rejected(line=line, reason=row))
+                continue
+            row_id = row.get("id")
+            if isinstance(row_id, str) and row_id.strip():
+                row_id = row["id"] = row_id.strip()
+                if row_id in first_line:
+                    rejected.append(
+                        Rejected(
+                            line=line, reason=f"duplicate id (first on line {first_line[row_id]})"
+                        )
+                    )
+                    continue
+                first_line[row_id] = line
+            try:
+                subscribers.append(Subscriber.model_validate(row, context={"region": region}))
+                lines.append(line)
+            except ValidationError as err:
+                rejected.append(Rejected(line=line, reason=_reason(err)))
+    except InputFileError as err:
+        raise SubscriberFileError(str(err)) from None
+    subscribers = _users_with_their_subscriber(subscribers, lines, set(first_line), rejected)
+
+    if rejected and not skip_invalid:
+        listed = "\n".join(f"  line {r.line}: {r.reason}" for r in rejected)
+        raise SubscriberFileError(
+            f"{path.name}: {len(rejected)} bad row(s), nothing loaded:\n{listed}", rejected
+        )
+    return LoadResult(subscribers=subscribers, rejected=rejected, delimiter=delimiter)
+
+
+def _users_with_their_subscriber(
+    people: list[Subscriber], lines: list[int], ids: set[str], rejected: list[Rejected]
+) -> list[Subscriber]:
+    """The people, less users whose subscriber no row of the file names (added to
+    ``rejected``, which stays in line order). The ids are not quoted: a shifted
+    column can put a phone number in ``subscriber_id``."""
+    roles = {p.id: p.role for p in people}
+    kept = []
+    for person, line in zip(people, lines, strict=True):
+        named = person.subscriber_id
+        if person.role is Role.USER and named is not None and named != person.id:
+            if named not in ids:
+                reason = "user names a subscriber_id which is not in the file"
+            elif roles.get(named) is Role.USER:
+                reason = "user names a subscriber_id which is a user, not a subscriber"
+            else:
+                kept.append(person)
+                continue
+            rejected.append(Rejected(line=line, reason=reason))
+        else:
+            kept.append(person)
+    rejected.sort(key=lambda r: r.line)
+    return kept
+
+
+def merge(existing_ids: set[str], result: LoadResult) -> list[Subscriber]:
+    """The loaded subscribers not already known by id: loading a file again adds nobody twice.
+
+    ``existing_ids`` is not changed; add the returned ids to it when they are taken on.
+    """
+    return [s for s in result.subscribers if s.id not in existing_ids]
+
+
+T = TypeVar("T")
+
+
+def pages(items: Sequence[T], size: int = PAGE_SIZE) -> list[list[T]]:
+    """The list split into pages of at most ``size``, in order."""
+    if size < 1:
+        raise ValueError("page size must be at least 1")
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _reason(err: ValidationError) -> str:
+    """A rejected row's reason from pydantic's errors: field and message, never the input."""
+    parts = []
+    for e in err.errors(include_input=False, include_url=False, include_context=False):
+        field = ".".join(str(p) for p in e["loc"] if not isinstance(p, int))
+        message = str(e["msg"]).removeprefix("Value error, ")
+        parts.append(f"{field}: {message}" if field else message)
+    return "; ".join(parts)
+
+
+Row = tuple[int, dict[str, Any] | str]
+"""A row's first line and either its fields or why it could not be read at all."""
+
+
+def _delimiter(header: str) -> str:
+    """The delimiter that splits the header line into the most known column names."""
+    known = {
+        d: sum(name.strip() in COLUMNS for name in next(csv.reader([header], delimiter=d), []))
+        for d in DELIMITERS
+    }
+    return max(DELIMITERS, key=lambda d: known[d])  # a tie: the first, the comma
+
+
+def _csv_rows(path: Path, delimiter: str | None) -> tuple[str, Iterator[Row]]:
+    """The delimiter (``delimiter``, or found from the header line) and the rows after
+    the header, which is checked at once."""
+    lines = text_lines(path, MAX_LIST_BYTES)
+    first = next(lines, "")
+    delimiter = delimiter or _delimiter(first)
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
+
+    def read() -> list[str] | None:
+        try:
+            return next(reader, None)
+        except csv.Error as err:  # a NUL byte, a field longer than csv.field_size_limit()
+            raise SubscriberFileError(
+                f"{path.name}: line {reader.line_num} cannot be read as CSV: {err}"
+            ) from None
+
+    header = [h.strip() for h in (read() or [])]
+    if not header:
+        raise SubscriberFileError(f"{path.name}: empty file (no header line)")
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise SubscriberFileError(
+            f"{path.name}: unknown column(s) {', '.join(unknown)}; "
+            f"the columns are {', '.join(COLUMNS)}"
+        )
+    for needed in ("id", "affected_items"):
+        if needed not in header:
+            raise SubscriberFileError(f"{path.name}: no {needed!r} column")
+    return delimiter, _csv_records(read, lambda: reader.line_num, header)
+
+
+def _csv_records(
+    read: Callable[[], list[str] | None], line_num: Callable[[], int], header: list[str]
+) -> Iterator[Row]:
+    end_of_previous = line_num()
+    while (record := read()) is not None:
+        line = end_of_previous + 1
+        end_of_previous = line_num()
+        if not record:
+            continue  # a blank line, as DictReader skips it
+        if len(record) > len(header):
+            yield line, "more fields than the header has"
+            continue
+        row: dict[str, Any] = {}
+        for key, value in zip(header, record + [""] * (len(header) - len(record)), strict=True):
+            text = value.strip()
+            if key == "affected_items":
+                row[key] = [item for item in ITEM_SEPARATORS.split(text) if item.strip()]
+            elif text or key not in OPTIONAL_BLANK:
+                row[key] = text
+        yield line, row
+
+
+def _jsonl_rows(path: Path) -> Iterator[Row]:
+    for number, text in enumerate(text_lines(path, MAX_LIST_BYTES), start=1):
+        if not text.strip():
+            continue
+        try:
+            value = loads(text, f"{path.name} line {number}")
+        except InputFileError as err:
+            yield number, err.reason
+            continue
+        if not isinstance(value, dict):
+            yield number, "not a JSON object"
+            continue
+        yield (
+            number,
+            {k: v for k, v in value.items() if not (k in OPTIONAL_BLANK and v in (None, ""))},
+        )

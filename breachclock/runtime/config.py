@@ -1,0 +1,254 @@
+"""Configuration from the environment, with embedded defaults for one machine."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from breachclock.domain.incident.model import Policy
+from breachclock.domain.incident.regimes import RegimeCode
+from breachclock.domain.notify.delivery import CallOutcome, Plan
+from breachclock.runtime.codec import CodecKeyError, EncryptionCodec, Sealer, local_keys, parse_keys
+
+TASK_QUEUE = "breachclock-incidents"
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def default_data_dir() -> Path:
+    """Where every process of one installation keeps its data, whatever its working
+    directory: the checkout's ``data/`` (``make run``), or for an installed package the
+    user's data folder. Never the working directory: a CLI run from elsewhere must find
+    the engine's keys and stores, not make its own."""
+    if (CHECKOUT / "pyproject.toml").is_file():
+        return CHECKOUT / "data"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "breachclock"
+
+
+def cli_command() -> str:
+    """How to run this checkout's CLI, exactly: the pages print it."""
+    starter = Path(__file__).resolve().parent.parent / "starter.py"
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(starter))}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    temporal_address: str | None = Field(default=None, alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    temporal_api_key: str | None = Field(default=None, alias="TEMPORAL_API_KEY")
+    temporal_tls_cert: Path | None = Field(default=None, alias="TEMPORAL_TLS_CERT")
+    temporal_tls_key: Path | None = Field(default=None, alias="TEMPORAL_TLS_KEY")
+    temporal_tls_ca: Path | None = Field(default=None, alias="TEMPORAL_TLS_CA")
+    temporal_port: int = Field(default=7233, alias="BREACHCLOCK_TEMPORAL_PORT")
+    ui_port: int = Field(default=8233, alias="BREACHCLOCK_UI_PORT")
+    otel_exporter: str = Field(
+        default="none", alias="BREACHCLOCK_OTEL_EXPORTER", pattern="^(none|console|otlp)$"
+    )
+    """Where traces go: nowhere, stdout, or OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT)."""
+    metrics_address: str | None = Field(default=None, alias="BREACHCLOCK_METRICS_ADDRESS")
+    """host:port for the worker's Prometheus /metrics endpoint; unset: none."""
+    task_queue: str = Field(default=TASK_QUEUE, alias="BREACHCLOCK_TASK_QUEUE")
+
+    data_dir: Path = Field(default_factory=default_data_dir, alias="BREACHCLOCK_DATA_DIR")
+    store_url: SecretStr | None = Field(default=None, alias="BREACHCLOCK_STORE_URL")
+    """postgresql://user:password@host:5432/db: one send ledger and register shared by
+    every worker; unset: SQLite in the data folder (one machine)."""
+    codec_keys: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_KEYS")
+    """JSON {"key-id": "<base64 of 32 bytes>"}; unset: a key made in the data folder."""
+    codec_active_key: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_ACTIVE_KEY")
+    codec_server_port: int = Field(default=8888, alias="BREACHCLOCK_CODEC_SERVER_PORT")
+    codec_server_token: SecretStr | None = Field(
+        default=None, alias="BREACHCLOCK_CODEC_SERVER_TOKEN"
+    )
+    """The bearer token the codec server asks for; unset: the server does not start."""
+    codec_server_origin: str = Field(
+        default="http://127.0.0.1:8233", alias="BREACHCLOCK_CODEC_SERVER_ORIGIN"
+    )
+    """The Temporal UI's origin, allowed to call the codec server from the browser."""
+
+    smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
+    smtp_port: int = Field(default=8025, alias="SMTP_PORT")
+    smtp_username: str | None = Field(default=None, alias="SMTP_USERNAME")
+    smtp_password: str | None = Field(default=None, alias="SMTP_PASSWORD")
+    smtp_implicit_tls: bool = Field(default=False, alias="SMTP_IMPLICIT_TLS")
+    mail_from: str = Field(default="breachclock@operator.example", alias="BREACHCLOCK_MAIL_FROM")
+
+    operator_name: str = Field(default="Example Telecom AB", alias="BREACHCLOCK_OPERATOR")
+    operator_org_number: str | None = Field(
+        default="556000-0000", alias="BREACHCLOCK_OPERATOR_ORG_NUMBER"
+    )
+    """The operator's organisation number, printed in every filing."""
+    contact_point: str = Field(
+        default="Data protection officer, dpo@operator.example, +46 8 000 000",
+        alias="BREACHCLOCK_CONTACT_POINT",
+    )
+    operator_zone: str = Field(default="Europe/Stockholm", alias="BREACHCLOCK_ZONE")
+    nis2_language: Literal["en", "sv"] = Field(default="en", alias="BREACHCLOCK_NIS2_LANGUAGE")
+    """The language of NIS2 reports; PTS and IMY get Swedish, the Danish authority Danish."""
+    pts_address: str = Field(default="incidentrapport@pts.se", alias="BREACHCLOCK_PTS_ADDRESS")
+    imy_address: str = Field(default="imy@imy.se", alias="BREACHCLOCK_IMY_ADDRESS")
+    dk_address: str = Field(default="sikkerhedshaendelser@digst.dk", alias="BREACHCLOCK_DK_ADDRESS")
+    nis2_address: str = Field(default="cert@cert.se", alias="BREACHCLOCK_NIS2_ADDRESS")
+
+    customer_phone: str | None = Field(default=None, alias="BREACHCLOCK_CUSTOMER_PHONE")
+    customer_email: str | None = Field(
+        default="kundservice@operator.example", alias="BREACHCLOCK_CUSTOMER_EMAIL"
+    )
+    customer_web: str | None = Field(default=None, alias="BREACHCLOCK_CUSTOMER_WEB")
+    """How notified people reach the operator: the notice prints these."""
+
+    calls: str = Field(
+        default="simulator", alias="BREACHCLOCK_CALLS", pattern="^(simulator|agents|http)$"
+    )
+    """Who places notification calls: the simulator, agents by hand, or an HTTP dialer."""
+    call_attempts: int = Field(default=5, ge=0, le=20, alias="BREACHCLOCK_CALL_ATTEMPTS")
+    call_spacing_minutes: float = Field(default=120, ge=0, alias="BREACHCLOCK_CALL_SPACING_MINUTES")
+    calling_hours: str = Field(
+        default="09:00-20:00",
+        alias="BREACHCLOCK_CALLING_HOURS",
+        pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$",
+    )
+    notify_batch: int = Field(default=500, ge=1, le=5000, alias="BREACHCLOCK_NOTIFY_BATCH")
+    notify_parallel: int = Field(default=4, ge=1, le=500, alias="BREACHCLOCK_NOTIFY_PARALLEL")
+    notify_heartbeat_seconds: float = Field(
+        default=30, gt=0, alias="BREACHCLOCK_NOTIFY_HEARTBEAT_SECONDS"
+    )
+    notify_rate: float | None = Field(default=None, gt=0, alias="BREACHCLOCK_NOTIFY_RATE")
+    """Slices started per second on the notifications queue, across all workers (the
+    call centre's capacity); unset: no limit."""
+    dialer_url: str | None = Field(default=None, alias="BREACHCLOCK_DIALER_URL")
+    dialer_token: SecretStr | None = Field(default=None, alias="BREACHCLOCK_DIALER_TOKEN")
+    dialer_lines: int = Field(default=20, ge=1, alias="BREACHCLOCK_DIALER_LINES")
+    simulator_seed: str = Field(default="breachclock", alias="BREACHCLOCK_SIMULATOR_SEED")
+    simulator_latency_ms: float = Field(default=0, ge=0, alias="BREACHCLOCK_SIMULATOR_LATENCY_MS")
+    simulator_lines: int = Field(default=50, ge=1, alias="BREACHCLOCK_SIMULATOR_LINES")
+    simulator_outcomes: dict[CallOutcome, float] | None = Field(
+        default=None, alias="BREACHCLOCK_SIMULATOR_OUTCOMES"
+    )
+    """JSON weights, e.g. {"no_answer": 1}; unset: a mix of every outcome."""
+    history_budget: int = Field(default=8_000, ge=20, le=40_000, alias="BREACHCLOCK_HISTORY_BUDGET")
+    """Events an incident's run reaches before it continues as new."""
+    notify_history_budget: int = Field(
+        default=4_000, ge=20, le=40_000, alias="BREACHCLOCK_NOTIFY_HISTORY_BUDGET"
+    )
+    """Events a campaign's run reaches before it continues as new."""
+    campaign_check_minutes: float = Field(
+        default=60, gt=0, alias="BREACHCLOCK_CAMPAIGN_CHECK_MINUTES"
+    )
+    """How often an incident looks at its running campaign from outside (one ended by hand
+    tells nobody)."""
+    retention_days: float = Field(default=90, gt=0, alias="BREACHCLOCK_RETENTION_DAYS")
+    """How long after an incident closes its people's personal data is kept (the register
+    keeps the incident, its counts and decisions)."""
+    agent_hold_minutes: float = Field(default=15, gt=0, alias="BREACHCLOCK_AGENT_HOLD_MINUTES")
+    """How long an agent holds a call before it goes back on the list unrecorded."""
+
+    escalation_leads_minutes: list[int] = Field(
+        default=[360, 120, 30], alias="BREACHCLOCK_ESCALATION_LEADS_MINUTES"
+    )
+    auto_file_margin_minutes: int = Field(default=15, alias="BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES")
+    overdue_repeat_minutes: int = Field(default=360, alias="BREACHCLOCK_OVERDUE_REPEAT_MINUTES")
+    reminder_interval_hours: int = Field(default=24, alias="BREACHCLOCK_REMINDER_INTERVAL_HOURS")
+    page_oncall: list[str] = Field(
+        default=["oncall@operator.example"], alias="BREACHCLOCK_PAGE_ONCALL"
+    )
+    page_manager: list[str] = Field(
+        default=["incident-manager@operator.example"], alias="BREACHCLOCK_PAGE_MANAGER"
+    )
+    page_security: list[str] = Field(
+        default=["ciso@operator.example"], alias="BREACHCLOCK_PAGE_SECURITY"
+    )
+    page_management: list[str] = Field(
+        default=["management@operator.example"], alias="BREACHCLOCK_PAGE_MANAGEMENT"
+    )
+
+    @property
+    def embedded(self) -> bool:
+        return self.temporal_address is None
+
+    @property
+    def address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "codec-keys.json"
+
+    def keyring(self, create: bool = False) -> tuple[dict[str, bytes], str]:
+        """The codec keys and the one that encrypts: configured, or the data folder's.
+
+        ``create``: make the data folder's key if there is none (the engine's first
+        start); every other process refuses, saying where it looked."""
+        if self.codec_keys is None:
+            return local_keys(self.key_file, create=create)
+        keys = parse_keys(self.codec_keys)
+        if self.codec_active_key is None and len(keys) != 1:
+            raise CodecKeyError(
+                "with several codec keys, say which encrypts: BREACHCLOCK_CODEC_ACTIVE_KEY"
+            )
+        return keys, self.codec_active_key or next(iter(keys))
+
+    def codec(self) -> EncryptionCodec:
+        return EncryptionCodec(*self.keyring())
+
+    def sealer(self) -> Sealer:
+        """Sealing of personal data at rest in the stores, with the same keys."""
+        return Sealer(*self.keyring())
+
+    def policy(self) -> Policy:
+        """The timing and recipients fixed into each new incident."""
+        return Policy(
+            auto_file_margin=timedelta(minutes=self.auto_file_margin_minutes),
+            escalation_leads=[timedelta(minutes=m) for m in self.escalation_leads_minutes],
+            overdue_repeat=timedelta(minutes=self.overdue_repeat_minutes),
+            reminder_interval=timedelta(hours=self.reminder_interval_hours),
+            audiences=[
+                self.page_oncall,
+                self.page_manager,
+                self.page_security,
+                self.page_management,
+            ],
+            regulator_addresses={
+                RegimeCode.PTS: self.pts_address,
+                RegimeCode.IMY: self.imy_address,
+                RegimeCode.DK: self.dk_address,
+                RegimeCode.NIS2: self.nis2_address,
+            },
+            operator_zone=self.operator_zone,
+            operator_name=self.operator_name,
+            operator_org_number=self.operator_org_number,
+            contact_point=self.contact_point,
+            nis2_language=self.nis2_language,
+            cli_command=cli_command(),
+            customer_phone=self.customer_phone,
+            customer_email=self.customer_email,
+            customer_web=self.customer_web,
+            notify_plan=self.plan(),
+            history_budget=self.history_budget,
+            campaign_check=timedelta(minutes=self.campaign_check_minutes),
+        )
+
+    def plan(self) -> Plan:
+        start, end = (time.fromisoformat(t) for t in self.calling_hours.split("-"))
+        return Plan(
+            attempts=self.call_attempts,
+            spacing=timedelta(minutes=self.call_spacing_minutes),
+            window_start=start,
+            window_end=end,
+            batch=self.notify_batch,
+            parallel=self.notify_parallel,
+            heartbeat=timedelta(seconds=self.notify_heartbeat_seconds),
+            history_budget=self.notify_history_budget,
+        )

@@ -1,0 +1,38 @@
+"""The engine's stores, on one persistence layer (``db``): the send ledger and register
+(``records``), and the campaign's people (``people``).
+
+Both live in the data folder as SQLite files (one machine), or in the one PostgreSQL
+database ``BREACHCLOCK_STORE_URL`` names, which every worker and client shares.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from breachclock.runtime.store import people, records
+from breachclock.runtime.store.db import connect
+from breachclock.runtime.store.people import NotifyStore
+from breachclock.runtime.store.records import RecordStore
+
+if TYPE_CHECKING:
+    from breachclock.runtime.config import Settings
+
+
+def _url(settings: Settings) -> str | None:
+    return settings.store_url.get_secret_value() if settings.store_url else None
+
+
+def open_store(settings: Settings) -> RecordStore:
+    """The ledger and register: ``breachclock.db`` in the data folder, or PostgreSQL."""
+    db = connect(_url(settings), settings.data_dir / "breachclock.db", records.SCHEMA)
+    return RecordStore(db, settings.sealer())
+
+
+def open_notify_store(settings: Settings) -> NotifyStore:
+    """The campaign's people: ``notify.db`` beside the ledger (its own file, so a
+    campaign's writes never hold up a filing's), or the same PostgreSQL."""
+    db = connect(_url(settings), settings.data_dir / "notify.db", people.SCHEMA)
+    return NotifyStore(db, settings.sealer())
+
+
+__all__ = ["NotifyStore", "RecordStore", "open_notify_store", "open_store"]

@@ -1,0 +1,642 @@
+"""The record of a notification campaign: who is affected, and every attempt to tell them.
+
+Why not in the workflow: 22,000 (or 200,000) people with their contact details and
+progress do not fit a workflow's state across continue-as-new (2 MB per payload),
+and contact details do not belong in Temporal's history at all. The campaign workflow
+holds only slices of sequence numbers and counts; the people and their attempts live
+here, their details sealed (``codec.Sealer``).
+
+``attempts`` is also the idempotency record of calls, notice e-mails and letters. A
+key (``<reference>:<subscriber>:call:<n>``, ``…:email``, ``…:letter``) is *claimed*:
+written once, and only while the person still stands where the attempt expected
+(pending, with that many calls made), with a token naming the attempt that wrote it;
+the person's progress moves in the same transaction, and only for the token's
+holder. So of two attempts racing on one key (a zombie after a heartbeat timeout, a
+run that continued as new while a round still ran) exactly one wins, and the loser
+is told before it sends anything. ``worklist`` holds the calls people make by hand.
+
+Loading the list is idempotent too: a client stages each page (``stage``) under a
+key, and ``load`` takes it on once, remembering what it did (``loads``), so a
+retried load answers as the first did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from pydantic import BaseModel, TypeAdapter
+
+from breachclock.domain.notify.delivery import CallOutcome, Counts, Progress, Status
+from breachclock.domain.notify.subscribers import AS_STORED, Subscriber
+from breachclock.runtime.codec import Sealer
+from breachclock.runtime.store.db import Db, Migration, Schema, Statement, instant, seconds
+
+SCHEMA = Schema(
+    "people",
+    (
+        Migration(
+            1,
+            both=(
+                """CREATE TABLE IF NOT EXISTS recipients (
+                    reference TEXT NOT NULL,
+                    subscriber_id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    person TEXT NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'pending',
+                    calls_made INTEGER NOT NULL DEFAULT 0,
+                    last_outcome TEXT,
+                    next_at DOUBLE PRECISION,
+                    PRIMARY KEY (reference, subscriber_id)
+                )""",
+                "CREATE UNIQUE INDEX IF NOT EXISTS recipients_seq ON recipients (reference, seq)",
+                """CREATE TABLE IF NOT EXISTS attempts (
+                    key TEXT PRIMARY KEY,
+                    reference TEXT NOT NULL,
+                    subscriber_id TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    number INTEGER NOT NULL,
+                    outcome TEXT NOT NULL,
+                    at DOUBLE PRECISION NOT NULL
+                )""",
+                "CREATE INDEX IF NOT EXISTS attempts_person ON attempts (reference, subscriber_id)",
+                """CREATE TABLE IF NOT EXISTS worklist (
+                    key TEXT PRIMARY KEY,
+                    reference TEXT NOT NULL,
+                    subscriber_id TEXT NOT NULL,
+                    request TEXT NOT NULL,
+                    queued_at DOUBLE PRECISION NOT NULL,
+                    claimed_by TEXT,
+                    claimed_until DOUBLE PRECISION,
+                    outcome TEXT,
+                    recorded_at DOUBLE PRECISION
+                )""",
+                "CREATE INDEX IF NOT EXISTS worklist_open ON worklist (outcome, queued_at)",
+            ),
+        ),
+        Migration(
+            2,
+            both=(
+                "ALTER TABLE recipients ADD COLUMN reason TEXT",
+                "ALTER TABLE recipients ADD COLUMN email_failures INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE attempts ADD COLUMN claim TEXT",
+                "ALTER TABLE attempts ADD COLUMN detail TEXT",
+                """CREATE TABLE staged (
+                    reference TEXT NOT NULL,
+                    page_key TEXT NOT NULL,
+                    people TEXT NOT NULL,
+                    staged_at DOUBLE PRECISION NOT NULL,
+                    PRIMARY KEY (reference, page_key)
+                )""",
+                """CREATE TABLE loads (
+                    reference TEXT NOT NULL,
+                    page_key TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    PRIMARY KEY (reference, page_key)
+                )""",
+                "CREATE INDEX worklist_reference ON worklist (reference)",
+            ),
+        ),
+    ),
+)
+
+PEOPLE = TypeAdapter(list[Subscriber])
+CHUNK = 500
+"""Keys per ``IN (…)``: SQLite's limit on bound variables is 999 in older builds."""
+
+
+class Recipient(BaseModel):
+    """One person as the campaign works on them."""
+
+    seq: int
+    person: Subscriber
+    status: Status
+    calls_made: int
+    last_outcome: CallOutcome | None
+    next_at: datetime | None
+    email_failures: int = 0
+    reason: str | None = None
+    """Why they are to be told by letter, when they are."""
+
+    def progress(self) -> Progress:
+        return Progress(
+            calls_made=self.calls_made,
+            last_outcome=self.last_outcome,
+            next_at=self.next_at,
+            has_phone=self.person.phone is not None,
+            has_email=self.person.email is not None,
+        )
+
+
+class Attempt(BaseModel):
+    key: str
+    channel: str
+    number: int
+    outcome: str
+    at: datetime
+    detail: str | None = None
+
+
+class WorkItem(BaseModel):
+    """A call waiting for an agent: the request, and who holds it until when."""
+
+    key: str
+    reference: str
+    request: str
+    claimed_by: str | None = None
+    claimed_until: datetime | None
+
+
+class LoadOutcome(BaseModel):
+    """What taking on one staged page did; the same answer however often it is asked."""
+
+    added: int
+    repeated: int
+    changed: list[str] = []
+    """Ids already on the list whose rows now hold different details (kept as they were)."""
+    people: int
+    """On the list after this page."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One attempt to record, with the person's progress after it.
+
+    The attempt's key is taken only while the person still stands where the attempt
+    expected (pending, ``calls_made`` calls, ``email_failures`` deferrals), and the
+    person moves only for the ``claim`` that took it (see the module docstring)."""
+
+    reference: str
+    subscriber_id: str
+    key: str
+    channel: str
+    number: int
+    outcome: str
+    at: datetime
+    status: Status
+    next_at: datetime | None
+    calls_made: int
+    """The person's count of calls before this attempt."""
+    claim: str
+    reason: str | None = None
+    detail: str | None = None
+    email_failures: int = 0
+    """The person's count of deferred e-mails before this attempt."""
+    deferral: bool = False
+    """A temporary refusal of the e-mail: counted, the person stays pending."""
+
+    def statements(self) -> list[Statement]:
+        call = self.channel == "call"
+        return [
+            (
+                "INSERT INTO attempts"
+                " (key, reference, subscriber_id, channel, number, outcome, at, claim, detail)"
+                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM recipients"
+                " WHERE reference = ? AND subscriber_id = ? AND status = 'pending'"
+                " AND calls_made = ? AND email_failures = ?)"
+                " ON CONFLICT (key) DO NOTHING",
+                (
+                    self.key,
+                    self.reference,
+                    self.subscriber_id,
+                    self.channel,
+                    self.number,
+                    self.outcome,
+                    seconds(self.at),
+                    self.claim,
+                    self.detail,
+                    self.reference,
+                    self.subscriber_id,
+                    self.number - 1 if call else self.calls_made,
+                    self.email_failures,
+                ),
+            ),
+            (
+                # Applied once: only from the state the attempt expected, and only for
+                # the claim that took the key.
+                "UPDATE recipients SET status = ?, calls_made = calls_made + ?,"
+                " last_outcome = COALESCE(?, last_outcome), next_at = ?,"
+                " email_failures = email_failures + ?, reason = COALESCE(?, reason)"
+                " WHERE reference = ? AND subscriber_id = ? AND status = 'pending'"
+                " AND calls_made = ? AND email_failures = ?"
+                " AND EXISTS (SELECT 1 FROM attempts WHERE key = ? AND claim = ?)",
+                (
+                    self.status.value,
+                    1 if call else 0,
+                    self.outcome if call else None,
+                    None if self.next_at is None else seconds(self.next_at),
+                    1 if self.deferral else 0,
+                    self.reason,
+                    self.reference,
+                    self.subscriber_id,
+                    self.number - 1 if call else self.calls_made,
+                    self.email_failures,
+                    self.key,
+                    self.claim,
+                ),
+            ),
+        ]
+
+
+class NotifyStore:
+    """The campaign's people, attempts and agent worklist, over one ``Db``."""
+
+    def __init__(self, db: Db, sealer: Sealer) -> None:
+        self.db = db
+        self.sealer = sealer
+
+    def __repr__(self) -> str:
+        return f"NotifyStore({self.db!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.db.close()
+
+    def _seal_person(self, reference: str, person: Subscriber) -> str:
+        return self.sealer.seal(person.model_dump_json(), f"recipients:{reference}:{person.id}")
+
+    def _open_person(self, reference: str, subscriber_id: str, sealed: str) -> Subscriber:
+        text = self.sealer.open(sealed, f"recipients:{reference}:{subscriber_id}")
+        return Subscriber.model_validate_json(text, context=AS_STORED)
+
+    async def _by_keys(
+        self, query: str, keys: Sequence[str], *before: Any
+    ) -> list[tuple[Any, ...]]:
+        """``query``'s rows, its ``{}`` filled with one placeholder per key, in chunks."""
+        rows: list[tuple[Any, ...]] = []
+        for chunk in range(0, len(keys), CHUNK):
+            part = list(keys[chunk : chunk + CHUNK])
+            rows += await self.db.query(query.format(",".join("?" * len(part))), *before, *part)
+        return rows
+
+    # ------------------------------------------------------------- people
+
+    async def stage(
+        self, reference: str, page_key: str, people: Sequence[Subscriber], at: datetime
+    ) -> None:
+        """Keep a page of people, sealed, until the incident takes it on (``load``)."""
+        payload = PEOPLE.dump_json(list(people)).decode()
+        sealed = self.sealer.seal(payload, f"staged:{reference}:{page_key}")
+        await self.db.atomic(
+            [
+                (
+                    "INSERT INTO staged (reference, page_key, people, staged_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (reference, page_key) DO NOTHING",
+                    (reference, page_key, sealed, seconds(at)),
+                )
+            ]
+        )
+
+    async def loaded(self, reference: str, page_key: str) -> LoadOutcome | None:
+        rows = await self.db.query(
+            "SELECT outcome FROM loads WHERE reference = ? AND page_key = ?", reference, page_key
+        )
+        return LoadOutcome.model_validate_json(rows[0][0]) if rows else None
+
+    async def load(self, reference: str, page_key: str) -> LoadOutcome:
+        """Take on a staged page: people not yet on the list get the next sequence
+        numbers (which campaign slices cut). Asked again, it answers as it did the
+        first time and changes nothing. Raises ``LookupError`` for a page never staged."""
+        done = await self.loaded(reference, page_key)
+        if done is not None:
+            return done
+        rows = await self.db.query(
+            "SELECT people FROM staged WHERE reference = ? AND page_key = ?", reference, page_key
+        )
+        if not rows:
+            raise LookupError(f"no staged page {page_key} for {reference}")
+        page = PEOPLE.validate_json(
+            self.sealer.open(rows[0][0], f"staged:{reference}:{page_key}"), context=AS_STORED
+        )
+        known = {
+            str(sid): self._open_person(reference, str(sid), sealed)
+            for sid, sealed in await self._by_keys(
+                "SELECT subscriber_id, person FROM recipients"
+                " WHERE reference = ? AND subscriber_id IN ({})",
+                [p.id for p in page],
+                reference,
+            )
+        }
+        new = [p for p in page if p.id not in known]
+        changed = sorted(p.id for p in page if p.id in known and known[p.id] != p)
+        (top, count) = (
+            await self.db.query(
+                "SELECT COALESCE(MAX(seq), -1), COUNT(*) FROM recipients WHERE reference = ?",
+                reference,
+            )
+        )[0]
+        outcome = LoadOutcome(
+            added=len(new),
+            repeated=len(page) - len(new),
+            changed=changed,
+            people=int(count) + len(new),
+        )
+        statements: list[Statement] = [
+            (
+                "INSERT INTO recipients (reference, subscriber_id, seq, person)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (reference, p.id, int(top) + 1 + i, self._seal_person(reference, p)),
+            )
+            for i, p in enumerate(new)
+        ]
+        statements += [
+            (
+                "INSERT INTO loads (reference, page_key, outcome) VALUES (?, ?, ?)"
+                " ON CONFLICT (reference, page_key) DO NOTHING",
+                (reference, page_key, outcome.model_dump_json()),
+            ),
+            ("DELETE FROM staged WHERE reference = ? AND page_key = ?", (reference, page_key)),
+        ]
+        await self.db.atomic(statements)
+        # Two attempts racing (a zombie) both get here; the first write is the answer.
+        recorded = await self.loaded(reference, page_key)
+        assert recorded is not None
+        return recorded
+
+    async def due(self, reference: str, first: int, end: int, now: datetime) -> list[Recipient]:
+        """The people in sequence range [first, end) still pending and due by ``now``."""
+        rows = await self.db.query(
+            f"SELECT {RECIPIENT_COLUMNS} FROM recipients"
+            " WHERE reference = ? AND seq >= ? AND seq < ? AND status = 'pending'"
+            " AND (next_at IS NULL OR next_at <= ?) ORDER BY seq",
+            reference,
+            first,
+            end,
+            seconds(now),
+        )
+        return [self._recipient(reference, r) for r in rows]
+
+    async def next_due(self, reference: str, first: int, end: int) -> datetime | None:
+        """When the earliest pending person in the range is next due (None: nobody pending)."""
+        rows = await self.db.query(
+            "SELECT COUNT(*), MIN(COALESCE(next_at, 0)) FROM recipients"
+            " WHERE reference = ? AND seq >= ? AND seq < ? AND status = 'pending'",
+            reference,
+            first,
+            end,
+        )
+        pending, earliest = rows[0]
+        return instant(float(earliest)) if pending else None
+
+    async def defer(self, reference: str, until: Sequence[tuple[str, datetime]]) -> None:
+        """Each (person, instant): not before it (outside calling hours now), in one write."""
+        if not until:
+            return
+        await self.db.atomic(
+            [
+                (
+                    "UPDATE recipients SET next_at = ? WHERE reference = ? AND subscriber_id = ?"
+                    " AND status = 'pending'",
+                    (seconds(at), reference, sid),
+                )
+                for sid, at in until
+            ]
+        )
+
+    async def person(self, reference: str, subscriber_id: str) -> Recipient | None:
+        rows = await self.db.query(
+            f"SELECT {RECIPIENT_COLUMNS} FROM recipients WHERE reference = ? AND subscriber_id = ?",
+            reference,
+            subscriber_id,
+        )
+        return self._recipient(reference, rows[0]) if rows else None
+
+    async def unreachable(self, reference: str) -> list[Recipient]:
+        """The people to be told by letter, with why."""
+        rows = await self.db.query(
+            f"SELECT {RECIPIENT_COLUMNS} FROM recipients"
+            " WHERE reference = ? AND status = 'unreachable' ORDER BY seq",
+            reference,
+        )
+        return [self._recipient(reference, r) for r in rows]
+
+    def _recipient(self, reference: str, row: tuple[Any, ...]) -> Recipient:
+        sid, seq, person, status, calls_made, last_outcome, next_at, failures, reason = row
+        return Recipient(
+            seq=seq,
+            person=self._open_person(reference, str(sid), person),
+            status=Status(status),
+            calls_made=calls_made,
+            last_outcome=CallOutcome(last_outcome) if last_outcome else None,
+            next_at=instant(next_at),
+            email_failures=failures,
+            reason=reason,
+        )
+
+    # ----------------------------------------------------------- attempts
+
+    async def recorded(self, keys: Sequence[str]) -> dict[str, str]:
+        """The outcome recorded for each of ``keys`` that has one."""
+        rows = await self._by_keys("SELECT key, outcome FROM attempts WHERE key IN ({})", keys)
+        return {str(k): str(o) for k, o in rows}
+
+    async def record(self, entry: Entry, at_once: bool = False) -> bool:
+        """Claim an attempt's key and move the person, together (see ``Entry``).
+
+        False when the key was taken before, or the person no longer stands where the
+        attempt expected: this attempt lost, and must not act. ``at_once``: commit
+        without yielding to the event loop first (``Db.atomic_now``)."""
+        run = self.db.atomic_now if at_once else self.db.atomic
+        inserted, _ = await run(entry.statements())
+        return inserted == 1
+
+    async def record_many(self, entries: Sequence[Entry]) -> int:
+        """``record`` for many attempts in one transaction; how many were new."""
+        if not entries:
+            return 0
+        counts = await self.db.atomic([s for e in entries for s in e.statements()])
+        return sum(counts[0::2])
+
+    async def refused_after_data(self, entry: Entry, outcome: str, reason: str) -> None:
+        """The relay refused, for good, an e-mail this claim recorded as sent: a letter."""
+        await self.db.atomic(
+            [
+                (
+                    "UPDATE attempts SET outcome = ?, detail = ? WHERE key = ? AND claim = ?",
+                    (outcome, reason, entry.key, entry.claim),
+                ),
+                (
+                    "UPDATE recipients SET status = 'unreachable', reason = ?"
+                    " WHERE reference = ? AND subscriber_id = ?"
+                    " AND EXISTS (SELECT 1 FROM attempts WHERE key = ? AND claim = ?)",
+                    (reason, entry.reference, entry.subscriber_id, entry.key, entry.claim),
+                ),
+            ]
+        )
+
+    async def unconfirmed(self, entry: Entry, detail: str) -> None:
+        """An e-mail this claim recorded whose delivery the relay never confirmed."""
+        await self.db.atomic(
+            [
+                (
+                    "UPDATE attempts SET outcome = 'unconfirmed', detail = ?"
+                    " WHERE key = ? AND claim = ?",
+                    (detail, entry.key, entry.claim),
+                )
+            ]
+        )
+
+    async def undo(self, entry: Entry) -> None:
+        """Forget an e-mail this claim recorded just before the relay answered "try later"."""
+        await self.db.atomic(
+            [
+                (
+                    "UPDATE recipients SET status = 'pending'"
+                    " WHERE reference = ? AND subscriber_id = ? AND status = 'emailed'"
+                    " AND EXISTS (SELECT 1 FROM attempts WHERE key = ? AND claim = ?)",
+                    (entry.reference, entry.subscriber_id, entry.key, entry.claim),
+                ),
+                ("DELETE FROM attempts WHERE key = ? AND claim = ?", (entry.key, entry.claim)),
+            ]
+        )
+
+    async def attempts(self, reference: str, subscriber_id: str) -> list[Attempt]:
+        rows = await self.db.query(
+            "SELECT key, channel, number, outcome, at, detail FROM attempts"
+            " WHERE reference = ? AND subscriber_id = ? ORDER BY at, number",
+            reference,
+            subscriber_id,
+        )
+        return [
+            Attempt(
+                key=k, channel=c, number=n, outcome=o, at=datetime.fromtimestamp(a, UTC), detail=d
+            )
+            for k, c, n, o, a, d in rows
+        ]
+
+    async def counts(self, reference: str, first: int = 0, end: int | None = None) -> Counts:
+        """Counts over the sequence range [first, end) (the whole list by default)."""
+        last = end if end is not None else 2**31 - 1
+        people = await self.db.query(
+            "SELECT status, COUNT(*) FROM recipients"
+            " WHERE reference = ? AND seq >= ? AND seq < ? GROUP BY status",
+            reference,
+            first,
+            last,
+        )
+        tried = await self.db.query(
+            "SELECT a.channel, a.outcome, COUNT(*) FROM attempts a JOIN recipients r"
+            " ON r.reference = a.reference AND r.subscriber_id = a.subscriber_id"
+            " WHERE r.reference = ? AND r.seq >= ? AND r.seq < ? GROUP BY a.channel, a.outcome",
+            reference,
+            first,
+            last,
+        )
+        return Counts(
+            people={Status(s): int(n) for s, n in people},
+            calls={CallOutcome(o): int(n) for c, o, n in tried if c == "call"},
+            emails={str(o): int(n) for c, o, n in tried if c == "email"},
+        )
+
+    # ----------------------------------------------------------- worklist
+
+    async def enqueue(
+        self, reference: str, items: Sequence[tuple[str, str, str]], at: datetime
+    ) -> None:
+        """Put calls (key, subscriber id, request JSON) on the agents' list, once per key."""
+        await self.db.many(
+            "INSERT INTO worklist (key, reference, subscriber_id, request, queued_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            [
+                (key, reference, sid, self.sealer.seal(request, f"worklist:{key}"), seconds(at))
+                for key, sid, request in items
+            ],
+        )
+
+    async def claim(self, agent: str, now: datetime, hold: float) -> WorkItem | None:
+        """The oldest call nobody holds (or whose hold ran out), now held by ``agent``."""
+        for _ in range(20):
+            rows = await self.db.query(
+                "SELECT key FROM worklist"
+                " WHERE outcome IS NULL AND (claimed_until IS NULL OR claimed_until < ?)"
+                " ORDER BY queued_at, key LIMIT 1",
+                seconds(now),
+            )
+            if not rows:
+                return None
+            (key,) = rows[0]
+            (taken,) = await self.db.atomic(
+                [
+                    (
+                        "UPDATE worklist SET claimed_by = ?, claimed_until = ?"
+                        " WHERE key = ? AND outcome IS NULL AND"
+                        " (claimed_until IS NULL OR claimed_until < ?)",
+                        (agent, seconds(now) + hold, key, seconds(now)),
+                    )
+                ]
+            )
+            if taken == 1:
+                return await self.work_item(key)
+        return None
+
+    async def work_item(self, key: str) -> WorkItem | None:
+        rows = await self.db.query(
+            "SELECT key, reference, request, claimed_by, claimed_until FROM worklist WHERE key = ?",
+            key,
+        )
+        if not rows:
+            return None
+        key, reference, request, by, until = rows[0]
+        return WorkItem(
+            key=key,
+            reference=reference,
+            request=self.sealer.open(request, f"worklist:{key}"),
+            claimed_by=by,
+            claimed_until=instant(until),
+        )
+
+    async def report(self, key: str, outcome: CallOutcome, at: datetime, agent: str) -> bool:
+        """An agent's outcome for a call they hold; False when the call is unknown, already
+        recorded, or held by someone else."""
+        (changed,) = await self.db.atomic(
+            [
+                (
+                    "UPDATE worklist SET outcome = ?, recorded_at = ?"
+                    " WHERE key = ? AND outcome IS NULL AND claimed_by = ?",
+                    (outcome.value, seconds(at), key, agent),
+                )
+            ]
+        )
+        return changed == 1
+
+    async def reported(self, keys: Sequence[str]) -> dict[str, CallOutcome]:
+        rows = await self._by_keys(
+            "SELECT key, outcome FROM worklist WHERE outcome IS NOT NULL AND key IN ({})", keys
+        )
+        return {str(k): CallOutcome(o) for k, o in rows}
+
+    # -------------------------------------------------------------- purge
+
+    async def purge(self, reference: str) -> None:
+        """Delete everything this store holds of an incident's people (after its retention):
+        the register keeps the counts and the decisions."""
+        await self.db.atomic(
+            [
+                (f"DELETE FROM {table} WHERE reference = ?", (reference,))
+                for table in ("worklist", "attempts", "recipients", "staged", "loads")
+            ]
+        )
+
+    async def drop_staged(self, before: datetime) -> int:
+        """Delete pages staged before ``before`` and never loaded; how many."""
+        (dropped,) = await self.db.atomic(
+            [("DELETE FROM staged WHERE staged_at < ?", (seconds(before),))]
+        )
+        return dropped
+
+    async def holds(self, reference: str) -> bool:
+        """Whether anything of this incident's people is still here."""
+        rows = await self.db.query("SELECT COUNT(*) FROM recipients WHERE reference = ?", reference)
+        return bool(rows[0][0])
+
+
+RECIPIENT_COLUMNS = (
+    "subscriber_id, seq, person, status, calls_made, last_outcome, next_at, email_failures, reason"
+)

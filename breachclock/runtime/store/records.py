@@ -1,0 +1,204 @@
+"""The engine's own durable record: what was sent, and the incident register.
+
+``sent`` is the idempotency ledger of filings and pages: a side effect's business key
+is written there once the relay accepted it, and any later attempt with that key
+returns the recorded result instead of sending again. ``sending`` holds short leases,
+so that two attempts of one key (a zombie whose worker was presumed dead, or a run
+that continued as new while its activity still ran) never send at the same time.
+``register`` keeps every closed incident (LEK wants a register of all of them,
+reported or not), sealed, so it outlives Temporal's retention.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from breachclock.runtime.codec import Sealer
+from breachclock.runtime.store.db import Db, Migration, Schema, seconds
+
+SCHEMA = Schema(
+    "records",
+    (
+        Migration(
+            1,
+            sqlite=(
+                """CREATE TABLE IF NOT EXISTS sent (
+                    key TEXT PRIMARY KEY,
+                    message_id TEXT NOT NULL,
+                    sent_at TEXT NOT NULL,
+                    detail TEXT NOT NULL
+                )""",
+                """CREATE TABLE IF NOT EXISTS register (
+                    reference TEXT PRIMARY KEY,
+                    closed_at TEXT NOT NULL,
+                    record TEXT NOT NULL
+                )""",
+            ),
+            # The first PostgreSQL layout typed its columns; the next step makes them
+            # the text both backends share.
+            postgresql=(
+                """CREATE TABLE IF NOT EXISTS sent (
+                    key TEXT PRIMARY KEY,
+                    message_id TEXT NOT NULL,
+                    sent_at TIMESTAMPTZ NOT NULL,
+                    detail JSONB NOT NULL
+                )""",
+                """CREATE TABLE IF NOT EXISTS register (
+                    reference TEXT PRIMARY KEY,
+                    closed_at TIMESTAMPTZ NOT NULL,
+                    record TEXT NOT NULL
+                )""",
+            ),
+        ),
+        Migration(
+            2,
+            both=(
+                """CREATE TABLE sending (
+                    key TEXT PRIMARY KEY,
+                    holder TEXT NOT NULL,
+                    held_until DOUBLE PRECISION NOT NULL
+                )""",
+                "CREATE INDEX IF NOT EXISTS register_closed_at ON register (closed_at)",
+            ),
+            postgresql=(
+                "ALTER TABLE sent ALTER COLUMN sent_at TYPE TEXT USING"
+                " to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')",
+                "ALTER TABLE sent ALTER COLUMN detail TYPE TEXT USING detail::text",
+                "ALTER TABLE register ALTER COLUMN closed_at TYPE TEXT USING"
+                " to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')",
+            ),
+        ),
+        Migration(
+            3,
+            both=(
+                # When the people's details of a closed incident were deleted (purge).
+                "ALTER TABLE register ADD COLUMN purged_at TEXT",
+            ),
+        ),
+    ),
+)
+
+
+def utc_text(at: datetime) -> str:
+    """An instant as sortable text in UTC; a naive datetime is refused rather than guessed."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"naive datetime {at.isoformat()}: an offset or zone is required")
+    return at.astimezone(UTC).isoformat()
+
+
+class RecordStore:
+    """The send ledger and the incident register, over one ``Db``.
+
+    Usable as ``async with``: leaving closes the connections."""
+
+    def __init__(self, db: Db, sealer: Sealer) -> None:
+        self.db = db
+        self.sealer = sealer
+
+    def __repr__(self) -> str:
+        return f"RecordStore({self.db!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    # ------------------------------------------------------------- ledger
+
+    async def sent(self, key: str) -> dict[str, Any] | None:
+        """The detail recorded for ``key``, or None if it was never sent."""
+        rows = await self.db.query("SELECT detail FROM sent WHERE key = ?", key)
+        return dict(json.loads(rows[0][0])) if rows else None
+
+    async def record_sent(
+        self, key: str, message_id: str, sent_at: datetime, detail: dict[str, Any]
+    ) -> bool:
+        """Record ``key`` unless it is already there (the first record wins), and end its
+        lease. True when this call inserted the row, False when it was recorded before."""
+        inserted, _ = await self.db.atomic(
+            [
+                (
+                    "INSERT INTO sent (key, message_id, sent_at, detail) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (key) DO NOTHING",
+                    (key, message_id, utc_text(sent_at), json.dumps(detail)),
+                ),
+                ("DELETE FROM sending WHERE key = ?", (key,)),
+            ]
+        )
+        return inserted == 1
+
+    async def lease(self, key: str, holder: str, now: datetime, hold: timedelta) -> bool:
+        """Hold ``key`` for sending until ``now + hold``: True unless another holder's
+        lease on it still runs. Holding it again (a retry of the same holder) renews it."""
+        (taken,) = await self.db.atomic(
+            [
+                (
+                    "INSERT INTO sending (key, holder, held_until) VALUES (?, ?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET holder = excluded.holder,"
+                    " held_until = excluded.held_until"
+                    " WHERE sending.held_until < ? OR sending.holder = excluded.holder",
+                    (key, holder, seconds(now + hold), seconds(now)),
+                )
+            ]
+        )
+        return taken == 1
+
+    async def release(self, key: str, holder: str) -> None:
+        """Give up a lease after a failed send, so a retry need not wait it out."""
+        await self.db.atomic([("DELETE FROM sending WHERE key = ? AND holder = ?", (key, holder))])
+
+    # ----------------------------------------------------------- register
+
+    async def register(self, reference: str, closed_at: datetime, record: str) -> None:
+        """Write (or overwrite) a closed incident's record, sealed."""
+        sealed = self.sealer.seal(record, f"register:{reference}")
+        await self.db.atomic(
+            [
+                (
+                    "INSERT INTO register (reference, closed_at, record) VALUES (?, ?, ?)"
+                    " ON CONFLICT (reference) DO UPDATE"
+                    " SET closed_at = excluded.closed_at, record = excluded.record",
+                    (reference, utc_text(closed_at), sealed),
+                )
+            ]
+        )
+
+    async def registered(self, reference: str) -> str | None:
+        """The record of one closed incident, or None."""
+        rows = await self.db.query("SELECT record FROM register WHERE reference = ?", reference)
+        return self.sealer.open(str(rows[0][0]), f"register:{reference}") if rows else None
+
+    async def all_registered(self) -> list[str]:
+        """Every closed incident's record, earliest closure first."""
+        rows = await self.db.query(
+            "SELECT reference, record FROM register ORDER BY closed_at, reference"
+        )
+        return [self.sealer.open(str(record), f"register:{ref}") for ref, record in rows]
+
+    async def closed_before(self, before: datetime) -> list[str]:
+        """References of incidents closed before ``before`` whose people are not yet purged."""
+        rows = await self.db.query(
+            "SELECT reference FROM register WHERE closed_at < ? AND purged_at IS NULL"
+            " ORDER BY closed_at",
+            utc_text(before),
+        )
+        return [str(r[0]) for r in rows]
+
+    async def mark_purged(self, reference: str, at: datetime) -> None:
+        await self.db.atomic(
+            [
+                (
+                    "UPDATE register SET purged_at = ? WHERE reference = ?",
+                    (utc_text(at), reference),
+                )
+            ]
+        )

@@ -1,0 +1,90 @@
+"""Traces (OpenTelemetry) and metrics (Prometheus) for the engine and the CLI.
+
+Traces: ``BREACHCLOCK_OTEL_EXPORTER`` = ``none`` (default) | ``console`` (spans on
+stderr, so the CLI's output stays clean) | ``otlp`` (OTLP over HTTP, to the standard
+``OTEL_EXPORTER_OTLP_ENDPOINT``/``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``). The SDK's
+``TracingInterceptor`` sits on the client, so the CLI's starts and updates, the
+workflow (run, updates) and the activities share one trace per incident; a worker
+built on that client takes the interceptor from it.
+
+Metrics: ``BREACHCLOCK_METRICS_ADDRESS`` (host:port) makes the engine's Temporal
+runtime serve ``/metrics`` for Prometheus: the SDK's own metrics and the business
+metrics the incident workflow records (see ``workflows.incident``).
+Only the engine binds it; the CLI's short-lived clients do not.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.trace import NoOpTracer, Tracer
+from temporalio.client import Client, Interceptor
+from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+from breachclock.runtime.config import Settings
+
+SERVICE = "breachclock"
+TRACER_NAME = "breachclock"
+
+
+def tracer_provider(settings: Settings) -> TracerProvider:
+    """A provider exporting where the configuration says; with ``none``, nowhere."""
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: SERVICE}))
+    if settings.otel_exporter == "console":
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
+    elif settings.otel_exporter == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    return provider
+
+
+def interceptors(source: Settings | Tracer) -> list[Interceptor]:
+    """The client interceptors: tracing with the given tracer, or as configured.
+
+    With ``BREACHCLOCK_OTEL_EXPORTER=none`` there are none, so nothing is traced.
+    """
+    if isinstance(source, Settings):
+        if source.otel_exporter == "none":
+            return []
+        source = tracer_provider(source).get_tracer(TRACER_NAME)
+    return [TracingInterceptor(source)]
+
+
+def client_tracer(client: Client) -> Tracer:
+    """The tracer of the client's ``TracingInterceptor``, for spans of the worker's own
+    (an SMTP send inside an activity): the same provider, so they join the activity's
+    trace. No interceptor, no tracing: a tracer that records nothing."""
+    found = (i for i in client.config()["interceptors"] if isinstance(i, TracingInterceptor))
+    return next((i.tracer for i in found), NoOpTracer())
+
+
+HOUR = 3600.0
+FIRST_FILING_BUCKETS = [
+    h * HOUR for h in (0.25, 0.5, 1, 2, 4, 6, 12, 18, 22, 24, 36, 48, 72, 120, 168)
+]
+"""Seconds from awareness to the first filing: around the 24 h and 72 h deadlines (the
+SDK's default buckets stop at 10 000 s)."""
+
+
+def metrics_runtime(settings: Settings) -> Runtime | None:
+    """A Temporal runtime serving Prometheus metrics, if an address is configured.
+
+    The SDK binds the address when the runtime is made: make one per process.
+    """
+    if not settings.metrics_address:
+        return None
+    return Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(
+                bind_address=settings.metrics_address,
+                histogram_bucket_overrides={
+                    "breachclock_discovery_to_initial_filing_seconds": FIRST_FILING_BUCKETS
+                },
+            )
+        )
+    )

@@ -1,0 +1,1213 @@
+"""One durable workflow per incident, id ``incident-<reference>``.
+
+The workflow holds the incident's state, accepts people's input as validated
+updates, and runs a single loop: ask the domain's ``schedule`` what is due, start
+those steps (filings, pages) as background tasks, sleep until the next step or
+the next change. Side effects happen only in activities, each with a business
+key, so a retried, replayed or restarted step never sends twice.
+
+Everything a run must hand to the next lives in the state: a filing being sent
+keeps its number there (so every try, in any run, sends under one key), a failed
+filing's next try is a time there, a campaign's wave is there and the campaign
+reports its end by a signal to this workflow's id. So the run can continue as new
+whenever its history is long, waiting only for the activities in flight, each
+bounded by its own timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.engine import CampaignEnd, EngineActivities
+    from activities.filing import MailActivities
+    from activities.mailer import Receipt
+    from activities.notify import LoadPage, NotifyActivities
+    from activities.register import RegisterActivities
+    from breachclock.domain.ids import campaign_id
+    from breachclock.domain.incident import lifecycle
+    from breachclock.domain.incident.escalation import build_page
+    from breachclock.domain.incident.instants import show, zone
+    from breachclock.domain.incident.lifecycle import FileReport, SendPage, Step
+    from breachclock.domain.incident.limits import (
+        KEPT_PAGES,
+        STATE_LIMIT,
+        TIMELINE_LIMIT,
+        json_size,
+        too_big,
+    )
+    from breachclock.domain.incident.model import (
+        Approve,
+        Close,
+        Closure,
+        Discover,
+        EntryKind,
+        FactsPatch,
+        Filing,
+        IncidentState,
+        Justify,
+        NoticeOrder,
+        OpenIncident,
+        OpenSecurityReport,
+        Page,
+        Policy,
+        Sending,
+        SubscriberNotice,
+        TimelineEntry,
+        TimelineInput,
+        Track,
+        Wave,
+    )
+    from breachclock.domain.incident.regimes import RegimeCode, StageKind, regime
+    from breachclock.domain.incident.report import build_draft
+    from breachclock.domain.notify.assessment import (
+        Assessment,
+        Decision,
+        Recommendation,
+        check_decision,
+        recommend,
+    )
+    from breachclock.domain.notify.notice import IncidentNotice, missing_labels, missing_passages
+    from breachclock.domain.notify.reporting import notice_fact, operator_for
+    from breachclock.domain.notify.subscribers import Language, Rejected, Subscriber
+    from workflows.campaign import (
+        END_SIGNAL,
+        CampaignProgress,
+        CampaignStart,
+        CampaignWorkflow,
+    )
+    from workflows.search import publish
+
+CLOCK_SKEW = timedelta(minutes=5)
+MIN_SLEEP = timedelta(milliseconds=50)
+"""The shortest timer the loop sets: a step due sooner is not waited for a whole second."""
+REARM_LEAD = timedelta(seconds=20)
+"""How far before a step the loop wakes to set the step's exact timer (see ``sleep_toward``)."""
+
+
+def sleep_toward(wake: datetime, now: datetime) -> timedelta:
+    """How long the loop sleeps toward a step due at ``wake``.
+
+    Temporal starts a timer when the workflow task completes, but its length is
+    reckoned from ``now``, the task's start: a task that waited in a busy worker
+    (a burst of incidents, a restart's backlog) arms a timer that fires late by
+    that wait. A step further off than twice the lead is therefore approached in
+    two sleeps: to ``REARM_LEAD`` before it, then, from a fresh task, to the step.
+    """
+    remaining = wake - now
+    if remaining > 2 * REARM_LEAD:
+        return remaining - REARM_LEAD
+    return max(remaining, MIN_SLEEP)
+
+
+APPROVE_WAIT = timedelta(seconds=30)
+SEND_RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=10))
+FILING_ATTEMPTS = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=2))
+"""A few quick tries inside the activity; past them the workflow records the error
+(escalations show it) and tries again with a growing backoff, for as long as it takes:
+a filing must go. Each try is a time in the state, not a task waiting in this run."""
+PAGE_ATTEMPTS = RetryPolicy(
+    maximum_attempts=5, initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=1)
+)
+"""A page that cannot go within a few minutes is recorded as failed: the next page
+(or the deadline's own filing) follows on time instead of queueing behind it."""
+LOAD_ATTEMPTS = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
+STAGED_PAGES = "staged-subscriber-pages"
+"""``workflow.patched`` id: subscriber pages reach the store staged, not in history."""
+FILING_IN_STATE = "filing-retry-in-state"
+"""``workflow.patched`` id: a failed filing's retry is a time in the state."""
+PAGES_AFTER_FILING = "pages-wait-for-filing"
+"""``workflow.patched`` id: a page waits while its track's filing is being sent."""
+
+# Business metrics, through the workflow's replay-safe meter (nothing is recorded while
+# replaying, and recording issues no command). Exposed with the SDK's on the engine's
+# Prometheus endpoint when BREACHCLOCK_METRICS_ADDRESS is set.
+FILINGS_METRIC = "breachclock_filings"
+"""Filings sent; attributes regime, kind, late."""
+FIRST_FILING_METRIC = "breachclock_discovery_to_initial_filing_seconds"
+"""From awareness (the discovery's time) to the main track's first filing."""
+ESCALATIONS_METRIC = "breachclock_escalations"
+"""Pages sent; attributes regime, level = lead | overdue | reminder."""
+
+
+class IncidentStart(BaseModel):
+    opening: OpenIncident
+    policy: Policy | None = None
+    """None: the engine's own, read by the worker when the workflow starts."""
+    carried: IncidentState | None = None
+    """The state carried over by continue-as-new."""
+
+
+class ApproveResult(BaseModel):
+    filed: Filing | None
+    message: str
+
+
+class Due(BaseModel):
+    regime: RegimeCode
+    name: str
+    due_at: datetime | None
+
+
+class Discovered(BaseModel):
+    at: datetime
+    deadlines: list[Due]
+
+
+class Answer(BaseModel):
+    """What an update that changes the record answers: a line for the person."""
+
+    message: str
+
+
+ITEM_NAMES = 200
+"""Distinct affected-item names an incident's list may use (each needs a label)."""
+
+
+class SubscriberLoad(BaseModel):
+    """One page of the affected list, staged in the store by the client under ``page_key``,
+    and (with the first page) the rows skipped as invalid. No person's details travel
+    here: they reach the worker through the store, sealed."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    source: str = Field(max_length=300)
+    """The file's name, so loading it again replaces its skipped rows instead of adding them."""
+    page_key: str | None = Field(default=None, pattern=r"^[0-9a-f]{16,64}$")
+    count: int = Field(default=0, ge=0, le=1000)
+    languages: list[Language | None] = Field(default_factory=list, max_length=4)
+    """The languages this page's people read (None: the regime's default)."""
+    items: list[str] = Field(default_factory=list, max_length=ITEM_NAMES)
+    """The affected items this page's people name (CRM names): the notice labels each."""
+    skipped: list[Rejected] = Field(default_factory=list, max_length=1000)
+    skipped_total: int = 0
+    people: list[Subscriber] = Field(default_factory=list, max_length=1000)
+    """Pages recorded before staging carried the people here; new clients leave it empty."""
+
+
+class LoadResult(BaseModel):
+    added: int
+    repeated: int
+    people: int
+    """On the list now."""
+    changed: list[str] = []
+    """Ids already on the list whose rows in this page hold different details."""
+
+
+MAX_LOAD_PAGE = 1000
+
+
+def reject(message: str) -> NoReturn:
+    raise ApplicationError(message, type="Rejected", non_retryable=True)
+
+
+def given(arg: object) -> None:
+    """An SDK client's None reaches a validator as None, unconverted: refuse it plainly."""
+    if arg is None:
+        reject("no input given: the update takes a JSON object with its fields")
+
+
+@workflow.defn(name="Incident")
+class IncidentWorkflow:
+    @workflow.init
+    def __init__(self, start: IncidentStart) -> None:
+        opening = start.opening
+        self.state = start.carried or IncidentState(
+            reference=opening.reference,
+            title=opening.title,
+            regime=opening.regime,
+            opened_at=workflow.now(),
+            opened_by=opening.opened_by,
+            policy=start.policy or Policy(),
+            facts=opening.facts,
+        )
+        self._ready = start.carried is not None or start.policy is not None
+        self._in_flight: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._changed = False
+        self._campaign: ChildWorkflowHandle[CampaignWorkflow, CampaignProgress] | None = None
+        self._loading = asyncio.Lock()
+        self._engine_notes = 0
+        self._renew = False
+
+    # ---------------------------------------------------------------- the loop
+
+    @workflow.run
+    async def run(self, start: IncidentStart) -> IncidentState:
+        if not self._ready:
+            # The engine's configuration decides the incident's policy, once, here.
+            self.state.policy = await workflow.execute_local_activity_method(
+                EngineActivities.policy, start_to_close_timeout=timedelta(seconds=30)
+            )
+            self._ready = True
+        if start.carried is None:
+            self._note(
+                self.state.opened_at,
+                f"incident opened: {self.state.title}",
+                self.state.opened_by,
+                kind=EntryKind.RECORD,
+            )
+        while not (self.state.closure and not self._in_flight):
+            now = workflow.now()
+            upcoming = [
+                item
+                for index in range(len(self.state.tracks))
+                for item in lifecycle.schedule(self.state, index, now)
+                if item.step.key not in self._in_flight
+            ]
+            for item in upcoming:
+                if item.at <= now and not self._held_back(item.step):
+                    self._start(item.step)
+            checks = self._campaign_checks(now)
+            wake = min((i.at for i in upcoming if i.at > now), default=None)
+            if checks:
+                wake = min(filter(None, (wake, checks)))
+            publish(self.state)
+            self._renew = self._should_continue_as_new()
+            if self._renew and self._idle():
+                workflow.continue_as_new(IncidentStart(opening=start.opening, carried=self.state))
+            self._changed = False
+            timeout = None if wake is None else sleep_toward(wake, workflow.now())
+            try:
+                await workflow.wait_condition(
+                    lambda: self._changed or (self._renew and self._idle()), timeout=timeout
+                )
+            except TimeoutError:
+                pass
+        publish(self.state)
+        await workflow.execute_activity_method(
+            RegisterActivities.register_incident,
+            self.state,
+            start_to_close_timeout=timedelta(minutes=1),
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state
+
+    def _should_continue_as_new(self) -> bool:
+        """Past the history budget. Whatever is in flight finishes first (each activity is
+        bounded by its timeouts, and a failed filing's retry waits in the state); the loop
+        goes on meanwhile. Only a wave started by the first engine, which ends by
+        returning to this very run, holds it."""
+        info = workflow.info()
+        return (
+            info.get_current_history_length() > self.state.policy.history_budget
+            or info.is_continue_as_new_suggested()
+        ) and not any(
+            w.finished_at is None and not w.signals for w in self.state.notification.waves
+        )
+
+    def _idle(self) -> bool:
+        """Nothing in flight that this run alone could finish: it may continue as new."""
+        return not self._in_flight and workflow.all_handlers_finished()
+
+    def _held_back(self, step: Step) -> bool:
+        """A page waits while its track's filing is being sent: once it went, the page
+        would tell people to file what is already filed (the schedule then drops it)."""
+        held = isinstance(step, SendPage) and any(
+            key.startswith(f"file:{step.regime_index}:") for key in self._in_flight
+        )
+        return held and workflow.patched(PAGES_AFTER_FILING)
+
+    def _start(self, step: Step) -> None:
+        work = self._file(step) if isinstance(step, FileReport) else self._page(step)
+        self._track_work(step.key, work)
+
+    def _track_work(self, key: str, work: Coroutine[Any, Any, None]) -> None:
+        self._in_flight.add(key)
+
+        async def tracked() -> None:
+            try:
+                await work
+            finally:
+                self._in_flight.discard(key)
+                self._changed = True
+
+        self._background(tracked())
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)  # a reference, so the task is not collected mid-flight
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------- filings
+
+    async def _file(self, step: FileReport) -> None:
+        if not workflow.patched(FILING_IN_STATE):
+            await self._file_retrying_here(step)
+            return
+        track = self.state.tracks[step.regime_index]
+        sending = track.sending
+        if sending is None:
+            sending = Sending(
+                number=self.state.next_filing_number, stage=step.stage, since=workflow.now()
+            )
+            self.state.next_filing_number += 1
+            track.sending = sending
+        sending.retry_at = None
+        draft = build_draft(
+            self.state,
+            step,
+            sending.number,
+            workflow.now(),
+            lifecycle.late_reason(self.state, track, step.due_at, workflow.now(), self._zone),
+        )
+        try:
+            receipt: Receipt = await workflow.execute_activity_method(
+                MailActivities.file_report,
+                draft,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=FILING_ATTEMPTS,
+            )
+        except ActivityError as err:
+            sending.failures += 1
+            wait = min(SEND_RETRY_BACKOFF[0] * 2 ** (sending.failures - 1), SEND_RETRY_BACKOFF[1])
+            sending.retry_at = workflow.now() + wait
+            self._filing_failed(track, sending.number, err)
+            return
+        track.sending = None
+        self._filed(step, draft.number, draft.recipient, draft, receipt)
+
+    async def _file_retrying_here(self, step: FileReport) -> None:
+        """The first engine's way, kept for incidents whose history was made by it: the
+        retries wait inside this task (so a run could not continue as new meanwhile)."""
+        number = self.state.next_filing_number
+        self.state.next_filing_number += 1
+        track = self.state.tracks[step.regime_index]
+        delay = SEND_RETRY_BACKOFF[0]
+        while True:
+            draft = build_draft(
+                self.state,
+                step,
+                number,
+                workflow.now(),
+                lifecycle.late_reason(self.state, track, step.due_at, workflow.now(), self._zone),
+            )
+            try:
+                receipt: Receipt = await workflow.execute_activity_method(
+                    MailActivities.file_report,
+                    draft,
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=FILING_ATTEMPTS,
+                )
+                break
+            except ActivityError as err:
+                self._filing_failed(track, number, err)
+                await workflow.sleep(delay)
+                delay = min(delay * 2, SEND_RETRY_BACKOFF[1])
+        self._filed(step, number, draft.recipient, draft, receipt)
+
+    def _filing_failed(self, track: Track, number: int, err: ActivityError) -> None:
+        cause = str(err.cause or err)
+        track.last_error = f"{cause} (at {show(workflow.now(), self._zone)})"
+        workflow.logger.warning(
+            "filing failed, retrying",
+            extra={"reference": self.state.reference, "number": number},
+        )
+        self._changed = True
+
+    def _filed(
+        self, step: FileReport, number: int, recipient: str, draft: Any, receipt: Receipt
+    ) -> None:
+        track = self.state.tracks[step.regime_index]
+        # The workflow's clock, not the worker's: deterministic, and in a crash between
+        # the relay's acceptance and the activity's completion it errs towards "late".
+        sent_at = workflow.now()
+        filing = Filing(
+            number=number,
+            regime=track.regime,
+            kind=step.kind,
+            stage=step.stage,
+            recipient=recipient,
+            message_id=receipt.message_id,
+            sent_at=sent_at,
+            due_at=step.due_at,
+            late=lifecycle.is_late(step.due_at, sent_at),
+            late_reason=draft.late_reason
+            or lifecycle.late_reason(self.state, track, step.due_at, sent_at, self._zone),
+            justification=draft.justification,
+            missing=draft.missing,
+            facts_version=draft.facts_version,
+            approved_by=track.approve.by if track.approve else None,
+        )
+        self._measure_filing(step, filing)
+        lifecycle.record_filing(self.state, step.regime_index, filing)
+        kind = step.kind.value.replace("_", " ")
+        self._note(
+            sent_at,
+            f"filing no. {number} ({kind}) sent to {regime(track.regime).regulator}"
+            + (" — LATE" if filing.late else ""),
+            filing.approved_by or "breachclock",
+            kind=EntryKind.ENGINE,
+        )
+        workflow.logger.info(
+            "filing sent", extra={"reference": self.state.reference, "number": number, "kind": kind}
+        )
+
+    # --------------------------------------------------------------- pages
+
+    async def _page(self, step: SendPage) -> None:
+        page = build_page(self.state, step, workflow.now())
+        track = self.state.tracks[step.regime_index]
+        failure = None
+        try:
+            await workflow.execute_activity_method(
+                MailActivities.send_page,
+                page,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=PAGE_ATTEMPTS,
+            )
+        except ActivityError as err:
+            failure = str(err.cause or err)
+        sent_at = workflow.now()
+        track.pages_sent += [step.key, *step.covers]
+        if step.level.startswith("overdue"):
+            track.last_overdue_at = sent_at
+        if step.level.startswith("reminder"):
+            track.last_reminder_at = sent_at
+        self.state.pages.append(
+            Page(
+                key=step.key,
+                level=step.level,
+                deadline=step.deadline,
+                due_at=step.due_at,
+                sent_at=sent_at,
+                recipients=len(page.recipients),
+                failed=failure,
+            )
+        )
+        if failure is not None:
+            self._note(
+                sent_at,
+                f"page ({step.level}) could not be sent: {failure}",
+                "breachclock",
+                kind=EntryKind.ENGINE,
+            )
+            return
+        self._note(
+            sent_at, f"paged ({step.level}): {page.subject}", "breachclock", kind=EntryKind.ENGINE
+        )
+        level = next((k for k in ("overdue", "reminder") if step.level.startswith(k)), "lead")
+        workflow.metric_meter().create_counter(
+            ESCALATIONS_METRIC, "Escalation pages sent", "{page}"
+        ).add(1, {"regime": track.regime.value, "level": level})
+
+    def _measure_filing(self, step: FileReport, filing: Filing) -> None:
+        """Count the filing; for the main track's first, the time since awareness."""
+        meter = workflow.metric_meter()
+        meter.create_counter(FILINGS_METRIC, "Reports filed with regulators", "{filing}").add(
+            1, {"regime": filing.regime.value, "kind": filing.kind.value, "late": filing.late}
+        )
+        discovery = self.state.discovery
+        first = not any(f.regime == filing.regime for f in self.state.filings)
+        if step.regime_index == 0 and first and discovery is not None:
+            meter.create_histogram_float(
+                FIRST_FILING_METRIC,
+                "Time from awareness to the main track's first filing",
+                "s",
+            ).record(
+                (filing.sent_at - discovery.at).total_seconds(),
+                {"regime": filing.regime.value, "kind": filing.kind.value},
+            )
+
+    # ------------------------------------------------------------- updates
+
+    @workflow.update
+    async def discover(self, discovery: Discover) -> Discovered:
+        await self._started()
+        self.state.discovery = discovery
+        self.state.discovery_recorded_at = workflow.now()
+        track = Track(regime=self.state.regime, aware_at=discovery.at)
+        lifecycle.start_track(track)
+        self.state.tracks.append(track)
+        self._note(
+            discovery.at,
+            f"operator aware of the incident: {discovery.how}",
+            discovery.by,
+            "reported at discovery",
+            kind=EntryKind.INCIDENT,
+        )
+        return Discovered(
+            at=discovery.at,
+            deadlines=[
+                Due(regime=track.regime, name=stage.name, due_at=lifecycle.stage_due(track, stage))
+                for stage in regime(track.regime).stages
+                if stage.name in track.anchors
+            ],
+        )
+
+    @discover.validator
+    def _validate_discover(self, discovery: Discover) -> None:
+        given(discovery)
+        self._open_only()
+        if self.state.discovery is not None:
+            reject(
+                f"the incident was already discovered at {show(self.state.discovery.at, self._zone)}"
+            )
+        if discovery.at > workflow.now() + CLOCK_SKEW:
+            reject("the discovery time is in the future")
+        occurred = self.state.facts.occurred
+        if occurred and discovery.at < occurred.at:
+            reject(
+                f"discovery ({show(discovery.at, self._zone)}) cannot be before the incident "
+                f"occurred ({show(occurred.at, self._zone)})"
+            )
+        self._fits(discovery, "the discovery")
+
+    @workflow.update
+    async def record_facts(self, patch: FactsPatch) -> list[str]:
+        await self._started()
+        merged = self.state.facts.merged(patch)
+        if merged == self.state.facts:
+            return merged.missing()  # nothing new: no new version, nothing to file again
+        self.state.facts = merged
+        self.state.facts_version += 1
+        fields = ", ".join(sorted(patch.changes))
+        self._note(
+            workflow.now(), f"facts recorded (version {self.state.facts_version}): {fields}", None
+        )
+        return self.state.facts.missing()
+
+    @record_facts.validator
+    def _validate_facts(self, patch: FactsPatch) -> None:
+        given(patch)
+        self._open_only()
+        try:
+            merged = self.state.facts.merged(patch)
+            OpenIncident(
+                reference=self.state.reference,
+                title=self.state.title,
+                regime=self.state.regime,
+                opened_by=self.state.opened_by,
+                facts=merged,
+            )
+        except ValueError as err:
+            reject(str(err))
+        discovery = self.state.discovery
+        if discovery and merged.occurred and merged.occurred.at > discovery.at:
+            reject(
+                f"the incident cannot have occurred ({show(merged.occurred.at, self._zone)}) "
+                f"after it was discovered ({show(discovery.at, self._zone)})"
+            )
+        self._fits(patch, "these facts")
+
+    @workflow.update
+    async def add_event(self, event: TimelineInput) -> Answer:
+        await self._started()
+        if self._recorded(event):
+            return Answer(message="that event is already on the timeline")
+        self._note(event.at, event.what, event.by, event.how_established, kind=EntryKind.INCIDENT)
+        return Answer(message="event recorded")
+
+    @add_event.validator
+    def _validate_event(self, event: TimelineInput) -> None:
+        given(event)
+        self._open_only()
+        if event.at > workflow.now() + CLOCK_SKEW:
+            reject("a timeline event cannot be in the future")
+        if len(self.state.timeline) >= TIMELINE_LIMIT and not self._recorded(event):
+            reject(f"the timeline holds its limit of {TIMELINE_LIMIT:,} entries")
+        self._fits(event, "this event")
+
+    def _recorded(self, event: TimelineInput) -> bool:
+        """The same event again (a command run twice): recognised, not added twice."""
+        return any(
+            e.at == event.at
+            and e.what == event.what
+            and e.by == event.by
+            and e.how_established == event.how_established
+            for e in self.state.timeline
+        )
+
+    @workflow.update
+    async def approve(self, approval: Approve) -> ApproveResult:
+        await self._started()
+        track = self._track_for(approval.track)
+        index = self.state.tracks.index(track)
+        before = len(self.state.filings)
+
+        def filed() -> Filing | None:
+            if approval.filing is None:  # approvals recorded before they named their filing
+                return self.state.filings[-1] if len(self.state.filings) > before else None
+            return lifecycle.filing_for(self.state, index, approval.filing, approval.facts_version)
+
+        existing = filed()
+        if existing is not None:
+            return ApproveResult(
+                filed=existing,
+                message=f"filing no. {existing.number} ({existing.kind.value.replace('_', ' ')})"
+                f" was already sent {show(existing.sent_at, self._zone)}",
+            )
+        if track.approve is None:
+            track.approve = approval
+            track.approve_at = workflow.now()
+            self._changed = True
+        try:
+            await workflow.wait_condition(lambda: filed() is not None, timeout=APPROVE_WAIT)
+        except TimeoutError:
+            return ApproveResult(
+                filed=None, message="approved; the filing is queued and is being retried"
+            )
+        filing = filed()
+        assert filing is not None
+        return ApproveResult(filed=filing, message=f"filing no. {filing.number} sent")
+
+    @approve.validator
+    def _validate_approve(self, approval: Approve) -> None:
+        given(approval)
+        self._open_only()
+        if self.state.discovery is None:
+            reject("nothing to approve before discovery: record it with 'discover'")
+        track = self._track_for(approval.track)
+        index = self.state.tracks.index(track)
+        pending = lifecycle.pending_filing(self.state, index, workflow.now())
+        if approval.filing is None:
+            what = f": the pending one is {pending.stage}" if pending else ""
+            reject(f"name the filing you approve (--filing){what}")
+        if lifecycle.filing_for(self.state, index, approval.filing, approval.facts_version):
+            return  # approved before: the update answers with that filing
+        if pending is None:
+            reject("every report for this regulator has been filed and no fact changed since")
+        if approval.filing != pending.stage:
+            reject(f"the pending filing is the {pending.stage}, not the {approval.filing}")
+        if track.approve is not None or track.sending is not None:
+            return  # being sent: the update waits for it and answers with it
+        stage = lifecycle.current_stage(track)
+        if stage is None:
+            return
+        due = lifecycle.stage_due(track, stage)
+        late = due is not None and workflow.now() > due
+        missing = self.state.facts.missing()
+        if (
+            late
+            and missing
+            and stage.kind is StageKind.FOLLOW_UP
+            and not (track.justification or track.awaiting_final)
+        ):
+            reject(
+                f"the {stage.name} deadline passed with facts missing: "
+                "give the justification first ('justify')"
+            )
+        if late and not approval.late_reason and not track.last_error:
+            assert due is not None
+            reject(
+                f"the {stage.name} was due {show(due, self._zone)}: give the reasons with --late-reason"
+            )
+        self._fits(approval, "this approval")
+
+    @workflow.update
+    async def justify(self, justification: Justify) -> Answer:
+        await self._started()
+        track = self._track_for(justification.track)
+        if track.justification == justification.text:
+            return Answer(message="that justification is already recorded")
+        track.justification = justification.text
+        self._note(
+            workflow.now(),
+            f"justification for missing facts: {justification.text}",
+            justification.by,
+        )
+        return Answer(message="justification recorded")
+
+    @justify.validator
+    def _validate_justify(self, justification: Justify) -> None:
+        given(justification)
+        self._open_only()
+        track = self._track_for(justification.track)
+        if lifecycle.current_stage(track) is None:
+            reject("every report for this regulator has been filed: nothing to justify")
+        if not self.state.facts.missing():
+            reject("no facts are missing: there is nothing to justify; file with 'approve'")
+        self._fits(justification, "the justification")
+
+    @workflow.update
+    async def open_security_report(self, request: OpenSecurityReport) -> Answer:
+        await self._started()
+        assert self.state.discovery is not None
+        track = Track(regime=RegimeCode.NIS2, aware_at=request.aware_at or self.state.discovery.at)
+        lifecycle.start_track(track)
+        self.state.tracks.append(track)
+        self._note(workflow.now(), "NIS2 security-incident report opened", request.by)
+        return Answer(message=f"NIS2 report opened; {len(self.state.tracks)} reports now run")
+
+    @open_security_report.validator
+    def _validate_security(self, request: OpenSecurityReport) -> None:
+        given(request)
+        self._open_only()
+        if self.state.discovery is None:
+            reject("record the discovery first: the security report's clocks start at awareness")
+        if self.state.track(RegimeCode.NIS2) is not None:
+            reject("a NIS2 security-incident report is already open for this incident")
+        if request.aware_at and request.aware_at > workflow.now() + CLOCK_SKEW:
+            reject("the awareness time is in the future")
+        self._fits(request, "the request")
+
+    @workflow.update
+    async def close(self, request: Close) -> Answer:
+        await self._started()
+        self.state.closure = Closure(at=workflow.now(), by=request.by, reason=request.reason)
+        self._note(
+            workflow.now(),
+            f"incident closed{': ' + request.reason if request.reason else ''}",
+            request.by,
+        )
+        self._changed = True
+        return Answer(message=f"{self.state.reference} closed")
+
+    @close.validator
+    def _validate_close(self, request: Close) -> None:
+        given(request)
+        self._open_only()
+        unfinished = [t.regime.value for t in self.state.tracks if lifecycle.current_stage(t)]
+        if (unfinished or not self.state.filings) and not request.reason:
+            what = (
+                f"reports to {', '.join(unfinished)} are not complete"
+                if unfinished
+                else "nothing was reported"
+            )
+            reject(f"{what}: closing needs a reason for the register (--reason)")
+        if self._in_flight:
+            reject("a filing or page is being sent; close again in a moment")
+        if self.state.notification.running is not None:
+            reject("subscribers are still being notified: close once the campaign has finished")
+        self._fits(request, "the reason")
+
+    # ------------------------------------------------- telling subscribers
+
+    @workflow.update
+    async def assess(self, assessment: Assessment) -> Recommendation:
+        await self._started()
+        notification = self.state.notification
+        if notification.assessment == assessment and notification.recommendation:
+            return notification.recommendation
+        notification.assessment = assessment
+        notification.recommendation = recommend(assessment)
+        verdict = "notify" if notification.recommendation.notify else "no notice needed"
+        self._note(workflow.now(), f"subscriber-notice assessment recorded: {verdict}", None)
+        return notification.recommendation
+
+    @assess.validator
+    def _validate_assess(self, assessment: Assessment) -> None:
+        given(assessment)
+        self._open_only()
+        if self.state.notification.told:
+            reject("subscribers are already being told: the assessment cannot change now")
+        self._fits(assessment, "the assessment")
+
+    @workflow.update
+    async def add_subscribers(self, load: SubscriberLoad) -> LoadResult:
+        await self._started()
+        notification = self.state.notification
+        async with self._loading:  # one page at a time: sequence numbers follow each other
+            if load.skipped or load.skipped_total:
+                notification.skipped[load.source] = load.skipped
+                notification.skipped_total[load.source] = load.skipped_total
+            if load.page_key is not None and load.page_key in notification.loaded_pages:
+                return LoadResult(added=0, repeated=load.count, people=notification.people)
+            if workflow.patched(STAGED_PAGES) and load.page_key is not None:
+                outcome = await workflow.execute_activity_method(
+                    NotifyActivities.load_subscribers,
+                    LoadPage(reference=self.state.reference, page_key=load.page_key),
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=LOAD_ATTEMPTS,
+                )
+                added, changed = outcome.added, outcome.changed
+                notification.people = outcome.people
+                notification.loaded_pages.append(load.page_key)
+                languages = {lang.value if lang else "" for lang in load.languages}
+                repeated = outcome.repeated
+            else:
+                # A page of an incident recorded before pages were staged: people inline.
+                added = await workflow.execute_activity(
+                    "store_subscribers",
+                    {"reference": self.state.reference, "people": load.people},
+                    result_type=int,
+                    start_to_close_timeout=timedelta(minutes=2),
+                )
+                changed = []
+                notification.people += added
+                languages = {p.language.value if p.language else "" for p in load.people}
+                repeated = len(load.people) - added
+            notification.repeated += repeated
+            notification.languages = sorted(set(notification.languages) | languages)
+            notification.items = sorted(set(notification.items) | set(load.items))
+        if added:
+            self._note(
+                workflow.now(),
+                f"{added} affected {'person' if added == 1 else 'people'} added to the "
+                f"notification list (now {notification.people})",
+                None,
+                kind=EntryKind.ENGINE,
+            )
+            await self._grow_campaign()
+        return LoadResult(
+            added=added, repeated=repeated, people=notification.people, changed=changed
+        )
+
+    @add_subscribers.validator
+    def _validate_add_subscribers(self, load: SubscriberLoad) -> None:
+        given(load)
+        self._open_only()
+        if load.people:
+            reject("pages are staged in the store now: load them with 'subscribers'")
+        if load.page_key is None:
+            reject("a page names the staged page it loads (page_key)")
+        if len(set(self.state.notification.items) | set(load.items)) > ITEM_NAMES:
+            reject(f"the list would name more than {ITEM_NAMES} different affected items")
+        notice = self.state.notification.notice
+        if notice is not None:
+            problems = missing_passages(notice, load.languages) + missing_labels(
+                notice, load.items, load.languages
+            )
+            if problems:
+                reject(
+                    "the recorded notice cannot be sent to everyone on this page: "
+                    + "; ".join(problems)
+                )
+        self._fits(load, "this page's skipped rows")
+
+    @workflow.update
+    async def set_notice(self, notice: IncidentNotice) -> Answer:
+        await self._started()
+        if self.state.notification.notice == notice:
+            return Answer(message="that notice is already recorded")
+        self.state.notification.notice = notice
+        self._note(workflow.now(), "subscriber notice text recorded", None)
+        return Answer(message="notice recorded")
+
+    @set_notice.validator
+    def _validate_set_notice(self, notice: IncidentNotice) -> None:
+        given(notice)
+        self._open_only()
+        if notice.reference != self.state.reference:
+            reject(f"the notice names reference {notice.reference}, not {self.state.reference}")
+        if notice.regime is not self.state.regime:
+            reject(
+                f"the notice is for regime {notice.regime.value}, the incident's is {self.state.regime.value}"
+            )
+        if self.state.notification.running is not None:
+            reject("a campaign is sending this notice now: it cannot change under it")
+        self._check_languages(notice)
+        self._fits(notice, "the notice")
+
+    @workflow.update
+    async def decide_notice(self, decision: Decision) -> str:
+        await self._started()
+        notification = self.state.notification
+        if self._decided(decision):
+            return "that decision is already recorded"
+        notification.decision = decision
+        if not decision.notify:
+            assert decision.justification is not None
+            self._set_notice_fact(
+                SubscriberNotice(
+                    notified=False,
+                    justification=decision.justification,
+                    exemption=decision.exemption,
+                )
+            )
+            self._note(workflow.now(), "decided not to notify subscribers", decision.decided_by)
+            return "decided not to notify; the justification goes into the next filing"
+        self._note(workflow.now(), "decided to notify subscribers", decision.decided_by)
+        await self._start_wave()
+        return f"notifying {notification.people} people"
+
+    @decide_notice.validator
+    def _validate_decide(self, decision: Decision) -> None:
+        given(decision)
+        self._open_only()
+        notification = self.state.notification
+        if self._decided(decision):
+            return  # the same decision again: answered, nothing changes
+        if notification.assessment is None:
+            reject("record the assessment first ('assess'): the decision is weighed against it")
+        if notification.told:
+            reject("subscribers are already being told")
+        problems = check_decision(notification.assessment, decision)
+        if problems:
+            reject(" ".join(problems))
+        if decision.notify:
+            self._ready_to_notify()
+        self._fits(decision, "the decision")
+
+    def _decided(self, decision: Decision) -> bool:
+        """This decision is in force already (a failed campaign's decision is taken again)."""
+        notification = self.state.notification
+        return notification.decision == decision and (not decision.notify or notification.told)
+
+    @workflow.update
+    async def order_notice(self, order: NoticeOrder) -> str:
+        await self._started()
+        if self.state.notification.order == order and self.state.notification.told:
+            return "that order is already recorded"
+        self.state.notification.order = order
+        self._note(
+            workflow.now(),
+            f"{order.by} ordered the subscribers notified"
+            + (f" ({order.decision_reference})" if order.decision_reference else ""),
+            order.recorded_by,
+        )
+        await self._start_wave()
+        return f"notifying {self.state.notification.people} people, as ordered by {order.by}"
+
+    @order_notice.validator
+    def _validate_order(self, order: NoticeOrder) -> None:
+        given(order)
+        self._open_only()
+        if self.state.notification.order == order and self.state.notification.told:
+            return
+        if self.state.notification.told:
+            reject("subscribers are already being told")
+        self._ready_to_notify()
+        self._fits(order, "the order")
+
+    def _ready_to_notify(self) -> None:
+        notification = self.state.notification
+        if notification.notice is None:
+            reject("record the notice text first ('notice')")
+        if notification.people == 0:
+            reject("load the affected people first ('subscribers')")
+        self._check_languages(notification.notice)
+
+    def _check_languages(self, notice: IncidentNotice) -> None:
+        """Every person on the list can be written to: a passage and a label for each of
+        their affected items in their language."""
+        notification = self.state.notification
+        languages = [Language(code) if code else None for code in notification.languages]
+        problems = missing_passages(notice, languages) + missing_labels(
+            notice, notification.items, languages
+        )
+        if problems:
+            reject("the notice cannot be sent to everyone on the list: " + "; ".join(problems))
+
+    async def _start_wave(self) -> None:
+        notification = self.state.notification
+        assert notification.notice is not None
+        number = len(notification.waves) + 1
+        first = notification.covered
+        signals = workflow.patched(END_SIGNAL)
+        wave = Wave(
+            number=number,
+            first=first,
+            end=notification.people,
+            started_at=workflow.now(),
+            signals=signals,
+        )
+        notification.waves.append(wave)
+        self._campaign = await workflow.start_child_workflow(
+            CampaignWorkflow.run,
+            CampaignStart(
+                reference=self.state.reference,
+                wave=number,
+                notice=notification.notice,
+                operator=operator_for(self.state.policy),
+                plan=self.state.policy.notify_plan,
+                first=first,
+                size=wave.end - first,
+            ),
+            id=campaign_id(self.state.reference, number),
+            # The people are told even if this incident's run were ended by hand.
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+        self._set_notice_fact(
+            notice_fact(
+                notification, self.state.policy.notify_plan, operator_for(self.state.policy)
+            ),
+            new_version=False,
+        )
+        self._note(
+            workflow.now(),
+            f"notification campaign {number} started for {wave.end - first} people",
+            None,
+            kind=EntryKind.ENGINE,
+        )
+        if signals:
+            # This run hears at once of a campaign ended by hand; a later run looks now
+            # and then (``_campaign_checks``). A finished campaign signals its end.
+            self._campaign.add_done_callback(lambda ended: self._child_ended(wave, ended))
+        else:
+            self._background(self._await_wave(wave, self._campaign))
+
+    def _child_ended(self, wave: Wave, ended: asyncio.Future[CampaignProgress]) -> None:
+        failure = ended.exception()
+        if failure is not None and wave.finished_at is None:
+            cause = failure.cause if isinstance(failure, ChildWorkflowError) else None
+            self._wave_failed(wave, str(cause or failure))
+
+    async def _await_wave(
+        self, wave: Wave, handle: ChildWorkflowHandle[CampaignWorkflow, CampaignProgress]
+    ) -> None:
+        """How incidents recorded before campaigns signalled their end learnt of it."""
+        try:
+            progress = await handle
+        except ChildWorkflowError as err:
+            self._wave_failed(wave, str(err.cause or err))
+            return
+        await self._wave_finished(wave, progress)
+
+    @workflow.signal
+    async def campaign_finished(self, progress: CampaignProgress) -> None:
+        """A campaign of this incident ended (sent by the campaign itself)."""
+        wave = next((w for w in self.state.notification.waves if w.number == progress.wave), None)
+        if wave is not None and wave.finished_at is None:
+            await self._wave_finished(wave, progress)
+
+    async def _wave_finished(self, wave: Wave, progress: CampaignProgress) -> None:
+        wave.finished_at = workflow.now()
+        wave.counts = progress.counts
+        wave.end = wave.first + progress.size
+        self._campaign = None
+        notification = self.state.notification
+        self._set_notice_fact(
+            notice_fact(
+                notification, self.state.policy.notify_plan, operator_for(self.state.policy)
+            )
+        )
+        told = progress.counts.people
+        self._note(
+            workflow.now(),
+            f"notification campaign {wave.number} finished: "
+            + ", ".join(f"{n} {status.value}" for status, n in sorted(told.items())),
+            None,
+            kind=EntryKind.ENGINE,
+        )
+        if notification.people > notification.covered:
+            await self._start_wave()
+
+    def _wave_failed(self, wave: Wave, failure: str) -> None:
+        """Ended by hand, or failed: the wave is over; deciding again starts another."""
+        wave.finished_at = workflow.now()
+        wave.failure = failure
+        self._campaign = None
+        self._note(
+            workflow.now(),
+            f"notification campaign {wave.number} ended without finishing: {wave.failure}",
+            None,
+            kind=EntryKind.ENGINE,
+        )
+
+    def _campaign_checks(self, now: datetime) -> datetime | None:
+        """Look at a running campaign from outside now and then: one ended by hand tells
+        nobody. Returns when the next look is due."""
+        wave = self.state.notification.running
+        if wave is None or not wave.signals:
+            return None
+        due = (wave.checked_at or wave.started_at) + self.state.policy.campaign_check
+        key = f"check:{wave.number}"
+        if due <= now and key not in self._in_flight:
+            self._track_work(key, self._check_campaign(wave))
+            return None
+        return due
+
+    async def _check_campaign(self, wave: Wave) -> None:
+        ended: CampaignEnd = await workflow.execute_activity_method(
+            EngineActivities.campaign_end,
+            campaign_id(self.state.reference, wave.number),
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=RetryPolicy(maximum_attempts=3),
+        )
+        wave.checked_at = workflow.now()
+        if ended.failure is not None and wave.finished_at is None:
+            self._wave_failed(wave, ended.failure)
+
+    async def _grow_campaign(self) -> None:
+        """People added once notice was decided are told too: by the running wave, or a new one."""
+        notification = self.state.notification
+        wave = notification.running
+        if wave is None:
+            if notification.told:
+                await self._start_wave()
+            return
+        wave.end = notification.people
+        try:
+            if self._campaign is not None:
+                await self._campaign.signal(CampaignWorkflow.grow, wave.end)
+            else:
+                await workflow.get_external_workflow_handle_for(
+                    CampaignWorkflow.run, campaign_id(self.state.reference, wave.number)
+                ).signal(CampaignWorkflow.grow, wave.end)
+        except ApplicationError:
+            # It finished meanwhile: its result sets the wave's true end, and the
+            # people past it get a wave of their own (``_wave_finished``).
+            workflow.logger.info("campaign finished before it could grow")
+
+    def _set_notice_fact(self, fact: SubscriberNotice, new_version: bool = True) -> None:
+        """The report's subscriber-notice fact; a new facts version when it is news for the regulator."""
+        self.state.facts = self.state.facts.model_copy(update={"subscriber_notice": fact})
+        if new_version:
+            self.state.facts_version += 1
+        self._changed = True
+
+    @workflow.query
+    def status(self) -> IncidentState:
+        return self.state
+
+    # ------------------------------------------------------------- helpers
+
+    @property
+    def _zone(self) -> ZoneInfo:
+        return zone(self.state.policy.operator_zone)
+
+    def _open_only(self) -> None:
+        if self.state.closure is not None:
+            reject(f"incident {self.state.reference} is closed")
+
+    async def _started(self) -> None:
+        """Input that arrives while the workflow still asks the engine for its policy
+        waits for it (its validator already accepted it)."""
+        await workflow.wait_condition(lambda: self._ready)
+
+    def _fits(self, adding: BaseModel, what: str) -> None:
+        """Refuse input that would take the state past its budget (``incident.limits``)."""
+        problem = too_big(json_size(self.state), json_size(adding), what)
+        if problem:
+            reject(problem)
+
+    def _track_for(self, code: RegimeCode | None) -> Track:
+        track = self.state.track(code)
+        if track is None:
+            reject(f"no report to {(code or self.state.regime).value} is open for this incident")
+        return track
+
+    def _note(
+        self,
+        at: datetime,
+        what: str,
+        by: str | None,
+        how: str = "recorded by breachclock",
+        kind: EntryKind = EntryKind.RECORD,
+    ) -> None:
+        entry = TimelineEntry(
+            at=at, what=what, by=by, how_established=how, recorded_at=workflow.now(), kind=kind
+        )
+        self.state.timeline.append(entry)
+        self._changed = True
+        if kind is EntryKind.ENGINE:
+            self._engine_notes += 1
+            if self._engine_notes % 50 == 0 and json_size(self.state) > STATE_LIMIT:
+                self._compact()
+
+    def _compact(self) -> None:
+        """Past the state's limit the engine drops its oldest records of pages (the
+        timeline's notes of them, and all but the last ``KEPT_PAGES`` pages); the
+        incident's own steps, filings and people's records all stay."""
+        pages = self.state.pages
+        dropped = len(pages) - KEPT_PAGES
+        if dropped <= 0:
+            return
+        self.state.pages = pages[dropped:]
+        self.state.pages_dropped += dropped
+        self.state.timeline = [
+            e
+            for e in self.state.timeline
+            if not (e.kind is EntryKind.ENGINE and e.what.startswith("paged ("))
+        ]
