@@ -3,11 +3,11 @@ and how a campaign's workflow stands on the server."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.api import CAMPAIGN_END, POLICY, CampaignEnd
 from breachclock.domain.incident.model import Policy
 
 ENDED_WITHOUT_FINISHING = {
@@ -18,24 +18,18 @@ ENDED_WITHOUT_FINISHING = {
 }
 
 
-class CampaignEnd(BaseModel):
-    failure: str | None = None
-    """Why the campaign's workflow ended without finishing; None while it runs, or when it
-    finished (it then told the incident itself)."""
-
-
 class EngineActivities:
     def __init__(self, client: Client, policy: Policy) -> None:
         self.client = client
         self._policy = policy
 
-    @activity.defn
+    @activity.defn(name=POLICY)
     async def policy(self) -> Policy:
         """The engine's configuration as it decides a new incident's policy: the worker's
         settings, read when the incident's workflow starts (not the client's)."""
         return self._policy
 
-    @activity.defn
+    @activity.defn(name=CAMPAIGN_END)
     async def campaign_end(self, workflow_id: str) -> CampaignEnd:
         try:
             described = await self.client.get_workflow_handle(workflow_id).describe()

@@ -7,7 +7,8 @@ from email.message import EmailMessage
 
 from temporalio import activity
 
-from activities.mailer import Mailer, Receipt
+from activities.api import FILE_REPORT, SEND_PAGE, Receipt
+from activities.mailer import Mailer
 from breachclock.domain.incident.escalation import PageDraft
 from breachclock.domain.incident.pdf import render_pdf
 from breachclock.domain.incident.report import ReportDraft, render_json, render_text, subject
@@ -17,7 +18,7 @@ class MailActivities:
     def __init__(self, mailer: Mailer) -> None:
         self.mailer = mailer
 
-    @activity.defn
+    @activity.defn(name=FILE_REPORT)
     async def file_report(self, draft: ReportDraft) -> Receipt:
         message = EmailMessage()
         message["To"] = draft.recipient
@@ -38,7 +39,7 @@ class MailActivities:
         )
         return await self.mailer.send_once(draft.idempotency_key, message)
 
-    @activity.defn
+    @activity.defn(name=SEND_PAGE)
     async def send_page(self, draft: PageDraft) -> Receipt:
         message = EmailMessage()
         message["To"] = ", ".join(draft.recipients)

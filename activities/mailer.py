@@ -30,19 +30,11 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.api import Receipt
 from activities.smtp_commit import reply
 from breachclock.runtime.store.records import RecordStore
 
 log = structlog.get_logger(__name__)
-
-
-class Receipt(BaseModel):
-    key: str
-    message_id: str
-    sent_at: datetime
-    recipients: int
-    duplicate: bool = False
-    """True when the key had been sent before: this call sent nothing."""
 
 
 class SmtpRelay(BaseModel):

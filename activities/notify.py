@@ -29,9 +29,17 @@ from datetime import UTC, datetime
 
 import aiosmtplib
 import structlog
-from pydantic import BaseModel
 from temporalio import activity
 
+from activities.api import (
+    ADVANCE,
+    GIVE_UP,
+    LOAD_SUBSCRIBERS,
+    Advance,
+    GiveUp,
+    LoadPage,
+    SliceReport,
+)
 from activities.calls import CallProvider, CallRequest, heartbeat
 from activities.mailer import SmtpRelay, smtp_options
 from activities.notice_mail import notice_wire
@@ -45,10 +53,8 @@ from activities.smtp_commit import (
 )
 from breachclock.domain.notify.delivery import (
     Call,
-    Counts,
     Email,
     Letter,
-    Plan,
     Status,
     Wait,
     after_call,
@@ -62,12 +68,11 @@ from breachclock.domain.notify.delivery import (
     next_step,
 )
 from breachclock.domain.notify.notice import (
-    IncidentNotice,
-    Operator,
     render_notice,
     spoken_notice,
 )
-from breachclock.runtime.store.people import Entry, LoadOutcome, NotifyStore, Recipient
+from breachclock.domain.notify.subscribers import LoadOutcome
+from breachclock.runtime.store.people import Entry, NotifyStore, Recipient
 
 log = structlog.get_logger(__name__)
 
@@ -75,42 +80,6 @@ RECORD_BATCH = 200
 """Call results written per transaction (or after a second, for slow providers)."""
 SMTP_CONNECTIONS = 4
 """E-mails of one slice go out over this many connections at once."""
-
-
-class LoadPage(BaseModel):
-    """Take on a page of people a client staged in the store under ``page_key``."""
-
-    reference: str
-    page_key: str
-
-
-class Advance(BaseModel):
-    """One round over one slice of the list: people with sequence numbers [first, end)."""
-
-    reference: str
-    first: int
-    end: int
-    now: datetime
-    """The workflow's time of the round (the later of it and the worker's clock counts)."""
-    plan: Plan
-    notice: IncidentNotice
-    operator: Operator
-
-
-class GiveUp(BaseModel):
-    """Rounds over this slice kept failing: list everyone still pending for a letter."""
-
-    reference: str
-    first: int
-    end: int
-    now: datetime
-    reason: str
-
-
-class SliceReport(BaseModel):
-    counts: Counts
-    next_due: datetime | None
-    """When someone in the slice is next due; None when everyone is done."""
 
 
 def moment(now: datetime) -> datetime:
@@ -133,12 +102,12 @@ class NotifyActivities:
         self.calls = calls
         self.relay = relay
 
-    @activity.defn
+    @activity.defn(name=LOAD_SUBSCRIBERS)
     async def load_subscribers(self, page: LoadPage) -> LoadOutcome:
         """Take on a staged page; asked again (a retry), it answers as the first time did."""
         return await self.store.load(page.reference, page.page_key)
 
-    @activity.defn
+    @activity.defn(name=ADVANCE)
     async def advance(self, request: Advance) -> SliceReport:
         ref = request.reference
         claim = claim_token()
@@ -166,7 +135,7 @@ class NotifyActivities:
             await self._mail(request, emails, claim)
         return await self._report(ref, request.first, request.end)
 
-    @activity.defn
+    @activity.defn(name=GIVE_UP)
     async def give_up(self, request: GiveUp) -> SliceReport:
         """Everyone still pending in the slice is listed for a letter, with the reason."""
         claim = claim_token()

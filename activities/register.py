@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from activities.api import REGISTER_INCIDENT
 from breachclock.domain.incident.model import IncidentState
 from breachclock.runtime.store.records import RecordStore
 
@@ -12,7 +13,7 @@ class RegisterActivities:
     def __init__(self, store: RecordStore) -> None:
         self.store = store
 
-    @activity.defn
+    @activity.defn(name=REGISTER_INCIDENT)
     async def register_incident(self, state: IncidentState) -> None:
         assert state.closure is not None, "only closed incidents are registered"
         await self.store.register(state.reference, state.closure.at, state.model_dump_json())

@@ -11,13 +11,13 @@ copies of mails: idempotent, so a retried or repeated run changes nothing more.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import structlog
-from pydantic import BaseModel
 from temporalio import activity
 
+from activities.api import PURGE_EXPIRED, Purge, Purged
 from breachclock.runtime.store.people import NotifyStore
 from breachclock.runtime.store.records import RecordStore
 
@@ -25,17 +25,6 @@ log = structlog.get_logger(__name__)
 
 STAGED_FOR = timedelta(days=1)
 """A staged page not loaded within this was left by a client that gave up."""
-
-
-class Purge(BaseModel):
-    now: datetime
-
-
-class Purged(BaseModel):
-    incidents: list[str]
-    """References whose people's data was deleted by this run."""
-    staged_pages: int
-    outbox_mails: int
 
 
 class RetentionActivities:
@@ -47,7 +36,7 @@ class RetentionActivities:
         self.retention = retention
         self.outbox = outbox
 
-    @activity.defn
+    @activity.defn(name=PURGE_EXPIRED)
     async def purge_expired(self, request: Purge) -> Purged:
         expired = await self.records.closed_before(request.now - self.retention)
         for reference in expired:

@@ -16,8 +16,9 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
+from activities.api import Advance
 from activities.calls import Simulator, SimulatorConfig
-from activities.notify import Advance, NotifyActivities
+from activities.notify import NotifyActivities
 from breachclock.cli.demo import comviq_notice
 from breachclock.domain.ids import campaign_id
 from breachclock.domain.incident.model import (

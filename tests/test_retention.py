@@ -9,7 +9,8 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from activities.retention import Purge, RetentionActivities
+from activities.api import Purge
+from activities.retention import RetentionActivities
 from breachclock.runtime.store import open_notify_store, open_store
 from tests.conftest import SmtpSink, harness, settings_for
 from tests.notify_support import people

@@ -30,7 +30,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notify import Advance, GiveUp, NotifyActivities, SliceReport
+    from activities import api
+    from activities.api import Advance, GiveUp, SliceReport
     from breachclock.domain.ids import workflow_id
     from breachclock.domain.notify.delivery import Counts, Plan, Status
     from breachclock.domain.notify.notice import IncidentNotice, Operator
@@ -201,8 +202,8 @@ class CampaignWorkflow:
     async def _advance(self, index: int) -> None:
         piece = self.slices[index]
         try:
-            report: SliceReport = await workflow.execute_activity_method(
-                NotifyActivities.advance,
+            report = await workflow.execute_activity(
+                api.ADVANCE,
                 Advance(
                     reference=self.start.reference,
                     first=piece.first,
@@ -212,6 +213,7 @@ class CampaignWorkflow:
                     notice=self.start.notice,
                     operator=self.start.operator,
                 ),
+                result_type=SliceReport,
                 task_queue=notify_queue(workflow.info().task_queue),
                 start_to_close_timeout=ADVANCE_TIMEOUT,
                 heartbeat_timeout=self.start.plan.heartbeat,
@@ -235,8 +237,8 @@ class CampaignWorkflow:
             piece.next_due = workflow.now() + wait
             return
         # Nothing retries for ever: whoever this slice could not reach gets a letter.
-        report: SliceReport = await workflow.execute_activity_method(
-            NotifyActivities.give_up,
+        report = await workflow.execute_activity(
+            api.GIVE_UP,
             GiveUp(
                 reference=self.start.reference,
                 first=piece.first,
@@ -244,6 +246,7 @@ class CampaignWorkflow:
                 now=workflow.now(),
                 reason=f"the campaign's rounds kept failing for this part of the list: {error}",
             ),
+            result_type=SliceReport,
             task_queue=notify_queue(workflow.info().task_queue),
             start_to_close_timeout=timedelta(minutes=5),
         )

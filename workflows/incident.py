@@ -29,11 +29,8 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.engine import CampaignEnd, EngineActivities
-    from activities.filing import MailActivities
-    from activities.mailer import Receipt
-    from activities.notify import LoadPage, NotifyActivities
-    from activities.register import RegisterActivities
+    from activities import api
+    from activities.api import CampaignEnd, LoadOutcome, LoadPage, Receipt
     from breachclock.domain.ids import campaign_id
     from breachclock.domain.incident import lifecycle
     from breachclock.domain.incident.escalation import build_page
@@ -246,8 +243,8 @@ class IncidentWorkflow:
     async def run(self, start: IncidentStart) -> IncidentState:
         if not self._ready:
             # The engine's configuration decides the incident's policy, once, here.
-            self.state.policy = await workflow.execute_local_activity_method(
-                EngineActivities.policy, start_to_close_timeout=timedelta(seconds=30)
+            self.state.policy = await workflow.execute_local_activity(
+                api.POLICY, result_type=Policy, start_to_close_timeout=timedelta(seconds=30)
             )
             self._ready = True
         if start.carried is None:
@@ -285,8 +282,8 @@ class IncidentWorkflow:
             except TimeoutError:
                 pass
         publish(self.state)
-        await workflow.execute_activity_method(
-            RegisterActivities.register_incident,
+        await workflow.execute_activity(
+            api.REGISTER_INCIDENT,
             self.state,
             start_to_close_timeout=timedelta(minutes=1),
         )
@@ -362,9 +359,10 @@ class IncidentWorkflow:
             lifecycle.late_reason(self.state, track, step.due_at, workflow.now(), self._zone),
         )
         try:
-            receipt: Receipt = await workflow.execute_activity_method(
-                MailActivities.file_report,
+            receipt = await workflow.execute_activity(
+                api.FILE_REPORT,
                 draft,
+                result_type=Receipt,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=FILING_ATTEMPTS,
             )
@@ -393,9 +391,10 @@ class IncidentWorkflow:
                 lifecycle.late_reason(self.state, track, step.due_at, workflow.now(), self._zone),
             )
             try:
-                receipt: Receipt = await workflow.execute_activity_method(
-                    MailActivities.file_report,
+                receipt = await workflow.execute_activity(
+                    api.FILE_REPORT,
                     draft,
+                    result_type=Receipt,
                     start_to_close_timeout=timedelta(minutes=2),
                     retry_policy=FILING_ATTEMPTS,
                 )
@@ -460,8 +459,8 @@ class IncidentWorkflow:
         track = self.state.tracks[step.regime_index]
         failure = None
         try:
-            await workflow.execute_activity_method(
-                MailActivities.send_page,
+            await workflow.execute_activity(
+                api.SEND_PAGE,
                 page,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=PAGE_ATTEMPTS,
@@ -814,9 +813,10 @@ class IncidentWorkflow:
             if load.page_key is not None and load.page_key in notification.loaded_pages:
                 return LoadResult(added=0, repeated=load.count, people=notification.people)
             if workflow.patched(STAGED_PAGES) and load.page_key is not None:
-                outcome = await workflow.execute_activity_method(
-                    NotifyActivities.load_subscribers,
+                outcome = await workflow.execute_activity(
+                    api.LOAD_SUBSCRIBERS,
                     LoadPage(reference=self.state.reference, page_key=load.page_key),
+                    result_type=LoadOutcome,
                     start_to_close_timeout=timedelta(minutes=2),
                     retry_policy=LOAD_ATTEMPTS,
                 )
@@ -828,7 +828,7 @@ class IncidentWorkflow:
             else:
                 # A page of an incident recorded before pages were staged: people inline.
                 added = await workflow.execute_activity(
-                    "store_subscribers",
+                    api.STORE_SUBSCRIBERS,
                     {"reference": self.state.reference, "people": load.people},
                     result_type=int,
                     start_to_close_timeout=timedelta(minutes=2),
@@ -1109,9 +1109,10 @@ class IncidentWorkflow:
         return due
 
     async def _check_campaign(self, wave: Wave) -> None:
-        ended: CampaignEnd = await workflow.execute_activity_method(
-            EngineActivities.campaign_end,
+        ended = await workflow.execute_activity(
+            api.CAMPAIGN_END,
             campaign_id(self.state.reference, wave.number),
+            result_type=CampaignEnd,
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=RetryPolicy(maximum_attempts=3),
         )

@@ -16,7 +16,8 @@ from temporalio.client import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from activities.retention import Purge, Purged, RetentionActivities
+    from activities import api
+    from activities.api import Purge, Purged
 
 SCHEDULE_ID = "breachclock-retention"
 
@@ -25,11 +26,13 @@ SCHEDULE_ID = "breachclock-retention"
 class RetentionWorkflow:
     @workflow.run
     async def run(self) -> Purged:
-        return await workflow.execute_activity_method(
-            RetentionActivities.purge_expired,
+        purged: Purged = await workflow.execute_activity(
+            api.PURGE_EXPIRED,
             Purge(now=workflow.now()),
+            result_type=Purged,
             start_to_close_timeout=timedelta(minutes=30),
         )
+        return purged
 
 
 async def ensure_schedule(client: Client, task_queue: str, every: timedelta) -> None:

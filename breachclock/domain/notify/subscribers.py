@@ -190,6 +190,17 @@ class Subscriber(BaseModel):
         return f"{self.role.value} {self.id}"
 
 
+class LoadOutcome(BaseModel):
+    """What taking on one page of the list did; the same answer however often it is asked."""
+
+    added: int
+    repeated: int
+    changed: list[str] = []
+    """Ids already on the list whose rows now hold different details (kept as they were)."""
+    people: int
+    """On the list after this page."""
+
+
 class Rejected(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -31,7 +31,7 @@ from typing import Any, Self
 from pydantic import BaseModel, TypeAdapter
 
 from breachclock.domain.notify.delivery import CallOutcome, Counts, Progress, Status
-from breachclock.domain.notify.subscribers import AS_STORED, Subscriber
+from breachclock.domain.notify.subscribers import AS_STORED, LoadOutcome, Subscriber
 from breachclock.runtime.codec import Sealer
 from breachclock.runtime.store.db import Db, Migration, Schema, Statement, instant, seconds
 
@@ -148,17 +148,6 @@ class WorkItem(BaseModel):
     request: str
     claimed_by: str | None = None
     claimed_until: datetime | None
-
-
-class LoadOutcome(BaseModel):
-    """What taking on one staged page did; the same answer however often it is asked."""
-
-    added: int
-    repeated: int
-    changed: list[str] = []
-    """Ids already on the list whose rows now hold different details (kept as they were)."""
-    people: int
-    """On the list after this page."""
 
 
 @dataclass(frozen=True)
