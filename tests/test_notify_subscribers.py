@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +17,14 @@ from breachclock.domain.notify.subscribers import (
     Role,
     Subscriber,
     SubscriberFileError,
-    load,
-    merge,
     pages,
 )
+from breachclock.runtime.codec import Sealer
+from breachclock.runtime.store import people as people_schema
+from breachclock.runtime.store.db import SqliteDb
+from breachclock.runtime.store.people import NotifyStore
+from breachclock.service.subscribers import page_key
+from breachclock.service.subscribers import read_list as load
 
 HEADER = "id,name,phone,email,language,time_zone,role,subscriber_id,affected_items\n"
 
@@ -157,21 +163,36 @@ def test_danish_region_reads_national_numbers(tmp_path: Path) -> None:
     assert load(path, region="DK").subscribers[0].phone == "+4532123456"
 
 
-def test_loading_twice_adds_nobody_twice(tmp_path: Path) -> None:
-    path = write(tmp_path, "affected.csv", GOOD_AND_BAD_CSV)
-    known: set[str] = set()
-    first = merge(known, load(path, skip_invalid=True))
-    assert [s.id for s in first] == ["c1", "u1"]
-    known |= {s.id for s in first}
-    assert merge(known, load(path, skip_invalid=True)) == []
-    more = jsonl(
-        tmp_path,
-        [
-            {"id": "c1", "phone": "0701234567", "affected_items": ["x"]},
-            {"id": "n1", "phone": "0701234568", "affected_items": ["x"]},
-        ],
+async def test_loading_twice_adds_nobody_twice(tmp_path: Path) -> None:
+    """Through the store the incident loads into, as the CLI stages its pages."""
+    store = NotifyStore(
+        SqliteDb(tmp_path / "notify.db", people_schema.SCHEMA),
+        Sealer({"k": os.urandom(32)}, "k"),
     )
-    assert [s.id for s in merge(known, load(more))] == ["n1"]
+    path = write(tmp_path, "affected.csv", GOOD_AND_BAD_CSV)
+
+    async def take(people: list[Subscriber]) -> list[str]:
+        key = page_key("INC-1", people)
+        await store.stage("INC-1", key, people, datetime.now(UTC))
+        before = {r.person.id for r in await store.due("INC-1", 0, 10**6, FAR)}
+        await store.load("INC-1", key)
+        after = {r.person.id for r in await store.due("INC-1", 0, 10**6, FAR)}
+        return sorted(after - before)
+
+    async with store:
+        assert await take(load(path, skip_invalid=True).subscribers) == ["c1", "u1"]
+        assert await take(load(path, skip_invalid=True).subscribers) == []
+        more = jsonl(
+            tmp_path,
+            [
+                {"id": "c1", "phone": "0701234567", "affected_items": ["x"]},
+                {"id": "n1", "phone": "0701234568", "affected_items": ["x"]},
+            ],
+        )
+        assert await take(load(more).subscribers) == ["n1"]
+
+
+FAR = datetime(2999, 1, 1, tzinfo=UTC)
 
 
 def test_pages_split_in_order() -> None:

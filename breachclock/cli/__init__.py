@@ -50,7 +50,7 @@ from breachclock.domain.notify.assessment import Assessment, Decision, Recommend
 from breachclock.domain.notify.delivery import CallOutcome, Counts
 from breachclock.domain.notify.notice import IncidentNotice
 from breachclock.domain.notify.subscribers import DELIMITERS, SubscriberFileError
-from breachclock.domain.notify.subscribers import load as load_subscribers
+from breachclock.domain.text import InputFileError
 from breachclock.runtime import files
 from breachclock.runtime.config import Settings
 from breachclock.runtime.logs import configure as configure_logs
@@ -58,7 +58,7 @@ from breachclock.runtime.search_attributes import NEXT_DEADLINE, REGIME, STATE
 from breachclock.runtime.store import open_notify_store, open_store
 from breachclock.runtime.temporal import WORKFLOW_ID_PREFIX, connect, workflow_id
 from breachclock.runtime.terminal import printable
-from breachclock.service.subscribers import load_list
+from breachclock.service.subscribers import load_list, read_list
 from workflows.campaign import CampaignProgress, CampaignWorkflow
 from workflows.incident import (
     Answer,
@@ -104,7 +104,7 @@ def not_ahead(instant: datetime | None, what: str) -> None:
 def read_json(path: Path) -> dict[str, Any]:
     try:
         data = files.read_json(path)
-    except files.InputFileError as err:
+    except InputFileError as err:
         raise Refused(str(err)) from err
     if not isinstance(data, dict):
         raise Refused(f"{path} must hold a JSON object")
@@ -494,7 +494,7 @@ async def subscribers(
     region = "DK" if state.regime is RegimeCode.DK else "SE"
     forced = {"comma": ",", "semicolon": ";", "tab": "\t"}.get(delimiter or "", delimiter)
     try:
-        loaded = load_subscribers(file, skip_invalid, region, forced)
+        loaded = read_list(file, skip_invalid, region, forced)
     except OSError as err:
         raise Refused(f"cannot read {file}: {err.strerror}") from err
     except SubscriberFileError as err:

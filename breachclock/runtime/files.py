@@ -17,13 +17,13 @@ raised as ``InputFileError``:
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from breachclock.domain.text import InputFileError, loads
 
 MAX_JSON_BYTES = 1024 * 1024
 """A facts, assessment or notice file: 1 MiB is some fifty times the longest one written."""
@@ -31,17 +31,6 @@ MAX_LIST_BYTES = 200 * 1024 * 1024
 """A subscriber list: 200 MiB holds about a million rows of a CRM export."""
 
 BOM = "\ufeff"
-
-
-class InputFileError(ValueError):
-    """A file that cannot be used as input; the message is one line for a person.
-
-    ``reason`` is the same without the file's name, for a line of a file that is
-    reported by line (JSON Lines)."""
-
-    def __init__(self, message: str, reason: str | None = None) -> None:
-        super().__init__(message)
-        self.reason = reason or message
 
 
 def _mebibytes(size: int) -> str:
@@ -93,14 +82,6 @@ def _line_of(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
 
 
-class _NotJson(ValueError):
-    """NaN, Infinity or -Infinity: Python's json reads them, JSON has no such numbers."""
-
-
-def _not_json_constant(name: str) -> Any:
-    raise _NotJson(f"{name} is not a JSON number")
-
-
 def read_json(path: Path, limit: int = MAX_JSON_BYTES) -> Any:
     """The JSON value in ``path`` (any type: the caller checks the shape)."""
     with open_input(path, limit) as handle:
@@ -117,24 +98,6 @@ def read_json(path: Path, limit: int = MAX_JSON_BYTES) -> Any:
             f"{path} is not UTF-8 text: {err.reason} at line {_line_of(raw, err.start)}"
         ) from err
     return loads(text, str(path))
-
-
-def loads(text: str, where: str) -> Any:
-    """``json.loads`` whose every failure is one line naming ``where``."""
-    try:
-        return json.loads(text, parse_constant=_not_json_constant)
-    except json.JSONDecodeError as err:
-        message = f"{where} is not valid JSON: {err.msg} at line {err.lineno}"
-        raise InputFileError(message, "not valid JSON") from err
-    except RecursionError as err:
-        reason = "nests too deeply to be read"
-        raise InputFileError(f"{where} {reason}", reason) from err
-    except _NotJson as err:
-        raise InputFileError(f"{where}: {err}", str(err)) from err
-    except ValueError as err:
-        # int() refuses a number thousands of digits long (CVE-2020-10735)
-        reason = f"holds a number longer than {sys.get_int_max_str_digits()} digits"
-        raise InputFileError(f"{where} {reason}", reason) from err
 
 
 def text_lines(path: Path, limit: int = MAX_LIST_BYTES) -> Iterator[str]:

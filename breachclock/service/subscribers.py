@@ -12,12 +12,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 from temporalio.client import WorkflowHandle
 
-from breachclock.domain.notify.subscribers import Rejected, Subscriber, pages
+from breachclock.domain.notify.subscribers import (
+    DEFAULT_REGION,
+    ListRead,
+    Rejected,
+    Subscriber,
+    pages,
+    parse,
+)
+from breachclock.runtime.files import MAX_LIST_BYTES, text_lines
 from breachclock.runtime.store.people import NotifyStore
 from workflows.incident import (
     MAX_LOAD_PAGE,
@@ -36,6 +45,17 @@ class LoadSummary(BaseModel):
     """On the list now."""
     changed: list[str] = []
     skipped: list[Rejected] = []
+
+
+def read_list(
+    path: Path,
+    skip_invalid: bool = False,
+    region: str = DEFAULT_REGION,
+    delimiter: str | None = None,
+) -> ListRead:
+    """The affected list in a CSV or JSONL export at ``path``: read safely (a regular
+    file within ``MAX_LIST_BYTES``, UTF-8), checked row by row (``subscribers.parse``)."""
+    return parse(path.name, text_lines(path, MAX_LIST_BYTES), skip_invalid, region, delimiter)
 
 
 def page_key(reference: str, people: Sequence[Subscriber]) -> str:

@@ -26,7 +26,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
-from pathlib import Path
+from pathlib import PurePath
 from typing import Annotated, Any, TypeVar
 
 import phonenumbers
@@ -42,7 +42,7 @@ from pydantic import (
 )
 
 from breachclock.domain.incident.instants import InstantError, zone
-from breachclock.runtime.files import MAX_LIST_BYTES, InputFileError, loads, text_lines
+from breachclock.domain.text import InputFileError, loads
 
 DEFAULT_ZONE = "Europe/Stockholm"
 DEFAULT_REGION = "SE"
@@ -209,7 +209,7 @@ class Rejected(BaseModel):
     reason: str
 
 
-class LoadResult(BaseModel):
+class ListRead(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     subscribers: list[Subscriber]
@@ -226,13 +226,16 @@ class SubscriberFileError(ValueError):
         self.rejected = list(rejected)
 
 
-def load(
-    path: Path | str,
+def parse(
+    name: str,
+    text: Iterator[str],
     skip_invalid: bool = False,
     region: str = DEFAULT_REGION,
     delimiter: str | None = None,
-) -> LoadResult:
-    """Read a CSV (``.csv``) or JSONL (``.jsonl``, ``.ndjson``) export of affected people.
+) -> ListRead:
+    """Read a CSV (``.csv``) or JSONL (``.jsonl``, ``.ndjson``) export of affected people,
+    given its file name and its lines of ``text`` (``runtime.files.text_lines`` reads them safely;
+    an ``InputFileError`` it raises while reading is one of the file's refusals).
 
     With ``skip_invalid`` False any bad row raises ``SubscriberFileError`` listing every
     bad line; with True the bad rows come back in ``rejected`` and the rest load.
@@ -240,7 +243,7 @@ def load(
     ``delimiter`` forces a CSV file's column delimiter (one of ``DELIMITERS``); by
     default it is found from the header line.
     """
-    path = Path(path)
+    path = PurePath(name)
     suffix = path.suffix.lower()
     if delimiter is not None and delimiter not in DELIMITERS:
         raise SubscriberFileError(f"{path.name}: the delimiter must be a comma, semicolon or tab")
@@ -255,9 +258,9 @@ def load(
     first_line: dict[str, int] = {}
     try:
         if suffix == ".csv":
-            delimiter, rows = _csv_rows(path, delimiter)
+            delimiter, rows = _csv_rows(path, text, delimiter)
         else:
-            rows = _jsonl_rows(path)
+            rows = _jsonl_rows(path, text)
         for line, row in rows:
             if isinstance(row, str):
                 rejected.append(Rejected(line=line, reason=row))
@@ -287,7 +290,7 @@ def load(
         raise SubscriberFileError(
             f"{path.name}: {len(rejected)} bad row(s), nothing loaded:\n{listed}", rejected
         )
-    return LoadResult(subscribers=subscribers, rejected=rejected, delimiter=delimiter)
+    return ListRead(subscribers=subscribers, rejected=rejected, delimiter=delimiter)
 
 
 def _users_with_their_subscriber(
@@ -313,14 +316,6 @@ def _users_with_their_subscriber(
             kept.append(person)
     rejected.sort(key=lambda r: r.line)
     return kept
-
-
-def merge(existing_ids: set[str], result: LoadResult) -> list[Subscriber]:
-    """The loaded subscribers not already known by id: loading a file again adds nobody twice.
-
-    ``existing_ids`` is not changed; add the returned ids to it when they are taken on.
-    """
-    return [s for s in result.subscribers if s.id not in existing_ids]
 
 
 T = TypeVar("T")
@@ -356,10 +351,11 @@ def _delimiter(header: str) -> str:
     return max(DELIMITERS, key=lambda d: known[d])  # a tie: the first, the comma
 
 
-def _csv_rows(path: Path, delimiter: str | None) -> tuple[str, Iterator[Row]]:
+def _csv_rows(
+    path: PurePath, lines: Iterator[str], delimiter: str | None
+) -> tuple[str, Iterator[Row]]:
     """The delimiter (``delimiter``, or found from the header line) and the rows after
     the header, which is checked at once."""
-    lines = text_lines(path, MAX_LIST_BYTES)
     first = next(lines, "")
     delimiter = delimiter or _delimiter(first)
     reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
@@ -409,8 +405,8 @@ def _csv_records(
         yield line, row
 
 
-def _jsonl_rows(path: Path) -> Iterator[Row]:
-    for number, text in enumerate(text_lines(path, MAX_LIST_BYTES), start=1):
+def _jsonl_rows(path: PurePath, lines: Iterator[str]) -> Iterator[Row]:
+    for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
         try:
