@@ -58,10 +58,10 @@ from bench.embedded import embedded, open_incident
 from breachclock.cli.demo import comviq_notice
 from breachclock.domain.ids import campaign_id
 from breachclock.domain.incident.model import IncidentState, Wave
+from breachclock.domain.incident.notice_fact import operator_for
 from breachclock.domain.notify.assessment import Assessment, Decision
 from breachclock.domain.notify.delivery import Counts, Status
 from breachclock.domain.notify.notice import IncidentNotice, render_notice
-from breachclock.domain.notify.reporting import operator_for
 from breachclock.domain.notify.subscribers import DEFAULT_ZONE, Subscriber
 from breachclock.runtime.config import Settings
 from breachclock.runtime.store import open_notify_store

@@ -25,8 +25,8 @@ from breachclock.domain.incident.model import (
     FilingKind,
     TimelineEntry,
 )
-from breachclock.domain.incident.regimes import RegimeCode
 from breachclock.domain.incident.report import ReportDraft
+from breachclock.domain.regimes import RegimeCode
 
 
 def at(text: str) -> datetime:

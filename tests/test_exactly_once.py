@@ -28,10 +28,10 @@ from breachclock.domain.incident.model import (
     OpenSecurityReport,
     TimelineInput,
 )
-from breachclock.domain.incident.regimes import RegimeCode
 from breachclock.domain.notify.delivery import Plan, Status
 from breachclock.domain.notify.notice import Operator
 from breachclock.domain.notify.subscribers import Subscriber
+from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.store import open_notify_store
 from tests.conftest import SmtpSink, approve_pending, harness, runs_of, settings_for, unique
 from tests.notify_support import decide, finish, people, person, ready

@@ -29,7 +29,7 @@ from breachclock.domain.incident.model import (
     TimelineEntry,
     Track,
 )
-from breachclock.domain.incident.regimes import RegimeCode
+from breachclock.domain.incident.notice_fact import outcome_counts
 from breachclock.domain.incident.report import (
     FACT_LABELS,
     ReportDraft,
@@ -41,7 +41,7 @@ from breachclock.domain.incident.report import (
 )
 from breachclock.domain.incident.wording import CATALOGS, EN
 from breachclock.domain.notify.delivery import CallOutcome, Counts, Status
-from breachclock.domain.notify.reporting import outcome_counts
+from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.config import Settings
 from tests.filing_cases import CASES, COMVIQ, NO_NOTICE, YOUSEE, variant
 

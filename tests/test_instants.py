@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from breachclock.domain.incident import lifecycle
-from breachclock.domain.incident.instants import (
+from breachclock.domain.incident.model import (
+    Discover,
+    Filing,
+    FilingKind,
+    IncidentState,
+    Policy,
+    Track,
+)
+from breachclock.domain.instants import (
     EARLIEST,
     InstantError,
     add_calendar_month,
@@ -22,15 +30,7 @@ from breachclock.domain.incident.instants import (
     resolve_local,
     show,
 )
-from breachclock.domain.incident.model import (
-    Discover,
-    Filing,
-    FilingKind,
-    IncidentState,
-    Policy,
-    Track,
-)
-from breachclock.domain.incident.regimes import RegimeCode, regime
+from breachclock.domain.regimes import RegimeCode, regime
 from tests.cli_support import offline
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

@@ -8,7 +8,6 @@ import pytest
 from pydantic import ValidationError
 
 from breachclock.domain.incident import lifecycle
-from breachclock.domain.incident.instants import add_calendar_month
 from breachclock.domain.incident.lifecycle import FileReport, Scheduled, SendPage
 from breachclock.domain.incident.model import (
     REQUIRED_FACTS,
@@ -26,7 +25,8 @@ from breachclock.domain.incident.model import (
     SubscriberNotice,
     Track,
 )
-from breachclock.domain.incident.regimes import RegimeCode
+from breachclock.domain.instants import add_calendar_month
+from breachclock.domain.regimes import RegimeCode
 
 T0 = datetime(2025, 5, 6, 8, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

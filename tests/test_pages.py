@@ -7,11 +7,13 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from breachclock.domain.incident import lifecycle
 from breachclock.domain.incident.escalation import build_page, lead_words
 from breachclock.domain.incident.lifecycle import SendPage
 from breachclock.domain.incident.model import IncidentState, Policy, Track
-from breachclock.domain.incident.regimes import RegimeCode
+from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,3 +87,16 @@ def test_the_settings_give_the_cli_as_this_checkout_runs_it() -> None:
     expected = f"{shlex.quote(sys.executable)} {shlex.quote(str(ROOT / 'starter.py'))}"
     assert Settings().policy().cli_command == expected
     assert Policy.model_validate({}).cli_command == "python starter.py", "old payloads load"
+
+
+def test_the_data_folder_is_the_checkout_s_whatever_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CLI run from another directory finds the engine's keys and stores."""
+    from breachclock.runtime.config import CHECKOUT, Settings, default_data_dir
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BREACHCLOCK_DATA_DIR", raising=False)
+    assert (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "starter.py").is_file()
+    assert default_data_dir() == CHECKOUT / "data"
+    assert Settings().data_dir == CHECKOUT / "data"

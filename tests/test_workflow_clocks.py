@@ -19,7 +19,7 @@ from breachclock.domain.incident.model import (
     Justify,
     OpenSecurityReport,
 )
-from breachclock.domain.incident.regimes import RegimeCode
+from breachclock.domain.regimes import RegimeCode
 from tests.conftest import SmtpSink, approve_pending, harness, runs_of
 from tests.facts import ALL_BUT_ROOT_CAUSE, COMPLETE, ROOT_CAUSE
 from workflows.incident import MIN_SLEEP, REARM_LEAD, IncidentWorkflow, sleep_toward

@@ -34,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.ids import campaign_id
     from breachclock.domain.incident import lifecycle
     from breachclock.domain.incident.escalation import build_page
-    from breachclock.domain.incident.instants import show, zone
     from breachclock.domain.incident.lifecycle import FileReport, SendPage, Step
     from breachclock.domain.incident.limits import (
         KEPT_PAGES,
@@ -65,8 +64,9 @@ with workflow.unsafe.imports_passed_through():
         Track,
         Wave,
     )
-    from breachclock.domain.incident.regimes import RegimeCode, StageKind, regime
+    from breachclock.domain.incident.notice_fact import notice_fact, operator_for
     from breachclock.domain.incident.report import build_draft
+    from breachclock.domain.instants import show, zone
     from breachclock.domain.notify.assessment import (
         Assessment,
         Decision,
@@ -75,8 +75,8 @@ with workflow.unsafe.imports_passed_through():
         recommend,
     )
     from breachclock.domain.notify.notice import IncidentNotice, missing_labels, missing_passages
-    from breachclock.domain.notify.reporting import notice_fact, operator_for
     from breachclock.domain.notify.subscribers import Language, Rejected, Subscriber
+    from breachclock.domain.regimes import RegimeCode, StageKind, regime
     from workflows.campaign import (
         END_SIGNAL,
         CampaignProgress,

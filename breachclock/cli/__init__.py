@@ -29,7 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.calls import CallRequest
 from breachclock.domain.ids import campaign_id
 from breachclock.domain.incident import lifecycle, views
-from breachclock.domain.incident.instants import InstantError, iso_local, not_far_ahead, show, zone
+from breachclock.domain.incident import notification_views as notify_views
 from breachclock.domain.incident.model import (
     Approve,
     Close,
@@ -43,13 +43,13 @@ from breachclock.domain.incident.model import (
     TimelineInput,
     clean_reference,
 )
-from breachclock.domain.incident.regimes import RegimeCode
 from breachclock.domain.incident.report import build_draft, render_json, render_text
-from breachclock.domain.notify import views as notify_views
+from breachclock.domain.instants import InstantError, iso_local, not_far_ahead, show, zone
 from breachclock.domain.notify.assessment import Assessment, Decision, Recommendation
 from breachclock.domain.notify.delivery import CallOutcome, Counts
 from breachclock.domain.notify.notice import IncidentNotice
 from breachclock.domain.notify.subscribers import DELIMITERS, SubscriberFileError
+from breachclock.domain.regimes import RegimeCode
 from breachclock.domain.text import InputFileError
 from breachclock.runtime import files
 from breachclock.runtime.config import Settings

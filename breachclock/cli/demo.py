@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.domain.incident.instants import show, zone
 from breachclock.domain.incident.model import (
     Close,
     Discover,
@@ -21,6 +20,7 @@ from breachclock.domain.incident.model import (
     Justify,
     OpenIncident,
 )
+from breachclock.domain.instants import show, zone
 from breachclock.domain.notify.assessment import Assessment, Consequence, DataKind, Decision
 from breachclock.domain.notify.notice import IncidentNotice
 from breachclock.domain.notify.subscribers import Language, Subscriber

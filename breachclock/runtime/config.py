@@ -13,12 +13,13 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from breachclock.domain.incident.model import Policy
-from breachclock.domain.incident.regimes import RegimeCode
 from breachclock.domain.notify.delivery import CallOutcome, Plan
+from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.codec import CodecKeyError, EncryptionCodec, Sealer, local_keys, parse_keys
 
 TASK_QUEUE = "breachclock-incidents"
-CHECKOUT = Path(__file__).resolve().parents[1]
+CHECKOUT = Path(__file__).resolve().parents[2]
+"""The checkout this code runs from (where ``pyproject.toml`` and ``starter.py`` are)."""
 
 
 def default_data_dir() -> Path:
@@ -34,7 +35,7 @@ def default_data_dir() -> Path:
 
 def cli_command() -> str:
     """How to run this checkout's CLI, exactly: the pages print it."""
-    starter = Path(__file__).resolve().parent.parent / "starter.py"
+    starter = CHECKOUT / "starter.py"
     return f"{shlex.quote(sys.executable)} {shlex.quote(str(starter))}"
 
 

@@ -12,10 +12,10 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from breachclock.domain.incident.instants import show, zone
 from breachclock.domain.incident.lifecycle import SendPage
 from breachclock.domain.incident.model import IncidentState, Track
 from breachclock.domain.incident.report import FACT_LABELS
+from breachclock.domain.instants import show, zone
 
 STAGE_NAMES = {
     "initial_report": "initial report",

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from breachclock.domain.incident.instants import show
 from breachclock.domain.incident.model import (
     Filing,
     FilingKind,
@@ -21,7 +20,8 @@ from breachclock.domain.incident.model import (
     Policy,
     Track,
 )
-from breachclock.domain.incident.regimes import RegimeCode, Stage, StageKind, regime
+from breachclock.domain.instants import show
+from breachclock.domain.regimes import RegimeCode, Stage, StageKind, regime
 
 FIRST_KINDS = {
     "initial_report": FilingKind.INITIAL,

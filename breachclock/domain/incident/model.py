@@ -14,14 +14,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from breachclock.domain.incident.inputs import REFERENCE_PATTERN, InputModel, Name, Text
-from breachclock.domain.incident.instants import Instant, zone
 from breachclock.domain.incident.limits import EVENT_TEXT, FACTS_LIMIT, LIST_ITEMS, json_size, kib
-from breachclock.domain.incident.regimes import PRIVACY_REGIMES, RegimeCode, regime
+from breachclock.domain.inputs import REFERENCE_PATTERN, InputModel, Name, Text
+from breachclock.domain.instants import Instant, zone
 from breachclock.domain.notify.assessment import Assessment, Decision, Recommendation
 from breachclock.domain.notify.delivery import Counts, Plan
 from breachclock.domain.notify.notice import IncidentNotice
 from breachclock.domain.notify.subscribers import Rejected
+from breachclock.domain.regimes import PRIVACY_REGIMES, RegimeCode, regime
 
 
 class BreachType(StrEnum):

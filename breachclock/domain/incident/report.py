@@ -24,7 +24,6 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel
 
-from breachclock.domain.incident.instants import iso_local, zone
 from breachclock.domain.incident.lifecycle import FileReport
 from breachclock.domain.incident.model import (
     REQUIRED_FACTS,
@@ -38,8 +37,9 @@ from breachclock.domain.incident.model import (
     SubscriberNotice,
     TimelineEntry,
 )
-from breachclock.domain.incident.regimes import RegimeCode, regime
 from breachclock.domain.incident.wording import LANGUAGE_OF, Language, Wording
+from breachclock.domain.instants import iso_local, zone
+from breachclock.domain.regimes import RegimeCode, regime
 from breachclock.domain.templating import environment
 
 FACT_LABELS: dict[str, str] = {

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from breachclock.domain.incident import lifecycle
-from breachclock.domain.incident.instants import iso_local, show, zone
 from breachclock.domain.incident.model import IncidentState
-from breachclock.domain.incident.regimes import RegimeCode, regime
 from breachclock.domain.incident.report import FACT_LABELS
+from breachclock.domain.instants import iso_local, show, zone
+from breachclock.domain.regimes import RegimeCode, regime
 
 
 def _deadline_rows(

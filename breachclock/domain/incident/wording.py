@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from breachclock.domain.incident.regimes import RegimeCode
+from breachclock.domain.regimes import RegimeCode
 
 Language = Literal["sv", "da", "en"]
 

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from breachclock.domain.incident.inputs import InputModel, Name, Text
+from breachclock.domain.inputs import InputModel, Name, Text
 
 
 class DataKind(StrEnum):

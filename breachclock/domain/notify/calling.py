@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from breachclock.domain.incident.instants import zone as _zone
+from breachclock.domain.instants import zone as _zone
 
 CALL_START = time(9, 0)
 CALL_END = time(20, 0)

@@ -37,10 +37,10 @@ import markupsafe
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from breachclock.domain.incident.inputs import REFERENCE_PATTERN, InputModel, Name, Text
-from breachclock.domain.incident.instants import Instant, zone
-from breachclock.domain.incident.regimes import RegimeCode
+from breachclock.domain.inputs import REFERENCE_PATTERN, InputModel, Name, Text
+from breachclock.domain.instants import Instant, zone
 from breachclock.domain.notify.subscribers import Language, Role, Subscriber
+from breachclock.domain.regimes import RegimeCode
 from breachclock.domain.templating import environment
 
 Localised = Annotated[dict[Language, Text], Field(min_length=1)]

@@ -41,7 +41,7 @@ from pydantic import (
     model_validator,
 )
 
-from breachclock.domain.incident.instants import InstantError, zone
+from breachclock.domain.instants import InstantError, zone
 from breachclock.domain.text import InputFileError, loads
 
 DEFAULT_ZONE = "Europe/Stockholm"

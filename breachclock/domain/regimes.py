@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from breachclock.domain.incident.instants import add_calendar_month
+from breachclock.domain.instants import add_calendar_month
 
 
 class RegimeCode(StrEnum):

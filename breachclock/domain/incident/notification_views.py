@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from breachclock.domain.incident.instants import iso_local, show, zone
 from breachclock.domain.incident.model import IncidentState
+from breachclock.domain.instants import iso_local, show, zone
 from breachclock.domain.notify.delivery import Counts, Status
 
 
