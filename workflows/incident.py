@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from activities import api
     from activities.api import CampaignEnd, LoadOutcome, LoadPage, Receipt
     from breachclock.domain.ids import campaign_id
-    from breachclock.domain.incident import lifecycle
+    from breachclock.domain.incident import checks, lifecycle
     from breachclock.domain.incident.escalation import build_page
     from breachclock.domain.incident.lifecycle import FileReport, SendPage, Step
     from breachclock.domain.incident.limits import (
@@ -55,7 +55,6 @@ with workflow.unsafe.imports_passed_through():
         NoticeOrder,
         OpenIncident,
         OpenSecurityReport,
-        Page,
         Policy,
         Sending,
         SubscriberNotice,
@@ -76,7 +75,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from breachclock.domain.notify.notice import IncidentNotice, missing_labels, missing_passages
     from breachclock.domain.notify.subscribers import Language, Rejected, Subscriber
-    from breachclock.domain.regimes import RegimeCode, StageKind, regime
+    from breachclock.domain.regimes import RegimeCode, regime
     from workflows.campaign import (
         END_SIGNAL,
         CampaignProgress,
@@ -468,22 +467,7 @@ class IncidentWorkflow:
         except ActivityError as err:
             failure = str(err.cause or err)
         sent_at = workflow.now()
-        track.pages_sent += [step.key, *step.covers]
-        if step.level.startswith("overdue"):
-            track.last_overdue_at = sent_at
-        if step.level.startswith("reminder"):
-            track.last_reminder_at = sent_at
-        self.state.pages.append(
-            Page(
-                key=step.key,
-                level=step.level,
-                deadline=step.deadline,
-                due_at=step.due_at,
-                sent_at=sent_at,
-                recipients=len(page.recipients),
-                failed=failure,
-            )
-        )
+        lifecycle.record_page(self.state, step, sent_at, len(page.recipients), failure)
         if failure is not None:
             self._note(
                 sent_at,
@@ -664,43 +648,9 @@ class IncidentWorkflow:
     def _validate_approve(self, approval: Approve) -> None:
         given(approval)
         self._open_only()
-        if self.state.discovery is None:
-            reject("nothing to approve before discovery: record it with 'discover'")
-        track = self._track_for(approval.track)
-        index = self.state.tracks.index(track)
-        pending = lifecycle.pending_filing(self.state, index, workflow.now())
-        if approval.filing is None:
-            what = f": the pending one is {pending.stage}" if pending else ""
-            reject(f"name the filing you approve (--filing){what}")
-        if lifecycle.filing_for(self.state, index, approval.filing, approval.facts_version):
-            return  # approved before: the update answers with that filing
-        if pending is None:
-            reject("every report for this regulator has been filed and no fact changed since")
-        if approval.filing != pending.stage:
-            reject(f"the pending filing is the {pending.stage}, not the {approval.filing}")
-        if track.approve is not None or track.sending is not None:
-            return  # being sent: the update waits for it and answers with it
-        stage = lifecycle.current_stage(track)
-        if stage is None:
-            return
-        due = lifecycle.stage_due(track, stage)
-        late = due is not None and workflow.now() > due
-        missing = self.state.facts.missing()
-        if (
-            late
-            and missing
-            and stage.kind is StageKind.FOLLOW_UP
-            and not (track.justification or track.awaiting_final)
-        ):
-            reject(
-                f"the {stage.name} deadline passed with facts missing: "
-                "give the justification first ('justify')"
-            )
-        if late and not approval.late_reason and not track.last_error:
-            assert due is not None
-            reject(
-                f"the {stage.name} was due {show(due, self._zone)}: give the reasons with --late-reason"
-            )
+        problem = checks.approval_problem(self.state, approval, workflow.now())
+        if problem:
+            reject(problem)
         self._fits(approval, "this approval")
 
     @workflow.update
@@ -766,18 +716,9 @@ class IncidentWorkflow:
     def _validate_close(self, request: Close) -> None:
         given(request)
         self._open_only()
-        unfinished = [t.regime.value for t in self.state.tracks if lifecycle.current_stage(t)]
-        if (unfinished or not self.state.filings) and not request.reason:
-            what = (
-                f"reports to {', '.join(unfinished)} are not complete"
-                if unfinished
-                else "nothing was reported"
-            )
-            reject(f"{what}: closing needs a reason for the register (--reason)")
-        if self._in_flight:
-            reject("a filing or page is being sent; close again in a moment")
-        if self.state.notification.running is not None:
-            reject("subscribers are still being notified: close once the campaign has finished")
+        problem = checks.close_problem(self.state, request, sending=bool(self._in_flight))
+        if problem:
+            reject(problem)
         self._fits(request, "the reason")
 
     # ------------------------------------------------- telling subscribers

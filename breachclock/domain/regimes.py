@@ -60,16 +60,16 @@ class Stage:
 class Regime:
     code: RegimeCode
     regulator: str
-    default_address: str
+    address: str
+    """Where its filings go by e-mail (a setting may point them elsewhere, e.g. a test inbox)."""
     stages: tuple[Stage, ...]
-    late_filing_needs_reasons: bool = True
 
 
 REGIMES: dict[RegimeCode, Regime] = {
     RegimeCode.PTS: Regime(
         code=RegimeCode.PTS,
         regulator="Post- och telestyrelsen (PTS)",
-        default_address="incidentrapport@pts.se",
+        address="incidentrapport@pts.se",
         stages=(
             Stage("initial_report", StageKind.AUTOMATIC, Anchor.AWARENESS, hours=24),
             Stage("supplementary_report", StageKind.FOLLOW_UP, Anchor.PREVIOUS_FILING, hours=72),
@@ -78,7 +78,7 @@ REGIMES: dict[RegimeCode, Regime] = {
     RegimeCode.IMY: Regime(
         code=RegimeCode.IMY,
         regulator="Integritetsskyddsmyndigheten (IMY)",
-        default_address="imy@imy.se",
+        address="imy@imy.se",
         stages=(
             Stage("notification", StageKind.AUTOMATIC, Anchor.AWARENESS, hours=72),
             Stage("further_information", StageKind.FOLLOW_UP, Anchor.PREVIOUS_FILING),
@@ -87,7 +87,7 @@ REGIMES: dict[RegimeCode, Regime] = {
     RegimeCode.DK: Regime(
         code=RegimeCode.DK,
         regulator="Digitaliseringsstyrelsen",
-        default_address="sikkerhedshaendelser@digst.dk",
+        address="sikkerhedshaendelser@digst.dk",
         stages=(
             Stage("initial_report", StageKind.AUTOMATIC, Anchor.AWARENESS, hours=24),
             Stage("follow_up_report", StageKind.FOLLOW_UP, Anchor.PREVIOUS_FILING, hours=72),
@@ -96,7 +96,7 @@ REGIMES: dict[RegimeCode, Regime] = {
     RegimeCode.NIS2: Regime(
         code=RegimeCode.NIS2,
         regulator="CSIRT / competent authority (NIS2)",
-        default_address="cert@cert.se",
+        address="cert@cert.se",
         stages=(
             Stage("early_warning", StageKind.AUTOMATIC, Anchor.AWARENESS, hours=24),
             Stage("incident_notification", StageKind.AUTOMATIC, Anchor.AWARENESS, hours=72),

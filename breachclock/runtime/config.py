@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from breachclock.domain.incident.model import Policy
 from breachclock.domain.notify.delivery import CallOutcome, Plan
-from breachclock.domain.regimes import RegimeCode
+from breachclock.domain.regimes import RegimeCode, regime
 from breachclock.runtime.codec import CodecKeyError, EncryptionCodec, Sealer, local_keys, parse_keys
 
 TASK_QUEUE = "breachclock-incidents"
@@ -94,10 +94,16 @@ class Settings(BaseSettings):
     operator_zone: str = Field(default="Europe/Stockholm", alias="BREACHCLOCK_ZONE")
     nis2_language: Literal["en", "sv"] = Field(default="en", alias="BREACHCLOCK_NIS2_LANGUAGE")
     """The language of NIS2 reports; PTS and IMY get Swedish, the Danish authority Danish."""
-    pts_address: str = Field(default="incidentrapport@pts.se", alias="BREACHCLOCK_PTS_ADDRESS")
-    imy_address: str = Field(default="imy@imy.se", alias="BREACHCLOCK_IMY_ADDRESS")
-    dk_address: str = Field(default="sikkerhedshaendelser@digst.dk", alias="BREACHCLOCK_DK_ADDRESS")
-    nis2_address: str = Field(default="cert@cert.se", alias="BREACHCLOCK_NIS2_ADDRESS")
+    pts_address: str = Field(
+        default=regime(RegimeCode.PTS).address, alias="BREACHCLOCK_PTS_ADDRESS"
+    )
+    imy_address: str = Field(
+        default=regime(RegimeCode.IMY).address, alias="BREACHCLOCK_IMY_ADDRESS"
+    )
+    dk_address: str = Field(default=regime(RegimeCode.DK).address, alias="BREACHCLOCK_DK_ADDRESS")
+    nis2_address: str = Field(
+        default=regime(RegimeCode.NIS2).address, alias="BREACHCLOCK_NIS2_ADDRESS"
+    )
 
     customer_phone: str | None = Field(default=None, alias="BREACHCLOCK_CUSTOMER_PHONE")
     customer_email: str | None = Field(

@@ -17,6 +17,7 @@ from breachclock.domain.incident.model import (
     Filing,
     FilingKind,
     IncidentState,
+    Page,
     Policy,
     Track,
 )
@@ -228,6 +229,30 @@ def record_filing(state: IncidentState, index: int, filing: Filing) -> None:
         _enter(track, stages, track.stage_index + 1, filing.sent_at)
     if current_stage(track) is None:
         track.final_facts_version = filing.facts_version
+
+
+def record_page(
+    state: IncidentState, step: SendPage, sent_at: datetime, recipients: int, failure: str | None
+) -> None:
+    """What a page (sent, or given up on with ``failure``) changes: its key and the
+    escalations it made moot are done, the overdue or reminder rhythm restarts from it."""
+    track = state.tracks[step.regime_index]
+    track.pages_sent += [step.key, *step.covers]
+    if step.level.startswith("overdue"):
+        track.last_overdue_at = sent_at
+    if step.level.startswith("reminder"):
+        track.last_reminder_at = sent_at
+    state.pages.append(
+        Page(
+            key=step.key,
+            level=step.level,
+            deadline=step.deadline,
+            due_at=step.due_at,
+            sent_at=sent_at,
+            recipients=recipients,
+            failed=failure,
+        )
+    )
 
 
 def start_track(track: Track) -> None:

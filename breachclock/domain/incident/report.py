@@ -130,7 +130,7 @@ def build_draft(
         order=ORDER.get(len(earlier) + 1, "further"),
         regime=track.regime,
         regulator=rules.regulator,
-        recipient=policy.regulator_addresses.get(track.regime, rules.default_address),
+        recipient=policy.regulator_addresses.get(track.regime, rules.address),
         operator_name=policy.operator_name,
         operator_org_number=policy.operator_org_number,
         contact_point=policy.contact_point,
