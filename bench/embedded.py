@@ -19,7 +19,8 @@ from breachclock.runtime.config import Settings
 from breachclock.runtime.outbox import free_port
 from breachclock.runtime.temporal import start_dev_server, workflow_id
 from worker import prepare_data_dir
-from workflows.incident import IncidentStart, IncidentWorkflow
+from workflows.incident import IncidentWorkflow
+from workflows.messages import IncidentStart
 
 
 class Accept:

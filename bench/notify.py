@@ -69,7 +69,8 @@ from breachclock.runtime.temporal import WORKFLOW_ID_PREFIX
 from breachclock.service.subscribers import load_list
 from worker import build_worker, relay_for
 from workflows.campaign import CampaignProgress
-from workflows.incident import MAX_LOAD_PAGE, IncidentWorkflow
+from workflows.incident import IncidentWorkflow
+from workflows.messages import MAX_LOAD_PAGE
 
 BATCH = 500
 PARALLEL = 4

@@ -34,7 +34,8 @@ from breachclock.runtime.config import Settings
 from breachclock.runtime.outbox import free_port
 from breachclock.runtime.temporal import start_dev_server, start_time_skipping, workflow_id
 from worker import build_worker, relay_for
-from workflows.incident import ApproveResult, IncidentStart, IncidentWorkflow
+from workflows.incident import IncidentWorkflow
+from workflows.messages import ApproveResult, IncidentStart
 
 HISTORIES = Path(__file__).parent / "histories"
 

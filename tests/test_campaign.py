@@ -24,7 +24,8 @@ from breachclock.runtime.config import Settings
 from breachclock.runtime.store import open_notify_store
 from tests.conftest import SmtpSink, approve_pending, harness, unique
 from tests.notify_support import HARMFUL, decide, finish, load, notice, people, ready
-from workflows.incident import IncidentWorkflow, SubscriberLoad
+from workflows.incident import IncidentWorkflow
+from workflows.messages import SubscriberLoad
 
 pytestmark = pytest.mark.usefixtures("campaign_history")
 

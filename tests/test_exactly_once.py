@@ -36,7 +36,8 @@ from breachclock.runtime.store import open_notify_store
 from tests.conftest import SmtpSink, approve_pending, harness, runs_of, settings_for, unique
 from tests.notify_support import decide, finish, people, person, ready
 from worker import relay_for
-from workflows.incident import ApproveResult, IncidentWorkflow
+from workflows.incident import IncidentWorkflow
+from workflows.messages import ApproveResult
 
 EMAIL_ONLY = {"BREACHCLOCK_CALL_ATTEMPTS": 0, "BREACHCLOCK_NOTIFY_BATCH": 8}
 

@@ -17,30 +17,22 @@ bounded by its own timeout.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
-from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
+from temporalio.exceptions import ActivityError
+from temporalio.workflow import ChildWorkflowHandle
 
 with workflow.unsafe.imports_passed_through():
     from activities import api
-    from activities.api import CampaignEnd, LoadOutcome, LoadPage, Receipt
-    from breachclock.domain.ids import campaign_id
+    from activities.api import Receipt
     from breachclock.domain.incident import checks, lifecycle
     from breachclock.domain.incident.escalation import build_page
     from breachclock.domain.incident.lifecycle import FileReport, SendPage, Step
     from breachclock.domain.incident.limits import (
-        KEPT_PAGES,
-        STATE_LIMIT,
         TIMELINE_LIMIT,
-        json_size,
-        too_big,
     )
     from breachclock.domain.incident.model import (
         Approve,
@@ -52,37 +44,31 @@ with workflow.unsafe.imports_passed_through():
         Filing,
         IncidentState,
         Justify,
-        NoticeOrder,
         OpenIncident,
         OpenSecurityReport,
         Policy,
         Sending,
-        SubscriberNotice,
-        TimelineEntry,
         TimelineInput,
         Track,
-        Wave,
     )
-    from breachclock.domain.incident.notice_fact import notice_fact, operator_for
     from breachclock.domain.incident.report import build_draft
-    from breachclock.domain.instants import show, zone
-    from breachclock.domain.notify.assessment import (
-        Assessment,
-        Decision,
-        Recommendation,
-        check_decision,
-        recommend,
-    )
-    from breachclock.domain.notify.notice import IncidentNotice, missing_labels, missing_passages
-    from breachclock.domain.notify.subscribers import Language, Rejected, Subscriber
+    from breachclock.domain.instants import show
     from breachclock.domain.regimes import RegimeCode, regime
+    from workflows.base import given, reject
     from workflows.campaign import (
-        END_SIGNAL,
         CampaignProgress,
-        CampaignStart,
         CampaignWorkflow,
     )
+    from workflows.messages import (
+        Answer,
+        ApproveResult,
+        Discovered,
+        Due,
+        IncidentStart,
+    )
+    from workflows.notification import NotifyingIncident
     from workflows.search import publish
+
 
 CLOCK_SKEW = timedelta(minutes=5)
 MIN_SLEEP = timedelta(milliseconds=50)
@@ -117,9 +103,6 @@ PAGE_ATTEMPTS = RetryPolicy(
 )
 """A page that cannot go within a few minutes is recorded as failed: the next page
 (or the deadline's own filing) follows on time instead of queueing behind it."""
-LOAD_ATTEMPTS = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
-STAGED_PAGES = "staged-subscriber-pages"
-"""``workflow.patched`` id: subscriber pages reach the store staged, not in history."""
 FILING_IN_STATE = "filing-retry-in-state"
 """``workflow.patched`` id: a failed filing's retry is a time in the state."""
 PAGES_AFTER_FILING = "pages-wait-for-filing"
@@ -136,85 +119,8 @@ ESCALATIONS_METRIC = "breachclock_escalations"
 """Pages sent; attributes regime, level = lead | overdue | reminder."""
 
 
-class IncidentStart(BaseModel):
-    opening: OpenIncident
-    policy: Policy | None = None
-    """None: the engine's own, read by the worker when the workflow starts."""
-    carried: IncidentState | None = None
-    """The state carried over by continue-as-new."""
-
-
-class ApproveResult(BaseModel):
-    filed: Filing | None
-    message: str
-
-
-class Due(BaseModel):
-    regime: RegimeCode
-    name: str
-    due_at: datetime | None
-
-
-class Discovered(BaseModel):
-    at: datetime
-    deadlines: list[Due]
-
-
-class Answer(BaseModel):
-    """What an update that changes the record answers: a line for the person."""
-
-    message: str
-
-
-ITEM_NAMES = 200
-"""Distinct affected-item names an incident's list may use (each needs a label)."""
-
-
-class SubscriberLoad(BaseModel):
-    """One page of the affected list, staged in the store by the client under ``page_key``,
-    and (with the first page) the rows skipped as invalid. No person's details travel
-    here: they reach the worker through the store, sealed."""
-
-    model_config = ConfigDict(hide_input_in_errors=True)
-
-    source: str = Field(max_length=300)
-    """The file's name, so loading it again replaces its skipped rows instead of adding them."""
-    page_key: str | None = Field(default=None, pattern=r"^[0-9a-f]{16,64}$")
-    count: int = Field(default=0, ge=0, le=1000)
-    languages: list[Language | None] = Field(default_factory=list, max_length=4)
-    """The languages this page's people read (None: the regime's default)."""
-    items: list[str] = Field(default_factory=list, max_length=ITEM_NAMES)
-    """The affected items this page's people name (CRM names): the notice labels each."""
-    skipped: list[Rejected] = Field(default_factory=list, max_length=1000)
-    skipped_total: int = 0
-    people: list[Subscriber] = Field(default_factory=list, max_length=1000)
-    """Pages recorded before staging carried the people here; new clients leave it empty."""
-
-
-class LoadResult(BaseModel):
-    added: int
-    repeated: int
-    people: int
-    """On the list now."""
-    changed: list[str] = []
-    """Ids already on the list whose rows in this page hold different details."""
-
-
-MAX_LOAD_PAGE = 1000
-
-
-def reject(message: str) -> NoReturn:
-    raise ApplicationError(message, type="Rejected", non_retryable=True)
-
-
-def given(arg: object) -> None:
-    """An SDK client's None reaches a validator as None, unconverted: refuse it plainly."""
-    if arg is None:
-        reject("no input given: the update takes a JSON object with its fields")
-
-
 @workflow.defn(name="Incident")
-class IncidentWorkflow:
+class IncidentWorkflow(NotifyingIncident):
     @workflow.init
     def __init__(self, start: IncidentStart) -> None:
         opening = start.opening
@@ -317,23 +223,6 @@ class IncidentWorkflow:
     def _start(self, step: Step) -> None:
         work = self._file(step) if isinstance(step, FileReport) else self._page(step)
         self._track_work(step.key, work)
-
-    def _track_work(self, key: str, work: Coroutine[Any, Any, None]) -> None:
-        self._in_flight.add(key)
-
-        async def tracked() -> None:
-            try:
-                await work
-            finally:
-                self._in_flight.discard(key)
-                self._changed = True
-
-        self._background(tracked())
-
-    def _background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)  # a reference, so the task is not collected mid-flight
-        task.add_done_callback(self._tasks.discard)
 
     # ------------------------------------------------------------- filings
 
@@ -721,435 +610,6 @@ class IncidentWorkflow:
             reject(problem)
         self._fits(request, "the reason")
 
-    # ------------------------------------------------- telling subscribers
-
-    @workflow.update
-    async def assess(self, assessment: Assessment) -> Recommendation:
-        await self._started()
-        notification = self.state.notification
-        if notification.assessment == assessment and notification.recommendation:
-            return notification.recommendation
-        notification.assessment = assessment
-        notification.recommendation = recommend(assessment)
-        verdict = "notify" if notification.recommendation.notify else "no notice needed"
-        self._note(workflow.now(), f"subscriber-notice assessment recorded: {verdict}", None)
-        return notification.recommendation
-
-    @assess.validator
-    def _validate_assess(self, assessment: Assessment) -> None:
-        given(assessment)
-        self._open_only()
-        if self.state.notification.told:
-            reject("subscribers are already being told: the assessment cannot change now")
-        self._fits(assessment, "the assessment")
-
-    @workflow.update
-    async def add_subscribers(self, load: SubscriberLoad) -> LoadResult:
-        await self._started()
-        notification = self.state.notification
-        async with self._loading:  # one page at a time: sequence numbers follow each other
-            if load.skipped or load.skipped_total:
-                notification.skipped[load.source] = load.skipped
-                notification.skipped_total[load.source] = load.skipped_total
-            if load.page_key is not None and load.page_key in notification.loaded_pages:
-                return LoadResult(added=0, repeated=load.count, people=notification.people)
-            if workflow.patched(STAGED_PAGES) and load.page_key is not None:
-                outcome = await workflow.execute_activity(
-                    api.LOAD_SUBSCRIBERS,
-                    LoadPage(reference=self.state.reference, page_key=load.page_key),
-                    result_type=LoadOutcome,
-                    start_to_close_timeout=timedelta(minutes=2),
-                    retry_policy=LOAD_ATTEMPTS,
-                )
-                added, changed = outcome.added, outcome.changed
-                notification.people = outcome.people
-                notification.loaded_pages.append(load.page_key)
-                languages = {lang.value if lang else "" for lang in load.languages}
-                repeated = outcome.repeated
-            else:
-                # A page of an incident recorded before pages were staged: people inline.
-                added = await workflow.execute_activity(
-                    api.STORE_SUBSCRIBERS,
-                    {"reference": self.state.reference, "people": load.people},
-                    result_type=int,
-                    start_to_close_timeout=timedelta(minutes=2),
-                )
-                changed = []
-                notification.people += added
-                languages = {p.language.value if p.language else "" for p in load.people}
-                repeated = len(load.people) - added
-            notification.repeated += repeated
-            notification.languages = sorted(set(notification.languages) | languages)
-            notification.items = sorted(set(notification.items) | set(load.items))
-        if added:
-            self._note(
-                workflow.now(),
-                f"{added} affected {'person' if added == 1 else 'people'} added to the "
-                f"notification list (now {notification.people})",
-                None,
-                kind=EntryKind.ENGINE,
-            )
-            await self._grow_campaign()
-        return LoadResult(
-            added=added, repeated=repeated, people=notification.people, changed=changed
-        )
-
-    @add_subscribers.validator
-    def _validate_add_subscribers(self, load: SubscriberLoad) -> None:
-        given(load)
-        self._open_only()
-        if load.people:
-            reject("pages are staged in the store now: load them with 'subscribers'")
-        if load.page_key is None:
-            reject("a page names the staged page it loads (page_key)")
-        if len(set(self.state.notification.items) | set(load.items)) > ITEM_NAMES:
-            reject(f"the list would name more than {ITEM_NAMES} different affected items")
-        notice = self.state.notification.notice
-        if notice is not None:
-            problems = missing_passages(notice, load.languages) + missing_labels(
-                notice, load.items, load.languages
-            )
-            if problems:
-                reject(
-                    "the recorded notice cannot be sent to everyone on this page: "
-                    + "; ".join(problems)
-                )
-        self._fits(load, "this page's skipped rows")
-
-    @workflow.update
-    async def set_notice(self, notice: IncidentNotice) -> Answer:
-        await self._started()
-        if self.state.notification.notice == notice:
-            return Answer(message="that notice is already recorded")
-        self.state.notification.notice = notice
-        self._note(workflow.now(), "subscriber notice text recorded", None)
-        return Answer(message="notice recorded")
-
-    @set_notice.validator
-    def _validate_set_notice(self, notice: IncidentNotice) -> None:
-        given(notice)
-        self._open_only()
-        if notice.reference != self.state.reference:
-            reject(f"the notice names reference {notice.reference}, not {self.state.reference}")
-        if notice.regime is not self.state.regime:
-            reject(
-                f"the notice is for regime {notice.regime.value}, the incident's is {self.state.regime.value}"
-            )
-        if self.state.notification.running is not None:
-            reject("a campaign is sending this notice now: it cannot change under it")
-        self._check_languages(notice)
-        self._fits(notice, "the notice")
-
-    @workflow.update
-    async def decide_notice(self, decision: Decision) -> str:
-        await self._started()
-        notification = self.state.notification
-        if self._decided(decision):
-            return "that decision is already recorded"
-        notification.decision = decision
-        if not decision.notify:
-            assert decision.justification is not None
-            self._set_notice_fact(
-                SubscriberNotice(
-                    notified=False,
-                    justification=decision.justification,
-                    exemption=decision.exemption,
-                )
-            )
-            self._note(workflow.now(), "decided not to notify subscribers", decision.decided_by)
-            return "decided not to notify; the justification goes into the next filing"
-        self._note(workflow.now(), "decided to notify subscribers", decision.decided_by)
-        await self._start_wave()
-        return f"notifying {notification.people} people"
-
-    @decide_notice.validator
-    def _validate_decide(self, decision: Decision) -> None:
-        given(decision)
-        self._open_only()
-        notification = self.state.notification
-        if self._decided(decision):
-            return  # the same decision again: answered, nothing changes
-        if notification.assessment is None:
-            reject("record the assessment first ('assess'): the decision is weighed against it")
-        if notification.told:
-            reject("subscribers are already being told")
-        problems = check_decision(notification.assessment, decision)
-        if problems:
-            reject(" ".join(problems))
-        if decision.notify:
-            self._ready_to_notify()
-        self._fits(decision, "the decision")
-
-    def _decided(self, decision: Decision) -> bool:
-        """This decision is in force already (a failed campaign's decision is taken again)."""
-        notification = self.state.notification
-        return notification.decision == decision and (not decision.notify or notification.told)
-
-    @workflow.update
-    async def order_notice(self, order: NoticeOrder) -> str:
-        await self._started()
-        if self.state.notification.order == order and self.state.notification.told:
-            return "that order is already recorded"
-        self.state.notification.order = order
-        self._note(
-            workflow.now(),
-            f"{order.by} ordered the subscribers notified"
-            + (f" ({order.decision_reference})" if order.decision_reference else ""),
-            order.recorded_by,
-        )
-        await self._start_wave()
-        return f"notifying {self.state.notification.people} people, as ordered by {order.by}"
-
-    @order_notice.validator
-    def _validate_order(self, order: NoticeOrder) -> None:
-        given(order)
-        self._open_only()
-        if self.state.notification.order == order and self.state.notification.told:
-            return
-        if self.state.notification.told:
-            reject("subscribers are already being told")
-        self._ready_to_notify()
-        self._fits(order, "the order")
-
-    def _ready_to_notify(self) -> None:
-        notification = self.state.notification
-        if notification.notice is None:
-            reject("record the notice text first ('notice')")
-        if notification.people == 0:
-            reject("load the affected people first ('subscribers')")
-        self._check_languages(notification.notice)
-
-    def _check_languages(self, notice: IncidentNotice) -> None:
-        """Every person on the list can be written to: a passage and a label for each of
-        their affected items in their language."""
-        notification = self.state.notification
-        languages = [Language(code) if code else None for code in notification.languages]
-        problems = missing_passages(notice, languages) + missing_labels(
-            notice, notification.items, languages
-        )
-        if problems:
-            reject("the notice cannot be sent to everyone on the list: " + "; ".join(problems))
-
-    async def _start_wave(self) -> None:
-        notification = self.state.notification
-        assert notification.notice is not None
-        number = len(notification.waves) + 1
-        first = notification.covered
-        signals = workflow.patched(END_SIGNAL)
-        wave = Wave(
-            number=number,
-            first=first,
-            end=notification.people,
-            started_at=workflow.now(),
-            signals=signals,
-        )
-        notification.waves.append(wave)
-        self._campaign = await workflow.start_child_workflow(
-            CampaignWorkflow.run,
-            CampaignStart(
-                reference=self.state.reference,
-                wave=number,
-                notice=notification.notice,
-                operator=operator_for(self.state.policy),
-                plan=self.state.policy.notify_plan,
-                first=first,
-                size=wave.end - first,
-            ),
-            id=campaign_id(self.state.reference, number),
-            # The people are told even if this incident's run were ended by hand.
-            parent_close_policy=ParentClosePolicy.ABANDON,
-        )
-        self._set_notice_fact(
-            notice_fact(
-                notification, self.state.policy.notify_plan, operator_for(self.state.policy)
-            ),
-            new_version=False,
-        )
-        self._note(
-            workflow.now(),
-            f"notification campaign {number} started for {wave.end - first} people",
-            None,
-            kind=EntryKind.ENGINE,
-        )
-        if signals:
-            # This run hears at once of a campaign ended by hand; a later run looks now
-            # and then (``_campaign_checks``). A finished campaign signals its end.
-            self._campaign.add_done_callback(lambda ended: self._child_ended(wave, ended))
-        else:
-            self._background(self._await_wave(wave, self._campaign))
-
-    def _child_ended(self, wave: Wave, ended: asyncio.Future[CampaignProgress]) -> None:
-        failure = ended.exception()
-        if failure is not None and wave.finished_at is None:
-            cause = failure.cause if isinstance(failure, ChildWorkflowError) else None
-            self._wave_failed(wave, str(cause or failure))
-
-    async def _await_wave(
-        self, wave: Wave, handle: ChildWorkflowHandle[CampaignWorkflow, CampaignProgress]
-    ) -> None:
-        """How incidents recorded before campaigns signalled their end learnt of it."""
-        try:
-            progress = await handle
-        except ChildWorkflowError as err:
-            self._wave_failed(wave, str(err.cause or err))
-            return
-        await self._wave_finished(wave, progress)
-
-    @workflow.signal
-    async def campaign_finished(self, progress: CampaignProgress) -> None:
-        """A campaign of this incident ended (sent by the campaign itself)."""
-        wave = next((w for w in self.state.notification.waves if w.number == progress.wave), None)
-        if wave is not None and wave.finished_at is None:
-            await self._wave_finished(wave, progress)
-
-    async def _wave_finished(self, wave: Wave, progress: CampaignProgress) -> None:
-        wave.finished_at = workflow.now()
-        wave.counts = progress.counts
-        wave.end = wave.first + progress.size
-        self._campaign = None
-        notification = self.state.notification
-        self._set_notice_fact(
-            notice_fact(
-                notification, self.state.policy.notify_plan, operator_for(self.state.policy)
-            )
-        )
-        told = progress.counts.people
-        self._note(
-            workflow.now(),
-            f"notification campaign {wave.number} finished: "
-            + ", ".join(f"{n} {status.value}" for status, n in sorted(told.items())),
-            None,
-            kind=EntryKind.ENGINE,
-        )
-        if notification.people > notification.covered:
-            await self._start_wave()
-
-    def _wave_failed(self, wave: Wave, failure: str) -> None:
-        """Ended by hand, or failed: the wave is over; deciding again starts another."""
-        wave.finished_at = workflow.now()
-        wave.failure = failure
-        self._campaign = None
-        self._note(
-            workflow.now(),
-            f"notification campaign {wave.number} ended without finishing: {wave.failure}",
-            None,
-            kind=EntryKind.ENGINE,
-        )
-
-    def _campaign_checks(self, now: datetime) -> datetime | None:
-        """Look at a running campaign from outside now and then: one ended by hand tells
-        nobody. Returns when the next look is due."""
-        wave = self.state.notification.running
-        if wave is None or not wave.signals:
-            return None
-        due = (wave.checked_at or wave.started_at) + self.state.policy.campaign_check
-        key = f"check:{wave.number}"
-        if due <= now and key not in self._in_flight:
-            self._track_work(key, self._check_campaign(wave))
-            return None
-        return due
-
-    async def _check_campaign(self, wave: Wave) -> None:
-        ended = await workflow.execute_activity(
-            api.CAMPAIGN_END,
-            campaign_id(self.state.reference, wave.number),
-            result_type=CampaignEnd,
-            start_to_close_timeout=timedelta(minutes=1),
-            retry_policy=RetryPolicy(maximum_attempts=3),
-        )
-        wave.checked_at = workflow.now()
-        if ended.failure is not None and wave.finished_at is None:
-            self._wave_failed(wave, ended.failure)
-
-    async def _grow_campaign(self) -> None:
-        """People added once notice was decided are told too: by the running wave, or a new one."""
-        notification = self.state.notification
-        wave = notification.running
-        if wave is None:
-            if notification.told:
-                await self._start_wave()
-            return
-        wave.end = notification.people
-        try:
-            if self._campaign is not None:
-                await self._campaign.signal(CampaignWorkflow.grow, wave.end)
-            else:
-                await workflow.get_external_workflow_handle_for(
-                    CampaignWorkflow.run, campaign_id(self.state.reference, wave.number)
-                ).signal(CampaignWorkflow.grow, wave.end)
-        except ApplicationError:
-            # It finished meanwhile: its result sets the wave's true end, and the
-            # people past it get a wave of their own (``_wave_finished``).
-            workflow.logger.info("campaign finished before it could grow")
-
-    def _set_notice_fact(self, fact: SubscriberNotice, new_version: bool = True) -> None:
-        """The report's subscriber-notice fact; a new facts version when it is news for the regulator."""
-        self.state.facts = self.state.facts.model_copy(update={"subscriber_notice": fact})
-        if new_version:
-            self.state.facts_version += 1
-        self._changed = True
-
     @workflow.query
     def status(self) -> IncidentState:
         return self.state
-
-    # ------------------------------------------------------------- helpers
-
-    @property
-    def _zone(self) -> ZoneInfo:
-        return zone(self.state.policy.operator_zone)
-
-    def _open_only(self) -> None:
-        if self.state.closure is not None:
-            reject(f"incident {self.state.reference} is closed")
-
-    async def _started(self) -> None:
-        """Input that arrives while the workflow still asks the engine for its policy
-        waits for it (its validator already accepted it)."""
-        await workflow.wait_condition(lambda: self._ready)
-
-    def _fits(self, adding: BaseModel, what: str) -> None:
-        """Refuse input that would take the state past its budget (``incident.limits``)."""
-        problem = too_big(json_size(self.state), json_size(adding), what)
-        if problem:
-            reject(problem)
-
-    def _track_for(self, code: RegimeCode | None) -> Track:
-        track = self.state.track(code)
-        if track is None:
-            reject(f"no report to {(code or self.state.regime).value} is open for this incident")
-        return track
-
-    def _note(
-        self,
-        at: datetime,
-        what: str,
-        by: str | None,
-        how: str = "recorded by breachclock",
-        kind: EntryKind = EntryKind.RECORD,
-    ) -> None:
-        entry = TimelineEntry(
-            at=at, what=what, by=by, how_established=how, recorded_at=workflow.now(), kind=kind
-        )
-        self.state.timeline.append(entry)
-        self._changed = True
-        if kind is EntryKind.ENGINE:
-            self._engine_notes += 1
-            if self._engine_notes % 50 == 0 and json_size(self.state) > STATE_LIMIT:
-                self._compact()
-
-    def _compact(self) -> None:
-        """Past the state's limit the engine drops its oldest records of pages (the
-        timeline's notes of them, and all but the last ``KEPT_PAGES`` pages); the
-        incident's own steps, filings and people's records all stay."""
-        pages = self.state.pages
-        dropped = len(pages) - KEPT_PAGES
-        if dropped <= 0:
-            return
-        self.state.pages = pages[dropped:]
-        self.state.pages_dropped += dropped
-        self.state.timeline = [
-            e
-            for e in self.state.timeline
-            if not (e.kind is EntryKind.ENGINE and e.what.startswith("paged ("))
-        ]

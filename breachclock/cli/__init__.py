@@ -60,13 +60,8 @@ from breachclock.runtime.temporal import WORKFLOW_ID_PREFIX, connect, workflow_i
 from breachclock.runtime.terminal import printable
 from breachclock.service.subscribers import load_list, read_list
 from workflows.campaign import CampaignProgress, CampaignWorkflow
-from workflows.incident import (
-    Answer,
-    ApproveResult,
-    Discovered,
-    IncidentStart,
-    IncidentWorkflow,
-)
+from workflows.incident import IncidentWorkflow
+from workflows.messages import Answer, ApproveResult, Discovered, IncidentStart
 
 T = TypeVar("T", bound=BaseModel)
 

@@ -30,7 +30,8 @@ from breachclock.runtime.store import open_notify_store
 from breachclock.runtime.temporal import data_converter, start_time_skipping, workflow_id
 from breachclock.service.subscribers import load_list
 from worker import build_worker, prepare_data_dir, relay_for
-from workflows.incident import IncidentStart, IncidentWorkflow
+from workflows.incident import IncidentWorkflow
+from workflows.messages import IncidentStart
 
 REFERENCE_PREFIX = "COMVIQ-DEMO"
 AFFECTED = 3300

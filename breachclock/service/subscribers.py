@@ -28,12 +28,8 @@ from breachclock.domain.notify.subscribers import (
 )
 from breachclock.runtime.files import MAX_LIST_BYTES, text_lines
 from breachclock.runtime.store.people import NotifyStore
-from workflows.incident import (
-    MAX_LOAD_PAGE,
-    IncidentWorkflow,
-    LoadResult,
-    SubscriberLoad,
-)
+from workflows.incident import IncidentWorkflow
+from workflows.messages import MAX_LOAD_PAGE, LoadResult, SubscriberLoad
 
 PAGE = TypeAdapter(list[Subscriber])
 
