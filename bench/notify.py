@@ -66,7 +66,7 @@ from breachclock.domain.notify.subscribers import DEFAULT_ZONE, Subscriber
 from breachclock.runtime.config import Settings
 from breachclock.runtime.store import open_notify_store
 from breachclock.runtime.temporal import WORKFLOW_ID_PREFIX
-from breachclock.service.subscribers import load_list
+from breachclock.service.notification import load_list
 from worker import build_worker, relay_for
 from workflows.campaign import CampaignProgress
 from workflows.incident import IncidentWorkflow

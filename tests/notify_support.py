@@ -15,7 +15,7 @@ from breachclock.domain.notify.notice import IncidentNotice
 from breachclock.domain.notify.subscribers import Subscriber
 from breachclock.runtime.config import Settings
 from breachclock.runtime.store import open_notify_store
-from breachclock.service.subscribers import LoadSummary, load_list
+from breachclock.service.notification import LoadSummary, load_list
 from workflows.incident import IncidentWorkflow
 
 HARMFUL: dict[str, Any] = {

@@ -16,8 +16,8 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.cli import refusal_message
 from breachclock.domain.incident.model import Facts
+from breachclock.service.engine import refusal_message
 from tests.conftest import SmtpSink, approve_pending, harness, settled, unique
 from tests.facts import ALL_BUT_ROOT_CAUSE, COMPLETE
 from workflows.incident import IncidentWorkflow

@@ -14,7 +14,6 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.cli import refusal_message
 from breachclock.domain.ids import campaign_id
 from breachclock.domain.incident.model import IncidentState, NoticeOrder
 from breachclock.domain.notify.assessment import Assessment, Decision
@@ -22,6 +21,7 @@ from breachclock.domain.notify.delivery import CallOutcome, Status
 from breachclock.domain.notify.subscribers import Language
 from breachclock.runtime.config import Settings
 from breachclock.runtime.store import open_notify_store
+from breachclock.service.engine import refusal_message
 from tests.conftest import SmtpSink, approve_pending, harness, unique
 from tests.notify_support import HARMFUL, decide, finish, load, notice, people, ready
 from workflows.incident import IncidentWorkflow

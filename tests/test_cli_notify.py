@@ -119,7 +119,10 @@ async def test_load_the_list_decide_and_follow_the_campaign(
         assert "+46701234567" in first or "+46701234568" in first
         assert "Hemliga nummer" not in first, "nothing about the incident before identity"
         keys = [text.split()[1] for text in handed]
-        script = await cli("calls", "script", keys[0])
+        stranger = await cli("calls", "script", keys[0], "--agent", "agent-2")
+        assert stranger.returncode == 1 and "not held by agent-2" in stranger.stderr
+        assert "Hemliga nummer" not in stranger.stdout, "the script is for the agent on the call"
+        script = await cli("calls", "script", keys[0], "--agent", "agent-1")
         assert "Hemliga nummer blev synliga." in script.stdout
         assert (
             await cli("calls", "record", keys[0], "reached_verified", "--agent", "agent-1")

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from breachclock.cli import Refused, read_json
+from breachclock.cli.common import read_json
 from breachclock.domain.notify.subscribers import SubscriberFileError
 from breachclock.runtime.files import MAX_JSON_BYTES, MAX_LIST_BYTES
-from breachclock.service.subscribers import read_list as load
+from breachclock.service.engine import Refused
+from breachclock.service.notification import read_list as load
 from tests.cli_support import offline
 
 HEADER = "id,name,phone,email,language,time_zone,role,subscriber_id,affected_items\n"

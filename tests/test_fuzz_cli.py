@@ -36,7 +36,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.cli import Refused, cli, model, read_json
+from breachclock.cli import cli
+from breachclock.cli.common import model, read_json
 from breachclock.domain.incident.model import (
     Approve,
     Close,
@@ -48,6 +49,7 @@ from breachclock.domain.incident.model import (
     TimelineInput,
     clean_reference,
 )
+from breachclock.service.engine import Refused
 from tests.cli_support import address
 from tests.conftest import SmtpSink, harness, unique
 

@@ -36,9 +36,9 @@ from hypothesis import strategies as st
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.cli import refusal_message
 from breachclock.domain.incident.model import REQUIRED_FACTS
 from breachclock.domain.notify.assessment import Consequence, DataKind
+from breachclock.service.engine import refusal_message
 from tests.conftest import Harness, SmtpSink, harness, unique
 from workflows.incident import IncidentWorkflow
 

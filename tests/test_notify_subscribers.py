@@ -23,8 +23,8 @@ from breachclock.runtime.codec import Sealer
 from breachclock.runtime.store import people as people_schema
 from breachclock.runtime.store.db import SqliteDb
 from breachclock.runtime.store.people import NotifyStore
-from breachclock.service.subscribers import page_key
-from breachclock.service.subscribers import read_list as load
+from breachclock.service.notification import page_key
+from breachclock.service.notification import read_list as load
 
 HEADER = "id,name,phone,email,language,time_zone,role,subscriber_id,affected_items\n"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from breachclock.cli import emit
+from breachclock.cli.common import emit
 from breachclock.runtime.terminal import printable
 from tests.cli_support import offline
 

@@ -28,7 +28,7 @@ from breachclock.runtime.config import Settings
 from breachclock.runtime.outbox import Outbox, free_port
 from breachclock.runtime.store import open_notify_store
 from breachclock.runtime.temporal import data_converter, start_time_skipping, workflow_id
-from breachclock.service.subscribers import load_list
+from breachclock.service.notification import load_list
 from worker import build_worker, prepare_data_dir, relay_for
 from workflows.incident import IncidentWorkflow
 from workflows.messages import IncidentStart

@@ -215,3 +215,19 @@ def add_calendar_month(instant: datetime) -> datetime:
     first_of_next = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
     last_day = (first_of_next - timedelta(days=1)).day
     return instant.replace(year=year, month=month, day=min(instant.day, last_day))
+
+
+def countdown(due: datetime, now: datetime) -> str:
+    """How long until ``due`` in words a person scans ("due in 23 h 40 min", "overdue by
+    2 h 5 min"): the minutes, rounded down, with days once past two of them."""
+    seconds = (due - now).total_seconds()
+    minutes = int(abs(seconds) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days >= 2:
+        span = f"{days} d {hours} h"
+    elif minutes >= 60:
+        span = f"{days * 24 + hours} h {mins} min"
+    else:
+        span = f"{minutes} min"
+    return f"due in {span}" if seconds >= 0 else f"overdue by {span}"

@@ -116,3 +116,9 @@ PRIVACY_REGIMES = (RegimeCode.PTS, RegimeCode.IMY, RegimeCode.DK)
 
 def regime(code: RegimeCode) -> Regime:
     return REGIMES[code]
+
+
+def phone_region(code: RegimeCode) -> str:
+    """Where a subscriber's number without a country code belongs: Denmark for the Danish
+    authority's incidents, Sweden otherwise."""
+    return "DK" if code is RegimeCode.DK else "SE"

@@ -341,6 +341,12 @@ def pending_filing(state: IncidentState, index: int, now: datetime) -> FileRepor
     )
 
 
+def unfiled(state: IncidentState, index: int) -> list[str]:
+    """The stages of track ``index`` whose report has not gone (and, once closed, never will)."""
+    track = state.tracks[index]
+    return [s.name for s in regime(track.regime).stages[track.stage_index :]]
+
+
 def next_deadline(state: IncidentState) -> datetime | None:
     """The earliest deadline not yet met, over every regulator's clocks."""
     if state.closure:

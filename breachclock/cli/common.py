@@ -1,0 +1,123 @@
+"""What every command shares: the engine it talks to, its options, reading its input
+files, printing, and turning every failure into one line and an exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import BaseModel
+from temporalio.service import RPCError
+
+from breachclock.domain.incident.model import clean_reference
+from breachclock.domain.regimes import RegimeCode
+from breachclock.domain.text import InputFileError
+from breachclock.runtime import files
+from breachclock.runtime.terminal import printable
+from breachclock.service.engine import Engine, Refused, Unreachable, unreachable
+
+T = TypeVar("T", bound=BaseModel)
+
+REFUSED, USAGE, UNREACHABLE = 1, 2, 3
+"""Exit codes: input the engine refused, a malformed command (click's own), no engine."""
+
+
+def engine() -> Engine:
+    """One engine per command: the settings from this process's environment, the data
+    folder found the same way the worker finds it."""
+    return Engine()
+
+
+def model(cls: type[T], **data: Any) -> T:
+    """Validate input at the edge, before anything is sent."""
+    return engine().parse(cls, **data)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = files.read_json(path)
+    except InputFileError as err:
+        raise Refused(str(err)) from err
+    if not isinstance(data, dict):
+        raise Refused(f"{path} must hold a JSON object")
+    return data
+
+
+def run(coro: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run a command; turn every failure into one line and an exit code."""
+
+    @functools.wraps(coro)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        code = 0
+        try:
+            asyncio.run(coro(*args, **kwargs))
+        except Refused as err:
+            click.echo(printable(f"error: {err}", one_line=True), err=True)
+            code = REFUSED
+        except Unreachable as err:
+            click.echo(printable(f"error: {err}", one_line=True), err=True)
+            code = UNREACHABLE
+        except RPCError as err:
+            down = unreachable(err)
+            message = f"cannot reach Temporal: {err.message}" if down else err.message
+            click.echo(printable(f"error: {message}", one_line=True), err=True)
+            code = UNREACHABLE if down else REFUSED
+        except OSError as err:
+            click.echo(f"error: cannot reach the store ({err.strerror or err})", err=True)
+            code = UNREACHABLE
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Exit at once: a short-lived client can abort in interpreter teardown (sdk-python#300).
+        os._exit(code)
+
+    return wrapper
+
+
+def emit(as_json: bool, data: Any, text: str) -> None:
+    click.echo(printable(json.dumps(data, indent=2, ensure_ascii=False) if as_json else text))
+
+
+def reference_arg(f: Callable[..., Any]) -> Callable[..., Any]:
+    def check(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+        try:
+            return clean_reference(value)
+        except ValueError as err:
+            raise click.BadParameter(str(err)) from err
+
+    return click.argument("reference", callback=check)(f)
+
+
+by_option = click.option(
+    "--by", default=getpass.getuser, show_default="your user name", help="Who acts."
+)
+agent_option = click.option(
+    "--agent", default=getpass.getuser, show_default="your user name", help="The agent."
+)
+
+
+def input_file(help: str, required: bool = True) -> Callable[[Any], Any]:
+    """``--file PATH``: an input file, read safely by the command (``read_json``)."""
+    return click.option(
+        "--file", "file", required=required, type=click.Path(path_type=Path), help=help
+    )
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+track_option = click.option(
+    "--track",
+    type=click.Choice([r.value for r in RegimeCode]),
+    help="Which regulator's report (default: the incident's).",
+)
+
+
+def track_code(value: str | None) -> RegimeCode | None:
+    """The ``--track`` option's value as a regime code."""
+    return RegimeCode(value) if value else None

@@ -1,0 +1,206 @@
+"""The incident's commands: open, discover, facts, event, approve, justify, security,
+close; status, timeline and report to read it. Each is one call into the service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from breachclock.cli.common import (
+    by_option,
+    emit,
+    engine,
+    input_file,
+    json_option,
+    model,
+    read_json,
+    reference_arg,
+    run,
+    track_code,
+    track_option,
+)
+from breachclock.domain.incident import notification_views as notify_views
+from breachclock.domain.incident import views
+from breachclock.domain.incident.model import (
+    Close,
+    Discover,
+    FactsPatch,
+    Justify,
+    OpenIncident,
+    OpenSecurityReport,
+    TimelineInput,
+)
+from breachclock.domain.incident.report import render_json, render_text
+from breachclock.domain.instants import show, zone
+from breachclock.runtime.terminal import printable
+from breachclock.service import incidents
+
+
+@click.command("open")
+@reference_arg
+@click.option("--title", help="A short title (no personal data).")
+@click.option(
+    "--regime", type=click.Choice(["pts", "imy", "dk"]), help="Regulator of the report [pts]."
+)
+@input_file("JSON: title, regime and/or facts.", required=False)
+@by_option
+@run
+async def open_(
+    reference: str, title: str | None, regime: str | None, file: Path | None, by: str
+) -> None:
+    """Open an incident."""
+    data = read_json(file) if file else {}
+    opening = model(
+        OpenIncident,
+        reference=reference,
+        title=title or data.get("title"),
+        regime=regime or data.get("regime"),
+        opened_by=by,
+        facts=data.get("facts"),
+    )
+    await incidents.open_incident(engine(), opening)
+    click.echo(
+        f"opened {reference} ({opening.regime.value.upper()}); "
+        f"record awareness with: discover {reference} --at TIME --how TEXT"
+    )
+
+
+@click.command()
+@reference_arg
+@click.option(
+    "--at", "at", required=True, help="When the operator became aware (offset or zone required)."
+)
+@click.option(
+    "--how", required=True, help="How the incident was discovered / awareness established."
+)
+@by_option
+@run
+async def discover(reference: str, at: str, how: str, by: str) -> None:
+    """Record awareness: the clocks start."""
+    found = await incidents.discover(engine(), reference, model(Discover, at=at, by=by, how=how))
+    tz = zone(engine().settings.operator_zone)
+    click.echo(f"{reference} discovered {show(found.at, tz)}")
+    for due in found.deadlines:
+        click.echo(f"  {due.name} due {show(due.due_at, tz)}")
+
+
+@click.command()
+@reference_arg
+@input_file("JSON object of facts.")
+@run
+async def facts(reference: str, file: Path) -> None:
+    """Record or correct facts."""
+    patch = model(FactsPatch, changes=read_json(file))
+    missing = await incidents.record_facts(engine(), reference, patch)
+    click.echo(f"facts recorded; still missing: {', '.join(missing) if missing else 'nothing'}")
+
+
+@click.command()
+@reference_arg
+@click.option("--at", "at", required=True, help="When it happened (offset or zone required).")
+@click.option("--what", required=True)
+@click.option(
+    "--how-established", default="reported", show_default=True, help="logs, estimate (basis), …"
+)
+@by_option
+@run
+async def event(reference: str, at: str, what: str, how_established: str, by: str) -> None:
+    """Add a timeline event."""
+    request = model(TimelineInput, at=at, what=what, by=by, how_established=how_established)
+    answer = await incidents.add_event(engine(), reference, request)
+    click.echo(answer.message)
+
+
+@click.command()
+@reference_arg
+@click.option(
+    "--filing",
+    required=True,
+    help="The filing you approve, as 'status' and 'report' name the pending one "
+    "(initial_report, supplementary_report, …, correction).",
+)
+@click.option("--late-reason", help="Why the filing is late, when it is.")
+@track_option
+@by_option
+@run
+async def approve(
+    reference: str, filing: str, late_reason: str | None, track: str | None, by: str
+) -> None:
+    """File the pending report now (approving the same filing again files nothing)."""
+    result = await incidents.approve(
+        engine(), reference, by, filing, late_reason, track_code(track)
+    )
+    click.echo(printable(result.message))
+
+
+@click.command()
+@reference_arg
+@click.option("--text", required=True, help="Why facts are still missing (well-founded).")
+@track_option
+@by_option
+@run
+async def justify(reference: str, text: str, track: str | None, by: str) -> None:
+    """Record why facts are still missing (for the extension report)."""
+    request = model(Justify, by=by, text=text, track=track)
+    click.echo((await incidents.justify(engine(), reference, request)).message)
+
+
+@click.command()
+@reference_arg
+@click.option("--aware-at", help="When it was known to be a significant security incident.")
+@by_option
+@run
+async def security(reference: str, aware_at: str | None, by: str) -> None:
+    """Open a NIS2 security-incident report beside the privacy report."""
+    request = model(OpenSecurityReport, by=by, aware_at=aware_at)
+    click.echo((await incidents.open_security_report(engine(), reference, request)).message)
+
+
+@click.command()
+@reference_arg
+@click.option("--reason", help="For the register: why closed, or why never reported.")
+@by_option
+@run
+async def close(reference: str, reason: str | None, by: str) -> None:
+    """Close the incident; it is written to the register."""
+    request = model(Close, by=by, reason=reason)
+    click.echo((await incidents.close(engine(), reference, request)).message)
+
+
+@click.command()
+@reference_arg
+@json_option
+@run
+async def status(reference: str, as_json: bool) -> None:
+    """Deadlines, filings and what is missing."""
+    found = await incidents.standing(engine(), reference)
+    state, live = found.state, found.live
+    data = {**views.status(state), "notification": notify_views.notification(state, live)}
+    text = "\n".join([views.status_text(state), *notify_views.notification_text(state, live)])
+    emit(as_json, data, text)
+
+
+@click.command()
+@reference_arg
+@json_option
+@run
+async def timeline(reference: str, as_json: bool) -> None:
+    """Every recorded step of the incident."""
+    state = await engine().state(reference)
+    emit(as_json, views.timeline(state), views.timeline_text(state))
+
+
+@click.command()
+@reference_arg
+@json_option
+@track_option
+@run
+async def report(reference: str, as_json: bool, track: str | None) -> None:
+    """Render the report that would be filed now."""
+    draft = await incidents.draft(engine(), reference, track_code(track))
+    click.echo(printable(render_json(draft) if as_json else render_text(draft)))
+
+
+COMMANDS = [open_, discover, facts, event, approve, justify, security, close]
+READS = [status, timeline, report]

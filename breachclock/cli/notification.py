@@ -1,0 +1,217 @@
+"""Telling subscribers: assess, subscribers, notice, decide, order; watch, person and
+unreachable to follow the campaign. Each is one call into the service."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from breachclock.cli.common import (
+    by_option,
+    emit,
+    engine,
+    input_file,
+    json_option,
+    model,
+    read_json,
+    reference_arg,
+    run,
+)
+from breachclock.domain.incident import notification_views as notify_views
+from breachclock.domain.incident.model import NoticeOrder
+from breachclock.domain.instants import iso_local, show, zone
+from breachclock.domain.notify.assessment import Assessment
+from breachclock.domain.notify.subscribers import DELIMITERS
+from breachclock.runtime.terminal import printable
+from breachclock.service import notification
+from breachclock.service.engine import Refused
+from breachclock.service.incidents import standing
+
+DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t"}
+
+
+@click.command()
+@reference_arg
+@input_file("JSON.")
+@json_option
+@run
+async def assess(reference: str, file: Path, as_json: bool) -> None:
+    """Record the assessment of harm to subscribers; prints the recommendation and why."""
+    result = await notification.assess(engine(), reference, model(Assessment, **read_json(file)))
+    verdict = "NOTIFY the affected subscribers" if result.notify else "no notice required"
+    text = "\n".join([f"recommendation: {verdict}", *(f"  - {r}" for r in result.reasons)])
+    emit(as_json, result.model_dump(mode="json"), text)
+
+
+@click.command()
+@reference_arg
+@input_file(
+    "CSV or JSONL export: id, name, phone, email, language, time_zone, role, "
+    "subscriber_id, affected_items, postal_address."
+)
+@click.option("--skip-invalid", is_flag=True, help="Load the valid rows, list the bad ones.")
+@click.option(
+    "--delimiter",
+    type=click.Choice(["comma", "semicolon", "tab", ",", ";"]),
+    help="The CSV's column delimiter [found from the header line].",
+)
+@run
+async def subscribers(
+    reference: str, file: Path, skip_invalid: bool, delimiter: str | None
+) -> None:
+    """Load the affected subscribers and users (again: nobody is added twice)."""
+    forced = DELIMITER_NAMES.get(delimiter or "", delimiter)
+    try:
+        read, summary = await notification.load(engine(), reference, file, skip_invalid, forced)
+    except OSError as err:
+        raise Refused(f"cannot read {file}: {err.strerror}") from err
+    if read.delimiter:
+        click.echo(
+            printable(f"read {file.name}: columns separated by {DELIMITERS[read.delimiter]}")
+        )
+    click.echo(
+        f"{summary.added} added, {summary.repeated} already on the list; "
+        f"{summary.people} on the list now"
+    )
+    if summary.changed:
+        click.echo(
+            f"{len(summary.changed)} already on the list with other details, kept as they were: "
+            + ", ".join(summary.changed[:20])
+            + (" …" if len(summary.changed) > 20 else "")
+        )
+    for row in summary.skipped:
+        click.echo(printable(f"skipped line {row.line}: {row.reason}"))
+
+
+@click.command()
+@reference_arg
+@input_file("JSON: access_from, what_happened, consequences, measures_taken, … per language.")
+@run
+async def notice(reference: str, file: Path) -> None:
+    """Record the notice text the subscribers will get."""
+    click.echo((await notification.set_notice(engine(), reference, read_json(file))).message)
+
+
+@click.command()
+@reference_arg
+@click.option("--notify/--no-notify", required=True, help="Tell the subscribers, or not.")
+@click.option(
+    "--exemption",
+    type=click.Choice(["unintelligible", "no_adverse_effect"]),
+    help="The ground for not notifying.",
+)
+@click.option("--justification", help="Why not (goes into the report).")
+@by_option
+@run
+async def decide(
+    reference: str, notify: bool, exemption: str | None, justification: str | None, by: str
+) -> None:
+    """Decide on telling the subscribers; notifying starts the campaign."""
+    message = await notification.decide(
+        engine(),
+        reference,
+        notify=notify,
+        exemption=exemption,
+        justification=justification,
+        decided_by=by,
+    )
+    click.echo(printable(message))
+
+
+@click.command()
+@reference_arg
+@click.option("--regulator", required=True, help="Who ordered the notice, e.g. PTS.")
+@click.option("--decision-ref", help="The regulator's decision number.")
+@click.option("--text", help="What the order says.")
+@by_option
+@run
+async def order(
+    reference: str, regulator: str, decision_ref: str | None, text: str | None, by: str
+) -> None:
+    """Record a regulator's order to notify the subscribers; starts the campaign."""
+    request = model(
+        NoticeOrder, by=regulator, decision_reference=decision_ref, text=text, recorded_by=by
+    )
+    click.echo(printable(await notification.order(engine(), reference, request)))
+
+
+@click.command()
+@reference_arg
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between refreshes.")
+@run
+async def watch(reference: str, interval: float) -> None:
+    """Follow a notification campaign until it finishes."""
+    while True:
+        found = await standing(engine(), reference)
+        state = found.state
+        waves = state.notification.waves
+        if not waves:
+            raise Refused("no notification campaign has started for this incident")
+        total = notify_views.totals(state, found.live)
+        line = notify_views.bar(total.finished, max(total.total, state.notification.people))
+        detail = ", ".join(f"{n} {s.value}" for s, n in sorted(total.people.items()))
+        click.echo(f"\r{line}  {detail}\033[K", nl=False)
+        if all(w.finished_at for w in waves):
+            click.echo()
+            return
+        await asyncio.sleep(interval)
+
+
+@click.command()
+@reference_arg
+@click.argument("subscriber_id")
+@json_option
+@run
+async def person(reference: str, subscriber_id: str, as_json: bool) -> None:
+    """One person's notification: every attempt and its outcome."""
+    found = await notification.person(engine(), reference, subscriber_id)
+    tz = zone(engine().settings.operator_zone)
+    data = {
+        "subscriber_id": subscriber_id,
+        "status": found.person.status.value,
+        "next_at": iso_local(found.person.next_at, tz),
+        "attempts": [
+            {
+                "channel": a.channel,
+                "number": a.number,
+                "outcome": a.outcome,
+                "at": iso_local(a.at, tz),
+            }
+            for a in found.attempts
+        ],
+    }
+    text = "\n".join(
+        [f"{subscriber_id}: {found.person.status.value}"]
+        + [f"  {show(a.at, tz)}  {a.channel} {a.number}: {a.outcome}" for a in found.attempts]
+    )
+    emit(as_json, data, text)
+
+
+@click.command()
+@reference_arg
+@json_option
+@run
+async def unreachable(reference: str, as_json: bool) -> None:
+    """The people no call or e-mail reached: they are to be told by letter."""
+    found = await notification.unreachable(engine(), reference)
+    rows = [
+        {
+            "subscriber_id": r.person.id,
+            "name": r.person.name,
+            "postal_address": r.person.postal_address,
+            "reason": r.reason,
+        }
+        for r in found
+    ]
+    lines = [
+        f"{r.person.id}  {r.person.name or ''}  "
+        f"{r.person.postal_address_line or '(no address)'}  ({r.reason})"
+        for r in found
+    ]
+    emit(as_json, rows, "\n".join(printable(line, one_line=True) for line in lines) or "nobody")
+
+
+COMMANDS = [assess, subscribers, notice, decide, order]
+READS = [watch, person, unreachable]

@@ -1,0 +1,48 @@
+"""The register of incidents (LEK 8:9 asks for one): a row per incident, and the order
+a person reads them in, most urgent first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from breachclock.domain.incident import lifecycle
+from breachclock.domain.incident.model import IncidentState
+
+
+class RegisterRow(BaseModel):
+    reference: str
+    title: str | None = None
+    state: str
+    regime: str | None = None
+    next_deadline: datetime | None = None
+    closed_reason: str | None = None
+    never_filed: list[str] = []
+    """Once closed: the reports that were due and never went."""
+
+
+def closed_row(state: IncidentState) -> RegisterRow:
+    """A closed incident as the register keeps it."""
+    return RegisterRow(
+        reference=state.reference,
+        title=state.title,
+        state="closed",
+        regime=state.regime.value,
+        closed_reason=state.closure.reason if state.closure else None,
+        never_filed=[
+            f"{track.regime.value}:{stage}"
+            for index, track in enumerate(state.tracks)
+            for stage in lifecycle.unfiled(state, index)
+        ],
+    )
+
+
+def most_urgent_first(rows: Iterable[RegisterRow]) -> list[RegisterRow]:
+    """The nearest deadline first; incidents without one (not yet discovered, closed)
+    after, by reference."""
+    return sorted(
+        rows,
+        key=lambda r: (r.next_deadline is None, r.next_deadline or datetime.max, r.reference),
+    )

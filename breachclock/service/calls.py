@@ -1,0 +1,51 @@
+"""The agents' worklist (``BREACHCLOCK_CALLS=agents``): take the next call, read its
+script once the person is identified, record how it went. An agent sees the name,
+number and greeting of the call they hold, and nothing of any other person's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+
+from activities.calls import CallRequest
+from breachclock.domain.notify.delivery import CallOutcome
+from breachclock.runtime.store.people import WorkItem
+from breachclock.service.engine import Engine, Refused
+
+
+class HeldCall(BaseModel):
+    item: WorkItem
+    call: CallRequest
+
+
+async def next_call(engine: Engine, agent: str) -> HeldCall | None:
+    """The oldest call nobody holds, now held by ``agent`` (None: no calls waiting)."""
+    hold = engine.settings.agent_hold_minutes * 60
+    async with engine.people() as store:
+        item = await store.claim(agent, datetime.now(UTC), hold)
+    if item is None:
+        return None
+    return HeldCall(item=item, call=CallRequest.model_validate_json(item.request))
+
+
+async def held(engine: Engine, key: str, agent: str) -> HeldCall:
+    """A call ``agent`` holds (the script is theirs to read, nobody else's)."""
+    async with engine.people() as store:
+        item = await store.work_item(key)
+    if item is None:
+        raise Refused(f"no call {key} on the list")
+    if item.claimed_by != agent:
+        raise Refused(f"call {key} is not held by {agent}: take it with 'calls next' first")
+    return HeldCall(item=item, call=CallRequest.model_validate_json(item.request))
+
+
+async def record_call(engine: Engine, key: str, outcome: CallOutcome, agent: str) -> None:
+    async with engine.people() as store:
+        item = await store.work_item(key)
+        if item is None:
+            raise Refused(f"no call {key} on the list")
+        if not await store.report(key, outcome, datetime.now(UTC), agent):
+            if item.claimed_by != agent:
+                raise Refused(f"call {key} is not held by {agent}: take it with 'calls next' first")
+            raise Refused(f"call {key} was already recorded")

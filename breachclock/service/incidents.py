@@ -1,0 +1,204 @@
+"""The incident's reporting: opening it, awareness, facts, events, filings, closing.
+
+Each function is one thing a person does, through the workflow's validated updates;
+the CLI and the HTTP API call the same ones, so nothing reaches an incident by a
+path that skips a check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from breachclock.domain.ids import workflow_id
+from breachclock.domain.incident import lifecycle
+from breachclock.domain.incident.model import (
+    Approve,
+    Close,
+    Discover,
+    FactsPatch,
+    IncidentState,
+    Justify,
+    OpenIncident,
+    OpenSecurityReport,
+    TimelineInput,
+)
+from breachclock.domain.incident.report import ReportDraft, build_draft
+from breachclock.domain.instants import InstantError, not_far_ahead, zone
+from breachclock.domain.notify.delivery import Counts
+from breachclock.domain.regimes import RegimeCode
+from breachclock.service.engine import Engine, Refused
+from breachclock.service.register import TITLE
+from workflows.incident import IncidentWorkflow
+from workflows.messages import Answer, ApproveResult, Discovered, IncidentStart
+
+READABLE_WAIT = timedelta(seconds=10)
+"""How long ``open`` waits for the engine to read the incident it was sent."""
+
+
+def not_ahead(instant: datetime | None, what: str) -> None:
+    """An early check: a time more than a year ahead is a typo in the year."""
+    try:
+        if instant is not None:
+            not_far_ahead(instant, datetime.now(UTC), what)
+    except InstantError as err:
+        raise Refused(str(err)) from err
+
+
+async def open_incident(engine: Engine, opening: OpenIncident) -> None:
+    """Start the incident's workflow, and make sure the engine can read it: a client
+    whose codec key is not the engine's would otherwise leave a workflow nobody can
+    open, under a reference nobody can use again."""
+    client = await engine.client()
+    try:
+        handle = await client.start_workflow(
+            IncidentWorkflow.run,
+            IncidentStart(opening=opening),
+            id=workflow_id(opening.reference),
+            task_queue=engine.settings.task_queue,
+            memo={TITLE: opening.title},  # sealed by the codec like the input
+        )
+    except WorkflowAlreadyStartedError as err:
+        raise Refused(f"incident {opening.reference} already exists") from err
+    if await _unreadable(handle):
+        await handle.terminate("the engine could not read what the client sent")
+        raise Refused(
+            "the engine cannot read what this client sends: its codec key is not the "
+            f"engine's (BREACHCLOCK_CODEC_KEYS, or {engine.settings.key_file}); nothing was "
+            f"opened, and {opening.reference} can be opened again"
+        )
+
+
+async def _unreadable(handle: WorkflowHandle[IncidentWorkflow, IncidentState]) -> bool:
+    """Whether the engine failed to decrypt the workflow's input (its task fails with a
+    ``CodecKeyError``); False once it answers, or if no worker took it up in time (the
+    incident then waits for the engine, as any would)."""
+    deadline = asyncio.get_running_loop().time() + READABLE_WAIT.total_seconds()
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            await handle.query(IncidentWorkflow.status, rpc_timeout=timedelta(seconds=2))
+            return False
+        except (RPCError, WorkflowQueryFailedError):
+            pass
+        async for event in handle.fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                failure = event.workflow_task_failed_event_attributes.failure
+                if failure.application_failure_info.type == "CodecKeyError":
+                    return True
+        await asyncio.sleep(0.3)
+    return False
+
+
+async def discover(engine: Engine, reference: str, discovery: Discover) -> Discovered:
+    not_ahead(discovery.at, "the discovery time")
+    found: Discovered = await engine.update(reference, IncidentWorkflow.discover, discovery)
+    return found
+
+
+async def record_facts(engine: Engine, reference: str, patch: FactsPatch) -> list[str]:
+    """The facts recorded; answers with what a complete report still lacks."""
+    missing: list[str] = await engine.update(reference, IncidentWorkflow.record_facts, patch)
+    return missing
+
+
+async def add_event(engine: Engine, reference: str, event: TimelineInput) -> Answer:
+    not_ahead(event.at, "the event's time")
+    answer: Answer = await engine.update(reference, IncidentWorkflow.add_event, event)
+    return answer
+
+
+async def approve(
+    engine: Engine,
+    reference: str,
+    by: str,
+    filing: str,
+    late_reason: str | None = None,
+    track: RegimeCode | None = None,
+) -> ApproveResult:
+    """File the named filing now; approving the same filing again files nothing. The
+    approval carries the facts version it was given on, so newer facts may be filed
+    again (a further partial report, a correction)."""
+    state = await engine.state(reference)
+    if track is None:  # a stage only one regulator has (early_warning) names its track
+        track = lifecycle.track_of_stage(state, filing)
+    approval = engine.parse(
+        Approve,
+        by=by,
+        filing=filing,
+        facts_version=state.facts_version,
+        late_reason=late_reason,
+        track=track,
+    )
+    result: ApproveResult = await engine.update(reference, IncidentWorkflow.approve, approval)
+    return result
+
+
+async def justify(engine: Engine, reference: str, justification: Justify) -> Answer:
+    answer: Answer = await engine.update(reference, IncidentWorkflow.justify, justification)
+    return answer
+
+
+async def open_security_report(
+    engine: Engine, reference: str, request: OpenSecurityReport
+) -> Answer:
+    not_ahead(request.aware_at, "the awareness time")
+    answer: Answer = await engine.update(reference, IncidentWorkflow.open_security_report, request)
+    return answer
+
+
+async def close(engine: Engine, reference: str, request: Close) -> Answer:
+    answer: Answer = await engine.update(reference, IncidentWorkflow.close, request)
+    return answer
+
+
+class Standing(BaseModel):
+    """An incident as it stands, and its running campaigns' counts as recorded now."""
+
+    state: IncidentState
+    live: dict[int, Counts]
+
+
+async def standing(engine: Engine, reference: str) -> Standing:
+    state = await engine.state(reference)
+    return Standing(state=state, live=await live_counts(engine, state))
+
+
+async def live_counts(engine: Engine, state: IncidentState) -> dict[int, Counts]:
+    """The running waves' counts straight from the store: what agents and rounds have
+    recorded this moment, not what the campaign's workflow last heard of a round."""
+    running = [w for w in state.notification.waves if w.finished_at is None]
+    if not running:
+        return {}
+    async with engine.people() as store:
+        return {w.number: await store.counts(state.reference, w.first, w.end) for w in running}
+
+
+async def draft(engine: Engine, reference: str, track: RegimeCode | None = None) -> ReportDraft:
+    """The report that would be filed now (the next pending one), as the regulator would
+    get it; late reasons as the filing would carry them."""
+    state = await engine.state(reference)
+    wanted = state.track(track)
+    if wanted is None:
+        if state.discovery is None:
+            raise Refused("no report is open yet: record the discovery first")
+        raise Refused(f"no {(track or state.regime).value.upper()} report is open for {reference}")
+    index = state.tracks.index(wanted)
+    now = datetime.now(UTC)
+    step = lifecycle.pending_filing(state, index, now)
+    if step is None:
+        if state.closure is not None:
+            never = lifecycle.unfiled(state, index)
+            raise Refused(
+                f"{reference} is closed"
+                + (f"; never filed: {', '.join(never)}" if never else "; every report was filed")
+            )
+        raise Refused("nothing is pending: every report has been filed")
+    tz = zone(state.policy.operator_zone)
+    late = lifecycle.late_reason(state, wanted, step.due_at, now, tz)
+    return build_draft(state, step, state.next_filing_number, now, late)

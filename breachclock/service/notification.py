@@ -1,0 +1,179 @@
+"""Telling subscribers: the assessment, the affected list, the notice, the decision or
+a regulator's order, and following the campaign, person by person.
+
+Loading the list: each page is staged in the store, then taken on by the incident.
+A page's people never travel in the workflow's history: the client seals them into
+the store under a key made from the page's content, and the ``add_subscribers``
+update names that key. The same page loaded again (the same file, a re-run) has the
+same key, which the incident has seen: nobody is added twice, however often or from
+wherever the list is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+
+from breachclock.domain.incident.model import NoticeOrder
+from breachclock.domain.notify.assessment import Assessment, Decision, Recommendation
+from breachclock.domain.notify.notice import IncidentNotice
+from breachclock.domain.notify.subscribers import (
+    DEFAULT_REGION,
+    ListRead,
+    Rejected,
+    Subscriber,
+    SubscriberFileError,
+    pages,
+    parse,
+)
+from breachclock.domain.regimes import phone_region
+from breachclock.runtime.files import MAX_LIST_BYTES, text_lines
+from breachclock.runtime.store.people import Attempt, NotifyStore, Recipient
+from breachclock.service.engine import Engine, Refused, refusal_message
+from workflows.incident import IncidentWorkflow
+from workflows.messages import MAX_LOAD_PAGE, Answer, LoadResult, SubscriberLoad
+
+PAGE = TypeAdapter(list[Subscriber])
+
+
+class LoadSummary(BaseModel):
+    added: int = 0
+    repeated: int = 0
+    people: int = 0
+    """On the list now."""
+    changed: list[str] = []
+    skipped: list[Rejected] = []
+
+
+def read_list(
+    path: Path,
+    skip_invalid: bool = False,
+    region: str = DEFAULT_REGION,
+    delimiter: str | None = None,
+) -> ListRead:
+    """The affected list in a CSV or JSONL export at ``path``: read safely (a regular
+    file within ``MAX_LIST_BYTES``, UTF-8), checked row by row (``subscribers.parse``)."""
+    return parse(path.name, text_lines(path, MAX_LIST_BYTES), skip_invalid, region, delimiter)
+
+
+def page_key(reference: str, people: Sequence[Subscriber]) -> str:
+    """A page's key: its content's, so the same page always has the same one."""
+    digest = hashlib.sha256(reference.encode() + b"\0" + PAGE.dump_json(list(people)))
+    return digest.hexdigest()[:32]
+
+
+async def load_list(
+    handle: WorkflowHandle[Any, Any],
+    store: NotifyStore,
+    reference: str,
+    source: str,
+    people: Sequence[Subscriber],
+    skipped: Sequence[Rejected] = (),
+) -> LoadSummary:
+    """Stage and load ``people`` page by page; the skipped rows go with the first page."""
+    summary = LoadSummary(skipped=list(skipped))
+    for number, page in enumerate(pages(people, MAX_LOAD_PAGE) or [[]]):
+        key = page_key(reference, page)
+        await store.stage(reference, key, page, datetime.now(UTC))
+        first = number == 0
+        result: LoadResult = await handle.execute_update(
+            IncidentWorkflow.add_subscribers,
+            SubscriberLoad(
+                source=source,
+                page_key=key,
+                count=len(page),
+                languages=sorted({p.language for p in page}, key=lambda lang: lang or ""),
+                items=sorted({item for p in page for item in p.affected_items}),
+                skipped=list(skipped[:MAX_LOAD_PAGE]) if first else [],
+                skipped_total=len(skipped) if first else 0,
+            ),
+        )
+        summary.added += result.added
+        summary.repeated += result.repeated
+        summary.people = result.people
+        summary.changed += result.changed
+    return summary
+
+
+async def assess(engine: Engine, reference: str, assessment: Assessment) -> Recommendation:
+    result: Recommendation = await engine.update(reference, IncidentWorkflow.assess, assessment)
+    return result
+
+
+async def load(
+    engine: Engine,
+    reference: str,
+    path: Path,
+    skip_invalid: bool = False,
+    delimiter: str | None = None,
+) -> tuple[ListRead, LoadSummary]:
+    """Read the affected list from ``path`` and load it into the incident."""
+    state = await engine.state(reference)
+    try:
+        read = read_list(path, skip_invalid, phone_region(state.regime), delimiter)
+    except SubscriberFileError as err:
+        raise Refused(str(err)) from err
+    handle = await engine.handle(reference)
+    try:
+        async with engine.people() as store:
+            summary = await load_list(
+                handle, store, reference, path.name, read.subscribers, read.rejected
+            )
+    except WorkflowUpdateFailedError as err:
+        raise Refused(refusal_message(err)) from err
+    return read, summary
+
+
+async def set_notice(engine: Engine, reference: str, passages: dict[str, Any]) -> Answer:
+    """The notice the subscribers get, for this incident (its reference and regime)."""
+    state = await engine.state(reference)
+    notice = engine.parse(
+        IncidentNotice, **{**passages, "reference": reference, "regime": state.regime}
+    )
+    answer: Answer = await engine.update(reference, IncidentWorkflow.set_notice, notice)
+    return answer
+
+
+async def decide(engine: Engine, reference: str, **decision: Any) -> str:
+    """The decision to notify or not. The assessment is asked for first: the decision is
+    weighed against it, whatever else the decision lacks."""
+    state = await engine.state(reference)
+    if state.notification.assessment is None and state.closure is None:
+        raise Refused("record the assessment first ('assess'): the decision is weighed against it")
+    message: str = await engine.update(
+        reference, IncidentWorkflow.decide_notice, engine.parse(Decision, **decision)
+    )
+    return message
+
+
+async def order(engine: Engine, reference: str, request: NoticeOrder) -> str:
+    message: str = await engine.update(reference, IncidentWorkflow.order_notice, request)
+    return message
+
+
+class PersonView(BaseModel):
+    person: Recipient
+    attempts: list[Attempt]
+
+
+async def person(engine: Engine, reference: str, subscriber_id: str) -> PersonView:
+    """One person's progress and every attempt to reach them."""
+    await engine.state(reference)  # the incident exists
+    async with engine.people() as store:
+        found = await store.person(reference, subscriber_id)
+        attempts = await store.attempts(reference, subscriber_id)
+    if found is None:
+        raise Refused(f"{subscriber_id} is not on the list of {reference}")
+    return PersonView(person=found, attempts=attempts)
+
+
+async def unreachable(engine: Engine, reference: str) -> list[Recipient]:
+    """The people to be told by letter, with why."""
+    async with engine.people() as store:
+        return await store.unreachable(reference)
