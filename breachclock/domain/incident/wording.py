@@ -8,7 +8,7 @@ terms are the regulators' own (PTS's guidance, Regulation 611/2013, the Danish r
 
 Keys name one phrase; ``key@regime`` overrides it for one regulator (IMY says
 "personuppgiftsincident" where PTS says "integritetsincident"). Every language has
-every plain key: ``tests/test_filing_language.py`` checks that.
+every plain key: ``tests/domain/incident/test_filing_language.py`` checks that.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_demo_runs_the_comviq_case_to_the_end(tmp_path: Path) -> None:

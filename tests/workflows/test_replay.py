@@ -2,8 +2,8 @@
 
 A change that would break running incidents (non-determinism) fails here. The
 histories are recorded from the clock, campaign and exactly-once tests with
-``BREACHCLOCK_RECORD_HISTORIES=1 pytest tests/test_workflow_clocks.py tests/test_campaign.py
-tests/test_exactly_once.py``, every run of a chain that continued as new on its own
+``BREACHCLOCK_RECORD_HISTORIES=1 pytest tests/workflows/test_workflow_clocks.py tests/workflows/test_campaign.py
+tests/workflows/test_exactly_once.py``, every run of a chain that continued as new on its own
 (``…-run0``, ``…-run1``); record
 new ones when a path is added, never to make this test pass after a change
 (guard the change with ``workflow.patched`` instead).
@@ -23,7 +23,7 @@ from temporalio.worker import Replayer
 from breachclock.runtime.codec import EncryptionCodec, encrypted_converter
 from worker import WORKFLOWS, sandbox
 
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
 
 
 def test_every_path_has_a_saved_history() -> None:

@@ -53,7 +53,7 @@ from breachclock.service.engine import Refused
 from tests.cli_support import address
 from tests.conftest import SmtpSink, harness, unique
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 settings.register_profile(
     "fuzz-cli",

@@ -4,7 +4,7 @@ but what a person typed.
 
 The golden files under ``tests/golden/`` are the Comviq filing to PTS and the YouSee
 filing to the Danish authority, text and JSON; regenerate them after a deliberate
-change with ``BREACHCLOCK_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_filing_language.py``
+change with ``BREACHCLOCK_UPDATE_GOLDEN=1 .venv/bin/pytest tests/domain/incident/test_filing_language.py``
 and read the diff.
 """
 
@@ -45,7 +45,7 @@ from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.config import Settings
 from tests.filing_cases import CASES, COMVIQ, NO_NOTICE, YOUSEE, variant
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parents[2] / "golden"
 UPDATE = os.environ.get("BREACHCLOCK_UPDATE_GOLDEN") == "1"
 
 

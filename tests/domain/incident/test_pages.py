@@ -16,7 +16,7 @@ from breachclock.domain.incident.model import IncidentState, Policy, Track
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.config import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 AWARE = datetime(2026, 11, 23, 8, 5, tzinfo=UTC)  # 09:05 CET
 CLI = "/opt/venv/bin/python /srv/breachclock/starter.py"
 

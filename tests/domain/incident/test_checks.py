@@ -11,7 +11,7 @@ from breachclock.domain.incident.lifecycle import SendPage
 from breachclock.domain.incident.model import Approve, Close, Discover, FilingKind, IncidentState
 from breachclock.domain.instants import zone
 from breachclock.domain.regimes import RegimeCode
-from tests.test_lifecycle import HOUR, T0, file, missing_facts, new_state
+from tests.domain.incident.test_lifecycle import HOUR, T0, file, missing_facts, new_state
 
 DAY = timedelta(days=1)
 
