@@ -10,10 +10,10 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from tests.cli.test_cli import Cli
 from tests.cli_support import address
 from tests.conftest import SmtpSink, harness, unique
 from tests.notify_support import HARMFUL
-from tests.cli.test_cli import Cli
 
 CSV = """id,name,phone,email,language,time_zone,role,subscriber_id,affected_items,postal_address
 S1,Anna Svensson,070-123 45 67,anna@example.org,sv,Europe/Stockholm,subscriber,,secret number,
