@@ -1,6 +1,6 @@
 """The breachclock command line: ``python starter.py --help``."""
 
-from breachclock.cli import cli
+from breachclock.cli import main
 
 if __name__ == "__main__":
-    cli()
+    main()

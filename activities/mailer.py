@@ -147,6 +147,14 @@ def attempt_name() -> str:
     return os.urandom(8).hex()
 
 
+def sent_date() -> str:
+    """The Date header: the engine's clock when this attempt was scheduled, so a mail's
+    date agrees with the times its body gives where the engine's clock is not the wall's
+    (the demo and tests on the time-skipping server); the wall clock outside an activity."""
+    when = activity.info().current_attempt_scheduled_time if activity.in_activity() else None
+    return format_datetime(when or datetime.now(UTC))
+
+
 def stamp(message: Message, key: str, sender: str) -> None:
     """The headers every breachclock mail carries; the Message-ID follows from the key.
 
@@ -154,7 +162,7 @@ def stamp(message: Message, key: str, sender: str) -> None:
     message["Message-ID"] = message_id(key)
     if message["From"] is None:
         message["From"] = sender
-    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Date"] = sent_date()
     message["X-Breachclock-Key"] = key
 
 

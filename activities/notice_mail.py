@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import UTC, datetime
 from email.header import Header
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import formataddr, parseaddr
 from functools import lru_cache
 
-from activities.mailer import message_id
+from activities.mailer import message_id, sent_date
 from breachclock.domain.notify.notice import Notice
 
 LEADING_DOT = b"\r\n."
@@ -58,7 +57,7 @@ def notice_wire(notice: Notice, to: str, sender: str, key: str) -> bytes:
         *([f"Reply-To: {notice.reply_to}"] if notice.reply_to else []),
         f"Subject: {subject_header(notice.subject)}",
         f"Message-ID: {message_id(key)}",
-        f"Date: {format_datetime(datetime.now(UTC))}",
+        f"Date: {sent_date()}",
         f"X-Breachclock-Key: {key}",
         "MIME-Version: 1.0",
         f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"',

@@ -148,9 +148,10 @@ class IncidentWorkflow(NotifyingIncident):
     async def run(self, start: IncidentStart) -> IncidentState:
         if not self._ready:
             # The engine's configuration decides the incident's policy, once, here.
-            self.state.policy = await workflow.execute_local_activity(
+            engine_policy = await workflow.execute_local_activity(
                 api.POLICY, result_type=Policy, start_to_close_timeout=timedelta(seconds=30)
             )
+            self.state.policy = engine_policy.for_regime(self.state.regime)
             self._ready = True
         if start.carried is None:
             self._note(
@@ -592,10 +593,14 @@ class IncidentWorkflow(NotifyingIncident):
     @workflow.update
     async def close(self, request: Close) -> Answer:
         await self._started()
-        self.state.closure = Closure(at=workflow.now(), by=request.by, reason=request.reason)
+        never = lifecycle.reports_due(self.state)
+        self.state.closure = Closure(
+            at=workflow.now(), by=request.by, reason=request.reason, never_filed=never
+        )
+        given_up = f" (never filed: {', '.join(never)})" if never else ""
         self._note(
             workflow.now(),
-            f"incident closed{': ' + request.reason if request.reason else ''}",
+            f"incident closed{': ' + request.reason if request.reason else ''}{given_up}",
             request.by,
         )
         self._changed = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from breachclock.cli.common import agent_option, engine, run
+from breachclock.cli.common import agent_option, emit, engine, json_option, run
 from breachclock.domain.instants import show, zone
 from breachclock.domain.notify.delivery import CallOutcome
 from breachclock.runtime.terminal import printable
@@ -41,11 +41,12 @@ async def calls_next(agent: str) -> None:
 @calls.command("script")
 @click.argument("key")
 @agent_option
+@json_option
 @run
-async def calls_script(key: str, agent: str) -> None:
+async def calls_script(key: str, agent: str, as_json: bool) -> None:
     """The notice to read, once the person has confirmed who they are (a call you hold)."""
     held = await worklist.held(engine(), key, agent)
-    click.echo(printable(held.call.notice))
+    emit(as_json, {"key": key, "script": held.call.notice}, held.call.notice)
 
 
 @calls.command("record")

@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
 from breachclock.domain.incident.model import clean_reference
 from breachclock.domain.regimes import RegimeCode
 from breachclock.domain.text import InputFileError
 from breachclock.runtime import files
+from breachclock.runtime.config import Settings
 from breachclock.runtime.terminal import printable
-from breachclock.service.engine import Engine, Refused, Unreachable, unreachable
+from breachclock.service.engine import Engine, Refused, Unreachable, describe, unreachable
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -33,7 +34,10 @@ REFUSED, USAGE, UNREACHABLE = 1, 2, 3
 def engine() -> Engine:
     """One engine per command: the settings from this process's environment, the data
     folder found the same way the worker finds it."""
-    return Engine()
+    try:
+        return Engine(Settings())
+    except ValidationError as err:
+        raise Refused(f"the settings: {describe(err)}") from err
 
 
 def model(cls: type[T], **data: Any) -> T:

@@ -6,7 +6,8 @@ outbox, so every mail it shows is a real .eml file in the data folder.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -20,6 +21,7 @@ from breachclock.domain.incident.model import (
     Justify,
     OpenIncident,
 )
+from breachclock.domain.incident.notification_views import notification_text
 from breachclock.domain.instants import show, zone
 from breachclock.domain.notify.assessment import Assessment, Consequence, DataKind, Decision
 from breachclock.domain.notify.notice import IncidentNotice
@@ -141,7 +143,17 @@ def root_cause() -> FactsPatch:
     )
 
 
-async def run_demo(settings: Settings) -> None:
+def demo_folder(settings: Settings, now: datetime) -> Path:
+    """A folder of the demo's own under the data folder, new for each run: its register,
+    outbox, campaign store and keys never mix with the engine's real ones."""
+    return settings.data_dir / "demo" / f"{now:%Y%m%d-%H%M%S}"
+
+
+async def run_demo(settings: Settings, own_folder: bool = True) -> None:
+    """The demo, in a folder of its own unless ``own_folder`` is False (``--data-dir``)."""
+    if own_folder:
+        folder = demo_folder(settings, datetime.now(UTC))
+        settings = settings.model_copy(update={"data_dir": folder})
     prepare_data_dir(settings)
     env = await start_time_skipping(data_converter(settings))
     settings = settings.model_copy(
@@ -153,6 +165,7 @@ async def run_demo(settings: Settings) -> None:
                 await _scenario(env, settings)
             mails = sorted(outbox.folder.glob(f"*{REFERENCE_PREFIX}*.eml"))
             print(f"\n{len(mails)} mails for this demo are in {outbox.folder.resolve()}")
+            print(f"The demo's own data folder (register, campaign store): {settings.data_dir}")
     finally:
         await env.shutdown()
 
@@ -231,6 +244,8 @@ async def _scenario(env: WorkflowEnvironment, settings: Settings) -> None:
     while (await handle.query(IncidentWorkflow.status)).notification.running is not None:
         await env.sleep(timedelta(hours=6))
     await show_progress(handle, "every customer told: by phone, by e-mail, or listed for a letter")
+    told = await handle.query(IncidentWorkflow.status)
+    print("\n".join(notification_text(told, {})))
     await handle.execute_update(IncidentWorkflow.close, Close(by="Incident manager"))
     await show_progress(handle, "closed; the workflow writes it to the register")
     final = await handle.result()

@@ -3,6 +3,7 @@ close; status, timeline and report to read it. Each is one call into the service
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -31,7 +32,7 @@ from breachclock.domain.incident.model import (
     OpenSecurityReport,
     TimelineInput,
 )
-from breachclock.domain.incident.report import render_json, render_text
+from breachclock.domain.incident.report import FACT_LABELS, render_json, render_text
 from breachclock.domain.instants import show, zone
 from breachclock.runtime.terminal import printable
 from breachclock.service import incidents
@@ -44,20 +45,33 @@ from breachclock.service import incidents
     "--regime", type=click.Choice(["pts", "imy", "dk"]), help="Regulator of the report [pts]."
 )
 @input_file("JSON: title, regime and/or facts.", required=False)
+@click.option(
+    "--outside-service",
+    is_flag=True,
+    help="Not in providing the communications service (HR, marketing data): IMY's, not PTS's.",
+)
 @by_option
 @run
 async def open_(
-    reference: str, title: str | None, regime: str | None, file: Path | None, by: str
+    reference: str,
+    title: str | None,
+    regime: str | None,
+    file: Path | None,
+    outside_service: bool,
+    by: str,
 ) -> None:
     """Open an incident."""
     data = read_json(file) if file else {}
+    facts = data.get("facts")
+    if outside_service:
+        facts = {**(facts if isinstance(facts, dict) else {}), "in_communications_service": False}
     opening = model(
         OpenIncident,
         reference=reference,
         title=title or data.get("title"),
         regime=regime or data.get("regime"),
         opened_by=by,
-        facts=data.get("facts"),
+        facts=facts,
     )
     await incidents.open_incident(engine(), opening)
     click.echo(
@@ -93,7 +107,11 @@ async def facts(reference: str, file: Path) -> None:
     """Record or correct facts."""
     patch = model(FactsPatch, changes=read_json(file))
     missing = await incidents.record_facts(engine(), reference, patch)
-    click.echo(f"facts recorded; still missing: {', '.join(missing) if missing else 'nothing'}")
+    if not missing:
+        click.echo("facts recorded; nothing is missing for a complete report")
+        return
+    click.echo(f"facts recorded; still missing ({len(missing)}):")
+    click.echo("\n".join(f"  - {FACT_LABELS.get(key, key)} ({key})" for key in missing))
 
 
 @click.command()
@@ -160,11 +178,16 @@ async def security(reference: str, aware_at: str | None, by: str) -> None:
 @click.command()
 @reference_arg
 @click.option("--reason", help="For the register: why closed, or why never reported.")
+@click.option(
+    "--abandon-reports",
+    is_flag=True,
+    help="Close although reports are still due: each is recorded as never filed (needs --reason).",
+)
 @by_option
 @run
-async def close(reference: str, reason: str | None, by: str) -> None:
+async def close(reference: str, reason: str | None, abandon_reports: bool, by: str) -> None:
     """Close the incident; it is written to the register."""
-    request = model(Close, by=by, reason=reason)
+    request = model(Close, by=by, reason=reason, abandon_reports=abandon_reports)
     click.echo((await incidents.close(engine(), reference, request)).message)
 
 
@@ -176,8 +199,9 @@ async def status(reference: str, as_json: bool) -> None:
     """Deadlines, filings and what is missing."""
     found = await incidents.standing(engine(), reference)
     state, live = found.state, found.live
-    data = {**views.status(state), "notification": notify_views.notification(state, live)}
-    text = "\n".join([views.status_text(state), *notify_views.notification_text(state, live)])
+    now = datetime.now(UTC)
+    data = {**views.status(state, now), "notification": notify_views.notification(state, live)}
+    text = "\n".join([views.status_text(state, now), *notify_views.notification_text(state, live)])
     emit(as_json, data, text)
 
 

@@ -4,7 +4,12 @@ unreachable to follow the campaign. Each is one call into the service."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -41,7 +46,10 @@ async def assess(reference: str, file: Path, as_json: bool) -> None:
     """Record the assessment of harm to subscribers; prints the recommendation and why."""
     result = await notification.assess(engine(), reference, model(Assessment, **read_json(file)))
     verdict = "NOTIFY the affected subscribers" if result.notify else "no notice required"
-    text = "\n".join([f"recommendation: {verdict}", *(f"  - {r}" for r in result.reasons)])
+    heading = [f"  {result.basis}"] if result.basis else []
+    text = "\n".join(
+        [f"recommendation: {verdict}", *heading, *(f"  - {r}" for r in result.reasons)]
+    )
     emit(as_json, result.model_dump(mode="json"), text)
 
 
@@ -140,9 +148,10 @@ async def order(
 @click.command()
 @reference_arg
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between refreshes.")
+@json_option
 @run
-async def watch(reference: str, interval: float) -> None:
-    """Follow a notification campaign until it finishes."""
+async def watch(reference: str, interval: float, as_json: bool) -> None:
+    """Follow a notification campaign until it finishes (--json: a JSON line per refresh)."""
     while True:
         found = await standing(engine(), reference)
         state = found.state
@@ -150,13 +159,35 @@ async def watch(reference: str, interval: float) -> None:
         if not waves:
             raise Refused("no notification campaign has started for this incident")
         total = notify_views.totals(state, found.live)
-        line = notify_views.bar(total.finished, max(total.total, state.notification.people))
-        detail = ", ".join(f"{n} {s.value}" for s, n in sorted(total.people.items()))
-        click.echo(f"\r{line}  {detail}\033[K", nl=False)
-        if all(w.finished_at for w in waves):
-            click.echo()
+        done = all(w.finished_at for w in waves)
+        tz = zone(state.policy.operator_zone)
+        now = datetime.now(UTC)
+        waiting = found.next_due if found.next_due and found.next_due > now else None
+        if as_json:
+            line = {
+                "finished": total.finished,
+                "people": max(total.total, state.notification.people),
+                "by_status": {s.value: n for s, n in sorted(total.people.items())},
+                "next_attempt_at": iso_local(waiting, tz),
+                "done": done,
+            }
+            click.echo(json.dumps(line, ensure_ascii=False))
+        else:
+            bar = notify_views.bar(total.finished, max(total.total, state.notification.people))
+            detail = ", ".join(f"{n} {s.value}" for s, n in sorted(total.people.items()))
+            until = f"; nobody is due before {show(waiting, tz)}" if waiting else ""
+            click.echo(f"\r{bar}  {detail}{until}\033[K", nl=not sys.stdout.isatty() or done)
+        if done:
             return
         await asyncio.sleep(interval)
+
+
+def awaiting_text(found: notification.PersonView, tz: ZoneInfo) -> str:
+    waiting = found.awaiting
+    if waiting is None:
+        return ""
+    when = f" at {show(waiting.at, tz)}" if waiting.at else ", due now"
+    return f"; next: {waiting.step}{when}" + (f" ({waiting.why})" if waiting.why else "")
 
 
 @click.command()
@@ -167,8 +198,8 @@ async def watch(reference: str, interval: float) -> None:
 async def person(reference: str, subscriber_id: str, as_json: bool) -> None:
     """One person's notification: every attempt and its outcome."""
     found = await notification.person(engine(), reference, subscriber_id)
-    tz = zone(engine().settings.operator_zone)
-    data = {
+    tz = zone(found.zone)
+    data: dict[str, Any] = {
         "subscriber_id": subscriber_id,
         "status": found.person.status.value,
         "next_at": iso_local(found.person.next_at, tz),
@@ -182,8 +213,15 @@ async def person(reference: str, subscriber_id: str, as_json: bool) -> None:
             for a in found.attempts
         ],
     }
+    waiting = found.awaiting
+    if waiting is not None:
+        data["awaiting"] = {
+            "step": waiting.step,
+            "at": iso_local(waiting.at, tz),
+            "why": waiting.why,
+        }
     text = "\n".join(
-        [f"{subscriber_id}: {found.person.status.value}"]
+        [f"{subscriber_id}: {found.person.status.value}{awaiting_text(found, tz)}"]
         + [f"  {show(a.at, tz)}  {a.channel} {a.number}: {a.outcome}" for a in found.attempts]
     )
     emit(as_json, data, text)

@@ -217,6 +217,19 @@ def add_calendar_month(instant: datetime) -> datetime:
     return instant.replace(year=year, month=month, day=min(instant.day, last_day))
 
 
+def span(length: timedelta) -> str:
+    """A length of time as a person says it: "15 min", "6 h", "1 d 2 h", "2 h 30 min"."""
+    minutes = int(abs(length.total_seconds()) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [
+        f"{days} d" if days else "",
+        f"{hours} h" if hours else "",
+        f"{mins} min" if mins else "",
+    ]
+    return " ".join(p for p in parts if p) or "0 min"
+
+
 def countdown(due: datetime, now: datetime) -> str:
     """How long until ``due`` in words a person scans ("due in 23 h 40 min", "overdue by
     2 h 5 min"): the minutes, rounded down, with days once past two of them."""

@@ -9,10 +9,11 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from breachclock.domain.incident.model import Policy
+from breachclock.domain.instants import zone
 from breachclock.domain.notify.delivery import CallOutcome, Plan
 from breachclock.domain.regimes import RegimeCode, regime
 from breachclock.runtime.codec import CodecKeyError, EncryptionCodec, Sealer, local_keys, parse_keys
@@ -92,6 +93,19 @@ class Settings(BaseSettings):
         alias="BREACHCLOCK_CONTACT_POINT",
     )
     operator_zone: str = Field(default="Europe/Stockholm", alias="BREACHCLOCK_ZONE")
+    dk_zone: str | None = Field(default=None, alias="BREACHCLOCK_DK_ZONE")
+    """The zone the Danish authority's incidents are shown in (the Danish team's), if not
+    the operator's (Europe/Copenhagen where the operator is Swedish)."""
+
+    @field_validator("operator_zone", "dk_zone")
+    @classmethod
+    def _known_zone(cls, name: str | None) -> str | None:
+        """A zone name the tz database knows (``Europe/Stockholm``), or the engine refuses
+        to start rather than show deadlines in a zone it cannot compute."""
+        if name is not None:
+            zone(name)
+        return name
+
     nis2_language: Literal["en", "sv"] = Field(default="en", alias="BREACHCLOCK_NIS2_LANGUAGE")
     """The language of NIS2 reports; PTS and IMY get Swedish, the Danish authority Danish."""
     pts_address: str = Field(
@@ -234,6 +248,7 @@ class Settings(BaseSettings):
                 RegimeCode.NIS2: self.nis2_address,
             },
             operator_zone=self.operator_zone,
+            regime_zones={RegimeCode.DK: self.dk_zone} if self.dk_zone else {},
             operator_name=self.operator_name,
             operator_org_number=self.operator_org_number,
             contact_point=self.contact_point,

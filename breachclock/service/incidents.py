@@ -162,21 +162,19 @@ class Standing(BaseModel):
 
     state: IncidentState
     live: dict[int, Counts]
+    next_due: datetime | None = None
+    """The earliest instant a person of a running campaign is next tried."""
 
 
 async def standing(engine: Engine, reference: str) -> Standing:
     state = await engine.state(reference)
-    return Standing(state=state, live=await live_counts(engine, state))
-
-
-async def live_counts(engine: Engine, state: IncidentState) -> dict[int, Counts]:
-    """The running waves' counts straight from the store: what agents and rounds have
-    recorded this moment, not what the campaign's workflow last heard of a round."""
     running = [w for w in state.notification.waves if w.finished_at is None]
     if not running:
-        return {}
+        return Standing(state=state, live={})
     async with engine.people() as store:
-        return {w.number: await store.counts(state.reference, w.first, w.end) for w in running}
+        live = {w.number: await store.counts(reference, w.first, w.end) for w in running}
+        due = [await store.next_due(reference, w.first, w.end) for w in running]
+    return Standing(state=state, live=live, next_due=min((d for d in due if d), default=None))
 
 
 async def draft(engine: Engine, reference: str, track: RegimeCode | None = None) -> ReportDraft:

@@ -22,6 +22,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from breachclock.domain.incident.model import NoticeOrder
 from breachclock.domain.notify.assessment import Assessment, Decision, Recommendation
+from breachclock.domain.notify.delivery import Awaiting, Status, awaiting
 from breachclock.domain.notify.notice import IncidentNotice
 from breachclock.domain.notify.subscribers import (
     DEFAULT_REGION,
@@ -160,17 +161,32 @@ async def order(engine: Engine, reference: str, request: NoticeOrder) -> str:
 class PersonView(BaseModel):
     person: Recipient
     attempts: list[Attempt]
+    awaiting: Awaiting | None = None
+    """While they are still to be told: what comes next, when, and why not sooner."""
+    zone: str
+    """The incident's operator zone, for showing the times."""
 
 
 async def person(engine: Engine, reference: str, subscriber_id: str) -> PersonView:
-    """One person's progress and every attempt to reach them."""
-    await engine.state(reference)  # the incident exists
+    """One person's progress, every attempt to reach them, and what they wait for."""
+    state = await engine.state(reference)
     async with engine.people() as store:
         found = await store.person(reference, subscriber_id)
         attempts = await store.attempts(reference, subscriber_id)
     if found is None:
         raise Refused(f"{subscriber_id} is not on the list of {reference}")
-    return PersonView(person=found, attempts=attempts)
+    waiting = None
+    if found.status is Status.PENDING and state.notification.running is not None:
+        waiting = awaiting(
+            found.progress(),
+            state.policy.notify_plan,
+            datetime.now(UTC),
+            found.person.time_zone,
+            found.email_failures,
+        )
+    return PersonView(
+        person=found, attempts=attempts, awaiting=waiting, zone=state.policy.operator_zone
+    )
 
 
 async def unreachable(engine: Engine, reference: str) -> list[Recipient]:

@@ -87,7 +87,8 @@ async def test_cli_walkthrough(
         assert (
             text.returncode == 0
             and "PTS   initial_report" in text.stdout
-            and " open" in text.stdout
+            and "due in 2" in text.stdout  # the countdown: 23 h and some
+            and "policy: files 15 min before a deadline" in text.stdout
         )
         status = await cli.json("status", ref)
         assert {
@@ -151,9 +152,12 @@ async def test_cli_walkthrough(
         mine = next(r for r in listing if r["reference"] == ref)
         assert mine["state"] == "reported" and mine["next_deadline"]
 
-        refused = await cli("close", ref)
-        assert refused.returncode == 1 and "needs a reason" in refused.stderr
-        done = await cli("close", ref, "--reason", "handed to the regulator; register only")
+        refused = await cli("close", ref, "--reason", "final report filed")
+        assert refused.returncode == 1, "the supplementary report is still due"
+        assert "reports still due: pts:supplementary_report" in refused.stderr
+        done = await cli(
+            "close", ref, "--abandon-reports", "--reason", "handed to the regulator; register only"
+        )
         assert done.returncode == 0, done.stderr
 
         async def closed() -> dict[str, Any]:
@@ -165,8 +169,14 @@ async def test_cli_walkthrough(
 
         status = await asyncio.wait_for(closed(), 30)
         assert status["closed_reason"] == "handed to the regulator; register only"
+        assert status["never_filed"] == ["pts:supplementary_report"]
+        supplementary = next(d for d in status["deadlines"] if d["name"] == "supplementary_report")
+        assert supplementary["standing"] == "never filed"
         listing = await cli.json("list")
-        assert next(r for r in listing if r["reference"] == ref)["state"] == "closed"
+        row = next(r for r in listing if r["reference"] == ref)
+        assert row["state"] == "closed" and row["never_filed"] == ["pts:supplementary_report"]
+        closed_report = await cli("report", ref)
+        assert "never filed: supplementary_report" in closed_report.stderr
 
         # Once Temporal's retention has dropped the workflow, the register answers.
         closed_state = await h.client.get_workflow_handle(workflow_id(ref)).query(

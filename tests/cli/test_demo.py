@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_demo_runs_the_comviq_case_to_the_end(tmp_path: Path) -> None:
+def test_the_demo_runs_the_comviq_case_to_the_end_in_a_folder_of_its_own(tmp_path: Path) -> None:
+    started = datetime.now(UTC)
     done = subprocess.run(
-        [sys.executable, str(ROOT / "starter.py"), "demo", "--data-dir", str(tmp_path)],
+        [sys.executable, str(ROOT / "starter.py"), "demo"],
         capture_output=True,
         text=True,
         timeout=180,
+        env={**os.environ, "BREACHCLOCK_DATA_DIR": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
     assert "notification campaign 1 started for 3300 people" in out
     assert "notification campaign 1 finished:" in out
+    told = out.split("every customer told")[1]
+    assert "3300 people on the list" in told and "calls:" in told
     assert "Filings: no. 1 initial, no. 2 extension, no. 3 final" in out
+    # The engine's own register, outbox and store are untouched: the demo has its own.
+    assert not (tmp_path / "outbox").exists() and not (tmp_path / "breachclock.db").exists()
+    (folder,) = (tmp_path / "demo").iterdir()
+    assert str(folder) in out
     mails = [
         message_from_bytes(m.read_bytes(), policy=default)
-        for m in (tmp_path / "outbox").glob("*.eml")
+        for m in (folder / "outbox").glob("*.eml")
     ]
+    # Dated by the engine's clock, as their bodies are: the final report goes days later.
+    assert max(parsedate_to_datetime(str(m["Date"])) for m in mails) > started + timedelta(days=3)
     final = [m for m in mails if "integritetsincident nr 3" in str(m["Subject"])]
     assert len(final) == 1
     body = final[0].get_body(("plain",))

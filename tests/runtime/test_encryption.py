@@ -157,7 +157,9 @@ async def test_personal_data_at_rest_is_sealed_and_owner_only(
             IncidentWorkflow.record_facts,
             FactsPatch(changes={"circumstances": f"{NAME} ({PHONE}) called customer service"}),
         )
-        await closed.execute_update(IncidentWorkflow.close, Close(by="DPO", reason="a test"))
+        await closed.execute_update(
+            IncidentWorkflow.close, Close(by="DPO", reason="a test", abandon_reports=True)
+        )
         await closed.result()
         async with open_notify_store(h.settings) as store:
             for _ in range(100):

@@ -292,7 +292,8 @@ async def test_a_page_the_relay_refuses_for_good_is_recorded_and_blocks_nothing(
             await skipping.sleep(timedelta(hours=23, minutes=50))
             state: IncidentState = await handle.query(IncidentWorkflow.status)
             await handle.execute_update(
-                IncidentWorkflow.close, Close(by="Manager", reason="test of a refused page")
+                IncidentWorkflow.close,
+                Close(by="Manager", reason="test of a refused page", abandon_reports=True),
             )
             await handle.result()
     finally:

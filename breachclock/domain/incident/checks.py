@@ -57,15 +57,19 @@ def approval_problem(state: IncidentState, approval: Approve, now: datetime) -> 
 
 
 def close_problem(state: IncidentState, request: Close, sending: bool) -> str | None:
-    """Why the incident may not close now (``sending``: a filing or page is on its way)."""
-    unfinished = [t.regime.value for t in state.tracks if lifecycle.current_stage(t)]
-    if (unfinished or not state.filings) and not request.reason:
-        what = (
-            f"reports to {', '.join(unfinished)} are not complete"
-            if unfinished
-            else "nothing was reported"
+    """Why the incident may not close now (``sending``: a filing or page is on its way).
+
+    Reports still due are named one by one: closing over them takes
+    ``abandon_reports`` and a reason, and the register records each as never filed.
+    """
+    due = lifecycle.reports_due(state)
+    if due and not (request.abandon_reports and request.reason):
+        return (
+            f"reports still due: {', '.join(due)}; file them first, or close with "
+            "--abandon-reports and a --reason for the register (each is recorded as never filed)"
         )
-        return f"{what}: closing needs a reason for the register (--reason)"
+    if not state.filings and not request.reason:
+        return "nothing was reported: closing needs a reason for the register (--reason)"
     if sending:
         return "a filing or page is being sent; close again in a moment"
     if state.notification.running is not None:

@@ -347,6 +347,15 @@ def unfiled(state: IncidentState, index: int) -> list[str]:
     return [s.name for s in regime(track.regime).stages[track.stage_index :]]
 
 
+def reports_due(state: IncidentState) -> list[str]:
+    """Every report still to be filed, over every track (``pts:supplementary_report``)."""
+    return [
+        f"{track.regime.value}:{stage}"
+        for index, track in enumerate(state.tracks)
+        for stage in unfiled(state, index)
+    ]
+
+
 def next_deadline(state: IncidentState) -> datetime | None:
     """The earliest deadline not yet met, over every regulator's clocks."""
     if state.closure:

@@ -211,12 +211,13 @@ class OpenIncident(InputModel):
         if self.regime is RegimeCode.IMY and self.facts.in_communications_service:
             raise ValueError(
                 "an incident in providing the communications service is reported to PTS under "
-                "LEK, never also to IMY; use regime pts, or set in_communications_service false"
+                "LEK, never also to IMY; use regime pts, or (outside the service: --outside-service, "
+                "in_communications_service false in the facts) regime imy"
             )
         if self.regime is RegimeCode.PTS and not self.facts.in_communications_service:
             raise ValueError(
                 "PTS takes incidents in providing the communications service; "
-                "report this one to IMY (regime imy)"
+                "report this one to IMY (--regime imy)"
             )
         return self
 
@@ -266,6 +267,9 @@ class OpenSecurityReport(InputModel):
 class Close(InputModel):
     by: Name
     reason: Text | None = None
+    abandon_reports: bool = False
+    """Close although reports are still due: each is recorded as never filed, with the
+    reason (which is then required)."""
 
 
 class FilingKind(StrEnum):
@@ -371,6 +375,9 @@ class Policy(BaseModel):
     """Who is paged at each escalation level, widening: leads in order, then overdue."""
     regulator_addresses: dict[RegimeCode, str] = Field(default_factory=dict)
     operator_zone: str = "Europe/Stockholm"
+    regime_zones: dict[RegimeCode, str] = Field(default_factory=dict)
+    """A zone per regulator where the operator's team there works in another (the Danish
+    authority's incidents shown in Copenhagen time); ``for_regime`` applies it."""
     operator_name: str = "Operator"
     operator_org_number: str | None = None
     """The operator's organisation number (PTS's form asks for it)."""
@@ -389,6 +396,11 @@ class Policy(BaseModel):
     campaign_check: timedelta = timedelta(hours=1)
     """How often a running campaign is looked at from outside, in case it was ended by
     hand (it tells the incident itself when it finishes)."""
+
+    def for_regime(self, code: RegimeCode) -> Policy:
+        """The policy of an incident under ``code``: its operator zone, if one is set for it."""
+        own = self.regime_zones.get(code)
+        return self.model_copy(update={"operator_zone": own}) if own else self
 
     @field_validator("operator_zone")
     @classmethod
@@ -472,6 +484,9 @@ class Closure(BaseModel):
     at: datetime
     by: str
     reason: str | None
+    never_filed: list[str] = []
+    """The reports that were due when it closed (``pts:supplementary_report``), given up
+    with the reason above."""
 
 
 class IncidentState(BaseModel):

@@ -31,11 +31,7 @@ def closed_row(state: IncidentState) -> RegisterRow:
         state="closed",
         regime=state.regime.value,
         closed_reason=state.closure.reason if state.closure else None,
-        never_filed=[
-            f"{track.regime.value}:{stage}"
-            for index, track in enumerate(state.tracks)
-            for stage in lifecycle.unfiled(state, index)
-        ],
+        never_filed=lifecycle.reports_due(state),
     )
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from breachclock.domain.incident import lifecycle
 from breachclock.domain.incident.model import IncidentState
 from breachclock.domain.incident.report import FACT_LABELS
-from breachclock.domain.instants import iso_local, show, zone
+from breachclock.domain.instants import countdown, iso_local, show, span, zone
 from breachclock.domain.regimes import RegimeCode, regime
 
 
@@ -24,7 +25,28 @@ def _deadline_rows(
     ]
 
 
-def deadlines(state: IncidentState) -> list[dict[str, Any]]:
+def _never_filed(state: IncidentState, code: RegimeCode, name: str) -> bool:
+    return state.closure is not None and f"{code.value}:{name}" in state.closure.never_filed
+
+
+def _standing(
+    state: IncidentState,
+    code: RegimeCode,
+    name: str,
+    due: datetime | None,
+    done: datetime | None,
+    now: datetime,
+    tz: ZoneInfo,
+) -> str:
+    """A deadline in words: done when, given up, or how long is left."""
+    if done:
+        return f"done {show(done, tz)}"
+    if _never_filed(state, code, name) or state.closure is not None:
+        return "never filed"
+    return countdown(due, now) if due else "open"
+
+
+def deadlines(state: IncidentState, now: datetime) -> list[dict[str, Any]]:
     tz = zone(state.policy.operator_zone)
     return [
         {
@@ -32,9 +54,38 @@ def deadlines(state: IncidentState) -> list[dict[str, Any]]:
             "name": name,
             "due_at": iso_local(due, tz),
             "done_at": iso_local(done, tz),
+            "standing": _standing(state, code, name, due, done, now, tz),
+            "never_filed": _never_filed(state, code, name),
         }
         for code, name, due, done in _deadline_rows(state)
     ]
+
+
+def policy(state: IncidentState) -> dict[str, Any]:
+    """The settings the incident runs under: fixed by the engine when it opened."""
+    rules = state.policy
+    plan = rules.notify_plan
+    return {
+        "operator": rules.operator_name,
+        "zone": rules.operator_zone,
+        "auto_file_margin": span(rules.auto_file_margin),
+        "escalation_leads": [span(lead) for lead in rules.escalation_leads],
+        "paged": [len(audience) for audience in rules.audiences],
+        "regulator_addresses": {code.value: a for code, a in rules.regulator_addresses.items()},
+        "calling_hours": f"{plan.window_start:%H:%M}-{plan.window_end:%H:%M}",
+        "call_attempts": plan.attempts,
+        "call_spacing": span(plan.spacing),
+    }
+
+
+def policy_text(state: IncidentState) -> str:
+    data = policy(state)
+    leads = ", ".join(data["escalation_leads"]) or "none"
+    return (
+        f"  policy: files {data['auto_file_margin']} before a deadline; pages {leads} before; "
+        f"calls {data['calling_hours']} ({data['call_attempts']} attempts, "
+        f"{data['call_spacing']} apart)"
+    )
 
 
 def security_report_possible(state: IncidentState) -> bool:
@@ -43,7 +94,7 @@ def security_report_possible(state: IncidentState) -> bool:
     return bool(aspects) and state.track(RegimeCode.NIS2) is None
 
 
-def status(state: IncidentState) -> dict[str, Any]:
+def status(state: IncidentState, now: datetime) -> dict[str, Any]:
     tz = zone(state.policy.operator_zone)
     main = state.track()
     return {
@@ -54,7 +105,7 @@ def status(state: IncidentState) -> dict[str, Any]:
         "zone": state.policy.operator_zone,
         "opened_at": iso_local(state.opened_at, tz),
         "discovered_at": iso_local(state.discovery.at if state.discovery else None, tz),
-        "deadlines": deadlines(state),
+        "deadlines": deadlines(state, now),
         "filings": [
             {
                 "number": f.number,
@@ -75,12 +126,14 @@ def status(state: IncidentState) -> dict[str, Any]:
         "escalations": len(state.pages),
         "closed_at": iso_local(state.closure.at if state.closure else None, tz),
         "closed_reason": state.closure.reason if state.closure else None,
+        "never_filed": state.closure.never_filed if state.closure else [],
+        "policy": policy(state),
     }
 
 
-def status_text(state: IncidentState) -> str:
+def status_text(state: IncidentState, now: datetime) -> str:
     tz = zone(state.policy.operator_zone)
-    data = status(state)
+    data = status(state, now)
     lines = [
         f"{state.reference}  {state.title}",
         f"  state: {data['state']}   regime: {state.regime.value.upper()}   zone: {tz.key}",
@@ -89,7 +142,7 @@ def status_text(state: IncidentState) -> str:
     if state.tracks:
         lines.append("  deadlines:")
         for code, name, due, done in _deadline_rows(state):
-            mark = f"done {show(done, tz)}" if done else "open"
+            mark = _standing(state, code, name, due, done, now, tz)
             due_text = show(due, tz) if due else "as soon as possible"
             lines.append(f"    {code.value.upper():5} {name:22} due {due_text:22} {mark}")
     if state.filings:
@@ -103,6 +156,8 @@ def status_text(state: IncidentState) -> str:
     if missing:
         lines.append(f"  missing ({len(missing)}):")
         lines += [f"    - {FACT_LABELS[m]}" for m in missing]
+    if data["justification"]:
+        lines.append(f"  why facts are missing: {data['justification']}")
     if data["sending_error"]:
         lines.append(f"  SENDING FAILS: {data['sending_error']}")
     if data["security_report_possible"]:
@@ -114,6 +169,9 @@ def status_text(state: IncidentState) -> str:
     if state.closure:
         reason = f": {state.closure.reason}" if state.closure.reason else ""
         lines.append(f"  closed {show(state.closure.at, tz)} by {state.closure.by}{reason}")
+        if state.closure.never_filed:
+            lines.append(f"  never filed: {', '.join(state.closure.never_filed)}")
+    lines.append(policy_text(state))
     return "\n".join(lines)
 
 

@@ -187,6 +187,8 @@ class Recommendation(BaseModel):
     notify: bool
     reasons: list[str]
     exemption: Exemption | None = None
+    basis: str | None = None
+    """The rule the reasons are weighed under, read as their heading."""
 
 
 UNINTELLIGIBLE_PROOF = (
@@ -225,13 +227,15 @@ def recommend(assessment: Assessment) -> Recommendation:
             exemption="unintelligible",
         )
     if indicators:
-        reasons = [
-            "Notify the affected subscribers without undue delay (611/2013 art. 3):",
-            *indicators,
-        ]
+        reasons = list(indicators)
         if assessment.protection.method is not ProtectionMethod.NONE:
             reasons.append("The protection does not exempt the notice: " + " ".join(shortcomings))
-        return Recommendation(notify=True, reasons=reasons + users, exemption=None)
+        return Recommendation(
+            notify=True,
+            basis="Notify the affected subscribers without undue delay (611/2013 art. 3), because:",
+            reasons=reasons + users,
+            exemption=None,
+        )
     return Recommendation(
         notify=False,
         reasons=[

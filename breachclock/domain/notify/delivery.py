@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from breachclock.domain.instants import span
 from breachclock.domain.notify.calling import CALL_END, CALL_START, next_call_slot
 
 
@@ -227,3 +228,44 @@ ANONYMOUS = {"sv": "kontoinnehavaren", "en": "the account holder", "da": "kontoi
 def greeting(operator: str, name: str | None, language: str) -> str:
     """What is said before identity is confirmed: who calls and for whom, nothing more."""
     return GREETINGS[language].format(operator=operator, name=name or ANONYMOUS[language])
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """What a person still to be told waits for: the step, when it can run (None: now),
+    and why not sooner (None: nothing holds it)."""
+
+    step: str
+    at: datetime | None
+    why: str | None
+
+
+def awaiting(
+    progress: Progress, plan: Plan, now: datetime, zone: str, email_failures: int = 0
+) -> Awaiting:
+    """What comes next for a pending person, in words: ``next_step`` looked ahead past
+    a wait (the spacing between calls, calling hours on their own clock, a deferral)."""
+    step, at, why = next_step(progress, plan, now, zone), None, None
+    if isinstance(step, Wait):
+        at = step.until
+        if email_failures:
+            why = f"the relay deferred the e-mail {email_failures} times"
+        elif progress.next_at is not None and progress.next_at > now:
+            why = f"{span(plan.spacing)} between calls" if progress.calls_made else "not due yet"
+        else:
+            why = f"outside calling hours ({plan.window_start:%H:%M}-{plan.window_end:%H:%M} on their clock)"
+        ahead = next_step(progress, plan, step.until, zone)
+        step = (
+            ahead if not isinstance(ahead, Wait) else next_step(progress, plan, ahead.until, zone)
+        )
+        at = ahead.until if isinstance(ahead, Wait) else at
+    words = {
+        Email: "the e-mail",
+        Letter: "a letter (nothing left to try)",
+    }
+    what = (
+        f"call {step.number} of {plan.attempts}"
+        if isinstance(step, Call)
+        else words.get(type(step), "the next step")
+    )
+    return Awaiting(step=what, at=at, why=why)

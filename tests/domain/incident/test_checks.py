@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from breachclock.domain.incident import lifecycle
+from breachclock.domain.incident import lifecycle, views
 from breachclock.domain.incident.checks import approval_problem, close_problem
 from breachclock.domain.incident.lifecycle import SendPage
-from breachclock.domain.incident.model import Approve, Close, Discover, FilingKind, IncidentState
-from breachclock.domain.instants import zone
+from breachclock.domain.incident.model import (
+    Approve,
+    Close,
+    Closure,
+    Discover,
+    FilingKind,
+    IncidentState,
+)
+from breachclock.domain.incident.register import closed_row
+from breachclock.domain.instants import countdown, zone
 from breachclock.domain.regimes import RegimeCode
 from tests.domain.incident.test_lifecycle import HOUR, T0, file, missing_facts, new_state
 
@@ -47,12 +55,39 @@ def test_a_late_follow_up_with_facts_missing_needs_the_justification_then_the_re
     assert "no report to nis2 is open" in (approval_problem(state, nis2, late) or "")
 
 
-def test_closing_needs_a_reason_while_reports_are_open_and_waits_for_a_send() -> None:
+def test_closing_over_reports_still_due_names_each_and_takes_abandon_and_a_reason() -> None:
     state = new_state()
-    assert "reports to pts are not complete" in (close_problem(state, Close(by="M"), False) or "")
-    reasoned = Close(by="M", reason="handed over")
-    assert close_problem(state, reasoned, sending=False) is None
-    assert "being sent" in (close_problem(state, reasoned, sending=True) or "")
+    refused = close_problem(state, Close(by="M", reason="final report filed"), False) or ""
+    assert "pts:initial_report, pts:supplementary_report" in refused
+    assert "--abandon-reports" in refused
+    no_reason = Close(by="M", abandon_reports=True)
+    assert "reports still due" in (close_problem(state, no_reason, False) or "")
+    abandoned = Close(by="M", reason="handed over to the group CERT", abandon_reports=True)
+    assert close_problem(state, abandoned, sending=False) is None
+    assert "being sent" in (close_problem(state, abandoned, sending=True) or "")
+
+
+def test_closing_with_nothing_due_and_nothing_reported_needs_a_reason() -> None:
+    state = new_state()
+    state.tracks = []  # never discovered: no clock ever started
+    assert "nothing was reported" in (close_problem(state, Close(by="M"), False) or "")
+    assert close_problem(state, Close(by="M", reason="a false alarm"), False) is None
+
+
+def test_the_register_and_status_say_which_reports_were_never_filed() -> None:
+    state = new_state()
+    state.closure = Closure(
+        at=T0 + HOUR,
+        by="M",
+        reason="handed over",
+        never_filed=lifecycle.reports_due(state),
+    )
+    row = closed_row(state)
+    assert row.never_filed == ["pts:initial_report", "pts:supplementary_report"]
+    text = views.status_text(state, T0 + 2 * HOUR)
+    assert "never filed: pts:initial_report, pts:supplementary_report" in text
+    assert " open" not in text and "due in" not in text
+    assert all(d["standing"] == "never filed" for d in views.deadlines(state, T0 + 2 * HOUR))
 
 
 def test_a_late_filing_says_why_in_order_of_what_is_known() -> None:
@@ -78,3 +113,11 @@ def test_a_page_marks_its_escalations_done_and_restarts_the_overdue_rhythm() -> 
     assert track.pages_sent == ["initial_report:overdue-1", "initial_report:6h"]
     assert track.last_overdue_at == T0 + DAY and state.pages[-1].recipients == 4
     assert lifecycle.next_deadline(state) == lifecycle.initial_due(state) == T0 + DAY
+
+
+def test_a_countdown_reads_in_minutes_hours_or_days_and_says_overdue() -> None:
+    assert countdown(T0 + timedelta(minutes=59, seconds=59), T0) == "due in 59 min"
+    assert countdown(T0 + timedelta(hours=23, minutes=40), T0) == "due in 23 h 40 min"
+    assert countdown(T0 + timedelta(days=1, hours=23), T0) == "due in 47 h 0 min"
+    assert countdown(T0 + timedelta(days=3, hours=2), T0) == "due in 3 d 2 h"
+    assert countdown(T0 - timedelta(hours=2, minutes=5), T0) == "overdue by 2 h 5 min"

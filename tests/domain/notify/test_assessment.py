@@ -212,3 +212,10 @@ def test_notifying_is_always_allowed_but_not_with_an_exemption() -> None:
         assessment(), Decision(notify=True, exemption="no_adverse_effect", decided_by="DPO")
     )
     assert problems and "drop the exemption" in problems[0]
+
+
+def test_a_notice_recommendation_heads_its_reasons_with_the_rule_not_among_them() -> None:
+    rec = recommend(assessment(data_kinds=["secret_number_or_address"], stolen=True))
+    assert rec.notify is True
+    assert rec.basis is not None and "611/2013 art. 3" in rec.basis
+    assert rec.reasons and not any(r.endswith(":") or "art. 3" in r for r in rec.reasons)
