@@ -19,6 +19,7 @@ import click
 from breachclock.cli import incidents, notification, register
 from breachclock.cli.calls import calls
 from breachclock.cli.common import REFUSED, USAGE
+from breachclock.cli.schema import schema
 from breachclock.runtime.config import Settings
 from breachclock.runtime.logs import configure as configure_logs
 from breachclock.runtime.terminal import printable
@@ -37,6 +38,7 @@ for command in [
     *notification.READS,
     calls,
     register.list_,
+    schema,
 ]:
     cli.add_command(command)
 

@@ -44,7 +44,7 @@ from breachclock.service import incidents
 @click.option(
     "--regime", type=click.Choice(["pts", "imy", "dk"]), help="Regulator of the report [pts]."
 )
-@input_file("JSON: title, regime and/or facts.", required=False)
+@input_file("JSON: title, regime and/or facts (starter.py schema open).", required=False)
 @click.option(
     "--outside-service",
     is_flag=True,
@@ -101,7 +101,7 @@ async def discover(reference: str, at: str, how: str, by: str) -> None:
 
 @click.command()
 @reference_arg
-@input_file("JSON object of facts.")
+@input_file("JSON object of facts (starter.py schema facts; e.g. examples/facts.json).")
 @run
 async def facts(reference: str, file: Path) -> None:
     """Record or correct facts."""

@@ -39,7 +39,7 @@ DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t"}
 
 @click.command()
 @reference_arg
-@input_file("JSON.")
+@input_file("JSON (starter.py schema assessment; e.g. examples/assessment.json).")
 @json_option
 @run
 async def assess(reference: str, file: Path, as_json: bool) -> None:
@@ -57,7 +57,8 @@ async def assess(reference: str, file: Path, as_json: bool) -> None:
 @reference_arg
 @input_file(
     "CSV or JSONL export: id, name, phone, email, language, time_zone, role, "
-    "subscriber_id, affected_items, postal_address."
+    "subscriber_id, affected_items, postal_address (starter.py schema subscribers; "
+    "e.g. examples/affected.csv)."
 )
 @click.option("--skip-invalid", is_flag=True, help="Load the valid rows, list the bad ones.")
 @click.option(
@@ -95,7 +96,10 @@ async def subscribers(
 
 @click.command()
 @reference_arg
-@input_file("JSON: access_from, what_happened, consequences, measures_taken, … per language.")
+@input_file(
+    "JSON: access_from, what_happened, consequences, measures_taken, … per language "
+    "(starter.py schema notice; e.g. examples/notice.json)."
+)
 @run
 async def notice(reference: str, file: Path) -> None:
     """Record the notice text the subscribers will get."""

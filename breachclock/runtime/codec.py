@@ -14,13 +14,16 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
+    EncodingPayloadConverter,
     PayloadCodec,
 )
 
@@ -158,10 +161,67 @@ def local_keys(path: Path, create: bool = False) -> tuple[dict[str, bytes], str]
     return keys, sorted(keys)[-1]
 
 
+UNREADABLE = b"binary/unreadable"
+"""A payload this process could not open, kept as a marker with the reason."""
+
+
+class PerPayloadCodec(PayloadCodec):
+    """``codec``, one payload at a time: a payload it cannot open becomes an
+    ``UNREADABLE`` marker instead of failing everything decoded with it.
+
+    The worker decodes a whole activation at once; one payload sealed with a key it
+    does not have (a client with a key of its own) would fail every workflow task
+    of the incident for ever. With the marker, only the value that needs it fails
+    to convert (``UnreadableConverter``): an update is refused with the reason and
+    adds nothing to history, and the incident runs on."""
+
+    def __init__(self, codec: PayloadCodec) -> None:
+        self._codec = codec
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return await self._codec.encode(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        opened = []
+        for payload in payloads:
+            try:
+                opened += await self._codec.decode([payload])
+            except (CodecKeyError, CodecDataError, InvalidTag) as err:
+                reason = str(err) or "it does not open with the configured key (tampered?)"
+                opened.append(Payload(metadata={"encoding": UNREADABLE, "reason": reason.encode()}))
+        return opened
+
+
+class UnreadableConverter(EncodingPayloadConverter):
+    """Turns an ``UNREADABLE`` marker into the ``CodecKeyError`` it stands for, when
+    (and only when) its value is needed."""
+
+    @property
+    def encoding(self) -> str:
+        return UNREADABLE.decode()
+
+    def to_payload(self, value: Any) -> Payload | None:
+        return None  # never chosen to encode a value
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        reason = payload.metadata.get("reason", b"").decode(errors="replace")
+        raise CodecKeyError(f"cannot read what was sent: {reason}")
+
+
+class SealedPayloadConverter(PydanticPayloadConverter):
+    """The pydantic converter, and the marker of a payload that could not be opened."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._set_converters(UnreadableConverter(), *self.converters.values())
+
+
 def encrypted_converter(codec: PayloadCodec) -> DataConverter:
-    """The pydantic converter, payloads sealed by ``codec``, failure messages too."""
+    """The pydantic converter, payloads sealed by ``codec`` (opened one by one), failure
+    messages too."""
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=codec,
+        payload_converter_class=SealedPayloadConverter,
+        payload_codec=PerPayloadCodec(codec),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

@@ -27,6 +27,10 @@ from workflows.incident import IncidentWorkflow
 T = TypeVar("T", bound=BaseModel)
 
 
+ENCODED_FAILURE = "Encoded failure"
+"""A failure's message as the SDK shows it when the sealed original does not open."""
+
+
 class Refused(Exception):
     """Input the engine or the edge refused; the message is one line for a person."""
 
@@ -109,7 +113,14 @@ class Engine:
                 name, arg, id=update_id(name, reference, arg) if repeatable else None
             )
         except WorkflowUpdateFailedError as err:
-            raise Refused(refusal_message(err)) from err
+            message = refusal_message(err)
+            if message == ENCODED_FAILURE:
+                raise Refused(
+                    "the engine refused this, and its reason cannot be read here: this "
+                    "client's codec key is not the engine's (BREACHCLOCK_CODEC_KEYS, or "
+                    f"{self.settings.key_file})"
+                ) from err
+            raise Refused(message) from err
         except RPCError as err:
             if err.status is RPCStatusCode.NOT_FOUND:
                 raise Refused(f"no open incident {reference}") from err

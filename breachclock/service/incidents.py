@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.failure.v1 import Failure
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
@@ -88,9 +89,11 @@ async def _unreadable(handle: WorkflowHandle[IncidentWorkflow, IncidentState]) -
             pass
         async for event in handle.fetch_history_events():
             if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-                failure = event.workflow_task_failed_event_attributes.failure
-                if failure.application_failure_info.type == "CodecKeyError":
-                    return True
+                failure: Failure | None = event.workflow_task_failed_event_attributes.failure
+                while failure is not None:  # "Failed decoding arguments", caused by it
+                    if failure.application_failure_info.type == "CodecKeyError":
+                        return True
+                    failure = failure.cause if failure.HasField("cause") else None
         await asyncio.sleep(0.3)
     return False
 

@@ -23,14 +23,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Cli:
-    def __init__(self, env: dict[str, str]) -> None:
+    """``starter.py`` as a person runs it: by its path, from ``cwd`` (any directory)."""
+
+    def __init__(self, env: dict[str, str], cwd: Path | None = None) -> None:
         self.env = env
+        self.cwd = cwd
 
     async def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
         return await asyncio.to_thread(
             subprocess.run,
             [sys.executable, str(ROOT / "starter.py"), *args],
             env=self.env,
+            cwd=self.cwd,
             capture_output=True,
             text=True,
             timeout=60,

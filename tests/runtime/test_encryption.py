@@ -47,6 +47,25 @@ async def test_rotation_old_key_still_decrypts_new_key_encrypts() -> None:
         await before.decode([sealed_new])
 
 
+async def test_a_payload_that_does_not_open_fails_only_its_own_value() -> None:
+    """The worker decodes an activation's payloads together: one sealed with a key it
+    lacks (or tampered with) must fail only the value that needs it, with its reason."""
+    engine, stranger = os.urandom(32), os.urandom(32)
+    converter = encrypted_converter(EncryptionCodec({"engine": engine}, "engine"))
+    (mine,) = await converter.encode(["a value the engine sealed"])
+    (theirs,) = await encrypted_converter(EncryptionCodec({"other": stranger}, "other")).encode(
+        ["a value sealed elsewhere"]
+    )
+    tampered = Payload(metadata=mine.metadata, data=mine.data[:-1] + bytes([mine.data[-1] ^ 1]))
+    assert converter.payload_codec is not None
+    opened = await converter.payload_codec.decode([mine, theirs, tampered])
+    assert converter.payload_converter.from_payloads(opened[:1]) == ["a value the engine sealed"]
+    with pytest.raises(CodecKeyError, match="key 'other', which is not configured"):
+        converter.payload_converter.from_payloads(opened[1:2])
+    with pytest.raises(CodecKeyError, match="does not open"):
+        converter.payload_converter.from_payloads(opened[2:])
+
+
 async def test_tampering_is_detected_and_plain_payloads_pass() -> None:
     codec = EncryptionCodec({"k": os.urandom(32)}, "k")
     (sealed,) = await codec.encode([payload("x")])
