@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -27,6 +28,7 @@ from activities.mailer import Mailer, SmtpRelay
 from activities.notify import NotifyActivities
 from activities.register import RegisterActivities
 from activities.retention import RetentionActivities
+from breachclock.runtime import engine_lock
 from breachclock.runtime.config import Settings
 from breachclock.runtime.outbox import Outbox
 from breachclock.runtime.store import NotifyStore, RecordStore, open_notify_store, open_store
@@ -154,7 +156,6 @@ def prepare_data_dir(settings: Settings) -> None:
 @contextlib.asynccontextmanager
 async def engine(settings: Settings) -> AsyncIterator[tuple[Client, SmtpRelay]]:
     """The client and mail relay, starting the embedded parts that are not configured."""
-    prepare_data_dir(settings)
     async with contextlib.AsyncExitStack() as stack:
         runtime = metrics_runtime(settings)
         if runtime is not None:
@@ -180,11 +181,29 @@ async def engine(settings: Settings) -> AsyncIterator[tuple[Client, SmtpRelay]]:
         yield client, relay_for(settings)
 
 
+def ports(settings: Settings) -> dict[str, int]:
+    """The ports this engine will listen on, by what listens there."""
+    listening = {}
+    if settings.embedded:
+        listening["Temporal"] = settings.temporal_port
+        listening["Temporal UI"] = settings.ui_port
+    if settings.smtp_host is None:
+        listening["SMTP outbox"] = settings.smtp_port
+    return listening
+
+
 async def serve(settings: Settings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    prepare_data_dir(settings)
+    with engine_lock.hold(settings.data_dir):
+        engine_lock.ports_free(ports(settings))
+        await run_engine(settings, stop)
+
+
+async def run_engine(settings: Settings, stop: asyncio.Event) -> None:
     async with engine(settings) as (client, relay), open_store(settings) as store:
         async with build_worker(client, settings, relay, store):
             await ensure_schedule(client, settings.task_queue, RETENTION_SWEEP)
@@ -193,12 +212,25 @@ async def serve(settings: Settings) -> None:
             print("Stopping…", flush=True)
 
 
-def main() -> None:
+def main(args: list[str]) -> None:
+    """``worker.py``: run the engine; ``worker.py stop``: stop the one on this data folder."""
     from breachclock.runtime.logs import configure
 
     configure()
-    asyncio.run(serve(Settings()))
+    settings = Settings()
+    try:
+        if args == ["stop"]:
+            print(engine_lock.stop(settings.data_dir))
+        elif args:
+            raise SystemExit(
+                f"error: unknown arguments {' '.join(args)!r} (usage: worker.py [stop])"
+            )
+        else:
+            asyncio.run(serve(settings))
+    except engine_lock.EngineBusy as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
