@@ -176,34 +176,64 @@ class NotifyActivities:
         # Results are recorded in batches: a worker dying before a batch is written
         # places those calls again under the same keys, which every provider dedupes
         # (the simulator draws the same outcome, the dialer and the worklist key on it).
+        # A person whose call leaves nothing to wait for (the number is not in use) is
+        # taken on at once, by their own outcome: their e-mail goes while the slice's
+        # other calls are still out (with agents, that can be hours), in batches.
         pending: list[Entry] = []
+        at_once: list[str] = []
         flushed = time.monotonic()
-        async for result in self.calls.place(requests):
-            person, number = by_key[result.key]
-            at = moment(request.now)
-            status, next_at = after_call(result.outcome, at, request.plan)
-            pending.append(
-                Entry(
-                    ref,
-                    person.person.id,
-                    result.key,
-                    "call",
-                    number,
-                    result.outcome.value,
-                    at,
-                    status,
-                    next_at,
-                    calls_made=number - 1,
-                    claim=claim,
-                    email_failures=person.email_failures,
+        async with asyncio.TaskGroup() as follow_ups:
+            async for result in self.calls.place(requests):
+                person, number = by_key[result.key]
+                at = moment(request.now)
+                status, next_at = after_call(result.outcome, at, request.plan)
+                pending.append(
+                    Entry(
+                        ref,
+                        person.person.id,
+                        result.key,
+                        "call",
+                        number,
+                        result.outcome.value,
+                        at,
+                        status,
+                        next_at,
+                        calls_made=number - 1,
+                        claim=claim,
+                        email_failures=person.email_failures,
+                    )
                 )
-            )
-            if len(pending) >= RECORD_BATCH or time.monotonic() - flushed > 1:
-                await self.store.record_many(pending)
-                pending, flushed = [], time.monotonic()
-                heartbeat()
-        await self.store.record_many(pending)
+                if status is Status.PENDING and next_at is None:
+                    at_once.append(person.person.id)
+                if len(pending) >= RECORD_BATCH or time.monotonic() - flushed > 1:
+                    await self.store.record_many(pending)
+                    if at_once:
+                        follow_ups.create_task(self._follow_up(request, at_once, claim))
+                    pending, at_once, flushed = [], [], time.monotonic()
+                    heartbeat()
+            await self.store.record_many(pending)
+            if at_once:
+                follow_ups.create_task(self._follow_up(request, at_once, claim))
         log.info("notify.calls", reference=ref, placed=len(requests))
+
+    async def _follow_up(self, request: Advance, subscriber_ids: Sequence[str], claim: str) -> None:
+        """The next step of people whose call outcome leaves no wait: the e-mail, or the
+        letter list (under the keys a later round would use: it finds them done)."""
+        ref, now = request.reference, moment(request.now)
+        emails: list[Recipient] = []
+        letters: list[Entry] = []
+        for subscriber_id in subscriber_ids:
+            person = await self.store.person(ref, subscriber_id)
+            if person is None or person.status is not Status.PENDING:
+                continue
+            step = next_step(person.progress(), request.plan, now, person.person.time_zone)
+            if isinstance(step, Email):
+                emails.append(person)
+            elif isinstance(step, Letter):
+                letters.append(letter(ref, person, now, claim, letter_reason(person.progress())))
+        await self.store.record_many(letters)
+        if emails:
+            await self._mail(request, emails, claim)
 
     async def _mail(self, request: Advance, people: Sequence[Recipient], claim: str) -> None:
         ref = request.reference

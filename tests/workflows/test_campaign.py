@@ -279,6 +279,59 @@ async def test_an_agent_call_nobody_records_goes_back_on_the_list(
     assert smtp.messages == []
 
 
+async def test_an_agents_invalid_number_is_emailed_at_once_not_after_the_slice(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    """A person's next step follows their own outcome: while an agent still holds the
+    other call of the slice, the one whose number is not in use gets their e-mail."""
+    async with harness(
+        dev_server,
+        tmp_path,
+        smtp,
+        BREACHCLOCK_CALLS="agents",
+        BREACHCLOCK_CALLING_HOURS="00:00-23:59",
+    ) as h:
+        ref = unique("AGENT")
+        handle = await h.open(ref)
+        await ready(h.settings, handle, ref, people(2))
+        await decide(handle)
+        async with open_notify_store(h.settings) as store:
+            held = []
+            for _ in range(200):
+                item = await store.claim("agent-a", datetime.now(UTC), hold=600)
+                if item is not None:
+                    held.append(item)
+                if len(held) == 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert len(held) == 2
+            wrong, kept = held
+            assert await store.report(
+                wrong.key, CallOutcome.INVALID_NUMBER, datetime.now(UTC), "agent-a"
+            )
+            number = wrong.key.split(":")[1]
+            address = f"person{int(number[1:])}@example.org"
+            await h.wait_for(lambda: smtp.to(address) != [], 30)
+            assert (await store.work_item(kept.key)) is not None
+            assert (await store.reported([kept.key])) == {}, "the other call is still out"
+            assert await store.report(
+                kept.key, CallOutcome.REACHED_VERIFIED, datetime.now(UTC), "agent-a"
+            )
+        state = await finish_live(handle)
+    counts = state.notification.waves[0].counts
+    assert counts is not None and counts.people == {Status.CALLED: 1, Status.EMAILED: 1}
+    assert len(smtp.to(address)) == 1, "once: the round after finds it sent"
+
+
+async def finish_live(handle: WorkflowHandle[Any, Any]) -> IncidentState:
+    for _ in range(300):
+        state: IncidentState = await handle.query(IncidentWorkflow.status)
+        if state.notification.waves and all(w.finished_at for w in state.notification.waves):
+            return state
+        await asyncio.sleep(0.1)
+    raise AssertionError("the campaign did not finish")
+
+
 async def test_a_campaign_ended_by_hand_does_not_wedge_the_incident(
     dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
 ) -> None:
