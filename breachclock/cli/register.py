@@ -9,6 +9,7 @@ import click
 from breachclock.cli.common import emit, engine, json_option, run
 from breachclock.domain.incident.register import RegisterRow
 from breachclock.domain.instants import countdown, iso_local, show, zone
+from breachclock.service.engine import Unreachable
 from breachclock.service.register import register
 
 
@@ -32,7 +33,8 @@ def row_text(row: RegisterRow, now: datetime, tz_name: str) -> str:
 async def list_(as_json: bool) -> None:
     """The register: every incident, most urgent deadline first."""
     e = engine()
-    rows = await register(e)
+    found = await register(e)
+    rows = found.rows
     now = datetime.now(UTC)
     tz = e.settings.operator_zone
     data = [
@@ -41,3 +43,7 @@ async def list_(as_json: bool) -> None:
     ]
     text = "\n".join(row_text(r, now, tz).rstrip() for r in rows) or "no incidents"
     emit(as_json, data, text)
+    if found.unreachable:
+        raise Unreachable(
+            f"{found.unreachable}; only closed incidents (from the register) are shown"
+        )

@@ -4,22 +4,44 @@ the final word on them."""
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+from temporalio.service import RPCError
+
 from breachclock.domain.incident.model import IncidentState
 from breachclock.domain.incident.register import RegisterRow, closed_row, most_urgent_first
 from breachclock.runtime.search_attributes import NEXT_DEADLINE, REGIME, STATE
 from breachclock.runtime.temporal import WORKFLOW_ID_PREFIX
-from breachclock.service.engine import Engine
+from breachclock.service.engine import Engine, Unreachable, unreachable
 
 TITLE = "title"
 """The memo field an incident's workflow starts with: its title, shown in the register."""
 
 
-async def register(engine: Engine) -> list[RegisterRow]:
+class Register(BaseModel):
+    rows: list[RegisterRow]
+    unreachable: str | None = None
+    """Why the open incidents are missing (Temporal did not answer); the closed ones,
+    from the store, are all there."""
+
+
+async def register(engine: Engine) -> Register:
     rows: dict[str, RegisterRow] = {}
     async with engine.records() as store:
         for raw in await store.all_registered():
             row = closed_row(IncidentState.model_validate_json(raw))
             rows[row.reference] = row
+    try:
+        await _open_incidents(engine, rows)
+    except Unreachable as err:
+        return Register(rows=most_urgent_first(rows.values()), unreachable=str(err))
+    except RPCError as err:
+        if not unreachable(err):
+            raise
+        return Register(rows=most_urgent_first(rows.values()), unreachable=err.message)
+    return Register(rows=most_urgent_first(rows.values()))
+
+
+async def _open_incidents(engine: Engine, rows: dict[str, RegisterRow]) -> None:
     client = await engine.client()
     async for wf in client.list_workflows("WorkflowType = 'Incident'"):
         reference = wf.id.removeprefix(WORKFLOW_ID_PREFIX)
@@ -34,4 +56,3 @@ async def register(engine: Engine) -> list[RegisterRow]:
             regime=attrs.get(REGIME),
             next_deadline=attrs.get(NEXT_DEADLINE),
         )
-    return most_urgent_first(rows.values())

@@ -12,11 +12,14 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from breachclock.domain.incident.model import IncidentState
+from breachclock.runtime.config import Settings
 from breachclock.runtime.store import open_store
 from breachclock.runtime.temporal import workflow_id
 from tests.cli_support import address
 from tests.conftest import SmtpSink, harness, unique
 from tests.facts import ALL_BUT_ROOT_CAUSE
+from worker import prepare_data_dir
 from workflows.incident import IncidentWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,6 +209,27 @@ async def test_cli_says_when_temporal_cannot_be_reached(tmp_path: Path) -> None:
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         "BREACHCLOCK_DATA_DIR": str(tmp_path),
     }
+    settings = Settings(BREACHCLOCK_DATA_DIR=tmp_path)
+    prepare_data_dir(settings)  # the engine's key and a register with one closed incident
+    closed = IncidentState.model_validate(
+        {
+            "reference": "GONE-1",
+            "title": "Billing export readable by partner",
+            "opened_at": "2026-11-01T09:00:00Z",
+            "opened_by": "M",
+            "regime": "pts",
+            "policy": {},
+            "closure": {"at": "2026-11-05T09:00:00Z", "by": "M", "reason": "false alarm"},
+        }
+    )
+    async with open_store(settings) as store:
+        await store.register("GONE-1", closed.closure.at, closed.model_dump_json())  # type: ignore[union-attr]
     done = await Cli(env)("list")
-    assert done.returncode == 3
-    assert "cannot reach Temporal" in done.stderr
+    assert done.returncode == 3, "the answer is partial: open incidents are missing"
+    assert "GONE-1" in done.stdout and "closed" in done.stdout
+    assert "cannot reach Temporal" in done.stderr and "only closed incidents" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    status = await Cli(env)("status", "GONE-1")
+    assert status.returncode == 0 and "closed" in status.stdout, "answered from the register"
+    open_one = await Cli(env)("status", "STILL-OPEN")
+    assert open_one.returncode == 3 and "cannot reach Temporal" in open_one.stderr
