@@ -200,9 +200,18 @@ async def status(reference: str, as_json: bool) -> None:
     found = await incidents.standing(engine(), reference)
     state, live = found.state, found.live
     now = datetime.now(UTC)
-    data = {**views.status(state, now), "notification": notify_views.notification(state, live)}
-    text = "\n".join([views.status_text(state, now), *notify_views.notification_text(state, live)])
-    emit(as_json, data, text)
+    notification = {
+        **notify_views.notification(state, live),
+        "calls_held": found.calls_held,
+        "calls_waiting": found.calls_waiting,
+    }
+    lines = [views.status_text(state, now), *notify_views.notification_text(state, live)]
+    if found.calls_held or found.calls_waiting:
+        lines.append(
+            f"    calls with agents: {found.calls_held} being made, "
+            f"{found.calls_waiting} waiting for an agent (calls next)"
+        )
+    emit(as_json, {**views.status(state, now), "notification": notification}, "\n".join(lines))
 
 
 @click.command()

@@ -167,6 +167,9 @@ class Standing(BaseModel):
     live: dict[int, Counts]
     next_due: datetime | None = None
     """The earliest instant a person of a running campaign is next tried."""
+    calls_held: int = 0
+    calls_waiting: int = 0
+    """The agents' calls not yet recorded: held by an agent, and waiting for one."""
 
 
 async def standing(engine: Engine, reference: str) -> Standing:
@@ -177,7 +180,14 @@ async def standing(engine: Engine, reference: str) -> Standing:
     async with engine.people() as store:
         live = {w.number: await store.counts(reference, w.first, w.end) for w in running}
         due = [await store.next_due(reference, w.first, w.end) for w in running]
-    return Standing(state=state, live=live, next_due=min((d for d in due if d), default=None))
+        held, waiting = await store.calls_out(reference, datetime.now(UTC))
+    return Standing(
+        state=state,
+        live=live,
+        next_due=min((d for d in due if d), default=None),
+        calls_held=held,
+        calls_waiting=waiting,
+    )
 
 
 async def draft(engine: Engine, reference: str, track: RegimeCode | None = None) -> ReportDraft:

@@ -115,6 +115,8 @@ async def test_load_the_list_decide_and_follow_the_campaign(
                 if len(handed) == 2:
                     break
         assert len(handed) == 2
+        out = (await cli.json("status", ref))["notification"]
+        assert (out["calls_held"], out["calls_waiting"]) == (2, 0), "status says they are out"
         first = handed[0]
         assert "+46701234567" in first or "+46701234568" in first
         assert "Hemliga nummer" not in first, "nothing about the incident before identity"

@@ -140,8 +140,11 @@ async def test_the_worklist_hands_a_call_to_one_agent_until_the_hold_runs_out(
     first, second = stores
     await first.enqueue("INC-1", [("INC-1:S1:call:1", "S1", "{}")], T0)
     await first.enqueue("INC-1", [("INC-1:S1:call:1", "S1", "{}")], T0)  # again: once
+    assert await first.calls_out("INC-1", T0) == (0, 1), "waiting for an agent"
     claims = await asyncio.gather(first.claim("a", T0, 60), second.claim("b", T0, 60))
     assert sorted(c is not None for c in claims) == [False, True], "one agent gets it"
+    assert await second.calls_out("INC-1", T0) == (1, 0), "being made"
+    assert await second.calls_out("INC-1", T0 + timedelta(seconds=61)) == (0, 1), "hold ran out"
     assert await first.claim("c", T0 + timedelta(seconds=30), 60) is None
     again = await second.claim("c", T0 + timedelta(seconds=61), 60)
     assert again is not None and again.key == "INC-1:S1:call:1"
@@ -150,3 +153,4 @@ async def test_the_worklist_hands_a_call_to_one_agent_until_the_hold_runs_out(
     assert not await second.report(again.key, CallOutcome.NO_ANSWER, T0, "c")
     assert await first.reported([again.key]) == {again.key: CallOutcome.BUSY}
     assert await first.claim("d", T0 + timedelta(hours=1), 60) is None, "recorded: off the list"
+    assert await first.calls_out("INC-1", T0 + timedelta(hours=1)) == (0, 0)

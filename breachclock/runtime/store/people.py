@@ -595,6 +595,18 @@ class NotifyStore:
         )
         return changed == 1
 
+    async def calls_out(self, reference: str, now: datetime) -> tuple[int, int]:
+        """The agents' calls of an incident not yet recorded: (held by an agent now,
+        waiting for one)."""
+        rows = await self.db.query(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN claimed_until >= ? THEN 1 ELSE 0 END), 0)"
+            " FROM worklist WHERE reference = ? AND outcome IS NULL",
+            seconds(now),
+            reference,
+        )
+        total, held = (int(v) for v in rows[0])
+        return held, total - held
+
     async def reported(self, keys: Sequence[str]) -> dict[str, CallOutcome]:
         rows = await self._by_keys(
             "SELECT key, outcome FROM worklist WHERE outcome IS NOT NULL AND key IN ({})", keys
