@@ -51,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineInput,
         Track,
     )
-    from breachclock.domain.incident.report import build_draft
+    from breachclock.domain.incident.report import ReportDraft, build_draft
     from breachclock.domain.instants import show
     from breachclock.domain.regimes import RegimeCode, regime
     from workflows.base import given, reject
@@ -240,21 +240,8 @@ class IncidentWorkflow(NotifyingIncident):
             self.state.next_filing_number += 1
             track.sending = sending
         sending.retry_at = None
-        draft = build_draft(
-            self.state,
-            step,
-            sending.number,
-            workflow.now(),
-            lifecycle.late_reason(self.state, track, step.due_at, workflow.now(), self._zone),
-        )
         try:
-            receipt = await workflow.execute_activity(
-                api.FILE_REPORT,
-                draft,
-                result_type=Receipt,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=FILING_ATTEMPTS,
-            )
+            draft, receipt = await self._send_filing(step, track, sending.number)
         except ActivityError as err:
             sending.failures += 1
             wait = min(SEND_RETRY_BACKOFF[0] * 2 ** (sending.failures - 1), SEND_RETRY_BACKOFF[1])
@@ -272,27 +259,34 @@ class IncidentWorkflow(NotifyingIncident):
         track = self.state.tracks[step.regime_index]
         delay = SEND_RETRY_BACKOFF[0]
         while True:
-            draft = build_draft(
-                self.state,
-                step,
-                number,
-                workflow.now(),
-                lifecycle.late_reason(self.state, track, step.due_at, workflow.now(), self._zone),
-            )
             try:
-                receipt = await workflow.execute_activity(
-                    api.FILE_REPORT,
-                    draft,
-                    result_type=Receipt,
-                    start_to_close_timeout=timedelta(minutes=2),
-                    retry_policy=FILING_ATTEMPTS,
-                )
+                draft, receipt = await self._send_filing(step, track, number)
                 break
             except ActivityError as err:
                 self._filing_failed(track, number, err)
                 await workflow.sleep(delay)
                 delay = min(delay * 2, SEND_RETRY_BACKOFF[1])
         self._filed(step, number, draft.recipient, draft, receipt)
+
+    async def _send_filing(
+        self, step: FileReport, track: Track, number: int
+    ) -> tuple[ReportDraft, Receipt]:
+        """Draft filing ``number`` as it stands now (late reasons included) and send it."""
+        draft = build_draft(
+            self.state,
+            step,
+            number,
+            workflow.now(),
+            lifecycle.late_reason(self.state, track, step.due_at, workflow.now(), self._zone),
+        )
+        receipt = await workflow.execute_activity(
+            api.FILE_REPORT,
+            draft,
+            result_type=Receipt,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=FILING_ATTEMPTS,
+        )
+        return draft, receipt
 
     def _filing_failed(self, track: Track, number: int, err: ActivityError) -> None:
         cause = str(err.cause or err)
