@@ -105,7 +105,12 @@ async def build_worker(
     register = RegisterActivities(store)
     engine = EngineActivities(client, settings.policy())
     async with open_notify_store(settings) as notify_store:
-        notify = NotifyActivities(notify_store, call_provider(settings, notify_store), relay)
+        notify = NotifyActivities(
+            notify_store,
+            call_provider(settings, notify_store),
+            relay,
+            settings.identity_methods,
+        )
         retention = RetentionActivities(
             store,
             notify_store,

@@ -212,6 +212,7 @@ async def person(reference: str, subscriber_id: str, as_json: bool) -> None:
                 "channel": a.channel,
                 "number": a.number,
                 "outcome": a.outcome,
+                "identified_by": a.method,
                 "at": iso_local(a.at, tz),
             }
             for a in found.attempts
@@ -226,7 +227,11 @@ async def person(reference: str, subscriber_id: str, as_json: bool) -> None:
         }
     text = "\n".join(
         [f"{subscriber_id}: {found.person.status.value}{awaiting_text(found, tz)}"]
-        + [f"  {show(a.at, tz)}  {a.channel} {a.number}: {a.outcome}" for a in found.attempts]
+        + [
+            f"  {show(a.at, tz)}  {a.channel} {a.number}: {a.outcome}"
+            + (f" (identified by {a.method})" if a.method else "")
+            for a in found.attempts
+        ]
     )
     emit(as_json, data, text)
 

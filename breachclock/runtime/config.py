@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from breachclock.domain.incident.model import Policy
 from breachclock.domain.instants import zone
 from breachclock.domain.notify.delivery import CallOutcome, Plan
+from breachclock.domain.notify.identity import ALL_METHODS, IdentityMethod
 from breachclock.domain.regimes import RegimeCode, regime
 from breachclock.runtime.codec import CodecKeyError, EncryptionCodec, Sealer, local_keys, parse_keys
 
@@ -171,6 +172,12 @@ class Settings(BaseSettings):
     keeps the incident, its counts and decisions)."""
     agent_hold_minutes: float = Field(default=15, gt=0, alias="BREACHCLOCK_AGENT_HOLD_MINUTES")
     """How long an agent holds a call before it goes back on the list unrecorded."""
+    identity_methods: list[IdentityMethod] = Field(
+        default=list(ALL_METHODS), min_length=1, alias="BREACHCLOCK_IDENTITY_METHODS"
+    )
+    """How a person may prove who they are before a call tells them (JSON list of
+    bankid, one_time_code, security_questions, known_callback); a delivered call
+    records one of them."""
 
     escalation_leads_minutes: list[int] = Field(
         default=[360, 120, 30], alias="BREACHCLOCK_ESCALATION_LEADS_MINUTES"
