@@ -28,6 +28,7 @@ from activities.notify import NotifyActivities
 from activities.register import RegisterActivities
 from activities.retention import RetentionActivities
 from breachclock.runtime.config import Settings
+from breachclock.runtime.links import link_key
 from breachclock.runtime.outbox import Outbox
 from breachclock.runtime.store import NotifyStore, RecordStore, open_notify_store, open_store
 from breachclock.runtime.telemetry import client_tracer, metrics_runtime
@@ -101,7 +102,8 @@ async def build_worker(
     runtime. ``store`` defaults to the configured one (``open_store``).
     """
     store = store or open_store(settings)
-    mail = MailActivities(Mailer(relay, store, client_tracer(client)))
+    links = (link_key(settings.data_dir, create=True), settings.console_url)
+    mail = MailActivities(Mailer(relay, store, client_tracer(client)), links)
     register = RegisterActivities(store)
     engine = EngineActivities(client, settings.policy())
     async with open_notify_store(settings) as notify_store:

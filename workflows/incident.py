@@ -28,13 +28,14 @@ from temporalio.workflow import ChildWorkflowHandle
 with workflow.unsafe.imports_passed_through():
     from activities import api
     from activities.api import Receipt
-    from breachclock.domain.incident import checks, lifecycle
+    from breachclock.domain.incident import checks, lifecycle, ownership
     from breachclock.domain.incident.escalation import build_page
     from breachclock.domain.incident.lifecycle import FileReport, SendPage, Step
     from breachclock.domain.incident.limits import (
         TIMELINE_LIMIT,
     )
     from breachclock.domain.incident.model import (
+        Acknowledge,
         Approve,
         Close,
         Closure,
@@ -48,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         OpenSecurityReport,
         Policy,
         Sending,
+        Snooze,
         TimelineInput,
         Track,
     )
@@ -614,6 +616,60 @@ class IncidentWorkflow(NotifyingIncident):
         if problem:
             reject(problem)
         self._fits(request, "the reason")
+
+    @workflow.update
+    async def acknowledge(self, request: Acknowledge) -> Answer:
+        await self._started()
+        target = ownership.ack_target(self.state, request)
+        assert not isinstance(target, str)  # the validator refused that
+        before = self.state.tracks[target.index].acknowledged.get(target.deadline)
+        message = ownership.acknowledge(self.state, target, request, workflow.now())
+        if before is None:
+            via = " (through the page's link)" if request.link else ""
+            self._note(
+                workflow.now(),
+                f"page acknowledged for {target.deadline}{via}: later pages reach no further;"
+                " the deadline stands",
+                request.by,
+            )
+        return Answer(message=message)
+
+    @acknowledge.validator
+    def _validate_acknowledge(self, request: Acknowledge) -> None:
+        given(request)
+        self._open_only()
+        target = ownership.ack_target(self.state, request)
+        if isinstance(target, str):
+            reject(target)
+        if request.link and ownership.link_used(self.state, request.link):
+            reject("this link has been used already: each link acknowledges once")
+        self._room_on_timeline()
+        self._fits(request, "the acknowledgement")
+
+    @workflow.update
+    async def snooze(self, request: Snooze) -> Answer:
+        await self._started()
+        until = ownership.snooze_until(request, workflow.now())
+        self.state.snoozed_until = until
+        self._note(
+            workflow.now(),
+            f"reminders snoozed until {show(until, self._zone)} (deadlines and filings unchanged)",
+            request.by,
+        )
+        return Answer(message=f"reminders snoozed until {show(until, self._zone)}")
+
+    @snooze.validator
+    def _validate_snooze(self, request: Snooze) -> None:
+        given(request)
+        self._open_only()
+        if self.state.discovery is None:
+            reject("nothing pages before the discovery: there is nothing to snooze")
+        self._room_on_timeline()
+        self._fits(request, "the snooze")
+
+    def _room_on_timeline(self) -> None:
+        if len(self.state.timeline) >= TIMELINE_LIMIT:
+            reject(f"the timeline holds its limit of {TIMELINE_LIMIT:,} entries")
 
     @workflow.query
     def status(self) -> IncidentState:

@@ -172,6 +172,8 @@ class Settings(BaseSettings):
     keeps the incident, its counts and decisions)."""
     agent_hold_minutes: float = Field(default=15, gt=0, alias="BREACHCLOCK_AGENT_HOLD_MINUTES")
     """How long an agent holds a call before it goes back on the list unrecorded."""
+    console_url: str = Field(default="http://127.0.0.1:8080", alias="BREACHCLOCK_CONSOLE_URL")
+    """The web console's base URL, which a page's acknowledgement link points to."""
     identity_methods: list[IdentityMethod] = Field(
         default=list(ALL_METHODS), min_length=1, alias="BREACHCLOCK_IDENTITY_METHODS"
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from breachclock.runtime.config import Settings
 from breachclock.runtime.store import open_store
 from breachclock.runtime.temporal import workflow_id
 from tests.cli_support import address
@@ -28,6 +29,18 @@ class Cli:
     def __init__(self, env: dict[str, str], cwd: Path | None = None) -> None:
         self.env = env
         self.cwd = cwd
+
+    @classmethod
+    def of(cls, server: WorkflowEnvironment, settings: Settings) -> Cli:
+        """The CLI of a harness's engine: its server, task queue and data folder."""
+        return cls(
+            {
+                **os.environ,
+                "TEMPORAL_ADDRESS": address(server),
+                "BREACHCLOCK_TASK_QUEUE": settings.task_queue,
+                "BREACHCLOCK_DATA_DIR": str(settings.data_dir),
+            }
+        )
 
     async def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
         return await asyncio.to_thread(

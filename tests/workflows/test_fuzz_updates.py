@@ -286,6 +286,21 @@ ROWS = [
         payloads({"by": NAMES, "aware_at": INSTANTS}, {"by": st.just("CISO")}, {"aware_at": PAST}),
     ),
     Row(
+        "acknowledge",
+        payloads(
+            {"by": NAMES, "deadline": NAMES, "track": TRACKS, "link": NAMES},
+            {"by": st.just("Incident Manager")},
+            {"deadline": st.just("initial_report"), "link": st.just("ab" * 16)},
+        ),
+    ),
+    Row(
+        "snooze",
+        payloads(
+            {"by": NAMES, "minutes": st.one_of(st.integers(), SCALARS)},
+            {"by": st.just("Incident Manager"), "minutes": st.sampled_from([30, 60, 120])},
+        ),
+    ),
+    Row(
         "close",
         payloads(
             {"by": NAMES, "reason": TEXTS},

@@ -35,6 +35,9 @@ class PageDraft(BaseModel):
     recipients: list[str]
     subject: str
     body: str
+    reference: str | None = None
+    deadline: str | None = None
+    """What the page's acknowledgement link acknowledges (drafts from before it: none)."""
 
 
 def audience(state: IncidentState, level: int) -> list[str]:
@@ -88,12 +91,21 @@ def build_page(state: IncidentState, step: SendPage, now: datetime) -> PageDraft
         lines += ["", f"Sending the report is failing: {track.last_error}"]
     if missing:
         lines += ["", "Still missing:"] + [f"  - {FACT_LABELS[m]}" for m in missing]
-    lines += ["", f"Sent {show(now, tz)} by breachclock."]
+    lines += [
+        "",
+        "You own this? Acknowledge it: later pages for this deadline then reach nobody wider",
+        "(the deadline and its automatic filing stand):",
+        f"  {state.policy.cli_command} ack {state.reference} --deadline {step.deadline}",
+        "",
+        f"Sent {show(now, tz)} by breachclock.",
+    ]
     return PageDraft(
         idempotency_key=f"{state.reference}:page:{track.regime.value}:{step.key}",
         recipients=audience(state, step.audience),
         subject=f"[{state.reference}] {headline}",
         body="\n".join(lines) + "\n",
+        reference=state.reference,
+        deadline=step.deadline,
     )
 
 
