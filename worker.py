@@ -126,6 +126,7 @@ async def build_worker(
             activities=[
                 mail.file_report,
                 mail.send_page,
+                mail.send_takedown,
                 register.register_incident,
                 notify.load_subscribers,
                 engine.policy,

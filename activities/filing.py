@@ -8,8 +8,9 @@ from email.message import EmailMessage
 
 from temporalio import activity
 
-from activities.api import FILE_REPORT, SEND_PAGE, Receipt
+from activities.api import FILE_REPORT, SEND_PAGE, SEND_TAKEDOWN, Receipt
 from activities.mailer import Mailer
+from breachclock.domain.incident.containment import TakedownDraft
 from breachclock.domain.incident.escalation import PageDraft
 from breachclock.domain.incident.pdf import render_pdf
 from breachclock.domain.incident.report import ReportDraft, render_json, render_text, subject
@@ -62,4 +63,14 @@ class MailActivities:
                 f"  {console.rstrip('/')}/ack/{token}\n"
             )
         message.set_content(body)
+        return await self.mailer.send_once(draft.idempotency_key, message)
+
+    @activity.defn(name=SEND_TAKEDOWN)
+    async def send_takedown(self, draft: TakedownDraft) -> Receipt:
+        """A takedown request or reminder: the key's record decides, so an attempt that
+        finds it taken sends nothing and answers with the first send's receipt."""
+        message = EmailMessage()
+        message["To"] = draft.to
+        message["Subject"] = draft.subject
+        message.set_content(draft.body)
         return await self.mailer.send_once(draft.idempotency_key, message)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from breachclock.domain.incident.containment import TakedownStatus, TakedownTask
 from breachclock.domain.incident.model import (
     Discover,
     EntryKind,
@@ -176,6 +177,20 @@ COMVIQ = ReportDraft(
             kind=EntryKind.RECORD,
         ),
     ],
+    takedowns=[
+        TakedownTask(
+            recipient="eniro",
+            name="Eniro (118 118, eniro.se)",
+            address="removals@eniro.example",
+            scope="alla poster märkta hemligt nummer i leveransen från 2025-11-25",
+            count=11200,
+            requested_by="Incidentansvarig",
+            requested_at=at("2026-02-24T10:00:00+01:00"),
+            sent_at=at("2026-02-24T10:00:05+01:00"),
+            acknowledged_at=at("2026-02-24T14:00:00+01:00"),
+            status=TakedownStatus.ACKNOWLEDGED,
+        ),
+    ],
     previous_filings=[
         Filing(
             number=1,
@@ -331,6 +346,23 @@ YOUSEE = ReportDraft(
             what="notification campaign 1 started for 10000 people",
             recorded_at=at("2018-06-06T09:00:00+02:00"),
             kind=EntryKind.ENGINE,
+        ),
+    ],
+    takedowns=[
+        TakedownTask(
+            recipient="118dk",
+            name="118.dk",
+            address="removals@118dk.example",
+            scope="alle poster markeret hemmeligt nummer i leverancerne siden 12.03.2018",
+            count=10000,
+            requested_by="Jacob M.",
+            requested_at=at("2018-05-24T13:00:00+02:00"),
+            sent_at=at("2018-05-24T13:00:05+02:00"),
+            acknowledged_at=at("2018-05-25T09:10:00+02:00"),
+            status=TakedownStatus.CONFIRMED,
+            confirmed_at=at("2018-05-29T16:00:00+02:00"),
+            confirmed_by="Jacob M.",
+            how_verified="stikprøve af 50 numre i 118.dk's søgning",
         ),
     ],
     previous_filings=[

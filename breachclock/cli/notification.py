@@ -115,10 +115,20 @@ async def notice(reference: str, file: Path) -> None:
     help="The ground for not notifying.",
 )
 @click.option("--justification", help="Why not (goes into the report).")
+@click.option(
+    "--after-containment",
+    is_flag=True,
+    help="Begin telling subscribers only once every takedown is confirmed.",
+)
 @by_option
 @run
 async def decide(
-    reference: str, notify: bool, exemption: str | None, justification: str | None, by: str
+    reference: str,
+    notify: bool,
+    exemption: str | None,
+    justification: str | None,
+    after_containment: bool,
+    by: str,
 ) -> None:
     """Decide on telling the subscribers; notifying starts the campaign."""
     message = await notification.decide(
@@ -128,6 +138,7 @@ async def decide(
         exemption=exemption,
         justification=justification,
         decided_by=by,
+        after_containment=after_containment or None,
     )
     click.echo(printable(message))
 

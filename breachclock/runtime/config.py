@@ -187,6 +187,12 @@ class Settings(BaseSettings):
     auto_file_margin_minutes: int = Field(default=15, alias="BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES")
     overdue_repeat_minutes: int = Field(default=360, alias="BREACHCLOCK_OVERDUE_REPEAT_MINUTES")
     reminder_interval_hours: int = Field(default=24, alias="BREACHCLOCK_REMINDER_INTERVAL_HOURS")
+    takedown_remind_hours: float = Field(
+        default=24, gt=0, alias="BREACHCLOCK_TAKEDOWN_REMIND_HOURS"
+    )
+    """A takedown not confirmed this long: the recipient is reminded, the owner paged."""
+    takedown_directory: Path | None = Field(default=None, alias="BREACHCLOCK_TAKEDOWN_DIRECTORY")
+    """JSON directory of takedown recipients per country; unset: the one shipped in the domain."""
     page_oncall: list[str] = Field(
         default=["oncall@operator.example"], alias="BREACHCLOCK_PAGE_ONCALL"
     )
@@ -244,6 +250,7 @@ class Settings(BaseSettings):
             escalation_leads=[timedelta(minutes=m) for m in self.escalation_leads_minutes],
             overdue_repeat=timedelta(minutes=self.overdue_repeat_minutes),
             reminder_interval=timedelta(hours=self.reminder_interval_hours),
+            takedown_remind_after=timedelta(hours=self.takedown_remind_hours),
             audiences=[
                 self.page_oncall,
                 self.page_manager,

@@ -301,6 +301,47 @@ ROWS = [
         ),
     ),
     Row(
+        "request_takedown",
+        payloads(
+            {
+                "recipient": NAMES,
+                "name": NAMES,
+                "address": NAMES,
+                "scope": TEXTS,
+                "count": st.one_of(st.integers(), SCALARS),
+                "by": NAMES,
+            },
+            {
+                "recipient": st.just("eniro"),
+                "name": st.just("Eniro"),
+                "address": st.just("removals@eniro.example"),
+                "scope": st.just("listings marked secret"),
+                "count": st.just(3),
+                "by": st.just("Incident Manager"),
+            },
+        ),
+    ),
+    Row(
+        "report_takedown",
+        payloads(
+            {
+                "recipient": NAMES,
+                "status": st.one_of(
+                    choice("acknowledged", "confirmed", "failed", "requested"), SCALARS
+                ),
+                "by": NAMES,
+                "at": INSTANTS,
+                "how_verified": TEXTS,
+                "reason": TEXTS,
+            },
+            {
+                "recipient": st.just("eniro"),
+                "status": st.just("acknowledged"),
+                "by": st.just("Kim"),
+            },
+        ),
+    ),
+    Row(
         "close",
         payloads(
             {"by": NAMES, "reason": TEXTS},

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from breachclock.domain.incident.containment import TakedownTask
 from breachclock.domain.incident.limits import EVENT_TEXT, FACTS_LIMIT, LIST_ITEMS, json_size, kib
 from breachclock.domain.inputs import REFERENCE_PATTERN, InputModel, Name, Text
 from breachclock.domain.instants import Instant, zone
@@ -405,6 +406,8 @@ class Policy(BaseModel):
     )
     overdue_repeat: timedelta = timedelta(hours=6)
     reminder_interval: timedelta = timedelta(days=1)
+    takedown_remind_after: timedelta = timedelta(hours=24)
+    """A takedown not confirmed this long: the recipient is reminded, the owner paged."""
     audiences: list[list[str]] = Field(default_factory=list)
     """Who is paged at each escalation level, widening: leads in order, then overdue."""
     regulator_addresses: dict[RegimeCode, str] = Field(default_factory=dict)
@@ -493,6 +496,8 @@ class Notification(BaseModel):
     """The affected items the list names (CRM names): the notice must label each."""
     waves: list[Wave] = Field(default_factory=list)
     loaded_pages: list[str] = Field(default_factory=list)
+    waiting_for_containment: bool = False
+    """Notice is decided, after containment: calls begin once every takedown is confirmed."""
     """The keys of the staged pages taken on: loading one again adds nobody."""
 
     @property
@@ -545,6 +550,8 @@ class IncidentState(BaseModel):
     closure: Closure | None = None
     next_filing_number: int = 1
     notification: Notification = Field(default_factory=Notification)
+    takedowns: list[TakedownTask] = Field(default_factory=list)
+    """Containment: takedown requests and what became of them (``TAKEDOWN_LIMIT``)."""
     snoozed_until: datetime | None = None
     """Reminder and lead pages wait until then (filings and overdue pages never do)."""
 
