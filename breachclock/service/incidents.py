@@ -171,7 +171,7 @@ async def acknowledge(
     ``/ack/{token}``): the link's incident and deadline, once, before it expires."""
     link = None
     if token is not None:
-        found = verify_ack_link(engine, token)
+        found = _checked(engine, token)
         if found.reference != reference:
             raise Refused(f"this link is for incident {found.reference}, not {reference}")
         deadline, link = found.deadline, found.link
@@ -180,9 +180,15 @@ async def acknowledge(
     return answer
 
 
-def verify_ack_link(engine: Engine, token: str) -> AckLink:
-    """A page e-mail's acknowledgement link checked (signature, expiry): its incident
-    (``.reference``) and deadline (``.deadline``). Refused when it is not valid."""
+def verify_ack_link(engine: Engine, token: str) -> tuple[str, str]:
+    """A page e-mail's acknowledgement link checked (signature, expiry): its incident's
+    reference and the deadline it acknowledges, for the console to show before the person
+    confirms. Refused when it is not valid."""
+    found = _checked(engine, token)
+    return found.reference, found.deadline
+
+
+def _checked(engine: Engine, token: str) -> AckLink:
     try:
         return verify(link_key(engine.settings.data_dir), token, datetime.now(UTC))
     except BadLink as err:
