@@ -30,6 +30,7 @@ from activities.register import RegisterActivities
 from activities.retention import RetentionActivities
 from breachclock.runtime import engine_lock
 from breachclock.runtime.config import Settings
+from breachclock.runtime.links import link_key
 from breachclock.runtime.outbox import Outbox
 from breachclock.runtime.store import NotifyStore, RecordStore, open_notify_store, open_store
 from breachclock.runtime.telemetry import client_tracer, metrics_runtime
@@ -103,11 +104,17 @@ async def build_worker(
     runtime. ``store`` defaults to the configured one (``open_store``).
     """
     store = store or open_store(settings)
-    mail = MailActivities(Mailer(relay, store, client_tracer(client)))
+    links = (link_key(settings.data_dir, create=True), settings.console_url)
+    mail = MailActivities(Mailer(relay, store, client_tracer(client)), links)
     register = RegisterActivities(store)
     engine = EngineActivities(client, settings.policy())
     async with open_notify_store(settings) as notify_store:
-        notify = NotifyActivities(notify_store, call_provider(settings, notify_store), relay)
+        notify = NotifyActivities(
+            notify_store,
+            call_provider(settings, notify_store),
+            relay,
+            settings.identity_methods,
+        )
         retention = RetentionActivities(
             store,
             notify_store,
@@ -121,6 +128,7 @@ async def build_worker(
             activities=[
                 mail.file_report,
                 mail.send_page,
+                mail.send_takedown,
                 register.register_incident,
                 notify.load_subscribers,
                 engine.policy,

@@ -24,6 +24,8 @@ FILE_REPORT = "file_report"
 """``ReportDraft`` → ``Receipt``: the filing mailed to its regulator, once per key."""
 SEND_PAGE = "send_page"
 """``PageDraft`` → ``Receipt``: an escalation page, once per key."""
+SEND_TAKEDOWN = "send_takedown"
+"""``TakedownDraft`` → ``Receipt``: a takedown request or reminder, once per key."""
 REGISTER_INCIDENT = "register_incident"
 """``IncidentState`` → None: a closed incident written into the register."""
 # --- the engine itself (incidents queue)

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio import activity
 
 from breachclock.domain.notify.delivery import CallOutcome
+from breachclock.domain.notify.identity import ALL_METHODS, IdentityMethod, refusal
 from breachclock.runtime.store.people import NotifyStore
 
 
@@ -43,13 +44,26 @@ class CallRequest(BaseModel):
     """Said first: who is calling and for whom; nothing about the incident."""
     notice: Annotated[str, Field(repr=False)]
     """Said only to the person, after they confirmed their identity."""
+    methods: tuple[IdentityMethod, ...] = ALL_METHODS
+    """How the person may prove who they are (calls queued before this existed: any)."""
 
 
 class CallResult(BaseModel):
+    """How a call ended. ``reached_verified`` carries how the person was identified;
+    no other outcome does (a provider breaking this raises, it is a bug)."""
+
     key: str
     outcome: CallOutcome
     disclosed: bool = False
     """True when the notice was given (only ever after identity was confirmed)."""
+    identified_by: IdentityMethod | None = None
+
+    @model_validator(mode="after")
+    def _identified(self) -> CallResult:
+        refused = refusal(self.outcome, self.identified_by, ALL_METHODS)
+        if refused:
+            raise ValueError(refused)
+        return self
 
 
 class CallProvider(ABC):
@@ -126,6 +140,10 @@ class Simulator(CallProvider):
         point = self._draw(key, "outcome")
         return next((o for edge, o in self._cumulative if point < edge), self._cumulative[-1][1])
 
+    def method(self, call: CallRequest) -> IdentityMethod:
+        """How the simulated person proved who they are: one of the call's methods."""
+        return call.methods[int(self._draw(call.key, "method") * len(call.methods))]
+
     async def place(self, calls: Sequence[CallRequest]) -> AsyncIterator[CallResult]:
         lines = asyncio.Semaphore(self.config.lines)
         mean = self.config.latency.total_seconds()
@@ -135,10 +153,12 @@ class Simulator(CallProvider):
                 if mean:
                     await asyncio.sleep(2 * mean * self._draw(call.key, "latency"))
                 outcome = self.outcome(call.key)
+                verified = outcome is CallOutcome.REACHED_VERIFIED
                 return CallResult(
                     key=call.key,
                     outcome=outcome,
-                    disclosed=outcome is CallOutcome.REACHED_VERIFIED,
+                    disclosed=verified,
+                    identified_by=self.method(call) if verified else None,
                 )
 
         if not mean:
@@ -164,10 +184,13 @@ class AgentWorklist(CallProvider):
         )
         waiting = {c.key for c in calls}
         while waiting:
-            for key, outcome in (await self.store.reported(sorted(waiting))).items():
+            for key, (outcome, method) in (await self.store.reported(sorted(waiting))).items():
                 waiting.discard(key)
                 yield CallResult(
-                    key=key, outcome=outcome, disclosed=outcome is CallOutcome.REACHED_VERIFIED
+                    key=key,
+                    outcome=outcome,
+                    disclosed=outcome is CallOutcome.REACHED_VERIFIED,
+                    identified_by=method,
                 )
             if waiting:
                 heartbeat(len(waiting))

@@ -5,8 +5,10 @@ small shim in front of it). ``{base}`` is the configured base URL. Every request
 carries ``Authorization: Bearer <token>`` when a token is configured. Bodies are JSON.
 
 ``POST {base}/calls``, header ``Idempotency-Key: <key>``, body
-``{"id": <key>, "to": <E.164 number>, "greeting": <text>}``
-    Start a call. The call's id is our key (it holds no personal data). Answers
+``{"id": <key>, "to": <E.164 number>, "greeting": <text>, "identify_by": [<method>, …]}``
+    Start a call. ``identify_by`` lists the ways the person may prove who they are
+    (``bankid``, ``one_time_code``, ``security_questions``, ``known_callback``: the
+    operator's configured ones); the dialer's IVR or agent uses one of them. The call's id is our key (it holds no personal data). Answers
     ``201`` with ``{"id": <key>, "state": "dialing"}``, or ``200`` with the call as
     it stands when the key is known already: the dialer dedupes on the key and never
     calls anyone twice for one key. Any other 4xx (``422``: number refused, ...)
@@ -15,14 +17,16 @@ carries ``Authorization: Bearer <token>`` when a token is configured. Bodies are
 
 ``GET {base}/calls/{id}``
     ``{"state": "dialing" | "identifying" | "verified" | "ended",
-    "outcome": null | <a CallOutcome value>}``. ``identifying``: someone answered
-    and is asked to confirm who they are; the dialer has the greeting only.
-    ``verified``: the person confirmed their identity to the dialer's IVR or agent.
-    ``outcome`` is set once the state is ``ended``.
+    "outcome": null | <a CallOutcome value>, "identified_by": null | <method>}``.
+    ``identifying``: someone answered and is asked to confirm who they are; the
+    dialer has the greeting only. ``verified``: the person confirmed their identity
+    to the dialer's IVR or agent, by ``identified_by`` (one of ``identify_by``; set
+    from ``verified`` on). ``outcome`` is set once the state is ``ended``.
 
 ``POST {base}/calls/{id}/notice``, header ``Idempotency-Key: <key>:notice``, body
 ``{"text": <notice>}``
-    Sent by the adapter when, and only when, it saw the state ``verified``. Answers
+    Sent by the adapter when, and only when, it saw the state ``verified`` with an
+    ``identified_by`` the call accepts (a ``verified`` without one gets no notice). Answers
     2xx when accepted (then the call ends ``reached_verified``), 4xx when the call is
     past the point where it could be said (it then ends with another outcome). A
     dialer ends a call ``reached_verified`` only after it accepted the notice.
@@ -33,8 +37,9 @@ they are: a call that ends without ``verified`` (``reached_unverified``,
 notice. ``CallResult.disclosed`` is True only when the notice was sent and accepted:
 by this placement, or by an earlier one of the same key (the dialer answered ``200``
 and the call had ended ``reached_verified``). A call the dialer reports
-``reached_verified`` although it was created now and the notice was never accepted
-breaks the protocol and counts as ``failed``.
+``reached_verified`` although it was created now and the notice was never accepted,
+or without an accepted ``identified_by``, breaks the protocol and counts as ``failed``.
+The result of a ``reached_verified`` call carries the method.
 
 Outcomes are read by polling ``GET`` every ``poll`` (no callbacks: nothing to expose,
 nothing to authenticate inbound). One call is given ``timeout`` from the moment it
@@ -64,6 +69,7 @@ from yarl import URL
 
 from activities.calls import CallProvider, CallRequest, CallResult, heartbeat
 from breachclock.domain.notify.delivery import CallOutcome
+from breachclock.domain.notify.identity import IdentityMethod
 
 log = structlog.get_logger(__name__)
 
@@ -154,7 +160,12 @@ class HttpDialer(CallProvider):
             self.base / "calls",
             key,
             "create",
-            body={"id": key, "to": call.phone, "greeting": call.greeting},
+            body={
+                "id": key,
+                "to": call.phone,
+                "greeting": call.greeting,
+                "identify_by": [m.value for m in call.methods],
+            },
             headers={"Idempotency-Key": key},
         )
         if status in UNAUTHORIZED:
@@ -172,27 +183,42 @@ class HttpDialer(CallProvider):
             state = answer.get("state")
             if state not in STATES:
                 log.warning("dialer.unknown_state", key=key)
+            method = _method(answer.get("identified_by"), call)
             if state == "ended":
-                return self._ended(key, answer.get("outcome"), existing, progress.disclosed)
+                return self._ended(key, answer.get("outcome"), existing, progress.disclosed, method)
             if state == "verified" and not noticed:
                 noticed = True  # one try: a refused notice is not pressed again
-                progress.disclosed = await self._notice(session, call)
+                if method is None:
+                    log.warning("dialer.verified_without_method", key=key)
+                else:
+                    progress.disclosed = await self._notice(session, call)
             heartbeat(key)
             await asyncio.sleep(self.poll.total_seconds())
 
-    def _ended(self, key: str, reported: Any, existing: bool, disclosed: bool) -> CallResult:
+    def _ended(
+        self,
+        key: str,
+        reported: Any,
+        existing: bool,
+        disclosed: bool,
+        method: IdentityMethod | None,
+    ) -> CallResult:
         try:
             outcome = CallOutcome(reported)
         except ValueError:
             log.warning("dialer.unknown_outcome", key=key)
             return CallResult(key=key, outcome=CallOutcome.FAILED, disclosed=disclosed)
-        if outcome is CallOutcome.REACHED_VERIFIED and not disclosed:
-            if existing:  # told by an earlier placement of this key
-                return CallResult(key=key, outcome=outcome, disclosed=True)
+        if outcome is not CallOutcome.REACHED_VERIFIED:
+            log.info("dialer.call_ended", key=key, outcome=outcome.value, disclosed=disclosed)
+            return CallResult(key=key, outcome=outcome, disclosed=disclosed)
+        if method is None:
+            log.error("dialer.verified_without_method", key=key)
+            return CallResult(key=key, outcome=CallOutcome.FAILED, disclosed=disclosed)
+        if not disclosed and not existing:  # existing: told by an earlier placement
             log.error("dialer.verified_without_notice", key=key)
             return CallResult(key=key, outcome=CallOutcome.FAILED)
-        log.info("dialer.call_ended", key=key, outcome=outcome.value, disclosed=disclosed)
-        return CallResult(key=key, outcome=outcome, disclosed=disclosed)
+        log.info("dialer.call_ended", key=key, outcome=outcome.value, method=method.value)
+        return CallResult(key=key, outcome=outcome, disclosed=True, identified_by=method)
 
     async def _notice(self, session: aiohttp.ClientSession, call: CallRequest) -> bool:
         status, _ = await self._request(
@@ -247,6 +273,15 @@ class HttpDialer(CallProvider):
             f"dialer gave no usable answer to {what} for call {key} "
             f"after {self.attempts} attempts (last: {reason})"
         )
+
+
+def _method(reported: Any, call: CallRequest) -> IdentityMethod | None:
+    """The dialer's ``identified_by``, when it is one the call accepts."""
+    try:
+        method = IdentityMethod(reported)
+    except ValueError:
+        return None
+    return method if method in call.methods else None
 
 
 class _Progress:

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from temporalio import activity
 
-from activities.api import FILE_REPORT, SEND_PAGE, Receipt
+from activities.api import FILE_REPORT, SEND_PAGE, SEND_TAKEDOWN, Receipt
 from activities.mailer import Mailer
+from breachclock.domain.incident.containment import TakedownDraft
 from breachclock.domain.incident.escalation import PageDraft
 from breachclock.domain.incident.pdf import render_pdf
 from breachclock.domain.incident.report import ReportDraft, render_json, render_text, subject
+from breachclock.domain.instants import span
+from breachclock.runtime.links import LINK_LIFETIME, sign
 
 
 class MailActivities:
-    def __init__(self, mailer: Mailer) -> None:
+    """``links``: the key that signs a page's acknowledgement link and the console's
+    base URL it points to (None: pages carry the command only)."""
+
+    def __init__(self, mailer: Mailer, links: tuple[bytes, str] | None = None) -> None:
         self.mailer = mailer
+        self.links = links
 
     @activity.defn(name=FILE_REPORT)
     async def file_report(self, draft: ReportDraft) -> Receipt:
@@ -43,6 +51,26 @@ class MailActivities:
     async def send_page(self, draft: PageDraft) -> Receipt:
         message = EmailMessage()
         message["To"] = ", ".join(draft.recipients)
+        message["Subject"] = draft.subject
+        body = draft.body
+        if self.links is not None and draft.reference and draft.deadline:
+            key, console = self.links
+            token = sign(
+                key, draft.reference, draft.deadline, draft.idempotency_key, datetime.now(UTC)
+            )
+            body += (
+                f"\nOr acknowledge in the console (one use, valid {span(LINK_LIFETIME)}):\n"
+                f"  {console.rstrip('/')}/ack/{token}\n"
+            )
+        message.set_content(body)
+        return await self.mailer.send_once(draft.idempotency_key, message)
+
+    @activity.defn(name=SEND_TAKEDOWN)
+    async def send_takedown(self, draft: TakedownDraft) -> Receipt:
+        """A takedown request or reminder: the key's record decides, so an attempt that
+        finds it taken sends nothing and answers with the first send's receipt."""
+        message = EmailMessage()
+        message["To"] = draft.to
         message["Subject"] = draft.subject
         message.set_content(draft.body)
         return await self.mailer.send_once(draft.idempotency_key, message)

@@ -67,6 +67,7 @@ from breachclock.domain.notify.delivery import (
     letter_reason,
     next_step,
 )
+from breachclock.domain.notify.identity import ALL_METHODS, IdentityMethod
 from breachclock.domain.notify.notice import (
     render_notice,
     spoken_notice,
@@ -97,10 +98,18 @@ def claim_token() -> str:
 
 
 class NotifyActivities:
-    def __init__(self, store: NotifyStore, calls: CallProvider, relay: SmtpRelay) -> None:
+    def __init__(
+        self,
+        store: NotifyStore,
+        calls: CallProvider,
+        relay: SmtpRelay,
+        methods: Sequence[IdentityMethod] = ALL_METHODS,
+    ) -> None:
         self.store = store
         self.calls = calls
         self.relay = relay
+        self.methods = tuple(methods)
+        """How a called person may prove who they are (every call request says so)."""
 
     @activity.defn(name=LOAD_SUBSCRIBERS)
     async def load_subscribers(self, page: LoadPage) -> LoadOutcome:
@@ -171,6 +180,7 @@ class NotifyActivities:
                     phone=person.person.phone or "",
                     greeting=greeting(request.operator.name, person.person.name, language.value),
                     notice=text,
+                    methods=self.methods,
                 )
             )
         # Results are recorded in batches: a worker dying before a batch is written
@@ -201,6 +211,7 @@ class NotifyActivities:
                         calls_made=number - 1,
                         claim=claim,
                         email_failures=person.email_failures,
+                        method=result.identified_by,
                     )
                 )
                 if status is Status.PENDING and next_at is None:

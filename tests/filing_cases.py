@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from breachclock.domain.incident.containment import TakedownStatus, TakedownTask
 from breachclock.domain.incident.model import (
     Discover,
     EntryKind,
@@ -125,6 +126,8 @@ COMVIQ = ReportDraft(
                     "calls.no_answer": 3988,
                     "calls.reached_verified": 2405,
                     "calls.voicemail": 702,
+                    "identified.bankid": 1890,
+                    "identified.one_time_code": 515,
                     "emails.sent": 807,
                 },
                 "skipped_rows": 3,
@@ -172,6 +175,20 @@ COMVIQ = ReportDraft(
             what="facts recorded (version 3): affected_count",
             recorded_at=at("2026-02-25T10:00:00+01:00"),
             kind=EntryKind.RECORD,
+        ),
+    ],
+    takedowns=[
+        TakedownTask(
+            recipient="eniro",
+            name="Eniro (118 118, eniro.se)",
+            address="removals@eniro.example",
+            scope="alla poster märkta hemligt nummer i leveransen från 2025-11-25",
+            count=11200,
+            requested_by="Incidentansvarig",
+            requested_at=at("2026-02-24T10:00:00+01:00"),
+            sent_at=at("2026-02-24T10:00:05+01:00"),
+            acknowledged_at=at("2026-02-24T14:00:00+01:00"),
+            status=TakedownStatus.ACKNOWLEDGED,
         ),
     ],
     previous_filings=[
@@ -288,6 +305,8 @@ YOUSEE = ReportDraft(
                     "calls.no_answer": 2210,
                     "calls.reached_unverified": 35,
                     "calls.reached_verified": 5900,
+                    "identified.known_callback": 2150,
+                    "identified.security_questions": 3750,
                     "emails.sent": 220,
                 },
             },
@@ -327,6 +346,23 @@ YOUSEE = ReportDraft(
             what="notification campaign 1 started for 10000 people",
             recorded_at=at("2018-06-06T09:00:00+02:00"),
             kind=EntryKind.ENGINE,
+        ),
+    ],
+    takedowns=[
+        TakedownTask(
+            recipient="118dk",
+            name="118.dk",
+            address="removals@118dk.example",
+            scope="alle poster markeret hemmeligt nummer i leverancerne siden 12.03.2018",
+            count=10000,
+            requested_by="Jacob M.",
+            requested_at=at("2018-05-24T13:00:00+02:00"),
+            sent_at=at("2018-05-24T13:00:05+02:00"),
+            acknowledged_at=at("2018-05-25T09:10:00+02:00"),
+            status=TakedownStatus.CONFIRMED,
+            confirmed_at=at("2018-05-29T16:00:00+02:00"),
+            confirmed_by="Jacob M.",
+            how_verified="stikprøve af 50 numre i 118.dk's søgning",
         ),
     ],
     previous_filings=[

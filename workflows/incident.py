@@ -28,13 +28,20 @@ from temporalio.workflow import ChildWorkflowHandle
 with workflow.unsafe.imports_passed_through():
     from activities import api
     from activities.api import Receipt
-    from breachclock.domain.incident import checks, lifecycle
-    from breachclock.domain.incident.escalation import build_page
+    from breachclock.domain.incident import checks, containment, lifecycle, ownership
+    from breachclock.domain.incident.containment import (
+        SendTakedown,
+        TakedownReport,
+        TakedownRequest,
+        TakedownTask,
+    )
+    from breachclock.domain.incident.escalation import PageDraft, build_page, takedown_page
     from breachclock.domain.incident.lifecycle import FileReport, SendPage, Step
     from breachclock.domain.incident.limits import (
         TIMELINE_LIMIT,
     )
     from breachclock.domain.incident.model import (
+        Acknowledge,
         Approve,
         Close,
         Closure,
@@ -48,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         OpenSecurityReport,
         Policy,
         Sending,
+        Snooze,
         TimelineInput,
         Track,
     )
@@ -162,12 +170,20 @@ class IncidentWorkflow(NotifyingIncident):
             )
         while not (self.state.closure and not self._in_flight):
             now = workflow.now()
-            upcoming = [
+            upcoming: list[lifecycle.Scheduled | containment.Due] = [
                 item
                 for index in range(len(self.state.tracks))
                 for item in lifecycle.schedule(self.state, index, now)
                 if item.step.key not in self._in_flight
             ]
+            if self.state.closure is None:
+                upcoming += [
+                    item
+                    for item in containment.containment_steps(
+                        self.state.takedowns, self.state.policy.takedown_remind_after
+                    )
+                    if item.step.key not in self._in_flight
+                ]
             for item in upcoming:
                 if item.at <= now and not self._held_back(item.step):
                     self._start(item.step)
@@ -213,7 +229,7 @@ class IncidentWorkflow(NotifyingIncident):
         """Nothing in flight that this run alone could finish: it may continue as new."""
         return not self._in_flight and workflow.all_handlers_finished()
 
-    def _held_back(self, step: Step) -> bool:
+    def _held_back(self, step: Step | SendTakedown) -> bool:
         """A page waits while its track's filing is being sent: once it went, the page
         would tell people to file what is already filed (the schedule then drops it)."""
         held = isinstance(step, SendPage) and any(
@@ -221,7 +237,10 @@ class IncidentWorkflow(NotifyingIncident):
         )
         return held and workflow.patched(PAGES_AFTER_FILING)
 
-    def _start(self, step: Step) -> None:
+    def _start(self, step: Step | SendTakedown) -> None:
+        if isinstance(step, SendTakedown):
+            self._track_work(step.key, self._takedown(step))
+            return
         work = self._file(step) if isinstance(step, FileReport) else self._page(step)
         self._track_work(step.key, work)
 
@@ -340,16 +359,7 @@ class IncidentWorkflow(NotifyingIncident):
     async def _page(self, step: SendPage) -> None:
         page = build_page(self.state, step, workflow.now())
         track = self.state.tracks[step.regime_index]
-        failure = None
-        try:
-            await workflow.execute_activity(
-                api.SEND_PAGE,
-                page,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=PAGE_ATTEMPTS,
-            )
-        except ActivityError as err:
-            failure = str(err.cause or err)
+        failure = await self._send_page(page)
         sent_at = workflow.now()
         lifecycle.record_page(self.state, step, sent_at, len(page.recipients), failure)
         if failure is not None:
@@ -367,6 +377,144 @@ class IncidentWorkflow(NotifyingIncident):
         workflow.metric_meter().create_counter(
             ESCALATIONS_METRIC, "Escalation pages sent", "{page}"
         ).add(1, {"regime": track.regime.value, "level": level})
+
+    # ---------------------------------------------------------- containment
+
+    async def _takedown(self, step: SendTakedown) -> None:
+        """A takedown request (or its reminder, with a page to the owner), once per key."""
+        task = containment.task_for(self.state.takedowns, step.recipient)
+        assert task is not None
+        policy = self.state.policy
+        asked = show(task.sent_at or workflow.now(), self._zone)
+        draft = containment.takedown_mail(
+            self.state.reference,
+            policy.operator_name,
+            policy.contact_point,
+            task,
+            step.number,
+            asked,
+        )
+        try:
+            receipt = await workflow.execute_activity(
+                api.SEND_TAKEDOWN,
+                draft,
+                result_type=Receipt,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=PAGE_ATTEMPTS,
+            )
+        except ActivityError as err:
+            task.send_error = str(err.cause or err)
+            task.retry_at = workflow.now() + SEND_RETRY_BACKOFF[1]
+            self._note(
+                workflow.now(),
+                f"takedown mail to {task.name} could not be sent: {task.send_error}",
+                "breachclock",
+                kind=EntryKind.ENGINE,
+            )
+            return
+        now = workflow.now()
+        task.send_error, task.retry_at = None, None
+        if step.number == 0:
+            task.sent_at, task.message_id = now, receipt.message_id
+            self._note(
+                now,
+                f"takedown requested from {task.name}: {task.count} entries ({task.scope})",
+                task.requested_by,
+                kind=EntryKind.ENGINE,
+            )
+            return
+        task.reminders, task.last_reminder_at = step.number, now
+        failure = await self._send_page(takedown_page(self.state, task, step.number, now))
+        self._note(
+            workflow.now(),
+            f"takedown reminder {step.number} sent to {task.name}; "
+            + (f"the owner could not be paged: {failure}" if failure else "the owner paged"),
+            "breachclock",
+            kind=EntryKind.ENGINE,
+        )
+
+    @workflow.update
+    async def request_takedown(self, request: TakedownRequest) -> Answer:
+        await self._started()
+        self.state.takedowns.append(
+            TakedownTask(
+                recipient=request.recipient,
+                name=request.name,
+                address=request.address,
+                scope=request.scope,
+                count=request.count,
+                requested_by=request.by,
+                requested_at=workflow.now(),
+            )
+        )
+        self._changed = True
+        return Answer(message=f"takedown request to {request.name} is being sent")
+
+    @request_takedown.validator
+    def _validate_request_takedown(self, request: TakedownRequest) -> None:
+        given(request)
+        self._open_only()
+        problem = containment.request_problem(self.state.takedowns, request)
+        if problem:
+            reject(problem)
+        self._room_on_timeline()
+        self._fits(request, "the takedown request")
+
+    @workflow.update
+    async def report_takedown(self, report: TakedownReport) -> Answer:
+        await self._started()
+        task = containment.task_for(self.state.takedowns, report.recipient)
+        assert task is not None
+        containment.record_report(task, report, workflow.now())
+        how = f" (verified: {report.how_verified})" if report.how_verified else ""
+        why = f": {report.reason}" if report.reason else ""
+        self._note(
+            report.at or workflow.now(),
+            f"takedown at {task.name} {report.status.value}{how}{why}",
+            report.by,
+        )
+        tasks = self.state.takedowns
+        message = (
+            f"{task.name}: {report.status.value}; "
+            f"{containment.confirmed_count(tasks)} of {len(tasks)} takedowns confirmed"
+        )
+        notification = self.state.notification
+        if notification.waiting_for_containment and containment.all_confirmed(tasks):
+            notification.waiting_for_containment = False
+            self._note(
+                workflow.now(),
+                "every takedown is confirmed: telling subscribers begins",
+                None,
+                kind=EntryKind.ENGINE,
+            )
+            await self._start_wave()
+            message += f"; notifying {notification.people} people"
+        return Answer(message=message)
+
+    @report_takedown.validator
+    def _validate_report_takedown(self, report: TakedownReport) -> None:
+        given(report)
+        self._open_only()
+        if report.at and report.at > workflow.now() + CLOCK_SKEW:
+            reject("that time is in the future")
+        problem = containment.report_problem(self.state.takedowns, report, workflow.now())
+        if problem:
+            reject(problem)
+        self._room_on_timeline()
+        self._fits(report, "the report")
+
+    async def _send_page(self, page: PageDraft) -> str | None:
+        """Send a page; why it could not go, once its retries are spent (None: it went)."""
+        try:
+            await workflow.execute_activity(
+                api.SEND_PAGE,
+                page,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=PAGE_ATTEMPTS,
+            )
+        except ActivityError as err:
+            return str(err.cause or err)
+        return None
 
     def _measure_filing(self, step: FileReport, filing: Filing) -> None:
         """Count the filing; for the main track's first, the time since awareness."""
@@ -608,6 +756,60 @@ class IncidentWorkflow(NotifyingIncident):
         if problem:
             reject(problem)
         self._fits(request, "the reason")
+
+    @workflow.update
+    async def acknowledge(self, request: Acknowledge) -> Answer:
+        await self._started()
+        target = ownership.ack_target(self.state, request)
+        assert not isinstance(target, str)  # the validator refused that
+        before = self.state.tracks[target.index].acknowledged.get(target.deadline)
+        message = ownership.acknowledge(self.state, target, request, workflow.now())
+        if before is None:
+            via = " (through the page's link)" if request.link else ""
+            self._note(
+                workflow.now(),
+                f"page acknowledged for {target.deadline}{via}: later pages reach no further;"
+                " the deadline stands",
+                request.by,
+            )
+        return Answer(message=message)
+
+    @acknowledge.validator
+    def _validate_acknowledge(self, request: Acknowledge) -> None:
+        given(request)
+        self._open_only()
+        target = ownership.ack_target(self.state, request)
+        if isinstance(target, str):
+            reject(target)
+        if request.link and ownership.link_used(self.state, request.link):
+            reject("this link has been used already: each link acknowledges once")
+        self._room_on_timeline()
+        self._fits(request, "the acknowledgement")
+
+    @workflow.update
+    async def snooze(self, request: Snooze) -> Answer:
+        await self._started()
+        until = ownership.snooze_until(request, workflow.now())
+        self.state.snoozed_until = until
+        self._note(
+            workflow.now(),
+            f"reminders snoozed until {show(until, self._zone)} (deadlines and filings unchanged)",
+            request.by,
+        )
+        return Answer(message=f"reminders snoozed until {show(until, self._zone)}")
+
+    @snooze.validator
+    def _validate_snooze(self, request: Snooze) -> None:
+        given(request)
+        self._open_only()
+        if self.state.discovery is None:
+            reject("nothing pages before the discovery: there is nothing to snooze")
+        self._room_on_timeline()
+        self._fits(request, "the snooze")
+
+    def _room_on_timeline(self) -> None:
+        if len(self.state.timeline) >= TIMELINE_LIMIT:
+            reject(f"the timeline holds its limit of {TIMELINE_LIMIT:,} entries")
 
     @workflow.query
     def status(self) -> IncidentState:

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from activities import api
     from activities.api import CampaignEnd, LoadOutcome, LoadPage
     from breachclock.domain.ids import campaign_id
+    from breachclock.domain.incident import containment
     from breachclock.domain.incident.model import (
         EntryKind,
         NoticeOrder,
@@ -189,6 +190,20 @@ class NotifyingIncident(IncidentBase):
             self._note(workflow.now(), "decided not to notify subscribers", decision.decided_by)
             return "decided not to notify; the justification goes into the next filing"
         self._note(workflow.now(), "decided to notify subscribers", decision.decided_by)
+        tasks = self.state.takedowns
+        if decision.after_containment and not containment.all_confirmed(tasks):
+            notification.waiting_for_containment = True
+            self._note(
+                workflow.now(),
+                "notice waits for containment: calls begin once every takedown is confirmed",
+                None,
+                kind=EntryKind.ENGINE,
+            )
+            return (
+                f"notifying {notification.people} people once every takedown is confirmed "
+                f"({containment.confirmed_count(tasks)} of {len(tasks)} so far)"
+            )
+        notification.waiting_for_containment = False  # decided again: tell them now
         await self._start_wave()
         return f"notifying {notification.people} people"
 
@@ -208,12 +223,16 @@ class NotifyingIncident(IncidentBase):
             reject(" ".join(problems))
         if decision.notify:
             self._ready_to_notify()
+        if decision.after_containment and not self.state.takedowns:
+            reject("no takedown has been requested: there is no containment to wait for")
         self._fits(decision, "the decision")
 
     def _decided(self, decision: Decision) -> bool:
         """This decision is in force already (a failed campaign's decision is taken again)."""
         notification = self.state.notification
-        return notification.decision == decision and (not decision.notify or notification.told)
+        return notification.decision == decision and (
+            not decision.notify or notification.told or notification.waiting_for_containment
+        )
 
     @workflow.update
     async def order_notice(self, order: NoticeOrder) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from breachclock.cli import incidents, notification, register
+from breachclock.cli import containment, incidents, notification, ownership, register
 from breachclock.cli.calls import calls
 from breachclock.cli.common import REFUSED, USAGE
 from breachclock.cli.schema import schema
@@ -34,8 +34,11 @@ def cli() -> None:
 for command in [
     *incidents.COMMANDS,
     *notification.COMMANDS,
+    *ownership.COMMANDS,
+    *containment.COMMANDS,
     *incidents.READS,
     *notification.READS,
+    *containment.READS,
     calls,
     register.list_,
     schema,

@@ -7,6 +7,7 @@ import click
 from breachclock.cli.common import agent_option, emit, engine, json_option, run
 from breachclock.domain.instants import show, zone
 from breachclock.domain.notify.delivery import CallOutcome
+from breachclock.domain.notify.identity import IdentityMethod, accepted_text
 from breachclock.runtime.terminal import printable
 from breachclock.service import calls as worklist
 
@@ -31,10 +32,13 @@ async def calls_next(agent: str) -> None:
     click.echo(
         f"call {item.key}\n  name:   {name}\n  number: {call.phone}\n"
         f"  say:    {printable(call.greeting, one_line=True)}\n"
-        "Confirm who you are speaking to before saying anything else; then read the notice:\n"
+        "Confirm who you are speaking to before saying anything else, by one of:\n"
+        f"  {accepted_text(call.methods)}\n"
+        "then read the notice:\n"
         f"  starter.py calls script {item.key} --agent {agent}\n"
         f"Record the outcome by {until} or the call goes back on the list:\n"
-        f"  starter.py calls record {item.key} " + "|".join(o.value for o in CallOutcome)
+        f"  starter.py calls record {item.key} " + "|".join(o.value for o in CallOutcome) + "\n"
+        "  (reached_verified with --identified-by " + "|".join(call.methods) + ")"
     )
 
 
@@ -46,15 +50,28 @@ async def calls_next(agent: str) -> None:
 async def calls_script(key: str, agent: str, as_json: bool) -> None:
     """The notice to read, once the person has confirmed who they are (a call you hold)."""
     held = await worklist.held(engine(), key, agent)
-    emit(as_json, {"key": key, "script": held.call.notice}, held.call.notice)
+    methods = held.call.methods
+    emit(
+        as_json,
+        {"key": key, "identify_by": list(methods), "script": held.call.notice},
+        f"Only once identified by {accepted_text(methods)}:\n\n{held.call.notice}",
+    )
 
 
 @calls.command("record")
 @click.argument("key")
 @click.argument("outcome", type=click.Choice([o.value for o in CallOutcome]))
+@click.option(
+    "--identified-by",
+    type=click.Choice([m.value for m in IdentityMethod]),
+    help="How the person proved who they are (required with reached_verified).",
+)
 @agent_option
 @run
-async def calls_record(key: str, outcome: str, agent: str) -> None:
-    """Record how a call you hold went (reached_verified only if they confirmed their identity)."""
-    await worklist.record_call(engine(), key, CallOutcome(outcome), agent)
-    click.echo(f"{key}: {outcome} recorded")
+async def calls_record(key: str, outcome: str, identified_by: str | None, agent: str) -> None:
+    """Record how a call you hold went (reached_verified only with --identified-by)."""
+    method = IdentityMethod(identified_by) if identified_by else None
+    await worklist.record_call(engine(), key, CallOutcome(outcome), agent, method)
+    click.echo(
+        f"{key}: {outcome} recorded" + (f" (identified by {identified_by})" if method else "")
+    )

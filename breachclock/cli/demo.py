@@ -6,7 +6,11 @@ outbox, so every mail it shows is a real .eml file in the data folder.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 
 from temporalio.client import WorkflowHandle
@@ -30,6 +34,8 @@ from breachclock.runtime.config import Settings
 from breachclock.runtime.outbox import Outbox, free_port
 from breachclock.runtime.store import open_notify_store
 from breachclock.runtime.temporal import data_converter, start_time_skipping, workflow_id
+from breachclock.service import containment, incidents
+from breachclock.service.engine import Engine
 from breachclock.service.notification import load_list
 from worker import build_worker, prepare_data_dir, relay_for
 from workflows.incident import IncidentWorkflow
@@ -212,20 +218,48 @@ async def _scenario(env: WorkflowEnvironment, settings: Settings) -> None:
         ),
     )
     await show_progress(handle, "discovered: the 24-hour clock runs")
-    await env.sleep(timedelta(hours=24))
-    await show_progress(
-        handle, "a day later: escalations, then the initial report filed automatically"
+    engine = Engine(settings, env.client)
+    for recipient in ("eniro", "hitta"):
+        await containment.request_takedown(
+            engine, reference, recipient, TAKEDOWN_SCOPE, AFFECTED, "Incident manager"
+        )
+    await env.sleep(timedelta(minutes=5))
+    await show_progress(handle, "containment: takedown requests to the directory companies")
+    await env.sleep(timedelta(hours=18))
+    token = ack_token(settings.outbox_dir, "due in 6 hours")
+    answer = await incidents.acknowledge(engine, reference, "Incident manager", token=token)
+    print(f"\n== the 6-hour page's link, opened by the incident manager: {answer.message}")
+    await containment.report_takedown(engine, reference, "eniro", "acknowledged", "Eniro")
+    done = await containment.report_takedown(
+        engine, reference, "eniro", "confirmed", "Incident manager", how_verified=VERIFIED
     )
+    print(f"\n== Eniro: {done.message}")
+    await env.sleep(timedelta(hours=6))
+    await show_progress(
+        handle,
+        "a day later: the later pages reach nobody wider, the initial report filed automatically",
+    )
+    pages = (await handle.query(IncidentWorkflow.status)).pages
+    print("   pages reached: " + ", ".join(f"{p.level} {p.recipients}" for p in pages))
     await handle.execute_update(IncidentWorkflow.record_facts, later_facts())
     recommendation = await handle.execute_update(IncidentWorkflow.assess, HARM)
     print("\n== assessment: " + " ".join(recommendation.reasons[:2]))
     async with open_notify_store(settings) as store:
         await load_list(handle, store, reference, "comviq.csv", affected(AFFECTED))
     await handle.execute_update(IncidentWorkflow.set_notice, comviq_notice(reference, migration))
-    await handle.execute_update(
-        IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="Data protection officer")
+    waiting = await handle.execute_update(
+        IncidentWorkflow.decide_notice,
+        Decision(notify=True, decided_by="Data protection officer", after_containment=True),
     )
-    await env.sleep(timedelta(hours=48))
+    print(f"\n== decided: {waiting}")
+    await env.sleep(timedelta(hours=20))
+    await show_progress(handle, "Hitta.se silent: reminded, the owner paged; nobody told yet")
+    print("\n".join(notification_text(await handle.query(IncidentWorkflow.status), {})))
+    done = await containment.report_takedown(
+        engine, reference, "hitta", "confirmed", "Incident manager", how_verified=VERIFIED
+    )
+    print(f"\n== Hitta.se: {done.message}")
+    await env.sleep(timedelta(hours=28))
     await show_progress(handle, "two days on: most facts in, the root cause still open")
     await handle.execute_update(
         IncidentWorkflow.justify,
@@ -250,3 +284,37 @@ async def _scenario(env: WorkflowEnvironment, settings: Settings) -> None:
     await show_progress(handle, "closed; the workflow writes it to the register")
     final = await handle.result()
     print(f"\nFilings: {', '.join(f'no. {f.number} {f.kind.value}' for f in final.filings)}")
+    print(filing_in_outbox(settings.outbox_dir, final.filings[-1].message_id))
+
+
+TAKEDOWN_SCOPE = (
+    "every entry flagged 'hemligt nummer' in our directory deliveries since the migration"
+)
+VERIFIED = "searched the service for 20 of the numbers by hand: none listed"
+
+
+def _outbox(folder: Path) -> list[EmailMessage]:
+    return [
+        message_from_bytes(m.read_bytes(), policy=default)
+        for m in sorted(folder.glob(f"*{REFERENCE_PREFIX}*.eml"))
+    ]
+
+
+def ack_token(folder: Path, subject: str) -> str:
+    """The acknowledgement link's token in the page whose subject says ``subject``."""
+    page = next(m for m in _outbox(folder) if subject in str(m["Subject"]))
+    body = page.get_body(("plain",))
+    found = re.search(r"/ack/(\S+)", body.get_content() if body else "")
+    assert found is not None, "every page carries its acknowledgement link"
+    return found.group(1)
+
+
+def filing_in_outbox(folder: Path, message_id: str) -> str:
+    """Where the last filing's mail is, and what it carries: the text in Swedish, the JSON
+    and the PDF a person would sign."""
+    for path in sorted(folder.glob(f"*{REFERENCE_PREFIX}*.eml")):
+        mail = message_from_bytes(path.read_bytes(), policy=default)
+        if mail["Message-ID"] == message_id:
+            names = [part.get_filename() for part in mail.iter_attachments()]
+            return f"The last filing, {mail['Subject']}: {path}\n  attached: {', '.join(map(str, names))}"
+    return "The last filing is not in the outbox"

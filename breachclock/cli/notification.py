@@ -115,10 +115,20 @@ async def notice(reference: str, file: Path) -> None:
     help="The ground for not notifying.",
 )
 @click.option("--justification", help="Why not (goes into the report).")
+@click.option(
+    "--after-containment",
+    is_flag=True,
+    help="Begin telling subscribers only once every takedown is confirmed.",
+)
 @by_option
 @run
 async def decide(
-    reference: str, notify: bool, exemption: str | None, justification: str | None, by: str
+    reference: str,
+    notify: bool,
+    exemption: str | None,
+    justification: str | None,
+    after_containment: bool,
+    by: str,
 ) -> None:
     """Decide on telling the subscribers; notifying starts the campaign."""
     message = await notification.decide(
@@ -128,6 +138,7 @@ async def decide(
         exemption=exemption,
         justification=justification,
         decided_by=by,
+        after_containment=after_containment or None,
     )
     click.echo(printable(message))
 
@@ -212,6 +223,7 @@ async def person(reference: str, subscriber_id: str, as_json: bool) -> None:
                 "channel": a.channel,
                 "number": a.number,
                 "outcome": a.outcome,
+                "identified_by": a.method,
                 "at": iso_local(a.at, tz),
             }
             for a in found.attempts
@@ -226,7 +238,11 @@ async def person(reference: str, subscriber_id: str, as_json: bool) -> None:
         }
     text = "\n".join(
         [f"{subscriber_id}: {found.person.status.value}{awaiting_text(found, tz)}"]
-        + [f"  {show(a.at, tz)}  {a.channel} {a.number}: {a.outcome}" for a in found.attempts]
+        + [
+            f"  {show(a.at, tz)}  {a.channel} {a.number}: {a.outcome}"
+            + (f" (identified by {a.method})" if a.method else "")
+            for a in found.attempts
+        ]
     )
     emit(as_json, data, text)
 

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from breachclock.domain.incident.model import Policy
 from breachclock.domain.instants import zone
 from breachclock.domain.notify.delivery import CallOutcome, Plan
+from breachclock.domain.notify.identity import ALL_METHODS, IdentityMethod
 from breachclock.domain.regimes import RegimeCode, regime
 from breachclock.runtime.codec import CodecKeyError, EncryptionCodec, Sealer, local_keys, parse_keys
 
@@ -171,6 +172,14 @@ class Settings(BaseSettings):
     keeps the incident, its counts and decisions)."""
     agent_hold_minutes: float = Field(default=15, gt=0, alias="BREACHCLOCK_AGENT_HOLD_MINUTES")
     """How long an agent holds a call before it goes back on the list unrecorded."""
+    console_url: str = Field(default="http://127.0.0.1:8080", alias="BREACHCLOCK_CONSOLE_URL")
+    """The web console's base URL, which a page's acknowledgement link points to."""
+    identity_methods: list[IdentityMethod] = Field(
+        default=list(ALL_METHODS), min_length=1, alias="BREACHCLOCK_IDENTITY_METHODS"
+    )
+    """How a person may prove who they are before a call tells them (JSON list of
+    bankid, one_time_code, security_questions, known_callback); a delivered call
+    records one of them."""
 
     escalation_leads_minutes: list[int] = Field(
         default=[360, 120, 30], alias="BREACHCLOCK_ESCALATION_LEADS_MINUTES"
@@ -178,6 +187,12 @@ class Settings(BaseSettings):
     auto_file_margin_minutes: int = Field(default=15, alias="BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES")
     overdue_repeat_minutes: int = Field(default=360, alias="BREACHCLOCK_OVERDUE_REPEAT_MINUTES")
     reminder_interval_hours: int = Field(default=24, alias="BREACHCLOCK_REMINDER_INTERVAL_HOURS")
+    takedown_remind_hours: float = Field(
+        default=24, gt=0, alias="BREACHCLOCK_TAKEDOWN_REMIND_HOURS"
+    )
+    """A takedown not confirmed this long: the recipient is reminded, the owner paged."""
+    takedown_directory: Path | None = Field(default=None, alias="BREACHCLOCK_TAKEDOWN_DIRECTORY")
+    """JSON directory of takedown recipients per country; unset: the one shipped in the domain."""
     page_oncall: list[str] = Field(
         default=["oncall@operator.example"], alias="BREACHCLOCK_PAGE_ONCALL"
     )
@@ -235,6 +250,7 @@ class Settings(BaseSettings):
             escalation_leads=[timedelta(minutes=m) for m in self.escalation_leads_minutes],
             overdue_repeat=timedelta(minutes=self.overdue_repeat_minutes),
             reminder_interval=timedelta(hours=self.reminder_interval_hours),
+            takedown_remind_after=timedelta(hours=self.takedown_remind_hours),
             audiences=[
                 self.page_oncall,
                 self.page_manager,

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from activities.calls import CallRequest
 from breachclock.domain.notify.delivery import CallOutcome
+from breachclock.domain.notify.identity import IdentityMethod, refusal
 from breachclock.runtime.store.people import WorkItem
 from breachclock.service.engine import Engine, Refused
 
@@ -40,12 +41,24 @@ async def held(engine: Engine, key: str, agent: str) -> HeldCall:
     return HeldCall(item=item, call=CallRequest.model_validate_json(item.request))
 
 
-async def record_call(engine: Engine, key: str, outcome: CallOutcome, agent: str) -> None:
+async def record_call(
+    engine: Engine,
+    key: str,
+    outcome: CallOutcome,
+    agent: str,
+    identified_by: IdentityMethod | None = None,
+) -> None:
+    """Record how a held call went; a delivered one (``reached_verified``) only with how the
+    person was identified, by a method the call accepts (refused otherwise, nothing kept)."""
     async with engine.people() as store:
         item = await store.work_item(key)
         if item is None:
             raise Refused(f"no call {key} on the list")
-        if not await store.report(key, outcome, datetime.now(UTC), agent):
+        accepted = CallRequest.model_validate_json(item.request).methods
+        refused = refusal(outcome, identified_by, accepted)
+        if refused:
+            raise Refused(refused)
+        if not await store.report(key, outcome, identified_by, datetime.now(UTC), agent):
             if item.claimed_by != agent:
                 raise Refused(f"call {key} is not held by {agent}: take it with 'calls next' first")
             raise Refused(f"call {key} was already recorded")

@@ -20,6 +20,7 @@ from temporalio.service import RPCError
 from breachclock.domain.ids import workflow_id
 from breachclock.domain.incident import lifecycle
 from breachclock.domain.incident.model import (
+    Acknowledge,
     Approve,
     Close,
     Discover,
@@ -28,12 +29,14 @@ from breachclock.domain.incident.model import (
     Justify,
     OpenIncident,
     OpenSecurityReport,
+    Snooze,
     TimelineInput,
 )
 from breachclock.domain.incident.report import ReportDraft, build_draft
 from breachclock.domain.instants import InstantError, not_far_ahead, zone
 from breachclock.domain.notify.delivery import Counts
 from breachclock.domain.regimes import RegimeCode
+from breachclock.runtime.links import AckLink, BadLink, link_key, verify
 from breachclock.service.engine import Engine, Refused
 from breachclock.service.register import TITLE
 from workflows.incident import IncidentWorkflow
@@ -152,6 +155,53 @@ async def open_security_report(
 ) -> Answer:
     not_ahead(request.aware_at, "the awareness time")
     answer: Answer = await engine.update(reference, IncidentWorkflow.open_security_report, request)
+    return answer
+
+
+async def acknowledge(
+    engine: Engine,
+    reference: str,
+    by: str,
+    deadline: str | None = None,
+    track: RegimeCode | None = None,
+    token: str | None = None,
+) -> Answer:
+    """Someone owns a page: its deadline's later pages reach no further (the deadline and
+    its automatic filing stand). With ``token`` (a page e-mail's link, for the console's
+    ``/ack/{token}``): the link's incident and deadline, once, before it expires."""
+    link = None
+    if token is not None:
+        found = _checked(engine, token)
+        if found.reference != reference:
+            raise Refused(f"this link is for incident {found.reference}, not {reference}")
+        deadline, link = found.deadline, found.link
+    request = engine.parse(Acknowledge, by=by, deadline=deadline, track=track, link=link)
+    answer: Answer = await engine.update(reference, IncidentWorkflow.acknowledge, request)
+    return answer
+
+
+def verify_ack_link(engine: Engine, token: str) -> tuple[str, str]:
+    """A page e-mail's acknowledgement link checked (signature, expiry): its incident's
+    reference and the deadline it acknowledges, for the console to show before the person
+    confirms. Refused when it is not valid."""
+    found = _checked(engine, token)
+    return found.reference, found.deadline
+
+
+def _checked(engine: Engine, token: str) -> AckLink:
+    try:
+        return verify(link_key(engine.settings.data_dir), token, datetime.now(UTC))
+    except BadLink as err:
+        raise Refused(str(err)) from err
+
+
+async def snooze(engine: Engine, reference: str, by: str, minutes: int) -> Answer:
+    """Hold reminder and lead pages for 30, 60 or 120 minutes (never a filing or a deadline)."""
+    request = engine.parse(Snooze, by=by, minutes=minutes)
+    # Not repeatable: the same snooze an hour later is a new one.
+    answer: Answer = await engine.update(
+        reference, IncidentWorkflow.snooze, request, repeatable=False
+    )
     return answer
 
 

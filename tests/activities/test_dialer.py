@@ -21,6 +21,7 @@ from activities import dialer as dialer_module
 from activities.calls import CallRequest, CallResult
 from activities.dialer import DialerUnavailable, HttpDialer
 from breachclock.domain.notify.delivery import CallOutcome
+from breachclock.domain.notify.identity import IdentityMethod
 from breachclock.runtime.outbox import free_port
 
 REFERENCE = "PI-2024-7"
@@ -41,6 +42,8 @@ class Script:
     """Answer POST /calls with this status instead."""
     endless: bool = False
     """Never gets past "dialing"."""
+    method: str | None = "bankid"
+    """How the person proves who they are, once they answer and do."""
 
 
 @dataclass
@@ -133,7 +136,14 @@ class FakeDialer:
                 call.state = "verified"
             else:
                 self._end(call, script.outcome)
-        return web.json_response({"state": call.state, "outcome": call.outcome})
+        identified = call.state == "verified" or call.outcome == CallOutcome.REACHED_VERIFIED
+        return web.json_response(
+            {
+                "state": call.state,
+                "outcome": call.outcome,
+                "identified_by": script.method if identified else None,
+            }
+        )
 
     async def notice(self, request: web.Request) -> web.Response:
         key = request.match_info["id"]
@@ -204,14 +214,22 @@ async def test_verified_call_gets_the_notice_once(server: FakeDialer) -> None:
     results = await place(fast(server.base), [call])
 
     assert results[call.key] == CallResult(
-        key=call.key, outcome=CallOutcome.REACHED_VERIFIED, disclosed=True
+        key=call.key,
+        outcome=CallOutcome.REACHED_VERIFIED,
+        disclosed=True,
+        identified_by=IdentityMethod.BANKID,
     )
     notices = server.requests("POST", "/notice")
     assert len(notices) == 1
     assert json.loads(notices[0].body) == {"text": call.notice}
     assert notices[0].headers["Idempotency-Key"] == f"{call.key}:notice"
     (create,) = server.requests("POST", "/calls")
-    assert json.loads(create.body) == {"id": call.key, "to": call.phone, "greeting": call.greeting}
+    assert json.loads(create.body) == {
+        "id": call.key,
+        "to": call.phone,
+        "greeting": call.greeting,
+        "identify_by": ["bankid", "one_time_code", "security_questions", "known_callback"],
+    }
     assert create.headers["Idempotency-Key"] == call.key
     assert call.notice not in create.body
     # the notice went only after the dialer said "verified"
@@ -248,6 +266,34 @@ async def test_verified_without_a_notice_counts_as_failed(server: FakeDialer) ->
     assert not disclosed_in(server, call)
 
 
+@pytest.mark.parametrize("method", [None, "fingerprint", "security_questions"])
+async def test_no_notice_without_an_accepted_identity_method(
+    server: FakeDialer, method: str | None
+) -> None:
+    """Verified by no method, an unknown one, or one this operator does not accept: the
+    person is told nothing, and a dialer ending the call reached_verified is not believed."""
+    call = ask("+46701234011").model_copy(
+        update={"methods": (IdentityMethod.BANKID, IdentityMethod.ONE_TIME_CODE)}
+    )
+    server.scripts[call.phone] = Script(outcome=CallOutcome.REACHED_VERIFIED.value, method=method)
+    results = await place(fast(server.base), [call])
+
+    assert results[call.key] == CallResult(key=call.key, outcome=CallOutcome.FAILED)
+    assert not disclosed_in(server, call)
+    (create,) = server.requests("POST", "/calls")
+    assert json.loads(create.body)["identify_by"] == ["bankid", "one_time_code"]
+
+
+async def test_a_verified_state_without_a_method_gets_no_notice(server: FakeDialer) -> None:
+    call = ask("+46701234012")
+    server.scripts[call.phone] = Script(verify=True, method=None, rings=1)
+    dialer = fast(server.base, timeout=timedelta(milliseconds=300))
+    results = await place(dialer, [call])
+
+    assert results[call.key] == CallResult(key=call.key, outcome=CallOutcome.FAILED)
+    assert not server.requests("POST", "/notice")
+
+
 async def test_same_key_twice_is_one_call(server: FakeDialer) -> None:
     call = ask("+46701234004")
     server.scripts[call.phone] = Script(verify=True)
@@ -259,7 +305,12 @@ async def test_same_key_twice_is_one_call(server: FakeDialer) -> None:
     assert len(server.requests("POST", "/calls")) == 2  # one per placement
     assert list(server.calls) == [call.key]
     assert len(server.requests("POST", "/notice")) == 1
-    told = CallResult(key=call.key, outcome=CallOutcome.REACHED_VERIFIED, disclosed=True)
+    told = CallResult(
+        key=call.key,
+        outcome=CallOutcome.REACHED_VERIFIED,
+        disclosed=True,
+        identified_by=IdentityMethod.BANKID,
+    )
     assert first == again == {call.key: told}
 
 

@@ -32,6 +32,18 @@ class Cli:
         self.env = env
         self.cwd = cwd
 
+    @classmethod
+    def of(cls, server: WorkflowEnvironment, settings: Settings) -> Cli:
+        """The CLI of a harness's engine: its server, task queue and data folder."""
+        return cls(
+            {
+                **os.environ,
+                "TEMPORAL_ADDRESS": address(server),
+                "BREACHCLOCK_TASK_QUEUE": settings.task_queue,
+                "BREACHCLOCK_DATA_DIR": str(settings.data_dir),
+            }
+        )
+
     async def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
         return await asyncio.to_thread(
             subprocess.run,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,16 @@ def test_the_demo_runs_the_comviq_case_to_the_end_in_a_folder_of_its_own(tmp_pat
     told = out.split("every customer told")[1]
     assert "3300 people on the list" in told and "calls:" in told
     assert "Filings: no. 1 initial, no. 2 extension, no. 3 final" in out
+    # Containment first: the takedowns confirmed, then the campaign; an owned page.
+    assert "takedown requested from Eniro" in out and "takedown requested from Hitta.se" in out
+    assert "takedown reminder 1 sent to Hitta.se; the owner paged" in out
+    assert "waiting for containment: calls begin once every takedown is confirmed" in out
+    assert out.index("2 of 2 takedowns confirmed; notifying 3300 people") < out.index(
+        "notification campaign 1 started"
+    )
+    assert "initial_report acknowledged by Incident manager" in out
+    assert "pages reached: 6h 1, 2h 1, 30m 1" in out, "nobody wider once the page is owned"
+    assert re.search(r"attached: \S+-3\.json, \S+-3\.pdf", out), "the Swedish filing's PDF"
     # The engine's own register, outbox and store are untouched: the demo has its own.
     assert not (tmp_path / "outbox").exists() and not (tmp_path / "breachclock.db").exists()
     (folder,) = (tmp_path / "demo").iterdir()

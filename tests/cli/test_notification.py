@@ -55,11 +55,15 @@ async def test_load_the_list_decide_and_follow_the_campaign(
         "BREACHCLOCK_CALLING_HOURS": "00:00-23:59",
         "BREACHCLOCK_CALLS": "agents",
     }
-    async with harness(dev_server, tmp_path, smtp, **overrides) as h:
+    methods = ["bankid", "one_time_code"]
+    async with harness(
+        dev_server, tmp_path, smtp, **overrides, BREACHCLOCK_IDENTITY_METHODS=methods
+    ) as h:
         cli = Cli(
             {
                 **os.environ,
                 **overrides,
+                "BREACHCLOCK_IDENTITY_METHODS": json.dumps(methods),
                 "TEMPORAL_ADDRESS": address(dev_server),
                 "BREACHCLOCK_TASK_QUEUE": h.settings.task_queue,
                 "BREACHCLOCK_DATA_DIR": str(h.settings.data_dir),
@@ -124,11 +128,21 @@ async def test_load_the_list_decide_and_follow_the_campaign(
         stranger = await cli("calls", "script", keys[0], "--agent", "agent-2")
         assert stranger.returncode == 1 and "not held by agent-2" in stranger.stderr
         assert "Hemliga nummer" not in stranger.stdout, "the script is for the agent on the call"
+        assert "by one of:\n  bankid (BankID" in first and "security_questions" not in first
         script = await cli("calls", "script", keys[0], "--agent", "agent-1")
         assert "Hemliga nummer blev synliga." in script.stdout
-        assert (
-            await cli("calls", "record", keys[0], "reached_verified", "--agent", "agent-1")
-        ).returncode == 0
+        assert script.stdout.startswith("Only once identified by bankid")
+        record = ("calls", "record", keys[0], "reached_verified", "--agent", "agent-1")
+        unproven = await cli(*record)
+        assert unproven.returncode == 1
+        assert "needs how the person was identified: one of bankid|one_time_code" in (
+            unproven.stderr
+        )
+        weak = await cli(*record, "--identified-by", "security_questions")
+        assert weak.returncode == 1 and "does not count as proof" in weak.stderr
+        proven = await cli(*record, "--identified-by", "one_time_code")
+        assert proven.returncode == 0, proven.stderr
+        assert "(identified by one_time_code)" in proven.stdout
         twice = await cli("calls", "record", keys[0], "no_answer", "--agent", "agent-1")
         assert twice.returncode == 1 and "already recorded" in twice.stderr
         bad = await cli("calls", "record", keys[1], "maybe", "--agent", "agent-1")
@@ -158,6 +172,12 @@ async def test_load_the_list_decide_and_follow_the_campaign(
         assert data["notification"]["by_status"]["unreachable"] == 1  # S3 has no e-mail
         assert data["notification"]["skipped_rows"] == 3
 
+        called = keys[0].split(":")[1]
+        told = await cli.json("person", ref, called)
+        assert [(a["outcome"], a["identified_by"]) for a in told["attempts"]] == [
+            ("reached_verified", "one_time_code")
+        ]
+        assert "(identified by one_time_code)" in (await cli("person", ref, called)).stdout
         who = await cli.json("person", ref, "S3")
         assert [a["channel"] for a in who["attempts"]] == ["call", "call", "letter"]
         letters = await cli.json("unreachable", ref)

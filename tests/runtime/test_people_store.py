@@ -148,9 +148,10 @@ async def test_the_worklist_hands_a_call_to_one_agent_until_the_hold_runs_out(
     assert await first.claim("c", T0 + timedelta(seconds=30), 60) is None
     again = await second.claim("c", T0 + timedelta(seconds=61), 60)
     assert again is not None and again.key == "INC-1:S1:call:1"
-    assert not await first.report(again.key, CallOutcome.BUSY, T0, "a"), "a held it before: not now"
-    assert await first.report(again.key, CallOutcome.BUSY, T0, "c")
-    assert not await second.report(again.key, CallOutcome.NO_ANSWER, T0, "c")
-    assert await first.reported([again.key]) == {again.key: CallOutcome.BUSY}
+    busy = CallOutcome.BUSY
+    assert not await first.report(again.key, busy, None, T0, "a"), "a held it before: not now"
+    assert await first.report(again.key, busy, None, T0, "c")
+    assert not await second.report(again.key, CallOutcome.NO_ANSWER, None, T0, "c")
+    assert await first.reported([again.key]) == {again.key: (busy, None)}
     assert await first.claim("d", T0 + timedelta(hours=1), 60) is None, "recorded: off the list"
     assert await first.calls_out("INC-1", T0 + timedelta(hours=1)) == (0, 0)

@@ -18,6 +18,7 @@ from breachclock.domain.ids import campaign_id
 from breachclock.domain.incident.model import IncidentState, NoticeOrder
 from breachclock.domain.notify.assessment import Assessment, Decision
 from breachclock.domain.notify.delivery import CallOutcome, Status
+from breachclock.domain.notify.identity import IdentityMethod
 from breachclock.domain.notify.subscribers import Language
 from breachclock.runtime.config import Settings
 from breachclock.runtime.store import open_notify_store
@@ -158,7 +159,11 @@ async def test_the_art4_exemption_is_refused_when_the_key_was_compromised_and_a_
     skipping: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
 ) -> None:
     async with harness(
-        skipping, tmp_path, smtp, BREACHCLOCK_SIMULATOR_OUTCOMES={"reached_verified": 1.0}
+        skipping,
+        tmp_path,
+        smtp,
+        BREACHCLOCK_SIMULATOR_OUTCOMES={"reached_verified": 1.0},
+        BREACHCLOCK_IDENTITY_METHODS=["known_callback"],
     ) as h:
         handle = await h.open("INC-CAMP-4")
         leaked_key = {
@@ -200,8 +205,10 @@ async def test_the_art4_exemption_is_refused_when_the_key_was_compromised_and_a_
     counts = state.notification.waves[0].counts
     assert counts is not None and counts.people == {Status.CALLED: 4}
     assert smtp.messages == [], "everyone was told on the phone: no e-mail"
+    assert counts.identified == {"known_callback": 4}, "each delivered call says how"
     fact = state.facts.subscriber_notice
     assert fact is not None and fact.ordered_by == "PTS" and fact.notified_count == 4
+    assert fact.outcomes["identified.known_callback"] == 4
 
 
 async def test_a_notice_missing_a_language_on_the_list_is_refused(
@@ -268,14 +275,19 @@ async def test_an_agent_call_nobody_records_goes_back_on_the_list(
             again = await store.claim("agent-b", datetime.now(UTC), hold=60)
             assert again is not None and again.key == first.key
             assert await store.report(
-                again.key, CallOutcome.REACHED_VERIFIED, datetime.now(UTC), "agent-b"
+                again.key,
+                CallOutcome.REACHED_VERIFIED,
+                IdentityMethod.BANKID,
+                datetime.now(UTC),
+                "agent-b",
             )
             assert not await store.report(
-                again.key, CallOutcome.NO_ANSWER, datetime.now(UTC), "agent-b"
+                again.key, CallOutcome.NO_ANSWER, None, datetime.now(UTC), "agent-b"
             )
         state = await finish(h.env, handle)
     counts = state.notification.waves[0].counts
     assert counts is not None and counts.people == {Status.CALLED: 1}
+    assert counts.identified == {"bankid": 1}, "the agent's method reaches the counts"
     assert smtp.messages == []
 
 

@@ -286,6 +286,62 @@ ROWS = [
         payloads({"by": NAMES, "aware_at": INSTANTS}, {"by": st.just("CISO")}, {"aware_at": PAST}),
     ),
     Row(
+        "acknowledge",
+        payloads(
+            {"by": NAMES, "deadline": NAMES, "track": TRACKS, "link": NAMES},
+            {"by": st.just("Incident Manager")},
+            {"deadline": st.just("initial_report"), "link": st.just("ab" * 16)},
+        ),
+    ),
+    Row(
+        "snooze",
+        payloads(
+            {"by": NAMES, "minutes": st.one_of(st.integers(), SCALARS)},
+            {"by": st.just("Incident Manager"), "minutes": st.sampled_from([30, 60, 120])},
+        ),
+    ),
+    Row(
+        "request_takedown",
+        payloads(
+            {
+                "recipient": NAMES,
+                "name": NAMES,
+                "address": NAMES,
+                "scope": TEXTS,
+                "count": st.one_of(st.integers(), SCALARS),
+                "by": NAMES,
+            },
+            {
+                "recipient": st.just("eniro"),
+                "name": st.just("Eniro"),
+                "address": st.just("removals@eniro.example"),
+                "scope": st.just("listings marked secret"),
+                "count": st.just(3),
+                "by": st.just("Incident Manager"),
+            },
+        ),
+    ),
+    Row(
+        "report_takedown",
+        payloads(
+            {
+                "recipient": NAMES,
+                "status": st.one_of(
+                    choice("acknowledged", "confirmed", "failed", "requested"), SCALARS
+                ),
+                "by": NAMES,
+                "at": INSTANTS,
+                "how_verified": TEXTS,
+                "reason": TEXTS,
+            },
+            {
+                "recipient": st.just("eniro"),
+                "status": st.just("acknowledged"),
+                "by": st.just("Kim"),
+            },
+        ),
+    ),
+    Row(
         "close",
         payloads(
             {"by": NAMES, "reason": TEXTS},

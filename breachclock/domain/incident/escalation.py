@@ -12,6 +12,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from breachclock.domain.incident.containment import TakedownTask
 from breachclock.domain.incident.lifecycle import SendPage
 from breachclock.domain.incident.model import IncidentState, Track
 from breachclock.domain.incident.report import FACT_LABELS
@@ -35,6 +36,9 @@ class PageDraft(BaseModel):
     recipients: list[str]
     subject: str
     body: str
+    reference: str | None = None
+    deadline: str | None = None
+    """What the page's acknowledgement link acknowledges (drafts from before it: none)."""
 
 
 def audience(state: IncidentState, level: int) -> list[str]:
@@ -88,12 +92,21 @@ def build_page(state: IncidentState, step: SendPage, now: datetime) -> PageDraft
         lines += ["", f"Sending the report is failing: {track.last_error}"]
     if missing:
         lines += ["", "Still missing:"] + [f"  - {FACT_LABELS[m]}" for m in missing]
-    lines += ["", f"Sent {show(now, tz)} by breachclock."]
+    lines += [
+        "",
+        "You own this? Acknowledge it: later pages for this deadline then reach nobody wider",
+        "(the deadline and its automatic filing stand):",
+        f"  {state.policy.cli_command} ack {state.reference} --deadline {step.deadline}",
+        "",
+        f"Sent {show(now, tz)} by breachclock.",
+    ]
     return PageDraft(
         idempotency_key=f"{state.reference}:page:{track.regime.value}:{step.key}",
         recipients=audience(state, step.audience),
         subject=f"[{state.reference}] {headline}",
         body="\n".join(lines) + "\n",
+        reference=state.reference,
+        deadline=step.deadline,
     )
 
 
@@ -133,3 +146,32 @@ def _what_to_do(
             f"  {cli}approve {ref} --filing {step.deadline}",
         ]
     return []
+
+
+def takedown_page(
+    state: IncidentState, task: TakedownTask, number: int, now: datetime
+) -> PageDraft:
+    """The incident's owner (the first two audiences) told a takedown is still not
+    confirmed, with the commands that record what became of it."""
+    tz = zone(state.policy.operator_zone)
+    cli = f"{state.policy.cli_command} takedown-status {state.reference} {task.recipient}"
+    asked = show(task.sent_at, tz) if task.sent_at else "—"
+    lines = [
+        f"Incident {state.reference}: {state.title}",
+        "",
+        f"{task.name} has not confirmed the removal asked for on {asked} "
+        f"({task.status.value}; reminder {number} sent to {task.address}).",
+        "",
+        "When they have, check it yourself and record how:",
+        f"  {cli} confirmed --how-verified '…'",
+        f"  {cli} acknowledged      (they received it)",
+        f"  {cli} failed --reason '…'",
+        "",
+        f"Sent {show(now, tz)} by breachclock.",
+    ]
+    return PageDraft(
+        idempotency_key=f"{state.reference}:page:takedown:{task.recipient}:{number}",
+        recipients=audience(state, 1),
+        subject=f"[{state.reference}] takedown at {task.name} not confirmed (reminder {number})",
+        body="\n".join(lines) + "\n",
+    )

@@ -9,7 +9,7 @@ down for a day all come out right without any timer bookkeeping.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -112,7 +112,27 @@ def schedule(state: IncidentState, index: int, now: datetime) -> list[Scheduled]
         steps += _reminders(track, index, stage, policy)
     elif due is not None:
         steps += _escalations(track, index, stage, due, now, policy)
-    return sorted(steps, key=lambda s: s.at)
+    return sorted(_owned(state, track, steps), key=lambda s: s.at)
+
+
+def _owned(state: IncidentState, track: Track, steps: list[Scheduled]) -> list[Scheduled]:
+    """``steps`` as acknowledgements and a snooze change them (see ``ownership``): pages
+    of an acknowledged deadline go no wider than the page acknowledged; lead and
+    reminder pages wait for a snooze to end. Filings and overdue pages are untouched."""
+    until = state.snoozed_until
+    result = []
+    for item in steps:
+        step = item.step
+        if isinstance(step, SendPage):
+            ack = track.acknowledged.get(step.deadline)
+            if ack is not None and step.audience > ack.level:
+                step = replace(step, audience=ack.level)
+            at = item.at
+            if until is not None and at < until and not step.level.startswith("overdue"):
+                at = until
+            item = Scheduled(at, step)
+        result.append(item)
+    return result
 
 
 def _filing_steps(
@@ -251,6 +271,7 @@ def record_page(
             sent_at=sent_at,
             recipients=recipients,
             failed=failure,
+            audience=step.audience,
         )
     )
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from breachclock.domain.incident.containment import TakedownTask
 from breachclock.domain.incident.limits import EVENT_TEXT, FACTS_LIMIT, LIST_ITEMS, json_size, kib
 from breachclock.domain.inputs import REFERENCE_PATTERN, InputModel, Name, Text
 from breachclock.domain.instants import Instant, zone
@@ -264,6 +265,28 @@ class OpenSecurityReport(InputModel):
     """When the operator became aware that it is a significant security incident."""
 
 
+class Acknowledge(InputModel):
+    """Someone owns a page: its deadline's pages stop reaching wider (the deadline and its
+    automatic filing stand). With no ``deadline``, the latest page sent."""
+
+    by: Name
+    deadline: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    track: RegimeCode | None = None
+    link: Annotated[str, Field(pattern=r"^[0-9a-f]{16,64}$")] | None = None
+    """The one-time link's id, when acknowledged through the page e-mail's link."""
+
+
+SNOOZE_MINUTES = (30, 60, 120)
+
+
+class Snooze(InputModel):
+    """Hold the incident's reminder and lead pages for a while; never a filing, nor a
+    page that a deadline was missed."""
+
+    by: Name
+    minutes: Literal[30, 60, 120]
+
+
 class Close(InputModel):
     by: Name
     reason: Text | None = None
@@ -328,6 +351,8 @@ class Page(BaseModel):
     recipients: int
     failed: str | None = None
     """Why the page could not be sent (its retries spent); ``sent_at`` is when it gave up."""
+    audience: int | None = None
+    """The audience level it reached (pages recorded before this was kept: None)."""
 
 
 class Sending(BaseModel):
@@ -340,6 +365,14 @@ class Sending(BaseModel):
     failures: int = 0
     retry_at: datetime | None = None
     """When the next try is due after a failure (None: being tried now)."""
+
+
+class Acknowledgement(BaseModel):
+    by: str
+    at: datetime
+    level: int
+    """The audience level of the page acknowledged: later pages reach no further."""
+    link: str | None = None
 
 
 class Track(BaseModel):
@@ -360,6 +393,8 @@ class Track(BaseModel):
     last_error: str | None = None
     final_facts_version: int | None = None
     sending: Sending | None = None
+    acknowledged: dict[str, Acknowledgement] = Field(default_factory=dict)
+    """Per deadline (stage name), who owns its pages: at most one per stage."""
 
 
 class Policy(BaseModel):
@@ -371,6 +406,8 @@ class Policy(BaseModel):
     )
     overdue_repeat: timedelta = timedelta(hours=6)
     reminder_interval: timedelta = timedelta(days=1)
+    takedown_remind_after: timedelta = timedelta(hours=24)
+    """A takedown not confirmed this long: the recipient is reminded, the owner paged."""
     audiences: list[list[str]] = Field(default_factory=list)
     """Who is paged at each escalation level, widening: leads in order, then overdue."""
     regulator_addresses: dict[RegimeCode, str] = Field(default_factory=dict)
@@ -459,6 +496,8 @@ class Notification(BaseModel):
     """The affected items the list names (CRM names): the notice must label each."""
     waves: list[Wave] = Field(default_factory=list)
     loaded_pages: list[str] = Field(default_factory=list)
+    waiting_for_containment: bool = False
+    """Notice is decided, after containment: calls begin once every takedown is confirmed."""
     """The keys of the staged pages taken on: loading one again adds nobody."""
 
     @property
@@ -511,6 +550,10 @@ class IncidentState(BaseModel):
     closure: Closure | None = None
     next_filing_number: int = 1
     notification: Notification = Field(default_factory=Notification)
+    takedowns: list[TakedownTask] = Field(default_factory=list)
+    """Containment: takedown requests and what became of them (``TAKEDOWN_LIMIT``)."""
+    snoozed_until: datetime | None = None
+    """Reminder and lead pages wait until then (filings and overdue pages never do)."""
 
     def track(self, regime: RegimeCode | None = None) -> Track | None:
         wanted = regime or self.regime

@@ -67,12 +67,14 @@ def copies(notice: IncidentNotice, operator: Operator, languages: list[str]) -> 
 
 def outcome_counts(counts: Counts) -> dict[str, int]:
     """People by where they stand, then attempts by outcome: the report's figures, under
-    stable keys (``people.called``, ``calls.no_answer``, ``emails.sent`` …) that each
+    stable keys (``people.called``, ``calls.no_answer``, ``identified.bankid`` (delivered
+    calls by how the person was identified), ``emails.sent`` …) that each
     filing names in its own language."""
     people = {f"people.{s.value}": counts.people.get(s, 0) for s in PEOPLE_ORDER}
     calls = {f"calls.{o.value}": n for o, n in sorted(counts.calls.items())}
     emails = {f"emails.{o}": n for o, n in sorted(counts.emails.items())}
-    return {**people, **calls, **emails}
+    identified = {f"identified.{m}": n for m, n in sorted(counts.identified.items())}
+    return {**people, **calls, **identified, **emails}
 
 
 def notice_fact(notification: Notification, plan: Plan, operator: Operator) -> SubscriberNotice:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from breachclock.domain.incident.containment import confirmed_count
 from breachclock.domain.incident.model import IncidentState
 from breachclock.domain.instants import iso_local, show, zone
 from breachclock.domain.notify.delivery import Counts, Status
@@ -56,6 +57,12 @@ def notification(state: IncidentState, live: dict[int, Counts]) -> dict[str, Any
             }
             for w in n.waves
         ],
+        "waiting_for_containment": {
+            "confirmed": confirmed_count(state.takedowns),
+            "takedowns": len(state.takedowns),
+        }
+        if n.waiting_for_containment
+        else None,
         "by_status": {s.value: total.people.get(s, 0) for s in Status},
         "calls": {o.value: c for o, c in sorted(total.calls.items())},
         "emails": dict(sorted(total.emails.items())),
@@ -79,6 +86,12 @@ def notification_text(state: IncidentState, live: dict[int, Counts]) -> list[str
         lines += [
             f"      {row['file']} line {row['line']}: {row['reason']}" for row in data["skipped"]
         ]
+    waiting = data["waiting_for_containment"]
+    if waiting:
+        lines.append(
+            "    waiting for containment: calls begin once every takedown is confirmed "
+            f"({waiting['confirmed']} of {waiting['takedowns']} confirmed; see 'takedowns')"
+        )
     if n.waves:
         total = totals(state, live)
         lines.append("    " + bar(total.finished, max(total.total, n.people)))

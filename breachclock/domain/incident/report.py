@@ -24,6 +24,7 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel
 
+from breachclock.domain.incident.containment import TakedownTask
 from breachclock.domain.incident.lifecycle import FileReport
 from breachclock.domain.incident.model import (
     REQUIRED_FACTS,
@@ -100,6 +101,10 @@ class ReportDraft(BaseModel):
     operator_org_number: str | None = None
     language: Language | None = None
     """The filing's language; None (a draft from before languages): the regulator's."""
+    takedowns: list[TakedownTask] = []
+    """Containment tasks with their times (measures and timeline)."""
+    notice_waits_for_containment: bool = False
+    """Notice is decided, but waits until every takedown is confirmed."""
 
     @property
     def idempotency_key(self) -> str:
@@ -150,6 +155,8 @@ def build_draft(
         timeline=sorted(incident_steps(state.timeline), key=lambda e: e.at),
         previous_filings=earlier,
         facts_version=state.facts_version,
+        takedowns=state.takedowns,
+        notice_waits_for_containment=state.notification.waiting_for_containment,
     )
 
 
@@ -432,14 +439,48 @@ class _Form:
                 w("f.steps"),
                 (w("col.at"), w("col.what"), w("col.by"), w("col.how")),
                 tuple(
-                    (w.when(e.at), self.step_text(e), e.by or "", w.value("how", e.how_established))
-                    for e in d.timeline
-                    if e.kind is EntryKind.INCIDENT
+                    row
+                    for _, row in sorted(
+                        [
+                            (
+                                e.at,
+                                (
+                                    w.when(e.at),
+                                    self.step_text(e),
+                                    e.by or "",
+                                    w.value("how", e.how_established),
+                                ),
+                            )
+                            for e in d.timeline
+                            if e.kind is EntryKind.INCIDENT
+                        ]
+                        + self.takedown_steps(),
+                        key=lambda pair: pair[0],
+                    )
                 ),
                 w("steps.none"),
             )
         )
         return items
+
+    def takedown_steps(self) -> list[tuple[datetime, tuple[str, str, str, str]]]:
+        """Each takedown's request, acknowledgement, confirmation or failure, as steps."""
+        w, steps = self.w, []
+        engine = w("how.recorded by breachclock")
+        for t in self.d.takedowns:
+            done = [
+                (t.sent_at, w("takedown.sent", name=t.name, count=w.number(t.count)), "", engine),
+                (t.acknowledged_at, w("takedown.acknowledged", name=t.name), "", engine),
+                (
+                    t.confirmed_at,
+                    w("takedown.confirmed", name=t.name),
+                    t.confirmed_by or "",
+                    t.how_verified or "",
+                ),
+                (t.failed_at, w("takedown.failed", name=t.name, reason=t.reason or ""), "", engine),
+            ]
+            steps += [(at, (w.when(at), what, by, how)) for at, what, by, how in done if at]
+        return steps
 
     def step_text(self, entry: TimelineEntry) -> str:
         discovery = self.d.discovery
@@ -490,10 +531,45 @@ class _Form:
         return [root, contributing]
 
     def measures(self) -> list[Item]:
-        return [
+        items: list[Item] = [
             self.measure_list("measures_taken", "measure.done"),
             self.measure_list("measures_planned", "measure.due"),
         ]
+        if self.d.takedowns:
+            items.append(self.containment())
+        return items
+
+    def containment(self) -> Table:
+        """Every takedown with its times: asked, acknowledged, removal confirmed (by whom,
+        verified how) or failed."""
+        w = self.w
+
+        def state(t: TakedownTask) -> str:
+            if t.confirmed_at:
+                return w("takedown.state.confirmed", by=t.confirmed_by, how=t.how_verified)
+            if t.failed_at:
+                return w("takedown.state.failed", reason=t.reason)
+            return w.value("takedown.state", t.status.value)
+
+        return Table(
+            w("f.containment"),
+            (w("col.recipient"), w("col.requested"), w("col.acknowledged"), w("col.removed")),
+            tuple(
+                (
+                    f"{t.name} ({w.number(t.count)})",
+                    w.when(t.sent_at) if t.sent_at else w("takedown.not_sent"),
+                    w.when(t.acknowledged_at) if t.acknowledged_at else "—",
+                    (
+                        w.when(t.confirmed_at or t.failed_at) + " – "
+                        if t.confirmed_at or t.failed_at
+                        else ""
+                    )
+                    + state(t),
+                )
+                for t in self.d.takedowns
+            ),
+            w("none"),
+        )
 
     def measure_list(self, name: str, dated: str) -> Entry:
         measures: list[Measure] | None = getattr(self.f, name)
@@ -517,6 +593,15 @@ class _Form:
             if justification_item is None:
                 return [Entry(w("f.notified"), w("no"))]
             return [Entry(w("f.notified"), w("notice.not_notified", n=justification_item))]
+        if self.d.notice_waits_for_containment:
+            tasks = self.d.takedowns
+            done = sum(1 for t in tasks if t.confirmed_at)
+            return [
+                Entry(
+                    w("f.notified"),
+                    w("notice.after_containment", done=w.number(done), total=w.number(len(tasks))),
+                )
+            ]
         items: list[Item] = [Entry(w("f.notified"), w("yes"))]
         if n.ordered_by:
             items.append(Entry(w("f.ordered_by"), n.ordered_by))
@@ -591,6 +676,8 @@ class _Form:
             return f"{w('calls')} – {w.value('call', raw)}"
         if group == "emails":
             return f"{w('emails')} – {w.value('email', raw)}"
+        if group == "identified":
+            return f"{w('identified')} – {w.value('identity', raw)}"
         return key
 
 

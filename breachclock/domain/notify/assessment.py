@@ -258,6 +258,9 @@ class Decision(InputModel):
     """The ground for not notifying; required when not notifying."""
     justification: Annotated[str, Field(max_length=20_000)] | None = None
     decided_by: Name
+    after_containment: bool = False
+    """Tell nobody before every takedown is confirmed (nobody hears "it has been removed"
+    before it is)."""
 
     @model_validator(mode="after")
     def _justified(self) -> Decision:

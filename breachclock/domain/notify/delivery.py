@@ -171,6 +171,8 @@ class Counts(BaseModel):
     people: dict[Status, int] = {}
     calls: dict[CallOutcome, int] = {}
     emails: dict[str, int] = {}
+    identified: dict[str, int] = {}
+    """Delivered calls by how the person was identified (an identity method's value)."""
 
     @property
     def total(self) -> int:
@@ -188,6 +190,7 @@ class Counts(BaseModel):
             people=add(self.people, other.people),
             calls=add(self.calls, other.calls),
             emails=add(self.emails, other.emails),
+            identified=add(self.identified, other.identified),
         )
 
 

@@ -31,6 +31,7 @@ from typing import Any, Self
 from pydantic import BaseModel, TypeAdapter
 
 from breachclock.domain.notify.delivery import CallOutcome, Counts, Progress, Status
+from breachclock.domain.notify.identity import IdentityMethod
 from breachclock.domain.notify.subscribers import AS_STORED, LoadOutcome, Subscriber
 from breachclock.runtime.codec import Sealer
 from breachclock.runtime.store.db import Db, Migration, Schema, Statement, instant, seconds
@@ -100,6 +101,13 @@ SCHEMA = Schema(
                 "CREATE INDEX worklist_reference ON worklist (reference)",
             ),
         ),
+        Migration(
+            3,
+            both=(
+                "ALTER TABLE attempts ADD COLUMN method TEXT",
+                "ALTER TABLE worklist ADD COLUMN method TEXT",
+            ),
+        ),
     ),
 )
 
@@ -138,6 +146,8 @@ class Attempt(BaseModel):
     outcome: str
     at: datetime
     detail: str | None = None
+    method: IdentityMethod | None = None
+    """How the person was identified, on a delivered call."""
 
 
 class WorkItem(BaseModel):
@@ -176,14 +186,16 @@ class Entry:
     """The person's count of deferred e-mails before this attempt."""
     deferral: bool = False
     """A temporary refusal of the e-mail: counted, the person stays pending."""
+    method: IdentityMethod | None = None
+    """How the person was identified, on a delivered call."""
 
     def statements(self) -> list[Statement]:
         call = self.channel == "call"
         return [
             (
                 "INSERT INTO attempts"
-                " (key, reference, subscriber_id, channel, number, outcome, at, claim, detail)"
-                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM recipients"
+                " (key, reference, subscriber_id, channel, number, outcome, at, claim, detail,"
+                " method) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM recipients"
                 " WHERE reference = ? AND subscriber_id = ? AND status = 'pending'"
                 " AND calls_made = ? AND email_failures = ?)"
                 " ON CONFLICT (key) DO NOTHING",
@@ -197,6 +209,7 @@ class Entry:
                     seconds(self.at),
                     self.claim,
                     self.detail,
+                    None if self.method is None else self.method.value,
                     self.reference,
                     self.subscriber_id,
                     self.number - 1 if call else self.calls_made,
@@ -488,16 +501,22 @@ class NotifyStore:
 
     async def attempts(self, reference: str, subscriber_id: str) -> list[Attempt]:
         rows = await self.db.query(
-            "SELECT key, channel, number, outcome, at, detail FROM attempts"
+            "SELECT key, channel, number, outcome, at, detail, method FROM attempts"
             " WHERE reference = ? AND subscriber_id = ? ORDER BY at, number",
             reference,
             subscriber_id,
         )
         return [
             Attempt(
-                key=k, channel=c, number=n, outcome=o, at=datetime.fromtimestamp(a, UTC), detail=d
+                key=k,
+                channel=c,
+                number=n,
+                outcome=o,
+                at=datetime.fromtimestamp(a, UTC),
+                detail=d,
+                method=m,
             )
-            for k, c, n, o, a, d in rows
+            for k, c, n, o, a, d, m in rows
         ]
 
     async def counts(self, reference: str, first: int = 0, end: int | None = None) -> Counts:
@@ -511,17 +530,26 @@ class NotifyStore:
             last,
         )
         tried = await self.db.query(
-            "SELECT a.channel, a.outcome, COUNT(*) FROM attempts a JOIN recipients r"
+            "SELECT a.channel, a.outcome, a.method, COUNT(*) FROM attempts a JOIN recipients r"
             " ON r.reference = a.reference AND r.subscriber_id = a.subscriber_id"
-            " WHERE r.reference = ? AND r.seq >= ? AND r.seq < ? GROUP BY a.channel, a.outcome",
+            " WHERE r.reference = ? AND r.seq >= ? AND r.seq < ?"
+            " GROUP BY a.channel, a.outcome, a.method",
             reference,
             first,
             last,
         )
+        calls: dict[CallOutcome, int] = {}
+        identified: dict[str, int] = {}
+        for channel, outcome, method, n in tried:
+            if channel == "call":
+                calls[CallOutcome(outcome)] = calls.get(CallOutcome(outcome), 0) + int(n)
+                if method is not None:
+                    identified[str(method)] = int(n)
         return Counts(
             people={Status(s): int(n) for s, n in people},
-            calls={CallOutcome(o): int(n) for c, o, n in tried if c == "call"},
-            emails={str(o): int(n) for c, o, n in tried if c == "email"},
+            calls=calls,
+            emails={str(o): int(n) for c, o, _, n in tried if c == "email"},
+            identified=identified,
         )
 
     # ----------------------------------------------------------- worklist
@@ -581,15 +609,22 @@ class NotifyStore:
             claimed_until=instant(until),
         )
 
-    async def report(self, key: str, outcome: CallOutcome, at: datetime, agent: str) -> bool:
-        """An agent's outcome for a call they hold; False when the call is unknown, already
-        recorded, or held by someone else."""
+    async def report(
+        self,
+        key: str,
+        outcome: CallOutcome,
+        method: IdentityMethod | None,
+        at: datetime,
+        agent: str,
+    ) -> bool:
+        """An agent's outcome (and, delivered, how the person was identified) for a call
+        they hold; False when the call is unknown, already recorded, or held by someone else."""
         (changed,) = await self.db.atomic(
             [
                 (
-                    "UPDATE worklist SET outcome = ?, recorded_at = ?"
+                    "UPDATE worklist SET outcome = ?, method = ?, recorded_at = ?"
                     " WHERE key = ? AND outcome IS NULL AND claimed_by = ?",
-                    (outcome.value, seconds(at), key, agent),
+                    (outcome.value, method and method.value, seconds(at), key, agent),
                 )
             ]
         )
@@ -607,11 +642,14 @@ class NotifyStore:
         total, held = (int(v) for v in rows[0])
         return held, total - held
 
-    async def reported(self, keys: Sequence[str]) -> dict[str, CallOutcome]:
+    async def reported(
+        self, keys: Sequence[str]
+    ) -> dict[str, tuple[CallOutcome, IdentityMethod | None]]:
         rows = await self._by_keys(
-            "SELECT key, outcome FROM worklist WHERE outcome IS NOT NULL AND key IN ({})", keys
+            "SELECT key, outcome, method FROM worklist WHERE outcome IS NOT NULL AND key IN ({})",
+            keys,
         )
-        return {str(k): CallOutcome(o) for k, o in rows}
+        return {str(k): (CallOutcome(o), IdentityMethod(m) if m else None) for k, o, m in rows}
 
     # -------------------------------------------------------------- purge
 

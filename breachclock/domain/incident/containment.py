@@ -1,0 +1,242 @@
+"""Containment: getting published data taken down, on the record (seeds 000 and 002).
+
+A takedown task asks one named recipient (a directory-enquiry company, a search
+engine, a reseller) to remove what was published, by e-mail under the business key
+``<reference>:takedown:<recipient>``. It is tracked requested → acknowledged →
+removal confirmed (by a person, saying how it was verified, and when), or failed.
+While it is not confirmed, the recipient is reminded and the incident's owner paged
+every ``Policy.takedown_remind_after``. The filing's measures and timeline carry
+every task with its times; a campaign decided ``after_containment`` starts when
+every task is confirmed.
+
+What the request says: the incident's reference, what must be removed (the scope as
+the operator words it: which listings, from which delivery), and how many entries.
+It carries no numbers, names or addresses. The recipient already holds the data it
+is asked to remove (the operator's own feed delivered it), so the scope is enough to
+find it; where a recipient needs the list itself, it is handed over outside e-mail,
+through the recipient's own removal channel. E-mail crosses relays in the clear, and
+an encrypted attachment would still need its key sent by another way: sending the
+numbers again, to say they must not be seen, would be a new disclosure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter, model_validator
+
+from breachclock.domain.inputs import InputModel, Name, Text
+from breachclock.domain.instants import Instant
+
+RECIPIENT_ID = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+TAKEDOWN_LIMIT = 50
+"""Takedown tasks one incident may hold."""
+
+
+class Recipient(BaseModel):
+    """One entry of the directory of takedown recipients."""
+
+    id: Annotated[str, Field(pattern=RECIPIENT_ID)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+    kind: Annotated[str, Field(max_length=100)] = "directory enquiries"
+
+
+DIRECTORY = TypeAdapter(dict[Literal["se", "dk"], list[Recipient]])
+
+
+def parse_directory(data: object) -> dict[str, dict[str, Recipient]]:
+    """The directory's JSON (``{"se": [recipient, …], "dk": […]}``) by country, then id."""
+    parsed = DIRECTORY.validate_python(data)
+    return {country: {r.id: r for r in people} for country, people in parsed.items()}
+
+
+class TakedownStatus(StrEnum):
+    REQUESTED = "requested"
+    ACKNOWLEDGED = "acknowledged"
+    CONFIRMED = "confirmed"
+    """Removal confirmed by a person, who says how they verified it."""
+    FAILED = "failed"
+
+
+class TakedownRequest(InputModel):
+    recipient: Annotated[str, Field(pattern=RECIPIENT_ID)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    address: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+    scope: Text
+    """What must be removed, as the recipient can find it: no personal data."""
+    count: Annotated[int, Field(ge=1, le=10_000_000)]
+    by: Name
+
+
+class TakedownReport(InputModel):
+    """What became of a takedown: acknowledged, removal confirmed, or failed."""
+
+    recipient: Annotated[str, Field(pattern=RECIPIENT_ID)]
+    status: Literal[TakedownStatus.ACKNOWLEDGED, TakedownStatus.CONFIRMED, TakedownStatus.FAILED]
+    by: Name
+    at: Instant | None = None
+    """When it happened (default: now)."""
+    how_verified: Text | None = None
+    reason: Text | None = None
+
+    @model_validator(mode="after")
+    def _said_how(self) -> TakedownReport:
+        if self.status is TakedownStatus.CONFIRMED and not (self.how_verified or "").strip():
+            raise ValueError("a confirmed removal needs how it was verified (--how-verified)")
+        if self.status is TakedownStatus.FAILED and not (self.reason or "").strip():
+            raise ValueError("a failed takedown needs the reason (--reason)")
+        return self
+
+
+class TakedownTask(BaseModel):
+    recipient: str
+    name: str
+    address: str
+    scope: str
+    count: int
+    requested_by: str
+    requested_at: datetime
+    status: TakedownStatus = TakedownStatus.REQUESTED
+    sent_at: datetime | None = None
+    message_id: str | None = None
+    send_error: str | None = None
+    retry_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    confirmed_at: datetime | None = None
+    confirmed_by: str | None = None
+    how_verified: str | None = None
+    failed_at: datetime | None = None
+    reason: str | None = None
+    reminders: int = 0
+    last_reminder_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.status in (TakedownStatus.REQUESTED, TakedownStatus.ACKNOWLEDGED)
+
+
+def request_problem(tasks: list[TakedownTask], request: TakedownRequest) -> str | None:
+    if any(t.recipient == request.recipient for t in tasks):
+        return f"a takedown was already requested from {request.recipient}"
+    if len(tasks) >= TAKEDOWN_LIMIT:
+        return f"the incident holds its limit of {TAKEDOWN_LIMIT} takedown tasks"
+    return None
+
+
+def task_for(tasks: list[TakedownTask], recipient: str) -> TakedownTask | None:
+    return next((t for t in tasks if t.recipient == recipient), None)
+
+
+def report_problem(tasks: list[TakedownTask], report: TakedownReport, now: datetime) -> str | None:
+    task = task_for(tasks, report.recipient)
+    if task is None:
+        return f"no takedown was requested from {report.recipient}"
+    if not task.open:
+        return f"the takedown at {report.recipient} is {task.status.value} already"
+    if report.status is TakedownStatus.ACKNOWLEDGED and task.status is not TakedownStatus.REQUESTED:
+        return f"{report.recipient} acknowledged already"
+    at = report.at or now
+    if at < task.requested_at:
+        return "that is before the takedown was requested"
+    return None
+
+
+def record_report(task: TakedownTask, report: TakedownReport, now: datetime) -> None:
+    at = report.at or now
+    task.status = report.status
+    if report.status is TakedownStatus.ACKNOWLEDGED:
+        task.acknowledged_at = at
+    elif report.status is TakedownStatus.CONFIRMED:
+        task.confirmed_at, task.confirmed_by, task.how_verified = at, report.by, report.how_verified
+    else:
+        task.failed_at, task.reason = at, report.reason
+
+
+def all_confirmed(tasks: list[TakedownTask]) -> bool:
+    return bool(tasks) and all(t.status is TakedownStatus.CONFIRMED for t in tasks)
+
+
+def confirmed_count(tasks: list[TakedownTask]) -> int:
+    return sum(1 for t in tasks if t.status is TakedownStatus.CONFIRMED)
+
+
+def takedown_key(reference: str, recipient: str) -> str:
+    return f"{reference}:takedown:{recipient}"
+
+
+@dataclass(frozen=True)
+class SendTakedown:
+    """The request (``number`` 0) or its ``number``-th reminder, with a page to the owner."""
+
+    recipient: str
+    number: int
+
+    @property
+    def key(self) -> str:
+        return f"takedown:{self.recipient}:{self.number}"
+
+
+@dataclass(frozen=True)
+class Due:
+    at: datetime
+    step: SendTakedown
+
+
+def containment_steps(tasks: list[TakedownTask], remind_after: timedelta) -> list[Due]:
+    """When each task's next mail is due: the request at once (or its retry), then a
+    reminder every ``remind_after`` while the removal is not confirmed."""
+    steps = []
+    for task in tasks:
+        if task.sent_at is None:
+            steps.append(Due(task.retry_at or task.requested_at, SendTakedown(task.recipient, 0)))
+        elif task.open:
+            since = task.retry_at or (task.last_reminder_at or task.sent_at) + remind_after
+            steps.append(Due(since, SendTakedown(task.recipient, task.reminders + 1)))
+    return steps
+
+
+class TakedownDraft(BaseModel):
+    idempotency_key: str
+    to: str
+    subject: str
+    body: str
+
+
+def takedown_mail(
+    reference: str, operator: str, contact: str, task: TakedownTask, number: int, when: str
+) -> TakedownDraft:
+    """The request (``number`` 0) or a reminder, in English for any recipient: what to
+    remove, how many entries, how to answer. No personal data (see the module's text)."""
+    key = takedown_key(reference, task.recipient)
+    lines = [f"To {task.name},", ""]
+    if number:
+        key += f":reminder:{number}"
+        lines += [
+            f"We asked you on {when} to remove the listings below and have not yet had",
+            "confirmation that they are gone. Please remove them and confirm.",
+            "",
+        ]
+    lines += [
+        f"{operator} asks you to remove, from every service and copy you publish, the "
+        f"following {task.count} entries, published without the subscribers' consent "
+        f"(our incident {reference}):",
+        "",
+        f"  {task.scope}",
+        "",
+        "This request carries no numbers, names or addresses: you hold the entries",
+        "already, from our delivery. If you need the list itself to find them, ask",
+        "us and we hand it over through your own removal channel, not by e-mail.",
+        "",
+        "Please reply to this message when you have received the request, and again when",
+        f"the entries are removed, saying how you verified it. Quote {reference}.",
+        "",
+        f"{operator}, {contact}",
+    ]
+    subject = f"{'Reminder: ' if number else ''}Removal request {reference}: {task.count} entries"
+    return TakedownDraft(
+        idempotency_key=key, to=task.address, subject=subject, body="\n".join(lines) + "\n"
+    )

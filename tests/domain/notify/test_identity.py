@@ -1,0 +1,41 @@
+"""A delivered call says how the person proved who they are, by a method that counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from breachclock.domain.incident.notice_fact import outcome_counts
+from breachclock.domain.notify.delivery import CallOutcome, Counts
+from breachclock.domain.notify.identity import ALL_METHODS, IdentityMethod, refusal
+
+ONLY_BANKID = (IdentityMethod.BANKID,)
+
+
+def test_a_delivered_call_needs_a_method_that_counts() -> None:
+    verified = CallOutcome.REACHED_VERIFIED
+    assert refusal(verified, IdentityMethod.BANKID, ONLY_BANKID) is None
+    assert "needs how the person was identified: one of bankid" in (
+        refusal(verified, None, ONLY_BANKID) or ""
+    )
+    assert "known_callback does not count" in (
+        refusal(verified, IdentityMethod.KNOWN_CALLBACK, ONLY_BANKID) or ""
+    )
+
+
+@pytest.mark.parametrize(
+    "outcome", [o for o in CallOutcome if o is not CallOutcome.REACHED_VERIFIED]
+)
+def test_only_a_delivered_call_has_a_method(outcome: CallOutcome) -> None:
+    assert refusal(outcome, None, ALL_METHODS) is None
+    assert "only a reached_verified call" in (
+        refusal(outcome, IdentityMethod.BANKID, ALL_METHODS) or ""
+    )
+
+
+def test_the_filing_counts_delivered_calls_by_method() -> None:
+    counts = Counts(
+        calls={CallOutcome.REACHED_VERIFIED: 3}, identified={"bankid": 2, "known_callback": 1}
+    )
+    both = counts.plus(Counts(identified={"bankid": 1}))
+    figures = outcome_counts(both)
+    assert figures["identified.bankid"] == 3 and figures["identified.known_callback"] == 1
