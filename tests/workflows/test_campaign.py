@@ -319,7 +319,7 @@ async def test_an_agents_invalid_number_is_emailed_at_once_not_after_the_slice(
             assert len(held) == 2
             wrong, kept = held
             assert await store.report(
-                wrong.key, CallOutcome.INVALID_NUMBER, datetime.now(UTC), "agent-a"
+                wrong.key, CallOutcome.INVALID_NUMBER, None, datetime.now(UTC), "agent-a"
             )
             number = wrong.key.split(":")[1]
             address = f"person{int(number[1:])}@example.org"
@@ -327,7 +327,11 @@ async def test_an_agents_invalid_number_is_emailed_at_once_not_after_the_slice(
             assert (await store.work_item(kept.key)) is not None
             assert (await store.reported([kept.key])) == {}, "the other call is still out"
             assert await store.report(
-                kept.key, CallOutcome.REACHED_VERIFIED, datetime.now(UTC), "agent-a"
+                kept.key,
+                CallOutcome.REACHED_VERIFIED,
+                IdentityMethod.BANKID,
+                datetime.now(UTC),
+                "agent-a",
             )
         state = await finish_live(handle)
     counts = state.notification.waves[0].counts
