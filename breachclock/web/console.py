@@ -37,7 +37,7 @@ from breachclock.service import calls, incidents, notification
 from breachclock.service.engine import Refused
 from breachclock.service.register import register
 from breachclock.web.api import allowed, auth_of, call_view, engine_of, filtered
-from breachclock.web.auth import SESSION_COOKIE, Action, Principal, check_csrf
+from breachclock.web.auth import SESSION_COOKIE, Action, Principal, Role, check_csrf
 from breachclock.web.text import words
 
 TEMPLATES = Jinja2Templates(
@@ -71,7 +71,7 @@ class Viewer:
 
 
 def render(
-    request: Request, name: str, who: Principal | None, status: int = 200, **context: Any
+    request: Request, name: str, who: Principal | None, code: int = 200, **context: Any
 ) -> HTMLResponse:
     settings = engine_of(request).settings
     tz = zone(settings.operator_zone)
@@ -88,11 +88,16 @@ def render(
             "title": context.pop("title", "breachclock"),
             **context,
         },
-        status_code=status,
+        status_code=code,
     )
 
 
 # ----------------------------------------------------------------- sign in
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    return Response(status_code=204)  # no icon, and no 404 in every browser's console
 
 
 @router.get("/login")
@@ -107,8 +112,10 @@ async def login(
     auth = auth_of(request)
     session = await auth.sign_in(name, password)
     if session is None:
-        return render(request, "login.html", None, status=401, failed=True)
-    response = RedirectResponse("/", status_code=303)
+        return render(request, "login.html", None, code=401, failed=True)
+    account = await auth.store.account(name)
+    home = "/calls" if account is not None and account.role == Role.AGENT else "/"
+    response = RedirectResponse(home, status_code=303)
     set_session(request, response, session[0])
     return response
 

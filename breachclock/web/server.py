@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import uvicorn
 from temporalio.client import Client
@@ -24,18 +25,20 @@ def address(settings: Settings) -> str:
     return f"http://{settings.http_host}:{settings.http_port}/"
 
 
-async def serve(settings: Settings, client: Client | None, stop: asyncio.Event) -> None:
-    """Serve until ``stop`` is set."""
+def quiet_server(app: Any, host: str, port: int) -> uvicorn.Server:
+    """A uvicorn server that leaves the signals to the program it runs in."""
     config = uvicorn.Config(
-        create_app(settings, client, first_run=announce),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_level="warning",
-        lifespan="on",
-        proxy_headers=False,
+        app, host=host, port=port, log_level="warning", lifespan="on", proxy_headers=False
     )
     server = uvicorn.Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]  # the program handles them
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    return server
+
+
+async def serve(settings: Settings, client: Client | None, stop: asyncio.Event) -> None:
+    """Serve until ``stop`` is set."""
+    app = create_app(settings, client, first_run=announce)
+    server = quiet_server(app, settings.http_host, settings.http_port)
     task = asyncio.create_task(server.serve())
     await stop.wait()
     server.should_exit = True
