@@ -38,9 +38,10 @@ async def run(settings: Settings) -> None:
 
 
 async def add_account(settings: Settings, name: str, role: Role, sso: bool) -> str:
-    password = None if sso else os.environ.get("BREACHCLOCK_NEW_PASSWORD")
-    made = None if sso or password else secrets.token_urlsafe(12)
-    hashed = hash_password(password or made) if (password or made) else None
+    given = None if sso else os.environ.get("BREACHCLOCK_NEW_PASSWORD")
+    made = None if sso or given else secrets.token_urlsafe(12)
+    password = given or made
+    hashed = hash_password(password) if password else None
     async with open_account_store(settings) as store:
         if not await store.add_account(
             Account(name=name, role=role, password_hash=hashed), datetime.now(UTC)
