@@ -19,6 +19,12 @@ from breachclock.web.auth import Auth, Role, hash_password
 from tests.conftest import Harness, SmtpSink, harness
 
 PASSWORD = "correct horse battery staple"
+AGENTS = {
+    "BREACHCLOCK_CALLS": "agents",
+    "BREACHCLOCK_CALLING_HOURS": "00:00-23:59",
+    "BREACHCLOCK_CALL_SPACING_MINUTES": "0",
+}
+"""Calls go to the agents' worklist, at any hour, one after another."""
 BASE = "https://console.test"
 """https, so the client sends the Secure session cookie back."""
 

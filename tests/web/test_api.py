@@ -15,7 +15,7 @@ from breachclock.web.auth import Role
 from tests.cli.test_notification import CSV, NOTICE
 from tests.conftest import SmtpSink, unique
 from tests.notify_support import HARMFUL, decide, people, ready
-from tests.web.support import BASE, web
+from tests.web.support import AGENTS, BASE, web
 from workflows.incident import IncidentWorkflow
 
 
@@ -367,12 +367,7 @@ async def test_single_sign_on_only_from_the_configured_proxy(
 async def test_an_agent_sees_the_call_they_hold_and_nothing_else(
     dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
 ) -> None:
-    overrides = {
-        "BREACHCLOCK_CALLS": "agents",
-        "BREACHCLOCK_CALLING_HOURS": "00:00-23:59",
-        "BREACHCLOCK_CALL_SPACING_MINUTES": "0",
-    }
-    async with web(dev_server, tmp_path, smtp, **overrides) as w:
+    async with web(dev_server, tmp_path, smtp, **AGENTS) as w:
         ref = unique("CALL")
         handle = await w.h.discovered(ref)
         await ready(w.h.settings, handle, ref, people(2))

@@ -24,7 +24,7 @@ from breachclock.web.auth import Role
 from breachclock.web.server import quiet_server
 from tests.conftest import SmtpSink, unique
 from tests.notify_support import decide, people, ready
-from tests.web.support import PASSWORD, Web, web
+from tests.web.support import AGENTS, PASSWORD, Web, web
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).parent / "screenshots"
@@ -152,12 +152,7 @@ async def test_a_manager_opens_discovers_fixes_a_field_approves_and_sees_the_fil
 async def test_an_agent_works_three_calls_to_the_end(
     dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
 ) -> None:
-    overrides = {
-        "BREACHCLOCK_CALLS": "agents",
-        "BREACHCLOCK_CALLING_HOURS": "00:00-23:59",
-        "BREACHCLOCK_CALL_SPACING_MINUTES": "0",
-        "BREACHCLOCK_WEB_LANGUAGE": "en",
-    }
+    overrides = {**AGENTS, "BREACHCLOCK_WEB_LANGUAGE": "en"}
     async with (
         web(dev_server, tmp_path, smtp, **overrides) as w,
         served(w) as base,
