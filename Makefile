@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(PY) -m bench.approve
 	$(PY) -m bench.timers
 	$(PY) -m bench.notify
+	$(PY) -m bench.pages
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q

@@ -25,6 +25,7 @@ from activities.dialer import HttpDialer
 from activities.engine import EngineActivities
 from activities.filing import MailActivities
 from activities.mailer import Mailer, SmtpRelay
+from activities.mailer import relay_for as relay_for  # where the CLI, benches and tests take it
 from activities.notify import NotifyActivities
 from activities.register import RegisterActivities
 from activities.retention import RetentionActivities
@@ -35,6 +36,7 @@ from breachclock.runtime.outbox import Outbox
 from breachclock.runtime.store import NotifyStore, RecordStore, open_notify_store, open_store
 from breachclock.runtime.telemetry import client_tracer, metrics_runtime
 from breachclock.runtime.temporal import connect, start_dev_server
+from breachclock.web import server as web
 from workflows.campaign import CampaignWorkflow, notify_queue
 from workflows.incident import IncidentWorkflow
 from workflows.retention import RetentionWorkflow, ensure_schedule
@@ -50,17 +52,6 @@ def sandbox() -> SandboxedWorkflowRunner:
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
             "pydantic", "jinja2", "email_validator", "phonenumbers"
         )
-    )
-
-
-def relay_for(settings: Settings, outbox_port: int | None = None) -> SmtpRelay:
-    return SmtpRelay(
-        host=settings.smtp_host or "127.0.0.1",
-        port=outbox_port or settings.smtp_port,
-        username=settings.smtp_username,
-        password=settings.smtp_password,
-        implicit_tls=settings.smtp_implicit_tls,
-        sender=settings.mail_from,
     )
 
 
@@ -197,6 +188,8 @@ def ports(settings: Settings) -> dict[str, int]:
         listening["Temporal UI"] = settings.ui_port
     if settings.smtp_host is None:
         listening["SMTP outbox"] = settings.smtp_port
+    if settings.http_port:
+        listening["HTTP API"] = settings.http_port
     return listening
 
 
@@ -213,11 +206,27 @@ async def serve(settings: Settings) -> None:
 
 async def run_engine(settings: Settings, stop: asyncio.Event) -> None:
     async with engine(settings) as (client, relay), open_store(settings) as store:
-        async with build_worker(client, settings, relay, store):
+        async with build_worker(client, settings, relay, store), web_console(settings, client):
             await ensure_schedule(client, settings.task_queue, RETENTION_SWEEP)
             print(f"Worker running on task queue {settings.task_queue}. Ctrl-C stops.", flush=True)
             await stop.wait()
             print("Stopping…", flush=True)
+
+
+@contextlib.asynccontextmanager
+async def web_console(settings: Settings, client: Client) -> AsyncIterator[None]:
+    """The HTTP API and console on the engine's own client (BREACHCLOCK_HTTP_PORT; 0: none)."""
+    if not settings.http_port:
+        yield
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(web.serve(settings, client, stop))
+    print(f"Console and API: {web.address(settings)}", flush=True)
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 def main(args: list[str]) -> None:

@@ -32,6 +32,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.api import Receipt
 from activities.smtp_commit import reply
+from breachclock.runtime.config import Settings
 from breachclock.runtime.store.records import RecordStore
 
 log = structlog.get_logger(__name__)
@@ -53,6 +54,17 @@ class SmtpRelay(BaseModel):
             return ipaddress.ip_address(self.host).is_loopback
         except ValueError:
             return False
+
+
+def relay_for(settings: Settings, outbox_port: int | None = None) -> SmtpRelay:
+    return SmtpRelay(
+        host=settings.smtp_host or "127.0.0.1",
+        port=outbox_port or settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        implicit_tls=settings.smtp_implicit_tls,
+        sender=settings.mail_from,
+    )
 
 
 LEASE = timedelta(minutes=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,11 @@ def test_compose_file_matches_the_compose_spec() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [DEPLOY / "k8s" / "worker.yaml", DEPLOY / "k8s" / "secret.example.yaml"],
+    [
+        DEPLOY / "k8s" / "worker.yaml",
+        DEPLOY / "k8s" / "web.yaml",
+        DEPLOY / "k8s" / "secret.example.yaml",
+    ],
     ids=lambda p: p.name,
 )
 def test_kubernetes_manifests_validate_strictly(path: Path) -> None:
@@ -49,20 +54,25 @@ def test_kubernetes_manifests_validate_strictly(path: Path) -> None:
         kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
 
 
-def worker_env() -> dict[str, str]:
-    deployment = next(
-        d for d in documents(DEPLOY / "k8s" / "worker.yaml") if d["kind"] == "Deployment"
-    )
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+def deployment(name: str) -> dict[str, Any]:
+    return next(d for d in documents(DEPLOY / "k8s" / name) if d["kind"] == "Deployment")
+
+
+def container_env(name: str) -> dict[str, str]:
+    (container,) = deployment(name)["spec"]["template"]["spec"]["containers"]
     return {e["name"]: e.get("value", "") for e in container["env"]}
+
+
+def worker_env() -> dict[str, str]:
+    return container_env("worker.yaml")
 
 
 def test_every_variable_the_deployments_set_is_one_the_engine_reads() -> None:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
-    names = set(compose["services"]["worker"]["environment"]) | set(
-        compose["services"]["codec-server"]["environment"]
-    )
-    names |= set(worker_env())
+    names = set()
+    for service in ("worker", "codec-server", "web"):
+        names |= set(compose["services"][service]["environment"])
+    names |= set(worker_env()) | set(container_env("web.yaml"))
     secret = documents(DEPLOY / "k8s" / "secret.example.yaml")[0]
     names |= set(secret["stringData"])
     assert names - SETTINGS_NAMES == set(), "set in deploy/ but read by nobody"
@@ -98,3 +108,22 @@ def test_the_image_copies_what_the_worker_needs() -> None:
             for source in line.split()[1:-1]:
                 assert (root / source).exists(), f"{source} is copied but does not exist"
     assert 'CMD ["python", "worker.py"]' in dockerfile
+
+
+def test_the_console_runs_as_its_own_process_and_the_workers_serve_none() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    assert compose["web"]["command"] == ["python", "-m", "breachclock.web"]
+    assert compose["worker"]["environment"]["BREACHCLOCK_HTTP_PORT"] == "0"
+    assert worker_env()["BREACHCLOCK_HTTP_PORT"] == "0"
+    web = deployment("web.yaml")
+    (container,) = web["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["python", "-m", "breachclock.web"]
+    env = container_env("web.yaml")
+    assert env["BREACHCLOCK_HTTP_HOST"] == "0.0.0.0"
+    (port,) = container["ports"]
+    assert str(port["containerPort"]) == env["BREACHCLOCK_HTTP_PORT"]
+    (service,) = [d for d in documents(DEPLOY / "k8s" / "web.yaml") if d["kind"] == "Service"]
+    assert service["spec"]["selector"] == web["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["ports"][0]["targetPort"] == port["name"]
+    assert env["BREACHCLOCK_SSO_HEADER"] == "X-Forwarded-User"
+    assert json.loads(env["BREACHCLOCK_SSO_PROXIES"]), "a JSON list of the proxies' networks"

@@ -77,6 +77,23 @@ class Settings(BaseSettings):
     )
     """The Temporal UI's origin, allowed to call the codec server from the browser."""
 
+    http_host: str = Field(default="127.0.0.1", alias="BREACHCLOCK_HTTP_HOST")
+    http_port: int = Field(default=8380, alias="BREACHCLOCK_HTTP_PORT")
+    """The HTTP API and console (``make run`` serves it beside the worker; 0: not at all)."""
+    web_language: Literal["sv", "en"] = Field(default="sv", alias="BREACHCLOCK_WEB_LANGUAGE")
+    """The console's language, the operator's choice."""
+    web_admin_password: SecretStr | None = Field(default=None, alias="BREACHCLOCK_ADMIN_PASSWORD")
+    """The first run's ``admin`` (manager) password; unset: one is made and printed once."""
+    web_insecure_cookies: bool = Field(default=False, alias="BREACHCLOCK_WEB_INSECURE_COOKIES")
+    """Session cookies without ``Secure``, for plain http on a machine other than 127.0.0.1
+    (browsers keep Secure cookies from http://127.0.0.1 and localhost)."""
+    sso_header: str | None = Field(default=None, alias="BREACHCLOCK_SSO_HEADER")
+    """The header a single-sign-on reverse proxy sets to the signed-in user's name
+    (``X-Forwarded-User``); read only from ``sso_proxies``. Unset: no SSO."""
+    sso_proxies: list[str] = Field(default=[], alias="BREACHCLOCK_SSO_PROXIES")
+    """The proxies' addresses (IPs or networks) whose ``sso_header`` is believed."""
+    session_hours: float = Field(default=12, gt=0, alias="BREACHCLOCK_SESSION_HOURS")
+
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
     smtp_port: int = Field(default=8025, alias="SMTP_PORT")
     smtp_username: str | None = Field(default=None, alias="SMTP_USERNAME")

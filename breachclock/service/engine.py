@@ -9,6 +9,9 @@ API one per process. ``Refused`` is input the engine (or this edge) will not tak
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -58,11 +61,23 @@ def refusal_message(err: WorkflowUpdateFailedError) -> str:
     return getattr(cause, "message", None) or str(cause)
 
 
-def update_id(name: Any, reference: str, arg: BaseModel) -> str:
+def content_update_id(name: Any, reference: str, arg: BaseModel) -> str:
     """The same command sent again is the same update: Temporal answers it as the first."""
     what = getattr(name, "__name__", str(name))
     text = f"{what}\0{reference}\0{arg.model_dump_json()}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+REQUESTED_KEY: ContextVar[str | None] = ContextVar("idempotency_key", default=None)
+"""An idempotency key the caller gave (an HTTP ``Idempotency-Key``), for the update
+sent while it is set (``Engine.keyed``)."""
+
+
+def keyed_update_id(key: str, name: Any, reference: str) -> str:
+    """The update id of a caller's key: the same key on another incident or another
+    kind of update is another update."""
+    what = getattr(name, "__name__", str(name))
+    return hashlib.sha256(f"key\0{what}\0{reference}\0{key}".encode()).hexdigest()[:32]
 
 
 def unreachable(err: RPCError) -> bool:
@@ -102,16 +117,37 @@ class Engine:
             IncidentWorkflow.run, workflow_id(reference)
         )
 
+    @staticmethod
+    @contextmanager
+    def keyed(key: str | None) -> Iterator[None]:
+        """While inside: updates carry the caller's idempotency ``key`` as their id."""
+        token = REQUESTED_KEY.set(key)
+        try:
+            yield
+        finally:
+            REQUESTED_KEY.reset(token)
+
     async def update(
-        self, reference: str, name: Any, arg: BaseModel, *, repeatable: bool = True
+        self,
+        reference: str,
+        name: Any,
+        arg: BaseModel,
+        *,
+        repeatable: bool = True,
+        update_id: str | None = None,
     ) -> Any:
         """Send an update; ``repeatable``: with an id derived from it, so the same command
-        sent again (a re-run, a retried request) acts once."""
+        sent again (a re-run, a retried request) acts once. ``update_id`` (or a key set
+        with ``keyed``) names the update instead: a retried request with the same key is
+        answered as the first, whatever it carries."""
         handle = await self.handle(reference)
+        key = REQUESTED_KEY.get()
+        if update_id is None and key is not None:
+            update_id = keyed_update_id(key, name, reference)
+        if update_id is None and repeatable:
+            update_id = content_update_id(name, reference, arg)
         try:
-            return await handle.execute_update(
-                name, arg, id=update_id(name, reference, arg) if repeatable else None
-            )
+            return await handle.execute_update(name, arg, id=update_id)
         except WorkflowUpdateFailedError as err:
             message = refusal_message(err)
             if message == ENCODED_FAILURE:

@@ -23,6 +23,13 @@ class Register(BaseModel):
     """Why the open incidents are missing (Temporal did not answer); the closed ones,
     from the store, are all there."""
 
+    def complete(self) -> list[RegisterRow]:
+        """Every row, or ``Unreachable`` where the open incidents are missing (for an
+        answer that must not look whole when it is not: the API's, the console's)."""
+        if self.unreachable:
+            raise Unreachable(f"{self.unreachable}; the open incidents cannot be listed")
+        return self.rows
+
 
 async def register(engine: Engine) -> Register:
     rows: dict[str, RegisterRow] = {}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from breachclock.runtime.store import people, records
+from breachclock.runtime.store import accounts, people, records
+from breachclock.runtime.store.accounts import AccountStore
 from breachclock.runtime.store.db import connect
 from breachclock.runtime.store.people import NotifyStore
 from breachclock.runtime.store.records import RecordStore
@@ -35,4 +36,19 @@ def open_notify_store(settings: Settings) -> NotifyStore:
     return NotifyStore(db, settings.sealer())
 
 
-__all__ = ["NotifyStore", "RecordStore", "open_notify_store", "open_store"]
+def open_account_store(settings: Settings) -> AccountStore:
+    """The console's accounts, sessions, tokens and audit log: beside the ledger in
+    ``breachclock.db`` (a schema of their own), or the same PostgreSQL."""
+    return AccountStore(
+        connect(_url(settings), settings.data_dir / "breachclock.db", accounts.SCHEMA)
+    )
+
+
+__all__ = [
+    "AccountStore",
+    "NotifyStore",
+    "RecordStore",
+    "open_account_store",
+    "open_notify_store",
+    "open_store",
+]
