@@ -19,6 +19,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from breachclock.domain.incident import notification_views, views
+from breachclock.domain.incident.containment import TakedownTask
 from breachclock.domain.incident.model import (
     Close,
     Discover,
@@ -34,10 +35,11 @@ from breachclock.domain.incident.register import RegisterRow
 from breachclock.domain.incident.report import render_json, render_text
 from breachclock.domain.notify.assessment import Assessment, Decision, Recommendation
 from breachclock.domain.notify.delivery import CallOutcome
+from breachclock.domain.notify.identity import IdentityMethod
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.store.accounts import AuditEntry
 from breachclock.runtime.store.people import Recipient
-from breachclock.service import calls, incidents, intake, notification
+from breachclock.service import calls, containment, incidents, intake, notification
 from breachclock.service.engine import Engine
 from breachclock.service.register import register
 from breachclock.web.auth import CSRF_FIELD, CSRF_HEADER, Action, Auth, Principal, check_csrf
@@ -156,6 +158,8 @@ class CallView(BaseModel):
     phone: str
     greeting: str
     held_until: datetime | None
+    identify_by: list[IdentityMethod]
+    """How the person may prove who they are; a delivered call names one of them."""
 
 
 class Script(BaseModel):
@@ -240,6 +244,113 @@ writes(
     Recommendation,
     by=None,
 )
+
+
+class AcknowledgeRequest(BaseModel):
+    deadline: str | None = None
+    """The stage whose page is owned (``initial_report``); unset: the nearest."""
+    track: RegimeCode | None = None
+    by: str | None = None
+
+
+@router.post("/incidents/{reference}/acknowledgements", response_model=Answer)
+async def acknowledge_route(
+    request: Request,
+    reference: str,
+    who: Responder,
+    ack: AcknowledgeRequest,
+    key: IdempotencyKey = None,
+) -> Answer:
+    """``ack``: the page's deadline is owned; its later pages reach no further."""
+    engine = engine_of(request)
+    with engine.keyed(key):
+        return await incidents.acknowledge(
+            engine, reference, ack.by or who.name, ack.deadline, ack.track
+        )
+
+
+class SnoozeRequest(BaseModel):
+    minutes: int
+    """30, 60 or 120: lead and reminder pages wait; filings and deadlines never do."""
+    by: str | None = None
+
+
+@router.post("/incidents/{reference}/snooze", response_model=Answer)
+async def snooze_route(
+    request: Request, reference: str, who: Responder, snooze: SnoozeRequest
+) -> Answer:
+    return await incidents.snooze(
+        engine_of(request), reference, snooze.by or who.name, snooze.minutes
+    )
+
+
+class TakedownAsk(BaseModel):
+    recipient: str
+    """An id in the directory of the incident's country (``GET /api/takedown-recipients``)."""
+    scope: str
+    count: int
+    by: str | None = None
+
+
+@router.post("/incidents/{reference}/takedowns", response_model=Answer)
+async def takedown_route(
+    request: Request,
+    reference: str,
+    who: Manager,
+    ask: TakedownAsk,
+    key: IdempotencyKey = None,
+) -> Answer:
+    engine = engine_of(request)
+    with engine.keyed(key):
+        return await containment.request_takedown(
+            engine, reference, ask.recipient, ask.scope, ask.count, ask.by or who.name
+        )
+
+
+class TakedownUpdate(BaseModel):
+    status: str
+    """``acknowledged``, ``confirmed`` (with ``how_verified``) or ``failed`` (with ``reason``)."""
+    at: str | None = None
+    how_verified: str | None = None
+    reason: str | None = None
+    by: str | None = None
+
+
+@router.post("/incidents/{reference}/takedowns/{recipient}", response_model=Answer)
+async def takedown_status_route(
+    request: Request,
+    reference: str,
+    recipient: str,
+    who: Manager,
+    update: TakedownUpdate,
+    key: IdempotencyKey = None,
+) -> Answer:
+    engine = engine_of(request)
+    with engine.keyed(key):
+        return await containment.report_takedown(
+            engine,
+            reference,
+            recipient,
+            update.status,
+            update.by or who.name,
+            update.at,
+            update.how_verified,
+            update.reason,
+        )
+
+
+@router.get("/incidents/{reference}/takedowns", response_model=list[TakedownTask])
+async def takedowns_route(request: Request, reference: str, who: Reader) -> list[TakedownTask]:
+    return await containment.takedowns(engine_of(request), reference)
+
+
+@router.get("/takedown-recipients")
+async def recipients_route(request: Request, who: Lister) -> dict[str, Any]:
+    """The takedown directory, by country."""
+    return {
+        country: {rid: r.model_dump(mode="json") for rid, r in found.items()}
+        for country, found in containment.directory(engine_of(request)).items()
+    }
 
 
 class ApproveRequest(BaseModel):
@@ -486,6 +597,7 @@ def call_view(held: calls.HeldCall) -> CallView:
         phone=held.call.phone,
         greeting=held.call.greeting,
         held_until=held.item.claimed_until,
+        identify_by=list(held.call.methods),
     )
 
 
@@ -499,11 +611,15 @@ async def script_route(request: Request, key: str, who: Agent) -> Script:
 
 class Outcome(BaseModel):
     outcome: CallOutcome
+    identified_by: IdentityMethod | None = None
+    """How the person proved who they are: required for ``reached_verified``."""
 
 
 @router.post("/calls/{key}/outcome", status_code=204)
 async def record_route(request: Request, key: str, who: Agent, outcome: Outcome) -> Response:
-    await calls.record_call(engine_of(request), key, outcome.outcome, who.name)
+    await calls.record_call(
+        engine_of(request), key, outcome.outcome, who.name, outcome.identified_by
+    )
     return Response(status_code=204)
 
 

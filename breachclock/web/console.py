@@ -32,6 +32,7 @@ from breachclock.domain.incident.model import (
 from breachclock.domain.incident.report import FACT_LABELS, render_text
 from breachclock.domain.instants import show, zone
 from breachclock.domain.notify.delivery import CallOutcome
+from breachclock.domain.notify.identity import IdentityMethod
 from breachclock.domain.regimes import RegimeCode
 from breachclock.service import calls, incidents, notification
 from breachclock.service.engine import Refused
@@ -363,6 +364,57 @@ async def event_form(
     return await outcome(request, who, act)
 
 
+@router.post("/incidents/{reference}/acknowledge")
+async def acknowledge_form(request: Request, reference: str, who: Responder) -> HTMLResponse:
+    """Own the page of the nearest deadline: its later pages reach no further."""
+
+    async def act() -> str:
+        return (await incidents.acknowledge(engine_of(request), reference, who.name)).message
+
+    return await outcome(request, who, act)
+
+
+@router.post("/incidents/{reference}/snooze")
+async def snooze_form(
+    request: Request, reference: str, who: Responder, minutes: Annotated[int, Form()]
+) -> HTMLResponse:
+    async def act() -> str:
+        return (await incidents.snooze(engine_of(request), reference, who.name, minutes)).message
+
+    return await outcome(request, who, act)
+
+
+@router.get("/ack/{token}")
+async def ack_page(request: Request, token: str, who: Responder) -> HTMLResponse:
+    """A page e-mail's link: which incident and deadline, and a button to own it (a link
+    followed by a mail scanner acknowledges nothing: the POST does)."""
+    try:
+        reference, deadline = incidents.verify_ack_link(engine_of(request), token)
+    except Refused as err:
+        return render(request, "ack.html", who, code=410, title="Acknowledge", refused=str(err))
+    return render(
+        request,
+        "ack.html",
+        who,
+        title="Acknowledge",
+        reference=reference,
+        deadline=deadline,
+        token=token,
+    )
+
+
+@router.post("/ack/{token}")
+async def ack_link_form(request: Request, token: str, who: Responder) -> HTMLResponse:
+    async def act() -> str:
+        engine = engine_of(request)
+        reference, _ = incidents.verify_ack_link(engine, token)
+        answer = await incidents.acknowledge(engine, reference, who.name, token=token)
+        await auth_of(request).record(who, request, "acknowledge (link)", reference)
+        return answer.message
+
+    return await outcome(request, who, act)
+
+
 @router.post("/incidents/{reference}/facts")
 async def facts_form(
     request: Request,
@@ -494,24 +546,45 @@ async def next_call_form(request: Request, who: Agent) -> HTMLResponse:
 
 
 @router.post("/calls/{key}/identity")
-async def identity_form(request: Request, key: str, who: Agent) -> HTMLResponse:
-    """The person confirmed who they are: the script of the call, for the agent holding it."""
+async def identity_form(
+    request: Request, key: str, who: Agent, identified_by: Annotated[str, Form()]
+) -> HTMLResponse:
+    """The person proved who they are, by a method the call accepts: the script of the
+    call, for the agent holding it (and the method goes with the outcome)."""
     try:
         held = await calls.held(engine_of(request), key, who.name)
     except Refused as err:
         return call_fragment(request, who, refused=str(err))
+    if identified_by not in held.call.methods:
+        return call_fragment(
+            request,
+            who,
+            call=call_view(held),
+            refused=f"{identified_by!r} does not count for this call: "
+            + "|".join(held.call.methods),
+        )
     await auth_of(request).record(
-        who, request, f"identity confirmed, script read {key}", held.item.reference
+        who,
+        request,
+        f"identity confirmed ({identified_by}), script read {key}",
+        held.item.reference,
     )
-    return call_fragment(request, who, call=call_view(held), script=held.call.notice)
+    return call_fragment(
+        request, who, call=call_view(held), script=held.call.notice, identified_by=identified_by
+    )
 
 
 @router.post("/calls/{key}/outcome")
 async def outcome_form(
-    request: Request, key: str, who: Agent, outcome: Annotated[str, Form()]
+    request: Request,
+    key: str,
+    who: Agent,
+    outcome: Annotated[str, Form()],
+    identified_by: Annotated[str | None, Form()] = None,
 ) -> HTMLResponse:
     try:
-        await calls.record_call(engine_of(request), key, CallOutcome(outcome), who.name)
+        method = IdentityMethod(identified_by) if identified_by else None
+        await calls.record_call(engine_of(request), key, CallOutcome(outcome), who.name, method)
     except (Refused, ValueError) as err:
         return call_fragment(request, who, refused=str(err))
     await auth_of(request).record(who, request, f"call recorded {key}: {outcome}", None)

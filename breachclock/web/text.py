@@ -85,6 +85,15 @@ WORDS: dict[str, tuple[str, str]] = {
     "greeting": ("Hälsning", "Greeting"),
     "script": ("Manus", "Script"),
     "identity_confirmed": ("Identiteten bekräftad", "Identity confirmed"),
+    "identified_by": ("Identifierad med", "Identified by"),
+    "acknowledge": ("Kvittera larmet", "Acknowledge the page"),
+    "ack_explained": (
+        "Du tar ansvar för fristen: senare larm för den når inte fler personer. Fristen och "
+        "den automatiska inlämningen gäller som förut.",
+        "You own the deadline: its later pages reach no one further. The deadline and its "
+        "automatic filing stand.",
+    ),
+    "snooze": ("Skjut upp påminnelser", "Snooze reminders"),
     "outcome": ("Utfall", "Outcome"),
     "record": ("Registrera", "Record"),
     "no_calls": ("Inga samtal väntar.", "No calls are waiting."),

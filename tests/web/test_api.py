@@ -381,7 +381,15 @@ async def test_an_agent_sees_the_call_they_hold_and_nothing_else(
                 if call:
                     break
                 await w.h.wait_for(lambda: True, 0.2)
-            assert call and set(call) == {"key", "name", "phone", "greeting", "held_until"}
+            assert call and set(call) == {
+                "key",
+                "name",
+                "phone",
+                "greeting",
+                "held_until",
+                "identify_by",
+            }
+            assert "bankid" in call["identify_by"]
             assert call["phone"].startswith("+4670") and ref not in json.dumps(call["greeting"])
             refused(await other.get(f"/api/calls/{call['key']}/script"), 409, "not held")
             script = (await agent.get(f"/api/calls/{call['key']}/script")).json()
@@ -390,8 +398,13 @@ async def test_an_agent_sees_the_call_they_hold_and_nothing_else(
             assert second and second["key"] != call["key"]
             bad = await agent.post(f"/api/calls/{call['key']}/outcome", json={"outcome": "maybe"})
             refused(bad, 422, "outcome")
-            done = await agent.post(
+            unproven = await agent.post(
                 f"/api/calls/{call['key']}/outcome", json={"outcome": "reached_verified"}
+            )
+            refused(unproven, 409, "how the person was identified")
+            done = await agent.post(
+                f"/api/calls/{call['key']}/outcome",
+                json={"outcome": "reached_verified", "identified_by": "bankid"},
             )
             assert done.status_code == 204
             again = await agent.post(f"/api/calls/{call['key']}/outcome", json={"outcome": "busy"})

@@ -184,6 +184,7 @@ async def test_an_agent_works_three_calls_to_the_end(
             assert await page.locator("#script").count() == 0, "no script before identity"
             if n == 0:
                 await page.screenshot(path=shot("agent-call"), full_page=True)
+            await page.select_option("#identified_by", "one_time_code")
             await page.click("button:has-text('Identity confirmed')")
             await expect(page.locator("#script")).to_contain_text(ref)
             if n == 0:
