@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from types import TracebackType
-from typing import Self
 
 from pydantic import BaseModel
 
-from breachclock.runtime.store.db import Db, Migration, Schema, instant, seconds
+from breachclock.runtime.store.db import Db, Migration, OnDb, Schema, instant, seconds
 
 AUDIT = """CREATE TABLE audit (
     seq {seq},
@@ -90,19 +88,11 @@ class AuditEntry(BaseModel):
     address: str
 
 
-class AccountStore:
+class AccountStore(OnDb):
     """Accounts, sessions, tokens and the audit log, over one ``Db``."""
 
     def __init__(self, db: Db) -> None:
         self.db = db
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.db.close()
 
     # ----------------------------------------------------------- accounts
 

@@ -27,7 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from types import TracebackType
+from typing import Any, Literal, Self
 
 Statement = tuple[str, Sequence[Any]]
 Dialect = Literal["sqlite", "postgresql"]
@@ -340,3 +341,20 @@ def connect(url: str | None, path: Path, schema: Schema) -> Db:
         f"BREACHCLOCK_STORE_URL: unsupported scheme {scheme!r}; use postgresql://, "
         "or leave it unset for SQLite in the data folder"
     )
+
+
+class OnDb:
+    """A store over one ``Db``: ``async with`` it, and the connection closes after."""
+
+    db: Db
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -25,8 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -34,7 +33,7 @@ from breachclock.domain.notify.delivery import CallOutcome, Counts, Progress, St
 from breachclock.domain.notify.identity import IdentityMethod
 from breachclock.domain.notify.subscribers import AS_STORED, LoadOutcome, Subscriber
 from breachclock.runtime.codec import Sealer
-from breachclock.runtime.store.db import Db, Migration, Schema, Statement, instant, seconds
+from breachclock.runtime.store.db import Db, Migration, OnDb, Schema, Statement, instant, seconds
 
 SCHEMA = Schema(
     "people",
@@ -243,7 +242,7 @@ class Entry:
         ]
 
 
-class NotifyStore:
+class NotifyStore(OnDb):
     """The campaign's people, attempts and agent worklist, over one ``Db``."""
 
     def __init__(self, db: Db, sealer: Sealer) -> None:
@@ -252,14 +251,6 @@ class NotifyStore:
 
     def __repr__(self) -> str:
         return f"NotifyStore({self.db!r})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.db.close()
 
     def _seal_person(self, reference: str, person: Subscriber) -> str:
         return self.sealer.seal(person.model_dump_json(), f"recipients:{reference}:{person.id}")

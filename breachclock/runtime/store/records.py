@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from breachclock.runtime.codec import Sealer
-from breachclock.runtime.store.db import Db, Migration, Schema, seconds
+from breachclock.runtime.store.db import Db, Migration, OnDb, Schema, seconds
 
 SCHEMA = Schema(
     "records",
@@ -89,7 +88,7 @@ def utc_text(at: datetime) -> str:
     return at.astimezone(UTC).isoformat()
 
 
-class RecordStore:
+class RecordStore(OnDb):
     """The send ledger and the incident register, over one ``Db``.
 
     Usable as ``async with``: leaving closes the connections."""
@@ -100,17 +99,6 @@ class RecordStore:
 
     def __repr__(self) -> str:
         return f"RecordStore({self.db!r})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        await self.db.close()
 
     # ------------------------------------------------------------- ledger
 
