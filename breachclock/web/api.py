@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -44,6 +44,8 @@ from breachclock.service.engine import Engine
 from breachclock.service.register import register
 from breachclock.web.auth import CSRF_FIELD, CSRF_HEADER, Action, Auth, Principal, check_csrf
 from workflows.messages import Answer, ApproveResult, Discovered
+
+T = TypeVar("T")
 
 DOCUMENTED: list[type[BaseModel]] = []
 """Input models read with ``engine.parse``: described in the OpenAPI document."""
@@ -246,6 +248,13 @@ writes(
 )
 
 
+async def once(request: Request, key: str | None, act: Callable[[Engine], Awaitable[T]]) -> T:
+    """``act`` on the engine with the request's Idempotency-Key as its update's id."""
+    engine = engine_of(request)
+    with engine.keyed(key):
+        return await act(engine)
+
+
 class AcknowledgeRequest(BaseModel):
     deadline: str | None = None
     """The stage whose page is owned (``initial_report``); unset: the nearest."""
@@ -262,11 +271,13 @@ async def acknowledge_route(
     key: IdempotencyKey = None,
 ) -> Answer:
     """``ack``: the page's deadline is owned; its later pages reach no further."""
-    engine = engine_of(request)
-    with engine.keyed(key):
-        return await incidents.acknowledge(
+    return await once(
+        request,
+        key,
+        lambda engine: incidents.acknowledge(
             engine, reference, ack.by or who.name, ack.deadline, ack.track
-        )
+        ),
+    )
 
 
 class SnoozeRequest(BaseModel):
@@ -300,11 +311,13 @@ async def takedown_route(
     ask: TakedownAsk,
     key: IdempotencyKey = None,
 ) -> Answer:
-    engine = engine_of(request)
-    with engine.keyed(key):
-        return await containment.request_takedown(
+    return await once(
+        request,
+        key,
+        lambda engine: containment.request_takedown(
             engine, reference, ask.recipient, ask.scope, ask.count, ask.by or who.name
-        )
+        ),
+    )
 
 
 class TakedownUpdate(BaseModel):
@@ -325,9 +338,10 @@ async def takedown_status_route(
     update: TakedownUpdate,
     key: IdempotencyKey = None,
 ) -> Answer:
-    engine = engine_of(request)
-    with engine.keyed(key):
-        return await containment.report_takedown(
+    return await once(
+        request,
+        key,
+        lambda engine: containment.report_takedown(
             engine,
             reference,
             recipient,
@@ -336,7 +350,8 @@ async def takedown_status_route(
             update.at,
             update.how_verified,
             update.reason,
-        )
+        ),
+    )
 
 
 @router.get("/incidents/{reference}/takedowns", response_model=list[TakedownTask])

@@ -31,6 +31,7 @@ from breachclock.domain.incident.model import (
 )
 from breachclock.domain.incident.report import FACT_LABELS, render_text
 from breachclock.domain.instants import show, zone
+from breachclock.domain.notify import identity
 from breachclock.domain.notify.delivery import CallOutcome
 from breachclock.domain.notify.identity import IdentityMethod
 from breachclock.domain.regimes import RegimeCode
@@ -555,14 +556,10 @@ async def identity_form(
         held = await calls.held(engine_of(request), key, who.name)
     except Refused as err:
         return call_fragment(request, who, refused=str(err))
-    if identified_by not in held.call.methods:
-        return call_fragment(
-            request,
-            who,
-            call=call_view(held),
-            refused=f"{identified_by!r} does not count for this call: "
-            + "|".join(held.call.methods),
-        )
+    method = next((m for m in IdentityMethod if m.value == identified_by), None)
+    problem = identity.refusal(CallOutcome.REACHED_VERIFIED, method, held.call.methods)
+    if problem:
+        return call_fragment(request, who, call=call_view(held), refused=problem)
     await auth_of(request).record(
         who,
         request,
