@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, PlainSerializer, ValidationInfo
 
+from breachclock.domain.problems import Problem, invalid, invalid_from, problem
+
 DEFAULT_OPERATOR_ZONE = "Europe/Stockholm"
 UNIVERSAL = ("UTC", "GMT")
 ABBREVIATION = re.compile(r"[A-Z]{2,5}")
@@ -33,25 +35,28 @@ _KL = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+kl\.?\s+", re.IGNORECASE)
 
 
 class InstantError(ValueError):
-    """A time a person gave that does not name exactly one instant."""
+    """A time a person gave that does not name exactly one instant; ``problem`` says why
+    (its message is the English wording, for logs)."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.problem: Problem = problem(code, **params)
+        super().__init__(str(invalid(code, **params)))
 
 
 def zone(name: str) -> ZoneInfo:
     if len(name) > 64:  # IANA names are short; a long "a/b/c/…" makes zoneinfo's lookup recurse
-        raise InstantError(f"unknown time zone {name[:64]!r}…")
+        raise InstantError("instant.unknown_zone", zone=f"{name[:64]}…")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as err:
-        raise InstantError(f"unknown time zone {name!r}") from err
+        raise InstantError("instant.unknown_zone", zone=name) from err
 
 
 def resolve_local_gap(local: datetime, tz: ZoneInfo) -> None:
     """Refuse a local time ``tz`` skips (the clocks go forward over it)."""
     early = local.replace(tzinfo=tz, fold=0)
     if early.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != local:
-        raise InstantError(
-            f"{local:%Y-%m-%d %H:%M} does not exist in {tz.key} (the clocks go forward that night)"
-        )
+        raise InstantError("instant.gap", local=f"{local:%Y-%m-%d %H:%M}", zone=tz.key)
 
 
 def resolve_local(local: datetime, tz: ZoneInfo) -> datetime:
@@ -61,10 +66,7 @@ def resolve_local(local: datetime, tz: ZoneInfo) -> datetime:
     # In a gap both folds differ too (PEP 495), so test for the gap first.
     resolve_local_gap(local, tz)
     if early.utcoffset() != late.utcoffset():
-        raise InstantError(
-            f"{local:%Y-%m-%d %H:%M} is ambiguous in {tz.key} (the clocks go back that night); "
-            "give the offset, e.g. +02:00 or +01:00"
-        )
+        raise InstantError("instant.ambiguous", local=f"{local:%Y-%m-%d %H:%M}", zone=tz.key)
     return early.astimezone(UTC)
 
 
@@ -90,17 +92,24 @@ def resolve_abbreviation(local: datetime, abbreviation: str, tz: ZoneInfo) -> da
     if len(candidates) == 1:
         return next(iter(candidates.values())).astimezone(UTC)
     if candidates:
-        raise InstantError(f"{when} {abbreviation} is ambiguous in {tz.key}; give the offset")
+        raise InstantError(
+            "instant.abbreviation_ambiguous", local=when, abbreviation=abbreviation, zone=tz.key
+        )
     used = " or ".join(sorted({local.replace(tzinfo=tz, fold=f).tzname() or "" for f in (0, 1)}))
     if abbreviation in _zone_abbreviations(tz, local.year):
         raise InstantError(
-            f"{when} is {used} in {tz.key}, not {abbreviation}: write {when} {used}, "
-            f"or give the offset or the zone ({when} {tz.key})"
+            "instant.wrong_abbreviation",
+            local=when,
+            used=used,
+            zone=tz.key,
+            abbreviation=abbreviation,
         )
     raise InstantError(
-        f"unknown zone abbreviation {abbreviation!r}: in {tz.key} it is {when} {used} "
-        "(UTC and GMT are read too); for another zone give its offset "
-        "(2026-12-02T05:00-05:00) or its name (2026-12-02 05:00 America/New_York)"
+        "instant.unknown_abbreviation",
+        abbreviation=abbreviation,
+        zone=tz.key,
+        local=when,
+        used=used,
     )
 
 
@@ -110,15 +119,15 @@ def parse_instant(text: str, operator_zone: str = DEFAULT_OPERATOR_ZONE) -> date
     ``operator_zone`` is the zone an abbreviation such as CET is read in."""
     text = _KL.sub(r"\1 ", text.strip())
     if not text:
-        raise InstantError("empty time")
+        raise InstantError("instant.empty")
     head, _, tail = text.rpartition(" ")
     if head and ("/" in tail or ABBREVIATION.fullmatch(tail)):
         try:
             local = datetime.fromisoformat(head.strip())
         except ValueError as err:
-            raise InstantError(f"cannot read {head!r} as a date and time") from err
+            raise InstantError("instant.unreadable_local", text=head) from err
         if local.tzinfo is not None:
-            raise InstantError(f"{text!r} gives both an offset and a zone; give one")
+            raise InstantError("instant.offset_and_zone", text=text)
         if "/" in tail:
             return resolve_local(local, zone(tail))
         if tail in UNIVERSAL:
@@ -127,15 +136,9 @@ def parse_instant(text: str, operator_zone: str = DEFAULT_OPERATOR_ZONE) -> date
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError as err:
-        raise InstantError(
-            f"cannot read {text!r} as a time: use ISO-8601 with an offset "
-            "(2025-03-29T10:00+01:00) or a local time and zone (2025-03-29 10:00 Europe/Stockholm)"
-        ) from err
+        raise InstantError("instant.unreadable", text=text) from err
     if parsed.tzinfo is None:
-        raise InstantError(
-            f"{text!r} has no offset or zone, so it names no single instant: "
-            "add one, e.g. +01:00, Z or ' Europe/Stockholm'"
-        )
+        raise InstantError("instant.naive", text=text)
     return parsed.astimezone(UTC)
 
 
@@ -148,19 +151,25 @@ AHEAD = timedelta(days=366)
 
 
 def _coerce(value: Any, info: ValidationInfo) -> datetime:
-    out_of_range = InstantError(
-        f"the time is out of range: give one from {EARLIEST.date()} to {LATEST.date()} (UTC)"
-    )
+    """An ``Instant`` field's value; a refusal carries its problem's code to pydantic."""
     operator_zone = (info.context or {}).get("operator_zone", DEFAULT_OPERATOR_ZONE)
+    try:
+        return instant_in_range(value, operator_zone)
+    except InstantError as err:
+        raise invalid_from(err.problem) from None
+
+
+def instant_in_range(value: Any, operator_zone: str = DEFAULT_OPERATOR_ZONE) -> datetime:
+    """What a person gave, as an instant from 1970 to a few days before datetime's end."""
+    out_of_range = InstantError(
+        "instant.out_of_range", earliest=EARLIEST.date(), latest=LATEST.date()
+    )
     try:
         instant = _read(value, operator_zone)
     except OverflowError as err:
         raise out_of_range from err
     if instant < EARLIEST:
-        raise InstantError(
-            f"the time is out of range: {instant:%Y-%m-%d} is before {EARLIEST.date()}, "
-            "and no incident is that old; check the year"
-        )
+        raise InstantError("instant.too_early", date=instant.date(), earliest=EARLIEST.date())
     if instant > LATEST:
         raise out_of_range
     return instant
@@ -169,20 +178,19 @@ def _coerce(value: Any, info: ValidationInfo) -> datetime:
 def _read(value: Any, operator_zone: str) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            raise InstantError("a time without an offset or zone names no single instant")
+            raise InstantError("instant.naive_datetime")
         return value.astimezone(UTC)
     if isinstance(value, str):
         return parse_instant(value, operator_zone)
-    raise InstantError(f"expected a time, got {type(value).__name__}")
+    raise InstantError("instant.not_a_time")
 
 
-def not_far_ahead(instant: datetime, now: datetime, what: str = "the time") -> None:
-    """Refuse ``instant`` more than a year after ``now``: a typo in the year, which the
-    workflow would refuse anyway, said before anything is sent."""
-    if instant > now + AHEAD:
-        raise InstantError(
-            f"{what} {instant:%Y-%m-%d %H:%M} UTC is more than a year ahead; check the year"
-        )
+def far_ahead_problem(instant: datetime | None, now: datetime, field: str) -> Problem | None:
+    """``instant`` more than a year after ``now``: a typo in the year, which the workflow
+    would refuse anyway, said before anything is sent."""
+    if instant is None or instant <= now + AHEAD:
+        return None
+    return problem("instant.far_ahead", field, at=instant)
 
 
 Instant = Annotated[

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from breachclock.domain.catalogue import Language
 from breachclock.domain.instants import add_calendar_month
 
 
@@ -110,6 +111,14 @@ REGIMES: dict[RegimeCode, Regime] = {
         ),
     ),
 }
+
+LANGUAGE_OF: dict[RegimeCode, Language] = {
+    RegimeCode.PTS: "sv",
+    RegimeCode.IMY: "sv",
+    RegimeCode.DK: "da",
+    RegimeCode.NIS2: "en",
+}
+"""The language a regulator is written to (NIS2: the default, ``Policy.nis2_language``)."""
 
 PRIVACY_REGIMES = (RegimeCode.PTS, RegimeCode.IMY, RegimeCode.DK)
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident import lifecycle
 from breachclock.domain.incident.model import (
     Discover,
@@ -24,8 +25,8 @@ from breachclock.domain.instants import (
     EARLIEST,
     InstantError,
     add_calendar_month,
+    far_ahead_problem,
     iso_local,
-    not_far_ahead,
     parse_instant,
     resolve_local,
     show,
@@ -450,9 +451,13 @@ def test_instants_start_in_1970() -> None:
 
 def test_a_year_ahead_is_refused_early() -> None:
     now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
-    not_far_ahead(now + timedelta(days=300), now)
-    with pytest.raises(InstantError, match="the discovery time 2027-12-03 12:01 UTC is more"):
-        not_far_ahead(now + timedelta(days=366, minutes=1), now, "the discovery time")
+    assert far_ahead_problem(now + timedelta(days=300), now, "at") is None
+    found = far_ahead_problem(now + timedelta(days=366, minutes=1), now, "at")
+    assert found is not None
+    assert (found.code, found.field) == ("instant.far_ahead", "at")
+    assert (
+        found.words(Voice("en")) == "2027-12-03 12:01 UTC is more than a year ahead; check the year"
+    )
 
 
 def test_the_cli_refuses_a_year_ahead_before_sending_anything() -> None:

@@ -1,39 +1,118 @@
-"""When people's input may act: the refusals a validator gives, as plain functions.
+"""When people's input may act: every refusal the incident's validators give, as plain
+functions of the incident's state, the input and the time.
 
-Each returns None when the input may go ahead, or the one line that says why not
-(the workflow's validators refuse with it, before anything enters history). They
-read the incident's state and the time only, so they are tested as they stand.
+Each answers ``None`` when the input may go ahead, or the ``Problem`` that says why
+not (the workflow's validator refuses with it before anything enters history; the
+surfaces word it). They read nothing else, so they are tested as they stand.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from breachclock.domain.incident import lifecycle
-from breachclock.domain.incident.model import Approve, Close, IncidentState
-from breachclock.domain.instants import show, zone
-from breachclock.domain.regimes import StageKind
+from breachclock.domain.incident.limits import TIMELINE_LIMIT
+from breachclock.domain.incident.model import (
+    Approve,
+    Close,
+    Discover,
+    Facts,
+    IncidentState,
+    Justify,
+    OpenSecurityReport,
+    Snooze,
+    TimelineInput,
+    Track,
+)
+from breachclock.domain.problems import Problem, first, problem
+from breachclock.domain.regimes import RegimeCode, StageKind
+
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the engine's clock a person's time may be (their clock may run fast)."""
 
 
-def approval_problem(state: IncidentState, approval: Approve, now: datetime) -> str | None:
+def future_problem(at: datetime | None, now: datetime, field: str = "at") -> Problem | None:
+    """A time a person gives for something that happened may not be in the future."""
+    if at is not None and at > now + CLOCK_SKEW:
+        return problem("time.future", field, at=at)
+    return None
+
+
+def open_problem(state: IncidentState) -> Problem | None:
+    if state.closure is not None:
+        return problem("incident.closed", reference=state.reference)
+    return None
+
+
+def track_problem(state: IncidentState, code: RegimeCode | None) -> Problem | None:
+    if state.track(code) is None:
+        return problem("track.not_open", "track", regime=code or state.regime)
+    return None
+
+
+def timeline_room_problem(state: IncidentState) -> Problem | None:
+    if len(state.timeline) >= TIMELINE_LIMIT:
+        return problem("timeline.full", limit=TIMELINE_LIMIT)
+    return None
+
+
+def discover_problem(state: IncidentState, discovery: Discover, now: datetime) -> Problem | None:
+    if state.discovery is not None:
+        return problem("discover.already", at=state.discovery.at)
+    occurred = state.facts.occurred
+    return first(
+        future_problem(discovery.at, now),
+        problem("discover.before_occurred", "at", discovered=discovery.at, occurred=occurred.at)
+        if occurred and discovery.at < occurred.at
+        else None,
+    )
+
+
+def facts_problem(state: IncidentState, merged: Facts) -> Problem | None:
+    """The facts as they would stand after a change, against what else is on record."""
+    discovery = state.discovery
+    if discovery and merged.occurred and merged.occurred.at > discovery.at:
+        return problem(
+            "facts.occurred_after_discovery",
+            "occurred.at",
+            occurred=merged.occurred.at,
+            discovered=discovery.at,
+        )
+    return None
+
+
+def event_problem(
+    state: IncidentState, event: TimelineInput, now: datetime, recorded: bool
+) -> Problem | None:
+    """``recorded``: the same event is on the timeline already (it is answered, not added)."""
+    return first(
+        future_problem(event.at, now),
+        None if recorded else timeline_room_problem(state),
+    )
+
+
+def approval_problem(state: IncidentState, approval: Approve, now: datetime) -> Problem | None:
     """Why this approval may not file now; None when it may, or when it names a filing
     that went already or is being sent (the update then answers with that filing)."""
     if state.discovery is None:
-        return "nothing to approve before discovery: record it with 'discover'"
+        return problem("approve.before_discovery")
     track = state.track(approval.track)
     if track is None:
-        return f"no report to {(approval.track or state.regime).value} is open for this incident"
+        return track_problem(state, approval.track)
     index = state.tracks.index(track)
     pending = lifecycle.pending_filing(state, index, now)
     if approval.filing is None:
-        what = f": the pending one is {pending.stage}" if pending else ""
-        return f"name the filing you approve (--filing){what}"
+        if pending:
+            return problem("approve.name_filing_pending", "filing", pending=pending.stage)
+        return problem("approve.name_filing", "filing")
     if lifecycle.filing_for(state, index, approval.filing, approval.facts_version):
         return None
     if pending is None:
-        return "every report for this regulator has been filed and no fact changed since"
+        return problem("approve.all_filed")
     if approval.filing != pending.stage:
-        return f"the pending filing is the {pending.stage}, not the {approval.filing}"
+        return problem(
+            "approve.not_pending", "filing", pending=pending.stage, filing=approval.filing
+        )
     stage = lifecycle.current_stage(track)
     if track.approve is not None or track.sending is not None or stage is None:
         return None
@@ -45,18 +124,34 @@ def approval_problem(state: IncidentState, approval: Approve, now: datetime) -> 
         and stage.kind is StageKind.FOLLOW_UP
         and not (track.justification or track.awaiting_final)
     ):
-        return (
-            f"the {stage.name} deadline passed with facts missing: "
-            "give the justification first ('justify')"
-        )
+        return problem("approve.justify_first", stage=stage.name)
     if late and not approval.late_reason and not track.last_error:
-        assert due is not None
-        shown = show(due, zone(state.policy.operator_zone))
-        return f"the {stage.name} was due {shown}: give the reasons with --late-reason"
+        return problem("approve.late_reason", "late_reason", stage=stage.name, due=due)
     return None
 
 
-def close_problem(state: IncidentState, request: Close, sending: bool) -> str | None:
+def justify_problem(state: IncidentState, justification: Justify) -> Problem | None:
+    track: Track | None = state.track(justification.track)
+    if track is None:
+        return track_problem(state, justification.track)
+    if lifecycle.current_stage(track) is None:
+        return problem("justify.nothing_pending")
+    if not state.facts.missing():
+        return problem("justify.nothing_missing")
+    return None
+
+
+def security_problem(
+    state: IncidentState, request: OpenSecurityReport, now: datetime
+) -> Problem | None:
+    if state.discovery is None:
+        return problem("security.before_discovery")
+    if state.track(RegimeCode.NIS2) is not None:
+        return problem("security.already_open")
+    return future_problem(request.aware_at, now, "aware_at")
+
+
+def close_problem(state: IncidentState, request: Close, sending: bool) -> Problem | None:
     """Why the incident may not close now (``sending``: a filing or page is on its way).
 
     Reports still due are named one by one: closing over them takes
@@ -64,14 +159,18 @@ def close_problem(state: IncidentState, request: Close, sending: bool) -> str | 
     """
     due = lifecycle.reports_due(state)
     if due and not (request.abandon_reports and request.reason):
-        return (
-            f"reports still due: {', '.join(due)}; file them first, or close with "
-            "--abandon-reports and a --reason for the register (each is recorded as never filed)"
-        )
+        reports = [report.replace(":", ".") for report in due]
+        return problem("close.reports_due", "abandon_reports", reports=reports)
     if not state.filings and not request.reason:
-        return "nothing was reported: closing needs a reason for the register (--reason)"
+        return problem("close.reason_needed", "reason")
     if sending:
-        return "a filing or page is being sent; close again in a moment"
+        return problem("close.sending")
     if state.notification.running is not None:
-        return "subscribers are still being notified: close once the campaign has finished"
+        return problem("close.campaign_running")
     return None
+
+
+def snooze_problem(state: IncidentState, request: Snooze) -> Problem | None:
+    if state.discovery is None:
+        return problem("snooze.before_discovery")
+    return timeline_room_problem(state)

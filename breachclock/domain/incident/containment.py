@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 from breachclock.domain.inputs import InputModel, Name, Text
 from breachclock.domain.instants import Instant
+from breachclock.domain.problems import Problem, invalid, problem
 
 RECIPIENT_ID = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 TAKEDOWN_LIMIT = 50
@@ -86,9 +87,9 @@ class TakedownReport(InputModel):
     @model_validator(mode="after")
     def _said_how(self) -> TakedownReport:
         if self.status is TakedownStatus.CONFIRMED and not (self.how_verified or "").strip():
-            raise ValueError("a confirmed removal needs how it was verified (--how-verified)")
+            raise invalid("takedown.how_verified_needed", "how_verified")
         if self.status is TakedownStatus.FAILED and not (self.reason or "").strip():
-            raise ValueError("a failed takedown needs the reason (--reason)")
+            raise invalid("takedown.reason_needed", "reason")
         return self
 
 
@@ -119,11 +120,11 @@ class TakedownTask(BaseModel):
         return self.status in (TakedownStatus.REQUESTED, TakedownStatus.ACKNOWLEDGED)
 
 
-def request_problem(tasks: list[TakedownTask], request: TakedownRequest) -> str | None:
+def request_problem(tasks: list[TakedownTask], request: TakedownRequest) -> Problem | None:
     if any(t.recipient == request.recipient for t in tasks):
-        return f"a takedown was already requested from {request.recipient}"
+        return problem("takedown.already_requested", "recipient", recipient=request.name)
     if len(tasks) >= TAKEDOWN_LIMIT:
-        return f"the incident holds its limit of {TAKEDOWN_LIMIT} takedown tasks"
+        return problem("takedown.limit", limit=TAKEDOWN_LIMIT)
     return None
 
 
@@ -131,17 +132,19 @@ def task_for(tasks: list[TakedownTask], recipient: str) -> TakedownTask | None:
     return next((t for t in tasks if t.recipient == recipient), None)
 
 
-def report_problem(tasks: list[TakedownTask], report: TakedownReport, now: datetime) -> str | None:
+def report_problem(
+    tasks: list[TakedownTask], report: TakedownReport, now: datetime
+) -> Problem | None:
     task = task_for(tasks, report.recipient)
     if task is None:
-        return f"no takedown was requested from {report.recipient}"
+        return problem("takedown.not_requested", "recipient", recipient=report.recipient)
     if not task.open:
-        return f"the takedown at {report.recipient} is {task.status.value} already"
+        return problem("takedown.settled", "status", recipient=task.name, status=task.status)
     if report.status is TakedownStatus.ACKNOWLEDGED and task.status is not TakedownStatus.REQUESTED:
-        return f"{report.recipient} acknowledged already"
+        return problem("takedown.acknowledged_already", "status", recipient=task.name)
     at = report.at or now
     if at < task.requested_at:
-        return "that is before the takedown was requested"
+        return problem("takedown.before_request", "at", requested=task.requested_at)
     return None
 
 

@@ -17,6 +17,8 @@ from breachclock.domain.incident.lifecycle import SendPage
 from breachclock.domain.incident.model import IncidentState, Track
 from breachclock.domain.incident.report import FACT_LABELS
 from breachclock.domain.instants import show, zone
+from breachclock.domain.problems import Said, said
+from breachclock.domain.regimes import RegimeCode
 
 STAGE_NAMES = {
     "initial_report": "initial report",
@@ -63,6 +65,24 @@ def lead_words(level: str) -> str:
     if unit == "m":
         return f"{n} min"
     return f"{n} hour" if n == 1 else f"{n} hours"
+
+
+def lead_seconds(level: str) -> int | None:
+    """A lead label's length: '6h' → 21600, '30m' → 1800; None for another kind of level."""
+    match = re.fullmatch(r"(\d+)([hm])", level)
+    if match is None:
+        return None
+    return int(match[1]) * (3600 if match[2] == "h" else 60)
+
+
+def page_entry(step: SendPage, regime: RegimeCode) -> Said:
+    """What the timeline says of a page sent for ``step`` (worded in the reader's language)."""
+    common = {"regime": regime, "deadline": step.deadline}
+    lead = lead_seconds(step.level)
+    if lead is not None:
+        return said("timeline.paged_lead", lead=lead, **common)
+    kind, _, number = step.level.partition("-")
+    return said(f"timeline.paged_{kind}", n=int(number or 0), **common)
 
 
 def build_page(state: IncidentState, step: SendPage, now: datetime) -> PageDraft:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from breachclock.domain.problems import Problem, problem
+
 STATE_LIMIT = 1_500_000
 """Bytes of the incident's state as JSON: the engine compacts its own records past this."""
 INPUT_LIMIT = 1_250_000
@@ -40,13 +42,14 @@ def kib(size: int) -> str:
     return f"{size / 1024:,.0f} KiB"
 
 
-def too_big(current: int, adding: int, what: str) -> str | None:
-    """The refusal when ``adding`` bytes of ``what`` would take the state past its input
-    budget; None when it fits."""
+def too_big(current: int, adding: int) -> Problem | None:
+    """The refusal when ``adding`` bytes would take the state past its input budget;
+    None when it fits."""
     if current + adding <= INPUT_LIMIT:
         return None
-    return (
-        f"{what} ({kib(adding)}) would take this incident's record to {kib(current + adding)}, "
-        f"past its limit of {kib(INPUT_LIMIT)}: shorten it, or keep long documents outside "
-        "breachclock and refer to them"
+    return problem(
+        "limits.record_full",
+        adding_kib=round(adding / 1024),
+        total_kib=round((current + adding) / 1024),
+        limit_kib=round(INPUT_LIMIT / 1024),
     )

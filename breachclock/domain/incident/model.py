@@ -14,14 +14,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.containment import TakedownTask
-from breachclock.domain.incident.limits import EVENT_TEXT, FACTS_LIMIT, LIST_ITEMS, json_size, kib
+from breachclock.domain.incident.limits import EVENT_TEXT, FACTS_LIMIT, LIST_ITEMS, json_size
 from breachclock.domain.inputs import REFERENCE_PATTERN, InputModel, Name, Text
 from breachclock.domain.instants import Instant, zone
 from breachclock.domain.notify.assessment import Assessment, Decision, Recommendation
 from breachclock.domain.notify.delivery import Counts, Plan
 from breachclock.domain.notify.notice import IncidentNotice
 from breachclock.domain.notify.subscribers import Rejected
+from breachclock.domain.problems import Param, invalid
 from breachclock.domain.regimes import PRIVACY_REGIMES, RegimeCode, regime
 
 
@@ -89,7 +91,7 @@ class SubscriberNotice(InputModel):
     @model_validator(mode="after")
     def _justified(self) -> SubscriberNotice:
         if not self.notified and not self.justification:
-            raise ValueError("not notifying subscribers needs a justification")
+            raise invalid("notice_fact.justification_needed", "justification")
         return self
 
 
@@ -126,7 +128,7 @@ class Facts(InputModel):
     def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
         unknown = sorted(set(value) - set(REQUIRED_FACTS))
         if unknown:
-            raise ValueError(f"unknown_because names no reportable fact: {', '.join(unknown)}")
+            raise invalid("facts.unknown_because_unknown", fields=unknown)
         return value
 
     def merged(self, patch: FactsPatch) -> Facts:
@@ -158,7 +160,7 @@ class FactsPatch(InputModel):
     @classmethod
     def _valid_facts(cls, value: dict[str, Any]) -> dict[str, Any]:
         if not value:
-            raise ValueError("no facts given")
+            raise invalid("facts.none_given")
         checked = Facts.model_validate(value)
         return checked.model_dump(mode="json", include=set(value))
 
@@ -196,30 +198,22 @@ class OpenIncident(InputModel):
     def _facts_fit(self) -> OpenIncident:
         size = json_size(self.facts)
         if size > FACTS_LIMIT:
-            raise ValueError(
-                f"the facts take {kib(size)}, past their limit of {kib(FACTS_LIMIT)}: shorten "
-                "them, or keep long documents outside breachclock and refer to them"
+            raise invalid(
+                "facts.too_big",
+                "facts",
+                size_kib=round(size / 1024),
+                limit_kib=round(FACTS_LIMIT / 1024),
             )
         return self
 
     @model_validator(mode="after")
     def _one_privacy_regulator(self) -> OpenIncident:
         if self.regime not in PRIVACY_REGIMES:
-            raise ValueError(
-                "an incident's main report goes to pts, imy or dk; "
-                "a NIS2 security-incident report is opened beside it with 'security'"
-            )
+            raise invalid("open.not_a_privacy_regime", "regime", regime=self.regime)
         if self.regime is RegimeCode.IMY and self.facts.in_communications_service:
-            raise ValueError(
-                "an incident in providing the communications service is reported to PTS under "
-                "LEK, never also to IMY; use regime pts, or (outside the service: --outside-service, "
-                "in_communications_service false in the facts) regime imy"
-            )
+            raise invalid("open.imy_in_service", "regime")
         if self.regime is RegimeCode.PTS and not self.facts.in_communications_service:
-            raise ValueError(
-                "PTS takes incidents in providing the communications service; "
-                "report this one to IMY (--regime imy)"
-            )
+            raise invalid("open.pts_outside_service", "regime")
         return self
 
 
@@ -319,10 +313,22 @@ class EntryKind(StrEnum):
 class TimelineEntry(BaseModel):
     at: datetime
     what: str
+    """What happened: a person's words for an event they added; for what the engine
+    records, its English wording (for logs, and entries from before ``code``)."""
     by: str | None = None
     how_established: str = "recorded by breachclock"
     recorded_at: datetime
     kind: EntryKind = EntryKind.RECORD
+    code: str | None = None
+    """The catalogue's key (``timeline.aware``): how the engine's own entries are worded
+    in the reader's language, with ``params``."""
+    params: dict[str, Param] = Field(default_factory=dict)
+
+    def words(self, voice: Voice) -> str:
+        """What happened, in ``voice``'s language where the engine wrote it."""
+        if self.code is None:
+            return self.what
+        return voice(self.code, **self.params)
 
 
 class Filing(BaseModel):
@@ -576,8 +582,5 @@ class IncidentState(BaseModel):
 def clean_reference(value: Any) -> str:
     text = str(value)
     if not re.fullmatch(REFERENCE_PATTERN, text):
-        raise ValueError(
-            f"{text!r} is not a reference: 2–64 letters, digits, '.', '_' or '-' "
-            "(no names or numbers of people: it is visible unencrypted)"
-        )
+        raise invalid("reference.invalid", text=text[:80])
     return text

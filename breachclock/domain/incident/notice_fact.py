@@ -7,8 +7,8 @@ placeholders (the report carries no subscriber's personal data).
 
 from __future__ import annotations
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.model import Notification, Policy, SubscriberNotice
-from breachclock.domain.incident.wording import CATALOGS
 from breachclock.domain.notify.delivery import Counts, Plan, Status
 from breachclock.domain.notify.notice import (
     IncidentNotice,
@@ -48,17 +48,17 @@ def copies(notice: IncidentNotice, operator: Operator, languages: list[str]) -> 
     texts = []
     for code in sorted(set(languages)):
         language = Language(code) if code else default_language(notice.regime)
-        words = CATALOGS[language.value]
+        words = Voice(language.value).scoped("filing.")
         sample = Subscriber.model_construct(
-            id=words["placeholder.subscriber"],
-            name=words["placeholder.name"],
+            id=words("placeholder.subscriber"),
+            name=words("placeholder.name"),
             phone=None,
             email=None,
             language=language,
             time_zone="Europe/Stockholm",
             role=Role.SUBSCRIBER,
             subscriber_id=None,
-            affected_items=[words["placeholder.items"]],
+            affected_items=[words("placeholder.items")],
         )
         rendered = render_notice(notice, sample, operator)
         texts.append(f"[{rendered.language.value}] {rendered.subject}\n\n{rendered.text}")

@@ -20,6 +20,7 @@ from breachclock.domain.incident.model import (
     Page,
     Snooze,
 )
+from breachclock.domain.problems import Problem, Said, problem, said
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,10 @@ def _live(state: IncidentState, page: Page) -> int | None:
     )
 
 
-def ack_target(state: IncidentState, request: Acknowledge) -> Target | str:
+def ack_target(state: IncidentState, request: Acknowledge) -> Target | Problem:
     """What ``request`` acknowledges, or why nothing can be."""
     if state.closure is not None:
-        return "the incident is closed: there is nothing to acknowledge"
+        return problem("incident.closed", reference=state.reference)
     for page in reversed(state.pages):
         if page.failed is not None or (request.deadline and page.deadline != request.deadline):
             continue
@@ -56,20 +57,30 @@ def ack_target(state: IncidentState, request: Acknowledge) -> Target | str:
         if request.track is not None and state.tracks[index].regime is not request.track:
             continue
         return Target(index, page.deadline, page.audience or 0)
-    which = f" for {request.deadline}" if request.deadline else ""
-    return f"no page{which} is waiting to be acknowledged (none sent for a deadline still to come)"
+    if request.deadline:
+        return problem("ack.nothing_waiting_for", "deadline", deadline=request.deadline)
+    return problem("ack.nothing_waiting")
 
 
-def acknowledge(state: IncidentState, target: Target, request: Acknowledge, now: datetime) -> str:
+def ack_problem(state: IncidentState, request: Acknowledge) -> Problem | None:
+    target = ack_target(state, request)
+    if isinstance(target, Problem):
+        return target
+    if request.link and link_used(state, request.link):
+        return problem("ack.link_used")
+    return None
+
+
+def acknowledge(state: IncidentState, target: Target, request: Acknowledge, now: datetime) -> Said:
     """Record the acknowledgement (once per deadline); the answer for the person."""
     track = state.tracks[target.index]
     done = track.acknowledged.get(target.deadline)
     if done is not None:
-        return f"{target.deadline} was already acknowledged by {done.by}"
+        return said("answer.ack.already", deadline=target.deadline, by=done.by)
     track.acknowledged[target.deadline] = Acknowledgement(
         by=request.by, at=now, level=target.level, link=request.link
     )
-    return f"{target.deadline} acknowledged by {request.by}: its pages reach no further"
+    return said("answer.ack.done", deadline=target.deadline, by=request.by)
 
 
 def link_used(state: IncidentState, link: str) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel
 
+from breachclock.domain.catalogue import Language, Voice
 from breachclock.domain.incident.containment import TakedownTask
 from breachclock.domain.incident.lifecycle import FileReport
 from breachclock.domain.incident.model import (
@@ -38,9 +39,8 @@ from breachclock.domain.incident.model import (
     SubscriberNotice,
     TimelineEntry,
 )
-from breachclock.domain.incident.wording import LANGUAGE_OF, Language, Wording
 from breachclock.domain.instants import iso_local, zone
-from breachclock.domain.regimes import RegimeCode, regime
+from breachclock.domain.regimes import LANGUAGE_OF, RegimeCode, regime
 from breachclock.domain.templating import environment
 
 FACT_LABELS: dict[str, str] = {
@@ -252,7 +252,7 @@ class Document:
 
 def document(draft: ReportDraft) -> Document:
     """The filing as the regulator reads it, in its language and its form's order."""
-    w = Wording(draft.words, draft.regime, zone(draft.zone))
+    w = Voice(draft.words, zone(draft.zone), draft.regime.value).scoped("filing.")
     facts = draft.facts
     form = _Form(draft, w)
     sections = tuple(
@@ -309,7 +309,7 @@ def document(draft: ReportDraft) -> Document:
 class _Form:
     """The fields of one filing, each worded, in the order its regulator's form has."""
 
-    def __init__(self, draft: ReportDraft, w: Wording) -> None:
+    def __init__(self, draft: ReportDraft, w: Voice) -> None:
         self.d = draft
         self.f = draft.facts
         self.w = w
@@ -483,10 +483,14 @@ class _Form:
         return steps
 
     def step_text(self, entry: TimelineEntry) -> str:
+        """A step in the filing's language where the engine wrote it; as typed otherwise."""
         discovery = self.d.discovery
-        if discovery and entry.what == AWARE_PREFIX + discovery.how:
+        aware = entry.code == "timeline.aware" or (
+            entry.code is None and discovery and entry.what == AWARE_PREFIX + discovery.how
+        )
+        if aware and discovery:
             return self.w("entry.aware", how=discovery.how)
-        return entry.what
+        return entry.words(self.w.scoped(""))
 
     def fields(self, *names: str) -> list[Item]:
         return [self.field(name) for name in names]
@@ -705,7 +709,7 @@ def outcome_key(key: str) -> str:
     return key
 
 
-def _labels(draft: ReportDraft, w: Wording, facts: Facts) -> dict[str, Any]:
+def _labels(draft: ReportDraft, w: Voice, facts: Facts) -> dict[str, Any]:
     notice = facts.subscriber_notice
     form = _Form(draft, w)
     return {

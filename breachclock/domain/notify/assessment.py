@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from breachclock.domain.inputs import InputModel, Name, Text
+from breachclock.domain.problems import Problem, Said, invalid, problem, said
 
 
 class DataKind(StrEnum):
@@ -48,31 +56,18 @@ class ProtectionMethod(StrEnum):
     OTHER = "other"
 
 
-DATA_KIND_REASONS: dict[DataKind, str] = {
-    DataKind.FINANCIAL: "Financial data is affected.",
-    DataKind.SENSITIVE_CATEGORY: (
-        "Sensitive personal data is affected (ethnic origin, political opinions, "
-        "religious or philosophical beliefs, or union membership)."
-    ),
-    DataKind.LOCATION: "Location data is affected.",
-    DataKind.INTERNET_LOGS: "Internet logs are affected.",
-    DataKind.BROWSING_HISTORY: "Browsing history is affected.",
-    DataKind.EMAIL_DATA: "E-mail data is affected.",
-    DataKind.ITEMISED_CALL_LIST: "Itemised call lists are affected.",
-    DataKind.SECRET_NUMBER_OR_ADDRESS: (
-        "Secret numbers or addresses are affected: people who asked for them to be kept "
-        "secret may have reasons to fear being found."
-    ),
-}
-"""The kinds of data the guidance names as pointing to adverse effect (all but identity/other)."""
-
-CONSEQUENCE_REASONS: dict[Consequence, str] = {
-    Consequence.IDENTITY_THEFT_OR_FRAUD: "Identity theft or fraud is a likely consequence.",
-    Consequence.PHYSICAL_HARM: "Physical harm is a likely consequence.",
-    Consequence.PSYCHOLOGICAL_HARM: "Psychological harm is a likely consequence.",
-    Consequence.HUMILIATION: "Humiliation is a likely consequence.",
-    Consequence.REPUTATION_DAMAGE: "Damage to reputation is a likely consequence.",
-}
+HARMFUL_KINDS = (
+    DataKind.FINANCIAL,
+    DataKind.SENSITIVE_CATEGORY,
+    DataKind.LOCATION,
+    DataKind.INTERNET_LOGS,
+    DataKind.BROWSING_HISTORY,
+    DataKind.EMAIL_DATA,
+    DataKind.ITEMISED_CALL_LIST,
+    DataKind.SECRET_NUMBER_OR_ADDRESS,
+)
+"""The kinds of data the guidance names as pointing to adverse effect (all but identity/other);
+the reason for each is the catalogue's ``reason.data.<kind>``."""
 
 # Standardised algorithms (art. 4(1)(a) encryption, art. 4(1)(b) keyed hash), compared
 # after upper-casing and dropping spaces, '-', '_' and '/'.
@@ -94,48 +89,26 @@ class Protection(InputModel):
     key_derivable: bool = False
     """True when the key can be worked out by any available technological means."""
 
-    def shortcomings(self) -> list[str]:
+    def shortcomings(self) -> list[Said]:
         """Why this protection does NOT make the data unintelligible (art. 4); empty when it does."""
-        problems: list[str] = []
+        found: list[Said] = []
         algorithm = _compact(self.algorithm or "")
         if self.method is ProtectionMethod.NONE:
-            return ["The data was not protected by encryption or a keyed hash."]
+            return [said("reason.protection.none")]
         if self.method is ProtectionMethod.OTHER:
-            problems.append(
-                "The protection is neither standardised encryption nor a standardised keyed "
-                "hash (art. 4), so the data does not count as unintelligible; plain or unkeyed "
-                "hashing, encoding or obfuscation is not enough."
-            )
+            found.append(said("reason.protection.not_standard"))
         elif not self.algorithm:
-            problems.append(
-                "No algorithm is named, so it cannot be shown that a standardised one was used "
-                "(art. 4)."
-            )
+            found.append(said("reason.protection.no_algorithm"))
         elif self.method is ProtectionMethod.STANDARD_ENCRYPTION:
             if not algorithm.startswith(STANDARD_CIPHERS):
-                problems.append(
-                    f"The encryption algorithm {self.algorithm!r} is not one breachclock "
-                    "recognises as standardised (AES, ChaCha20, Camellia); art. 4 requires a "
-                    "standardised algorithm."
-                )
+                found.append(said("reason.protection.unknown_cipher", algorithm=self.algorithm))
         elif not algorithm.startswith(STANDARD_KEYED_HASHES):
-            problems.append(
-                f"The hash {self.algorithm!r} is not a standardised keyed hash (HMAC with "
-                "SHA-2 or SHA-3, or KMAC); an unkeyed hash can be reversed for data as "
-                "guessable as phone numbers and addresses, so it does not make the data "
-                "unintelligible (art. 4)."
-            )
+            found.append(said("reason.protection.unkeyed_hash", algorithm=self.algorithm))
         if self.key_compromised:
-            problems.append(
-                "The key was compromised in the incident, so the data is intelligible to "
-                "whoever holds it."
-            )
+            found.append(said("reason.protection.key_compromised"))
         if self.key_derivable:
-            problems.append(
-                "The key can be derived by available technological means, so the protection "
-                "does not make the data unintelligible."
-            )
-        return problems
+            found.append(said("reason.protection.key_derivable"))
+        return found
 
 
 class Assessment(InputModel):
@@ -156,95 +129,79 @@ class Assessment(InputModel):
     @classmethod
     def _none_alone(cls, value: list[Consequence]) -> list[Consequence]:
         if Consequence.NONE_IDENTIFIED in value and len(set(value)) > 1:
-            raise ValueError("none_identified cannot be combined with a consequence")
+            raise invalid("assessment.none_alone")
         return value
 
-    def harm_indicators(self) -> list[str]:
-        """Every circumstance pointing to adverse effect, as sentences."""
-        reasons = [
-            DATA_KIND_REASONS[k]
-            for k in DataKind
-            if k in self.data_kinds and k in DATA_KIND_REASONS
-        ]
+    def harm_indicators(self) -> list[Said]:
+        """Every circumstance pointing to adverse effect."""
+        reasons = [said(f"reason.data.{k.value}") for k in HARMFUL_KINDS if k in self.data_kinds]
         reasons += [
-            CONSEQUENCE_REASONS[c]
+            said(f"reason.consequence.{c.value}")
             for c in Consequence
-            if c in self.consequences and c in CONSEQUENCE_REASONS
+            if c in self.consequences and c is not Consequence.NONE_IDENTIFIED
         ]
         if self.stolen:
-            reasons.append("The data was stolen.")
+            reasons.append(said("reason.stolen"))
         if self.known_with_third_party:
-            reasons.append("The data is known to be held by an unauthorised third party.")
+            reasons.append(said("reason.third_party"))
         return reasons
 
 
 Exemption = Literal["unintelligible", "no_adverse_effect"]
+JUSTIFICATION_MIN = 20
+"""Characters a decision not to notify must give as its justification."""
+
+
+def _legacy_reason(value: Any) -> Any:
+    """A reason recorded as English text before reasons were coded: kept, as said."""
+    return said("reason.recorded", text=value) if isinstance(value, str) else value
+
+
+Reason = Annotated[Said, BeforeValidator(_legacy_reason)]
 
 
 class Recommendation(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     notify: bool
-    reasons: list[str]
+    reasons: list[Reason]
     exemption: Exemption | None = None
-    basis: str | None = None
+    basis: Reason | None = None
     """The rule the reasons are weighed under, read as their heading."""
-
-
-UNINTELLIGIBLE_PROOF = (
-    "The provider must be able to show the authority that the protection meets art. 4 "
-    "(algorithm, key management, that the key was neither compromised nor derivable), "
-    "and the report must give this as the reason for not notifying."
-)
 
 
 def recommend(assessment: Assessment) -> Recommendation:
     """Notify or not, with the reasons a person reads and the report can quote."""
     indicators = assessment.harm_indicators()
     shortcomings = assessment.protection.shortcomings()
-    users = (
-        [
-            "Users other than the subscribers are affected: notify them too, not only the subscribers."
-        ]
-        if assessment.affects_users_besides_subscribers
-        else []
-    )
+    users = [said("reason.users_too")] if assessment.affects_users_besides_subscribers else []
     if not shortcomings:
-        algorithm = assessment.protection.algorithm
-        protected = (
-            f"The data was protected by {algorithm} ({assessment.protection.method.value.replace('_', ' ')}), "
-            "a standardised algorithm whose key was not compromised and cannot be derived: it counts "
-            "as unintelligible to anyone not authorised to access it (Regulation 611/2013 art. 4)."
+        protected = said(
+            "reason.unintelligible",
+            algorithm=assessment.protection.algorithm,
+            method=assessment.protection.method,
         )
-        weighed = (
-            ["Without that protection these would call for notice: " + " ".join(indicators)]
-            if indicators
-            else []
-        )
+        weighed = [said("reason.would_call_for_notice"), *indicators] if indicators else []
         return Recommendation(
             notify=False,
-            reasons=[protected, *weighed, UNINTELLIGIBLE_PROOF],
+            reasons=[protected, *weighed, said("reason.unintelligible_proof")],
             exemption="unintelligible",
         )
     if indicators:
         reasons = list(indicators)
         if assessment.protection.method is not ProtectionMethod.NONE:
-            reasons.append("The protection does not exempt the notice: " + " ".join(shortcomings))
+            reasons += [said("reason.protection_does_not_exempt"), *shortcomings]
         return Recommendation(
             notify=True,
-            basis="Notify the affected subscribers without undue delay (611/2013 art. 3), because:",
+            basis=said("reason.basis.notify"),
             reasons=reasons + users,
             exemption=None,
         )
     return Recommendation(
         notify=False,
         reasons=[
-            "Nothing in the assessment suggests adverse effect: only "
-            + ", ".join(k.value.replace("_", " ") for k in assessment.data_kinds)
-            + " data, not stolen, not known to be held by a third party, and no likely "
-            "consequence identified.",
-            "The report must justify not notifying; PTS may disagree and require a notice, "
-            "and notifying anyway is always allowed.",
+            said("reason.no_adverse_effect", kinds=assessment.data_kinds),
+            said("reason.justify_not_notifying"),
         ],
         exemption="no_adverse_effect",
     )
@@ -266,41 +223,29 @@ class Decision(InputModel):
     def _justified(self) -> Decision:
         if not self.notify:
             text = (self.justification or "").strip()
-            if len(text) < 20:
-                raise ValueError(
-                    "not notifying needs a justification of at least 20 characters "
-                    "(it goes into the report, and the regulator may disagree)"
+            if len(text) < JUSTIFICATION_MIN:
+                raise invalid(
+                    "decide.justification_short", "justification", minimum=JUSTIFICATION_MIN
                 )
         return self
 
 
-def check_decision(assessment: Assessment, decision: Decision) -> list[str]:
+def check_decision(assessment: Assessment, decision: Decision) -> list[Problem]:
     """What in the decision the assessment does not support; empty when it holds up."""
     if decision.notify:
         if decision.exemption is not None:
             return [
-                f"The decision is to notify but also claims the {decision.exemption!r} "
-                "exemption; drop the exemption."
+                problem("decide.notify_with_exemption", "exemption", exemption=decision.exemption)
             ]
         return []
-    problems: list[str] = []
     if decision.exemption is None:
-        problems.append(
-            "Not notifying needs a ground: 'unintelligible' (art. 4 protection) or "
-            "'no_adverse_effect'."
-        )
-    elif decision.exemption == "unintelligible":
+        return [problem("decide.ground_needed", "exemption")]
+    if decision.exemption == "unintelligible":
         shortcomings = assessment.protection.shortcomings()
         if shortcomings:
-            problems.append(
-                "The unintelligible-data exemption (art. 4) does not hold: "
-                + " ".join(shortcomings)
-            )
-    else:
-        indicators = assessment.harm_indicators()
-        if indicators:
-            problems.append(
-                "The no-adverse-effect exemption contradicts the assessment: "
-                + " ".join(indicators)
-            )
-    return problems
+            return [problem("decide.unintelligible_fails", "exemption", because=shortcomings)]
+        return []
+    indicators = assessment.harm_indicators()
+    if indicators:
+        return [problem("decide.adverse_effect_likely", "exemption", because=indicators)]
+    return []

@@ -12,6 +12,7 @@ from collections.abc import Collection
 from enum import StrEnum
 
 from breachclock.domain.notify.delivery import CallOutcome
+from breachclock.domain.problems import Problem, problem
 
 
 class IdentityMethod(StrEnum):
@@ -42,15 +43,17 @@ def accepted_text(accepted: Collection[IdentityMethod]) -> str:
 
 def refusal(
     outcome: CallOutcome, method: IdentityMethod | None, accepted: Collection[IdentityMethod]
-) -> str | None:
+) -> Problem | None:
     """Why a call's outcome and identity method cannot be recorded together (None: they can)."""
-    names = "|".join(m.value for m in ALL_METHODS if m in accepted)
+    methods = [m.value for m in ALL_METHODS if m in accepted]
     if outcome is CallOutcome.REACHED_VERIFIED:
         if method is None:
-            return f"reached_verified needs how the person was identified: one of {names}"
+            return problem("identity.method_needed", "identified_by", methods=methods)
         if method not in accepted:
-            return f"{method.value} does not count as proof of identity here: one of {names}"
+            return problem(
+                "identity.method_not_accepted", "identified_by", method=method, methods=methods
+            )
         return None
     if method is not None:
-        return f"only a reached_verified call has an identity method, not {outcome.value}"
+        return problem("identity.method_without_delivery", "identified_by", outcome=outcome)
     return None

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from breachclock.domain.inputs import REFERENCE_PATTERN, InputModel, Name, Text
 from breachclock.domain.instants import Instant, zone
 from breachclock.domain.notify.subscribers import Language, Role, Subscriber
+from breachclock.domain.problems import Problem, invalid, problem
 from breachclock.domain.regimes import RegimeCode
 from breachclock.domain.templating import environment
 
@@ -64,7 +65,7 @@ class Operator(InputModel):
     @model_validator(mode="after")
     def _reachable(self) -> Operator:
         if not (self.phone or self.email or self.web):
-            raise ValueError("the operator needs at least one contact: phone, email or web")
+            raise invalid("operator.no_contact")
         return self
 
 
@@ -97,7 +98,7 @@ class IncidentNotice(InputModel):
     @model_validator(mode="after")
     def _period(self) -> IncidentNotice:
         if self.access_until is not None and self.access_until < self.access_from:
-            raise ValueError("access_until is before access_from")
+            raise invalid("notice.period_reversed", "access_until")
         return self
 
     def passages(self) -> dict[str, dict[Language, str]]:
@@ -159,44 +160,51 @@ def language_for(subscriber: Subscriber, regime: RegimeCode) -> Language:
     return subscriber.language or default_language(regime)
 
 
-def check_languages(notice: IncidentNotice, subscribers: Iterable[Subscriber]) -> list[str]:
+def check_languages(notice: IncidentNotice, subscribers: Iterable[Subscriber]) -> list[Problem]:
     """The passages missing in a language some subscriber will be written to; empty when none."""
     return missing_passages(notice, [s.language for s in subscribers])
 
 
-def missing_passages(notice: IncidentNotice, languages: Iterable[Language | None]) -> list[str]:
+def missing_passages(notice: IncidentNotice, languages: Iterable[Language | None]) -> list[Problem]:
     """The passages missing in any of ``languages`` (None: the regime's default language)."""
     needed = sorted({language or default_language(notice.regime) for language in languages})
     problems = []
     for language in needed:
         missing = [name for name, texts in notice.passages().items() if language not in texts]
         if missing:
-            problems.append(f"no {NAMES[language]} text for: {', '.join(missing)}")
+            names = sorted({name.partition("[")[0] for name in missing})
+            problems.append(
+                problem("notice.missing_passages", names[0], language=language, passages=names)
+            )
     return problems
 
 
 def missing_labels(
     notice: IncidentNotice, items: Iterable[str], languages: Iterable[Language | None]
-) -> list[str]:
+) -> list[Problem]:
     """The affected items (CRM names, as in ``Subscriber.affected_items``) that have no
-    label in one of ``languages`` (None: the regime's default language), one plain
-    message per language; empty when every item has a label in every language."""
+    label in one of ``languages`` (None: the regime's default language), one problem per
+    language; empty when every item has a label in every language."""
     labels = _labels(notice)
     wanted: dict[str, str] = {}
     for item in items:
         wanted.setdefault(item.strip().casefold(), item.strip())
     needed = sorted({language or default_language(notice.regime) for language in languages})
-    problems = []
+    problems: list[Problem] = []
     for language in needed:
         missing = sorted(
             (shown for key, shown in wanted.items() if language not in labels.get(key, {})),
             key=str.casefold,
         )
         if missing:
-            listed = ", ".join(repr(m) for m in missing[:LISTED])
-            more = f" and {len(missing) - LISTED} more" if len(missing) > LISTED else ""
             problems.append(
-                f"no {NAMES[language]} label in item_labels for the affected item(s) {listed}{more}"
+                problem(
+                    "notice.missing_labels",
+                    "item_labels",
+                    language=language,
+                    items=missing[:LISTED],
+                    more=max(len(missing) - LISTED, 0),
+                )
             )
     return problems
 

@@ -42,6 +42,7 @@ from pydantic import (
 )
 
 from breachclock.domain.instants import InstantError, zone
+from breachclock.domain.problems import invalid
 from breachclock.domain.text import InputFileError, loads
 
 DEFAULT_ZONE = "Europe/Stockholm"
@@ -122,12 +123,9 @@ class Subscriber(BaseModel):
         try:
             number = phonenumbers.parse(value, region)
         except phonenumbers.NumberParseException:
-            raise ValueError("phone number cannot be read as a phone number") from None
+            raise invalid("subscriber.phone_unreadable") from None
         if not phonenumbers.is_valid_number(number):
-            raise ValueError(
-                "phone number is not a valid number (numbers outside "
-                f"{region} need their country code, e.g. +45)"
-            )
+            raise invalid("subscriber.phone_invalid", region=region)
         return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
     @field_validator("email")
@@ -139,7 +137,7 @@ class Subscriber(BaseModel):
             checked = validate_email(value, check_deliverability=False)
         except EmailNotValidError:
             # The library's message can quote parts of the address: keep it out.
-            raise ValueError("e-mail address is not valid") from None
+            raise invalid("subscriber.email_invalid") from None
         # The ASCII form where there is one: a domain in punycode needs nothing of the relay.
         return str(checked.ascii_email or checked.normalized)
 
@@ -149,9 +147,7 @@ class Subscriber(BaseModel):
         try:
             zone(value)
         except InstantError:
-            raise ValueError(
-                "unknown time zone (use an IANA name such as Europe/Stockholm)"
-            ) from None
+            raise invalid("subscriber.zone_unknown") from None
         return value
 
     @field_validator("affected_items")
@@ -159,17 +155,17 @@ class Subscriber(BaseModel):
     def _items(cls, value: list[str]) -> list[str]:
         items = [v.strip() for v in value if v.strip()]
         if not items:
-            raise ValueError("no affected items given")
+            raise invalid("subscriber.no_items")
         return items
 
     @model_validator(mode="after")
     def _consistent(self) -> Subscriber:
         if self.phone is None and self.email is None:
-            raise ValueError("neither a phone number nor an e-mail address given")
+            raise invalid("subscriber.no_contact")
         if self.role is Role.USER and self.subscriber_id is None:
-            raise ValueError("a user needs subscriber_id: the subscriber they belong to")
+            raise invalid("subscriber.user_without_subscriber", "subscriber_id")
         if self.role is Role.SUBSCRIBER and self.subscriber_id not in (None, self.id):
-            raise ValueError("a subscriber cannot belong to another subscriber (subscriber_id)")
+            raise invalid("subscriber.subscriber_of_subscriber", "subscriber_id")
         return self
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident import lifecycle, views
 from breachclock.domain.incident.checks import approval_problem, close_problem
 from breachclock.domain.incident.lifecycle import SendPage
@@ -20,6 +21,7 @@ from breachclock.domain.incident.register import closed_row
 from breachclock.domain.instants import countdown, zone
 from breachclock.domain.regimes import RegimeCode
 from tests.domain.incident.test_lifecycle import HOUR, T0, file, missing_facts, new_state
+from tests.problems import code, said
 
 DAY = timedelta(days=1)
 
@@ -32,9 +34,17 @@ def discovered(**kw: object) -> IncidentState:
 
 def test_an_approval_names_the_pending_filing_and_a_second_is_answered() -> None:
     state = discovered(facts=missing_facts())
-    assert "name the filing" in (approval_problem(state, Approve(by="M"), T0) or "")
+    assert said(approval_problem(state, Approve(by="M"), T0)) == (
+        "approve.name_filing_pending",
+        "filing",
+        {"pending": "initial_report"},
+    )
     wrong = Approve(by="M", filing="supplementary_report", facts_version=0)
-    assert "the pending filing is the initial_report" in (approval_problem(state, wrong, T0) or "")
+    assert said(approval_problem(state, wrong, T0)) == (
+        "approve.not_pending",
+        "filing",
+        {"pending": "initial_report", "filing": "supplementary_report"},
+    )
     right = Approve(by="M", filing="initial_report", facts_version=0)
     assert approval_problem(state, right, T0) is None
     file(state, FilingKind.INITIAL, T0 + HOUR)
@@ -46,31 +56,40 @@ def test_a_late_follow_up_with_facts_missing_needs_the_justification_then_the_re
     file(state, FilingKind.INITIAL, T0 + HOUR)
     late = T0 + HOUR + 3 * DAY + HOUR
     approval = Approve(by="M", filing="supplementary_report", facts_version=0)
-    assert "give the justification first" in (approval_problem(state, approval, late) or "")
+    assert code(approval_problem(state, approval, late)) == ("approve.justify_first", None)
     state.tracks[0].justification = "The supplier's analysis is not done yet."
-    assert "--late-reason" in (approval_problem(state, approval, late) or "")
+    assert code(approval_problem(state, approval, late)) == ("approve.late_reason", "late_reason")
     reasoned = approval.model_copy(update={"late_reason": "the relay was down"})
     assert approval_problem(state, reasoned, late) is None
     nis2 = Approve(by="M", filing="early_warning", track=RegimeCode.NIS2)
-    assert "no report to nis2 is open" in (approval_problem(state, nis2, late) or "")
+    assert said(approval_problem(state, nis2, late)) == (
+        "track.not_open",
+        "track",
+        {"regime": "nis2"},
+    )
 
 
 def test_closing_over_reports_still_due_names_each_and_takes_abandon_and_a_reason() -> None:
     state = new_state()
-    refused = close_problem(state, Close(by="M", reason="final report filed"), False) or ""
-    assert "pts:initial_report, pts:supplementary_report" in refused
-    assert "--abandon-reports" in refused
+    refused = close_problem(state, Close(by="M", reason="final report filed"), False)
+    assert said(refused) == (
+        "close.reports_due",
+        "abandon_reports",
+        {"reports": ["pts.initial_report", "pts.supplementary_report"]},
+    )
+    assert refused is not None
+    assert "PTS, inledande rapport och PTS, kompletterande rapport" in refused.words(Voice("sv"))
     no_reason = Close(by="M", abandon_reports=True)
-    assert "reports still due" in (close_problem(state, no_reason, False) or "")
+    assert code(close_problem(state, no_reason, False)) == ("close.reports_due", "abandon_reports")
     abandoned = Close(by="M", reason="handed over to the group CERT", abandon_reports=True)
     assert close_problem(state, abandoned, sending=False) is None
-    assert "being sent" in (close_problem(state, abandoned, sending=True) or "")
+    assert code(close_problem(state, abandoned, sending=True)) == ("close.sending", None)
 
 
 def test_closing_with_nothing_due_and_nothing_reported_needs_a_reason() -> None:
     state = new_state()
     state.tracks = []  # never discovered: no clock ever started
-    assert "nothing was reported" in (close_problem(state, Close(by="M"), False) or "")
+    assert code(close_problem(state, Close(by="M"), False)) == ("close.reason_needed", "reason")
     assert close_problem(state, Close(by="M", reason="a false alarm"), False) is None
 
 

@@ -24,6 +24,8 @@ from breachclock.domain.incident.containment import (
     request_problem,
     takedown_mail,
 )
+from breachclock.domain.problems import problems_of
+from tests.problems import code, said
 
 T0 = datetime(2026, 2, 24, 9, tzinfo=UTC)
 DAY = timedelta(hours=24)
@@ -54,16 +56,28 @@ def test_one_task_per_recipient_within_the_limit() -> None:
     request = TakedownRequest(
         recipient="eniro", name="Eniro", address="r@eniro.example", scope="x", count=1, by="Kim"
     )
-    assert request_problem([task()], request) == "a takedown was already requested from eniro"
+    assert said(request_problem([task()], request)) == (
+        "takedown.already_requested",
+        "recipient",
+        {"recipient": "Eniro"},
+    )
     full = [task(f"r{n}") for n in range(TAKEDOWN_LIMIT)]
-    assert f"limit of {TAKEDOWN_LIMIT} takedown tasks" in (request_problem(full, request) or "")
+    assert said(request_problem(full, request)) == (
+        "takedown.limit",
+        None,
+        {"limit": TAKEDOWN_LIMIT},
+    )
 
 
 def test_a_removal_is_confirmed_by_a_person_saying_how_they_verified_it() -> None:
-    with pytest.raises(ValidationError, match="how it was verified"):
+    with pytest.raises(ValidationError) as unsaid:
         TakedownReport(recipient="eniro", status=TakedownStatus.CONFIRMED, by="Kim")
-    with pytest.raises(ValidationError, match="the reason"):
+    assert [code(p) for p in problems_of(unsaid.value)] == [
+        ("takedown.how_verified_needed", "how_verified")
+    ]
+    with pytest.raises(ValidationError) as unsaid:
         TakedownReport(recipient="eniro", status=TakedownStatus.FAILED, by="Kim")
+    assert [code(p) for p in problems_of(unsaid.value)] == [("takedown.reason_needed", "reason")]
     tasks = [task()]
     done = TakedownReport(
         recipient="eniro", status=TakedownStatus.CONFIRMED, by="Kim", how_verified="searched"
@@ -72,11 +86,15 @@ def test_a_removal_is_confirmed_by_a_person_saying_how_they_verified_it() -> Non
     record_report(tasks[0], done, T0 + DAY)
     assert tasks[0].confirmed_by == "Kim" and tasks[0].confirmed_at == T0 + DAY
     assert all_confirmed(tasks)
-    assert report_problem(tasks, done, T0) == "the takedown at eniro is confirmed already"
+    assert said(report_problem(tasks, done, T0)) == (
+        "takedown.settled",
+        "status",
+        {"recipient": "Eniro", "status": "confirmed"},
+    )
     other = done.model_copy(update={"recipient": "hitta"})
-    assert report_problem(tasks, other, T0) == "no takedown was requested from hitta"
+    assert code(report_problem(tasks, other, T0)) == ("takedown.not_requested", "recipient")
     early = done.model_copy(update={"at": T0 - DAY})
-    assert report_problem([task()], early, T0) == "that is before the takedown was requested"
+    assert code(report_problem([task()], early, T0)) == ("takedown.before_request", "at")
 
 
 def test_the_request_goes_at_once_then_a_reminder_each_interval_until_confirmed() -> None:

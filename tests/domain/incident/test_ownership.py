@@ -7,8 +7,10 @@ from datetime import timedelta
 from breachclock.domain.incident import lifecycle, ownership
 from breachclock.domain.incident.lifecycle import FileReport, SendPage
 from breachclock.domain.incident.model import Acknowledge, IncidentState, Policy, Snooze
+from breachclock.domain.problems import Problem
 from breachclock.domain.regimes import RegimeCode
 from tests.domain.incident.test_pages import AWARE, incident
+from tests.problems import code, said
 
 DUE = AWARE + timedelta(hours=24)
 
@@ -36,9 +38,7 @@ def pages(state: IncidentState, now_hours: float) -> list[tuple[str, int]]:
 def test_nothing_to_acknowledge_before_a_page() -> None:
     state = three_levels()
     refusal = ownership.ack_target(state, Acknowledge(by="Kim"))
-    assert refusal == (
-        "no page is waiting to be acknowledged (none sent for a deadline still to come)"
-    )
+    assert isinstance(refusal, Problem) and code(refusal) == ("ack.nothing_waiting", None)
 
 
 def test_an_acknowledged_deadline_pages_nobody_wider_and_its_filing_still_comes() -> None:
@@ -50,14 +50,17 @@ def test_an_acknowledged_deadline_pages_nobody_wider_and_its_filing_still_comes(
     target = ownership.ack_target(state, Acknowledge(by="Kim", deadline="initial_report"))
     assert target == ownership.Target(0, "initial_report", 0)
     message = ownership.acknowledge(state, target, Acknowledge(by="Kim"), DUE)
-    assert message == "initial_report acknowledged by Kim: its pages reach no further"
+    assert (message.code, message.params) == (
+        "answer.ack.done",
+        {"deadline": "initial_report", "by": "Kim"},
+    )
     assert pages(state, 18.5) == [("2h", 0), ("30m", 0), ("overdue-1", 0)]
     steps = lifecycle.schedule(state, 0, AWARE + timedelta(hours=18.5))
     (filing,) = [s for s in steps if isinstance(s.step, FileReport)]
     assert filing.at == DUE - timedelta(minutes=15), "the automatic filing is never held"
 
     again = ownership.acknowledge(state, target, Acknowledge(by="Lee"), DUE)
-    assert again == "initial_report was already acknowledged by Kim"
+    assert again.code == "answer.ack.already" and again.params["by"] == "Kim"
     assert state.tracks[0].acknowledged["initial_report"].by == "Kim"
 
 
@@ -66,7 +69,8 @@ def test_a_page_for_a_deadline_already_met_cannot_be_acknowledged() -> None:
     sent(state, "6h", 0)
     state.tracks[0].stage_index = 1  # the initial report went
     refusal = ownership.ack_target(state, Acknowledge(by="Kim", deadline="initial_report"))
-    assert isinstance(refusal, str) and "no page for initial_report" in refusal
+    assert isinstance(refusal, Problem)
+    assert said(refusal) == ("ack.nothing_waiting_for", "deadline", {"deadline": "initial_report"})
 
 
 def test_a_link_acknowledges_once() -> None:
@@ -74,7 +78,7 @@ def test_a_link_acknowledges_once() -> None:
     sent(state, "6h", 0)
     request = Acknowledge(by="Kim", link="ab" * 16)
     target = ownership.ack_target(state, request)
-    assert not isinstance(target, str)
+    assert not isinstance(target, Problem)
     assert not ownership.link_used(state, request.link or "")
     ownership.acknowledge(state, target, request, DUE)
     assert ownership.link_used(state, request.link or "")

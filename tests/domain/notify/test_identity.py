@@ -7,6 +7,7 @@ import pytest
 from breachclock.domain.incident.notice_fact import outcome_counts
 from breachclock.domain.notify.delivery import CallOutcome, Counts
 from breachclock.domain.notify.identity import ALL_METHODS, IdentityMethod, refusal
+from tests.problems import said
 
 ONLY_BANKID = (IdentityMethod.BANKID,)
 
@@ -14,11 +15,15 @@ ONLY_BANKID = (IdentityMethod.BANKID,)
 def test_a_delivered_call_needs_a_method_that_counts() -> None:
     verified = CallOutcome.REACHED_VERIFIED
     assert refusal(verified, IdentityMethod.BANKID, ONLY_BANKID) is None
-    assert "needs how the person was identified: one of bankid" in (
-        refusal(verified, None, ONLY_BANKID) or ""
+    assert said(refusal(verified, None, ONLY_BANKID)) == (
+        "identity.method_needed",
+        "identified_by",
+        {"methods": ["bankid"]},
     )
-    assert "known_callback does not count" in (
-        refusal(verified, IdentityMethod.KNOWN_CALLBACK, ONLY_BANKID) or ""
+    assert said(refusal(verified, IdentityMethod.KNOWN_CALLBACK, ONLY_BANKID)) == (
+        "identity.method_not_accepted",
+        "identified_by",
+        {"method": "known_callback", "methods": ["bankid"]},
     )
 
 
@@ -27,8 +32,10 @@ def test_a_delivered_call_needs_a_method_that_counts() -> None:
 )
 def test_only_a_delivered_call_has_a_method(outcome: CallOutcome) -> None:
     assert refusal(outcome, None, ALL_METHODS) is None
-    assert "only a reached_verified call" in (
-        refusal(outcome, IdentityMethod.BANKID, ALL_METHODS) or ""
+    assert said(refusal(outcome, IdentityMethod.BANKID, ALL_METHODS)) == (
+        "identity.method_without_delivery",
+        "identified_by",
+        {"outcome": outcome.value},
     )
 
 

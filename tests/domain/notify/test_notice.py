@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from breachclock.cli.demo import affected, comviq_notice
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.notify.notice import (
     IncidentNotice,
     NoticeError,
@@ -19,6 +20,7 @@ from breachclock.domain.notify.notice import (
     spoken_notice,
 )
 from breachclock.domain.notify.subscribers import Subscriber
+from tests.problems import said
 
 OPERATOR = Operator(name="Telco AB", phone="+46 771 00 00 00", email="dataskydd@telco.example")
 
@@ -262,14 +264,23 @@ def test_missing_language_refused_and_checked_beforehand() -> None:
     with pytest.raises(NoticeError, match="no Danish text for: what_happened"):
         render_notice(only_swedish, person(language="da"), OPERATOR)
     problems = check_languages(only_swedish, [person(), person(id="c2", language="en")])
-    assert problems == ["no English text for: what_happened, consequences, measures_taken[1]"]
+    assert [said(p) for p in problems] == [
+        (
+            "notice.missing_passages",
+            "consequences",
+            {"language": "en", "passages": ["consequences", "measures_taken", "what_happened"]},
+        )
+    ]
+    assert problems[0].words(Voice("sv")) == (
+        "ingen text på engelska för: konsekvenserna, vidtagna åtgärder och vad som har hänt"
+    )
     assert check_languages(incident(), [person(language="da")]) == []
 
 
 def test_operator_needs_a_contact_and_period_must_be_ordered() -> None:
-    with pytest.raises(ValidationError, match="at least one contact"):
+    with pytest.raises(ValidationError, match="at least one contact"):  # the English, for logs
         Operator(name="Telco AB")
-    with pytest.raises(ValidationError, match="before access_from"):
+    with pytest.raises(ValidationError, match="before its start"):
         incident(access_until="2025-05-01T00:00Z")
     with pytest.raises(ValidationError):
         incident(access_from="2025-06-01 10:00")  # no zone: no single instant
@@ -295,17 +306,28 @@ def test_missing_labels_lists_each_language_and_item_without_one() -> None:
         }
     )
     items = ["SECRET_NUMBER", "address", "invoice", "address "]
-    assert missing_labels(notice, items, ["en", None, "en"]) == [
-        "no English label in item_labels for the affected item(s) 'address', 'invoice'",
-        "no Swedish label in item_labels for the affected item(s) 'invoice'",
+    assert [said(p) for p in missing_labels(notice, items, ["en", None, "en"])] == [
+        (
+            "notice.missing_labels",
+            "item_labels",
+            {"language": "en", "items": ["address", "invoice"], "more": 0},
+        ),
+        (
+            "notice.missing_labels",
+            "item_labels",
+            {"language": "sv", "items": ["invoice"], "more": 0},
+        ),
     ]
     assert missing_labels(notice, ["secret_number"], ["sv", "en"]) == []
     assert missing_labels(notice, [], ["da"]) == []
-    assert missing_labels(incident(regime="dk"), ["x"], [None]) == [
-        "no Danish label in item_labels for the affected item(s) 'x'"
-    ]
-    many = missing_labels(notice, [f"item {n:02d}" for n in range(25)], ["sv"])
-    assert many[0].endswith("'item 19' and 5 more")
+    (danish,) = missing_labels(incident(regime="dk"), ["x"], [None])
+    assert said(danish) == (
+        "notice.missing_labels",
+        "item_labels",
+        {"language": "da", "items": ["x"], "more": 0},
+    )
+    (many,) = missing_labels(notice, [f"item {n:02d}" for n in range(25)], ["sv"])
+    assert many.params["items"][-1] == "item 19" and many.params["more"] == 5
 
 
 def test_the_demo_notice_speaks_english_to_english_customers() -> None:

@@ -1,0 +1,102 @@
+"""When input about telling subscribers may act: the assessment, a page of the list,
+the notice, the decision and a regulator's order, as plain functions of the incident's
+state and the input (``checks`` holds the reporting side's)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from breachclock.domain.incident.model import IncidentState, NoticeOrder
+from breachclock.domain.notify.assessment import Decision, check_decision
+from breachclock.domain.notify.notice import IncidentNotice, missing_labels, missing_passages
+from breachclock.domain.notify.subscribers import Language
+from breachclock.domain.problems import Problem, problem
+
+ITEM_NAMES = 200
+"""Distinct affected-item names an incident's list may use (each needs a label)."""
+
+
+def assess_problem(state: IncidentState) -> Problem | None:
+    if state.notification.told:
+        return problem("assess.already_telling")
+    return None
+
+
+def page_problems(
+    state: IncidentState,
+    has_people: bool,
+    page_key: str | None,
+    items: Iterable[str],
+    languages: list[Language | None],
+) -> list[Problem]:
+    """A page of the affected list (staged in the store under ``page_key``)."""
+    if has_people:
+        return [problem("subscribers.inline_people")]
+    if page_key is None:
+        return [problem("subscribers.page_key_missing", "page_key")]
+    if len(set(state.notification.items) | set(items)) > ITEM_NAMES:
+        return [problem("subscribers.too_many_items", limit=ITEM_NAMES)]
+    notice = state.notification.notice
+    if notice is None:
+        return []
+    return missing_passages(notice, languages) + missing_labels(notice, items, languages)
+
+
+def notice_problems(state: IncidentState, notice: IncidentNotice) -> list[Problem]:
+    if notice.reference != state.reference:
+        return [
+            problem(
+                "notice.wrong_reference",
+                "reference",
+                given=notice.reference,
+                reference=state.reference,
+            )
+        ]
+    if notice.regime is not state.regime:
+        return [problem("notice.wrong_regime", "regime", given=notice.regime, regime=state.regime)]
+    if state.notification.running is not None:
+        return [problem("notice.campaign_running")]
+    return reach_problems(state, notice)
+
+
+def reach_problems(state: IncidentState, notice: IncidentNotice) -> list[Problem]:
+    """Everyone on the list can be written to: a passage and a label for each of their
+    affected items, in their language."""
+    notification = state.notification
+    languages = [Language(code) if code else None for code in notification.languages]
+    return missing_passages(notice, languages) + missing_labels(
+        notice, notification.items, languages
+    )
+
+
+def ready_problems(state: IncidentState) -> list[Problem]:
+    """What telling people needs first: the notice, the people, every language covered."""
+    notification = state.notification
+    if notification.notice is None:
+        return [problem("notify.notice_first")]
+    if notification.people == 0:
+        return [problem("notify.people_first")]
+    return reach_problems(state, notification.notice)
+
+
+def decide_problems(state: IncidentState, decision: Decision) -> list[Problem]:
+    notification = state.notification
+    if notification.assessment is None:
+        return [problem("decide.assess_first")]
+    if notification.told:
+        return [problem("notify.already_telling")]
+    found = check_decision(notification.assessment, decision)
+    if not found and decision.notify:
+        found = ready_problems(state)
+    if not found and decision.after_containment and not state.takedowns:
+        found = [problem("decide.nothing_to_contain", "after_containment")]
+    return found
+
+
+def order_problems(state: IncidentState, order: NoticeOrder) -> list[Problem]:
+    notification = state.notification
+    if notification.order == order and notification.told:
+        return []  # the same order again: answered, nothing changes
+    if notification.told:
+        return [problem("notify.already_telling")]
+    return ready_problems(state)
