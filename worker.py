@@ -50,7 +50,7 @@ RETENTION_SWEEP = timedelta(hours=1)
 def sandbox() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            "pydantic", "jinja2", "email_validator", "phonenumbers"
+            "pydantic", "jinja2", "email_validator", "phonenumbers", "babel"
         )
     )
 

@@ -27,6 +27,7 @@ from temporalio import activity
 
 from breachclock.domain.notify.delivery import CallOutcome
 from breachclock.domain.notify.identity import ALL_METHODS, IdentityMethod, refusal
+from breachclock.domain.problems import invalid_from
 from breachclock.runtime.store.people import NotifyStore
 
 
@@ -62,7 +63,7 @@ class CallResult(BaseModel):
     def _identified(self) -> CallResult:
         refused = refusal(self.outcome, self.identified_by, ALL_METHODS)
         if refused:
-            raise ValueError(refused)
+            raise invalid_from(refused)
         return self
 
 

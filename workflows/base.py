@@ -15,6 +15,8 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from breachclock.domain.catalogue import Voice
+    from breachclock.domain.incident import checks
     from breachclock.domain.incident.limits import (
         KEPT_PAGES,
         STATE_LIMIT,
@@ -28,17 +30,47 @@ with workflow.unsafe.imports_passed_through():
         Track,
     )
     from breachclock.domain.instants import zone
+    from breachclock.domain.problems import Problem, Said, problem
     from breachclock.domain.regimes import RegimeCode
 
 
-def reject(message: str) -> NoReturn:
-    raise ApplicationError(message, type="Rejected", non_retryable=True)
+REJECTED = "Rejected"
+"""The ``ApplicationError`` type of a validator's refusal; its details are the problems."""
+
+
+ENGLISH = Voice("en")
+"""How the engine writes its own entries' ``what`` (the reader's language comes from ``code``)."""
+
+
+def is_page_entry(entry: TimelineEntry) -> bool:
+    """An entry recording a page (what compaction drops first)."""
+    if entry.code is not None:
+        return entry.code.startswith("timeline.paged")
+    return entry.what.startswith("paged (")
+
+
+def reject(*problems: Problem) -> NoReturn:
+    """Refuse an update: its message in English (for the Temporal CLI and logs), the
+    problems themselves as the failure's details, for every surface to word."""
+    raise ApplicationError(
+        "; ".join(p.words(ENGLISH) for p in problems),
+        *[p.model_dump(mode="json") for p in problems],
+        type=REJECTED,
+        non_retryable=True,
+    )
+
+
+def refuse_if(*found: Problem | None) -> None:
+    """Refuse with every problem found; go ahead when there is none."""
+    problems = [p for p in found if p is not None]
+    if problems:
+        reject(*problems)
 
 
 def given(arg: object) -> None:
     """An SDK client's None reaches a validator as None, unconverted: refuse it plainly."""
     if arg is None:
-        reject("no input given: the update takes a JSON object with its fields")
+        reject(problem("input.none"))
 
 
 class IncidentBase:
@@ -73,36 +105,42 @@ class IncidentBase:
         return zone(self.state.policy.operator_zone)
 
     def _open_only(self) -> None:
-        if self.state.closure is not None:
-            reject(f"incident {self.state.reference} is closed")
+        refuse_if(checks.open_problem(self.state))
 
     async def _started(self) -> None:
         """Input that arrives while the workflow still asks the engine for its policy
         waits for it (its validator already accepted it)."""
         await workflow.wait_condition(lambda: self._ready)
 
-    def _fits(self, adding: BaseModel, what: str) -> None:
+    def _fits(self, adding: BaseModel) -> None:
         """Refuse input that would take the state past its budget (``incident.limits``)."""
-        problem = too_big(json_size(self.state), json_size(adding), what)
-        if problem:
-            reject(problem)
+        refuse_if(too_big(json_size(self.state), json_size(adding)))
 
     def _track_for(self, code: RegimeCode | None) -> Track:
+        refuse_if(checks.track_problem(self.state, code))
         track = self.state.track(code)
-        if track is None:
-            reject(f"no report to {(code or self.state.regime).value} is open for this incident")
+        assert track is not None
         return track
 
     def _note(
         self,
         at: datetime,
-        what: str,
+        what: Said | str,
         by: str | None,
         how: str = "recorded by breachclock",
         kind: EntryKind = EntryKind.RECORD,
     ) -> None:
+        """Record an entry: ``what`` the engine says (a ``Said``, worded for each reader),
+        or a person's own words for an event they add."""
         entry = TimelineEntry(
-            at=at, what=what, by=by, how_established=how, recorded_at=workflow.now(), kind=kind
+            at=at,
+            what=what.words(ENGLISH) if isinstance(what, Said) else what,
+            by=by,
+            how_established=how,
+            recorded_at=workflow.now(),
+            kind=kind,
+            code=what.code if isinstance(what, Said) else None,
+            params=what.params if isinstance(what, Said) else {},
         )
         self.state.timeline.append(entry)
         self._changed = True
@@ -122,7 +160,5 @@ class IncidentBase:
         self.state.pages = pages[dropped:]
         self.state.pages_dropped += dropped
         self.state.timeline = [
-            e
-            for e in self.state.timeline
-            if not (e.kind is EntryKind.ENGINE and e.what.startswith("paged ("))
+            e for e in self.state.timeline if not (e.kind is EntryKind.ENGINE and is_page_entry(e))
         ]

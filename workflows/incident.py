@@ -20,6 +20,7 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
@@ -35,11 +36,13 @@ with workflow.unsafe.imports_passed_through():
         TakedownRequest,
         TakedownTask,
     )
-    from breachclock.domain.incident.escalation import PageDraft, build_page, takedown_page
-    from breachclock.domain.incident.lifecycle import FileReport, SendPage, Step
-    from breachclock.domain.incident.limits import (
-        TIMELINE_LIMIT,
+    from breachclock.domain.incident.escalation import (
+        PageDraft,
+        build_page,
+        page_entry,
+        takedown_page,
     )
+    from breachclock.domain.incident.lifecycle import FileReport, SendPage, Step
     from breachclock.domain.incident.model import (
         Acknowledge,
         Approve,
@@ -61,8 +64,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from breachclock.domain.incident.report import ReportDraft, build_draft
     from breachclock.domain.instants import show
+    from breachclock.domain.problems import Problem, problems_of, said
     from breachclock.domain.regimes import RegimeCode, regime
-    from workflows.base import given, reject
+    from workflows.base import ENGLISH, given, refuse_if, reject
     from workflows.campaign import (
         CampaignProgress,
         CampaignWorkflow,
@@ -73,12 +77,12 @@ with workflow.unsafe.imports_passed_through():
         Discovered,
         Due,
         IncidentStart,
+        answer,
     )
     from workflows.notification import NotifyingIncident
     from workflows.search import publish
 
 
-CLOCK_SKEW = timedelta(minutes=5)
 MIN_SLEEP = timedelta(milliseconds=50)
 """The shortest timer the loop sets: a step due sooner is not waited for a whole second."""
 REARM_LEAD = timedelta(seconds=20)
@@ -127,6 +131,11 @@ ESCALATIONS_METRIC = "breachclock_escalations"
 """Pages sent; attributes regime, level = lead | overdue | reminder."""
 
 
+def approved(filing: Filing | None, code: str, **params: Any) -> ApproveResult:
+    result = said(code, **params)
+    return ApproveResult(filed=filing, message=result.words(ENGLISH), said=result)
+
+
 @workflow.defn(name="Incident")
 class IncidentWorkflow(NotifyingIncident):
     @workflow.init
@@ -164,7 +173,7 @@ class IncidentWorkflow(NotifyingIncident):
         if start.carried is None:
             self._note(
                 self.state.opened_at,
-                f"incident opened: {self.state.title}",
+                said("timeline.opened", title=self.state.title),
                 self.state.opened_by,
                 kind=EntryKind.RECORD,
             )
@@ -342,16 +351,20 @@ class IncidentWorkflow(NotifyingIncident):
         )
         self._measure_filing(step, filing)
         lifecycle.record_filing(self.state, step.regime_index, filing)
-        kind = step.kind.value.replace("_", " ")
         self._note(
             sent_at,
-            f"filing no. {number} ({kind}) sent to {regime(track.regime).regulator}"
-            + (" — LATE" if filing.late else ""),
+            said(
+                "timeline.filed_late" if filing.late else "timeline.filed",
+                number=number,
+                kind=step.kind,
+                regime=track.regime,
+            ),
             filing.approved_by or "breachclock",
             kind=EntryKind.ENGINE,
         )
         workflow.logger.info(
-            "filing sent", extra={"reference": self.state.reference, "number": number, "kind": kind}
+            "filing sent",
+            extra={"reference": self.state.reference, "number": number, "kind": step.kind.value},
         )
 
     # --------------------------------------------------------------- pages
@@ -363,16 +376,15 @@ class IncidentWorkflow(NotifyingIncident):
         sent_at = workflow.now()
         lifecycle.record_page(self.state, step, sent_at, len(page.recipients), failure)
         if failure is not None:
+            entry = page_entry(step, track.regime)
             self._note(
                 sent_at,
-                f"page ({step.level}) could not be sent: {failure}",
+                said("timeline.page_failed", failure=failure, **entry.params),
                 "breachclock",
                 kind=EntryKind.ENGINE,
             )
             return
-        self._note(
-            sent_at, f"paged ({step.level}): {page.subject}", "breachclock", kind=EntryKind.ENGINE
-        )
+        self._note(sent_at, page_entry(step, track.regime), "breachclock", kind=EntryKind.ENGINE)
         level = next((k for k in ("overdue", "reminder") if step.level.startswith(k)), "lead")
         workflow.metric_meter().create_counter(
             ESCALATIONS_METRIC, "Escalation pages sent", "{page}"
@@ -407,7 +419,7 @@ class IncidentWorkflow(NotifyingIncident):
             task.retry_at = workflow.now() + SEND_RETRY_BACKOFF[1]
             self._note(
                 workflow.now(),
-                f"takedown mail to {task.name} could not be sent: {task.send_error}",
+                said("timeline.takedown_mail_failed", name=task.name, error=task.send_error),
                 "breachclock",
                 kind=EntryKind.ENGINE,
             )
@@ -418,7 +430,12 @@ class IncidentWorkflow(NotifyingIncident):
             task.sent_at, task.message_id = now, receipt.message_id
             self._note(
                 now,
-                f"takedown requested from {task.name}: {task.count} entries ({task.scope})",
+                said(
+                    "timeline.takedown_requested",
+                    name=task.name,
+                    count=task.count,
+                    scope=task.scope,
+                ),
                 task.requested_by,
                 kind=EntryKind.ENGINE,
             )
@@ -427,8 +444,9 @@ class IncidentWorkflow(NotifyingIncident):
         failure = await self._send_page(takedown_page(self.state, task, step.number, now))
         self._note(
             workflow.now(),
-            f"takedown reminder {step.number} sent to {task.name}; "
-            + (f"the owner could not be paged: {failure}" if failure else "the owner paged"),
+            said("timeline.takedown_reminded", number=step.number, name=task.name, failure=failure)
+            if failure
+            else said("timeline.takedown_reminded_paged", number=step.number, name=task.name),
             "breachclock",
             kind=EntryKind.ENGINE,
         )
@@ -448,17 +466,17 @@ class IncidentWorkflow(NotifyingIncident):
             )
         )
         self._changed = True
-        return Answer(message=f"takedown request to {request.name} is being sent")
+        return answer("answer.takedown.requested", name=request.name)
 
     @request_takedown.validator
     def _validate_request_takedown(self, request: TakedownRequest) -> None:
         given(request)
         self._open_only()
-        problem = containment.request_problem(self.state.takedowns, request)
-        if problem:
-            reject(problem)
-        self._room_on_timeline()
-        self._fits(request, "the takedown request")
+        refuse_if(
+            containment.request_problem(self.state.takedowns, request),
+            checks.timeline_room_problem(self.state),
+        )
+        self._fits(request)
 
     @workflow.update
     async def report_takedown(self, report: TakedownReport) -> Answer:
@@ -466,42 +484,43 @@ class IncidentWorkflow(NotifyingIncident):
         task = containment.task_for(self.state.takedowns, report.recipient)
         assert task is not None
         containment.record_report(task, report, workflow.now())
-        how = f" (verified: {report.how_verified})" if report.how_verified else ""
-        why = f": {report.reason}" if report.reason else ""
         self._note(
             report.at or workflow.now(),
-            f"takedown at {task.name} {report.status.value}{how}{why}",
+            said(
+                f"timeline.takedown_{report.status.value}",
+                name=task.name,
+                how=report.how_verified,
+                reason=report.reason,
+            ),
             report.by,
         )
         tasks = self.state.takedowns
-        message = (
-            f"{task.name}: {report.status.value}; "
-            f"{containment.confirmed_count(tasks)} of {len(tasks)} takedowns confirmed"
-        )
+        counts = {
+            "name": task.name,
+            "status": report.status,
+            "confirmed": containment.confirmed_count(tasks),
+            "total": len(tasks),
+        }
         notification = self.state.notification
         if notification.waiting_for_containment and containment.all_confirmed(tasks):
             notification.waiting_for_containment = False
             self._note(
-                workflow.now(),
-                "every takedown is confirmed: telling subscribers begins",
-                None,
-                kind=EntryKind.ENGINE,
+                workflow.now(), said("timeline.contained_telling"), None, kind=EntryKind.ENGINE
             )
             await self._start_wave()
-            message += f"; notifying {notification.people} people"
-        return Answer(message=message)
+            return answer("answer.takedown.reported_telling", people=notification.people, **counts)
+        return answer("answer.takedown.reported", **counts)
 
     @report_takedown.validator
     def _validate_report_takedown(self, report: TakedownReport) -> None:
         given(report)
         self._open_only()
-        if report.at and report.at > workflow.now() + CLOCK_SKEW:
-            reject("that time is in the future")
-        problem = containment.report_problem(self.state.takedowns, report, workflow.now())
-        if problem:
-            reject(problem)
-        self._room_on_timeline()
-        self._fits(report, "the report")
+        refuse_if(
+            checks.future_problem(report.at, workflow.now())
+            or containment.report_problem(self.state.takedowns, report, workflow.now()),
+            checks.timeline_room_problem(self.state),
+        )
+        self._fits(report)
 
     async def _send_page(self, page: PageDraft) -> str | None:
         """Send a page; why it could not go, once its retries are spent (None: it went)."""
@@ -546,7 +565,7 @@ class IncidentWorkflow(NotifyingIncident):
         self.state.tracks.append(track)
         self._note(
             discovery.at,
-            f"operator aware of the incident: {discovery.how}",
+            said("timeline.aware", how=discovery.how),
             discovery.by,
             "reported at discovery",
             kind=EntryKind.INCIDENT,
@@ -564,19 +583,8 @@ class IncidentWorkflow(NotifyingIncident):
     def _validate_discover(self, discovery: Discover) -> None:
         given(discovery)
         self._open_only()
-        if self.state.discovery is not None:
-            reject(
-                f"the incident was already discovered at {show(self.state.discovery.at, self._zone)}"
-            )
-        if discovery.at > workflow.now() + CLOCK_SKEW:
-            reject("the discovery time is in the future")
-        occurred = self.state.facts.occurred
-        if occurred and discovery.at < occurred.at:
-            reject(
-                f"discovery ({show(discovery.at, self._zone)}) cannot be before the incident "
-                f"occurred ({show(occurred.at, self._zone)})"
-            )
-        self._fits(discovery, "the discovery")
+        refuse_if(checks.discover_problem(self.state, discovery, workflow.now()))
+        self._fits(discovery)
 
     @workflow.update
     async def record_facts(self, patch: FactsPatch) -> list[str]:
@@ -586,9 +594,10 @@ class IncidentWorkflow(NotifyingIncident):
             return merged.missing()  # nothing new: no new version, nothing to file again
         self.state.facts = merged
         self.state.facts_version += 1
-        fields = ", ".join(sorted(patch.changes))
         self._note(
-            workflow.now(), f"facts recorded (version {self.state.facts_version}): {fields}", None
+            workflow.now(),
+            said("timeline.facts", version=self.state.facts_version, fields=sorted(patch.changes)),
+            None,
         )
         return self.state.facts.missing()
 
@@ -605,33 +614,25 @@ class IncidentWorkflow(NotifyingIncident):
                 opened_by=self.state.opened_by,
                 facts=merged,
             )
-        except ValueError as err:
-            reject(str(err))
-        discovery = self.state.discovery
-        if discovery and merged.occurred and merged.occurred.at > discovery.at:
-            reject(
-                f"the incident cannot have occurred ({show(merged.occurred.at, self._zone)}) "
-                f"after it was discovered ({show(discovery.at, self._zone)})"
-            )
-        self._fits(patch, "these facts")
+        except ValidationError as err:
+            reject(*problems_of(err))
+        refuse_if(checks.facts_problem(self.state, merged))
+        self._fits(patch)
 
     @workflow.update
     async def add_event(self, event: TimelineInput) -> Answer:
         await self._started()
         if self._recorded(event):
-            return Answer(message="that event is already on the timeline")
+            return answer("answer.event.already")
         self._note(event.at, event.what, event.by, event.how_established, kind=EntryKind.INCIDENT)
-        return Answer(message="event recorded")
+        return answer("answer.event.recorded")
 
     @add_event.validator
     def _validate_event(self, event: TimelineInput) -> None:
         given(event)
         self._open_only()
-        if event.at > workflow.now() + CLOCK_SKEW:
-            reject("a timeline event cannot be in the future")
-        if len(self.state.timeline) >= TIMELINE_LIMIT and not self._recorded(event):
-            reject(f"the timeline holds its limit of {TIMELINE_LIMIT:,} entries")
-        self._fits(event, "this event")
+        refuse_if(checks.event_problem(self.state, event, workflow.now(), self._recorded(event)))
+        self._fits(event)
 
     def _recorded(self, event: TimelineInput) -> bool:
         """The same event again (a command run twice): recognised, not added twice."""
@@ -657,10 +658,12 @@ class IncidentWorkflow(NotifyingIncident):
 
         existing = filed()
         if existing is not None:
-            return ApproveResult(
-                filed=existing,
-                message=f"filing no. {existing.number} ({existing.kind.value.replace('_', ' ')})"
-                f" was already sent {show(existing.sent_at, self._zone)}",
+            return approved(
+                existing,
+                "answer.approve.already_sent",
+                number=existing.number,
+                kind=existing.kind,
+                sent=existing.sent_at,
             )
         if track.approve is None:
             track.approve = approval
@@ -669,46 +672,36 @@ class IncidentWorkflow(NotifyingIncident):
         try:
             await workflow.wait_condition(lambda: filed() is not None, timeout=APPROVE_WAIT)
         except TimeoutError:
-            return ApproveResult(
-                filed=None, message="approved; the filing is queued and is being retried"
-            )
+            return approved(None, "answer.approve.queued")
         filing = filed()
         assert filing is not None
-        return ApproveResult(filed=filing, message=f"filing no. {filing.number} sent")
+        return approved(filing, "answer.approve.sent", number=filing.number)
 
     @approve.validator
     def _validate_approve(self, approval: Approve) -> None:
         given(approval)
         self._open_only()
-        problem = checks.approval_problem(self.state, approval, workflow.now())
-        if problem:
-            reject(problem)
-        self._fits(approval, "this approval")
+        refuse_if(checks.approval_problem(self.state, approval, workflow.now()))
+        self._fits(approval)
 
     @workflow.update
     async def justify(self, justification: Justify) -> Answer:
         await self._started()
         track = self._track_for(justification.track)
         if track.justification == justification.text:
-            return Answer(message="that justification is already recorded")
+            return answer("answer.justify.already")
         track.justification = justification.text
         self._note(
-            workflow.now(),
-            f"justification for missing facts: {justification.text}",
-            justification.by,
+            workflow.now(), said("timeline.justified", text=justification.text), justification.by
         )
-        return Answer(message="justification recorded")
+        return answer("answer.justify.recorded")
 
     @justify.validator
     def _validate_justify(self, justification: Justify) -> None:
         given(justification)
         self._open_only()
-        track = self._track_for(justification.track)
-        if lifecycle.current_stage(track) is None:
-            reject("every report for this regulator has been filed: nothing to justify")
-        if not self.state.facts.missing():
-            reject("no facts are missing: there is nothing to justify; file with 'approve'")
-        self._fits(justification, "the justification")
+        refuse_if(checks.justify_problem(self.state, justification))
+        self._fits(justification)
 
     @workflow.update
     async def open_security_report(self, request: OpenSecurityReport) -> Answer:
@@ -717,20 +710,15 @@ class IncidentWorkflow(NotifyingIncident):
         track = Track(regime=RegimeCode.NIS2, aware_at=request.aware_at or self.state.discovery.at)
         lifecycle.start_track(track)
         self.state.tracks.append(track)
-        self._note(workflow.now(), "NIS2 security-incident report opened", request.by)
-        return Answer(message=f"NIS2 report opened; {len(self.state.tracks)} reports now run")
+        self._note(workflow.now(), said("timeline.security_opened"), request.by)
+        return answer("answer.security.opened", tracks=len(self.state.tracks))
 
     @open_security_report.validator
     def _validate_security(self, request: OpenSecurityReport) -> None:
         given(request)
         self._open_only()
-        if self.state.discovery is None:
-            reject("record the discovery first: the security report's clocks start at awareness")
-        if self.state.track(RegimeCode.NIS2) is not None:
-            reject("a NIS2 security-incident report is already open for this incident")
-        if request.aware_at and request.aware_at > workflow.now() + CLOCK_SKEW:
-            reject("the awareness time is in the future")
-        self._fits(request, "the request")
+        refuse_if(checks.security_problem(self.state, request, workflow.now()))
+        self._fits(request)
 
     @workflow.update
     async def close(self, request: Close) -> Answer:
@@ -739,77 +727,66 @@ class IncidentWorkflow(NotifyingIncident):
         self.state.closure = Closure(
             at=workflow.now(), by=request.by, reason=request.reason, never_filed=never
         )
-        given_up = f" (never filed: {', '.join(never)})" if never else ""
         self._note(
             workflow.now(),
-            f"incident closed{': ' + request.reason if request.reason else ''}{given_up}",
+            said(
+                "timeline.closed_never_filed" if never else "timeline.closed",
+                reason=request.reason or "—",
+                never_filed=[report.replace(":", ".") for report in never],
+            ),
             request.by,
         )
         self._changed = True
-        return Answer(message=f"{self.state.reference} closed")
+        return answer("answer.closed", reference=self.state.reference)
 
     @close.validator
     def _validate_close(self, request: Close) -> None:
         given(request)
         self._open_only()
-        problem = checks.close_problem(self.state, request, sending=bool(self._in_flight))
-        if problem:
-            reject(problem)
-        self._fits(request, "the reason")
+        refuse_if(checks.close_problem(self.state, request, sending=bool(self._in_flight)))
+        self._fits(request)
 
     @workflow.update
     async def acknowledge(self, request: Acknowledge) -> Answer:
         await self._started()
         target = ownership.ack_target(self.state, request)
-        assert not isinstance(target, str)  # the validator refused that
+        assert not isinstance(target, Problem)  # the validator refused that
         before = self.state.tracks[target.index].acknowledged.get(target.deadline)
-        message = ownership.acknowledge(self.state, target, request, workflow.now())
+        result = ownership.acknowledge(self.state, target, request, workflow.now())
         if before is None:
-            via = " (through the page's link)" if request.link else ""
             self._note(
                 workflow.now(),
-                f"page acknowledged for {target.deadline}{via}: later pages reach no further;"
-                " the deadline stands",
+                said(
+                    "timeline.acknowledged_by_link" if request.link else "timeline.acknowledged",
+                    deadline=target.deadline,
+                ),
                 request.by,
             )
-        return Answer(message=message)
+        return Answer(message=result.words(ENGLISH), said=result)
 
     @acknowledge.validator
     def _validate_acknowledge(self, request: Acknowledge) -> None:
         given(request)
         self._open_only()
-        target = ownership.ack_target(self.state, request)
-        if isinstance(target, str):
-            reject(target)
-        if request.link and ownership.link_used(self.state, request.link):
-            reject("this link has been used already: each link acknowledges once")
-        self._room_on_timeline()
-        self._fits(request, "the acknowledgement")
+        refuse_if(
+            ownership.ack_problem(self.state, request), checks.timeline_room_problem(self.state)
+        )
+        self._fits(request)
 
     @workflow.update
     async def snooze(self, request: Snooze) -> Answer:
         await self._started()
         until = ownership.snooze_until(request, workflow.now())
         self.state.snoozed_until = until
-        self._note(
-            workflow.now(),
-            f"reminders snoozed until {show(until, self._zone)} (deadlines and filings unchanged)",
-            request.by,
-        )
-        return Answer(message=f"reminders snoozed until {show(until, self._zone)}")
+        self._note(workflow.now(), said("timeline.snoozed", until=until), request.by)
+        return answer("answer.snoozed", until=until)
 
     @snooze.validator
     def _validate_snooze(self, request: Snooze) -> None:
         given(request)
         self._open_only()
-        if self.state.discovery is None:
-            reject("nothing pages before the discovery: there is nothing to snooze")
-        self._room_on_timeline()
-        self._fits(request, "the snooze")
-
-    def _room_on_timeline(self) -> None:
-        if len(self.state.timeline) >= TIMELINE_LIMIT:
-            reject(f"the timeline holds its limit of {TIMELINE_LIMIT:,} entries")
+        refuse_if(checks.snooze_problem(self.state, request))
+        self._fits(request)
 
     @workflow.query
     def status(self) -> IncidentState:

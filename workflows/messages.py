@@ -7,18 +7,22 @@ state (``status`` is the query for that).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from breachclock.domain.catalogue import Voice
     from breachclock.domain.incident.model import (
         Filing,
         IncidentState,
         OpenIncident,
         Policy,
     )
+    from breachclock.domain.incident.notice_checks import ITEM_NAMES
     from breachclock.domain.notify.subscribers import Language, Rejected, Subscriber
+    from breachclock.domain.problems import Said, said
     from breachclock.domain.regimes import RegimeCode
 
 
@@ -33,6 +37,8 @@ class IncidentStart(BaseModel):
 class ApproveResult(BaseModel):
     filed: Filing | None
     message: str
+    """In English; ``said`` is the same for any reader's language."""
+    said: Said | None = None
 
 
 class Due(BaseModel):
@@ -47,13 +53,16 @@ class Discovered(BaseModel):
 
 
 class Answer(BaseModel):
-    """What an update that changes the record answers: a line for the person."""
+    """What an update that changes the record answers: a line for the person, in English
+    (``message``) and as ``said``, for every surface to word in its reader's language."""
 
     message: str
+    said: Said | None = None
 
 
-ITEM_NAMES = 200
-"""Distinct affected-item names an incident's list may use (each needs a label)."""
+def answer(code: str, **params: Any) -> Answer:
+    said_ = said(code, **params)
+    return Answer(message=said_.words(Voice("en")), said=said_)
 
 
 class SubscriberLoad(BaseModel):

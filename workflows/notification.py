@@ -23,24 +23,31 @@ with workflow.unsafe.imports_passed_through():
         SubscriberNotice,
         Wave,
     )
+    from breachclock.domain.incident.notice_checks import (
+        assess_problem,
+        decide_problems,
+        notice_problems,
+        order_problems,
+        page_problems,
+    )
     from breachclock.domain.incident.notice_fact import notice_fact, operator_for
     from breachclock.domain.notify.assessment import (
         Assessment,
         Decision,
         Recommendation,
-        check_decision,
         recommend,
     )
-    from breachclock.domain.notify.notice import IncidentNotice, missing_labels, missing_passages
-    from breachclock.domain.notify.subscribers import Language
-    from workflows.base import IncidentBase, given, reject
+    from breachclock.domain.notify.delivery import Status
+    from breachclock.domain.notify.notice import IncidentNotice
+    from breachclock.domain.problems import said
+    from workflows.base import IncidentBase, given, refuse_if
     from workflows.campaign import (
         END_SIGNAL,
         CampaignProgress,
         CampaignStart,
         CampaignWorkflow,
     )
-    from workflows.messages import ITEM_NAMES, Answer, LoadResult, SubscriberLoad
+    from workflows.messages import Answer, LoadResult, SubscriberLoad, answer
 
 
 LOAD_ATTEMPTS = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
@@ -62,17 +69,20 @@ class NotifyingIncident(IncidentBase):
             return notification.recommendation
         notification.assessment = assessment
         notification.recommendation = recommend(assessment)
-        verdict = "notify" if notification.recommendation.notify else "no notice needed"
-        self._note(workflow.now(), f"subscriber-notice assessment recorded: {verdict}", None)
+        verdict = (
+            "timeline.assessed_notify"
+            if notification.recommendation.notify
+            else "timeline.assessed_no_notice"
+        )
+        self._note(workflow.now(), said(verdict), None)
         return notification.recommendation
 
     @assess.validator
     def _validate_assess(self, assessment: Assessment) -> None:
         given(assessment)
         self._open_only()
-        if self.state.notification.told:
-            reject("subscribers are already being told: the assessment cannot change now")
-        self._fits(assessment, "the assessment")
+        refuse_if(assess_problem(self.state))
+        self._fits(assessment)
 
     @workflow.update
     async def add_subscribers(self, load: SubscriberLoad) -> LoadResult:
@@ -115,8 +125,7 @@ class NotifyingIncident(IncidentBase):
         if added:
             self._note(
                 workflow.now(),
-                f"{added} affected {'person' if added == 1 else 'people'} added to the "
-                f"notification list (now {notification.people})",
+                said("timeline.people_added", count=added, people=notification.people),
                 None,
                 kind=EntryKind.ENGINE,
             )
@@ -129,54 +138,33 @@ class NotifyingIncident(IncidentBase):
     def _validate_add_subscribers(self, load: SubscriberLoad) -> None:
         given(load)
         self._open_only()
-        if load.people:
-            reject("pages are staged in the store now: load them with 'subscribers'")
-        if load.page_key is None:
-            reject("a page names the staged page it loads (page_key)")
-        if len(set(self.state.notification.items) | set(load.items)) > ITEM_NAMES:
-            reject(f"the list would name more than {ITEM_NAMES} different affected items")
-        notice = self.state.notification.notice
-        if notice is not None:
-            problems = missing_passages(notice, load.languages) + missing_labels(
-                notice, load.items, load.languages
-            )
-            if problems:
-                reject(
-                    "the recorded notice cannot be sent to everyone on this page: "
-                    + "; ".join(problems)
-                )
-        self._fits(load, "this page's skipped rows")
+        refuse_if(
+            *page_problems(self.state, bool(load.people), load.page_key, load.items, load.languages)
+        )
+        self._fits(load)
 
     @workflow.update
     async def set_notice(self, notice: IncidentNotice) -> Answer:
         await self._started()
         if self.state.notification.notice == notice:
-            return Answer(message="that notice is already recorded")
+            return answer("answer.notice.already")
         self.state.notification.notice = notice
-        self._note(workflow.now(), "subscriber notice text recorded", None)
-        return Answer(message="notice recorded")
+        self._note(workflow.now(), said("timeline.notice"), None)
+        return answer("answer.notice.recorded")
 
     @set_notice.validator
     def _validate_set_notice(self, notice: IncidentNotice) -> None:
         given(notice)
         self._open_only()
-        if notice.reference != self.state.reference:
-            reject(f"the notice names reference {notice.reference}, not {self.state.reference}")
-        if notice.regime is not self.state.regime:
-            reject(
-                f"the notice is for regime {notice.regime.value}, the incident's is {self.state.regime.value}"
-            )
-        if self.state.notification.running is not None:
-            reject("a campaign is sending this notice now: it cannot change under it")
-        self._check_languages(notice)
-        self._fits(notice, "the notice")
+        refuse_if(*notice_problems(self.state, notice))
+        self._fits(notice)
 
     @workflow.update
-    async def decide_notice(self, decision: Decision) -> str:
+    async def decide_notice(self, decision: Decision) -> Answer:
         await self._started()
         notification = self.state.notification
         if self._decided(decision):
-            return "that decision is already recorded"
+            return answer("answer.decide.already")
         notification.decision = decision
         if not decision.notify:
             assert decision.justification is not None
@@ -187,45 +175,33 @@ class NotifyingIncident(IncidentBase):
                     exemption=decision.exemption,
                 )
             )
-            self._note(workflow.now(), "decided not to notify subscribers", decision.decided_by)
-            return "decided not to notify; the justification goes into the next filing"
-        self._note(workflow.now(), "decided to notify subscribers", decision.decided_by)
+            self._note(workflow.now(), said("timeline.decided_not_to_notify"), decision.decided_by)
+            return answer("answer.decide.not_notifying")
+        self._note(workflow.now(), said("timeline.decided_to_notify"), decision.decided_by)
         tasks = self.state.takedowns
         if decision.after_containment and not containment.all_confirmed(tasks):
             notification.waiting_for_containment = True
             self._note(
-                workflow.now(),
-                "notice waits for containment: calls begin once every takedown is confirmed",
-                None,
-                kind=EntryKind.ENGINE,
+                workflow.now(), said("timeline.waits_for_containment"), None, kind=EntryKind.ENGINE
             )
-            return (
-                f"notifying {notification.people} people once every takedown is confirmed "
-                f"({containment.confirmed_count(tasks)} of {len(tasks)} so far)"
+            return answer(
+                "answer.decide.after_containment",
+                people=notification.people,
+                confirmed=containment.confirmed_count(tasks),
+                total=len(tasks),
             )
         notification.waiting_for_containment = False  # decided again: tell them now
         await self._start_wave()
-        return f"notifying {notification.people} people"
+        return answer("answer.notifying", people=notification.people)
 
     @decide_notice.validator
     def _validate_decide(self, decision: Decision) -> None:
         given(decision)
         self._open_only()
-        notification = self.state.notification
         if self._decided(decision):
             return  # the same decision again: answered, nothing changes
-        if notification.assessment is None:
-            reject("record the assessment first ('assess'): the decision is weighed against it")
-        if notification.told:
-            reject("subscribers are already being told")
-        problems = check_decision(notification.assessment, decision)
-        if problems:
-            reject(" ".join(problems))
-        if decision.notify:
-            self._ready_to_notify()
-        if decision.after_containment and not self.state.takedowns:
-            reject("no takedown has been requested: there is no containment to wait for")
-        self._fits(decision, "the decision")
+        refuse_if(*decide_problems(self.state, decision))
+        self._fits(decision)
 
     def _decided(self, decision: Decision) -> bool:
         """This decision is in force already (a failed campaign's decision is taken again)."""
@@ -235,49 +211,27 @@ class NotifyingIncident(IncidentBase):
         )
 
     @workflow.update
-    async def order_notice(self, order: NoticeOrder) -> str:
+    async def order_notice(self, order: NoticeOrder) -> Answer:
         await self._started()
         if self.state.notification.order == order and self.state.notification.told:
-            return "that order is already recorded"
+            return answer("answer.order.already")
         self.state.notification.order = order
         self._note(
             workflow.now(),
-            f"{order.by} ordered the subscribers notified"
-            + (f" ({order.decision_reference})" if order.decision_reference else ""),
+            said("timeline.ordered_ref", by=order.by, decision=order.decision_reference)
+            if order.decision_reference
+            else said("timeline.ordered", by=order.by),
             order.recorded_by,
         )
         await self._start_wave()
-        return f"notifying {self.state.notification.people} people, as ordered by {order.by}"
+        return answer("answer.order.notifying", people=self.state.notification.people, by=order.by)
 
     @order_notice.validator
     def _validate_order(self, order: NoticeOrder) -> None:
         given(order)
         self._open_only()
-        if self.state.notification.order == order and self.state.notification.told:
-            return
-        if self.state.notification.told:
-            reject("subscribers are already being told")
-        self._ready_to_notify()
-        self._fits(order, "the order")
-
-    def _ready_to_notify(self) -> None:
-        notification = self.state.notification
-        if notification.notice is None:
-            reject("record the notice text first ('notice')")
-        if notification.people == 0:
-            reject("load the affected people first ('subscribers')")
-        self._check_languages(notification.notice)
-
-    def _check_languages(self, notice: IncidentNotice) -> None:
-        """Every person on the list can be written to: a passage and a label for each of
-        their affected items in their language."""
-        notification = self.state.notification
-        languages = [Language(code) if code else None for code in notification.languages]
-        problems = missing_passages(notice, languages) + missing_labels(
-            notice, notification.items, languages
-        )
-        if problems:
-            reject("the notice cannot be sent to everyone on the list: " + "; ".join(problems))
+        refuse_if(*order_problems(self.state, order))
+        self._fits(order)
 
     async def _start_wave(self) -> None:
         notification = self.state.notification
@@ -316,7 +270,7 @@ class NotifyingIncident(IncidentBase):
         )
         self._note(
             workflow.now(),
-            f"notification campaign {number} started for {wave.end - first} people",
+            said("timeline.campaign_started", number=number, people=wave.end - first),
             None,
             kind=EntryKind.ENGINE,
         )
@@ -365,8 +319,11 @@ class NotifyingIncident(IncidentBase):
         told = progress.counts.people
         self._note(
             workflow.now(),
-            f"notification campaign {wave.number} finished: "
-            + ", ".join(f"{n} {status.value}" for status, n in sorted(told.items())),
+            said(
+                "timeline.campaign_finished",
+                number=wave.number,
+                **{status.value: told.get(status, 0) for status in Status},
+            ),
             None,
             kind=EntryKind.ENGINE,
         )
@@ -380,7 +337,7 @@ class NotifyingIncident(IncidentBase):
         self._campaign = None
         self._note(
             workflow.now(),
-            f"notification campaign {wave.number} ended without finishing: {wave.failure}",
+            said("timeline.campaign_failed", number=wave.number, failure=wave.failure),
             None,
             kind=EntryKind.ENGINE,
         )

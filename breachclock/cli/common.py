@@ -17,13 +17,16 @@ import click
 from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.model import clean_reference
+from breachclock.domain.problems import Problem, problems_of
 from breachclock.domain.regimes import RegimeCode
 from breachclock.domain.text import InputFileError
 from breachclock.runtime import files
 from breachclock.runtime.config import Settings
 from breachclock.runtime.terminal import printable
-from breachclock.service.engine import Engine, Refused, Unreachable, describe, unreachable
+from breachclock.service.engine import Engine, Refused, Unreachable, unreachable
+from workflows.messages import Answer, ApproveResult
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -37,7 +40,40 @@ def engine() -> Engine:
     try:
         return Engine(Settings())
     except ValidationError as err:
-        raise Refused(f"the settings: {describe(err)}") from err
+        raise Refused(*problems_of(err, "settings")) from err
+
+
+def voice() -> Voice:
+    """How the CLI speaks: ``BREACHCLOCK_LANGUAGE``, else the locale's language."""
+    try:
+        settings = Settings()
+    except ValidationError:
+        return Voice("en")
+    return Voice(settings.language, settings.operator_zone)
+
+
+def say(answer: Answer | ApproveResult) -> str:
+    """An update's answer in the CLI's language."""
+    return answer.said.words(voice()) if answer.said else answer.message
+
+
+def refusal_lines(problems: list[Problem], command: click.Command | None) -> list[str]:
+    """Each problem as a line for this command's user: the words, and the option that
+    sets the field it concerns (``--late-reason``), or where in an input file it sits."""
+    words = voice()
+    options = {
+        param.name: param.opts[0]
+        for param in (command.params if command else [])
+        if isinstance(param, click.Option) and param.name
+    }
+    lines = []
+    for found in problems:
+        text = found.words(words)
+        if found.field:
+            where = options.get(found.field) or options.get(found.field.split(".")[0])
+            text += f" ({where})" if where else f" ({found.field})"
+        lines.append(text)
+    return lines
 
 
 def model(cls: type[T], **data: Any) -> T:
@@ -49,9 +85,9 @@ def read_json(path: Path) -> dict[str, Any]:
     try:
         data = files.read_json(path)
     except InputFileError as err:
-        raise Refused(str(err)) from err
+        raise Refused.of("file.unreadable", "file", detail=str(err)) from err
     if not isinstance(data, dict):
-        raise Refused(f"{path} must hold a JSON object")
+        raise Refused.of("file.not_an_object", "file", path=str(path))
     return data
 
 
@@ -64,7 +100,9 @@ def run(coro: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
         try:
             asyncio.run(coro(*args, **kwargs))
         except Refused as err:
-            click.echo(printable(f"error: {err}", one_line=True), err=True)
+            context = click.get_current_context(silent=True)
+            for line in refusal_lines(err.problems, context.command if context else None):
+                click.echo(printable(f"error: {line}", one_line=True), err=True)
             code = REFUSED
         except Unreachable as err:
             click.echo(printable(f"error: {err}", one_line=True), err=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from breachclock.cli.common import by_option, emit, engine, json_option, reference_arg, run
+from breachclock.cli.common import by_option, emit, engine, json_option, reference_arg, run, say
 from breachclock.domain.incident.containment import TakedownStatus
 from breachclock.domain.instants import iso_local, show, zone
 from breachclock.runtime.terminal import printable
@@ -28,7 +28,7 @@ REPORTED = [TakedownStatus.ACKNOWLEDGED, TakedownStatus.CONFIRMED, TakedownStatu
 async def takedown(reference: str, recipient: str, scope: str, count: int, by: str) -> None:
     """Ask a recipient from the directory ('recipients') to take the published data down."""
     answer = await containment.request_takedown(engine(), reference, recipient, scope, count, by)
-    click.echo(printable(answer.message))
+    click.echo(printable(say(answer)))
 
 
 @click.command("takedown-status")
@@ -53,7 +53,7 @@ async def takedown_status(
     answer = await containment.report_takedown(
         engine(), reference, recipient, status, by, at, how_verified, reason
     )
-    click.echo(printable(answer.message))
+    click.echo(printable(say(answer)))
 
 
 @click.command()

@@ -16,6 +16,7 @@ from pathlib import Path
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.model import (
     Close,
     Discover,
@@ -233,7 +234,7 @@ async def _scenario(env: WorkflowEnvironment, settings: Settings) -> None:
     done = await containment.report_takedown(
         engine, reference, "eniro", "confirmed", "Incident manager", how_verified=VERIFIED
     )
-    print(f"\n== Eniro: {done.message}")
+    print(f"\n== {done.message}")
     await env.sleep(timedelta(hours=6))
     await show_progress(
         handle,
@@ -243,7 +244,8 @@ async def _scenario(env: WorkflowEnvironment, settings: Settings) -> None:
     print("   pages reached: " + ", ".join(f"{p.level} {p.recipients}" for p in pages))
     await handle.execute_update(IncidentWorkflow.record_facts, later_facts())
     recommendation = await handle.execute_update(IncidentWorkflow.assess, HARM)
-    print("\n== assessment: " + " ".join(recommendation.reasons[:2]))
+    english = Voice("en")
+    print("\n== assessment: " + " ".join(r.words(english) for r in recommendation.reasons[:2]))
     async with open_notify_store(settings) as store:
         await load_list(handle, store, reference, "comviq.csv", affected(AFFECTED))
     await handle.execute_update(IncidentWorkflow.set_notice, comviq_notice(reference, migration))
@@ -251,14 +253,14 @@ async def _scenario(env: WorkflowEnvironment, settings: Settings) -> None:
         IncidentWorkflow.decide_notice,
         Decision(notify=True, decided_by="Data protection officer", after_containment=True),
     )
-    print(f"\n== decided: {waiting}")
+    print(f"\n== decided: {waiting.message}")
     await env.sleep(timedelta(hours=20))
     await show_progress(handle, "Hitta.se silent: reminded, the owner paged; nobody told yet")
     print("\n".join(notification_text(await handle.query(IncidentWorkflow.status), {})))
     done = await containment.report_takedown(
         engine, reference, "hitta", "confirmed", "Incident manager", how_verified=VERIFIED
     )
-    print(f"\n== Hitta.se: {done.message}")
+    print(f"\n== {done.message}")
     await env.sleep(timedelta(hours=28))
     await show_progress(handle, "two days on: most facts in, the root cause still open")
     await handle.execute_update(

@@ -18,6 +18,7 @@ from breachclock.cli.common import (
     read_json,
     reference_arg,
     run,
+    say,
     track_code,
     track_option,
 )
@@ -127,7 +128,7 @@ async def event(reference: str, at: str, what: str, how_established: str, by: st
     """Add a timeline event."""
     request = model(TimelineInput, at=at, what=what, by=by, how_established=how_established)
     answer = await incidents.add_event(engine(), reference, request)
-    click.echo(answer.message)
+    click.echo(printable(say(answer)))
 
 
 @click.command()
@@ -149,7 +150,7 @@ async def approve(
     result = await incidents.approve(
         engine(), reference, by, filing, late_reason, track_code(track)
     )
-    click.echo(printable(result.message))
+    click.echo(printable(say(result)))
 
 
 @click.command()
@@ -161,7 +162,7 @@ async def approve(
 async def justify(reference: str, text: str, track: str | None, by: str) -> None:
     """Record why facts are still missing (for the extension report)."""
     request = model(Justify, by=by, text=text, track=track)
-    click.echo((await incidents.justify(engine(), reference, request)).message)
+    click.echo(printable(say(await incidents.justify(engine(), reference, request))))
 
 
 @click.command()
@@ -172,7 +173,7 @@ async def justify(reference: str, text: str, track: str | None, by: str) -> None
 async def security(reference: str, aware_at: str | None, by: str) -> None:
     """Open a NIS2 security-incident report beside the privacy report."""
     request = model(OpenSecurityReport, by=by, aware_at=aware_at)
-    click.echo((await incidents.open_security_report(engine(), reference, request)).message)
+    click.echo(printable(say(await incidents.open_security_report(engine(), reference, request))))
 
 
 @click.command()
@@ -188,7 +189,7 @@ async def security(reference: str, aware_at: str | None, by: str) -> None:
 async def close(reference: str, reason: str | None, abandon_reports: bool, by: str) -> None:
     """Close the incident; it is written to the register."""
     request = model(Close, by=by, reason=reason, abandon_reports=abandon_reports)
-    click.echo((await incidents.close(engine(), reference, request)).message)
+    click.echo(printable(say(await incidents.close(engine(), reference, request))))
 
 
 @click.command()

@@ -23,6 +23,8 @@ from breachclock.cli.common import (
     read_json,
     reference_arg,
     run,
+    say,
+    voice,
 )
 from breachclock.domain.incident import notification_views as notify_views
 from breachclock.domain.incident.model import NoticeOrder
@@ -45,10 +47,15 @@ DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t"}
 async def assess(reference: str, file: Path, as_json: bool) -> None:
     """Record the assessment of harm to subscribers; prints the recommendation and why."""
     result = await notification.assess(engine(), reference, model(Assessment, **read_json(file)))
+    words = voice()
     verdict = "NOTIFY the affected subscribers" if result.notify else "no notice required"
-    heading = [f"  {result.basis}"] if result.basis else []
+    heading = [f"  {result.basis.words(words)}"] if result.basis else []
     text = "\n".join(
-        [f"recommendation: {verdict}", *heading, *(f"  - {r}" for r in result.reasons)]
+        [
+            f"recommendation: {verdict}",
+            *heading,
+            *(f"  - {r.words(words)}" for r in result.reasons),
+        ]
     )
     emit(as_json, result.model_dump(mode="json"), text)
 
@@ -75,7 +82,7 @@ async def subscribers(
     try:
         read, summary = await notification.load(engine(), reference, file, skip_invalid, forced)
     except OSError as err:
-        raise Refused(f"cannot read {file}: {err.strerror}") from err
+        raise Refused.of("file.unreadable", "file", detail=f"{file}: {err.strerror}") from err
     if read.delimiter:
         click.echo(
             printable(f"read {file.name}: columns separated by {DELIMITERS[read.delimiter]}")
@@ -103,7 +110,7 @@ async def subscribers(
 @run
 async def notice(reference: str, file: Path) -> None:
     """Record the notice text the subscribers will get."""
-    click.echo((await notification.set_notice(engine(), reference, read_json(file))).message)
+    click.echo(printable(say(await notification.set_notice(engine(), reference, read_json(file)))))
 
 
 @click.command()
@@ -140,7 +147,7 @@ async def decide(
         decided_by=by,
         after_containment=after_containment or None,
     )
-    click.echo(printable(message))
+    click.echo(printable(say(message)))
 
 
 @click.command()
@@ -157,7 +164,7 @@ async def order(
     request = model(
         NoticeOrder, by=regulator, decision_reference=decision_ref, text=text, recorded_by=by
     )
-    click.echo(printable(await notification.order(engine(), reference, request)))
+    click.echo(printable(say(await notification.order(engine(), reference, request))))
 
 
 @click.command()
@@ -172,7 +179,7 @@ async def watch(reference: str, interval: float, as_json: bool) -> None:
         state = found.state
         waves = state.notification.waves
         if not waves:
-            raise Refused("no notification campaign has started for this incident")
+            raise Refused.of("notify.no_campaign")
         total = notify_views.totals(state, found.live)
         done = all(w.finished_at for w in waves)
         tz = zone(state.policy.operator_zone)

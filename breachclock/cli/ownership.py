@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from breachclock.cli.common import by_option, engine, reference_arg, run, track_code, track_option
+from breachclock.cli.common import (
+    by_option,
+    engine,
+    reference_arg,
+    run,
+    say,
+    track_code,
+    track_option,
+)
 from breachclock.runtime.terminal import printable
 from breachclock.service import incidents
 
@@ -23,7 +31,7 @@ async def ack(reference: str, deadline: str | None, track: str | None, by: str) 
     """Acknowledge a page: its deadline's later pages reach nobody wider. The deadline,
     its automatic filing and its overdue pages stand."""
     answer = await incidents.acknowledge(engine(), reference, by, deadline, track_code(track))
-    click.echo(printable(answer.message))
+    click.echo(printable(say(answer)))
 
 
 @click.command()
@@ -34,7 +42,7 @@ async def ack(reference: str, deadline: str | None, track: str | None, by: str) 
 async def snooze(reference: str, length: str, by: str) -> None:
     """Hold lead and reminder pages for a while; filings, deadlines and overdue pages never wait."""
     answer = await incidents.snooze(engine(), reference, by, SNOOZES[length])
-    click.echo(printable(answer.message))
+    click.echo(printable(say(answer)))
 
 
 COMMANDS = [ack, snooze]

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from breachclock.domain.catalogue import LANGUAGES, Language
 from breachclock.domain.incident.model import Policy
 from breachclock.domain.instants import zone
 from breachclock.domain.notify.delivery import CallOutcome, Plan
@@ -33,6 +34,17 @@ def default_data_dir() -> Path:
         return CHECKOUT / "data"
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "breachclock"
+
+
+def locale_language() -> Language:
+    """The language the locale environment asks for (``LC_ALL``, ``LC_MESSAGES``, ``LANG``:
+    ``sv_SE.UTF-8`` is Swedish), where the catalogue has it; English otherwise."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            code = value.split("_")[0].split(".")[0].lower()
+            return code if code in LANGUAGES else "en"
+    return "en"
 
 
 def cli_command() -> str:
@@ -80,6 +92,9 @@ class Settings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", alias="BREACHCLOCK_HTTP_HOST")
     http_port: int = Field(default=8380, alias="BREACHCLOCK_HTTP_PORT")
     """The HTTP API and console (``make run`` serves it beside the worker; 0: not at all)."""
+    language: Language = Field(default_factory=locale_language, alias="BREACHCLOCK_LANGUAGE")
+    """The language people are spoken to in where they have not chosen one: the CLI's
+    refusals and answers, the console's first page (default: the locale's, else English)."""
     web_language: Literal["sv", "en"] = Field(default="sv", alias="BREACHCLOCK_WEB_LANGUAGE")
     """The console's language, the operator's choice."""
     web_admin_password: SecretStr | None = Field(default=None, alias="BREACHCLOCK_ADMIN_PASSWORD")

@@ -25,7 +25,11 @@ KEY_FILE = "ack-link-key"
 
 
 class BadLink(ValueError):
-    """A token that is not ours, was altered, or has expired."""
+    """A token that is not ours, was altered, or has expired: ``code`` says which."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ def link_key(data_dir: Path, create: bool = False) -> bytes:
     path = data_dir / KEY_FILE
     if not path.exists():
         if not create:
-            raise BadLink(f"no link key at {path}: start the engine first (make run)")
+            raise BadLink("link.no_key")
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -84,13 +88,13 @@ def verify(key: bytes, token: str, now: datetime) -> AckLink:
         payload = _unb64(encoded)
         given = _unb64(signature)
     except ValueError:
-        raise BadLink("this is not an acknowledgement link") from None
+        raise BadLink("link.not_a_link") from None
     if not hmac.compare_digest(hmac.new(key, payload, hashlib.sha256).digest(), given):
-        raise BadLink("this acknowledgement link is not valid (altered, or not from this engine)")
+        raise BadLink("link.invalid")
     content = json.loads(payload)
     expires = datetime.fromtimestamp(int(content["e"]), UTC)
     if now >= expires:
-        raise BadLink("this acknowledgement link has expired: acknowledge with 'ack' instead")
+        raise BadLink("link.expired")
     return AckLink(
         reference=str(content["r"]),
         deadline=str(content["d"]),

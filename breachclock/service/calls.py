@@ -35,9 +35,9 @@ async def held(engine: Engine, key: str, agent: str) -> HeldCall:
     async with engine.people() as store:
         item = await store.work_item(key)
     if item is None:
-        raise Refused(f"no call {key} on the list")
+        raise Refused.of("call.unknown", key=key)
     if item.claimed_by != agent:
-        raise Refused(f"call {key} is not held by {agent}: take it with 'calls next' first")
+        raise Refused.of("call.not_held", key=key)
     return HeldCall(item=item, call=CallRequest.model_validate_json(item.request))
 
 
@@ -53,12 +53,12 @@ async def record_call(
     async with engine.people() as store:
         item = await store.work_item(key)
         if item is None:
-            raise Refused(f"no call {key} on the list")
+            raise Refused.of("call.unknown", key=key)
         accepted = CallRequest.model_validate_json(item.request).methods
         refused = refusal(outcome, identified_by, accepted)
         if refused:
             raise Refused(refused)
         if not await store.report(key, outcome, identified_by, datetime.now(UTC), agent):
             if item.claimed_by != agent:
-                raise Refused(f"call {key} is not held by {agent}: take it with 'calls next' first")
-            raise Refused(f"call {key} was already recorded")
+                raise Refused.of("call.not_held", key=key)
+            raise Refused.of("call.already_recorded", key=key)

@@ -36,7 +36,7 @@ def directory(engine: Engine) -> dict[str, dict[str, Recipient]]:
             return parse_directory(json.loads(shipped.read_text(encoding="utf-8")))
         return parse_directory(files.read_json(path))
     except (InputFileError, ValidationError) as err:
-        raise Refused(f"the takedown directory {path or '(shipped)'} is not valid: {err}") from err
+        raise Refused.of("takedown.directory_invalid", path=str(path or "")) from err
 
 
 async def request_takedown(
@@ -49,8 +49,13 @@ async def request_takedown(
     known = directory(engine).get(country, {})
     found = known.get(recipient)
     if found is None:
-        names = ", ".join(sorted(known)) or "none"
-        raise Refused(f"no recipient {recipient} in the {country} directory (known: {names})")
+        raise Refused.of(
+            "takedown.unknown_recipient",
+            "recipient",
+            recipient=recipient,
+            country=country,
+            known=sorted(known),
+        )
     request = engine.parse(
         TakedownRequest,
         recipient=found.id,

@@ -19,12 +19,15 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.ids import workflow_id
 from breachclock.domain.incident.model import IncidentState
+from breachclock.domain.problems import Problem, problem, problems_of
 from breachclock.runtime.codec import CodecKeyError
 from breachclock.runtime.config import Settings
 from breachclock.runtime.store import NotifyStore, RecordStore, open_notify_store, open_store
 from breachclock.runtime.temporal import connect
+from workflows.base import REJECTED
 from workflows.incident import IncidentWorkflow
 
 T = TypeVar("T", bound=BaseModel)
@@ -34,31 +37,47 @@ ENCODED_FAILURE = "Encoded failure"
 """A failure's message as the SDK shows it when the sealed original does not open."""
 
 
+ENGLISH = Voice("en")
+
+
 class Refused(Exception):
-    """Input the engine or the edge refused; the message is one line for a person."""
+    """Input the engine or the edge refused: the problems, for each surface to word in its
+    reader's language (the exception's own message is the English, for logs)."""
+
+    def __init__(self, *problems: Problem) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(p.words(ENGLISH) for p in problems))
+
+    @classmethod
+    def of(cls, code: str, field: str | None = None, **params: Any) -> Refused:
+        return cls(problem(code, field, **params))
 
 
 class Unreachable(Exception):
     """Temporal or the store does not answer; the message says which and what to do."""
 
 
-def describe(err: ValidationError) -> str:
-    """A validation error as one line: each field by its own name, not by where it sat
-    in the message (``affected_count``, not ``changes.affected_count``)."""
-    parts = []
-    for e in err.errors(include_url=False):
-        where = [str(p) for p in e["loc"] if p not in ("changes", "input")]
-        message = e["msg"].removeprefix("Value error, ")
-        parts.append(f"{'.'.join(where)}: {message}" if where else message)
-    return " ".join("; ".join(parts).splitlines())  # one line, whatever keys a file had
+def refusal_problems(err: WorkflowUpdateFailedError) -> list[Problem]:
+    """What the validator found (the failure's details), or, from an engine that did not
+    say it as problems, its words: the innermost cause, not the SDK's "Failed decoding
+    arguments"."""
+    cause: BaseException | None = err.cause
+    if isinstance(cause, ApplicationError) and cause.type == REJECTED and cause.details:
+        try:
+            return [Problem.model_validate(d) for d in cause.details]
+        except ValidationError:
+            pass
+    while isinstance(cause, ApplicationError) and cause.cause is not None:
+        cause = cause.cause
+    message = getattr(cause, "message", None) or str(cause)
+    if message == ENCODED_FAILURE:
+        return [problem("codec.cannot_read_refusal")]
+    return [problem("engine.refused", detail=message)]
 
 
 def refusal_message(err: WorkflowUpdateFailedError) -> str:
-    """The innermost cause: the validator's words, not the SDK's "Failed decoding arguments"."""
-    cause: BaseException | None = err.cause
-    while isinstance(cause, ApplicationError) and cause.cause is not None:
-        cause = cause.cause
-    return getattr(cause, "message", None) or str(cause)
+    """The refusal in English, for logs and tests."""
+    return "; ".join(p.words(ENGLISH) for p in refusal_problems(err))
 
 
 def content_update_id(name: Any, reference: str, arg: BaseModel) -> str:
@@ -94,7 +113,7 @@ class Engine:
             try:
                 self._client = await connect(self.settings)
             except CodecKeyError as err:
-                raise Refused(str(err)) from err
+                raise Refused.of("codec.no_key", detail=str(err)) from err
             except RuntimeError as err:
                 raise Unreachable(
                     f"cannot reach Temporal at {self.settings.address}: is the engine running "
@@ -110,7 +129,7 @@ class Engine:
             values = {k: v for k, v in data.items() if v is not None}
             return cls.model_validate(values, context=context)
         except ValidationError as err:
-            raise Refused(describe(err)) from err
+            raise Refused(*problems_of(err)) from err
 
     async def handle(self, reference: str) -> WorkflowHandle[IncidentWorkflow, IncidentState]:
         return (await self.client()).get_workflow_handle_for(
@@ -149,17 +168,10 @@ class Engine:
         try:
             return await handle.execute_update(name, arg, id=update_id)
         except WorkflowUpdateFailedError as err:
-            message = refusal_message(err)
-            if message == ENCODED_FAILURE:
-                raise Refused(
-                    "the engine refused this, and its reason cannot be read here: this "
-                    "client's codec key is not the engine's (BREACHCLOCK_CODEC_KEYS, or "
-                    f"{self.settings.key_file})"
-                ) from err
-            raise Refused(message) from err
+            raise Refused(*refusal_problems(err)) from err
         except RPCError as err:
             if err.status is RPCStatusCode.NOT_FOUND:
-                raise Refused(f"no open incident {reference}") from err
+                raise Refused.of("incident.unknown", reference=reference) from err
             raise
 
     async def state(self, reference: str) -> IncidentState:
@@ -180,7 +192,7 @@ class Engine:
             return IncidentState.model_validate_json(record)
         if down is not None:
             raise Unreachable(str(down)) from down
-        raise Refused(f"no incident {reference}")
+        raise Refused.of("incident.unknown", reference=reference)
 
     def records(self) -> RecordStore:
         return open_store(self.settings)

@@ -33,7 +33,7 @@ from breachclock.domain.incident.model import (
     TimelineInput,
 )
 from breachclock.domain.incident.report import ReportDraft, build_draft
-from breachclock.domain.instants import InstantError, not_far_ahead, zone
+from breachclock.domain.instants import far_ahead_problem, zone
 from breachclock.domain.notify.delivery import Counts
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.links import AckLink, BadLink, link_key, verify
@@ -46,13 +46,11 @@ READABLE_WAIT = timedelta(seconds=10)
 """How long ``open`` waits for the engine to read the incident it was sent."""
 
 
-def not_ahead(instant: datetime | None, what: str) -> None:
+def not_ahead(instant: datetime | None, field: str) -> None:
     """An early check: a time more than a year ahead is a typo in the year."""
-    try:
-        if instant is not None:
-            not_far_ahead(instant, datetime.now(UTC), what)
-    except InstantError as err:
-        raise Refused(str(err)) from err
+    found = far_ahead_problem(instant, datetime.now(UTC), field)
+    if found is not None:
+        raise Refused(found)
 
 
 async def open_incident(engine: Engine, opening: OpenIncident) -> None:
@@ -69,13 +67,13 @@ async def open_incident(engine: Engine, opening: OpenIncident) -> None:
             memo={TITLE: opening.title},  # sealed by the codec like the input
         )
     except WorkflowAlreadyStartedError as err:
-        raise Refused(f"incident {opening.reference} already exists") from err
+        raise Refused.of("incident.exists", "reference", reference=opening.reference) from err
     if await _unreadable(handle):
         await handle.terminate("the engine could not read what the client sent")
-        raise Refused(
-            "the engine cannot read what this client sends: its codec key is not the "
-            f"engine's (BREACHCLOCK_CODEC_KEYS, or {engine.settings.key_file}); nothing was "
-            f"opened, and {opening.reference} can be opened again"
+        raise Refused.of(
+            "codec.engine_cannot_read",
+            reference=opening.reference,
+            key_file=str(engine.settings.key_file),
         )
 
 
@@ -102,7 +100,7 @@ async def _unreadable(handle: WorkflowHandle[IncidentWorkflow, IncidentState]) -
 
 
 async def discover(engine: Engine, reference: str, discovery: Discover) -> Discovered:
-    not_ahead(discovery.at, "the discovery time")
+    not_ahead(discovery.at, "at")
     found: Discovered = await engine.update(reference, IncidentWorkflow.discover, discovery)
     return found
 
@@ -114,7 +112,7 @@ async def record_facts(engine: Engine, reference: str, patch: FactsPatch) -> lis
 
 
 async def add_event(engine: Engine, reference: str, event: TimelineInput) -> Answer:
-    not_ahead(event.at, "the event's time")
+    not_ahead(event.at, "at")
     answer: Answer = await engine.update(reference, IncidentWorkflow.add_event, event)
     return answer
 
@@ -153,7 +151,7 @@ async def justify(engine: Engine, reference: str, justification: Justify) -> Ans
 async def open_security_report(
     engine: Engine, reference: str, request: OpenSecurityReport
 ) -> Answer:
-    not_ahead(request.aware_at, "the awareness time")
+    not_ahead(request.aware_at, "aware_at")
     answer: Answer = await engine.update(reference, IncidentWorkflow.open_security_report, request)
     return answer
 
@@ -173,7 +171,7 @@ async def acknowledge(
     if token is not None:
         found = _checked(engine, token)
         if found.reference != reference:
-            raise Refused(f"this link is for incident {found.reference}, not {reference}")
+            raise Refused.of("link.other_incident", given=found.reference, reference=reference)
         deadline, link = found.deadline, found.link
     request = engine.parse(Acknowledge, by=by, deadline=deadline, track=track, link=link)
     answer: Answer = await engine.update(reference, IncidentWorkflow.acknowledge, request)
@@ -192,7 +190,7 @@ def _checked(engine: Engine, token: str) -> AckLink:
     try:
         return verify(link_key(engine.settings.data_dir), token, datetime.now(UTC))
     except BadLink as err:
-        raise Refused(str(err)) from err
+        raise Refused.of(err.code) from err
 
 
 async def snooze(engine: Engine, reference: str, by: str, minutes: int) -> Answer:
@@ -247,19 +245,18 @@ async def draft(engine: Engine, reference: str, track: RegimeCode | None = None)
     wanted = state.track(track)
     if wanted is None:
         if state.discovery is None:
-            raise Refused("no report is open yet: record the discovery first")
-        raise Refused(f"no {(track or state.regime).value.upper()} report is open for {reference}")
+            raise Refused.of("report.before_discovery")
+        raise Refused.of("track.not_open", "track", regime=track or state.regime)
     index = state.tracks.index(wanted)
     now = datetime.now(UTC)
     step = lifecycle.pending_filing(state, index, now)
     if step is None:
         if state.closure is not None:
             never = lifecycle.unfiled(state, index)
-            raise Refused(
-                f"{reference} is closed"
-                + (f"; never filed: {', '.join(never)}" if never else "; every report was filed")
-            )
-        raise Refused("nothing is pending: every report has been filed")
+            if never:
+                raise Refused.of("report.closed_never_filed", reference=reference, stages=never)
+            raise Refused.of("report.closed_all_filed", reference=reference)
+        raise Refused.of("report.nothing_pending")
     tz = zone(state.policy.operator_zone)
     late = lifecycle.late_reason(state, wanted, step.due_at, now, tz)
     return build_draft(state, step, state.next_filing_number, now, late)

@@ -36,7 +36,7 @@ from breachclock.domain.notify.subscribers import (
 from breachclock.domain.regimes import phone_region
 from breachclock.runtime.files import MAX_LIST_BYTES, text_lines
 from breachclock.runtime.store.people import Attempt, NotifyStore, Recipient
-from breachclock.service.engine import Engine, Refused, refusal_message
+from breachclock.service.engine import Engine, Refused, refusal_problems
 from workflows.incident import IncidentWorkflow
 from workflows.messages import MAX_LOAD_PAGE, Answer, LoadResult, SubscriberLoad
 
@@ -119,7 +119,7 @@ async def load(
     try:
         read = read_list(path, skip_invalid, phone_region(state.regime), delimiter)
     except SubscriberFileError as err:
-        raise Refused(str(err)) from err
+        raise Refused.of("subscribers.file_refused", detail=str(err)) from err
     handle = await engine.handle(reference)
     try:
         async with engine.people() as store:
@@ -127,7 +127,7 @@ async def load(
                 handle, store, reference, path.name, read.subscribers, read.rejected
             )
     except WorkflowUpdateFailedError as err:
-        raise Refused(refusal_message(err)) from err
+        raise Refused(*refusal_problems(err)) from err
     return read, summary
 
 
@@ -141,21 +141,21 @@ async def set_notice(engine: Engine, reference: str, passages: dict[str, Any]) -
     return answer
 
 
-async def decide(engine: Engine, reference: str, **decision: Any) -> str:
+async def decide(engine: Engine, reference: str, **decision: Any) -> Answer:
     """The decision to notify or not. The assessment is asked for first: the decision is
     weighed against it, whatever else the decision lacks."""
     state = await engine.state(reference)
     if state.notification.assessment is None and state.closure is None:
-        raise Refused("record the assessment first ('assess'): the decision is weighed against it")
-    message: str = await engine.update(
+        raise Refused.of("decide.assess_first")
+    answer: Answer = await engine.update(
         reference, IncidentWorkflow.decide_notice, engine.parse(Decision, **decision)
     )
-    return message
+    return answer
 
 
-async def order(engine: Engine, reference: str, request: NoticeOrder) -> str:
-    message: str = await engine.update(reference, IncidentWorkflow.order_notice, request)
-    return message
+async def order(engine: Engine, reference: str, request: NoticeOrder) -> Answer:
+    answer: Answer = await engine.update(reference, IncidentWorkflow.order_notice, request)
+    return answer
 
 
 class PersonView(BaseModel):
@@ -174,7 +174,7 @@ async def person(engine: Engine, reference: str, subscriber_id: str) -> PersonVi
         found = await store.person(reference, subscriber_id)
         attempts = await store.attempts(reference, subscriber_id)
     if found is None:
-        raise Refused(f"{subscriber_id} is not on the list of {reference}")
+        raise Refused.of("person.unknown", subscriber=subscriber_id, reference=reference)
     waiting = None
     if found.status is Status.PENDING and state.notification.running is not None:
         waiting = awaiting(

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident import notification_views, views
 from breachclock.domain.incident.containment import TakedownTask
 from breachclock.domain.incident.model import (
@@ -43,6 +44,7 @@ from breachclock.service import calls, containment, incidents, intake, notificat
 from breachclock.service.engine import Engine
 from breachclock.service.register import register
 from breachclock.web.auth import CSRF_FIELD, CSRF_HEADER, Action, Auth, Principal, check_csrf
+from breachclock.web.problems import language_of
 from workflows.messages import Answer, ApproveResult, Discovered
 
 T = TypeVar("T")
@@ -142,7 +144,16 @@ class Missing(BaseModel):
 
 
 class Message(BaseModel):
+    """An update's answer: a line in the caller's language, and its code for a program."""
+
     message: str
+    code: str | None = None
+
+    @classmethod
+    def of(cls, answer: Answer, request: Request) -> "Message":
+        if answer.said is None:
+            return cls(message=answer.message)
+        return cls(message=answer.said.words(Voice(language_of(request))), code=answer.said.code)
 
 
 class RegisterPage(BaseModel):
@@ -464,7 +475,7 @@ async def decide_route(
     engine = engine_of(request)
     with engine.keyed(key):
         decision = {**body, "decided_by": body.get("decided_by") or who.name}
-        return Message(message=await notification.decide(engine, reference, **decision))
+        return Message.of(await notification.decide(engine, reference, **decision), request)
 
 
 @router.post(
@@ -476,7 +487,7 @@ async def order_route(
     engine = engine_of(request)
     with engine.keyed(key):
         order = engine.parse(NoticeOrder, **{**body, "recorded_by": who.name})
-        return Message(message=await notification.order(engine, reference, order))
+        return Message.of(await notification.order(engine, reference, order), request)
 
 
 # ------------------------------------------------------------------- reads

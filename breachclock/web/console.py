@@ -491,7 +491,7 @@ async def decide_form(
     justification: Annotated[str | None, Form()] = None,
 ) -> HTMLResponse:
     async def act() -> str:
-        return await notification.decide(
+        answer = await notification.decide(
             engine_of(request),
             reference,
             notify=notify == "true",
@@ -499,6 +499,7 @@ async def decide_form(
             justification=_form_value(justification),
             decided_by=who.name,
         )
+        return answer.message
 
     return await outcome(request, who, act)
 

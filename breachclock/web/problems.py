@@ -1,4 +1,6 @@
-"""Errors as RFC 9457 problem details, with the validator's one line as ``detail``."""
+"""Errors as RFC 9457 problem details: ``detail`` is one line in the caller's language
+(``Accept-Language``, else the engine's), and ``errors`` lists each coded problem with the
+JSON pointer of the field it concerns, so a client can put it beside that field."""
 
 from __future__ import annotations
 
@@ -6,9 +8,12 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from breachclock.domain.catalogue import LANGUAGES, Language, Voice
+from breachclock.domain.problems import Problem, problems_of
 from breachclock.service.engine import Refused, Unreachable
 
-NOT_FOUND_PREFIXES = ("no incident ", "no open incident ", "no call ")
+NOT_FOUND = {"incident.unknown", "call.unknown", "person.unknown"}
+"""Refusals that mean the thing named does not exist (404, not 409)."""
 
 TITLES = {
     400: "Bad request",
@@ -23,18 +28,45 @@ TITLES = {
 }
 
 
-def problem(status: int, detail: str, request: Request) -> JSONResponse:
-    return JSONResponse(
-        {
-            "type": "about:blank",
-            "title": TITLES.get(status, "Error"),
-            "status": status,
-            "detail": detail,
-            "instance": request.url.path,
-        },
-        status_code=status,
-        media_type="application/problem+json",
+def problem(
+    status: int, detail: str, request: Request, errors: list[dict[str, str]] | None = None
+) -> JSONResponse:
+    body: dict[str, object] = {
+        "type": "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def language_of(request: Request) -> Language:
+    """The first of the caller's ``Accept-Language`` the catalogue speaks, else the engine's."""
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in LANGUAGES:
+            return tag
+    settings = getattr(getattr(request.app.state, "engine", None), "settings", None)
+    return getattr(settings, "language", "en")
+
+
+def problems_response(status: int, found: list[Problem], request: Request) -> JSONResponse:
+    """Coded problems in the caller's language: one line, and each with its field."""
+    voice = Voice(language_of(request))
+    errors = []
+    for p in found:
+        entry = {"code": p.code, "detail": one_line(p.words(voice))}
+        if p.pointer():
+            entry["pointer"] = p.pointer() or ""
+        errors.append(entry)
+    detail = "; ".join(
+        f"{p.field}: {e['detail']}" if p.field else e["detail"]
+        for p, e in zip(found, errors, strict=True)
     )
+    return problem(status, detail, request, errors)
 
 
 def one_line(text: str) -> str:
@@ -45,13 +77,13 @@ def one_line(text: str) -> str:
 def refused_status(err: Refused) -> int:
     """A reference nobody knows is 404; every other refusal is the engine's answer to
     this incident as it stands (409)."""
-    return 404 if str(err).startswith(NOT_FOUND_PREFIXES) else 409
+    return 404 if any(p.code in NOT_FOUND for p in err.problems) else 409
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(Refused)
     async def _refused(request: Request, err: Refused) -> JSONResponse:
-        return problem(refused_status(err), one_line(str(err)), request)
+        return problems_response(refused_status(err), err.problems, request)
 
     @app.exception_handler(Unreachable)
     async def _unreachable(request: Request, err: Unreachable) -> JSONResponse:
@@ -63,12 +95,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, err: RequestValidationError) -> JSONResponse:
-        return problem(422, _one_line(err), request)
-
-
-def _one_line(err: RequestValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        where = ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path"))
-        parts.append(f"{where}: {e['msg']}" if where else str(e["msg"]))
-    return "; ".join(parts)
+        return problems_response(422, problems_of(err.errors()), request)

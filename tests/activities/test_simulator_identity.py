@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from activities.calls import CallRequest, CallResult, Simulator, SimulatorConfig
 from breachclock.domain.notify.delivery import CallOutcome
 from breachclock.domain.notify.identity import IdentityMethod
+from breachclock.domain.problems import problems_of
+from tests.problems import codes
 
 
 def test_a_provider_result_without_a_method_is_a_bug() -> None:
-    with pytest.raises(ValueError, match="needs how the person was identified"):
+    with pytest.raises(ValidationError) as refused:
         CallResult(key="k", outcome=CallOutcome.REACHED_VERIFIED, disclosed=True)
+    assert codes(problems_of(refused.value)) == ["identity.method_needed"]
 
 
 async def test_the_simulator_identifies_people_by_the_calls_methods_only() -> None:

@@ -32,7 +32,7 @@ async def test_takedowns_from_the_command_line(
         assert (await cli("open", ref, "--title", "Secret numbers shown")).returncode == 0
         unknown = await cli("takedown", ref, "hitta", "--scope", "x", "--count", "3")
         assert unknown.returncode == 1
-        assert "no recipient hitta in the se directory (known: eniro)" in unknown.stderr
+        assert "no recipient hitta in the directory for Sweden (known: eniro)" in unknown.stderr
         scope = "entries flagged secret in the feed of 25 Nov"
         asked = await cli("takedown", ref, "eniro", "--scope", scope, "--count", "3", "--by", "Kim")
         assert asked.returncode == 0, asked.stderr

@@ -26,7 +26,7 @@ def test_the_demo_runs_the_comviq_case_to_the_end_in_a_folder_of_its_own(tmp_pat
     )
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
-    assert "notification campaign 1 started for 3300 people" in out
+    assert "notification campaign 1 started for 3,300 people" in out
     assert "notification campaign 1 finished:" in out
     told = out.split("every customer told")[1]
     assert "3300 people on the list" in told and "calls:" in told
@@ -35,10 +35,10 @@ def test_the_demo_runs_the_comviq_case_to_the_end_in_a_folder_of_its_own(tmp_pat
     assert "takedown requested from Eniro" in out and "takedown requested from Hitta.se" in out
     assert "takedown reminder 1 sent to Hitta.se; the owner paged" in out
     assert "waiting for containment: calls begin once every takedown is confirmed" in out
-    assert out.index("2 of 2 takedowns confirmed; notifying 3300 people") < out.index(
+    assert out.index("2 of 2 takedowns confirmed; notifying 3,300 people") < out.index(
         "notification campaign 1 started"
     )
-    assert "initial_report acknowledged by Incident manager" in out
+    assert "the initial report acknowledged by Incident manager" in out
     assert "pages reached: 6h 1, 2h 1, 30m 1" in out, "nobody wider once the page is owned"
     assert re.search(r"attached: \S+-3\.json, \S+-3\.pdf", out), "the Swedish filing's PDF"
     # The engine's own register, outbox and store are untouched: the demo has its own.

@@ -126,7 +126,7 @@ async def test_load_the_list_decide_and_follow_the_campaign(
         assert "Hemliga nummer" not in first, "nothing about the incident before identity"
         keys = [text.split()[1] for text in handed]
         stranger = await cli("calls", "script", keys[0], "--agent", "agent-2")
-        assert stranger.returncode == 1 and "not held by agent-2" in stranger.stderr
+        assert stranger.returncode == 1 and "is not held by you" in stranger.stderr
         assert "Hemliga nummer" not in stranger.stdout, "the script is for the agent on the call"
         assert "by one of:\n  bankid (BankID" in first and "security_questions" not in first
         script = await cli("calls", "script", keys[0], "--agent", "agent-1")
@@ -135,7 +135,7 @@ async def test_load_the_list_decide_and_follow_the_campaign(
         record = ("calls", "record", keys[0], "reached_verified", "--agent", "agent-1")
         unproven = await cli(*record)
         assert unproven.returncode == 1
-        assert "needs how the person was identified: one of bankid|one_time_code" in (
+        assert "needs how the person proved who they are: BankID or one-time code" in (
             unproven.stderr
         )
         weak = await cli(*record, "--identified-by", "security_questions")

@@ -172,4 +172,4 @@ def test_csv_that_cannot_be_read_names_the_line(tmp_path: Path, content: bytes, 
 def test_the_cli_refuses_a_fifo_in_one_line_and_exits_1(fifo: Path) -> None:
     run = offline("facts", "INC-2026-001", "--file", str(fifo))
     assert run.returncode == 1, run.stderr
-    assert run.stderr == f"error: {fifo} is a pipe (FIFO), not a file that can be read\n"
+    assert run.stderr == f"error: {fifo} is a pipe (FIFO), not a file that can be read (--file)\n"

@@ -149,7 +149,7 @@ async def test_every_incident_route_answers_and_refuses_as_the_cli_does(
 
         people_list = (await api.get(f"/api/incidents/{ref}/unreachable")).json()
         assert people_list == []
-        refused(await api.get(f"/api/incidents/{ref}/people/NOBODY"), 409, "NOBODY")
+        refused(await api.get(f"/api/incidents/{ref}/people/NOBODY"), 404, "NOBODY")
 
         refused(await api.post(f"/api/incidents/{ref}/close", json={}), 409, "reports still due")
         ref = await opened(api, "Another one, closed at once")
@@ -157,7 +157,7 @@ async def test_every_incident_route_answers_and_refuses_as_the_cli_does(
         refused(
             await api.post(f"/api/incidents/{ref}/close", json={"reason": "done"}),
             409,
-            "initial_report",
+            "PTS initial report",
         )
         closed = await api.post(
             f"/api/incidents/{ref}/close",
@@ -401,7 +401,7 @@ async def test_an_agent_sees_the_call_they_hold_and_nothing_else(
             unproven = await agent.post(
                 f"/api/calls/{call['key']}/outcome", json={"outcome": "reached_verified"}
             )
-            refused(unproven, 409, "how the person was identified")
+            refused(unproven, 409, "how the person proved who they are")
             done = await agent.post(
                 f"/api/calls/{call['key']}/outcome",
                 json={"outcome": "reached_verified", "identified_by": "bankid"},

@@ -119,7 +119,7 @@ async def test_a_manager_opens_discovers_fixes_a_field_approves_and_sees_the_fil
         await page.fill("#f-affected_count", "-5")
         await page.click("form:has(#f-affected_count) button")
         refusal = page.locator("#fact-affected_count .refused")
-        await expect(refusal).to_contain_text("affected_count")
+        await expect(refusal).to_contain_text("at least 0")
         await page.screenshot(path=shot("facts-refused"), full_page=True)
         await page.fill("#f-affected_count", "3300")
         await page.click("form:has(#f-affected_count) button")

@@ -76,7 +76,7 @@ BAD: list[tuple[str, str, dict[str, Any], str]] = [
         {"at": "2026-01-10 08:00", "what": "x"},
         "no offset or zone",
     ),
-    ("approve before discovery", "approve", {"by": "M"}, "before discovery"),
+    ("approve before discovery", "approve", {"by": "M"}, "before the discovery"),
     ("short justification", "justify", {"by": "M", "text": "because"}, "at least 20 characters"),
     ("close with nothing reported and no reason", "close", {"by": "M"}, "needs a reason"),
     (
@@ -156,7 +156,7 @@ SECOND: list[tuple[str, str, dict[str, Any], str]] = [
         "approve naming another filing than the pending one",
         "approve",
         {"by": "M", "filing": "supplementary_report"},
-        "the pending filing is the initial_report",
+        "the pending filing is the initial report",
     ),
 ]
 

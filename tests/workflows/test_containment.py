@@ -80,9 +80,11 @@ async def test_takedowns_are_reminded_until_confirmed_and_the_campaign_waits_for
         try:
             await handle.execute_update(IncidentWorkflow.request_takedown, ENIRO)
         except WorkflowUpdateFailedError as err:
-            assert "already requested from eniro" in refusal_message(err)
+            assert "a takedown was already requested from Eniro" in refusal_message(err)
         answer = await handle.execute_update(IncidentWorkflow.decide_notice, early)
-        assert answer == "notifying 2 people once every takedown is confirmed (0 of 2 so far)"
+        assert (
+            answer.message == "notifying 2 people once every takedown is confirmed (0 of 2 so far)"
+        )
 
         await skipping.sleep(timedelta(hours=1))
         asked = smtp.to("removals@eniro.example")
