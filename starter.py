@@ -1,6 +1,6 @@
-"""The breachclock command line: ``python starter.py --help``."""
+"""The breachclock command line: ``python starter.py --help`` (as ``breachclock``)."""
 
-from breachclock.cli import main
+from breachclock.app.main import main
 
 if __name__ == "__main__":
-    main()
+    main(prog_name="starter.py")

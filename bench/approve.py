@@ -21,11 +21,11 @@ from typing import Any
 import aiosmtplib
 
 from bench.embedded import embedded, open_incident, percentile
+from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.incident.lifecycle import FileReport
 from breachclock.domain.incident.model import Approve, Discover, FilingKind
 from breachclock.domain.incident.report import build_draft, render_text
 from breachclock.runtime.config import Settings
-from worker import build_worker, relay_for
 from workflows.incident import IncidentWorkflow
 
 

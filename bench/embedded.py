@@ -14,11 +14,11 @@ from aiosmtpd.controller import Controller
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from breachclock.app.engine import prepare_data_dir
 from breachclock.domain.incident.model import OpenIncident
 from breachclock.runtime.config import Settings
 from breachclock.runtime.outbox import free_port
 from breachclock.runtime.temporal import start_dev_server, workflow_id
-from worker import prepare_data_dir
 from workflows.incident import IncidentWorkflow
 from workflows.messages import IncidentStart
 

@@ -55,7 +55,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.notice_mail import notice_wire
 from bench.embedded import embedded, open_incident
-from breachclock.cli.demo import comviq_notice
+from breachclock.app.demo import comviq_notice
+from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.ids import campaign_id
 from breachclock.domain.incident.model import IncidentState, Wave
 from breachclock.domain.incident.notice_fact import operator_for
@@ -67,7 +68,6 @@ from breachclock.runtime.config import Settings
 from breachclock.runtime.store import open_notify_store
 from breachclock.runtime.temporal import WORKFLOW_ID_PREFIX
 from breachclock.service.notification import load_list
-from worker import build_worker, relay_for
 from workflows.campaign import CampaignProgress
 from workflows.incident import IncidentWorkflow
 from workflows.messages import MAX_LOAD_PAGE

@@ -22,13 +22,13 @@ from typing import Any
 import httpx
 
 from bench.embedded import embedded, open_incident, percentile
+from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.incident.model import Discover, TimelineInput
 from breachclock.runtime.config import Settings
 from breachclock.service.engine import Engine
 from breachclock.service.register import register
 from breachclock.web.app import create_app
 from breachclock.web.auth import Role
-from worker import build_worker, relay_for
 from workflows.incident import IncidentWorkflow
 
 BATCH = 50

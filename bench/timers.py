@@ -30,9 +30,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.embedded import embedded, open_incident, percentile
+from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.incident.model import Discover, IncidentState
 from breachclock.runtime.config import Settings
-from worker import build_worker, relay_for
 from workflows.incident import REARM_LEAD, IncidentWorkflow
 
 ESCALATION_LEAD = timedelta(minutes=2)

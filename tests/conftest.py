@@ -27,13 +27,13 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.converter import PayloadCodec
 from temporalio.testing import WorkflowEnvironment
 
+from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.ids import campaign_id
 from breachclock.domain.incident import lifecycle
 from breachclock.domain.incident.model import Approve, Discover, Facts, IncidentState, OpenIncident
 from breachclock.runtime.config import Settings
 from breachclock.runtime.outbox import free_port
 from breachclock.runtime.temporal import start_dev_server, start_time_skipping, workflow_id
-from worker import build_worker, relay_for
 from workflows.incident import IncidentWorkflow
 from workflows.messages import ApproveResult, IncidentStart
 

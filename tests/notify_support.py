@@ -8,7 +8,7 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.cli.demo import comviq_notice
+from breachclock.app.demo import comviq_notice
 from breachclock.domain.incident.model import IncidentState
 from breachclock.domain.notify.assessment import Decision
 from breachclock.domain.notify.notice import IncidentNotice

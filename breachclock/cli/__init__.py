@@ -9,10 +9,8 @@ a malformed command, 3 when Temporal or the store cannot be reached.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
-from pathlib import Path
 
 import click
 
@@ -20,7 +18,6 @@ from breachclock.cli import containment, incidents, notification, ownership, reg
 from breachclock.cli.calls import calls
 from breachclock.cli.common import REFUSED, USAGE
 from breachclock.cli.schema import schema
-from breachclock.runtime.config import Settings
 from breachclock.runtime.logs import configure as configure_logs
 from breachclock.runtime.terminal import printable
 
@@ -46,13 +43,15 @@ for command in [
     cli.add_command(command)
 
 
-def main(args: list[str] | None = None) -> None:
+def main(
+    args: list[str] | None = None, group: click.Group = cli, prog_name: str = "starter.py"
+) -> None:
     """``starter.py``: the group, with click's usage errors as one line too (click prints
     a usage block, a blank line and the error; the README promises one line)."""
     try:
-        cli.main(args, prog_name="starter.py", standalone_mode=False)
+        group.main(args, prog_name=prog_name, standalone_mode=False)
     except click.UsageError as err:
-        where = err.ctx.command_path if err.ctx else "starter.py"
+        where = err.ctx.command_path if err.ctx else prog_name
         message = printable(err.format_message(), one_line=True)
         click.echo(f"error: {message} (see: {where} --help)", err=True)
         sys.exit(USAGE)
@@ -62,18 +61,3 @@ def main(args: list[str] | None = None) -> None:
     except click.Abort:
         click.echo("error: interrupted", err=True)
         sys.exit(REFUSED)
-
-
-@cli.command()
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    help="The demo's data folder [a new one under the data folder's demo/].",
-)
-def demo(data_dir: Path | None) -> None:
-    """The Comviq case from start to finish on the time-skipping test server, in a data
-    folder of its own (never the engine's register, outbox or campaign store)."""
-    from breachclock.cli.demo import run_demo
-
-    settings = Settings() if data_dir is None else Settings(BREACHCLOCK_DATA_DIR=data_dir)
-    asyncio.run(run_demo(settings, own_folder=data_dir is None))

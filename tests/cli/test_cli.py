@@ -12,6 +12,7 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from breachclock.app.engine import prepare_data_dir
 from breachclock.domain.incident.model import IncidentState
 from breachclock.runtime.config import Settings
 from breachclock.runtime.store import open_store
@@ -19,7 +20,6 @@ from breachclock.runtime.temporal import workflow_id
 from tests.cli_support import address
 from tests.conftest import SmtpSink, harness, unique
 from tests.facts import ALL_BUT_ROOT_CAUSE
-from worker import prepare_data_dir
 from workflows.incident import IncidentWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -158,8 +158,8 @@ async def test_personal_data_at_rest_is_sealed_and_owner_only(
     """The stores the engine keeps in its data folder (22,000 names and numbers for
     weeks): no name, number or address readable in their files, and only their owner
     may open them; a closed incident in the register is sealed too."""
+    from breachclock.app.engine import prepare_data_dir
     from tests.notify_support import decide, people, ready
-    from worker import prepare_data_dir
 
     crowd = people(6)
     async with harness(

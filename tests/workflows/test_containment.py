@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.filing import MailActivities
 from activities.mailer import Mailer
+from breachclock.app.engine import relay_for
 from breachclock.domain.incident.containment import (
     TakedownReport,
     TakedownRequest,
@@ -25,7 +26,6 @@ from breachclock.runtime.store import open_store
 from breachclock.service.engine import refusal_message
 from tests.conftest import SmtpSink, harness, settings_for
 from tests.notify_support import finish, people, ready
-from worker import relay_for
 from workflows.incident import IncidentWorkflow
 
 ENIRO = TakedownRequest(

@@ -19,7 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.api import Advance
 from activities.calls import Simulator, SimulatorConfig
 from activities.notify import NotifyActivities
-from breachclock.cli.demo import comviq_notice
+from breachclock.app.demo import comviq_notice
+from breachclock.app.engine import relay_for
 from breachclock.domain.ids import campaign_id
 from breachclock.domain.incident.model import (
     Approve,
@@ -35,7 +36,6 @@ from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.store import open_notify_store
 from tests.conftest import SmtpSink, approve_pending, harness, runs_of, settings_for, unique
 from tests.notify_support import decide, finish, people, person, ready
-from worker import relay_for
 from workflows.incident import IncidentWorkflow
 from workflows.messages import ApproveResult
 

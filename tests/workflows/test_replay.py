@@ -20,8 +20,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from breachclock.app.engine import WORKFLOWS, sandbox
 from breachclock.runtime.codec import EncryptionCodec, encrypted_converter
-from worker import WORKFLOWS, sandbox
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
 

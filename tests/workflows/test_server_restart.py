@@ -7,11 +7,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.incident.model import Discover, FilingKind, IncidentState
 from breachclock.runtime.outbox import free_port
 from breachclock.runtime.temporal import start_dev_server
 from tests.conftest import Harness, SmtpSink, settings_for
-from worker import build_worker, relay_for
 from workflows.incident import IncidentWorkflow
 
 PTS = "incidentrapport@pts.se"

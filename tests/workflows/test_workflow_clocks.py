@@ -240,10 +240,10 @@ async def test_retried_filing_activity_never_mails_twice(
     """The ledger answers a second attempt with the same key: nothing is sent again."""
     from activities.filing import MailActivities
     from activities.mailer import Mailer
+    from breachclock.app.engine import relay_for
     from breachclock.domain.incident.lifecycle import FileReport
     from breachclock.domain.incident.report import build_draft
     from breachclock.runtime.store import open_store
-    from worker import relay_for
 
     async with harness(skipping, tmp_path, smtp) as h:
         handle = await h.discovered()

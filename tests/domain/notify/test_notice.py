@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from breachclock.cli.demo import affected, comviq_notice
+from breachclock.app.demo import affected, comviq_notice
 from breachclock.domain.catalogue import Voice
 from breachclock.domain.notify.notice import (
     IncidentNotice,

@@ -16,6 +16,7 @@ from pathlib import Path
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from breachclock.app.engine import build_worker, prepare_data_dir, relay_for
 from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.model import (
     Close,
@@ -38,7 +39,6 @@ from breachclock.runtime.temporal import data_converter, start_time_skipping, wo
 from breachclock.service import containment, incidents
 from breachclock.service.engine import Engine
 from breachclock.service.notification import load_list
-from worker import build_worker, prepare_data_dir, relay_for
 from workflows.incident import IncidentWorkflow
 from workflows.messages import IncidentStart
 

@@ -1,0 +1,79 @@
+"""``breachclock``: one command for every process and every CLI noun.
+
+``breachclock engine`` runs the engine (as ``worker.py``; ``engine stop`` stops it),
+``breachclock web`` the API and console on their own, ``breachclock codec-server`` the
+payload codec for the Temporal UI and CLI, ``breachclock demo`` the Comviq case; every
+other command is the CLI's (``breachclock status INC-1``), as ``starter.py`` runs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import click
+
+from breachclock.cli import cli
+from breachclock.cli import main as cli_main
+from breachclock.runtime.config import Settings
+from breachclock.runtime.logs import configure as configure_logs
+
+PASS_ON = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+"""For commands that hand their arguments to a process's own parser."""
+
+
+@click.group()
+def breachclock() -> None:
+    """breachclock: privacy-incident reporting on Temporal."""
+    configure_logs(logging.WARNING)
+
+
+for name, command in cli.commands.items():
+    breachclock.add_command(command, name)
+
+
+@breachclock.command(context_settings=PASS_ON)
+@click.pass_context
+def engine(ctx: click.Context) -> None:
+    """Run the engine on this data folder (``engine stop`` stops it)."""
+    from breachclock.app.engine import main as engine_main
+
+    engine_main(list(ctx.args))
+
+
+@breachclock.command(context_settings=PASS_ON)
+@click.pass_context
+def web(ctx: click.Context) -> None:
+    """Serve the API and console as a process of their own (``web --help``)."""
+    from breachclock.web.__main__ import main as web_main
+
+    web_main(list(ctx.args))
+
+
+@breachclock.command("codec-server", context_settings=PASS_ON)
+@click.pass_context
+def codec_server(ctx: click.Context) -> None:
+    """Decode payloads for the Temporal UI and CLI (``codec-server --help``)."""
+    from breachclock.runtime.codec_server import main as codec_main
+
+    codec_main(list(ctx.args))
+
+
+@breachclock.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    help="The demo's data folder [a new one under the data folder's demo/].",
+)
+def demo(data_dir: Path | None) -> None:
+    """The Comviq case from start to finish on the time-skipping test server, in a data
+    folder of its own (never the engine's register, outbox or campaign store)."""
+    from breachclock.app.demo import run_demo
+
+    settings = Settings() if data_dir is None else Settings(BREACHCLOCK_DATA_DIR=data_dir)
+    asyncio.run(run_demo(settings, own_folder=data_dir is None))
+
+
+def main(args: list[str] | None = None, prog_name: str = "breachclock") -> None:
+    cli_main(args, group=breachclock, prog_name=prog_name)
