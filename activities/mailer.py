@@ -1,7 +1,8 @@
 """Sending a filing or a page once per business key.
 
-The ledger is checked before sending and written after the relay accepted the
-message: for a regulator's filing a lost mail is worse than a second copy, so the
+The key's one ledger row decides: an attempt first takes the key's lease, which the
+store grants in one statement only if the key is neither recorded as sent nor held by
+another attempt, and the row records the send after the relay accepted the message: for a regulator's filing a lost mail is worse than a second copy, so the
 one window left (a worker dying between the relay's acceptance and the ledger
 write) resends, and the Message-ID, derived from the key, lets the receiving side
 recognise the copy. While one attempt sends, it holds a lease on the key, so a
@@ -14,10 +15,12 @@ retried): retrying cannot change it, and the workflow decides what follows.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import os
 import ssl
+import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses
@@ -91,13 +94,29 @@ class Mailer:
         self.store = store
         self.tracer = tracer or NoOpTracer()
 
-    async def send_once(self, key: str, message: EmailMessage) -> Receipt:
-        recorded = await self.store.sent(key)
-        if recorded is not None:
-            log.info("mail.already_sent", key=key)
-            return Receipt.model_validate({**recorded, "duplicate": True})
+    async def send_once(self, key: str, message: EmailMessage, wait: float = 0.0) -> Receipt:
+        """Send ``message`` unless ``key`` was sent (then its recorded receipt, marked a
+        duplicate). While another attempt holds the key, poll for up to ``wait`` seconds
+        (a request that has no Temporal to retry it), then raise ``KeyBusy``."""
+        deadline = time.monotonic() + wait
+        pause = 0.02
+        while True:
+            try:
+                return await self._send_once(key, message)
+            except KeyBusy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise
+                await asyncio.sleep(min(pause, left))
+                pause = min(pause * 2, 0.5)
+
+    async def _send_once(self, key: str, message: EmailMessage) -> Receipt:
         holder = attempt_name()
         if not await self.store.lease(key, holder, datetime.now(UTC), LEASE):
+            recorded = await self.store.sent(key)
+            if recorded is not None:
+                log.info("mail.already_sent", key=key)
+                return Receipt.model_validate({**recorded, "duplicate": True})
             raise KeyBusy(f"another attempt is sending {key}; trying again shortly")
         stamp(message, key, self.relay.sender)
         recipients = getaddresses(message.get_all("To", []))

@@ -53,6 +53,26 @@ class Refused(Exception):
         return cls(problem(code, field, **params))
 
 
+BUSY = "busy"
+"""The problem code of work another caller is doing right now (the same key, at once):
+a retry, not an error; its ``retry_after`` says in how many seconds."""
+RETRY_AFTER = 5
+
+
+def busy(retry_after: int = RETRY_AFTER) -> Refused:
+    """Another caller is doing this now: try again in ``retry_after`` seconds."""
+    return Refused.of(BUSY, retry_after=retry_after)
+
+
+def retry_after(err: Refused) -> int | None:
+    """Seconds to wait before retrying, when the refusal is only ``busy``."""
+    for p in err.problems:
+        wait = p.params.get("retry_after")
+        if p.code == BUSY and isinstance(wait, int):
+            return wait
+    return None
+
+
 class Unreachable(Exception):
     """Temporal or the store does not answer; the message says which and what to do."""
 

@@ -5,7 +5,10 @@ The incident is opened, not discovered: whether the operator is aware of a perso
 data breach is a person's call, and the page asks for it. The reference is derived
 from the group's ``groupKey``, so Temporal's workflow-id uniqueness makes a repeated
 delivery of the same group open nothing twice; the page's key is the reference's, so
-it is sent once however often the group is delivered.
+it is sent once however often the group is delivered. Deliveries of one group that
+arrive together wait (a bounded while) for the one that pages, and get its answer;
+past the bound, the refusal is ``busy`` (an HTTP surface answers 409 with when to
+retry), never an error.
 """
 
 from __future__ import annotations
@@ -16,16 +19,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from activities.mailer import Mailer, relay_for
+from activities.mailer import KeyBusy, Mailer, relay_for
 from breachclock.domain.incident.model import OpenIncident
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.config import cli_command
-from breachclock.service.engine import Engine, Refused
+from breachclock.service.engine import Engine, Refused, busy
 from breachclock.service.incidents import open_incident
 
 LABEL = "breachclock"
 """An alert is for breachclock when it carries ``breachclock="incident"``."""
 REGIME_LABEL = "breachclock_regime"
+PAGE_WAIT = 10.0
+"""Seconds a delivery waits for another delivery of its group that is paging now: a
+page takes a relay's answer (well under this); past it, the caller is told to retry."""
 
 
 class Alert(BaseModel):
@@ -88,7 +94,7 @@ async def alertmanager(engine: Engine, hook: AlertmanagerWebhook, by: str) -> In
         await open_incident(engine, opening)
         opened = True
     except Refused as err:
-        if "already exists" not in str(err):
+        if not any(p.code == "incident.exists" for p in err.problems):
             raise
         opened = False
     paged = await _page(engine, opening, labelled, hook.externalURL)
@@ -113,7 +119,10 @@ async def _page(engine: Engine, opening: OpenIncident, alerts: list[Alert], sour
     ]
     message.set_content("\n".join(str(line) for line in body))
     async with engine.records() as store:
-        receipt = await Mailer(relay_for(settings), store).send_once(
-            f"{opening.reference}:page:intake", message
-        )
+        try:
+            receipt = await Mailer(relay_for(settings), store).send_once(
+                f"{opening.reference}:page:intake", message, wait=PAGE_WAIT
+            )
+        except KeyBusy:
+            raise busy() from None
     return not receipt.duplicate

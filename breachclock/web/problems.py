@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from breachclock.domain.catalogue import LANGUAGES, Language, Voice
 from breachclock.domain.problems import Problem, problems_of
-from breachclock.service.engine import Refused, Unreachable
+from breachclock.service.engine import Refused, Unreachable, retry_after
 
 NOT_FOUND = {"incident.unknown", "call.unknown", "person.unknown"}
 """Refusals that mean the thing named does not exist (404, not 409)."""
@@ -83,7 +83,11 @@ def refused_status(err: Refused) -> int:
 def install(app: FastAPI) -> None:
     @app.exception_handler(Refused)
     async def _refused(request: Request, err: Refused) -> JSONResponse:
-        return problems_response(refused_status(err), err.problems, request)
+        response = problems_response(refused_status(err), err.problems, request)
+        wait = retry_after(err)
+        if wait is not None:  # a concurrent duplicate: 409, and when to try again
+            response.headers["Retry-After"] = str(wait)
+        return response
 
     @app.exception_handler(Unreachable)
     async def _unreachable(request: Request, err: Unreachable) -> JSONResponse:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +18,13 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
+from activities.api import Receipt
+from activities.mailer import KeyBusy, Mailer, SmtpRelay
 from breachclock.runtime.codec import Sealer
 from breachclock.runtime.config import Settings
 from breachclock.runtime.store import RecordStore, open_store, records
 from breachclock.runtime.store.db import PostgresDb, SqliteDb
+from tests.conftest import SmtpSink
 from tests.postgres import postgresql_url_fixture  # noqa: F401 - the postgresql_url fixture
 
 SEALER = Sealer({"k": os.urandom(32)}, "k")
@@ -33,6 +39,7 @@ def PostgresStore(url: str) -> RecordStore:
 
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+SENT_ROWS = "SELECT count(*) FROM ledger WHERE detail IS NOT NULL"
 
 # A backend as the tests see it: make a store (another "worker" on the same data when
 # called again), and count the rows of the ledger behind the interface's back.
@@ -56,7 +63,7 @@ async def sqlite_backend(tmp_path: Path) -> Backend:
 
     async def count() -> int:
         with sqlite3.connect(path) as db:
-            return int(db.execute("SELECT count(*) FROM sent").fetchone()[0])
+            return int(db.execute(SENT_ROWS).fetchone()[0])
 
     return Backend(lambda: SqliteStore(path), count)
 
@@ -79,7 +86,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         async def count() -> int:
             db = await asyncpg.connect(url)
             try:
-                return int(await db.fetchval("SELECT count(*) FROM sent"))
+                return int(await db.fetchval(SENT_ROWS))
             finally:
                 await db.close()
 
@@ -177,3 +184,90 @@ def test_open_store_follows_the_settings(tmp_path: Path) -> None:
     assert "secret" not in repr(shared) and "secret" not in repr(open_store(shared))
     with pytest.raises(ValueError, match="unsupported scheme 'mysql'"):
         open_store(Settings(BREACHCLOCK_STORE_URL=SecretStr("mysql://db/bc")))
+
+
+# ------------------------------------------------------- send once, under concurrency
+
+
+def page(key: str) -> EmailMessage:
+    message = EmailMessage()
+    message["To"] = "oncall@example.org"
+    message["Subject"] = f"page {key}"
+    message.set_content("confirm a possible breach")
+    return message
+
+
+async def send_until_done(mailer: Mailer, key: str) -> Receipt:
+    """One caller as Temporal drives an activity: a busy key is tried again shortly."""
+    while True:
+        try:
+            return await mailer.send_once(key, page(key))
+        except KeyBusy:
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("keys", [1, 20])
+async def test_concurrent_sends_mail_each_key_once(
+    backend: Backend, smtp: SmtpSink, keys: int
+) -> None:
+    """50 callers of one key, or 20 keys with callers interleaved, on two "workers" (each
+    its own store): the SMTP server receives exactly one mail per key, and every caller
+    of a key holds the same receipt. Before the lease and the sent mark shared one row,
+    a caller that found the key unsent while another finished took the freed lease."""
+    relay = SmtpRelay(host="127.0.0.1", port=smtp.port, sender="engine@example.org")
+    workers = [Mailer(relay, backend.store()), Mailer(relay, backend.store())]
+    callers = 50 if keys == 1 else 5 * keys
+    names = [f"INC-{n % keys}:page:intake" for n in range(callers)]
+    receipts = await asyncio.gather(
+        *(send_until_done(workers[n % 2], name) for n, name in enumerate(names))
+    )
+    assert Counter(smtp.keys()) == Counter(set(names))
+    for name in set(names):
+        got = {
+            (r.key, r.message_id, r.sent_at)
+            for r, n in zip(receipts, names, strict=True)
+            if n == name
+        }
+        assert len(got) == 1, got
+        assert (
+            sum(1 for r, n in zip(receipts, names, strict=True) if n == name and not r.duplicate)
+            == 1
+        )
+    assert await backend.count_sent() == keys
+
+
+async def test_a_recorded_key_is_never_leased(backend: Backend) -> None:
+    store = backend.store()
+    assert await store.lease("K", "a", T0, timedelta(minutes=3))
+    assert not await store.lease("K", "b", T0, timedelta(minutes=3))
+    assert await store.record_sent("K", "<1@breachclock>", T0, receipt("K", 1))
+    for holder in ("a", "b"):  # not the holder that sent it, nor anyone, even much later
+        assert not await store.lease("K", holder, T0 + timedelta(days=1), timedelta(minutes=3))
+    await store.release("K", "a")
+    assert await store.sent("K") == receipt("K", 1)
+
+
+async def test_an_older_ledger_is_carried_over(tmp_path: Path) -> None:
+    """A store made before the ledger had one row per key keeps what it recorded and the
+    lease it held."""
+    path = tmp_path / "old.db"
+    older = records.Schema("records", records.SCHEMA.migrations[:3])
+    old = RecordStore(SqliteDb(path, older), SEALER)
+    await old.db.atomic(
+        [
+            (
+                "INSERT INTO sent (key, message_id, sent_at, detail) VALUES (?, ?, ?, ?)",
+                ("DONE", "<1@b>", T0.isoformat(), json.dumps(receipt("DONE", 1))),
+            ),
+            (
+                "INSERT INTO sending (key, holder, held_until) VALUES (?, ?, ?)",
+                ("HELD", "a", (T0 + timedelta(minutes=3)).timestamp()),
+            ),
+        ]
+    )
+    await old.close()
+    async with SqliteStore(path) as store:
+        assert await store.sent("DONE") == receipt("DONE", 1)
+        assert not await store.lease("DONE", "x", T0, timedelta(minutes=3))
+        assert not await store.lease("HELD", "x", T0, timedelta(minutes=3))
+        assert await store.lease("HELD", "x", T0 + timedelta(minutes=4), timedelta(minutes=3))

@@ -1,10 +1,14 @@
 """The engine's own durable record: what was sent, and the incident register.
 
-``sent`` is the idempotency ledger of filings and pages: a side effect's business key
-is written there once the relay accepted it, and any later attempt with that key
-returns the recorded result instead of sending again. ``sending`` holds short leases,
-so that two attempts of one key (a zombie whose worker was presumed dead, or a run
-that continued as new while its activity still ran) never send at the same time.
+``ledger`` is the idempotency ledger of filings and pages, one row per business key:
+while an attempt sends, the row holds its short lease (so two attempts of one key, a
+zombie whose worker was presumed dead or a run that continued as new while its
+activity still ran, never send at the same time); once the relay accepted the mail,
+the same row records it, and any later attempt returns the recorded result instead
+of sending again. Lease and record share the row so that one statement decides: a
+lease is never granted for a key already recorded as sent (with two tables, an
+attempt that checked "not sent" while another finished took the freed lease and
+sent again).
 ``register`` keeps every closed incident (LEK wants a register of all of them,
 reported or not), sealed, so it outlives Temporal's retention.
 """
@@ -77,6 +81,26 @@ SCHEMA = Schema(
                 "ALTER TABLE register ADD COLUMN purged_at TEXT",
             ),
         ),
+        Migration(
+            4,
+            both=(
+                """CREATE TABLE ledger (
+                    key TEXT PRIMARY KEY,
+                    holder TEXT,
+                    held_until DOUBLE PRECISION,
+                    message_id TEXT,
+                    sent_at TEXT,
+                    detail TEXT
+                )""",
+                "INSERT INTO ledger (key, message_id, sent_at, detail)"
+                " SELECT key, message_id, sent_at, detail FROM sent",
+                "INSERT INTO ledger (key, holder, held_until)"
+                " SELECT key, holder, held_until FROM sending"
+                " WHERE key NOT IN (SELECT key FROM sent)",
+                "DROP TABLE sending",
+                "DROP TABLE sent",
+            ),
+        ),
     ),
 )
 
@@ -104,36 +128,44 @@ class RecordStore(OnDb):
 
     async def sent(self, key: str) -> dict[str, Any] | None:
         """The detail recorded for ``key``, or None if it was never sent."""
-        rows = await self.db.query("SELECT detail FROM sent WHERE key = ?", key)
+        rows = await self.db.query(
+            "SELECT detail FROM ledger WHERE key = ? AND detail IS NOT NULL", key
+        )
         return dict(json.loads(rows[0][0])) if rows else None
 
     async def record_sent(
         self, key: str, message_id: str, sent_at: datetime, detail: dict[str, Any]
     ) -> bool:
-        """Record ``key`` unless it is already there (the first record wins), and end its
-        lease. True when this call inserted the row, False when it was recorded before."""
-        inserted, _ = await self.db.atomic(
+        """Record ``key`` as sent unless it already is (the first record wins), ending its
+        lease. True when this call recorded it, False when it was recorded before."""
+        (recorded,) = await self.db.atomic(
             [
                 (
-                    "INSERT INTO sent (key, message_id, sent_at, detail) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT (key) DO NOTHING",
+                    "INSERT INTO ledger (key, message_id, sent_at, detail) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET message_id = excluded.message_id,"
+                    " sent_at = excluded.sent_at, detail = excluded.detail,"
+                    " holder = NULL, held_until = NULL"
+                    " WHERE ledger.detail IS NULL",
                     (key, message_id, utc_text(sent_at), json.dumps(detail)),
-                ),
-                ("DELETE FROM sending WHERE key = ?", (key,)),
+                )
             ]
         )
-        return inserted == 1
+        return recorded == 1
 
     async def lease(self, key: str, holder: str, now: datetime, hold: timedelta) -> bool:
-        """Hold ``key`` for sending until ``now + hold``: True unless another holder's
-        lease on it still runs. Holding it again (a retry of the same holder) renews it."""
+        """Hold ``key`` for sending until ``now + hold``: True unless the key is recorded
+        as sent or another holder's lease on it still runs. Holding it again (a retry of
+        the same holder) renews it. One statement on the key's one row decides (on
+        PostgreSQL the conflict's row is locked and its condition read at its latest
+        version), so no attempt can take a lease that a finished send just gave up."""
         (taken,) = await self.db.atomic(
             [
                 (
-                    "INSERT INTO sending (key, holder, held_until) VALUES (?, ?, ?)"
+                    "INSERT INTO ledger (key, holder, held_until) VALUES (?, ?, ?)"
                     " ON CONFLICT (key) DO UPDATE SET holder = excluded.holder,"
                     " held_until = excluded.held_until"
-                    " WHERE sending.held_until < ? OR sending.holder = excluded.holder",
+                    " WHERE ledger.detail IS NULL AND (ledger.held_until IS NULL"
+                    " OR ledger.held_until < ? OR ledger.holder = excluded.holder)",
                     (key, holder, seconds(now + hold), seconds(now)),
                 )
             ]
@@ -142,7 +174,14 @@ class RecordStore(OnDb):
 
     async def release(self, key: str, holder: str) -> None:
         """Give up a lease after a failed send, so a retry need not wait it out."""
-        await self.db.atomic([("DELETE FROM sending WHERE key = ? AND holder = ?", (key, holder))])
+        await self.db.atomic(
+            [
+                (
+                    "DELETE FROM ledger WHERE key = ? AND holder = ? AND detail IS NULL",
+                    (key, holder),
+                )
+            ]
+        )
 
     # ----------------------------------------------------------- register
 
