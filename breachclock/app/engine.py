@@ -30,7 +30,7 @@ from activities.notify import NotifyActivities
 from activities.register import RegisterActivities
 from activities.retention import RetentionActivities
 from breachclock.runtime import engine_lock
-from breachclock.runtime.config import Settings
+from breachclock.runtime.config import Settings, settings_or_exit
 from breachclock.runtime.links import link_key
 from breachclock.runtime.outbox import Outbox
 from breachclock.runtime.store import NotifyStore, RecordStore, open_notify_store, open_store
@@ -234,7 +234,7 @@ def main(args: list[str]) -> None:
     from breachclock.runtime.logs import configure
 
     configure()
-    settings = Settings()
+    settings = settings_or_exit()
     try:
         if args == ["stop"]:
             print(engine_lock.stop(settings.data_dir))

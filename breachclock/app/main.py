@@ -16,7 +16,7 @@ import click
 
 from breachclock.cli import cli
 from breachclock.cli import main as cli_main
-from breachclock.runtime.config import Settings
+from breachclock.runtime.config import settings_or_exit
 from breachclock.runtime.logs import configure as configure_logs
 
 PASS_ON = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
@@ -71,7 +71,9 @@ def demo(data_dir: Path | None) -> None:
     folder of its own (never the engine's register, outbox or campaign store)."""
     from breachclock.app.demo import run_demo
 
-    settings = Settings() if data_dir is None else Settings(BREACHCLOCK_DATA_DIR=data_dir)
+    settings = (
+        settings_or_exit() if data_dir is None else settings_or_exit(BREACHCLOCK_DATA_DIR=data_dir)
+    )
     asyncio.run(run_demo(settings, own_folder=data_dir is None))
 
 

@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from temporalio.service import RPCError
 
 from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.model import clean_reference
-from breachclock.domain.problems import Problem, problems_of
+from breachclock.domain.problems import Problem
 from breachclock.domain.regimes import RegimeCode
 from breachclock.domain.text import InputFileError
 from breachclock.runtime import files
-from breachclock.runtime.config import Settings
+from breachclock.runtime.config import SettingsInvalid, load_settings
 from breachclock.runtime.terminal import printable
 from breachclock.service.engine import Engine, Refused, Unreachable, unreachable
 from workflows.messages import Answer, ApproveResult
@@ -38,16 +38,16 @@ def engine() -> Engine:
     """One engine per command: the settings from this process's environment, the data
     folder found the same way the worker finds it."""
     try:
-        return Engine(Settings())
-    except ValidationError as err:
-        raise Refused(*problems_of(err, "settings")) from err
+        return Engine(load_settings())
+    except SettingsInvalid as err:
+        raise Refused(*err.problems) from None
 
 
 def voice() -> Voice:
     """How the CLI speaks: ``BREACHCLOCK_LANGUAGE``, else the locale's language."""
     try:
-        settings = Settings()
-    except ValidationError:
+        settings = load_settings()
+    except SettingsInvalid:
         return Voice("en")
     return Voice(settings.language, settings.operator_zone)
 

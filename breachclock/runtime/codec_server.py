@@ -36,7 +36,7 @@ from temporalio.converter import PayloadCodec
 
 from breachclock.runtime import logs
 from breachclock.runtime.codec import CodecDataError, CodecKeyError
-from breachclock.runtime.config import Settings
+from breachclock.runtime.config import settings_or_exit
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_ORIGIN = "http://127.0.0.1:8233"
@@ -192,7 +192,7 @@ async def serve(app: web.Application, host: str, port: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    settings = Settings()
+    settings = settings_or_exit()
     parser = argparse.ArgumentParser(
         prog="python -m breachclock.runtime.codec_server",
         description="Decode breachclock's encrypted payloads for the Temporal UI and CLI.",

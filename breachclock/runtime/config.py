@@ -5,18 +5,26 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import typing
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
-from breachclock.domain.catalogue import LANGUAGES, Language
+from breachclock.domain.catalogue import LANGUAGES, Language, Voice
 from breachclock.domain.incident.model import Policy
 from breachclock.domain.instants import zone
 from breachclock.domain.notify.delivery import CallOutcome, Plan
 from breachclock.domain.notify.identity import ALL_METHODS, IdentityMethod
+from breachclock.domain.problems import Problem, problem, problems_of
 from breachclock.domain.regimes import RegimeCode, regime
 from breachclock.runtime.codec import CodecKeyError, EncryptionCodec, Sealer, local_keys, parse_keys
 
@@ -53,8 +61,91 @@ def cli_command() -> str:
     return f"{shlex.quote(sys.executable)} {shlex.quote(str(starter))}"
 
 
+def shape(field: FieldInfo) -> Literal["list", "object", "value"]:
+    """What a setting holds, as its expected form is named: a list, an object, one value."""
+    kinds = {
+        typing.get_origin(a) or a for a in (field.annotation, *typing.get_args(field.annotation))
+    }
+    if list in kinds:
+        return "list"
+    return "object" if dict in kinds else "value"
+
+
+class LenientEnv(EnvSettingsSource):
+    """The environment, where a list setting may also be given as one value or values
+    separated by commas (``BREACHCLOCK_PAGE_ONCALL=oncall@example.org``), which is
+    unambiguous; any other value that is not JSON goes on as text, so that validation
+    names the setting and what it expects instead of a JSON parser's traceback."""
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        listed = shape(field) == "list"
+        try:
+            decoded = super().decode_complex_value(field_name, field, value)
+        except ValueError:
+            text = str(value).strip()
+            if listed and not text.startswith(("[", "{")):
+                return [part.strip() for part in text.split(",") if part.strip()]
+            return value
+        if listed and isinstance(decoded, str | int | float):
+            return [decoded]  # one number, as JSON reads it
+        return decoded
+
+
+class SettingsInvalid(Exception):
+    """A setting the process cannot run with: ``problems`` name each setting, what is
+    wrong with it and the form it expects (worded by the surface that reports it)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(p.code for p in problems))
+
+
+def setting_problems(err: ValidationError) -> list[Problem]:
+    """Each refused setting as one problem: its variable's name, the form expected, and
+    pydantic's finding behind it."""
+    fields = {(f.alias or n): f for n, f in Settings.model_fields.items()}
+    found = []
+    for inner in problems_of(err):
+        name = (inner.field or "").split(".")[0]
+        form = shape(fields[name]) if name in fields else "value"
+        finding = inner.model_copy(update={"field": None})
+        found.append(problem("setting.invalid", name, [finding], name=name, form=form))
+    return found
+
+
+def load_settings(**values: Any) -> Settings:
+    """The settings, or ``SettingsInvalid`` naming what is wrong (never a traceback)."""
+    try:
+        return Settings(**values)
+    except ValidationError as err:
+        raise SettingsInvalid(setting_problems(err)) from None
+
+
+def settings_or_exit(**values: Any) -> Settings:
+    """For a process's entry: the settings, or one line per refused setting on stderr in
+    the locale's language, and exit status 1."""
+    try:
+        return load_settings(**values)
+    except SettingsInvalid as err:
+        voice = Voice(locale_language())
+        for found in err.problems:
+            print(f"error: {found.words(voice)}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, LenientEnv(settings_cls), dotenv_settings, file_secret_settings
 
     temporal_address: str | None = Field(default=None, alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")

@@ -15,7 +15,7 @@ import signal
 import sys
 from datetime import UTC, datetime
 
-from breachclock.runtime.config import Settings
+from breachclock.runtime.config import Settings, settings_or_exit
 from breachclock.runtime.logs import configure
 from breachclock.runtime.store import open_account_store
 from breachclock.runtime.store.accounts import Account
@@ -60,7 +60,7 @@ async def add_token(settings: Settings, label: str, role: Role) -> str:
 
 
 def main(args: list[str]) -> None:
-    settings = Settings()
+    settings = settings_or_exit()
     if not args:
         configure()
         asyncio.run(run(settings))

@@ -1,0 +1,109 @@
+"""A malformed setting is one line that names it, says what is wrong and the form it
+expects; a list setting given one value (or values separated by commas) is taken."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from breachclock.domain.catalogue import Voice
+from breachclock.runtime.config import Settings, SettingsInvalid, load_settings, shape
+from tests.cli_support import ROOT
+
+STRUCTURED = sorted(
+    (f.alias or n, shape(f)) for n, f in Settings.model_fields.items() if shape(f) != "value"
+)
+"""Every setting that holds a list or a JSON object."""
+
+ONE_VALUE = {
+    "BREACHCLOCK_PAGE_ONCALL": "oncall@example.org",
+    "BREACHCLOCK_PAGE_MANAGER": "manager@example.org",
+    "BREACHCLOCK_PAGE_SECURITY": "ciso@example.org",
+    "BREACHCLOCK_PAGE_MANAGEMENT": "board@example.org",
+    "BREACHCLOCK_SSO_PROXIES": "10.0.0.1",
+    "BREACHCLOCK_ESCALATION_LEADS_MINUTES": "30",
+    "BREACHCLOCK_IDENTITY_METHODS": "bankid",
+}
+
+
+def test_the_list_of_structured_settings_is_known() -> None:
+    """A new list setting must be added here, and so be tested below."""
+    lists = {name for name, form in STRUCTURED if form == "list"}
+    assert lists == set(ONE_VALUE)
+    assert {name for name, form in STRUCTURED if form == "object"} == {
+        "BREACHCLOCK_SIMULATOR_OUTCOMES"
+    }
+
+
+@pytest.mark.parametrize(("name", "form"), STRUCTURED)
+@pytest.mark.parametrize("value", ["[not json", '{"a": ', "{}"])
+def test_a_malformed_structured_setting_is_named_with_its_form(
+    monkeypatch: pytest.MonkeyPatch, name: str, form: str, value: str
+) -> None:
+    if form == "object" and value == "{}":
+        pytest.skip("an empty object is a valid object")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsInvalid) as caught:
+        load_settings()
+    (found,) = caught.value.problems
+    assert found.code == "setting.invalid" and found.field == name
+    line = found.words(Voice("en"))
+    assert "\n" not in line
+    assert line.startswith(f"the setting {name} cannot be used (expected: a JSON {form}")
+    assert value not in line, "a setting's value may be a secret: it is never echoed"
+
+
+@pytest.mark.parametrize(("name", "value"), sorted(ONE_VALUE.items()))
+def test_a_list_setting_takes_one_value_or_several_separated_by_commas(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    field = next(n for n, f in Settings.model_fields.items() if f.alias == name)
+    monkeypatch.setenv(name, value)
+    one = getattr(load_settings(), field)
+    assert [str(getattr(v, "value", v)) for v in one] == [value]
+    monkeypatch.setenv(name, f" {value} ,{value}")
+    assert len(getattr(load_settings(), field)) == 2
+
+
+def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        env={**os.environ, "LANG": "C.UTF-8", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["worker.py"], ["starter.py", "list"], ["-m", "breachclock.web", "token", "x", "manager"]],
+)
+def test_a_process_with_a_malformed_setting_says_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    done = run(
+        command,
+        BREACHCLOCK_DATA_DIR=str(tmp_path),
+        BREACHCLOCK_PAGE_ONCALL='["oncall@example.org"',
+    )
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "BREACHCLOCK_PAGE_ONCALL" in lines[0] and "JSON list" in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_the_engine_takes_one_address_for_the_on_call(tmp_path: Path) -> None:
+    done = run(
+        ["worker.py", "stop"],
+        BREACHCLOCK_DATA_DIR=str(tmp_path),
+        BREACHCLOCK_PAGE_ONCALL="oncall@example.org",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "no engine is running" in done.stdout
