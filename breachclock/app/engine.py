@@ -163,7 +163,9 @@ async def engine(settings: Settings) -> AsyncIterator[tuple[Client, SmtpRelay]]:
             print(f"Traces: {settings.otel_exporter}")
         if settings.embedded:
             env = await start_dev_server(settings, runtime=runtime)
+            stack.callback(engine_lock.forget_children, settings.data_dir)
             stack.push_async_callback(env.shutdown)
+            engine_lock.record_children(settings.data_dir, "Temporal dev server")
             client = env.client
             print(
                 f"Temporal dev server: {settings.address} (UI http://127.0.0.1:{settings.ui_port})"
@@ -200,6 +202,8 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     prepare_data_dir(settings)
     with engine_lock.hold(settings.data_dir):
+        for line in engine_lock.end_orphans(settings.data_dir):
+            print(line, flush=True)
         engine_lock.ports_free(ports(settings))
         await run_engine(settings, stop)
 

@@ -1,12 +1,19 @@
 """One engine per data folder: a lock held while it runs (with its process id, for
 ``make stop``), and a check, before anything starts, that the ports it would listen
-on are free; either failing is one line that says what holds it."""
+on are free; either failing is one line that says what holds it.
+
+The engine also records the processes it started (the embedded Temporal dev server),
+with their start times: an engine killed with SIGKILL cannot stop them, and the next
+``run`` or ``stop`` on the folder finds them from that record (the start time tells a
+process that is still the one recorded from another that got its id since) and ends
+them, saying so."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import fcntl
+import json
 import os
 import signal
 import socket
@@ -15,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 LOCK_FILE = "engine.lock"
+CHILDREN_FILE = "engine-children.json"
 
 
 class EngineBusy(Exception):
@@ -66,6 +74,9 @@ def ports_free(ports: Mapping[str, int]) -> None:
     """Each named port can be listened on at 127.0.0.1, or ``EngineBusy`` names it."""
     for name, port in ports.items():
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As the servers themselves bind: the sockets a stopped engine left in
+            # TIME_WAIT do not keep it from starting again at once (a listener does).
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError as err:
@@ -77,11 +88,93 @@ def ports_free(ports: Mapping[str, int]) -> None:
                 ) from None
 
 
+def started_at(pid: int) -> int | None:
+    """A running process's start time (clock ticks since boot); None when there is no
+    such process, or only its exit status is left (a zombie)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if stat[0] == "Z" else int(stat[19])
+
+
+def children_of(parent: int) -> list[int]:
+    """A process's children, as the kernel lists them."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
+def record_children(data_dir: Path, what: str) -> None:
+    """Write down this engine's child processes (``what`` they are), to be found if the
+    engine dies without stopping them."""
+    record = [
+        {"pid": pid, "started": started_at(pid), "what": what, "engine": os.getpid()}
+        for pid in children_of(os.getpid())
+    ]
+    path = data_dir / CHILDREN_FILE
+    path.write_text(json.dumps(record))
+    os.chmod(path, 0o600)
+
+
+def forget_children(data_dir: Path) -> None:
+    """The engine stopped its children itself: nothing is left to find."""
+    (data_dir / CHILDREN_FILE).unlink(missing_ok=True)
+
+
+def end_orphans(data_dir: Path, wait: float = 10.0) -> list[str]:
+    """End what a dead engine on ``data_dir`` left running (SIGTERM, then SIGKILL after
+    ``wait`` s); one line per process, saying what was done. Call only without an engine
+    on the folder (its lock free)."""
+    path = data_dir / CHILDREN_FILE
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    said = []
+    for child in record:
+        pid = int(child["pid"])
+        if child.get("started") is None or started_at(pid) != child["started"]:
+            continue  # gone, or the id now belongs to another process
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        how = "stopped"
+        deadline = time.monotonic() + wait
+        while started_at(pid) == child["started"] and time.monotonic() < deadline:
+            reap(pid)
+            time.sleep(0.1)
+        if started_at(pid) == child["started"]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            how = "killed"
+        said.append(
+            f"{how} the {child['what']} (pid {pid}) that engine pid {child['engine']} "
+            "left running when it died"
+        )
+    path.unlink(missing_ok=True)
+    return said
+
+
+def reap(pid: int) -> None:
+    """Collect ``pid``'s exit status if it is our own child (else it is init's to reap)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
 def stop(data_dir: Path, wait: float = 30.0) -> str:
-    """Ask the engine holding ``data_dir`` to stop (SIGTERM, as Ctrl-C) and wait for it."""
+    """Ask the engine holding ``data_dir`` to stop (SIGTERM, as Ctrl-C) and wait for it;
+    with no engine running, end what a dead one left running."""
     pid = holder(data_dir)
     if pid is None:
-        return f"no engine is running on {data_dir}"
+        orphans = end_orphans(data_dir)
+        return "; ".join(orphans) if orphans else f"no engine is running on {data_dir}"
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:

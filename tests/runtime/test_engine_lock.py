@@ -4,16 +4,23 @@ stops the engine that holds it."""
 
 from __future__ import annotations
 
+import os
+import signal
+import smtplib
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.runtime import engine_lock
 from breachclock.runtime.engine_lock import EngineBusy
+from breachclock.runtime.outbox import free_port
 from tests.cli_support import ROOT, start_worker, worker_env
 from tests.conftest import SmtpSink, settings_for
 
@@ -64,3 +71,112 @@ async def test_make_run_twice_refuses_and_make_stop_stops_the_first(
         assert "no engine is running" in worker("stop", env=env).stdout
     finally:
         first.kill()
+
+
+def test_a_port_left_in_time_wait_is_free() -> None:
+    """A stopped engine's sockets wait out TIME_WAIT; its servers (which bind with
+    SO_REUSEADDR) could listen again at once, so the check must not refuse."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = server.accept()
+            accepted.close()  # the server closes first: its side waits in TIME_WAIT
+            client.recv(1)
+    engine_lock.ports_free({"SMTP outbox": port})
+
+
+def running_engine(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], list[str]]:
+    """``worker.py`` started; what it printed until it said it runs."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "worker.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    said = []
+    for raw in process.stdout:
+        said.append(raw.decode().strip())
+        if "Worker running" in said[-1]:
+            break
+    else:
+        raise AssertionError("the engine did not start:\n" + "\n".join(said))
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+    return process, said
+
+
+def console_answers(port: int) -> bool:
+    """The console's sign-in page answered (the console starts beside the worker)."""
+    for _ in range(100):
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/login", timeout=10).status_code == 200
+        except httpx.ConnectError:
+            time.sleep(0.1)
+    return False
+
+
+async def test_stop_then_run_at_once(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    """``make stop && make run``: the outbox and console served connections (which
+    leaves their ports in TIME_WAIT), and the next engine starts within seconds."""
+    env = worker_env(dev_server, settings_for(tmp_path, smtp), smtp.port)
+    del env["SMTP_HOST"]  # the engine's own outbox
+    env |= {"SMTP_PORT": str(free_port()), "BREACHCLOCK_HTTP_PORT": str(free_port())}
+    first, _ = running_engine(env)
+    try:
+        with smtplib.SMTP("127.0.0.1", int(env["SMTP_PORT"])) as relay:
+            relay.noop()
+        assert console_answers(int(env["BREACHCLOCK_HTTP_PORT"]))
+        assert worker("stop", env=env).returncode == 0
+        assert first.wait(timeout=30) == 0
+        began = time.monotonic()
+        second, _ = running_engine(env)
+        assert time.monotonic() - began < 30
+        assert worker("stop", env=env).returncode == 0
+        assert second.wait(timeout=30) == 0
+    finally:
+        first.kill()
+
+
+def alive(pid: int) -> bool:
+    return engine_lock.started_at(pid) is not None
+
+
+def test_what_a_killed_engine_left_running_is_found_and_ended(tmp_path: Path) -> None:
+    """``kill -9`` of the engine leaves its Temporal dev server running; the next ``run``
+    ends it and starts, and after another ``kill -9``, ``stop`` ends it; each says so."""
+    env = {
+        **os.environ,
+        "BREACHCLOCK_DATA_DIR": str(tmp_path / "data"),
+        "BREACHCLOCK_TEMPORAL_PORT": str(free_port()),
+        "BREACHCLOCK_UI_PORT": str(free_port()),
+        "SMTP_PORT": str(free_port()),
+        "BREACHCLOCK_HTTP_PORT": "0",
+    }
+    env.pop("TEMPORAL_ADDRESS", None)
+    env.pop("SMTP_HOST", None)
+    engine, _ = running_engine(env)
+    try:
+        for then in ("run", "stop"):
+            (server,) = engine_lock.children_of(engine.pid)
+            engine.send_signal(signal.SIGKILL)
+            engine.wait(timeout=30)
+            assert alive(server), "the dev server outlives a killed engine"
+            if then == "run":
+                engine, said = running_engine(env)
+                expected = f"stopped the Temporal dev server (pid {server})"
+                assert any(line.startswith(expected) for line in said), said
+            else:
+                stopped = worker("stop", env=env)
+                assert stopped.returncode == 0
+                assert stopped.stdout.startswith(f"stopped the Temporal dev server (pid {server})")
+                assert "no engine is running" in worker("stop", env=env).stdout
+            assert not alive(server)
+    finally:
+        engine.kill()
+        for line in engine_lock.end_orphans(tmp_path / "data", wait=2):
+            print(line)
