@@ -49,7 +49,7 @@ async def embedded(
                 BREACHCLOCK_TASK_QUEUE=task_queue,
                 **overrides,
             )
-            prepare_data_dir(settings)
+            await prepare_data_dir(settings)
             env = await start_dev_server(settings)
             try:
                 yield env, settings

@@ -161,7 +161,7 @@ async def run_demo(settings: Settings, own_folder: bool = True) -> None:
     if own_folder:
         folder = demo_folder(settings, datetime.now(UTC))
         settings = settings.model_copy(update={"data_dir": folder})
-    prepare_data_dir(settings)
+    await prepare_data_dir(settings)
     env = await start_time_skipping(data_converter(settings))
     settings = settings.model_copy(
         update={"task_queue": "breachclock-demo", "smtp_port": free_port()}

@@ -29,8 +29,10 @@ from activities.mailer import relay_for as relay_for  # where the CLI, benches a
 from activities.notify import NotifyActivities
 from activities.register import RegisterActivities
 from activities.retention import RetentionActivities
+from breachclock.domain.catalogue import Voice
 from breachclock.runtime import engine_lock
 from breachclock.runtime.config import Settings, settings_or_exit
+from breachclock.runtime.keyguard import KeysNotTheDeployments, ensure_keys
 from breachclock.runtime.links import link_key
 from breachclock.runtime.outbox import Outbox
 from breachclock.runtime.store import NotifyStore, RecordStore, open_notify_store, open_store
@@ -139,9 +141,11 @@ async def build_worker(
             yield incidents
 
 
-def prepare_data_dir(settings: Settings) -> None:
+async def prepare_data_dir(settings: Settings) -> None:
     """The engine's data folder, owner-only (it holds keys, personal data and mail), and
-    its codec key made on the first start: only the engine makes one, clients find it.
+    its codec key made on the first start: only the engine makes one, clients find it,
+    and none is made where the store's data is sealed with a key already
+    (``keyguard``: a worker started without the deployment's keys refuses instead).
 
     Files the engine writes from here on (databases, outbox mails) are owner-only too."""
     os.umask(0o077)
@@ -149,7 +153,7 @@ def prepare_data_dir(settings: Settings) -> None:
     os.chmod(settings.data_dir, 0o700)
     for path in settings.data_dir.rglob("*"):  # a folder made before this, by older code
         os.chmod(path, 0o700 if path.is_dir() else 0o600)
-    settings.keyring(create=True)
+    await ensure_keys(settings, create=True)
 
 
 @contextlib.asynccontextmanager
@@ -200,7 +204,7 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    prepare_data_dir(settings)
+    await prepare_data_dir(settings)
     with engine_lock.hold(settings.data_dir):
         for line in engine_lock.end_orphans(settings.data_dir):
             print(line, flush=True)
@@ -250,6 +254,9 @@ def main(args: list[str]) -> None:
             asyncio.run(serve(settings))
     except engine_lock.EngineBusy as err:
         print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except KeysNotTheDeployments as err:
+        print(f"error: {err.problem.words(Voice(settings.language))}", file=sys.stderr)
         raise SystemExit(1) from None
 
 

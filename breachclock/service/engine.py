@@ -25,6 +25,7 @@ from breachclock.domain.incident.model import IncidentState
 from breachclock.domain.problems import Problem, problem, problems_of
 from breachclock.runtime.codec import CodecKeyError
 from breachclock.runtime.config import Settings
+from breachclock.runtime.keyguard import KeysNotTheDeployments, ensure_keys
 from breachclock.runtime.store import NotifyStore, RecordStore, open_notify_store, open_store
 from breachclock.runtime.temporal import connect
 from workflows.base import REJECTED
@@ -131,7 +132,10 @@ class Engine:
     async def client(self) -> Client:
         if self._client is None:
             try:
+                await ensure_keys(self.settings)
                 self._client = await connect(self.settings)
+            except KeysNotTheDeployments as err:
+                raise Refused(err.problem) from None
             except CodecKeyError as err:
                 raise Refused.of("codec.no_key", detail=str(err)) from err
             except RuntimeError as err:

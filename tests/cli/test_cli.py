@@ -226,7 +226,7 @@ async def test_cli_says_when_temporal_cannot_be_reached(tmp_path: Path) -> None:
         "BREACHCLOCK_DATA_DIR": str(tmp_path),
     }
     settings = Settings(BREACHCLOCK_DATA_DIR=tmp_path)
-    prepare_data_dir(settings)  # the engine's key and a register with one closed incident
+    await prepare_data_dir(settings)  # the engine's key and a register with one closed incident
     closed = IncidentState.model_validate(
         {
             "reference": "GONE-1",

@@ -165,7 +165,7 @@ async def test_personal_data_at_rest_is_sealed_and_owner_only(
     async with harness(
         skipping, tmp_path, smtp, BREACHCLOCK_CALLS="agents", BREACHCLOCK_CALL_ATTEMPTS=1
     ) as h:
-        prepare_data_dir(h.settings)
+        await prepare_data_dir(h.settings)
         # Calls waiting for agents: the worklist holds names, numbers and the script.
         handle = await h.discovered("REST-1")
         await ready(h.settings, handle, "REST-1", crowd)

@@ -13,10 +13,14 @@ from breachclock.runtime.store import accounts, people, records
 from breachclock.runtime.store.accounts import AccountStore
 from breachclock.runtime.store.db import connect
 from breachclock.runtime.store.people import NotifyStore
-from breachclock.runtime.store.records import RecordStore
+from breachclock.runtime.store.records import KeyAnchor, RecordStore
 
 if TYPE_CHECKING:
     from breachclock.runtime.config import Settings
+
+
+STORE_FILE = "breachclock.db"
+"""The ledger, register and accounts in the data folder, where no PostgreSQL is set."""
 
 
 def _url(settings: Settings) -> str | None:
@@ -25,8 +29,13 @@ def _url(settings: Settings) -> str | None:
 
 def open_store(settings: Settings) -> RecordStore:
     """The ledger and register: ``breachclock.db`` in the data folder, or PostgreSQL."""
-    db = connect(_url(settings), settings.data_dir / "breachclock.db", records.SCHEMA)
+    db = connect(_url(settings), settings.data_dir / STORE_FILE, records.SCHEMA)
     return RecordStore(db, settings.sealer())
+
+
+def open_key_anchor(settings: Settings) -> KeyAnchor:
+    """The record of which codec key the ledger's data is sealed with, in its database."""
+    return KeyAnchor(connect(_url(settings), settings.data_dir / STORE_FILE, records.SCHEMA))
 
 
 def open_notify_store(settings: Settings) -> NotifyStore:
@@ -39,16 +48,17 @@ def open_notify_store(settings: Settings) -> NotifyStore:
 def open_account_store(settings: Settings) -> AccountStore:
     """The console's accounts, sessions, tokens and audit log: beside the ledger in
     ``breachclock.db`` (a schema of their own), or the same PostgreSQL."""
-    return AccountStore(
-        connect(_url(settings), settings.data_dir / "breachclock.db", accounts.SCHEMA)
-    )
+    return AccountStore(connect(_url(settings), settings.data_dir / STORE_FILE, accounts.SCHEMA))
 
 
 __all__ = [
+    "STORE_FILE",
     "AccountStore",
+    "KeyAnchor",
     "NotifyStore",
     "RecordStore",
     "open_account_store",
+    "open_key_anchor",
     "open_notify_store",
     "open_store",
 ]

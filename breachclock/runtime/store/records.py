@@ -101,6 +101,19 @@ SCHEMA = Schema(
                 "DROP TABLE sent",
             ),
         ),
+        Migration(
+            5,
+            both=(
+                # The codec key the deployment's data is sealed with, by id and
+                # fingerprint (never the key): one row, the first process's claim wins.
+                """CREATE TABLE codec_anchor (
+                    one INTEGER PRIMARY KEY CHECK (one = 1),
+                    key_id TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    source TEXT NOT NULL
+                )""",
+            ),
+        ),
     ),
 )
 
@@ -226,6 +239,46 @@ class RecordStore(OnDb):
                 (
                     "UPDATE register SET purged_at = ? WHERE reference = ?",
                     (utc_text(at), reference),
+                )
+            ]
+        )
+
+
+class KeyAnchor(OnDb):
+    """The codec key the store's data is sealed with (``keyguard``), over the records'
+    ``Db``: read before any key is at hand, so it needs no sealer."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+
+    async def anchor(self) -> tuple[str, str, str] | None:
+        """The key the data is sealed with: its id, fingerprint and where it is set."""
+        rows = await self.db.query("SELECT key_id, fingerprint, source FROM codec_anchor")
+        return (str(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
+
+    async def claim_anchor(self, key_id: str, fingerprint: str, source: str) -> None:
+        """Make this key the data's, unless another was claimed first (one statement)."""
+        await self.db.atomic(
+            [
+                (
+                    "INSERT INTO codec_anchor (one, key_id, fingerprint, source)"
+                    " VALUES (1, ?, ?, ?) ON CONFLICT (one) DO NOTHING",
+                    (key_id, fingerprint, source),
+                )
+            ]
+        )
+
+    async def move_anchor(
+        self, was: tuple[str, str], key_id: str, fingerprint: str, source: str
+    ) -> None:
+        """After a rotation: the new active key becomes the data's, if the anchor still
+        is ``was`` (id, fingerprint), which the caller proved it holds."""
+        await self.db.atomic(
+            [
+                (
+                    "UPDATE codec_anchor SET key_id = ?, fingerprint = ?, source = ?"
+                    " WHERE key_id = ? AND fingerprint = ?",
+                    (key_id, fingerprint, source, *was),
                 )
             ]
         )
