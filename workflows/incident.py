@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         Justify,
         OpenIncident,
         OpenSecurityReport,
+        OwedReason,
         Policy,
         Sending,
         Snooze,
@@ -119,6 +120,10 @@ FILING_IN_STATE = "filing-retry-in-state"
 """``workflow.patched`` id: a failed filing's retry is a time in the state."""
 PAGES_AFTER_FILING = "pages-wait-for-filing"
 """``workflow.patched`` id: a page waits while its track's filing is being sent."""
+LATE_REASON_SUPPLEMENT = "late-reason-supplement"
+"""``workflow.patched`` id: a late reason given after the late filing went is sent to
+the regulator in a supplement (before, the approval answered "already sent" and the
+reason was dropped)."""
 
 # Business metrics, through the workflow's replay-safe meter (nothing is recorded while
 # replaying, and recording issues no command). Exposed with the SDK's on the engine's
@@ -305,7 +310,7 @@ class IncidentWorkflow(NotifyingIncident):
             step,
             number,
             workflow.now(),
-            lifecycle.late_reason(self.state, track, step.due_at, workflow.now(), self._zone),
+            lifecycle.filing_reason(self.state, track, step, workflow.now(), self._zone),
         )
         receipt = await workflow.execute_activity(
             api.FILE_REPORT,
@@ -657,6 +662,11 @@ class IncidentWorkflow(NotifyingIncident):
             return lifecycle.filing_for(self.state, index, approval.filing, approval.facts_version)
 
         existing = filed()
+        owed = lifecycle.reason_owed_for(self.state, index, approval, existing, workflow.now())
+        if owed is not None and workflow.patched(LATE_REASON_SUPPLEMENT):
+            self._owe_reason(track, owed, approval)
+            if existing is not None:
+                return await self._reason_sent(track)
         if existing is not None:
             return approved(
                 existing,
@@ -676,6 +686,38 @@ class IncidentWorkflow(NotifyingIncident):
         filing = filed()
         assert filing is not None
         return approved(filing, "answer.approve.sent", number=filing.number)
+
+    def _owe_reason(self, track: Track, late: Filing, approval: Approve) -> None:
+        """Keep a late filing's reason, given after it went, for the regulator (the
+        schedule sends it in a supplement) and in the timeline."""
+        reason = approval.late_reason
+        assert reason is not None
+        now = workflow.now()
+        track.reason_owed = OwedReason(filing=late.number, reason=reason, by=approval.by, at=now)
+        self._note(
+            now,
+            said(
+                "timeline.late_reason_given",
+                number=late.number,
+                regime=track.regime,
+                reason=reason,
+            ),
+            approval.by,
+        )
+        self._changed = True
+
+    async def _reason_sent(self, track: Track) -> ApproveResult:
+        """The answer to an approval whose only news was a late filing's reason: the
+        supplement that carries it, once sent (or that it is queued)."""
+        before = len(self.state.filings)
+        try:
+            await workflow.wait_condition(lambda: track.reason_owed is None, timeout=APPROVE_WAIT)
+        except TimeoutError:
+            return approved(None, "answer.approve.queued")
+        supplement = next(
+            f for f in self.state.filings[before:] if f.stage == lifecycle.LATE_REASON
+        )
+        return approved(supplement, "answer.approve.reason_sent", number=supplement.number)
 
     @approve.validator
     def _validate_approve(self, approval: Approve) -> None:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from breachclock.domain.incident.model import (
+    Approve,
     Filing,
     FilingKind,
     IncidentState,
@@ -91,8 +92,34 @@ def lead_label(lead: timedelta) -> str:
     return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
 
 
+LATE_REASON = "late_reason"
+"""The stage name of a supplement that carries a late filing's reason (``OwedReason``)."""
+
+
 def schedule(state: IncidentState, index: int, now: datetime) -> list[Scheduled]:
-    """Every coming step of track ``index``, each with the instant it is due."""
+    """Every coming step of track ``index``, each with the instant it is due.
+
+    A late filing's reason owed to the regulator goes first, once no other filing of
+    the track is due or being sent: a track sends one filing at a time (its number and
+    retries are the track's ``sending``)."""
+    steps = _schedule(state, index, now)
+    track = state.tracks[index]
+    owed = track.reason_owed
+    if owed is None or state.closure is not None:
+        return steps
+    supplement = FileReport(index, FilingKind.SUPPLEMENTARY, LATE_REASON, None)
+    sending = track.sending.stage if track.sending else None
+    if sending == LATE_REASON:
+        return [s for s in steps if not isinstance(s.step, FileReport)] + [
+            Scheduled(owed.at, supplement)
+        ]
+    other = [s for s in steps if isinstance(s.step, FileReport) and s.at <= max(now, owed.at)]
+    if sending is None and not other:
+        steps = sorted([*steps, Scheduled(owed.at, supplement)], key=lambda s: s.at)
+    return steps
+
+
+def _schedule(state: IncidentState, index: int, now: datetime) -> list[Scheduled]:
     track = state.tracks[index]
     stage = current_stage(track)
     if state.closure is not None:
@@ -221,6 +248,9 @@ def record_filing(state: IncidentState, index: int, filing: Filing) -> None:
     """Advance track ``index`` after ``filing`` went out."""
     track = state.tracks[index]
     state.filings.append(filing)
+    if filing.stage == LATE_REASON:  # beside the track's clocks: nothing else moves
+        track.reason_owed = None
+        return
     track.approve = None
     track.approve_at = None
     track.last_error = None
@@ -324,6 +354,45 @@ def late_reason(
         f"the engine was unavailable at the deadline ({show(due_at, tz)}); "
         "filed as soon as it was running again"
     )
+
+
+def filing_reason(
+    state: IncidentState, track: Track, step: FileReport, at: datetime, tz: ZoneInfo
+) -> str | None:
+    """The late reason a filing sent at ``at`` carries: a supplement's, the one owed;
+    any other's, why it is late (``late_reason``)."""
+    if step.stage == LATE_REASON and track.reason_owed is not None:
+        return track.reason_owed.reason
+    return late_reason(state, track, step.due_at, at, tz)
+
+
+def reason_owed_for(
+    state: IncidentState, index: int, approval: Approve, existing: Filing | None, now: datetime
+) -> Filing | None:
+    """The late filing an approval's ``late_reason`` must still reach the regulator for,
+    in a supplement: the filing it names, sent late already (the engine filed it at the
+    deadline, or at once for an awareness recorded after it); or, approving a filing
+    that is not late, the track's last late filing. None where the reason goes with the
+    filing approved (it is late), or has been sent already."""
+    reason = approval.late_reason
+    track = state.tracks[index]
+    if not reason:
+        return None
+    if existing is None:
+        stage = current_stage(track)
+        due = stage_due(track, stage) if stage else None
+        if due is not None and now > due:
+            return None  # the filing approved is late itself and says why
+        late = [f for f in state.filings if f.regime is track.regime and f.late]
+        existing = late[-1] if late else None
+    if existing is None or not existing.late or existing.late_reason == reason:
+        return None
+    told = any(
+        f.stage == LATE_REASON and f.regime is track.regime and f.late_reason == reason
+        for f in state.filings
+    )
+    owed = track.reason_owed
+    return None if told or (owed is not None and owed.reason == reason) else existing
 
 
 def filing_for(

@@ -381,6 +381,19 @@ class Acknowledgement(BaseModel):
     link: str | None = None
 
 
+class OwedReason(BaseModel):
+    """A person's reason for a filing that went late before they gave it (the engine
+    filed at the deadline, or at once for an awareness recorded after it): owed to the
+    regulator in a supplement of its own."""
+
+    filing: int
+    """The late filing's number."""
+    reason: str
+    by: str | None = None
+    at: datetime
+    """When the reason was given: the supplement is due at once."""
+
+
 class Track(BaseModel):
     """One regulator's clocks for this incident (the privacy report, or NIS2 beside it)."""
 
@@ -401,6 +414,8 @@ class Track(BaseModel):
     sending: Sending | None = None
     acknowledged: dict[str, Acknowledgement] = Field(default_factory=dict)
     """Per deadline (stage name), who owns its pages: at most one per stage."""
+    reason_owed: OwedReason | None = None
+    """A late filing's reason that a person gave after it went, not yet sent."""
 
 
 class Policy(BaseModel):

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from breachclock.domain.catalogue import Language, Voice
 from breachclock.domain.incident.containment import TakedownTask
-from breachclock.domain.incident.lifecycle import FileReport
+from breachclock.domain.incident.lifecycle import LATE_REASON, FileReport
 from breachclock.domain.incident.model import (
     REQUIRED_FACTS,
     Discover,
@@ -372,7 +372,9 @@ class _Form:
     def cover(self, kind: str, order: str) -> tuple[Entry, ...]:
         d, w = self.d, self.w
         status = [
-            w("status.late")
+            w("status.late_reason")
+            if d.stage == LATE_REASON
+            else w("status.late")
             if d.late_reason
             else (w("status.no_deadline") if d.due_at is None else w("status.on_time"))
         ]
@@ -401,7 +403,11 @@ class _Form:
     def alerts(self) -> tuple[Alert, ...]:
         d, w = self.d, self.w
         alerts = []
-        if d.late_reason:
+        if d.late_reason and d.stage == LATE_REASON:  # a supplement: an earlier filing's
+            late = [f.number for f in d.previous_filings if f.late]
+            heading = w("late.earlier_heading", number=late[-1] if late else "?")
+            alerts.append(Alert(heading, f"{w('late.reason')}: {d.late_reason}"))
+        elif d.late_reason:
             alerts.append(Alert(w("late.heading"), f"{w('late.reason')}: {d.late_reason}"))
         if d.justification:
             alerts.append(
