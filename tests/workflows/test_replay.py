@@ -3,7 +3,7 @@
 A change that would break running incidents (non-determinism) fails here. The
 histories are recorded from the clock, campaign and exactly-once tests with
 ``BREACHCLOCK_RECORD_HISTORIES=1 pytest tests/workflows/test_workflow_clocks.py tests/workflows/test_campaign.py
-tests/workflows/test_exactly_once.py``, every run of a chain that continued as new on its own
+tests/workflows/test_exactly_once.py tests/workflows/test_late_reason.py``, every run of a chain that continued as new on its own
 (``…-run0``, ``…-run1``); record
 new ones when a path is added, never to make this test pass after a change
 (guard the change with ``workflow.patched`` instead).
@@ -42,6 +42,7 @@ def test_every_path_has_a_saved_history() -> None:
         "regulator_can_order_notice",
         "not_notifying",
         "added_during_a_campaign",
+        "reason_given_after_the_late_filing",
     ):
         assert any(path in n for n in names), f"no saved history for the {path} path"
 
