@@ -34,6 +34,7 @@ from breachclock.domain.notify.subscribers import (
     parse,
 )
 from breachclock.domain.regimes import phone_region
+from breachclock.runtime import offload
 from breachclock.runtime.files import MAX_LIST_BYTES, text_lines
 from breachclock.runtime.store.people import Attempt, NotifyStore, Recipient
 from breachclock.service.engine import Engine, Refused, refusal_problems
@@ -50,6 +51,20 @@ class LoadSummary(BaseModel):
     """On the list now."""
     changed: list[str] = []
     skipped: list[Rejected] = []
+
+
+IN_PROCESS_FROM = 256 * 1024
+"""A list larger than this (bytes) is read in the CPU worker process (``offload``), not on
+the event loop the engine's timers and pages share; a smaller one is quicker read here
+than handed over."""
+
+
+def size_of(path: Path) -> int:
+    """The file's size; 0 for what has none to tell (a FIFO, a file gone: reading says why)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def read_list(
@@ -116,8 +131,12 @@ async def load(
 ) -> tuple[ListRead, LoadSummary]:
     """Read the affected list from ``path`` and load it into the incident."""
     state = await engine.state(reference)
+    region = phone_region(state.regime)
     try:
-        read = read_list(path, skip_invalid, phone_region(state.regime), delimiter)
+        if await offload.in_thread(size_of, path) > IN_PROCESS_FROM:  # seconds of CPU
+            read = await offload.in_process(read_list, path, skip_invalid, region, delimiter)
+        else:
+            read = read_list(path, skip_invalid, region, delimiter)
     except SubscriberFileError as err:
         raise Refused.of("subscribers.file_refused", detail=str(err)) from err
     handle = await engine.handle(reference)

@@ -23,6 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import HTTPException, Request
 
+from breachclock.runtime import offload
 from breachclock.runtime.config import Settings
 from breachclock.runtime.store.accounts import Account, AccountStore, AuditEntry
 
@@ -103,15 +104,15 @@ class Auth:
             return None
         given = self.settings.web_admin_password
         password = given.get_secret_value() if given else secrets.token_urlsafe(12)
-        account = Account(
-            name=FIRST_ACCOUNT, role=Role.MANAGER, password_hash=hash_password(password)
-        )
+        hashed = await offload.in_thread(hash_password, password)
+        account = Account(name=FIRST_ACCOUNT, role=Role.MANAGER, password_hash=hashed)
         added = await self.store.add_account(account, datetime.now(UTC))
         return password if added and given is None else None
 
     async def sign_in(self, name: str, password: str) -> tuple[str, str] | None:
         """(session secret, CSRF token) for a good name and password."""
-        if not password_ok(await self.store.account(name), password):
+        account = await self.store.account(name)
+        if not await offload.in_thread(password_ok, account, password):  # off the loop
             return None
         return await self.new_session(name)
 

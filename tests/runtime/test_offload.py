@@ -1,0 +1,96 @@
+"""Password hashing and the parsing of a large subscriber list run off the event loop
+that the engine's timers and pages share: a ticker on the loop keeps ticking while
+they run (before, each sign-in and each list held the loop for its whole duration)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from breachclock.domain.notify.subscribers import SubscriberFileError
+from breachclock.runtime import offload
+from breachclock.runtime.config import Settings
+from breachclock.runtime.store import accounts
+from breachclock.runtime.store.accounts import Account, AccountStore
+from breachclock.runtime.store.db import SqliteDb
+from breachclock.service.notification import read_list
+from breachclock.web.auth import Auth, Role, hash_password, password_ok
+
+
+async def longest_stall(work: Awaitable[Any]) -> tuple[float, Any]:
+    """The longest the loop went without running a 1 ms ticker while ``work`` ran."""
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def tick() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0.01)
+    try:
+        result = await work
+    finally:
+        done.set()
+        await ticker
+    return max(gaps), result
+
+
+async def test_sign_ins_leave_the_loop_free(tmp_path: Path) -> None:
+    store = AccountStore(SqliteDb(tmp_path / "accounts.db", accounts.SCHEMA))
+    hashed = hash_password("right")
+    await store.add_account(
+        Account(name="m", role=Role.MANAGER, password_hash=hashed), datetime.now(UTC)
+    )
+    auth = Auth(Settings(BREACHCLOCK_DATA_DIR=tmp_path), store)
+    account = await store.account("m")
+    began = time.perf_counter()
+    assert not password_ok(account, "wrong")
+    one = time.perf_counter() - began  # one check, on the loop, as before
+    attempts = 8
+    stall, results = await longest_stall(
+        asyncio.gather(*(auth.sign_in("m", "wrong") for _ in range(attempts)))
+    )
+    assert results == [None] * attempts
+    assert stall < one / 2, (
+        f"the loop stalled {stall * 1000:.0f} ms (one check: {one * 1000:.0f} ms)"
+    )
+    await store.close()
+
+
+def big_list(path: Path, rows: int) -> Path:
+    lines = ["id,name,phone,email,language,affected_items"]
+    lines += [f"S{n},Person {n},+4670{n:07d},p{n}@example.org,sv,secret number" for n in range(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+async def test_a_large_list_is_parsed_in_the_worker_process(tmp_path: Path) -> None:
+    path = big_list(tmp_path / "people.csv", 20_000)
+    began = time.perf_counter()
+    here = read_list(path)
+    inline = time.perf_counter() - began
+    await offload.in_process(read_list, path)  # the worker process started
+    stall, there = await longest_stall(offload.in_process(read_list, path))
+    assert there == here
+    assert stall < inline / 2, (
+        f"the loop stalled {stall * 1000:.0f} ms (inline: {inline * 1000:.0f} ms)"
+    )
+
+
+async def test_a_refused_list_is_refused_from_the_worker_process(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("id,name,phone,affected_items\nS1,Anna,not a number,address\n")
+    with pytest.raises(SubscriberFileError) as caught:
+        await offload.in_process(read_list, path)
+    assert caught.value.rejected and caught.value.rejected[0].line == 2
