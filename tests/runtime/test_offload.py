@@ -70,7 +70,9 @@ async def test_sign_ins_leave_the_loop_free(tmp_path: Path) -> None:
 
 def big_list(path: Path, rows: int) -> Path:
     lines = ["id,name,phone,email,language,affected_items"]
-    lines += [f"S{n},Person {n},+4670{n:07d},p{n}@example.org,sv,secret number" for n in range(rows)]
+    lines += [
+        f"S{n},Person {n},+4670{n:07d},p{n}@example.org,sv,secret number" for n in range(rows)
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
