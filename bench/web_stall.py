@@ -1,0 +1,172 @@
+"""Does the web stall the engine? p95 of the register page and of a heartbeat-sized
+activity, idle, while 20 clients sign in at once, and while a 5 MB subscriber list
+is uploaded; each against idle measured in the same run (target: at most 2x).
+
+The engine (embedded dev server, worker, web on one event loop, as ``make run``) runs
+in this process; the load comes from a child process, so it takes no time of the
+loop under test. Not a timed test: figures to read, with the machine's load.
+
+    .venv/bin/python -m bench.web_stall [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+import uuid
+from datetime import timedelta
+
+import httpx
+from temporalio import activity, workflow
+from temporalio.worker import Worker
+
+from bench.embedded import embedded, open_incident, percentile
+from breachclock.app.engine import build_worker, relay_for
+from breachclock.runtime.outbox import free_port
+from breachclock.runtime.store import open_account_store
+from breachclock.web import server as web
+from breachclock.web.auth import Role
+
+PASSWORD = "bench password of some length"
+PROBE_QUEUE = "bench-web-stall-probe"
+
+
+@activity.defn(name="bench_beat")
+async def beat() -> None:
+    activity.heartbeat()
+
+
+@workflow.defn(name="BenchBeat", sandboxed=False)
+class BeatWorkflow:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.execute_activity("bench_beat", start_to_close_timeout=timedelta(seconds=30))
+
+
+async def probe(
+    seconds: float, base: str, cookies: httpx.Cookies, client: object
+) -> dict[str, float]:
+    """p95 (ms) of the register page and of one heartbeat activity, for ``seconds``."""
+    pages: list[float] = []
+    beats: list[float] = []
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=120) as http:
+        while time.perf_counter() < deadline:
+            began = time.perf_counter()
+            response = await http.get("/")
+            assert response.status_code == 200, response.status_code
+            pages.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            await client.execute_workflow(  # type: ignore[attr-defined]
+                BeatWorkflow.run, id=f"beat-{uuid.uuid4().hex}", task_queue=PROBE_QUEUE
+            )
+            beats.append(time.perf_counter() - began)
+    return {"page": percentile(pages, 0.95) * 1000, "activity": percentile(beats, 0.95) * 1000}
+
+
+def load(kind: str, base: str, seconds: float, token: str, reference: str) -> None:
+    """The child process: 20 clients signing in, or one 5 MB upload (repeated)."""
+
+    async def sign_ins() -> None:
+        deadline = time.perf_counter() + seconds
+
+        async def one() -> None:
+            async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+                while time.perf_counter() < deadline:
+                    await http.post("/login", data={"name": "bench", "password": PASSWORD})
+
+        await asyncio.gather(*(one() for _ in range(20)))
+
+    async def uploads() -> None:
+        rows = ["id,name,phone,email,language,affected_items"]
+        n = 0
+        while sum(len(r) + 1 for r in rows) < 5_000_000:
+            rows.append(f"S{n},Person {n},+4670{n:07d},p{n}@example.org,sv,secret number")
+            n += 1
+        body = ("\n".join(rows) + "\n").encode()
+        deadline = time.perf_counter() + seconds
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/csv"}
+        async with httpx.AsyncClient(base_url=base, timeout=300) as http:
+            while time.perf_counter() < deadline:
+                await http.put(
+                    f"/api/incidents/{reference}/subscribers?name=people.csv",
+                    content=body,
+                    headers=headers,
+                )
+
+    asyncio.run(sign_ins() if kind == "logins" else uploads())
+
+
+async def main(seconds: float) -> None:
+    port = free_port()
+    async with embedded(
+        "bench-web-stall",
+        BREACHCLOCK_HTTP_PORT=port,
+        BREACHCLOCK_ADMIN_PASSWORD=PASSWORD,
+        BREACHCLOCK_WEB_INSECURE_COOKIES=True,
+    ) as (env, settings):
+        base = f"http://127.0.0.1:{port}"
+        stop = asyncio.Event()
+        probe_worker = Worker(
+            env.client, task_queue=PROBE_QUEUE, workflows=[BeatWorkflow], activities=[beat]
+        )
+        async with build_worker(env.client, settings, relay_for(settings)), probe_worker:
+            served = asyncio.create_task(web.serve(settings, env.client, stop))
+            await asyncio.sleep(1.0)
+            async with open_account_store(settings) as accounts:
+                from datetime import UTC, datetime
+
+                from breachclock.runtime.store.accounts import Account
+                from breachclock.web.auth import hash_password
+
+                await accounts.add_account(
+                    Account(name="bench", role=Role.MANAGER, password_hash=hash_password(PASSWORD)),
+                    datetime.now(UTC),
+                )
+                token = uuid.uuid4().hex + uuid.uuid4().hex
+                await accounts.add_token(token, "bench", Role.MANAGER, datetime.now(UTC))
+            async with httpx.AsyncClient(base_url=base) as http:
+                signed = await http.post("/login", data={"name": "bench", "password": PASSWORD})
+                assert signed.status_code == 303, signed.text
+                cookies = http.cookies
+            handle = await open_incident(env, settings, "STALL")
+            reference = handle.id.removeprefix("incident-")
+            figures = {"idle": await probe(seconds, base, cookies, env.client)}
+            for kind in ("logins", "upload"):
+                child = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bench.web_stall",
+                    "--load",
+                    kind,
+                    base,
+                    str(seconds + 2),
+                    token,
+                    reference,
+                )
+                await asyncio.sleep(1.0)
+                figures[kind] = await probe(seconds, base, cookies, env.client)
+                print(f"{kind}: {figures[kind]} (idle {figures['idle']})", flush=True)
+                await child.wait()
+            stop.set()
+            await served
+    idle = figures["idle"]
+    print(f"load average: {os.getloadavg()}")
+    for phase, values in figures.items():
+        print(
+            f"{phase:7} p95 register page {values['page']:8.1f} ms ({values['page'] / idle['page']:4.1f}x idle)"
+            f"   p95 heartbeat activity {values['activity']:8.1f} ms"
+            f" ({values['activity'] / idle['activity']:4.1f}x idle)"
+        )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--load":
+        load(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5], sys.argv[6])
+    else:
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--seconds", type=float, default=8)
+        asyncio.run(main(parser.parse_args().seconds))
