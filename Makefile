@@ -43,7 +43,7 @@ docs: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy breachclock workflows activities bench starter.py worker.py
+	$(VENV)/bin/mypy breachclock workflows activities bench tools starter.py worker.py
 	$(VENV)/bin/lint-imports
 
 clean:

@@ -2,10 +2,11 @@
 
 - ``domain``: pure rules and static checks, no process, server or socket;
 - ``engine``: real parts in the test's process (Temporal's time-skipping or dev
-  server, SMTP on 127.0.0.1, PostgreSQL, the API through its ASGI app);
+  server, SMTP on 127.0.0.1, PostgreSQL, the API through its ASGI app), and the
+  documentation site's strict build;
 - ``browser``: Chromium driving the console;
 - ``slow``: whole programs as an operator runs them, faults (kills, restarts),
-  fuzzing, the wheel, the docs site and the README walkthrough.
+  fuzzing, the wheel and the README walkthrough.
 
 A test marked with a tier keeps it; the others get their folder's or module's.
 """
@@ -25,7 +26,7 @@ BY_PATH = {
     "test_deploy.py": "domain",
     "web/test_browser.py": "browser",
     "test_packaging.py": "slow",
-    "test_docs.py": "slow",
+    "test_docs.py": "engine",
     "test_bench_smoke.py": "slow",
     "cli/test_demo.py": "slow",
     "cli/test_fuzz_cli.py": "slow",
