@@ -5,7 +5,7 @@
   server, SMTP on 127.0.0.1, PostgreSQL, the API through its ASGI app), and the
   documentation site's strict build;
 - ``browser``: Chromium driving the console;
-- ``slow``: whole programs as an operator runs them, faults (kills, restarts),
+- ``slow``: whole programs as an operator runs them (the CLI, ``make run``), faults (kills, restarts),
   fuzzing, the wheel and the README walkthrough.
 
 A test marked with a tier keeps it; the others get their folder's or module's.
@@ -28,8 +28,8 @@ BY_PATH = {
     "test_packaging.py": "slow",
     "test_docs.py": "engine",
     "test_bench_smoke.py": "slow",
-    "cli/test_demo.py": "slow",
-    "cli/test_fuzz_cli.py": "slow",
+    "cli": "slow",
+    "runtime/test_engine_lock.py": "slow",
     "workflows/test_fuzz_updates.py": "slow",
     "workflows/test_campaign_kill.py": "slow",
     "workflows/test_worker_crash.py": "slow",
