@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run stop test lint demo bench clean
+.PHONY: run stop test test-fast docs lint demo bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -26,14 +26,25 @@ bench: $(STAMP)
 	$(PY) -m bench.notify
 	$(PY) -m bench.pages
 
+# Tests run on every core (pytest-xdist; worksteal evens out the long fault tests).
+# Tiers (tests/tiers.py): domain, engine, browser, slow. test-fast: the first two.
+PYTEST := $(PY) -m pytest -q -n auto --dist worksteal
+
 test: $(STAMP) lint
-	$(PY) -m pytest -q
+	$(PYTEST) --durations=30
+
+test-fast: $(STAMP)
+	$(PYTEST) -m "domain or engine"
+
+# The documentation site (docs/, mkdocs.yml) into site/, strictly: a warning fails.
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy breachclock workflows activities bench starter.py worker.py
+	$(VENV)/bin/mypy breachclock workflows activities bench tools starter.py worker.py
 	$(VENV)/bin/lint-imports
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info

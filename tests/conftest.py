@@ -39,6 +39,8 @@ from workflows.messages import ApproveResult, IncidentStart
 
 HISTORIES = Path(__file__).parent / "histories"
 
+pytest_plugins = ["tests.tiers"]  # every test in a tier (domain, engine, browser, slow)
+
 
 class SmtpSink:
     """An SMTP server on 127.0.0.1 that keeps what it is sent.

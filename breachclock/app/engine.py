@@ -243,15 +243,34 @@ def main(args: list[str]) -> None:
 
     configure()
     settings = settings_or_exit()
+    if args == ["stop"]:
+        print(engine_lock.stop(settings.data_dir))
+    elif args:
+        raise SystemExit(f"error: unknown arguments {' '.join(args)!r} (usage: worker.py [stop])")
+    else:
+        run(settings)
+
+
+def worker_main() -> None:
+    """``breachclock worker``: one of several workers joining a Temporal cluster, serving
+    no console (the ``web`` process does). Without a cluster to join it refuses rather
+    than start an embedded server of its own that no other process would find."""
+    from breachclock.runtime.logs import configure
+
+    configure()
+    settings = settings_or_exit()
+    if settings.embedded:
+        raise SystemExit(
+            "error: a worker joins a Temporal cluster: set TEMPORAL_ADDRESS "
+            "(`breachclock engine` runs everything on one machine)"
+        )
+    run(settings.model_copy(update={"http_port": 0}))
+
+
+def run(settings: Settings) -> None:
+    """Serve until stopped; a data folder another engine holds is one line and exit 1."""
     try:
-        if args == ["stop"]:
-            print(engine_lock.stop(settings.data_dir))
-        elif args:
-            raise SystemExit(
-                f"error: unknown arguments {' '.join(args)!r} (usage: worker.py [stop])"
-            )
-        else:
-            asyncio.run(serve(settings))
+        asyncio.run(serve(settings))
     except engine_lock.EngineBusy as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(1) from None

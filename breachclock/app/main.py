@@ -1,7 +1,7 @@
 """``breachclock``: one command for every process and every CLI noun.
 
 ``breachclock engine`` runs the engine (as ``worker.py``; ``engine stop`` stops it),
-``breachclock web`` the API and console on their own, ``breachclock codec-server`` the
+``breachclock worker`` one more worker for a Temporal cluster, ``breachclock web`` the API and console on their own, ``breachclock codec-server`` the
 payload codec for the Temporal UI and CLI, ``breachclock demo`` the Comviq case; every
 other command is the CLI's (``breachclock status INC-1``), as ``starter.py`` runs them.
 """
@@ -40,6 +40,14 @@ def engine(ctx: click.Context) -> None:
     from breachclock.app.engine import main as engine_main
 
     engine_main(list(ctx.args))
+
+
+@breachclock.command()
+def worker() -> None:
+    """Join a Temporal cluster (TEMPORAL_ADDRESS) as one more worker, serving no console."""
+    from breachclock.app.engine import worker_main
+
+    worker_main()
 
 
 @breachclock.command(context_settings=PASS_ON)

@@ -1,0 +1,1 @@
+"""Tools for the repository itself (the documentation's generated reference)."""
