@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from activities import api
     from activities.api import Receipt
     from breachclock.domain.incident import checks, containment, lifecycle, ownership
+    from breachclock.domain.incident.alert import AlertResolved
     from breachclock.domain.incident.containment import (
         SendTakedown,
         TakedownReport,
@@ -120,6 +121,9 @@ FILING_IN_STATE = "filing-retry-in-state"
 PAGES_AFTER_FILING = "pages-wait-for-filing"
 """``workflow.patched`` id: a page waits while its track's filing is being sent."""
 
+MONITORING = "Alertmanager"
+"""Who the alert's timeline entries are by."""
+
 # Business metrics, through the workflow's replay-safe meter (nothing is recorded while
 # replaying, and recording issues no command). Exposed with the SDK's on the engine's
 # Prometheus endpoint when BREACHCLOCK_METRICS_ADDRESS is set.
@@ -149,6 +153,7 @@ class IncidentWorkflow(NotifyingIncident):
             opened_by=opening.opened_by,
             policy=start.policy or Policy(),
             facts=opening.facts,
+            alert=opening.alert,
         )
         self._ready = start.carried is not None or start.policy is not None
         self._in_flight: set[str] = set()
@@ -177,6 +182,7 @@ class IncidentWorkflow(NotifyingIncident):
                 self.state.opened_by,
                 kind=EntryKind.RECORD,
             )
+            self._note_alert()
         while not (self.state.closure and not self._in_flight):
             now = workflow.now()
             upcoming: list[lifecycle.Scheduled | containment.Due] = [
@@ -618,6 +624,43 @@ class IncidentWorkflow(NotifyingIncident):
             reject(*problems_of(err))
         refuse_if(checks.facts_problem(self.state, merged))
         self._fits(patch)
+
+    def _note_alert(self) -> None:
+        """The alert that opened the incident (the on-call's way back to the graph), and
+        the closed incident the same alert group opened before it."""
+        alert = self.state.alert
+        if alert is None:
+            return
+        fired = said(
+            "timeline.alert_fired",
+            name=alert.labels.get("alertname", "?"),
+            fingerprint=alert.fingerprint or "?",
+            link=alert.generator_url or "?",
+        )
+        self._note(
+            alert.starts_at or self.state.opened_at, fired, MONITORING, kind=EntryKind.ENGINE
+        )
+        if alert.follows:
+            follows = said("timeline.alert_follows", reference=alert.follows)
+            self._note(self.state.opened_at, follows, MONITORING, kind=EntryKind.ENGINE)
+
+    @workflow.update
+    async def alert_resolved(self, resolved: AlertResolved) -> Answer:
+        """Monitoring says the alert stopped firing: noted, once; the incident stays open."""
+        await self._started()
+        entry = said("timeline.alert_resolved", fingerprint=resolved.fingerprint or "?")
+        if any(
+            e.at == resolved.at and e.code == entry.code and e.params == entry.params
+            for e in self.state.timeline
+        ):
+            return answer("answer.event.already")
+        self._note(resolved.at, entry, MONITORING, kind=EntryKind.ENGINE)
+        return answer("answer.event.recorded")
+
+    @alert_resolved.validator
+    def _validate_resolved(self, resolved: AlertResolved) -> None:
+        given(resolved)
+        self._open_only()
 
     @workflow.update
     async def add_event(self, event: TimelineInput) -> Answer:

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.failure.v1 import Failure
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -65,6 +66,8 @@ async def open_incident(engine: Engine, opening: OpenIncident) -> None:
             id=workflow_id(opening.reference),
             task_queue=engine.settings.task_queue,
             memo={TITLE: opening.title},  # sealed by the codec like the input
+            # A reference names one incident: a closed one's is not started again.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except WorkflowAlreadyStartedError as err:
         raise Refused.of("incident.exists", "reference", reference=opening.reference) from err
