@@ -67,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.instants import show
     from breachclock.domain.problems import Problem, problems_of, said
     from breachclock.domain.regimes import RegimeCode, regime
+    from breachclock.runtime import metrics
     from workflows.base import ENGLISH, given, refuse_if, reject
     from workflows.campaign import (
         CampaignProgress,
@@ -124,15 +125,9 @@ PAGES_AFTER_FILING = "pages-wait-for-filing"
 MONITORING = "Alertmanager"
 """Who the alert's timeline entries are by."""
 
-# Business metrics, through the workflow's replay-safe meter (nothing is recorded while
-# replaying, and recording issues no command). Exposed with the SDK's on the engine's
-# Prometheus endpoint when BREACHCLOCK_METRICS_ADDRESS is set.
-FILINGS_METRIC = "breachclock_filings"
-"""Filings sent; attributes regime, kind, late."""
-FIRST_FILING_METRIC = "breachclock_discovery_to_initial_filing_seconds"
-"""From awareness (the discovery's time) to the main track's first filing."""
-ESCALATIONS_METRIC = "breachclock_escalations"
-"""Pages sent; attributes regime, level = lead | overdue | reminder."""
+# Business metrics (``breachclock.runtime.metrics``), through the workflow's replay-safe
+# meter (nothing is recorded while replaying, and recording issues no command). Exposed
+# with the SDK's on the engine's Prometheus endpoint when BREACHCLOCK_METRICS_ADDRESS is set.
 
 
 def approved(filing: Filing | None, code: str, **params: Any) -> ApproveResult:
@@ -392,9 +387,10 @@ class IncidentWorkflow(NotifyingIncident):
             return
         self._note(sent_at, page_entry(step, track.regime), "breachclock", kind=EntryKind.ENGINE)
         level = next((k for k in ("overdue", "reminder") if step.level.startswith(k)), "lead")
-        workflow.metric_meter().create_counter(
-            ESCALATIONS_METRIC, "Escalation pages sent", "{page}"
-        ).add(1, {"regime": track.regime.value, "level": level})
+        pages = metrics.ESCALATIONS
+        workflow.metric_meter().create_counter(pages.name, pages.description, pages.unit).add(
+            1, {"regime": track.regime.value, "level": level}
+        )
 
     # ---------------------------------------------------------- containment
 
@@ -544,16 +540,16 @@ class IncidentWorkflow(NotifyingIncident):
     def _measure_filing(self, step: FileReport, filing: Filing) -> None:
         """Count the filing; for the main track's first, the time since awareness."""
         meter = workflow.metric_meter()
-        meter.create_counter(FILINGS_METRIC, "Reports filed with regulators", "{filing}").add(
+        filings = metrics.FILINGS
+        meter.create_counter(filings.name, filings.description, filings.unit).add(
             1, {"regime": filing.regime.value, "kind": filing.kind.value, "late": filing.late}
         )
         discovery = self.state.discovery
         first = not any(f.regime == filing.regime for f in self.state.filings)
         if step.regime_index == 0 and first and discovery is not None:
+            first_filing = metrics.FIRST_FILING
             meter.create_histogram_float(
-                FIRST_FILING_METRIC,
-                "Time from awareness to the main track's first filing",
-                "s",
+                first_filing.name, first_filing.description, first_filing.unit
             ).record(
                 (filing.sent_at - discovery.at).total_seconds(),
                 {"regime": filing.regime.value, "kind": filing.kind.value},

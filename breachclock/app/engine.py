@@ -29,6 +29,7 @@ from activities.mailer import relay_for as relay_for  # where the CLI, benches a
 from activities.notify import NotifyActivities
 from activities.register import RegisterActivities
 from activities.retention import RetentionActivities
+from breachclock.app.gauges import health_gauges
 from breachclock.runtime import engine_lock
 from breachclock.runtime.config import Settings
 from breachclock.runtime.links import link_key
@@ -206,7 +207,11 @@ async def serve(settings: Settings) -> None:
 
 async def run_engine(settings: Settings, stop: asyncio.Event) -> None:
     async with engine(settings) as (client, relay), open_store(settings) as store:
-        async with build_worker(client, settings, relay, store), web_console(settings, client):
+        async with (
+            build_worker(client, settings, relay, store),
+            web_console(settings, client),
+            health_gauges(settings, client),
+        ):
             await ensure_schedule(client, settings.task_queue, RETENTION_SWEEP)
             print(f"Worker running on task queue {settings.task_queue}. Ctrl-C stops.", flush=True)
             await stop.wait()
