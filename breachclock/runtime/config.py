@@ -84,10 +84,9 @@ class Settings(BaseSettings):
         default=None, alias="BREACHCLOCK_CODEC_SERVER_TOKEN"
     )
     """The bearer token the codec server asks for; unset: the server does not start."""
-    codec_server_origin: str = Field(
-        default="http://127.0.0.1:8233", alias="BREACHCLOCK_CODEC_SERVER_ORIGIN"
-    )
-    """The Temporal UI's origin, allowed to call the codec server from the browser."""
+    codec_server_origin: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_SERVER_ORIGIN")
+    """The Temporal UI's origin(s), comma-separated, allowed to call the codec server from
+    the browser; unset: the embedded UI's (``codec_origins``)."""
 
     http_host: str = Field(default="127.0.0.1", alias="BREACHCLOCK_HTTP_HOST")
     http_port: int = Field(default=8380, alias="BREACHCLOCK_HTTP_PORT")
@@ -267,6 +266,13 @@ class Settings(BaseSettings):
                 "with several codec keys, say which encrypts: BREACHCLOCK_CODEC_ACTIVE_KEY"
             )
         return keys, self.codec_active_key or next(iter(keys))
+
+    @property
+    def codec_origins(self) -> str:
+        """Where the codec server takes browser calls from: the configured origins, or
+        the embedded Temporal UI's on ``BREACHCLOCK_UI_PORT`` (as 127.0.0.1 and localhost)."""
+        ui = self.ui_port
+        return self.codec_server_origin or f"http://127.0.0.1:{ui},http://localhost:{ui}"
 
     def codec(self) -> EncryptionCodec:
         return EncryptionCodec(*self.keyring())
