@@ -32,7 +32,7 @@ from activities.retention import RetentionActivities
 from breachclock.app.gauges import health_gauges
 from breachclock.runtime import engine_lock
 from breachclock.runtime.config import Settings
-from breachclock.runtime.links import link_key
+from breachclock.runtime.links import key_for
 from breachclock.runtime.outbox import Outbox
 from breachclock.runtime.store import NotifyStore, RecordStore, open_notify_store, open_store
 from breachclock.runtime.telemetry import client_tracer, metrics_runtime
@@ -96,7 +96,7 @@ async def build_worker(
     runtime. ``store`` defaults to the configured one (``open_store``).
     """
     store = store or open_store(settings)
-    links = (link_key(settings.data_dir, create=True), settings.console_url)
+    links = (key_for(settings, create=True), settings.console_url)
     mail = MailActivities(Mailer(relay, store, client_tracer(client)), links)
     register = RegisterActivities(store)
     engine = EngineActivities(client, settings.policy())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import shlex
 import sys
@@ -79,6 +80,24 @@ class Settings(BaseSettings):
     codec_keys: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_KEYS")
     """JSON {"key-id": "<base64 of 32 bytes>"}; unset: a key made in the data folder."""
     codec_active_key: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_ACTIVE_KEY")
+    link_key: SecretStr | None = Field(default=None, alias="BREACHCLOCK_LINK_KEY")
+    """The key that signs page e-mails' acknowledgement links: base64 of at least 32
+    bytes, the same for every worker and the console (a Secret on Kubernetes); unset: a
+    key made in the data folder (one machine)."""
+
+    @field_validator("link_key")
+    @classmethod
+    def _link_key_bytes(cls, key: SecretStr | None) -> SecretStr | None:
+        """A key too short to sign with, or not base64, stops the process at its start."""
+        if key is not None:
+            try:
+                raw = base64.b64decode(key.get_secret_value(), validate=True)
+            except ValueError as err:
+                raise ValueError("BREACHCLOCK_LINK_KEY is not base64") from err
+            if len(raw) < 32:
+                raise ValueError("BREACHCLOCK_LINK_KEY must be base64 of at least 32 bytes")
+        return key
+
     codec_server_port: int = Field(default=8888, alias="BREACHCLOCK_CODEC_SERVER_PORT")
     codec_server_token: SecretStr | None = Field(
         default=None, alias="BREACHCLOCK_CODEC_SERVER_TOKEN"

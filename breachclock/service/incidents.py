@@ -37,7 +37,7 @@ from breachclock.domain.incident.report import ReportDraft, build_draft
 from breachclock.domain.instants import far_ahead_problem, zone
 from breachclock.domain.notify.delivery import Counts
 from breachclock.domain.regimes import RegimeCode
-from breachclock.runtime.links import AckLink, BadLink, link_key, verify
+from breachclock.runtime.links import AckLink, BadLink, key_for, verify
 from breachclock.service.engine import Engine, Refused
 from breachclock.service.register import TITLE
 from workflows.incident import IncidentWorkflow
@@ -191,7 +191,7 @@ def verify_ack_link(engine: Engine, token: str) -> tuple[str, str]:
 
 def _checked(engine: Engine, token: str) -> AckLink:
     try:
-        return verify(link_key(engine.settings.data_dir), token, datetime.now(UTC))
+        return verify(key_for(engine.settings), token, datetime.now(UTC))
     except BadLink as err:
         raise Refused.of(err.code) from err
 
