@@ -45,6 +45,26 @@ def tracer_provider(settings: Settings) -> TracerProvider:
     return provider
 
 
+_process: list[TracerProvider] = []
+"""The process's provider, made on first use: the HTTP server's, the CLI's and the
+Temporal client's spans go through one, so one flush at exit sends them all."""
+
+
+def process_tracer(settings: Settings) -> Tracer:
+    """The process's tracer as configured; with ``none``, one that records nothing."""
+    if settings.otel_exporter == "none":
+        return NoOpTracer()
+    if not _process:
+        _process.append(tracer_provider(settings))
+    return _process[0].get_tracer(TRACER_NAME)
+
+
+def flush() -> None:
+    """Send what the process's provider holds (a CLI command ends right after)."""
+    for provider in _process:
+        provider.force_flush()
+
+
 def interceptors(source: Settings | Tracer) -> list[Interceptor]:
     """The client interceptors: tracing with the given tracer, or as configured.
 
@@ -53,7 +73,7 @@ def interceptors(source: Settings | Tracer) -> list[Interceptor]:
     if isinstance(source, Settings):
         if source.otel_exporter == "none":
             return []
-        source = tracer_provider(source).get_tracer(TRACER_NAME)
+        source = process_tracer(source)
     return [TracingInterceptor(source)]
 
 
