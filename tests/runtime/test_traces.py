@@ -26,6 +26,7 @@ from breachclock.runtime.telemetry import interceptors, process_tracer
 from breachclock.runtime.temporal import start_dev_server, start_time_skipping
 from breachclock.web.auth import Role
 from tests.conftest import SmtpSink, harness, unique
+from tests.serving import serving
 from tests.web.support import web
 
 PERSON = "Anna Andersson"
@@ -67,13 +68,8 @@ async def receiver() -> AsyncIterator[Receiver]:
     found = Receiver()
     app = aioweb.Application()
     app.router.add_post("/v1/traces", found.traces)
-    runner = aioweb.AppRunner(app)
-    await runner.setup()
-    await aioweb.TCPSite(runner, "127.0.0.1", found.port).start()
-    try:
+    async with serving(app, found.port):
         yield found
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from breachclock.domain.ids import workflow_id
 from breachclock.runtime.outbox import free_port
 from breachclock.web.auth import Role
 from tests.conftest import SmtpSink, unique
+from tests.serving import serving
 from tests.web.support import Web, web
 from workflows.incident import IncidentWorkflow
 
@@ -63,13 +64,8 @@ async def relay(api: httpx.AsyncClient) -> AsyncIterator[Relay]:
     found = Relay(api)
     app = aioweb.Application()
     app.router.add_post("/hook", found.handle)
-    runner = aioweb.AppRunner(app)
-    await runner.setup()
-    await aioweb.TCPSite(runner, "127.0.0.1", found.port).start()
-    try:
+    async with serving(app, found.port):
         yield found
-    finally:
-        await runner.cleanup()
 
 
 @contextmanager

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from aiohttp import web as aioweb
 from playwright.async_api import Browser, Page, Response
 
 from breachclock.domain.ids import workflow_id
@@ -27,6 +26,7 @@ from breachclock.runtime.store import open_account_store
 from breachclock.runtime.temporal import start_dev_server
 from breachclock.web.auth import Role
 from tests.conftest import SmtpSink, unique
+from tests.serving import serving
 from tests.web.support import web
 from tests.web.test_browser import chromium, pytestmark, served, sign_in
 from workflows.incident import IncidentWorkflow
@@ -41,16 +41,10 @@ WAIT = 30.0
 @asynccontextmanager
 async def codec_server(engine: Settings, console: Settings) -> AsyncIterator[str]:
     """The codec server with the engine's keys and origins, on the console's accounts."""
-    port = free_port()
     async with open_account_store(console) as accounts:
         app = build_app(engine.codec(), "operator-cli-token", engine.codec_origins, accounts)
-        runner = aioweb.AppRunner(app)
-        await runner.setup()
-        await aioweb.TCPSite(runner, "127.0.0.1", port).start()
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            await runner.cleanup()
+        async with serving(app) as base:
+            yield base
 
 
 async def open_workflow(page: Page, ui: str, codec: str, wid: str) -> list[int]:
