@@ -23,10 +23,10 @@ from breachclock.runtime import telemetry
 from breachclock.runtime.config import Settings
 from breachclock.runtime.outbox import free_port
 from breachclock.runtime.telemetry import interceptors, process_tracer
-from breachclock.runtime.temporal import start_dev_server, start_time_skipping
+from breachclock.runtime.temporal import start_time_skipping
 from breachclock.web.auth import Role
 from tests.conftest import SmtpSink, harness, unique
-from tests.serving import serving
+from tests.serving import own_dev_server, serving
 from tests.web.support import web
 
 PERSON = "Anna Andersson"
@@ -130,43 +130,38 @@ async def test_an_http_request_is_one_trace_down_to_the_smtp_conversation(
 
 async def test_a_cli_command_is_the_root_of_its_trace(tmp_path: Path, smtp: SmtpSink) -> None:
     """``breachclock open`` in its own process, against a dev server with a worker."""
-    ports = Settings(
-        BREACHCLOCK_TEMPORAL_PORT=free_port(),
-        BREACHCLOCK_UI_PORT=free_port(),
-        BREACHCLOCK_DATA_DIR=tmp_path / "engine",
-    )
-    env = await start_dev_server(ports, persistent=False)
-    try:
-        async with harness(env, tmp_path, smtp) as h, receiver() as otlp:
-            reference = unique("CLI")
-            cli: dict[str, Any] = {
-                **os.environ,
-                "BREACHCLOCK_DATA_DIR": str(ports.data_dir),
-                "BREACHCLOCK_TEMPORAL_PORT": str(ports.temporal_port),
-                "BREACHCLOCK_TASK_QUEUE": h.settings.task_queue,
-                "BREACHCLOCK_OTEL_EXPORTER": "otlp",
-                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{otlp.port}",
-            }
-            cli.pop("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", None)
-            done = await asyncio.to_thread(
-                subprocess.run,
-                [
-                    str(Path(sys.executable).parent / "breachclock"),
-                    "open",
-                    reference,
-                    "--title",
-                    TITLE,
-                ],
-                env=cli,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            assert done.returncode == 0, done.stdout + done.stderr
-            command = otlp.one("breachclock open")
-            assert not command.parent_span_id, "the command is the trace's root"
-            start = otlp.one("StartWorkflow:Incident")
-            assert start.parent_span_id == command.span_id
-            assert_no_personal_data(otlp)
-    finally:
-        await env.shutdown()
+    async with (
+        own_dev_server(tmp_path / "engine") as (ports, env),
+        harness(env, tmp_path, smtp) as h,
+        receiver() as otlp,
+    ):
+        reference = unique("CLI")
+        cli: dict[str, Any] = {
+            **os.environ,
+            "BREACHCLOCK_DATA_DIR": str(ports.data_dir),
+            "BREACHCLOCK_TEMPORAL_PORT": str(ports.temporal_port),
+            "BREACHCLOCK_TASK_QUEUE": h.settings.task_queue,
+            "BREACHCLOCK_OTEL_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{otlp.port}",
+        }
+        cli.pop("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", None)
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [
+                str(Path(sys.executable).parent / "breachclock"),
+                "open",
+                reference,
+                "--title",
+                TITLE,
+            ],
+            env=cli,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        command = otlp.one("breachclock open")
+        assert not command.parent_span_id, "the command is the trace's root"
+        start = otlp.one("StartWorkflow:Incident")
+        assert start.parent_span_id == command.span_id
+        assert_no_personal_data(otlp)
