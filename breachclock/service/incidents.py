@@ -66,8 +66,9 @@ async def open_incident(engine: Engine, opening: OpenIncident) -> None:
             id=workflow_id(opening.reference),
             task_queue=engine.settings.task_queue,
             memo={TITLE: opening.title},  # sealed by the codec like the input
-            # A reference names one incident: a closed one's is not started again.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # A reference names one incident: a closed one's (completed) is not started
+            # again; one the engine could not read (terminated, below) may be.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         )
     except WorkflowAlreadyStartedError as err:
         raise Refused.of("incident.exists", "reference", reference=opening.reference) from err
