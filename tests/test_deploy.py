@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from breachclock.runtime.codec_server import PREFIXES
 from breachclock.runtime.config import TASK_QUEUE, Settings
+from breachclock.runtime.search_attributes import ALL_KEYS
 from workflows.campaign import notify_queue
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
@@ -40,18 +43,72 @@ def test_compose_file_matches_the_compose_spec() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        DEPLOY / "k8s" / "worker.yaml",
-        DEPLOY / "k8s" / "web.yaml",
-        DEPLOY / "k8s" / "secret.example.yaml",
-    ],
-    ids=lambda p: p.name,
-)
+CUSTOM_RESOURCES = {"keda.sh/v1alpha1"}
+"""API groups Kubernetes itself has no schema for (KEDA's ScaledObject)."""
+MANIFESTS = sorted((DEPLOY / "k8s").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
 def test_kubernetes_manifests_validate_strictly(path: Path) -> None:
+    """Every manifest against the Kubernetes schemas kubernetes-validate bundles (offline)."""
     for document in documents(path):
-        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+        if document["apiVersion"] not in CUSTOM_RESOURCES:
+            kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def test_every_manifest_is_validated() -> None:
+    kinds = {d["kind"] for path in MANIFESTS for d in documents(path)}
+    assert {"Deployment", "Job", "Secret", "Service", "Ingress"} <= kinds
+
+
+def test_the_job_registers_every_search_attribute_the_engine_uses() -> None:
+    (job,) = documents(DEPLOY / "k8s" / "search-attributes-job.yaml")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    script = container["args"][0]
+    created = set(re.findall(r"^\s*create (\w+) (\w+)$", script, re.MULTILINE))
+    kinds = {"KEYWORD": "Keyword", "DATETIME": "Datetime"}
+    assert created == {(k.name, kinds[k.indexed_value_type.name]) for k in ALL_KEYS}
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["TEMPORAL_ADDRESS"] == worker_env()["TEMPORAL_ADDRESS"]
+    assert env["TEMPORAL_NAMESPACE"] == worker_env()["TEMPORAL_NAMESPACE"]
+
+
+def secret_names(name: str) -> set[str]:
+    """The Secrets a Deployment's container takes its environment from."""
+    (container,) = deployment(name)["spec"]["template"]["spec"]["containers"]
+    found = {s["secretRef"]["name"] for s in container.get("envFrom", [])}
+    found |= {e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e}
+    return found
+
+
+def test_workers_console_and_codec_server_share_one_secret_with_the_keys() -> None:
+    """The codec keys and the link key come from one Secret for every process (a link
+    signed by one worker opens in the console; every process reads every payload)."""
+    (secret,) = documents(DEPLOY / "k8s" / "secret.example.yaml")
+    for key in ("BREACHCLOCK_CODEC_KEYS", "BREACHCLOCK_LINK_KEY", "BREACHCLOCK_CODEC_SERVER_TOKEN"):
+        assert key in secret["stringData"]
+    name = secret["metadata"]["name"]
+    for manifest in ("worker.yaml", "web.yaml", "codec-server.yaml"):
+        assert secret_names(manifest) == {name}, manifest
+    (codec,) = deployment("codec-server.yaml")["spec"]["template"]["spec"]["containers"]
+    taken = {e["valueFrom"]["secretKeyRef"]["key"] for e in codec["env"] if "valueFrom" in e}
+    assert taken <= set(secret["stringData"]) and "SMTP_PASSWORD" not in taken
+
+
+def test_the_temporal_ui_decodes_through_the_codec_server_on_the_consoles_host() -> None:
+    values = yaml.safe_load((DEPLOY / "helm" / "temporal-values.yaml").read_text())
+    ui = {e["name"]: e["value"] for e in values["web"]["additionalEnv"]}
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+    ingress = next(
+        d for d in documents(DEPLOY / "k8s" / "codec-server.yaml") if d["kind"] == "Ingress"
+    )
+    (rule,) = ingress["spec"]["rules"]
+    (path,) = rule["http"]["paths"]
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == f"https://{rule['host']}{path['path']}"
+    assert path["path"] in PREFIXES, "the codec server answers under that path"
+    (codec,) = deployment("codec-server.yaml")["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in codec["env"]}
+    assert env["BREACHCLOCK_CODEC_SERVER_ORIGIN"].startswith("https://")
 
 
 def deployment(name: str) -> dict[str, Any]:

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.ids import workflow_id
     from breachclock.domain.notify.delivery import Counts, Plan, Status
     from breachclock.domain.notify.notice import IncidentNotice, Operator
+    from breachclock.runtime import metrics
 
 
 def notify_queue(task_queue: str) -> str:
@@ -42,10 +43,6 @@ def notify_queue(task_queue: str) -> str:
     return f"{task_queue}-notifications"
 
 
-NOTICES_METRIC = "breachclock_notification_attempts"
-"""Calls and e-mails made; attributes channel, outcome."""
-PEOPLE_METRIC = "breachclock_campaign_people"
-"""People in a running campaign by status (pending, called, emailed, unreachable)."""
 ADVANCE_TIMEOUT = timedelta(hours=12)
 """A slice handed to agents can take hours; the heartbeat notices a dead worker sooner."""
 ROUND_ATTEMPTS = RetryPolicy(
@@ -270,11 +267,11 @@ class CampaignWorkflow:
             )
 
     def _measure(self, before: Counts, after: Counts) -> None:
-        """Notices by outcome (what this round added), and where the campaign stands."""
+        """Notices by outcome, and people by where they ended: what this round added (no
+        label names the incident: a series per campaign would never end)."""
         meter = workflow.metric_meter()
-        attempts = meter.create_counter(
-            NOTICES_METRIC, "Notification attempts by channel and outcome", "{attempt}"
-        )
+        attempts = metrics.NOTIFICATION_ATTEMPTS
+        attempted = meter.create_counter(attempts.name, attempts.description, attempts.unit)
         for channel, now, then in (
             ("call", after.calls, before.calls),
             ("email", after.emails, before.emails),
@@ -282,14 +279,13 @@ class CampaignWorkflow:
             for outcome, count in now.items():
                 added = count - then.get(outcome, 0)  # type: ignore[call-overload]
                 if added > 0:
-                    attempts.add(added, {"channel": channel, "outcome": str(outcome)})
-        progress = self.progress().counts
-        people = meter.create_gauge(PEOPLE_METRIC, "People in a campaign by status", "{person}")
-        for status in Status:
-            people.set(
-                progress.people.get(status, 0),
-                {"reference": self.start.reference, "status": status.value},
-            )
+                    attempted.add(added, {"channel": channel, "outcome": str(outcome)})
+        people = metrics.PEOPLE_DONE
+        done = meter.create_counter(people.name, people.description, people.unit)
+        for status, count in after.people.items():
+            added = count - before.people.get(status, 0)
+            if status is not Status.PENDING and added > 0:
+                done.add(added, {"status": status.value})
 
     def _grow_to(self, end: int) -> None:
         """Cut the people up to sequence number ``end`` into new slices, due at once.

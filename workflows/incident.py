@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from activities import api
     from activities.api import Receipt
     from breachclock.domain.incident import checks, containment, lifecycle, ownership
+    from breachclock.domain.incident.alert import AlertResolved
     from breachclock.domain.incident.containment import (
         SendTakedown,
         TakedownReport,
@@ -67,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.instants import show
     from breachclock.domain.problems import Problem, problems_of, said
     from breachclock.domain.regimes import RegimeCode, regime
+    from breachclock.runtime import metrics
     from workflows.base import ENGLISH, given, refuse_if, reject
     from workflows.campaign import (
         CampaignProgress,
@@ -125,15 +127,12 @@ LATE_REASON_SUPPLEMENT = "late-reason-supplement"
 the regulator in a supplement (before, the approval answered "already sent" and the
 reason was dropped)."""
 
-# Business metrics, through the workflow's replay-safe meter (nothing is recorded while
-# replaying, and recording issues no command). Exposed with the SDK's on the engine's
-# Prometheus endpoint when BREACHCLOCK_METRICS_ADDRESS is set.
-FILINGS_METRIC = "breachclock_filings"
-"""Filings sent; attributes regime, kind, late."""
-FIRST_FILING_METRIC = "breachclock_discovery_to_initial_filing_seconds"
-"""From awareness (the discovery's time) to the main track's first filing."""
-ESCALATIONS_METRIC = "breachclock_escalations"
-"""Pages sent; attributes regime, level = lead | overdue | reminder."""
+MONITORING = "Alertmanager"
+"""Who the alert's timeline entries are by."""
+
+# Business metrics (``breachclock.runtime.metrics``), through the workflow's replay-safe
+# meter (nothing is recorded while replaying, and recording issues no command). Exposed
+# with the SDK's on the engine's Prometheus endpoint when BREACHCLOCK_METRICS_ADDRESS is set.
 
 
 def approved(filing: Filing | None, code: str, **params: Any) -> ApproveResult:
@@ -154,6 +153,7 @@ class IncidentWorkflow(NotifyingIncident):
             opened_by=opening.opened_by,
             policy=start.policy or Policy(),
             facts=opening.facts,
+            alert=opening.alert,
         )
         self._ready = start.carried is not None or start.policy is not None
         self._in_flight: set[str] = set()
@@ -182,6 +182,7 @@ class IncidentWorkflow(NotifyingIncident):
                 self.state.opened_by,
                 kind=EntryKind.RECORD,
             )
+            self._note_alert()
         while not (self.state.closure and not self._in_flight):
             now = workflow.now()
             upcoming: list[lifecycle.Scheduled | containment.Due] = [
@@ -391,9 +392,10 @@ class IncidentWorkflow(NotifyingIncident):
             return
         self._note(sent_at, page_entry(step, track.regime), "breachclock", kind=EntryKind.ENGINE)
         level = next((k for k in ("overdue", "reminder") if step.level.startswith(k)), "lead")
-        workflow.metric_meter().create_counter(
-            ESCALATIONS_METRIC, "Escalation pages sent", "{page}"
-        ).add(1, {"regime": track.regime.value, "level": level})
+        pages = metrics.ESCALATIONS
+        workflow.metric_meter().create_counter(pages.name, pages.description, pages.unit).add(
+            1, {"regime": track.regime.value, "level": level}
+        )
 
     # ---------------------------------------------------------- containment
 
@@ -543,16 +545,16 @@ class IncidentWorkflow(NotifyingIncident):
     def _measure_filing(self, step: FileReport, filing: Filing) -> None:
         """Count the filing; for the main track's first, the time since awareness."""
         meter = workflow.metric_meter()
-        meter.create_counter(FILINGS_METRIC, "Reports filed with regulators", "{filing}").add(
+        filings = metrics.FILINGS
+        meter.create_counter(filings.name, filings.description, filings.unit).add(
             1, {"regime": filing.regime.value, "kind": filing.kind.value, "late": filing.late}
         )
         discovery = self.state.discovery
         first = not any(f.regime == filing.regime for f in self.state.filings)
         if step.regime_index == 0 and first and discovery is not None:
+            first_filing = metrics.FIRST_FILING
             meter.create_histogram_float(
-                FIRST_FILING_METRIC,
-                "Time from awareness to the main track's first filing",
-                "s",
+                first_filing.name, first_filing.description, first_filing.unit
             ).record(
                 (filing.sent_at - discovery.at).total_seconds(),
                 {"regime": filing.regime.value, "kind": filing.kind.value},
@@ -623,6 +625,43 @@ class IncidentWorkflow(NotifyingIncident):
             reject(*problems_of(err))
         refuse_if(checks.facts_problem(self.state, merged))
         self._fits(patch)
+
+    def _note_alert(self) -> None:
+        """The alert that opened the incident (the on-call's way back to the graph), and
+        the closed incident the same alert group opened before it."""
+        alert = self.state.alert
+        if alert is None:
+            return
+        fired = said(
+            "timeline.alert_fired",
+            name=alert.labels.get("alertname", "?"),
+            fingerprint=alert.fingerprint or "?",
+            link=alert.generator_url or "?",
+        )
+        self._note(
+            alert.starts_at or self.state.opened_at, fired, MONITORING, kind=EntryKind.ENGINE
+        )
+        if alert.follows:
+            follows = said("timeline.alert_follows", reference=alert.follows)
+            self._note(self.state.opened_at, follows, MONITORING, kind=EntryKind.ENGINE)
+
+    @workflow.update
+    async def alert_resolved(self, resolved: AlertResolved) -> Answer:
+        """Monitoring says the alert stopped firing: noted, once; the incident stays open."""
+        await self._started()
+        entry = said("timeline.alert_resolved", fingerprint=resolved.fingerprint or "?")
+        if any(
+            e.at == resolved.at and e.code == entry.code and e.params == entry.params
+            for e in self.state.timeline
+        ):
+            return answer("answer.event.already")
+        self._note(resolved.at, entry, MONITORING, kind=EntryKind.ENGINE)
+        return answer("answer.event.recorded")
+
+    @alert_resolved.validator
+    def _validate_resolved(self, resolved: AlertResolved) -> None:
+        given(resolved)
+        self._open_only()
 
     @workflow.update
     async def add_event(self, event: TimelineInput) -> Answer:

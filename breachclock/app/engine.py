@@ -29,11 +29,12 @@ from activities.mailer import relay_for as relay_for  # where the CLI, benches a
 from activities.notify import NotifyActivities
 from activities.register import RegisterActivities
 from activities.retention import RetentionActivities
+from breachclock.app.gauges import health_gauges
 from breachclock.domain.catalogue import Voice
 from breachclock.runtime import engine_lock
 from breachclock.runtime.config import Settings, settings_or_exit
 from breachclock.runtime.keyguard import KeysNotTheDeployments, ensure_keys
-from breachclock.runtime.links import link_key
+from breachclock.runtime.links import key_for
 from breachclock.runtime.outbox import Outbox
 from breachclock.runtime.store import NotifyStore, RecordStore, open_notify_store, open_store
 from breachclock.runtime.telemetry import client_tracer, metrics_runtime
@@ -97,7 +98,7 @@ async def build_worker(
     runtime. ``store`` defaults to the configured one (``open_store``).
     """
     store = store or open_store(settings)
-    links = (link_key(settings.data_dir, create=True), settings.console_url)
+    links = (key_for(settings, create=True), settings.console_url)
     mail = MailActivities(Mailer(relay, store, client_tracer(client)), links)
     register = RegisterActivities(store)
     engine = EngineActivities(client, settings.policy())
@@ -214,7 +215,11 @@ async def serve(settings: Settings) -> None:
 
 async def run_engine(settings: Settings, stop: asyncio.Event) -> None:
     async with engine(settings) as (client, relay), open_store(settings) as store:
-        async with build_worker(client, settings, relay, store), web_console(settings, client):
+        async with (
+            build_worker(client, settings, relay, store),
+            web_console(settings, client),
+            health_gauges(settings, client),
+        ):
             await ensure_schedule(client, settings.task_queue, RETENTION_SWEEP)
             print(f"Worker running on task queue {settings.task_queue}. Ctrl-C stops.", flush=True)
             await stop.wait()

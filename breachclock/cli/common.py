@@ -10,10 +10,12 @@ import json
 import os
 import sys
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from opentelemetry.trace import NoOpTracer, Span, SpanKind
 from pydantic import BaseModel
 from temporalio.service import RPCError
 
@@ -24,6 +26,7 @@ from breachclock.domain.regimes import RegimeCode
 from breachclock.domain.text import InputFileError
 from breachclock.runtime import files
 from breachclock.runtime.config import SettingsInvalid, load_settings
+from breachclock.runtime.telemetry import flush, process_tracer
 from breachclock.runtime.terminal import printable
 from breachclock.service.engine import Engine, Refused, Unreachable, unreachable
 from workflows.messages import Answer, ApproveResult
@@ -96,31 +99,52 @@ def run(coro: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
 
     @functools.wraps(coro)
     def wrapper(*args: Any, **kwargs: Any) -> None:
-        code = 0
-        try:
-            asyncio.run(coro(*args, **kwargs))
-        except Refused as err:
-            context = click.get_current_context(silent=True)
-            for line in refusal_lines(err.problems, context.command if context else None):
-                click.echo(printable(f"error: {line}", one_line=True), err=True)
-            code = REFUSED
-        except Unreachable as err:
-            click.echo(printable(f"error: {err}", one_line=True), err=True)
-            code = UNREACHABLE
-        except RPCError as err:
-            down = unreachable(err)
-            message = f"cannot reach Temporal: {err.message}" if down else err.message
-            click.echo(printable(f"error: {message}", one_line=True), err=True)
-            code = UNREACHABLE if down else REFUSED
-        except OSError as err:
-            click.echo(f"error: cannot reach the store ({err.strerror or err})", err=True)
-            code = UNREACHABLE
+        context = click.get_current_context(silent=True)
+        with command_span(context) as span:
+            code = _outcome(coro, *args, **kwargs)
+            span.set_attribute("process.exit.code", code)
+        flush()
         sys.stdout.flush()
         sys.stderr.flush()
         # Exit at once: a short-lived client can abort in interpreter teardown (sdk-python#300).
         os._exit(code)
 
     return wrapper
+
+
+def command_span(context: click.Context | None) -> AbstractContextManager[Span]:
+    """The command's span, the root of the trace its Temporal calls join: named by the
+    command (``breachclock approve``), never its arguments, which can name a person."""
+    try:
+        tracer = process_tracer(load_settings())
+    except SettingsInvalid:  # the command says what is wrong with the settings
+        tracer = NoOpTracer()
+    name = context.command_path if context is not None else "breachclock"
+    return tracer.start_as_current_span(name, kind=SpanKind.CLIENT)
+
+
+def _outcome(coro: Callable[..., Coroutine[Any, Any, None]], *args: Any, **kwargs: Any) -> int:
+    """Run the command: its exit code, every failure said in one line."""
+    code = 0
+    try:
+        asyncio.run(coro(*args, **kwargs))
+    except Refused as err:
+        context = click.get_current_context(silent=True)
+        for line in refusal_lines(err.problems, context.command if context else None):
+            click.echo(printable(f"error: {line}", one_line=True), err=True)
+        code = REFUSED
+    except Unreachable as err:
+        click.echo(printable(f"error: {err}", one_line=True), err=True)
+        code = UNREACHABLE
+    except RPCError as err:
+        down = unreachable(err)
+        message = f"cannot reach Temporal: {err.message}" if down else err.message
+        click.echo(printable(f"error: {message}", one_line=True), err=True)
+        code = UNREACHABLE if down else REFUSED
+    except OSError as err:
+        click.echo(f"error: cannot reach the store ({err.strerror or err})", err=True)
+        code = UNREACHABLE
+    return code
 
 
 def emit(as_json: bool, data: Any, text: str) -> None:

@@ -8,10 +8,20 @@ read them point the UI or the CLI here, and this server opens them with the same
         --codec-endpoint http://127.0.0.1:8888 --codec-auth "Bearer …"
 
 ``POST /encode`` and ``POST /decode`` take and return ``{"payloads": [{"metadata":
-{k: base64}, "data": base64}, …]}``. Every request must carry ``Authorization: Bearer
-<token>``; without a configured token the server does not start. Browsers may call it
-from one configured origin (the Temporal UI's). It listens on 127.0.0.1 unless told
-otherwise: whoever reaches it with the token reads personal data.
+{k: base64}, "data": base64}, …]}`` (also under ``/codec/``, for an ingress that puts
+the server on the console's host). A request is answered for
+
+- ``Authorization: Bearer <BREACHCLOCK_CODEC_SERVER_TOKEN>`` (the CLI's ``--codec-auth``);
+  without a configured token the server does not start;
+- ``Authorization: Bearer <an API token>`` of a manager or auditor (the console's tokens;
+  the Temporal UI's "pass access token");
+- the console's session cookie of a signed-in manager or auditor: the Temporal UI sends
+  it with "include cross-origin credentials" (``TEMPORAL_CODEC_INCLUDE_CREDENTIALS``)
+  when the codec server is on the console's host (cookies are per host, not per port).
+
+Anyone else gets 401, so the UI shows them ciphertext. Browsers may call it from the
+Temporal UI's origins only: ``BREACHCLOCK_CODEC_SERVER_ORIGIN``, by default the embedded
+UI's on ``BREACHCLOCK_UI_PORT``. It listens on 127.0.0.1 unless told otherwise.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import json
 import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -36,10 +47,18 @@ from temporalio.converter import PayloadCodec
 
 from breachclock.runtime import logs
 from breachclock.runtime.codec import CodecDataError, CodecKeyError
-from breachclock.runtime.config import settings_or_exit
+from breachclock.runtime.config import Settings, settings_or_exit
+from breachclock.runtime.store import AccountStore, open_account_store
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_ORIGIN = "http://127.0.0.1:8233"
+PREFIXES = ("", "/codec")
+SESSION_COOKIE = "bc_session"
+"""The console's session cookie (``breachclock.web.auth.SESSION_COOKIE``)."""
+DECODE_ROLES = frozenset({"manager", "auditor"})
+"""Who may read decoded payloads (personal data): those who may read everything in the
+console. An on-call or agent account sees ciphertext."""
+SECRET_LIMIT = 512
+"""A bearer token or cookie longer than this is nobody's (and is not looked up)."""
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
 ALLOWED_METHODS = "POST, OPTIONS"
 # Temporal limits one payload to 2 MiB; the UI sends a whole history's worth at once.
@@ -51,6 +70,7 @@ BAD_BODY = 'the body must be JSON {"payloads": [{"metadata": {k: base64}, "data"
 
 _TOKEN = web.AppKey("token", bytes)
 _ORIGINS = web.AppKey("origins", frozenset[str])
+_ACCOUNTS = web.AppKey("accounts", AccountStore)
 
 Transform = Callable[[Sequence[Payload]], Awaitable[list[Payload]]]
 
@@ -77,11 +97,22 @@ def _cors_headers(request: web.Request) -> dict[str, str]:
     }
 
 
-def _authorised(request: web.Request) -> bool:
+async def _authorised(request: web.Request) -> bool:
+    """The codec server's token, or a manager's or auditor's API token or session."""
+    accounts = request.app.get(_ACCOUNTS)
     scheme, _, given = request.headers.get(hdrs.AUTHORIZATION, "").partition(" ")
-    if scheme.lower() != "bearer":
+    given = given.strip()
+    if scheme.lower() == "bearer" and given and len(given) <= SECRET_LIMIT:
+        if hmac.compare_digest(given.encode(), request.app[_TOKEN]):
+            return True
+        if accounts is not None:
+            found = await accounts.token(given)
+            return found is not None and found[1] in DECODE_ROLES
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if accounts is None or not cookie or len(cookie) > SECRET_LIMIT:
         return False
-    return hmac.compare_digest(given.strip().encode(), request.app[_TOKEN])
+    session = await accounts.session(cookie, datetime.now(UTC))
+    return session is not None and session.role in DECODE_ROLES
 
 
 def _text(status: int, message: str, **headers: str) -> web.Response:
@@ -94,7 +125,7 @@ async def _cors_and_auth(request: web.Request, handler: Handler) -> web.StreamRe
     response: web.StreamResponse
     if request.method == hdrs.METH_OPTIONS and request.headers.get(hdrs.ORIGIN) and not cors:
         response = _text(403, "origin not allowed")
-    elif request.method != hdrs.METH_OPTIONS and not _authorised(request):
+    elif request.method != hdrs.METH_OPTIONS and not await _authorised(request):
         # A preflight carries no credentials; everything else must.
         response = _text(401, "unauthorized", **{hdrs.WWW_AUTHENTICATE: "Bearer"})
     else:
@@ -158,10 +189,14 @@ def _handler(transform: Transform) -> Callable[[web.Request], Awaitable[web.Resp
 
 
 def build_app(
-    codec: PayloadCodec, token: str | SecretStr | None, origin: str = DEFAULT_ORIGIN
+    codec: PayloadCodec,
+    token: str | SecretStr | None,
+    origin: str,
+    accounts: AccountStore | None = None,
 ) -> web.Application:
     """The codec server's application: ``/encode`` and ``/decode`` with ``codec``,
-    behind ``Authorization: Bearer <token>``, callable by browsers from ``origin``."""
+    behind ``Authorization: Bearer <token>`` (or, with ``accounts``, a manager's or
+    auditor's API token or console session), callable by browsers from ``origin``."""
     secret = token.get_secret_value() if isinstance(token, SecretStr) else token
     if not secret or not secret.strip():
         raise NoTokenError(
@@ -170,9 +205,12 @@ def build_app(
     app = web.Application(middlewares=[_cors_and_auth], client_max_size=MAX_BODY)
     app[_TOKEN] = secret.strip().encode()
     app[_ORIGINS] = _origins(origin)
-    for path, transform in (("/encode", codec.encode), ("/decode", codec.decode)):
-        app.router.add_post(path, _handler(transform))
-        app.router.add_route(hdrs.METH_OPTIONS, path, _preflight)
+    if accounts is not None:
+        app[_ACCOUNTS] = accounts
+    for prefix in PREFIXES:
+        for path, transform in (("/encode", codec.encode), ("/decode", codec.decode)):
+            app.router.add_post(prefix + path, _handler(transform))
+            app.router.add_route(hdrs.METH_OPTIONS, prefix + path, _preflight)
     return app
 
 
@@ -214,16 +252,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     try:
         codec = settings.codec()
-        app = build_app(codec, settings.codec_server_token, settings.codec_server_origin)
+        build_app(codec, settings.codec_server_token, settings.codec_origins)
     except (NoTokenError, CodecKeyError) as err:
         sys.exit(f"codec server: {err}")
 
     logs.configure()
-    print(f"codec server: allowing browser calls from {settings.codec_server_origin}", flush=True)
+    print(f"codec server: allowing browser calls from {settings.codec_origins}", flush=True)
     try:
-        asyncio.run(serve(app, args.host, args.port))
+        asyncio.run(_run(settings, codec, args.host, args.port))
     except KeyboardInterrupt:
         pass
+
+
+async def _run(settings: Settings, codec: PayloadCodec, host: str, port: int) -> None:
+    """Serve, taking the console's sessions and tokens from its account store."""
+    async with open_account_store(settings) as accounts:
+        app = build_app(codec, settings.codec_server_token, settings.codec_origins, accounts)
+        await serve(app, host, port)
 
 
 if __name__ == "__main__":

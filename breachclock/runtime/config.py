@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import shlex
 import sys
@@ -170,15 +171,32 @@ class Settings(BaseSettings):
     codec_keys: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_KEYS")
     """JSON {"key-id": "<base64 of 32 bytes>"}; unset: a key made in the data folder."""
     codec_active_key: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_ACTIVE_KEY")
+    link_key: SecretStr | None = Field(default=None, alias="BREACHCLOCK_LINK_KEY")
+    """The key that signs page e-mails' acknowledgement links: base64 of at least 32
+    bytes, the same for every worker and the console (a Secret on Kubernetes); unset: a
+    key made in the data folder (one machine)."""
+
+    @field_validator("link_key")
+    @classmethod
+    def _link_key_bytes(cls, key: SecretStr | None) -> SecretStr | None:
+        """A key too short to sign with, or not base64, stops the process at its start."""
+        if key is not None:
+            try:
+                raw = base64.b64decode(key.get_secret_value(), validate=True)
+            except ValueError as err:
+                raise ValueError("BREACHCLOCK_LINK_KEY is not base64") from err
+            if len(raw) < 32:
+                raise ValueError("BREACHCLOCK_LINK_KEY must be base64 of at least 32 bytes")
+        return key
+
     codec_server_port: int = Field(default=8888, alias="BREACHCLOCK_CODEC_SERVER_PORT")
     codec_server_token: SecretStr | None = Field(
         default=None, alias="BREACHCLOCK_CODEC_SERVER_TOKEN"
     )
     """The bearer token the codec server asks for; unset: the server does not start."""
-    codec_server_origin: str = Field(
-        default="http://127.0.0.1:8233", alias="BREACHCLOCK_CODEC_SERVER_ORIGIN"
-    )
-    """The Temporal UI's origin, allowed to call the codec server from the browser."""
+    codec_server_origin: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_SERVER_ORIGIN")
+    """The Temporal UI's origin(s), comma-separated, allowed to call the codec server from
+    the browser; unset: the embedded UI's (``codec_origins``)."""
 
     http_host: str = Field(default="127.0.0.1", alias="BREACHCLOCK_HTTP_HOST")
     http_port: int = Field(default=8380, alias="BREACHCLOCK_HTTP_PORT")
@@ -358,6 +376,13 @@ class Settings(BaseSettings):
                 "with several codec keys, say which encrypts: BREACHCLOCK_CODEC_ACTIVE_KEY"
             )
         return keys, self.codec_active_key or next(iter(keys))
+
+    @property
+    def codec_origins(self) -> str:
+        """Where the codec server takes browser calls from: the configured origins, or
+        the embedded Temporal UI's on ``BREACHCLOCK_UI_PORT`` (as 127.0.0.1 and localhost)."""
+        ui = self.ui_port
+        return self.codec_server_origin or f"http://127.0.0.1:{ui},http://localhost:{ui}"
 
     def codec(self) -> EncryptionCodec:
         return EncryptionCodec(*self.keyring())

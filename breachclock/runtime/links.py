@@ -1,7 +1,9 @@
 """One-time, expiring links that acknowledge a page, signed with HMAC-SHA256.
 
-The key (32 random bytes) is kept in the data folder beside the codec keys, owner-only
-(600), made by the engine's first start; the CLI and the console read it. A token is
+The key is ``BREACHCLOCK_LINK_KEY`` where several processes share it (every worker and
+the console on Kubernetes, from one Secret); otherwise 32 random bytes kept in the data
+folder beside the codec keys, owner-only (600), made by the engine's first start; the
+CLI and the console read it. A token is
 ``<payload>.<signature>``, both base64url: the payload names the incident, the
 deadline and the link's own id (from the page's business key), and when it expires.
 It holds no personal data (a reference is never a person's name or number). The
@@ -19,6 +21,8 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from breachclock.runtime.config import Settings
 
 LINK_LIFETIME = timedelta(hours=12)
 KEY_FILE = "ack-link-key"
@@ -56,6 +60,13 @@ def link_key(data_dir: Path, create: bool = False) -> bytes:
             with os.fdopen(fd, "wb") as out:
                 out.write(os.urandom(32))
     return path.read_bytes()
+
+
+def key_for(settings: Settings, create: bool = False) -> bytes:
+    """The configured key, or the data folder's (``create``: the engine makes it)."""
+    if settings.link_key is not None:
+        return base64.b64decode(settings.link_key.get_secret_value())
+    return link_key(settings.data_dir, create)
 
 
 def link_id(page_key: str) -> str:

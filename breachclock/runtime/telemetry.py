@@ -8,8 +8,9 @@ workflow (run, updates) and the activities share one trace per incident; a worke
 built on that client takes the interceptor from it.
 
 Metrics: ``BREACHCLOCK_METRICS_ADDRESS`` (host:port) makes the engine's Temporal
-runtime serve ``/metrics`` for Prometheus: the SDK's own metrics and the business
-metrics the incident workflow records (see ``workflows.incident``).
+runtime serve ``/metrics`` for Prometheus: the SDK's own metrics and breachclock's
+(``breachclock.runtime.metrics``), named as Prometheus asks: counters end in ``_total``,
+durations are seconds with ``_seconds`` in their names (the SDK's too).
 Only the engine binds it; the CLI's short-lived clients do not.
 """
 
@@ -26,6 +27,7 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from breachclock.runtime.config import Settings
+from breachclock.runtime.metrics import FIRST_FILING
 
 SERVICE = "breachclock"
 TRACER_NAME = "breachclock"
@@ -43,6 +45,26 @@ def tracer_provider(settings: Settings) -> TracerProvider:
     return provider
 
 
+_process: list[TracerProvider] = []
+"""The process's provider, made on first use: the HTTP server's, the CLI's and the
+Temporal client's spans go through one, so one flush at exit sends them all."""
+
+
+def process_tracer(settings: Settings) -> Tracer:
+    """The process's tracer as configured; with ``none``, one that records nothing."""
+    if settings.otel_exporter == "none":
+        return NoOpTracer()
+    if not _process:
+        _process.append(tracer_provider(settings))
+    return _process[0].get_tracer(TRACER_NAME)
+
+
+def flush() -> None:
+    """Send what the process's provider holds (a CLI command ends right after)."""
+    for provider in _process:
+        provider.force_flush()
+
+
 def interceptors(source: Settings | Tracer) -> list[Interceptor]:
     """The client interceptors: tracing with the given tracer, or as configured.
 
@@ -51,7 +73,7 @@ def interceptors(source: Settings | Tracer) -> list[Interceptor]:
     if isinstance(source, Settings):
         if source.otel_exporter == "none":
             return []
-        source = tracer_provider(source).get_tracer(TRACER_NAME)
+        source = process_tracer(source)
     return [TracingInterceptor(source)]
 
 
@@ -82,9 +104,10 @@ def metrics_runtime(settings: Settings) -> Runtime | None:
         telemetry=TelemetryConfig(
             metrics=PrometheusConfig(
                 bind_address=settings.metrics_address,
-                histogram_bucket_overrides={
-                    "breachclock_discovery_to_initial_filing_seconds": FIRST_FILING_BUCKETS
-                },
+                counters_total_suffix=True,
+                unit_suffix=True,
+                durations_as_seconds=True,
+                histogram_bucket_overrides={FIRST_FILING.name: FIRST_FILING_BUCKETS},
             )
         )
     )

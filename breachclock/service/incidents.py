@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.failure.v1 import Failure
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -36,7 +37,7 @@ from breachclock.domain.incident.report import ReportDraft, build_draft
 from breachclock.domain.instants import far_ahead_problem, zone
 from breachclock.domain.notify.delivery import Counts
 from breachclock.domain.regimes import RegimeCode
-from breachclock.runtime.links import AckLink, BadLink, link_key, verify
+from breachclock.runtime.links import AckLink, BadLink, key_for, verify
 from breachclock.service.engine import Engine, Refused
 from breachclock.service.register import TITLE
 from workflows.incident import IncidentWorkflow
@@ -65,6 +66,9 @@ async def open_incident(engine: Engine, opening: OpenIncident) -> None:
             id=workflow_id(opening.reference),
             task_queue=engine.settings.task_queue,
             memo={TITLE: opening.title},  # sealed by the codec like the input
+            # A reference names one incident: a closed one's (completed) is not started
+            # again; one the engine could not read (terminated, below) may be.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         )
     except WorkflowAlreadyStartedError as err:
         raise Refused.of("incident.exists", "reference", reference=opening.reference) from err
@@ -188,7 +192,7 @@ def verify_ack_link(engine: Engine, token: str) -> tuple[str, str]:
 
 def _checked(engine: Engine, token: str) -> AckLink:
     try:
-        return verify(link_key(engine.settings.data_dir), token, datetime.now(UTC))
+        return verify(key_for(engine.settings), token, datetime.now(UTC))
     except BadLink as err:
         raise Refused.of(err.code) from err
 

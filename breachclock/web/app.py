@@ -22,9 +22,11 @@ from temporalio.client import Client
 from breachclock.runtime.config import Settings
 from breachclock.runtime.files import MAX_LIST_BYTES
 from breachclock.runtime.store import open_account_store
+from breachclock.runtime.telemetry import client_tracer, process_tracer
 from breachclock.service.engine import Engine
 from breachclock.web import api, console, problems
 from breachclock.web.auth import Auth
+from breachclock.web.tracing import TracedRequests
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -71,6 +73,10 @@ def create_app(
     app.state.auth = Auth(settings, store)
     app.state.upload_limit = upload_limit
     problems.install(app)
+    # The client's tracer where one is given (its spans and the request's share a
+    # provider), else the process's, which the client the engine connects will use.
+    tracer = client_tracer(client) if client is not None else process_tracer(settings)
+    app.add_middleware(TracedRequests, tracer=tracer)
     app.include_router(api.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

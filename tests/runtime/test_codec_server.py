@@ -6,6 +6,8 @@ import base64
 import json
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +18,10 @@ from hypothesis import strategies as st
 from temporalio.api.common.v1 import Payload, Payloads
 
 from breachclock.runtime.codec import EncryptionCodec
-from breachclock.runtime.codec_server import NoTokenError, build_app
+from breachclock.runtime.codec_server import SESSION_COOKIE, NoTokenError, build_app
 from breachclock.runtime.config import Settings
+from breachclock.runtime.store import AccountStore, open_account_store
+from breachclock.runtime.store.accounts import Account
 
 TOKEN = "s3cret-token-for-tests"
 UI = "http://127.0.0.1:8233"
@@ -324,7 +328,9 @@ def test_settings_for_the_codec_server() -> None:
     assert settings.codec_server_token is not None
     assert settings.codec_server_token.get_secret_value() == "t0k"
     assert "t0k" not in repr(settings)
-    assert Settings().codec_server_origin == UI
+    assert Settings().codec_origins == f"{UI},http://localhost:8233"
+    moved = Settings(BREACHCLOCK_UI_PORT=18233)
+    assert moved.codec_origins == "http://127.0.0.1:18233,http://localhost:18233"
 
 
 def test_main_refuses_to_start_without_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -387,3 +393,80 @@ async def test_other_paths_and_methods(client: TestClient[Any, Any]) -> None:
     assert missing.status == 404
     assert missing.headers["Access-Control-Allow-Origin"] == UI
     assert (await client.get("/decode")).status == 401
+
+
+# ------------------------------------------------- the console's sessions and tokens
+
+
+@pytest.fixture
+async def accounts(tmp_path: Path) -> AsyncIterator[AccountStore]:
+    async with open_account_store(Settings(BREACHCLOCK_DATA_DIR=tmp_path)) as store:
+        now = datetime.now(UTC)
+        for name, role in (("manager", "manager"), ("oncall", "oncall")):
+            await store.add_account(Account(name=name, role=role), now)
+            await store.start_session(f"session-{name}", name, "csrf", now + timedelta(hours=1))
+        await store.add_token("token-auditor", "audit-bot", "auditor", now)
+        await store.add_token("token-agent", "agent-bot", "agent", now)
+        yield store
+
+
+async def test_a_signed_in_manager_or_a_reader_token_decodes_and_nobody_else(
+    codec: EncryptionCodec, accounts: AccountStore
+) -> None:
+    """The Temporal UI sends the console's cookie ("include cross-origin credentials")
+    or an access token; a manager's or auditor's opens payloads, anyone else's does not."""
+    sealed = as_json(*(await codec.encode([payload(SECRET)])))
+    app = build_app(codec, TOKEN, UI, accounts)
+    async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:
+
+        async def decode(headers: dict[str, str]) -> int:
+            response = await client.post(
+                "/codec/decode", json=sealed, headers={"Origin": UI, **headers}
+            )
+            if response.status == 200:
+                assert from_json(await response.json())[0].data == SECRET.encode()
+            else:
+                assert SECRET not in await response.text()
+            return response.status
+
+        assert await decode({"Cookie": f"{SESSION_COOKIE}=session-manager"}) == 200
+        assert await decode(auth("token-auditor")) == 200
+        assert await decode(auth()) == 200, "the codec server's own token still works"
+        for refused in (
+            {"Cookie": f"{SESSION_COOKIE}=session-oncall"},
+            {"Cookie": f"{SESSION_COOKIE}=forged"},
+            {"Cookie": f"{SESSION_COOKIE}={'x' * 5000}"},
+            auth("token-agent"),
+            auth("token-unknown"),
+            {},
+        ):
+            assert await decode(refused) == 401, refused
+
+
+def test_the_session_cookie_is_the_consoles() -> None:
+    from breachclock.web.auth import SESSION_COOKIE as CONSOLE
+
+    assert SESSION_COOKIE == CONSOLE
+
+
+async def test_cors_follows_the_ui_port(codec: EncryptionCodec) -> None:
+    settings = Settings(BREACHCLOCK_UI_PORT=18233, BREACHCLOCK_CODEC_SERVER_TOKEN=TOKEN)
+    app = build_app(codec, TOKEN, settings.codec_origins)
+    async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:
+        for origin, allowed in (
+            ("http://127.0.0.1:18233", True),
+            ("http://localhost:18233", True),
+            (UI, False),
+        ):
+            response = await client.options(
+                "/decode",
+                headers={
+                    "Origin": origin,
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "content-type",
+                },
+            )
+            assert (response.status == 204) is allowed, origin
+            if allowed:
+                assert response.headers["Access-Control-Allow-Origin"] == origin
+                assert response.headers["Access-Control-Allow-Credentials"] == "true"

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from breachclock.runtime.links import LINK_LIFETIME, BadLink, link_id, link_key, sign, verify
+from breachclock.runtime.config import Settings
+from breachclock.runtime.links import (
+    LINK_LIFETIME,
+    BadLink,
+    key_for,
+    link_id,
+    link_key,
+    sign,
+    verify,
+)
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 PAGE = "INC-7:page:pts:initial_report:6h"
@@ -43,3 +55,22 @@ def test_only_the_engine_makes_the_key(tmp_path: Path) -> None:
     with pytest.raises(BadLink) as refused:
         link_key(tmp_path)
     assert refused.value.code == "link.no_key"
+
+
+def test_a_shared_key_from_the_environment_signs_for_every_process(tmp_path: Path) -> None:
+    """Workers and the console on Kubernetes have data folders of their own: one Secret's
+    key signs in any of them and verifies in any other; none is made in a folder."""
+    shared = base64.b64encode(os.urandom(32)).decode()
+    worker, console = (
+        Settings(BREACHCLOCK_DATA_DIR=tmp_path / name, BREACHCLOCK_LINK_KEY=shared)
+        for name in ("worker", "console")
+    )
+    token = sign(key_for(worker, create=True), "INC-7", "initial_report", PAGE, NOW)
+    assert verify(key_for(console), token, NOW).reference == "INC-7"
+    assert not (tmp_path / "worker" / "ack-link-key").exists()
+
+
+@pytest.mark.parametrize("bad", ["not base64!", base64.b64encode(b"short").decode()])
+def test_a_link_key_that_cannot_sign_stops_the_start(bad: str) -> None:
+    with pytest.raises(ValidationError, match="BREACHCLOCK_LINK_KEY"):
+        Settings(BREACHCLOCK_LINK_KEY=bad)

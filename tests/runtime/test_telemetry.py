@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
+import subprocess
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,6 +24,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
+from breachclock.app.gauges import health_gauges
 from breachclock.domain.incident.model import FilingKind, IncidentState
 from breachclock.runtime.config import Settings
 from breachclock.runtime.outbox import free_port
@@ -30,6 +33,9 @@ from breachclock.runtime.temporal import start_time_skipping
 from tests.conftest import SmtpSink, approve_pending, harness
 from tests.notify_support import decide, finish, people, ready
 from workflows.incident import IncidentWorkflow
+
+PROMTOOL = shutil.which("promtool") or "promtool"
+"""Prometheus's own checker (Debian ``prometheus``; ``.ci/run`` installs it)."""
 
 # ------------------------------------------------------------------ configuration
 
@@ -195,9 +201,17 @@ async def test_business_and_sdk_metrics_on_the_prometheus_endpoint(
     assert runtime is not None
     env = await start_time_skipping(runtime=runtime)
     try:
-        async with harness(
-            env, tmp_path, smtp, BREACHCLOCK_SIMULATOR_OUTCOMES={"no_answer": 1.0}
-        ) as h:
+        async with (
+            harness(
+                env,
+                tmp_path,
+                smtp,
+                BREACHCLOCK_SIMULATOR_OUTCOMES={"no_answer": 1.0},
+                BREACHCLOCK_METRICS_ADDRESS=f"127.0.0.1:{port}",
+            ) as h,
+            health_gauges(h.settings, env.client, every=timedelta(milliseconds=200)),
+        ):
+            before = await asyncio.to_thread(scrape, port)
             handle = await h.discovered("INC-METRICS")
             await env.sleep(timedelta(hours=23, minutes=54))
             state: IncidentState = await handle.query(IncidentWorkflow.status)
@@ -211,17 +225,31 @@ async def test_business_and_sdk_metrics_on_the_prometheus_endpoint(
     finally:
         await env.shutdown()
 
-    (filed,) = samples(text, "breachclock_filings")
-    labels, value = filed
-    assert value == 1
-    assert {k: labels[k] for k in ("regime", "kind", "late")} == {
-        "regime": "pts",
-        "kind": "initial",
-        "late": "false",
-    }
+    for exposition in (before, text):
+        checked = await asyncio.to_thread(
+            subprocess.run,
+            [PROMTOOL, "check", "metrics"],
+            input=exposition,
+            capture_output=True,
+            text=True,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "reference=" not in text and "INC-METRICS" not in text, "no per-incident label"
+
+    def filed(exposition: str) -> dict[tuple[str, str, str], float]:
+        return {
+            (labels["regime"], labels["kind"], labels["late"]): value
+            for labels, value in samples(exposition, "breachclock_filings_total")
+        }
+
+    assert filed(before)[("pts", "initial", "false")] == 0, "the series exists before it counts"
+    after = filed(text)
+    assert after[("pts", "initial", "false")] == 1, "the zero and the count are one series"
+    assert sum(after.values()) == 1 and len(after) == len(filed(before))
+    (labels, _), *_ = samples(text, "breachclock_filings_total")
     assert labels["workflow_type"] == "Incident", "the workflow meter adds its own labels"
 
-    (count,) = samples(text, "breachclock_discovery_to_initial_filing_seconds_count")
+    (count,) = [s for s in samples(text, "breachclock_discovery_to_initial_filing_seconds_count")]
     (total,) = samples(text, "breachclock_discovery_to_initial_filing_seconds_sum")
     assert count[0]["kind"] == "initial" and count[1] == 1
     assert total[1] == pytest.approx(waited), "the value is sent_at - discovery.at, in seconds"
@@ -232,23 +260,32 @@ async def test_business_and_sdk_metrics_on_the_prometheus_endpoint(
     }
     assert buckets["79200"] == 0 and buckets["86400"] == 1, "buckets around the 24 h deadline"
 
-    pages = {labels["level"]: value for labels, value in samples(text, "breachclock_escalations")}
-    assert pages == {"lead": 3}, "6h, 2h and 30m before the deadline"
+    pages = {
+        labels["level"]: value
+        for labels, value in samples(text, "breachclock_escalations_total")
+        if labels["regime"] == "pts"
+    }
+    assert pages == {"lead": 3, "reminder": 0, "overdue": 0}, "6h, 2h and 30m before"
 
-    # The SDK's own metrics, with the default "temporal_" prefix and no unit suffix.
+    # The SDK's own metrics, with the default "temporal_" prefix, in seconds.
     ran = {
         labels["activity_type"]: value
-        for labels, value in samples(text, "temporal_activity_execution_latency_count")
+        for labels, value in samples(text, "temporal_activity_execution_latency_seconds_count")
     }
     assert ran["send_page"] == 3 and ran["file_report"] == 1 and ran["advance"] >= 6
 
     attempts = {
         (labels["channel"], labels["outcome"]): value
-        for labels, value in samples(text, "breachclock_notification_attempts")
+        for labels, value in samples(text, "breachclock_notification_attempts_total")
     }
-    assert attempts == {("call", "no_answer"): 15, ("email", "sent"): 3}
-    people_now = {
-        labels["status"]: value for labels, value in samples(text, "breachclock_campaign_people")
+    assert len(attempts) == len(samples(before, "breachclock_notification_attempts_total"))
+    assert {k: v for k, v in attempts.items() if v} == {
+        ("call", "no_answer"): 15,
+        ("email", "sent"): 3,
     }
-    assert people_now["emailed"] == 3 and people_now["pending"] == 0
-    assert samples(text, "temporal_workflow_task_execution_latency_count")
+    people_done = {
+        labels["status"]: value
+        for labels, value in samples(text, "breachclock_people_notified_total")
+    }
+    assert people_done == {"called": 0, "emailed": 3, "unreachable": 0}, "one series each"
+    assert samples(text, "temporal_workflow_task_execution_latency_seconds_count")

@@ -323,7 +323,7 @@ async def test_a_repeated_alert_group_opens_one_incident_and_pages_once(
         assert first.json()["opened"] and first.json()["paged"]
         ref = first.json()["reference"]
         second = (await api.post("/api/intake/alertmanager", json=hook)).json()
-        assert second == {"reference": ref, "opened": False, "paged": False}
+        assert second == {**first.json(), "opened": False, "paged": False}
         status = (await api.get(f"/api/incidents/{ref}")).json()
         assert status["state"] == "opened" and status["discovered_at"] is None
         assert status["title"] == "Subscriber export readable from the internet"

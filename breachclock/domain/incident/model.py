@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from breachclock.domain.catalogue import Voice
+from breachclock.domain.incident.alert import AlertSource
 from breachclock.domain.incident.containment import TakedownTask
 from breachclock.domain.incident.limits import EVENT_TEXT, FACTS_LIMIT, LIST_ITEMS, json_size
 from breachclock.domain.inputs import REFERENCE_PATTERN, InputModel, Name, Text
@@ -193,6 +194,8 @@ class OpenIncident(InputModel):
     regime: RegimeCode = RegimeCode.PTS
     opened_by: Name
     facts: Facts = Facts()
+    alert: AlertSource | None = None
+    """The alert that opened it, when monitoring did."""
 
     @model_validator(mode="after")
     def _facts_fit(self) -> OpenIncident:
@@ -575,6 +578,8 @@ class IncidentState(BaseModel):
     """Containment: takedown requests and what became of them (``TAKEDOWN_LIMIT``)."""
     snoozed_until: datetime | None = None
     """Reminder and lead pages wait until then (filings and overdue pages never do)."""
+    alert: AlertSource | None = None
+    """The alert that opened it, when monitoring did."""
 
     def track(self, regime: RegimeCode | None = None) -> Track | None:
         wanted = regime or self.regime

@@ -128,6 +128,7 @@ def status(state: IncidentState, now: datetime) -> dict[str, Any]:
         "closed_reason": state.closure.reason if state.closure else None,
         "never_filed": state.closure.never_filed if state.closure else [],
         "policy": policy(state),
+        "alert": state.alert.model_dump(mode="json") if state.alert else None,
     }
 
 
