@@ -95,7 +95,7 @@ async def create_token(
     store: AccountStore,
     label: str,
     role: Role,
-    owner: str,
+    owner: str | None,
     now: datetime,
     valid_for: timedelta | None = None,
 ) -> tuple[str, str]:

@@ -170,17 +170,8 @@ class AccountStore(OnDb):
             [
                 (
                     "INSERT INTO accounts (name, role, password_hash, sso, created_at)"
-                    " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS"
-                    " (SELECT 1 FROM accounts WHERE name = ? OR (sso IS NOT NULL AND sso = ?))",
-                    (
-                        account.name,
-                        account.role,
-                        account.password_hash,
-                        account.sso,
-                        seconds(now),
-                        account.name,
-                        account.sso,
-                    ),
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (account.name, account.role, account.password_hash, account.sso, seconds(now)),
                 )
             ]
         )
@@ -308,12 +299,12 @@ class AccountStore(OnDb):
         return token_id
 
     async def token(self, secret: str, now: datetime) -> Token | None:
-        """The live token of ``secret`` (not revoked, not expired, its owner enabled), its
-        last use now recorded."""
+        """The live token of ``secret`` (not revoked, not expired, not made by an account
+        since disabled), its last use now recorded."""
         live = (
             "digest = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)"
-            " AND (owner IS NULL OR owner IN"
-            " (SELECT name FROM accounts WHERE disabled_at IS NULL))"
+            " AND NOT EXISTS (SELECT 1 FROM accounts a"
+            " WHERE a.name = tokens.owner AND a.disabled_at IS NOT NULL)"
         )
         key, at = digest(secret), seconds(now)
         (used,) = await self.db.atomic(
