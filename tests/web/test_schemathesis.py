@@ -72,6 +72,7 @@ async def test_schemathesis_finds_no_server_error_and_no_undeclared_answer(
                 "--generation-database",
                 "none",
                 "--continue-on-failure",
+                cwd=tmp_path,  # its replay cache stays out of the checkout
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"},
