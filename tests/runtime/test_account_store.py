@@ -13,8 +13,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from breachclock.runtime.store.accounts import SCHEMA, Account, AccountStore
-from breachclock.runtime.store.db import PostgresDb, SqliteDb
+from breachclock.runtime.store.accounts import SCHEMA, Account, AccountStore, digest
+from breachclock.runtime.store.db import PostgresDb, Schema, SqliteDb
 from tests.postgres import postgresql_url_fixture  # noqa: F401 - the postgresql_url fixture
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -83,3 +83,36 @@ async def test_an_idempotency_key_keeps_the_first_body_under_concurrency(
     for k in range(5):
         seen = {answers[i] for i in range(50) if i % 5 == k}
         assert len(seen) == 1 and seen <= {f"body-{i}" for i in range(50) if i % 5 == k}
+
+
+async def test_a_version_1_database_keeps_its_sso_accounts_and_tokens(tmp_path: Path) -> None:
+    """Before the ``sso`` column, an account without a password was signed in through the
+    header by its name: upgraded, it is mapped to that name; an old token gets an id."""
+    path = tmp_path / "breachclock.db"
+    old = SqliteDb(path, Schema("accounts", SCHEMA.migrations[:1]))
+    await old.atomic(
+        [
+            (
+                "INSERT INTO accounts (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                ("erik", "auditor", None, 0.0),
+            ),
+            (
+                "INSERT INTO accounts (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                ("maria", "manager", "hash", 0.0),
+            ),
+            (
+                "INSERT INTO tokens (digest, label, role, created_at) VALUES (?, ?, ?, ?)",
+                (digest("old-secret"), "ci", "manager", 0.0),
+            ),
+        ]
+    )
+    await old.close()
+    store = AccountStore(SqliteDb(path, SCHEMA))
+    try:
+        mapped = await store.account_by_sso("erik")
+        assert mapped is not None and mapped.name == "erik"
+        assert await store.account_by_sso("maria") is None
+        token = await store.token("old-secret", NOW)
+        assert token is not None and token.id == digest("old-secret")[:16]
+    finally:
+        await store.db.close()
