@@ -74,6 +74,12 @@ def retry_after(err: Refused) -> int | None:
     return None
 
 
+class Invalid(Refused):
+    """Input that is not what the command takes (a field missing, of the wrong type, out
+    of range), refused before anything was sent: the caller's to fix, whatever the
+    incident's state."""
+
+
 class Unreachable(Exception):
     """Temporal or the store does not answer; the message says which and what to do."""
 
@@ -153,7 +159,7 @@ class Engine:
             values = {k: v for k, v in data.items() if v is not None}
             return cls.model_validate(values, context=context)
         except ValidationError as err:
-            raise Refused(*problems_of(err)) from err
+            raise Invalid(*problems_of(err)) from err
 
     async def handle(self, reference: str) -> WorkflowHandle[IncidentWorkflow, IncidentState]:
         return (await self.client()).get_workflow_handle_for(

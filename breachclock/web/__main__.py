@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import signal
 import sys
 from datetime import UTC, datetime
@@ -18,8 +17,9 @@ from datetime import UTC, datetime
 from breachclock.runtime.config import Settings, settings_or_exit
 from breachclock.runtime.logs import configure
 from breachclock.runtime.store import open_account_store
-from breachclock.runtime.store.accounts import Account
-from breachclock.web.auth import Role, hash_password
+from breachclock.service import accounts
+from breachclock.service.accounts import Role
+from breachclock.service.engine import Refused
 from breachclock.web.server import address, serve
 
 USAGE = (
@@ -38,25 +38,25 @@ async def run(settings: Settings) -> None:
 
 
 async def add_account(settings: Settings, name: str, role: Role, sso: bool) -> str:
+    """An account through the service (``--sso``: signed in by the proxy's header as
+    ``name``, no password)."""
     given = None if sso else os.environ.get("BREACHCLOCK_NEW_PASSWORD")
-    made = None if sso or given else secrets.token_urlsafe(12)
-    password = given or made
-    hashed = hash_password(password) if password else None
     async with open_account_store(settings) as store:
-        if not await store.add_account(
-            Account(name=name, role=role, password_hash=hashed), datetime.now(UTC)
-        ):
-            raise SystemExit(f"error: an account {name!r} exists already")
+        try:
+            made = await accounts.create_account(
+                store, name, role, datetime.now(UTC), password=given, sso=name if sso else None
+            )
+        except Refused:
+            raise SystemExit(f"error: an account {name!r} exists already") from None
     if made:
         return f"added {name} ({role.value}) with password {made} (shown once)"
     return f"added {name} ({role.value})" + (" for single sign-on" if sso else "")
 
 
 async def add_token(settings: Settings, label: str, role: Role) -> str:
-    secret = secrets.token_urlsafe(32)
     async with open_account_store(settings) as store:
-        await store.add_token(secret, label, role, datetime.now(UTC))
-    return f"token for {label} ({role.value}), shown once: {secret}"
+        token_id, secret = await accounts.create_token(store, label, role, None, datetime.now(UTC))
+    return f"token {token_id} for {label} ({role.value}), shown once: {secret}"
 
 
 def main(args: list[str]) -> None:

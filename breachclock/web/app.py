@@ -10,13 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic.json_schema import models_json_schema
 from temporalio.client import Client
 
 from breachclock.runtime.config import Settings
@@ -26,6 +23,7 @@ from breachclock.runtime.telemetry import client_tracer, process_tracer
 from breachclock.service.engine import Engine
 from breachclock.web import api, console, problems
 from breachclock.web.auth import Auth
+from breachclock.web.limits import BoundedBodies
 from breachclock.web.tracing import TracedRequests
 
 CSP = (
@@ -64,6 +62,7 @@ def create_app(
     app = FastAPI(
         title="breachclock",
         summary="Privacy-incident reporting for telecom operators",
+        version="1",
         openapi_url="/api/openapi.json",
         docs_url=None,
         redoc_url=None,
@@ -80,6 +79,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(BoundedBodies)
 
     @app.middleware("http")
     async def headers(
@@ -95,19 +95,4 @@ def create_app(
         response.headers.update(SECURITY_HEADERS)
         return response
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = get_openapi(
-                title=app.title, version="1", routes=app.routes, summary=app.summary
-            )
-            _, defs = models_json_schema(
-                [(m, "validation") for m in api.DOCUMENTED],
-                ref_template="#/components/schemas/{model}",
-            )
-            schemas = document.setdefault("components", {}).setdefault("schemas", {})
-            schemas.update(defs.get("$defs", {}))
-            app.openapi_schema = document
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
     return app

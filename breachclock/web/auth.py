@@ -1,13 +1,7 @@
 """Who is asking, and may they: accounts with roles, sessions, API tokens, single
 sign-on through a trusted reverse proxy, CSRF on every write from a browser, and the
-audit log of who read or changed which incident.
-
-Roles:
-
-- ``manager``: everything;
-- ``oncall``: read, record discovery and events (and acknowledge pages);
-- ``agent``: only the call worklist, the call they hold;
-- ``auditor``: read everything, change nothing.
+audit log of who read or changed which incident. The roles and accounts themselves are
+the service's (``breachclock.service.accounts``).
 """
 
 from __future__ import annotations
@@ -19,25 +13,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import HTTPException, Request
+from fastapi import Request
 
+from breachclock.domain.problems import problem
 from breachclock.runtime import offload
 from breachclock.runtime.config import Settings
-from breachclock.runtime.store.accounts import Account, AccountStore, AuditEntry
+from breachclock.runtime.store.accounts import AccountStore, AuditEntry
+from breachclock.service.accounts import Role, create_account, hash_password, password_ok
+from breachclock.service.engine import Refused
+from breachclock.web.problems import HttpProblem
+
+__all__ = ["Role", "hash_password"]
 
 SESSION_COOKIE = "bc_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf"
 FIRST_ACCOUNT = "admin"
-
-
-class Role(StrEnum):
-    MANAGER = "manager"
-    ONCALL = "oncall"
-    AGENT = "agent"
-    AUDITOR = "auditor"
 
 
 class Action(StrEnum):
@@ -49,6 +40,8 @@ class Action(StrEnum):
     """Every other change: facts, filings, telling subscribers, closing."""
     CALL = "call"
     """The agents' worklist."""
+    INTAKE = "intake"
+    """Monitoring's alerts (Alertmanager's webhook): open an incident, page the on-call."""
 
 
 ALLOWED: dict[Role, frozenset[Action]] = {
@@ -56,26 +49,8 @@ ALLOWED: dict[Role, frozenset[Action]] = {
     Role.ONCALL: frozenset({Action.READ, Action.RESPOND}),
     Role.AGENT: frozenset({Action.CALL}),
     Role.AUDITOR: frozenset({Action.READ}),
+    Role.INTAKE: frozenset({Action.INTAKE}),
 }
-
-HASHER = PasswordHasher()
-UNKNOWN_HASH = HASHER.hash(secrets.token_urlsafe(16))
-"""Checked against when the name is unknown, so a wrong name costs what a wrong password does."""
-
-
-def hash_password(password: str) -> str:
-    return HASHER.hash(password)
-
-
-def password_ok(account: Account | None, password: str) -> bool:
-    try:
-        HASHER.verify(
-            account.password_hash if account and account.password_hash else UNKNOWN_HASH,
-            password,
-        )
-    except (VerificationError, InvalidHashError):
-        return False
-    return account is not None and account.password_hash is not None
 
 
 @dataclass(frozen=True)
@@ -84,6 +59,12 @@ class Principal:
     role: Role
     csrf: str | None
     """The session's CSRF token; None for an API token (not sent by a browser by itself)."""
+    holder: str = ""
+    """Who holds a call: the account's name, or a token's unique id (labels may repeat)."""
+
+    def __post_init__(self) -> None:
+        if not self.holder:
+            object.__setattr__(self, "holder", self.name)
 
     def may(self, action: Action) -> bool:
         return action in ALLOWED[self.role]
@@ -104,10 +85,13 @@ class Auth:
             return None
         given = self.settings.web_admin_password
         password = given.get_secret_value() if given else secrets.token_urlsafe(12)
-        hashed = await offload.in_thread(hash_password, password)
-        account = Account(name=FIRST_ACCOUNT, role=Role.MANAGER, password_hash=hashed)
-        added = await self.store.add_account(account, datetime.now(UTC))
-        return password if added and given is None else None
+        try:
+            await create_account(
+                self.store, FIRST_ACCOUNT, Role.MANAGER, datetime.now(UTC), password=password
+            )
+        except Refused:  # another process made it first
+            return None
+        return password if given is None else None
 
     async def sign_in(self, name: str, password: str) -> tuple[str, str] | None:
         """(session secret, CSRF token) for a good name and password."""
@@ -134,25 +118,43 @@ class Auth:
 
     async def principal(self, request: Request) -> Principal | None:
         """The caller: an API token, else a session cookie, else the SSO proxy's header
-        (only from a configured proxy address, and only for a known account)."""
+        (only from a configured proxy address, and only for the account mapped to that
+        identity). Through the proxy, a page asked for without a session signs in (one
+        session, set as a cookie); other requests act without one, and a write then
+        fails its CSRF check until a page has been loaded."""
+        now = datetime.now(UTC)
         bearer = request.headers.get("authorization", "")
         if bearer.lower().startswith("bearer "):
-            found = await self.store.token(bearer[7:].strip())
-            return Principal(found[0], Role(found[1]), None) if found else None
+            token = await self.store.token(bearer[7:].strip(), now)
+            if token is None:
+                return None
+            return Principal(token.label, Role(token.role), None, f"token:{token.id}")
+        subject = self.sso_subject(request)
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            session = await self.store.session(cookie, datetime.now(UTC))
-            if session is not None:
+            session = await self.store.session(cookie, now)
+            if session is not None and subject in (None, session.name):
                 return Principal(session.name, Role(session.role), session.csrf)
-        if self.from_proxy(request):
-            assert self.settings.sso_header is not None
-            user = request.headers.get(self.settings.sso_header)
-            account = await self.store.account(user) if user else None
-            if account is not None:
-                secret, csrf = await self.new_session(account.name)
-                request.state.new_session = secret
-                return Principal(account.name, Role(account.role), csrf)
-        return None
+        account = await self.store.account_by_sso(subject) if subject else None
+        if account is None:
+            return None
+        if request.method == "GET" and not request.url.path.startswith("/api/"):
+            secret, csrf = await self.new_session(account.name)
+            request.state.new_session = secret
+            return Principal(account.name, Role(account.role), csrf)
+        return Principal(account.name, Role(account.role), secrets.token_urlsafe(32))
+
+    def sso_subject(self, request: Request) -> str | None:
+        """The identity the trusted proxy vouches for; a header given twice is refused
+        (which one would the proxy have meant?)."""
+        if not self.from_proxy(request):
+            return None
+        assert self.settings.sso_header is not None
+        given = request.headers.getlist(self.settings.sso_header)
+        if len(given) > 1:
+            header = self.settings.sso_header
+            raise HttpProblem(400, problem("auth.sso_repeated", header=header))
+        return given[0].strip() if given and given[0].strip() else None
 
     async def record(
         self, who: Principal, request: Request, action: str, reference: str | None
@@ -174,7 +176,5 @@ def check_csrf(who: Principal, sent: str | None) -> None:
     """A browser's write must carry its session's CSRF token (header or form field)."""
     if who.csrf is None:
         return
-    if sent is None or not hmac.compare_digest(sent, who.csrf):
-        raise HTTPException(
-            403, "the form's CSRF token is missing or not this session's: reload the page"
-        )
+    if sent is None or not hmac.compare_digest(sent.encode(), who.csrf.encode()):
+        raise HttpProblem(403, problem("auth.csrf"))

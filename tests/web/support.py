@@ -40,8 +40,8 @@ class Web:
         auth: Auth = self.app.state.auth
         return auth
 
-    async def account(self, name: str, role: Role) -> None:
-        account = Account(name=name, role=role, password_hash=hash_password(PASSWORD))
+    async def account(self, name: str, role: Role, sso: str | None = None) -> None:
+        account = Account(name=name, role=role, password_hash=hash_password(PASSWORD), sso=sso)
         await self.auth.store.add_account(account, datetime.now(UTC))
 
     async def token(self, role: Role, label: str | None = None) -> str:

@@ -12,6 +12,7 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.web.auth import Role
+from breachclock.web.limits import JSON_LIMIT
 from tests.cli.test_notification import CSV, NOTICE
 from tests.conftest import SmtpSink, unique
 from tests.notify_support import HARMFUL, decide, people, ready
@@ -55,7 +56,7 @@ async def test_every_incident_route_answers_and_refuses_as_the_cli_does(
         )
         refused(
             await api.post("/api/incidents", json={"reference": "a b", "title": "x"}),
-            409,
+            422,
             "reference",
         )
         refused(
@@ -63,12 +64,17 @@ async def test_every_incident_route_answers_and_refuses_as_the_cli_does(
             404,
             "NOPE-1",
         )
-        refused(await api.post(f"/api/incidents/{ref}/discovery", content=b"[1"), 400, "not JSON")
+        not_json = await api.post(
+            f"/api/incidents/{ref}/discovery",
+            content=b"[1",
+            headers={"content-type": "application/json"},
+        )
+        refused(not_json, 400, "JSON")
 
         early = await api.post(
             f"/api/incidents/{ref}/discovery", json={"at": "2026-11-23 09:00", "how": "x"}
         )
-        refused(early, 409, "at:")
+        refused(early, 422, "at:")
         found = await api.post(
             f"/api/incidents/{ref}/discovery", json={"at": now_text(), "how": "a customer asked"}
         )
@@ -78,7 +84,7 @@ async def test_every_incident_route_answers_and_refuses_as_the_cli_does(
         bad = await api.post(
             f"/api/incidents/{ref}/facts", json={"changes": {"affected_count": -3}}
         )
-        refused(bad, 409, "affected_count")
+        refused(bad, 422, "affected_count")
         facts = await api.post(
             f"/api/incidents/{ref}/facts", json={"changes": {"affected_count": 3300}}
         )
@@ -107,7 +113,7 @@ async def test_every_incident_route_answers_and_refuses_as_the_cli_does(
         await w.h.wait_for(lambda: any(ref in str(m["Subject"]) for m in w.h.smtp.messages))
 
         short = await api.post(f"/api/incidents/{ref}/justification", json={"text": "too short"})
-        refused(short, 409, "text")
+        refused(short, 422, "text")
         justified = await api.post(
             f"/api/incidents/{ref}/justification",
             json={"text": "The supplier's analysis of the migration program is not done yet."},
@@ -182,14 +188,24 @@ async def test_every_incident_route_answers_and_refuses_as_the_cli_does(
 async def test_a_retried_write_with_its_idempotency_key_acts_once(
     dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
 ) -> None:
+    """The same key and body is the first answer; the same key with another body is
+    refused (422), not silently answered as the first."""
     async with web(dev_server, tmp_path, smtp) as w, await w.bearer(Role.MANAGER) as api:
         ref = await opened(api)
         key = {"Idempotency-Key": "retry-7f3a"}
-        for what in ("router rebooted", "router rebooted (retry, reworded)"):
-            answer = await api.post(
-                f"/api/incidents/{ref}/events", json={"at": now_text(), "what": what}, headers=key
-            )
-            assert answer.status_code == 200
+        event = {"at": now_text(), "what": "router rebooted"}
+        first = await api.post(f"/api/incidents/{ref}/events", json=event, headers=key)
+        assert first.status_code == 200, first.text
+        again = await api.post(
+            f"/api/incidents/{ref}/events",
+            content=json.dumps(event, indent=2).encode(),
+            headers={**key, "content-type": "application/json"},
+        )
+        assert again.status_code == 200 and again.json() == first.json()
+        reworded = {**event, "what": "router rebooted (retry, reworded)"}
+        other_body = await api.post(f"/api/incidents/{ref}/events", json=reworded, headers=key)
+        refused(other_body, 422, "Idempotency-Key")
+        assert other_body.json()["errors"][0]["code"] == "request.key_reused"
         other = await api.post(
             f"/api/incidents/{ref}/events",
             json={"at": now_text(), "what": "another"},
@@ -211,7 +227,7 @@ async def test_each_role_does_its_part_and_nothing_else(
             ref = await opened(manager)
         event = {"at": now_text(), "what": "logs show export"}
         async with w.client() as anonymous:
-            refused(await anonymous.get(f"/api/incidents/{ref}"), 401, "sign in")
+            refused(await anonymous.get(f"/api/incidents/{ref}"), 401, "Sign in")
             wrong = anonymous.headers.copy()
             wrong["Authorization"] = "Bearer not-a-token"
             refused(await anonymous.get(f"/api/incidents/{ref}", headers=wrong), 401)
@@ -247,7 +263,7 @@ async def test_a_browser_write_needs_its_sessions_csrf_token(
         async with w.client() as browser:
             csrf = await w.sign_in(browser, "maria", Role.MANAGER)
             body = {"reference": unique("CSRF"), "title": "A title"}
-            refused(await browser.post("/api/incidents", json=body), 403, "CSRF")
+            refused(await browser.post("/api/incidents", json=body), 403, "security token")
             refused(
                 await browser.post("/api/incidents", json=body, headers={"X-CSRF-Token": "guess"}),
                 403,
@@ -286,7 +302,7 @@ async def test_an_upload_past_the_limit_is_refused_and_leaves_nothing(
                 yield big[start : start + 100]
 
         refused(
-            await api.put(f"/api/incidents/{ref}/subscribers", content=chunks()), 413, "1024 bytes"
+            await api.put(f"/api/incidents/{ref}/subscribers", content=chunks()), 413, "1,024 bytes"
         )
         binary = await api.put(
             f"/api/incidents/{ref}/subscribers", params={"name": "x.csv"}, content=b"\xff\xfe\x00"
@@ -294,6 +310,38 @@ async def test_an_upload_past_the_limit_is_refused_and_leaves_nothing(
         refused(binary, 409)
         status = (await api.get(f"/api/incidents/{ref}")).json()
         assert status["notification"]["people"] == 0
+
+
+async def test_hostile_input_is_a_4xx_with_the_field_never_a_500(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with web(dev_server, tmp_path, smtp) as w, await w.bearer(Role.MANAGER) as api:
+        ref = await opened(api)
+        events = f"/api/incidents/{ref}/events"
+        missing = await api.post(events, json={"at": now_text()})
+        refused(missing, 422, "what")
+        assert missing.json()["errors"][0]["pointer"] == "/what"
+        typed = await api.post(events, json={"at": now_text(), "what": ["not", "text"]})
+        assert refused(typed, 422) and typed.json()["errors"][0]["pointer"] == "/what"
+        smuggled = await api.post(events, json={"at": now_text(), "what": "x", "by": "Mallory"})
+        assert refused(smuggled, 422) and smuggled.json()["errors"][0]["pointer"] == "/by"
+        deep = b"[" * 100_000 + b"]" * 100_000
+        nested = await api.post(events, content=deep, headers={"content-type": "application/json"})
+        assert nested.status_code in (400, 413, 422), nested.text
+        big = {"at": now_text(), "what": "x" * (JSON_LIMIT + 10)}
+        refused(await api.post(events, json=big), 413, f"{JSON_LIMIT:,}")
+        refused(await api.get("/api/incidents", params={"regime": "bogus"}), 422, "regime")
+        refused(await api.get("/api/incidents", params={"filter": "bogus"}), 422, "filter")
+        for name in ("..", "../../etc/passwd", "a\x00b.csv", "/", "é" * 120 + ".csv", "x" * 300):
+            hostile = await api.put(
+                f"/api/incidents/{ref}/subscribers",
+                params={"name": name},
+                content=CSV.encode(),
+                headers={"content-type": "text/csv"},
+            )
+            assert 400 <= hostile.status_code < 500, (name, hostile.text)
+        timeline = (await api.get(f"/api/incidents/{ref}/timeline")).json()
+        assert all(e.get("by") != "Mallory" for e in timeline)
 
 
 async def test_a_repeated_alert_group_opens_one_incident_and_pages_once(
@@ -344,17 +392,33 @@ async def test_a_repeated_alert_group_opens_one_incident_and_pages_once(
 async def test_single_sign_on_only_from_the_configured_proxy(
     dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
 ) -> None:
+    """The proxy's header signs in only the account mapped to that identity, once per
+    sign-in (one session, kept as a cookie); a header given twice is refused."""
     sso: dict[str, Any] = {
         "BREACHCLOCK_SSO_HEADER": "X-Forwarded-User",
         "BREACHCLOCK_SSO_PROXIES": ["10.1.2.0/24"],
     }
     async with web(dev_server, tmp_path, smtp, **sso) as w:
-        await w.account("erik", Role.AUDITOR)
+        await w.account("erik", Role.AUDITOR, sso="erik")
+        await w.account("maria", Role.MANAGER)
+
+        async def sessions(name: str) -> int:
+            rows = await w.auth.store.db.query("SELECT COUNT(*) FROM sessions WHERE name = ?", name)
+            return int(rows[0][0])
+
         async with w.client(headers={"X-Forwarded-User": "erik"}) as via_proxy:
             page = await via_proxy.get("/")
             assert page.status_code == 200 and "erik (auditor)" in page.text
             assert "bc_session" in via_proxy.cookies
+            for _ in range(3):
+                assert (await via_proxy.get("/")).status_code == 200
+                assert (await via_proxy.get("/api/incidents")).status_code == 200
+            assert await sessions("erik") == 1
             refused(await via_proxy.post("/api/incidents", json={}), 403)
+        async with w.client(headers={"X-Forwarded-User": "erik"}) as api_client:
+            for _ in range(3):
+                assert (await api_client.get("/api/incidents")).status_code == 200
+            assert await sessions("erik") == 1, "an API call through the proxy is no sign-in"
         outside = httpx.ASGITransport(app=w.app, client=("192.0.2.9", 4444))
         async with httpx.AsyncClient(
             transport=outside, base_url=BASE, headers={"X-Forwarded-User": "erik"}
@@ -362,6 +426,13 @@ async def test_single_sign_on_only_from_the_configured_proxy(
             refused(await direct.get("/api/incidents"), 401)
         async with w.client(headers={"X-Forwarded-User": "mallory"}) as unknown:
             refused(await unknown.get("/api/incidents"), 401)
+        async with w.client(headers={"X-Forwarded-User": "maria"}) as takeover:
+            refused(await takeover.get("/api/incidents"), 401)
+            assert (await takeover.get("/")).status_code == 303
+            assert await sessions("maria") == 0
+        async with w.client() as twice:
+            doubled = [("X-Forwarded-User", "mallory"), ("X-Forwarded-User", "erik")]
+            refused(await twice.get("/api/incidents", headers=doubled), 400, "X-Forwarded-User")
 
 
 async def test_an_agent_sees_the_call_they_hold_and_nothing_else(
@@ -391,8 +462,13 @@ async def test_an_agent_sees_the_call_they_hold_and_nothing_else(
             }
             assert "bankid" in call["identify_by"]
             assert call["phone"].startswith("+4670") and ref not in json.dumps(call["greeting"])
-            refused(await other.get(f"/api/calls/{call['key']}/script"), 409, "not held")
-            script = (await agent.get(f"/api/calls/{call['key']}/script")).json()
+            proof = {"identified_by": "bankid"}
+            refused(
+                await other.post(f"/api/calls/{call['key']}/script", json=proof), 409, "not held"
+            )
+            refused(await agent.get(f"/api/calls/{call['key']}/script"), 405)
+            refused(await agent.post(f"/api/calls/{call['key']}/script", json={}), 422)
+            script = (await agent.post(f"/api/calls/{call['key']}/script", json=proof)).json()
             assert script["script"]
             second = (await other.post("/api/calls/next")).json()
             assert second and second["key"] != call["key"]
@@ -434,5 +510,22 @@ async def test_pages_send_a_strict_policy_and_the_openapi_document_has_every_rou
         ]:
             assert (path, verb) in routes
         schemas = document["components"]["schemas"]
-        assert {"Discover", "Facts", "FactsPatch", "Assessment", "Decision"} <= set(schemas)
+        assert {"DiscoverRequest", "Facts", "FactsPatch", "Assessment", "DecisionRequest"} <= set(
+            schemas
+        )
+        assert "by" not in schemas["DiscoverRequest"]["properties"], "who acted: the principal"
+        assert "decided_by" not in schemas["DecisionRequest"]["properties"]
+        for path, verbs in document["paths"].items():
+            for verb, operation in verbs.items():
+                for status in ("400", "401", "403", "413", "422", "503"):
+                    declared = operation["responses"][status]["content"]
+                    assert set(declared) == {"application/problem+json"}, (path, verb, status)
+        report = document["paths"]["/api/incidents/{reference}/report"]["get"]["responses"]
+        assert {"text/plain", "application/json", "application/pdf"} <= set(
+            report["200"]["content"]
+        )
+        assert (
+            "text/csv"
+            in document["paths"]["/api/register.csv"]["get"]["responses"]["200"]["content"]
+        )
         assert "/login" not in document["paths"]

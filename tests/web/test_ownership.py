@@ -63,7 +63,7 @@ async def test_a_pages_link_acknowledges_once_in_the_console_and_the_api_owns_th
             )
             refused(
                 await oncall.post(f"/api/incidents/{ref}/snooze", json={"minutes": 45}),
-                409,
+                422,
                 "30, 60 or 120",
             )
             snoozed = await oncall.post(f"/api/incidents/{ref}/snooze", json={"minutes": 60})
@@ -93,7 +93,7 @@ async def test_a_pages_link_acknowledges_once_in_the_console_and_the_api_owns_th
                 await manager.post(
                     f"/api/incidents/{ref}/takedowns/{recipient}", json={"status": "confirmed"}
                 ),
-                409,
+                422,
                 "how",
             )
             confirmed = await manager.post(

@@ -1,9 +1,13 @@
 """Who may use the HTTP API and the console, and what they did there.
 
 ``accounts`` are people (a role, an argon2 hash of their password, or none when they
-sign in through the operator's single sign-on); ``sessions`` and ``tokens`` are kept
-only as SHA-256 digests of the secrets handed out, so the database cannot be used to
-sign in. ``audit`` is the log of who read or changed which incident, when, and from
+sign in through the operator's single sign-on; ``sso`` is the single sign-on identity
+mapped to the account, so a password account cannot be taken over through the proxy's
+header); ``sessions`` and ``tokens`` are kept only as SHA-256 digests of the secrets
+handed out, so the database cannot be used to sign in. A token has its own id (labels
+may repeat), an owner, an expiry, a revocation and the time it was last used; a
+disabled account's sessions and tokens stop at once (every read joins the account).
+``request_keys`` remembers which body an ``Idempotency-Key`` came with. ``audit`` is the log of who read or changed which incident, when, and from
 where: regulators ask who saw the data. It holds no personal data of subscribers.
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -57,6 +62,27 @@ SCHEMA = Schema(
             sqlite=(AUDIT.format(seq="INTEGER PRIMARY KEY AUTOINCREMENT"), AUDIT_INDEX),
             postgresql=(AUDIT.format(seq="BIGSERIAL PRIMARY KEY"), AUDIT_INDEX),
         ),
+        Migration(
+            2,
+            both=(
+                "ALTER TABLE accounts ADD COLUMN sso TEXT",
+                "ALTER TABLE accounts ADD COLUMN disabled_at DOUBLE PRECISION",
+                "UPDATE accounts SET sso = name WHERE password_hash IS NULL",
+                "CREATE UNIQUE INDEX accounts_sso ON accounts (sso)",
+                "ALTER TABLE tokens ADD COLUMN id TEXT",
+                "ALTER TABLE tokens ADD COLUMN owner TEXT",
+                "ALTER TABLE tokens ADD COLUMN expires_at DOUBLE PRECISION",
+                "ALTER TABLE tokens ADD COLUMN revoked_at DOUBLE PRECISION",
+                "ALTER TABLE tokens ADD COLUMN last_used_at DOUBLE PRECISION",
+                "UPDATE tokens SET id = substr(digest, 1, 16)",
+                "CREATE UNIQUE INDEX tokens_id ON tokens (id)",
+                """CREATE TABLE request_keys (
+                    key TEXT PRIMARY KEY,
+                    body TEXT NOT NULL,
+                    at DOUBLE PRECISION NOT NULL
+                )""",
+            ),
+        ),
     ),
 )
 
@@ -70,6 +96,9 @@ class Account(BaseModel):
     name: str
     role: str
     password_hash: str | None = None
+    sso: str | None = None
+    """The single sign-on identity that signs in as this account (None: not through SSO)."""
+    disabled: bool = False
 
 
 class Session(BaseModel):
@@ -77,6 +106,19 @@ class Session(BaseModel):
     role: str
     csrf: str
     expires_at: datetime
+
+
+class Token(BaseModel):
+    """An API token as its manager sees it: never its secret."""
+
+    id: str
+    label: str
+    role: str
+    owner: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
 
 
 class AuditEntry(BaseModel):
@@ -88,6 +130,31 @@ class AuditEntry(BaseModel):
     address: str
 
 
+ACCOUNT_COLUMNS = "name, role, password_hash, sso, disabled_at"
+TOKEN_COLUMNS = "id, label, role, owner, created_at, expires_at, revoked_at, last_used_at"
+
+
+def account_of(row: tuple[Any, ...]) -> Account:
+    name, role, password_hash, sso, disabled_at = row
+    return Account(
+        name=name, role=role, password_hash=password_hash, sso=sso, disabled=disabled_at is not None
+    )
+
+
+def token_of(row: tuple[Any, ...]) -> Token:
+    tid, label, role, owner, created, expires, revoked, used = row
+    return Token(
+        id=tid,
+        label=label,
+        role=role,
+        owner=owner,
+        created_at=instant(created),
+        expires_at=instant(expires),
+        revoked_at=instant(revoked),
+        last_used_at=instant(used),
+    )
+
+
 class AccountStore(OnDb):
     """Accounts, sessions, tokens and the audit log, over one ``Db``."""
 
@@ -97,13 +164,14 @@ class AccountStore(OnDb):
     # ----------------------------------------------------------- accounts
 
     async def add_account(self, account: Account, now: datetime) -> bool:
-        """Add an account unless one has that name; True if this call added it."""
+        """Add an account unless one has that name (or its SSO identity is another's);
+        True if this call added it."""
         (added,) = await self.db.atomic(
             [
                 (
-                    "INSERT INTO accounts (name, role, password_hash, created_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
-                    (account.name, account.role, account.password_hash, seconds(now)),
+                    "INSERT INTO accounts (name, role, password_hash, sso, created_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (account.name, account.role, account.password_hash, account.sso, seconds(now)),
                 )
             ]
         )
@@ -115,14 +183,51 @@ class AccountStore(OnDb):
         )
 
     async def account(self, name: str) -> Account | None:
+        rows = await self.db.query(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE name = ?", name)
+        return account_of(rows[0]) if rows else None
+
+    async def account_by_sso(self, subject: str) -> Account | None:
+        """The enabled account mapped to a single sign-on identity."""
         rows = await self.db.query(
-            "SELECT name, role, password_hash FROM accounts WHERE name = ?", name
+            f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE sso = ? AND disabled_at IS NULL",
+            subject,
         )
-        return Account(name=rows[0][0], role=rows[0][1], password_hash=rows[0][2]) if rows else None
+        return account_of(rows[0]) if rows else None
 
     async def accounts(self) -> int:
         rows = await self.db.query("SELECT COUNT(*) FROM accounts")
         return int(rows[0][0])
+
+    async def all_accounts(self, limit: int = 1000) -> list[Account]:
+        rows = await self.db.query(
+            f"SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY name LIMIT ?", limit
+        )
+        return [account_of(row) for row in rows]
+
+    async def set_role(self, name: str, role: str) -> bool:
+        (changed,) = await self.db.atomic(
+            [("UPDATE accounts SET role = ? WHERE name = ?", (role, name))]
+        )
+        return changed == 1
+
+    async def disable(self, name: str, now: datetime) -> bool:
+        """Disable an account and, in the same transaction, end its sessions and revoke
+        the tokens it made: True if it was enabled."""
+        at = seconds(now)
+        changed, _, _ = await self.db.atomic(
+            [
+                (
+                    "UPDATE accounts SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL",
+                    (at, name),
+                ),
+                ("DELETE FROM sessions WHERE name = ?", (name,)),
+                (
+                    "UPDATE tokens SET revoked_at = ? WHERE owner = ? AND revoked_at IS NULL",
+                    (at, name),
+                ),
+            ]
+        )
+        return changed == 1
 
     # ----------------------------------------------------------- sessions
 
@@ -137,10 +242,12 @@ class AccountStore(OnDb):
         )
 
     async def session(self, secret: str, now: datetime) -> Session | None:
-        """The live session of ``secret``, with its account's role as it is now."""
+        """The live session of ``secret``, with its account's role as it is now (none for
+        a disabled account)."""
         rows = await self.db.query(
             "SELECT s.name, a.role, s.csrf, s.expires_at FROM sessions s"
-            " JOIN accounts a ON a.name = s.name WHERE s.digest = ? AND s.expires_at > ?",
+            " JOIN accounts a ON a.name = s.name WHERE s.digest = ? AND s.expires_at > ?"
+            " AND a.disabled_at IS NULL",
             digest(secret),
             seconds(now),
         )
@@ -160,22 +267,88 @@ class AccountStore(OnDb):
 
     # ------------------------------------------------------------- tokens
 
-    async def add_token(self, secret: str, label: str, role: str, now: datetime) -> None:
+    async def add_token(
+        self,
+        secret: str,
+        label: str,
+        role: str,
+        now: datetime,
+        *,
+        owner: str | None = None,
+        expires: datetime | None = None,
+    ) -> str:
+        """Keep a new token's digest; its id (unique, shown to managers, never secret)."""
+        token_id = digest(secret)[:16]
         await self.db.atomic(
             [
                 (
-                    "INSERT INTO tokens (digest, label, role, created_at) VALUES (?, ?, ?, ?)",
-                    (digest(secret), label, role, seconds(now)),
+                    "INSERT INTO tokens (digest, id, label, role, owner, created_at, expires_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        digest(secret),
+                        token_id,
+                        label,
+                        role,
+                        owner,
+                        seconds(now),
+                        seconds(expires) if expires else None,
+                    ),
                 )
             ]
         )
+        return token_id
 
-    async def token(self, secret: str) -> tuple[str, str] | None:
-        """(label, role) of an API token."""
-        rows = await self.db.query(
-            "SELECT label, role FROM tokens WHERE digest = ?", digest(secret)
+    async def token(self, secret: str, now: datetime) -> Token | None:
+        """The live token of ``secret`` (not revoked, not expired, not made by an account
+        since disabled), its last use now recorded."""
+        live = (
+            "digest = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)"
+            " AND NOT EXISTS (SELECT 1 FROM accounts a"
+            " WHERE a.name = tokens.owner AND a.disabled_at IS NOT NULL)"
         )
-        return (str(rows[0][0]), str(rows[0][1])) if rows else None
+        key, at = digest(secret), seconds(now)
+        (used,) = await self.db.atomic(
+            [(f"UPDATE tokens SET last_used_at = ? WHERE {live}", (at, key, at))]
+        )
+        if not used:
+            return None
+        rows = await self.db.query(f"SELECT {TOKEN_COLUMNS} FROM tokens WHERE digest = ?", key)
+        return token_of(rows[0]) if rows else None
+
+    async def tokens(self, limit: int = 1000) -> list[Token]:
+        rows = await self.db.query(
+            f"SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at, id LIMIT ?", limit
+        )
+        return [token_of(row) for row in rows]
+
+    async def revoke_token(self, token_id: str, now: datetime) -> bool:
+        """True if the token was live and is now revoked."""
+        (changed,) = await self.db.atomic(
+            [
+                (
+                    "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    (seconds(now), token_id),
+                )
+            ]
+        )
+        return changed == 1
+
+    # ------------------------------------------------------ request keys
+
+    async def request_body(self, key: str, body: str, now: datetime) -> str:
+        """The body digest an ``Idempotency-Key`` first came with: ``body`` if this is its
+        first use (one statement decides, so two requests at once agree)."""
+        await self.db.atomic(
+            [
+                (
+                    "INSERT INTO request_keys (key, body, at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (key) DO NOTHING",
+                    (key, body, seconds(now)),
+                )
+            ]
+        )
+        rows = await self.db.query("SELECT body FROM request_keys WHERE key = ?", key)
+        return str(rows[0][0])
 
     # -------------------------------------------------------------- audit
 

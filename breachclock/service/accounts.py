@@ -1,0 +1,119 @@
+"""Accounts and API tokens, as a manager keeps them: create, change a role, disable,
+revoke. The HTTP API and the console call these, over the app's one accounts store.
+
+Roles:
+
+- ``manager``: everything;
+- ``oncall``: read, record discovery and events (and acknowledge pages);
+- ``agent``: only the call worklist, the call they hold;
+- ``auditor``: read everything, change nothing;
+- ``intake``: only the monitoring intake (Alertmanager's webhook), for a token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from breachclock.domain.problems import problem
+from breachclock.runtime import offload
+from breachclock.runtime.store.accounts import Account, AccountStore, Token
+from breachclock.service.engine import Refused
+
+
+class Role(StrEnum):
+    MANAGER = "manager"
+    ONCALL = "oncall"
+    AGENT = "agent"
+    AUDITOR = "auditor"
+    INTAKE = "intake"
+
+
+HASHER = PasswordHasher()
+UNKNOWN_HASH = HASHER.hash(secrets.token_urlsafe(16))
+"""Checked against when the name is unknown, so a wrong name costs what a wrong password does."""
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+def password_ok(account: Account | None, password: str) -> bool:
+    """The password is the account's, and the account may sign in with one."""
+    try:
+        HASHER.verify(
+            account.password_hash if account and account.password_hash else UNKNOWN_HASH,
+            password,
+        )
+    except (VerificationError, InvalidHashError):
+        return False
+    return account is not None and account.password_hash is not None and not account.disabled
+
+
+async def create_account(
+    store: AccountStore,
+    name: str,
+    role: Role,
+    now: datetime,
+    *,
+    password: str | None = None,
+    sso: str | None = None,
+) -> str | None:
+    """A new account; signed in through single sign-on as ``sso``, else with ``password``
+    (made here when not given, and returned to be shown once)."""
+    made = None if sso or password else secrets.token_urlsafe(12)
+    given = password or made
+    hashed = await offload.in_thread(hash_password, given) if given else None  # off the loop
+    account = Account(name=name, role=role, password_hash=hashed, sso=sso)
+    if not await store.add_account(account, now):
+        raise Refused(problem("account.exists", "name", name=name))
+    return made
+
+
+async def set_role(store: AccountStore, name: str, role: Role, by: str) -> None:
+    if name == by:
+        raise Refused(problem("account.self", "name"))
+    if not await store.set_role(name, role):
+        raise Refused(problem("account.unknown", "name", name=name))
+
+
+async def disable_account(store: AccountStore, name: str, by: str, now: datetime) -> None:
+    """Disable an account: its sessions end and its tokens stop at once. Disabling one
+    already disabled is the same (done once)."""
+    if name == by:
+        raise Refused(problem("account.self", "name"))
+    if await store.account(name) is None:
+        raise Refused(problem("account.unknown", "name", name=name))
+    await store.disable(name, now)
+
+
+async def create_token(
+    store: AccountStore,
+    label: str,
+    role: Role,
+    owner: str | None,
+    now: datetime,
+    valid_for: timedelta | None = None,
+) -> tuple[str, str]:
+    """A new API token: (its id, its secret; the secret is shown once and never kept)."""
+    secret = secrets.token_urlsafe(32)
+    expires = now + valid_for if valid_for else None
+    token_id = await store.add_token(secret, label, role, now, owner=owner, expires=expires)
+    return token_id, secret
+
+
+async def revoke_token(store: AccountStore, token_id: str, now: datetime) -> None:
+    if not await store.revoke_token(token_id, now):
+        raise Refused(problem("token.unknown", "id", id=token_id))
+
+
+async def tokens(store: AccountStore) -> list[Token]:
+    return await store.tokens()
+
+
+async def accounts(store: AccountStore) -> list[Account]:
+    return await store.all_accounts()
