@@ -80,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
         answer,
     )
     from workflows.notification import NotifyingIncident
+    from workflows.projection import ProjectingIncident
     from workflows.search import publish
 
 
@@ -137,7 +138,7 @@ def approved(filing: Filing | None, code: str, **params: Any) -> ApproveResult:
 
 
 @workflow.defn(name="Incident")
-class IncidentWorkflow(NotifyingIncident):
+class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
     @workflow.init
     def __init__(self, start: IncidentStart) -> None:
         opening = start.opening
@@ -158,6 +159,8 @@ class IncidentWorkflow(NotifyingIncident):
         self._loading = asyncio.Lock()
         self._engine_notes = 0
         self._renew = False
+        self._version = start.projected
+        self._unprojected = False
 
     # ---------------------------------------------------------------- the loop
 
@@ -177,6 +180,7 @@ class IncidentWorkflow(NotifyingIncident):
                 self.state.opened_by,
                 kind=EntryKind.RECORD,
             )
+        first = True
         while not (self.state.closure and not self._in_flight):
             now = workflow.now()
             upcoming: list[lifecycle.Scheduled | containment.Due] = [
@@ -201,10 +205,17 @@ class IncidentWorkflow(NotifyingIncident):
             if checks:
                 wake = min(filter(None, (wake, checks)))
             publish(self.state)
+            changed, self._changed = self._changed or first, False
+            first = False
+            await self._project(changed)  # a change meanwhile sets _changed again
             self._renew = self._should_continue_as_new()
             if self._renew and self._idle():
-                workflow.continue_as_new(IncidentStart(opening=start.opening, carried=self.state))
-            self._changed = False
+                workflow.continue_as_new(
+                    IncidentStart(
+                        opening=start.opening, carried=self.state, projected=self._version
+                    )
+                )
+            wake = self._projection_wake(wake)
             timeout = None if wake is None else sleep_toward(wake, workflow.now())
             try:
                 await workflow.wait_condition(
@@ -213,6 +224,7 @@ class IncidentWorkflow(NotifyingIncident):
             except TimeoutError:
                 pass
         publish(self.state)
+        await self._project(changed=True)
         await workflow.execute_activity(
             api.REGISTER_INCIDENT,
             self.state,

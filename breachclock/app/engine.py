@@ -27,13 +27,20 @@ from activities.filing import MailActivities
 from activities.mailer import Mailer, SmtpRelay
 from activities.mailer import relay_for as relay_for  # where the CLI, benches and tests take it
 from activities.notify import NotifyActivities
+from activities.readmodel import ReadModelActivities
 from activities.register import RegisterActivities
 from activities.retention import RetentionActivities
 from breachclock.runtime import engine_lock
 from breachclock.runtime.config import Settings
 from breachclock.runtime.links import link_key
 from breachclock.runtime.outbox import Outbox
-from breachclock.runtime.store import NotifyStore, RecordStore, open_notify_store, open_store
+from breachclock.runtime.store import (
+    NotifyStore,
+    RecordStore,
+    open_notify_store,
+    open_read_model,
+    open_store,
+)
 from breachclock.runtime.telemetry import client_tracer, metrics_runtime
 from breachclock.runtime.temporal import connect, start_dev_server
 from breachclock.web import server as web
@@ -99,7 +106,8 @@ async def build_worker(
     mail = MailActivities(Mailer(relay, store, client_tracer(client)), links)
     register = RegisterActivities(store)
     engine = EngineActivities(client, settings.policy())
-    async with open_notify_store(settings) as notify_store:
+    async with open_notify_store(settings) as notify_store, open_read_model(settings) as view:
+        projection = ReadModelActivities(view)
         notify = NotifyActivities(
             notify_store,
             call_provider(settings, notify_store),
@@ -121,6 +129,7 @@ async def build_worker(
                 mail.send_page,
                 mail.send_takedown,
                 register.register_incident,
+                projection.project_incident,
                 notify.load_subscribers,
                 engine.policy,
                 engine.campaign_end,

@@ -38,6 +38,7 @@ from breachclock.domain.notify.delivery import Counts
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.links import AckLink, BadLink, link_key, verify
 from breachclock.service.engine import Engine, Refused
+from breachclock.service.readmodel import projected_state
 from breachclock.service.register import TITLE
 from workflows.incident import IncidentWorkflow
 from workflows.messages import Answer, ApproveResult, Discovered, IncidentStart
@@ -221,7 +222,9 @@ class Standing(BaseModel):
 
 
 async def standing(engine: Engine, reference: str) -> Standing:
-    state = await engine.state(reference)
+    """The incident's page: its state from the read model (no Temporal query), with the
+    live counts of a running campaign from the people's store."""
+    state = await projected_state(engine, reference)
     running = [w for w in state.notification.waves if w.finished_at is None]
     if not running:
         return Standing(state=state, live={})

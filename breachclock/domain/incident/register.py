@@ -35,6 +35,20 @@ def closed_row(state: IncidentState) -> RegisterRow:
     )
 
 
+def row_of(state: IncidentState) -> RegisterRow:
+    """Any incident's row: a closed one as ``closed_row``; an open one with its state and
+    nearest deadline (what its search attributes say)."""
+    if state.closure is not None:
+        return closed_row(state)
+    return RegisterRow(
+        reference=state.reference,
+        title=state.title,
+        state=state.state_label,
+        regime=state.regime.value,
+        next_deadline=lifecycle.next_deadline(state),
+    )
+
+
 def most_urgent_first(rows: Iterable[RegisterRow]) -> list[RegisterRow]:
     """The nearest deadline first; incidents without one (not yet discovered, closed)
     after, by reference."""

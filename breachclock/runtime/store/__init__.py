@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from breachclock.runtime.store import accounts, people, records
+from breachclock.runtime.store import accounts, people, readmodel, records
 from breachclock.runtime.store.accounts import AccountStore
 from breachclock.runtime.store.db import connect
 from breachclock.runtime.store.people import NotifyStore
+from breachclock.runtime.store.readmodel import ReadModel
 from breachclock.runtime.store.records import RecordStore
 
 if TYPE_CHECKING:
@@ -44,11 +45,21 @@ def open_account_store(settings: Settings) -> AccountStore:
     )
 
 
+def open_read_model(settings: Settings) -> ReadModel:
+    """The pages' read model: ``readmodel.db`` beside the ledger (its own file, so the
+    projection after every change never holds up a filing's record), or the same
+    PostgreSQL."""
+    db = connect(_url(settings), settings.data_dir / "readmodel.db", readmodel.SCHEMA)
+    return ReadModel(db, settings.sealer())
+
+
 __all__ = [
     "AccountStore",
     "NotifyStore",
+    "ReadModel",
     "RecordStore",
     "open_account_store",
     "open_notify_store",
+    "open_read_model",
     "open_store",
 ]

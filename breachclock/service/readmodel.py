@@ -1,0 +1,85 @@
+"""The pages' read model, seen from the service: an incident's state for its page, a
+rebuild from Temporal, and the change feed that live pages follow.
+
+The engine keeps the read model current (each incident's workflow projects every change,
+``workflows.projection``); a rebuild is for a read model that is new, lost, or restored
+from an older backup: it asks each incident's workflow for its state and the version it
+last projected, and keeps whichever is newer, the live projection's or the rebuild's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from pydantic import BaseModel
+from temporalio.client import WorkflowQueryFailedError
+from temporalio.service import RPCError
+
+from breachclock.domain.incident.model import IncidentState
+from breachclock.runtime.store.readmodel import Change
+from breachclock.runtime.temporal import WORKFLOW_ID_PREFIX
+from breachclock.service.engine import Engine
+from workflows.incident import IncidentWorkflow
+
+REBUILD_PARALLEL = 16
+"""Incidents asked at once during a rebuild (each question replays a workflow)."""
+FEED_POLL = 0.5
+"""Seconds between looks at the change feed: a change reaches a live page within it."""
+
+
+async def projected_state(engine: Engine, reference: str) -> IncidentState:
+    """The incident as last projected, without asking Temporal; one never projected
+    (opened by an engine before the read model, and not rebuilt yet) from Temporal."""
+    async with engine.read_model() as view:
+        found = await view.state(reference)
+    return found[1] if found is not None else await engine.state(reference)
+
+
+class Rebuilt(BaseModel):
+    incidents: int
+    """Incidents found in Temporal."""
+    changed: int
+    """Of them, the rows the rebuild wrote (the others were as new already)."""
+    unread: list[str]
+    """References whose workflow did not answer (their rows are left as they were)."""
+
+
+async def rebuild(engine: Engine) -> Rebuilt:
+    """Project every incident Temporal knows, as its workflow stands now."""
+    client = await engine.client()
+    references: list[str] = []
+    async for wf in client.list_workflows("WorkflowType = 'Incident'"):
+        reference = wf.id.removeprefix(WORKFLOW_ID_PREFIX)
+        if wf.id.startswith(WORKFLOW_ID_PREFIX) and reference not in references:
+            references.append(reference)  # a run continued as new lists each run
+    gate = asyncio.Semaphore(REBUILD_PARALLEL)
+    unread: list[str] = []
+    async with engine.read_model() as view:
+
+        async def one(reference: str) -> bool:
+            async with gate:
+                try:
+                    found = await (await engine.handle(reference)).query(
+                        IncidentWorkflow.projection
+                    )
+                except (RPCError, WorkflowQueryFailedError):
+                    unread.append(reference)
+                    return False
+                return await view.project(found.version, found.state, rebuild=True)
+
+        changed = await asyncio.gather(*(one(r) for r in references))
+    return Rebuilt(incidents=len(references), changed=sum(changed), unread=sorted(unread))
+
+
+async def changes(engine: Engine, since: int | None = None) -> AsyncIterator[Change]:
+    """Every projected change after feed number ``since`` (None: from now on), as it
+    comes, for as long as the caller iterates; each change's ``seq`` is the number to
+    resume from (a reconnecting page's ``Last-Event-ID``)."""
+    async with engine.read_model() as view:
+        seen = await view.last_seq() if since is None else since
+        while True:
+            for change in await view.changed_since(seen):
+                seen = change.seq
+                yield change
+            await asyncio.sleep(FEED_POLL)
