@@ -4,13 +4,15 @@ rebuild from Temporal, and the change feed that live pages follow.
 The engine keeps the read model current (each incident's workflow projects every change,
 ``workflows.projection``); a rebuild is for a read model that is new, lost, or restored
 from an older backup: it asks each incident's workflow for its state and the version it
-last projected, and keeps whichever is newer, the live projection's or the rebuild's.
+last projected, and keeps whichever is newer, the live projection's or the rebuild's;
+closed incidents come from the register.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from pydantic import BaseModel
 from temporalio.client import WorkflowQueryFailedError
@@ -24,6 +26,10 @@ from workflows.incident import IncidentWorkflow
 
 REBUILD_PARALLEL = 16
 """Incidents asked at once during a rebuild (each question replays a workflow)."""
+QUERY_TIMEOUT = timedelta(seconds=10)
+"""How long a rebuild waits for one workflow's answer (one whose worker is down is
+listed as unread rather than holding up the rest)."""
+RUNNING = "WorkflowType = 'Incident' AND ExecutionStatus = 'Running'"
 FEED_POLL = 0.5
 """Seconds between looks at the change feed: a change reaches a live page within it."""
 
@@ -38,7 +44,7 @@ async def projected_state(engine: Engine, reference: str) -> IncidentState:
 
 class Rebuilt(BaseModel):
     incidents: int
-    """Incidents found in Temporal."""
+    """Incidents read: running ones from Temporal, closed ones from the register."""
     changed: int
     """Of them, the rows the rebuild wrote (the others were as new already)."""
     unread: list[str]
@@ -46,30 +52,37 @@ class Rebuilt(BaseModel):
 
 
 async def rebuild(engine: Engine) -> Rebuilt:
-    """Project every incident Temporal knows, as its workflow stands now."""
+    """Project every running incident as its workflow stands now, and every closed one
+    the register keeps where the read model has no row for it (a closed incident does
+    not change; the register outlives Temporal's retention)."""
     client = await engine.client()
     references: list[str] = []
-    async for wf in client.list_workflows("WorkflowType = 'Incident'"):
+    async for wf in client.list_workflows(RUNNING):
         reference = wf.id.removeprefix(WORKFLOW_ID_PREFIX)
         if wf.id.startswith(WORKFLOW_ID_PREFIX) and reference not in references:
-            references.append(reference)  # a run continued as new lists each run
+            references.append(reference)
     gate = asyncio.Semaphore(REBUILD_PARALLEL)
     unread: list[str] = []
-    async with engine.read_model() as view:
+    async with engine.read_model() as view, engine.records() as store:
 
         async def one(reference: str) -> bool:
             async with gate:
                 try:
                     found = await (await engine.handle(reference)).query(
-                        IncidentWorkflow.projection
+                        IncidentWorkflow.projection, rpc_timeout=QUERY_TIMEOUT
                     )
                 except (RPCError, WorkflowQueryFailedError):
                     unread.append(reference)
                     return False
                 return await view.project(found.version, found.state, rebuild=True)
 
-        changed = await asyncio.gather(*(one(r) for r in references))
-    return Rebuilt(incidents=len(references), changed=sum(changed), unread=sorted(unread))
+        changed = list(await asyncio.gather(*(one(r) for r in references)))
+        for record in await store.all_registered():
+            closed = IncidentState.model_validate_json(record)
+            changed.append(await view.project(0, closed, rebuild=True))
+    return Rebuilt(
+        incidents=len(changed) - len(unread), changed=sum(changed), unread=sorted(unread)
+    )
 
 
 async def changes(engine: Engine, since: int | None = None) -> AsyncIterator[Change]:
