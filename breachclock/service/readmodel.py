@@ -19,7 +19,8 @@ from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from breachclock.domain.incident.model import IncidentState
-from breachclock.runtime.store.readmodel import Change
+from breachclock.domain.incident.register import page_state
+from breachclock.runtime.store.readmodel import Change, Projected
 from breachclock.runtime.temporal import WORKFLOW_ID_PREFIX
 from breachclock.service.engine import Engine
 from workflows.incident import IncidentWorkflow
@@ -34,12 +35,16 @@ FEED_POLL = 0.5
 """Seconds between looks at the change feed: a change reaches a live page within it."""
 
 
-async def projected_state(engine: Engine, reference: str) -> IncidentState:
-    """The incident as last projected, without asking Temporal; one never projected
-    (opened by an engine before the read model, and not rebuilt yet) from Temporal."""
+async def page_of(engine: Engine, reference: str) -> Projected:
+    """The incident as its page reads it (the latest timeline entries), without asking
+    Temporal; one never projected (opened by an engine before the read model, and not
+    rebuilt yet) from Temporal."""
     async with engine.read_model() as view:
         found = await view.state(reference)
-    return found[1] if found is not None else await engine.state(reference)
+    if found is not None:
+        return found
+    state = await engine.state(reference)
+    return Projected(0, page_state(state), len(state.timeline))
 
 
 class Rebuilt(BaseModel):

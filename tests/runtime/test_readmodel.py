@@ -22,11 +22,12 @@ from breachclock.domain.incident.model import (
     TimelineEntry,
     Track,
 )
+from breachclock.domain.incident.register import RECENT_ENTRIES
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.codec import Sealer
 from breachclock.runtime.store import readmodel
 from breachclock.runtime.store.db import PostgresDb, SqliteDb
-from breachclock.runtime.store.readmodel import ReadModel
+from breachclock.runtime.store.readmodel import Projected, ReadModel
 from tests.postgres import (  # noqa: F401 - the postgresql_url fixture
     postgresql_url_fixture,
     scratch_database,
@@ -87,11 +88,11 @@ async def test_a_projection_is_kept_once_and_an_older_one_changes_nothing(
     assert await view.project(2, state_at("RM-1", 2)) is False, "a duplicate"
     assert await view.project(1, state_at("RM-1", 1)) is False, "a straggler"
     assert await view.changed_since(first[-1].seq) == [], "neither reaches the feed"
-    assert await view.state("RM-1") == (2, state_at("RM-1", 2))
+    assert await view.state("RM-1") == Projected(2, state_at("RM-1", 2), 2)
     # a rebuild's state of the same version (read later) replaces it; an older one does not
     assert await view.project(2, state_at("RM-1", 3), rebuild=True) is True
     assert await view.project(1, state_at("RM-1", 1), rebuild=True) is False
-    assert await view.state("RM-1") == (2, state_at("RM-1", 3))
+    assert await view.state("RM-1") == Projected(2, state_at("RM-1", 3), 3)
 
 
 async def test_concurrent_workers_keep_the_newest_version_of_each_incident(
@@ -111,7 +112,8 @@ async def test_concurrent_workers_keep_the_newest_version_of_each_incident(
         )
     )
     for i in range(5):
-        assert await workers[i % 4].state(f"RM-{i}") == (versions, state_at(f"RM-{i}", versions))
+        kept_now = await workers[i % 4].state(f"RM-{i}")
+        assert kept_now == Projected(versions, state_at(f"RM-{i}", versions), versions)
     assert sum(kept) >= 5
     feed = await workers[0].changed_since(0)
     assert sorted(c.reference for c in feed) == [f"RM-{i}" for i in range(5)]
@@ -142,3 +144,22 @@ async def test_the_register_rows_come_most_urgent_first(views: MakeView) -> None
     assert [r.state for r in rows] == ["discovered", "discovered", "opened", "closed"]
     assert rows[0].next_deadline == T0 + timedelta(hours=24), "PTS: 24 hours from awareness"
     assert rows[-1].closed_reason == "false alarm"
+
+
+async def test_a_page_gets_the_latest_entries_by_when_they_happened(views: MakeView) -> None:
+    """However long the timeline, the page's row holds its latest entries (an entry added
+    later about an earlier moment sorts where it happened) and the count of all."""
+    view = views()
+    state = state_at("RM-LONG", RECENT_ENTRIES + 50)
+    early = TimelineEntry(at=T0 - timedelta(days=1), what="first sign", recorded_at=T0)
+    state.timeline.append(early)
+    await view.project(1, state)
+    found = await view.state("RM-LONG")
+    assert found is not None and found.timeline_total == RECENT_ENTRIES + 51
+    assert len(found.state.timeline) == RECENT_ENTRIES
+    assert early not in found.state.timeline
+    assert found.state.timeline[-1].what == f"step {RECENT_ENTRIES + 49}"
+    assert found.state.timeline[0].what == "step 50"
+    assert found.state.model_copy(update={"timeline": []}) == state.model_copy(
+        update={"timeline": []}
+    )

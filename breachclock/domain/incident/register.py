@@ -49,6 +49,18 @@ def row_of(state: IncidentState) -> RegisterRow:
     )
 
 
+RECENT_ENTRIES = 200
+"""Timeline entries an incident's page is given: the latest, by when they happened."""
+
+
+def page_state(state: IncidentState) -> IncidentState:
+    """The incident as its page reads it: everything but the timeline, of which only the
+    ``RECENT_ENTRIES`` latest (by when they happened; ``len(state.timeline)`` says how many
+    there are in all). A page then costs the same at 50 entries as at 5,000."""
+    latest = sorted(state.timeline, key=lambda e: (e.at, e.recorded_at))[-RECENT_ENTRIES:]
+    return state.model_copy(update={"timeline": latest})
+
+
 def most_urgent_first(rows: Iterable[RegisterRow]) -> list[RegisterRow]:
     """The nearest deadline first; incidents without one (not yet discovered, closed)
     after, by reference."""
