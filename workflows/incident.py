@@ -160,7 +160,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
         self._engine_notes = 0
         self._renew = False
         self._version = start.projected
-        self._unprojected = False
+        self._projecting = 0
 
     # ---------------------------------------------------------------- the loop
 
@@ -205,9 +205,8 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
             if checks:
                 wake = min(filter(None, (wake, checks)))
             publish(self.state)
-            changed, self._changed = self._changed or first, False
-            first = False
-            await self._project(changed)  # a change meanwhile sets _changed again
+            self._project(self._changed or first)
+            first = self._changed = False
             self._renew = self._should_continue_as_new()
             if self._renew and self._idle():
                 workflow.continue_as_new(
@@ -215,7 +214,6 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
                         opening=start.opening, carried=self.state, projected=self._version
                     )
                 )
-            wake = self._projection_wake(wake)
             timeout = None if wake is None else sleep_toward(wake, workflow.now())
             try:
                 await workflow.wait_condition(
@@ -224,7 +222,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
             except TimeoutError:
                 pass
         publish(self.state)
-        await self._project(changed=True)
+        await self._project_last()
         await workflow.execute_activity(
             api.REGISTER_INCIDENT,
             self.state,
@@ -248,7 +246,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
 
     def _idle(self) -> bool:
         """Nothing in flight that this run alone could finish: it may continue as new."""
-        return not self._in_flight and workflow.all_handlers_finished()
+        return not self._in_flight and not self._projecting and workflow.all_handlers_finished()
 
     def _held_back(self, step: Step | SendTakedown) -> bool:
         """A page waits while its track's filing is being sent: once it went, the page
