@@ -28,6 +28,9 @@ SEND_TAKEDOWN = "send_takedown"
 """``TakedownDraft`` → ``Receipt``: a takedown request or reminder, once per key."""
 REGISTER_INCIDENT = "register_incident"
 """``IncidentState`` → None: a closed incident written into the register."""
+PROJECT_INCIDENT = "project_incident"
+"""``Projection`` → None: the incident as it stands kept in the read model (a local
+activity, after every change)."""
 # --- the engine itself (incidents queue)
 POLICY = "policy"
 """() → ``Policy``: the engine's configuration for a new incident (a local activity)."""
@@ -53,6 +56,14 @@ class Receipt(BaseModel):
     recipients: int
     duplicate: bool = False
     """True when the key had been sent before: this call sent nothing."""
+
+
+class Projection(BaseModel):
+    """An incident's state as its workflow's ``version``-th projection (the ``projection``
+    query answers the version last projected, with the state as it is now)."""
+
+    version: int
+    state: IncidentState
 
 
 class CampaignEnd(BaseModel):

@@ -134,14 +134,20 @@ async def dev_server(
     """The Temporal CLI dev server (in memory), shared: tests use their own ids and queues.
 
     Its client encrypts payloads with the session's key, as the engine does."""
+    env = await private_server(tmp_path_factory.mktemp("dev-server"))
+    yield env
+    await env.shutdown()
+
+
+async def private_server(folder: Path) -> WorkflowEnvironment:
+    """A dev server (in memory) on free ports, for tests that must see only their own
+    workflows on it (a visibility list); shut it down after."""
     ports = Settings(
         BREACHCLOCK_TEMPORAL_PORT=free_port(),
         BREACHCLOCK_UI_PORT=free_port(),
-        BREACHCLOCK_DATA_DIR=tmp_path_factory.mktemp("dev-server"),
+        BREACHCLOCK_DATA_DIR=folder,
     )
-    env = await start_dev_server(ports, persistent=False)
-    yield env
-    await env.shutdown()
+    return await start_dev_server(ports, persistent=False)
 
 
 def settings_for(tmp_path: Path, smtp: SmtpSink, **overrides: Any) -> Settings:

@@ -16,10 +16,12 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from breachclock.runtime.outbox import free_port
@@ -139,3 +141,20 @@ def postgresql_url_fixture() -> Iterator[str]:
     """One server for the session; tests make their own databases in it."""
     with postgres_server() as url:
         yield url
+
+
+@asynccontextmanager
+async def scratch_database(server: str) -> AsyncIterator[str]:
+    """A database of its own in the session's server, for one test: its URL; dropped after."""
+    name = f"t_{uuid.uuid4().hex}"
+    admin = await asyncpg.connect(server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield server.rsplit("/", 1)[0] + "/" + name
+    admin = await asyncpg.connect(server)
+    try:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()

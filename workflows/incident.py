@@ -83,6 +83,7 @@ with workflow.unsafe.imports_passed_through():
         answer,
     )
     from workflows.notification import NotifyingIncident
+    from workflows.projection import ProjectingIncident
     from workflows.search import publish
 
 
@@ -141,7 +142,7 @@ def approved(filing: Filing | None, code: str, **params: Any) -> ApproveResult:
 
 
 @workflow.defn(name="Incident")
-class IncidentWorkflow(NotifyingIncident):
+class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
     @workflow.init
     def __init__(self, start: IncidentStart) -> None:
         opening = start.opening
@@ -163,6 +164,8 @@ class IncidentWorkflow(NotifyingIncident):
         self._loading = asyncio.Lock()
         self._engine_notes = 0
         self._renew = False
+        self._version = start.projected
+        self._projecting = 0
 
     # ---------------------------------------------------------------- the loop
 
@@ -183,6 +186,7 @@ class IncidentWorkflow(NotifyingIncident):
                 kind=EntryKind.RECORD,
             )
             self._note_alert()
+        first = True
         while not (self.state.closure and not self._in_flight):
             now = workflow.now()
             upcoming: list[lifecycle.Scheduled | containment.Due] = [
@@ -207,10 +211,15 @@ class IncidentWorkflow(NotifyingIncident):
             if checks:
                 wake = min(filter(None, (wake, checks)))
             publish(self.state)
+            self._project(self._changed or first)
+            first = self._changed = False
             self._renew = self._should_continue_as_new()
             if self._renew and self._idle():
-                workflow.continue_as_new(IncidentStart(opening=start.opening, carried=self.state))
-            self._changed = False
+                workflow.continue_as_new(
+                    IncidentStart(
+                        opening=start.opening, carried=self.state, projected=self._version
+                    )
+                )
             timeout = None if wake is None else sleep_toward(wake, workflow.now())
             try:
                 await workflow.wait_condition(
@@ -219,6 +228,7 @@ class IncidentWorkflow(NotifyingIncident):
             except TimeoutError:
                 pass
         publish(self.state)
+        await self._project_last()
         await workflow.execute_activity(
             api.REGISTER_INCIDENT,
             self.state,
@@ -242,7 +252,7 @@ class IncidentWorkflow(NotifyingIncident):
 
     def _idle(self) -> bool:
         """Nothing in flight that this run alone could finish: it may continue as new."""
-        return not self._in_flight and workflow.all_handlers_finished()
+        return not self._in_flight and not self._projecting and workflow.all_handlers_finished()
 
     def _held_back(self, step: Step | SendTakedown) -> bool:
         """A page waits while its track's filing is being sent: once it went, the page

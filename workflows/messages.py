@@ -32,6 +32,8 @@ class IncidentStart(BaseModel):
     """None: the engine's own, read by the worker when the workflow starts."""
     carried: IncidentState | None = None
     """The state carried over by continue-as-new."""
+    projected: int = 0
+    """The read model's version of the incident last projected, carried over likewise."""
 
 
 class ApproveResult(BaseModel):

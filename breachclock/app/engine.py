@@ -27,6 +27,7 @@ from activities.filing import MailActivities
 from activities.mailer import Mailer, SmtpRelay
 from activities.mailer import relay_for as relay_for  # where the CLI, benches and tests take it
 from activities.notify import NotifyActivities
+from activities.readmodel import ReadModelActivities
 from activities.register import RegisterActivities
 from activities.retention import RetentionActivities
 from breachclock.app.gauges import health_gauges
@@ -36,7 +37,13 @@ from breachclock.runtime.config import Settings, settings_or_exit
 from breachclock.runtime.keyguard import KeysNotTheDeployments, ensure_keys
 from breachclock.runtime.links import key_for
 from breachclock.runtime.outbox import Outbox
-from breachclock.runtime.store import NotifyStore, RecordStore, open_notify_store, open_store
+from breachclock.runtime.store import (
+    NotifyStore,
+    RecordStore,
+    open_notify_store,
+    open_read_model,
+    open_store,
+)
 from breachclock.runtime.telemetry import client_tracer, metrics_runtime
 from breachclock.runtime.temporal import connect, start_dev_server
 from breachclock.web import server as web
@@ -102,7 +109,8 @@ async def build_worker(
     mail = MailActivities(Mailer(relay, store, client_tracer(client)), links)
     register = RegisterActivities(store)
     engine = EngineActivities(client, settings.policy())
-    async with open_notify_store(settings) as notify_store:
+    async with open_notify_store(settings) as notify_store, open_read_model(settings) as view:
+        projection = ReadModelActivities(view)
         notify = NotifyActivities(
             notify_store,
             call_provider(settings, notify_store),
@@ -124,6 +132,7 @@ async def build_worker(
                 mail.send_page,
                 mail.send_takedown,
                 register.register_incident,
+                projection.project_incident,
                 notify.load_subscribers,
                 engine.policy,
                 engine.campaign_end,

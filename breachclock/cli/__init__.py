@@ -38,6 +38,7 @@ for command in [
     *containment.READS,
     calls,
     register.list_,
+    register.rebuild_read_model,
     schema,
 ]:
     cli.add_command(command)

@@ -1,4 +1,5 @@
-"""``list``: the register, most urgent deadline first."""
+"""``list``: the register, most urgent deadline first; ``rebuild-read-model``: the
+register's and pages' read model made again from Temporal."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from datetime import UTC, datetime
 
 import click
 
-from breachclock.cli.common import emit, engine, json_option, run
+from breachclock.cli.common import emit, engine, json_option, run, voice
 from breachclock.domain.incident.register import RegisterRow
 from breachclock.domain.instants import countdown, iso_local, show, zone
-from breachclock.service.engine import Unreachable
+from breachclock.domain.problems import said
+from breachclock.service.readmodel import rebuild
 from breachclock.service.register import register
 
 
@@ -31,7 +33,8 @@ def row_text(row: RegisterRow, now: datetime, tz_name: str) -> str:
 @json_option
 @run
 async def list_(as_json: bool) -> None:
-    """The register: every incident, most urgent deadline first."""
+    """The register: every incident, most urgent deadline first (from the read model:
+    it answers while Temporal is down)."""
     e = engine()
     found = await register(e)
     rows = found.rows
@@ -43,7 +46,16 @@ async def list_(as_json: bool) -> None:
     ]
     text = "\n".join(row_text(r, now, tz).rstrip() for r in rows) or "no incidents"
     emit(as_json, data, text)
-    if found.unreachable:
-        raise Unreachable(
-            f"{found.unreachable}; only closed incidents (from the register) are shown"
-        )
+
+
+@click.command("rebuild-read-model")
+@json_option
+@run
+async def rebuild_read_model(as_json: bool) -> None:
+    """Rebuild the pages' read model from Temporal (a new, lost or restored one); the
+    engine may keep running: its live projections win over older ones."""
+    done = await rebuild(engine())
+    lines = [said("answer.read_model.rebuilt", incidents=done.incidents, changed=done.changed)]
+    if done.unread:
+        lines.append(said("answer.read_model.unread", references=done.unread))
+    emit(as_json, done.model_dump(mode="json"), "\n".join(line.words(voice()) for line in lines))

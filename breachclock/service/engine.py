@@ -26,7 +26,14 @@ from breachclock.domain.problems import Problem, problem, problems_of
 from breachclock.runtime.codec import CodecKeyError
 from breachclock.runtime.config import Settings
 from breachclock.runtime.keyguard import KeysNotTheDeployments, ensure_keys
-from breachclock.runtime.store import NotifyStore, RecordStore, open_notify_store, open_store
+from breachclock.runtime.store import (
+    NotifyStore,
+    ReadModel,
+    RecordStore,
+    open_notify_store,
+    open_read_model,
+    open_store,
+)
 from breachclock.runtime.temporal import connect
 from workflows.base import REJECTED
 from workflows.incident import IncidentWorkflow
@@ -229,3 +236,6 @@ class Engine:
 
     def people(self) -> NotifyStore:
         return open_notify_store(self.settings)
+
+    def read_model(self) -> ReadModel:
+        return open_read_model(self.settings)

@@ -39,6 +39,7 @@ from breachclock.domain.notify.delivery import Counts
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.links import AckLink, BadLink, key_for, verify
 from breachclock.service.engine import Engine, Refused
+from breachclock.service.readmodel import page_of
 from breachclock.service.register import TITLE
 from workflows.incident import IncidentWorkflow
 from workflows.messages import Answer, ApproveResult, Discovered, IncidentStart
@@ -216,6 +217,9 @@ class Standing(BaseModel):
     """An incident as it stands, and its running campaigns' counts as recorded now."""
 
     state: IncidentState
+    """All but the timeline, of which the latest entries (``page_state``)."""
+    timeline_total: int
+    """How many entries the timeline has in all."""
     live: dict[int, Counts]
     next_due: datetime | None = None
     """The earliest instant a person of a running campaign is next tried."""
@@ -225,16 +229,20 @@ class Standing(BaseModel):
 
 
 async def standing(engine: Engine, reference: str) -> Standing:
-    state = await engine.state(reference)
+    """The incident's page: its state from the read model (no Temporal query), with the
+    live counts of a running campaign from the people's store."""
+    page = await page_of(engine, reference)
+    state = page.state
     running = [w for w in state.notification.waves if w.finished_at is None]
     if not running:
-        return Standing(state=state, live={})
+        return Standing(state=state, timeline_total=page.timeline_total, live={})
     async with engine.people() as store:
         live = {w.number: await store.counts(reference, w.first, w.end) for w in running}
         due = [await store.next_due(reference, w.first, w.end) for w in running]
         held, waiting = await store.calls_out(reference, datetime.now(UTC))
     return Standing(
         state=state,
+        timeline_total=page.timeline_total,
         live=live,
         next_due=min((d for d in due if d), default=None),
         calls_held=held,

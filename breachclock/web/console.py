@@ -278,8 +278,8 @@ async def live_context(request: Request, reference: str) -> dict[str, Any]:
         "labels": FACT_LABELS,
         "campaign": {**campaign, "counts": counts},
         "timeline": timeline[-TIMELINE_SHOWN:][::-1],
-        "timeline_total": len(timeline),
-        "timeline_more": len(timeline) > TIMELINE_SHOWN,
+        "timeline_total": found.timeline_total,
+        "timeline_more": found.timeline_total > TIMELINE_SHOWN,
         "audit": await auth_of(request).store.audit_of(reference, 50),
         "lead": int(max(leads).total_seconds()) if leads else 0,
     }

@@ -241,10 +241,8 @@ async def test_cli_says_when_temporal_cannot_be_reached(tmp_path: Path) -> None:
     async with open_store(settings) as store:
         await store.register("GONE-1", closed.closure.at, closed.model_dump_json())  # type: ignore[union-attr]
     done = await Cli(env)("list")
-    assert done.returncode == 3, "the answer is partial: open incidents are missing"
+    assert done.returncode == 0, "the register is the store's read model: no Temporal call"
     assert "GONE-1" in done.stdout and "closed" in done.stdout
-    assert "cannot reach Temporal" in done.stderr and "only closed incidents" in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
     status = await Cli(env)("status", "GONE-1")
     assert status.returncode == 0 and "closed" in status.stdout, "answered from the register"
     open_one = await Cli(env)("status", "STILL-OPEN")

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import sqlite3
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -25,7 +24,10 @@ from breachclock.runtime.config import Settings
 from breachclock.runtime.store import RecordStore, open_store, records
 from breachclock.runtime.store.db import PostgresDb, SqliteDb
 from tests.conftest import SmtpSink
-from tests.postgres import postgresql_url_fixture  # noqa: F401 - the postgresql_url fixture
+from tests.postgres import (  # noqa: F401 - the postgresql_url fixture
+    postgresql_url_fixture,
+    scratch_database,
+)
 
 SEALER = Sealer({"k": os.urandom(32)}, "k")
 
@@ -75,28 +77,17 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         yield b
     else:
         server: str = request.getfixturevalue("postgresql_url")
-        name = f"t_{uuid.uuid4().hex}"
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
-        url = server.rsplit("/", 1)[0] + "/" + name
+        async with scratch_database(server) as url:
 
-        async def count() -> int:
-            db = await asyncpg.connect(url)
-            try:
-                return int(await db.fetchval(SENT_ROWS))
-            finally:
-                await db.close()
+            async def count() -> int:
+                db = await asyncpg.connect(url)
+                try:
+                    return int(await db.fetchval(SENT_ROWS))
+                finally:
+                    await db.close()
 
-        b = Backend(lambda: PostgresStore(url), count)
-        yield b
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+            b = Backend(lambda: PostgresStore(url), count)
+            yield b
     for store in b.opened:
         await store.close()
 

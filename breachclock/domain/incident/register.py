@@ -35,6 +35,32 @@ def closed_row(state: IncidentState) -> RegisterRow:
     )
 
 
+def row_of(state: IncidentState) -> RegisterRow:
+    """Any incident's row: a closed one as ``closed_row``; an open one with its state and
+    nearest deadline (what its search attributes say)."""
+    if state.closure is not None:
+        return closed_row(state)
+    return RegisterRow(
+        reference=state.reference,
+        title=state.title,
+        state=state.state_label,
+        regime=state.regime.value,
+        next_deadline=lifecycle.next_deadline(state),
+    )
+
+
+RECENT_ENTRIES = 200
+"""Timeline entries an incident's page is given: the latest, by when they happened."""
+
+
+def page_state(state: IncidentState) -> IncidentState:
+    """The incident as its page reads it: everything but the timeline, of which only the
+    ``RECENT_ENTRIES`` latest (by when they happened; ``len(state.timeline)`` says how many
+    there are in all). A page then costs the same at 50 entries as at 5,000."""
+    latest = sorted(state.timeline, key=lambda e: (e.at, e.recorded_at))[-RECENT_ENTRIES:]
+    return state.model_copy(update={"timeline": latest})
+
+
 def most_urgent_first(rows: Iterable[RegisterRow]) -> list[RegisterRow]:
     """The nearest deadline first; incidents without one (not yet discovered, closed)
     after, by reference."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from breachclock.runtime.store import accounts, people, records
+from breachclock.runtime.store import accounts, people, readmodel, records
 from breachclock.runtime.store.accounts import AccountStore
 from breachclock.runtime.store.db import connect
 from breachclock.runtime.store.people import NotifyStore
+from breachclock.runtime.store.readmodel import ReadModel
 from breachclock.runtime.store.records import KeyAnchor, RecordStore
 
 if TYPE_CHECKING:
@@ -51,14 +52,24 @@ def open_account_store(settings: Settings) -> AccountStore:
     return AccountStore(connect(_url(settings), settings.data_dir / STORE_FILE, accounts.SCHEMA))
 
 
+def open_read_model(settings: Settings) -> ReadModel:
+    """The pages' read model: ``readmodel.db`` beside the ledger (its own file, so the
+    projection after every change never holds up a filing's record), or the same
+    PostgreSQL."""
+    db = connect(_url(settings), settings.data_dir / "readmodel.db", readmodel.SCHEMA)
+    return ReadModel(db, settings.sealer())
+
+
 __all__ = [
     "STORE_FILE",
     "AccountStore",
     "KeyAnchor",
     "NotifyStore",
+    "ReadModel",
     "RecordStore",
     "open_account_store",
     "open_key_anchor",
     "open_notify_store",
+    "open_read_model",
     "open_store",
 ]
