@@ -9,7 +9,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from breachclock.domain.catalogue import LANGUAGES, Language
@@ -204,8 +204,9 @@ class Settings(BaseSettings):
     keeps the incident, its counts and decisions)."""
     agent_hold_minutes: float = Field(default=15, gt=0, alias="BREACHCLOCK_AGENT_HOLD_MINUTES")
     """How long an agent holds a call before it goes back on the list unrecorded."""
-    console_url: str = Field(default="http://127.0.0.1:8080", alias="BREACHCLOCK_CONSOLE_URL")
-    """The web console's base URL, which a page's acknowledgement link points to."""
+    console_url: str = Field(default="", alias="BREACHCLOCK_CONSOLE_URL")
+    """The web console's base URL, which a page's acknowledgement link points to; unset:
+    the console this process serves (``http://HOST:BREACHCLOCK_HTTP_PORT``)."""
     identity_methods: list[IdentityMethod] = Field(
         default=list(ALL_METHODS), min_length=1, alias="BREACHCLOCK_IDENTITY_METHODS"
     )
@@ -274,6 +275,15 @@ class Settings(BaseSettings):
     def sealer(self) -> Sealer:
         """Sealing of personal data at rest in the stores, with the same keys."""
         return Sealer(*self.keyring())
+
+    @model_validator(mode="after")
+    def _console_here(self) -> Settings:
+        """Where no console URL is set, links point at the console this process serves
+        (on the loopback address when it listens on every address)."""
+        if not self.console_url:
+            host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::", "") else self.http_host
+            self.console_url = f"http://{host}:{self.http_port}"
+        return self
 
     def policy(self) -> Policy:
         """The timing and recipients fixed into each new incident."""

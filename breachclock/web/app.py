@@ -72,7 +72,7 @@ def create_app(
     app.state.upload_limit = upload_limit
     problems.install(app)
     app.include_router(api.router)
-    app.include_router(console.router)
+    console.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.middleware("http")
