@@ -75,4 +75,4 @@ async def takedown_status_form(
         )
         return spoken(answer, t)
 
-    return await outcome(request, who, act, fields=("status", "how_verified", "reason"))
+    return await outcome(request, who, act)  # the row's form: its refusal at its foot

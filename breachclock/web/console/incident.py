@@ -34,6 +34,7 @@ from breachclock.web.console.pages import (
     spoken,
     text_or_none,
     voice_of,
+    zoned,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -152,7 +153,7 @@ async def discover_form(
     async def act(t: Voice) -> str:
         engine = engine_of(request)
         found = await incidents.discover(
-            engine, reference, engine.parse(Discover, at=at, by=who.name, how=how)
+            engine, reference, engine.parse(Discover, at=zoned(request, at), by=who.name, how=how)
         )
         return t(
             "ui.discovered",
@@ -178,7 +179,7 @@ async def event_form(
         engine = engine_of(request)
         event = engine.parse(
             TimelineInput,
-            at=at,
+            at=zoned(request, at),
             what=what,
             by=who.name,
             how_established=text_or_none(how_established),
@@ -206,7 +207,7 @@ async def snooze_form(
         answer = await incidents.snooze(engine_of(request), reference, who.name, minutes)
         return spoken(answer, t)
 
-    return await outcome(request, who, act, fields=("minutes",))
+    return await outcome(request, who, act)
 
 
 @router.post("/incidents/{reference}/close")

@@ -44,7 +44,7 @@ def changes(request: Request, probe: Callable[[], Awaitable[Any]]) -> StreamingR
                 now = fingerprint(await probe())
             except Exception:  # a failed look is tried again; the page stays as it is
                 now = last
-            if last is not None and now != last:
+            if now != last:  # the first look too: what changed since the page was made
                 yield f"event: change\ndata: {now}\n\n"
             last = now
             await asyncio.sleep(LOOK)

@@ -10,6 +10,7 @@ it names (an out-of-band swap into ``#err-<field>``), never the CLI's advice.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -209,9 +210,10 @@ def install_denied(app: FastAPI) -> None:
 # ------------------------------------------------------------------ answers
 
 
-def field_id(field: str) -> str:
-    """The element beside a form field where its refusal goes."""
-    return "err-" + field.replace(".", "-").replace("_", "-")
+def field_id(field: str, form: str = "") -> str:
+    """The element beside a form field where its refusal goes (``form`` tells apart two
+    forms on one page with a field of the same name)."""
+    return f"err-{form + '-' if form else ''}" + field.replace(".", "-").replace("_", "-")
 
 
 def answered(
@@ -220,6 +222,7 @@ def answered(
     message: str | None = None,
     problems: Iterable[Problem] = (),
     fields: Iterable[str] = (),
+    form: str = "",
     **context: Any,
 ) -> HTMLResponse:
     """A form's result fragment: the answer, or each problem beside its field (those
@@ -238,7 +241,7 @@ def answered(
         who,
         message=message,
         general=general,
-        beside=[(field_id(f), " ".join(texts)) for f, texts in beside.items()],
+        beside=[(field_id(f, form), " ".join(texts)) for f, texts in beside.items()],
         **context,
     )
 
@@ -257,13 +260,14 @@ async def outcome(
     who: Principal,
     act: Callable[[Voice], Awaitable[str]],
     fields: Iterable[str] = (),
+    form: str = "",
 ) -> HTMLResponse:
     """Run a form's action: its answer in the reader's words, or its refusal."""
     try:
         message = await act(voice_of(request))
     except Refused as err:
-        return answered(request, who, problems=err.problems, fields=fields)
-    return answered(request, who, message=message, fields=fields)
+        return answered(request, who, problems=err.problems, fields=fields, form=form)
+    return answered(request, who, message=message, fields=fields, form=form)
 
 
 def spoken(answer: Any, voice: Voice) -> str:
@@ -271,6 +275,21 @@ def spoken(answer: Any, voice: Voice) -> str:
     coded form)."""
     said: Said | None = getattr(answer, "said", None)
     return said.words(voice) if said is not None else str(answer.message)
+
+
+LOCAL_INPUT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?")
+"""What a ``datetime-local`` input sends: the wall clock, no zone."""
+
+
+def zoned(request: Request, value: str | None) -> str | None:
+    """A time picked on the operator's wall clock, named with the operator's zone (the
+    domain reads it there, and refuses a wall-clock time the clocks skip or repeat)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if LOCAL_INPUT.fullmatch(value):
+        return f"{value} {engine_of(request).settings.operator_zone}"
+    return value
 
 
 def text_or_none(value: str | None) -> str | None:

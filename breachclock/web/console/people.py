@@ -41,6 +41,7 @@ from breachclock.web.console.pages import (
     spoken,
     text_or_none,
     voice_of,
+    zoned,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -214,7 +215,7 @@ def localised(form: FormData, name: str) -> dict[Language, str] | None:
     return kept or None
 
 
-def passages_of(form: FormData) -> dict[str, Any]:
+def passages_of(request: Request, form: FormData) -> dict[str, Any]:
     measures: dict[str, list[dict[str, Any]]] = {}
     for kind in ("measures_taken", "measures_planned"):
         rows = []
@@ -225,8 +226,8 @@ def passages_of(form: FormData) -> dict[str, Any]:
                 rows.append({"what": what, "on": on})
         measures[kind] = rows
     return {
-        "access_from": text_or_none(str(form.get("access_from") or "")),
-        "access_until": text_or_none(str(form.get("access_until") or "")),
+        "access_from": zoned(request, str(form.get("access_from") or "")),
+        "access_until": zoned(request, str(form.get("access_until") or "")),
         "time_estimated": form.get("time_estimated") == "true",
         "what_happened": localised(form, "what_happened"),
         "consequences": localised(form, "consequences"),
@@ -238,12 +239,12 @@ def passages_of(form: FormData) -> dict[str, Any]:
 @router.post("/incidents/{reference}/notice")
 async def notice_form(request: Request, reference: str, who: Manager) -> HTMLResponse:
     form = await request.form()
-    passages = {k: v for k, v in passages_of(form).items() if v is not None}
+    passages = {k: v for k, v in passages_of(request, form).items() if v is not None}
 
     async def act(t: Voice) -> str:
         return spoken(await notification.set_notice(engine_of(request), reference, passages), t)
 
-    return await outcome(request, who, act, fields=NOTICE_FIELDS)
+    return await outcome(request, who, act, fields=NOTICE_FIELDS, form="notice")
 
 
 @router.get("/incidents/{reference}/notice/preview")

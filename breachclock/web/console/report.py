@@ -8,6 +8,7 @@ recorded again, and a field emptied is recorded as unknown.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -26,6 +27,7 @@ from breachclock.domain.incident.model import (
 )
 from breachclock.domain.incident.report import render_text
 from breachclock.domain.incident.views import security_report_possible
+from breachclock.domain.instants import InstantError, parse_instant
 from breachclock.domain.regimes import RegimeCode
 from breachclock.service import incidents
 from breachclock.service.engine import Refused
@@ -38,6 +40,7 @@ from breachclock.web.console.pages import (
     spoken,
     text_or_none,
     voice_of,
+    zoned,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -97,10 +100,11 @@ async def context(request: Request, state: IncidentState, t: Voice) -> dict[str,
     }
 
 
-def wanted(form: FormData) -> dict[str, Any]:
+def wanted(request: Request, form: FormData) -> dict[str, Any]:
     """The form's fields as the facts model reads them."""
     found: dict[str, Any] = {}
-    at, how = form.get("occurred.at"), form.get("occurred.how")
+    at = zoned(request, str(form.get("occurred.at") or ""))
+    how = text_or_none(str(form.get("occurred.how") or ""))
     found["occurred"] = {"at": at, "how": how} if at or how else None
     count = str(form.get("affected_count") or "").strip()
     found["affected_count"] = count or None
@@ -131,14 +135,23 @@ def changed(state: IncidentState, sent: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for name, value in sent.items():
         before = known.get(name)
-        if name == "occurred" and value and before:
-            before = {"at": before["at"][:16], "how": before["how"]}
-            value = {**value, "at": str(value["at"])[:16]}
+        if name == "occurred" and value and before and same_time(value, before):
+            continue
         if name == "affected_count" and value is not None and str(before) == value:
             continue
         if value != before and not (value is None and before in (None, [])):
             out[name] = sent[name]
     return out
+
+
+def same_time(sent: dict[str, Any], known: dict[str, Any]) -> bool:
+    """The time and how it was established, as recorded (the form shows it to the minute)."""
+    try:
+        at = parse_instant(str(sent["at"]))
+    except InstantError:
+        return False
+    recorded = datetime.fromisoformat(known["at"]).replace(second=0, microsecond=0)
+    return at == recorded and sent["how"] == known["how"]
 
 
 @router.post("/incidents/{reference}/facts")
@@ -147,7 +160,7 @@ async def facts_form(request: Request, reference: str, who: Manager) -> HTMLResp
     form = await request.form()
     try:
         state = await engine.state(reference)
-        changes = changed(state, wanted(form))
+        changes = changed(state, wanted(request, form))
         if not changes:
             return answered(
                 request, who, message=voice_of(request)("ui.facts_unchanged"), fields=FIELDS
@@ -227,7 +240,7 @@ async def security_form(
 
     async def act(t: Voice) -> str:
         engine = engine_of(request)
-        opening = engine.parse(OpenSecurityReport, by=who.name, aware_at=text_or_none(aware_at))
+        opening = engine.parse(OpenSecurityReport, by=who.name, aware_at=zoned(request, aware_at))
         return spoken(await incidents.open_security_report(engine, reference, opening), t)
 
-    return await outcome(request, who, act, fields=("aware_at",))
+    return await outcome(request, who, act)
