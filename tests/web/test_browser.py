@@ -12,9 +12,10 @@ import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
@@ -29,10 +30,12 @@ from breachclock.web.server import quiet_server
 from tests.conftest import SmtpSink, unique
 from tests.notify_support import decide, people, ready
 from tests.web.support import AGENTS, PASSWORD, Web, web
+from tests.workflows.test_ownership import body
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+EXAMPLES = Path(__file__).parents[2] / "examples"
 
 pytestmark = [
     pytest.mark.browser,
@@ -285,3 +288,173 @@ async def test_an_agent_works_three_calls_to_the_end(
         assert refused is not None and refused.status == 403, "an agent sees no incident"
         await expect(page.locator("h1")).to_have_text("Not allowed")
         await accessible(page)
+
+
+def local_input(at: datetime, zone: str) -> str:
+    """``at`` as a ``datetime-local`` input takes it: the operator's wall clock."""
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+
+
+FACTS = {
+    "#f-occurred-how": "the migration job's log",
+    "#f-circumstances": "A migration program mapped the secret-number flag wrongly.",
+    "#f-services": "Mobile telephony",
+    "#f-data_kinds": "Secret numbers",
+    "#f-systems": "Directory delivery",
+    "#f-location_and_media": "Directory services' web sites",
+    "#f-subscriber_effect": "Secret numbers were searchable.",
+    "#f-potential_consequences": "Unwanted contact; risk to protected persons.",
+    "#f-other_providers": "The migration supplier.",
+    "#f-cross_border": "None known.",
+}
+ITEMS = {
+    "secret number": {"sv": "hemligt nummer", "da": "hemmeligt nummer", "en": "secret number"},
+    "address": {"sv": "adress", "da": "adresse", "en": "address"},
+}
+NOTICE = {
+    "what_happened": "Ditt hemliga nummer syntes i nummerupplysningar.",
+    "consequences": "Den som sökte på ditt namn kan ha sett ditt nummer.",
+}
+
+
+async def test_the_comviq_case_from_the_console_only_by_three_roles(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    """The seed's Comviq case (secret numbers published by a migration, found months
+    later) taken from opening to closing in the browser: the manager, the on-call
+    engineer from the page mail's link, and an agent; the mails are read at the SMTP
+    server."""
+    async with (
+        web(dev_server, tmp_path, smtp, **AGENTS) as w,
+        served(w) as base,
+        chromium() as browser,
+    ):
+        zone = w.h.settings.operator_zone
+        for name, role in (("maria", Role.MANAGER), ("kim", Role.ONCALL), ("ali", Role.AGENT)):
+            await w.account(name, role)
+        manager = await (await person(browser)).new_page()
+        errors = watch_for_errors(manager)
+        await sign_in(manager, base, "maria", "en")
+        ref = unique("COMVIQ")
+        await manager.fill("#reference", ref)
+        await manager.fill("#title", "Secret numbers published after a migration")
+        await manager.click("#open-incident button")
+        await expect(manager).to_have_url(f"{base}/incidents/{ref}")
+        aware = datetime.now(UTC) - timedelta(hours=20)  # the 6-hour page is due at once
+        await manager.fill("#d-at", local_input(aware, zone))
+        await manager.fill("#d-how", "a customer asked why her secret number is listed")
+        await manager.click("#discovery button")
+        await expect(manager.locator("#discover-result")).to_contain_text("initial report")
+
+        def mails(*words: str) -> list[Any]:
+            return [m for m in smtp.messages if all(x in str(m["Subject"]) for x in words)]
+
+        await w.h.wait_for(lambda: any("/ack/" in body(m) for m in mails(ref)), 30)
+        link = next(re.search(r"/ack/\S+", body(m)) for m in mails(ref) if "/ack/" in body(m))
+        assert link is not None and str(w.h.settings.console_url).endswith(":8380")
+        oncall = await (await person(browser)).new_page()
+        await sign_in(oncall, base, "kim", "en")
+        await oncall.goto(base + link.group())
+        await accessible(oncall)
+        await shot(oncall, "acknowledge")
+        await oncall.click("main form button")
+        await expect(oncall.locator("#ack-result")).to_contain_text("kim")
+
+        await manager.goto(f"{base}/incidents/{ref}?tab=report")
+        await manager.fill("#f-occurred-at", local_input(aware - timedelta(days=90), zone))
+        for field, text in FACTS.items():
+            await manager.fill(field, text)
+        await manager.fill("#f-affected_count", "3300")
+        await manager.check("input[name=breach_types][value=disclosure]")
+        await manager.select_option("#f-root_cause", "technical_fault")
+        await manager.fill("input[name='measures_taken.what'] >> nth=0", "Numbers hidden again")
+        await manager.fill("input[name='measures_taken.on'] >> nth=0", f"{aware:%Y-%m-%d}")
+        await manager.fill("input[name='measures_planned.what'] >> nth=0", "Mapping tests")
+        await manager.fill("input[name='measures_planned.on'] >> nth=0", "2027-01-15")
+        await manager.click("#facts-card form > button")
+        await expect(manager.locator("#facts-result")).to_contain_text("Saved")
+        await approve(manager, "initial report")
+        await w.h.wait_for(lambda: len(mails(ref, "1")) >= 1, 20)
+
+        await manager.goto(f"{base}/incidents/{ref}?tab=people")
+        await manager.set_input_files("#f-people", str(EXAMPLES / "affected.csv"))
+        await manager.click("#upload form button")
+        await expect(manager.locator("#upload-result")).to_contain_text("List loaded")
+        await manager.check("input[name=data_kinds][value=secret_number_or_address]")
+        await manager.check("input[name=consequences][value=physical_harm]")
+        await manager.check("#assessment input[name=known_with_third_party]")
+        await manager.click("#assessment form > button")
+        await expect(manager.locator("#assess-result")).to_contain_text("notify")
+        await manager.fill("#n-from", local_input(aware - timedelta(days=90), zone))
+        for part, text in NOTICE.items():
+            for language in ("sv", "en", "da"):
+                await manager.fill(f"#n-{part}-{language}", text)
+        for language in ("sv", "en", "da"):
+            await manager.fill(f"#n-measures_taken-0-{language}", "Numret är dolt igen.")
+        for row, (item, words) in enumerate(ITEMS.items()):
+            await manager.fill(f"#n-item-{row}", item)
+            for language, text in words.items():
+                await manager.fill(f"#n-item-{row}-{language}", text)
+        await manager.click("#notice form > button")
+        await expect(manager.locator("#notice-result .ok")).to_be_visible()
+        await manager.reload()
+        await expect(manager.locator("#preview")).to_contain_text("Ditt hemliga nummer")
+        await shot(manager, "incident-people-notice")
+        await manager.click("#decide form > button")
+        await expect(manager.locator("#decide-result .ok")).to_be_visible()
+        await approve(manager, "supplementary report")  # the follow-up, facts still due
+
+        agent = await (await person(browser)).new_page()
+        await sign_in(agent, base, "ali", "en")
+        calls = 0
+        for _ in range(200):
+            async with agent.expect_response(lambda r: r.url.endswith("/calls/next")):
+                await agent.click("button:has-text('Take the next call')")
+            await agent.wait_for_timeout(100)  # htmx swaps the answer in
+            if await agent.locator("#call-phone").count() == 0:
+                if calls and await agent.locator("#call").get_by_text("No calls").count():
+                    break
+                await agent.wait_for_timeout(300)
+                continue
+            await agent.select_option("#identified_by", "one_time_code")
+            await agent.click("button:has-text('Identity confirmed')")
+            await expect(agent.locator("#script")).to_contain_text(ref)
+            await agent.select_option("#outcome", "reached_verified")
+            await agent.click("button:has-text('Record')")
+            await expect(agent.locator("#call")).to_contain_text("Recorded.")
+            calls += 1
+        assert calls >= 2, calls
+
+        async def told() -> bool:
+            state = await w.app.state.engine.state(ref)
+            return state.facts.subscriber_notice is not None and not state.facts.missing()
+
+        for _ in range(100):
+            if await told():
+                break
+            await asyncio.sleep(0.3)
+        await approve(manager, "correction")  # complete now: the final report, corrected
+        await w.h.wait_for(lambda: len(mails(ref)) >= 4, 20)
+        await manager.goto(f"{base}/incidents/{ref}")
+        await manager.click("#closing button")
+        await expect(manager.locator("#close-result .ok")).to_be_visible()
+        state = await w.app.state.engine.state(ref)
+        assert state.closure is not None and len(state.filings) == 3
+        filed = [m for m in smtp.messages if "pts" in str(m["To"]).lower() and ref in str(m)]
+        assert len(filed) == 3, [str(m["Subject"]) for m in filed]
+        assert not errors, errors
+
+
+async def approve(page: Page, stage: str) -> None:
+    """Show the draft, read it, approve it: the filing goes."""
+    reference = page.url.split("/incidents/")[1].split("?")[0]
+    await page.goto(page.url.split("/incidents/")[0] + f"/incidents/{reference}?tab=report")
+    for _ in range(40):  # a filing the engine has just made due may take a moment to show
+        await page.click("#approve-card > button")
+        await page.wait_for_timeout(250)
+        if stage in (await page.locator("#draft").text_content() or ""):
+            break
+    await expect(page.locator("#draft")).to_contain_text(stage)
+    await expect(page.locator("#draft-text")).to_contain_text(reference)
+    await page.click("#draft form button")
+    await expect(page.locator("#approve-result .ok")).to_be_visible(timeout=15_000)

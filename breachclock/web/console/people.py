@@ -48,6 +48,8 @@ router = APIRouter(include_in_schema=False)
 
 MEASURE_ROWS = 3
 """Rows for the notice's measures, taken and planned, each in every language."""
+LABEL_ROWS = 4
+"""Rows for the words of the list's item names (``secret number``) in each language."""
 EXEMPTIONS = ("no_adverse_effect", "unintelligible")
 
 
@@ -69,9 +71,19 @@ async def context(request: Request, state: IncidentState, t: Voice) -> dict[str,
         "notice": n.notice,
         "previews": previews(state),
         "notice_rows": MEASURE_ROWS,
+        "label_rows": label_rows(state),
         "skipped": [(source, r) for source, rows in n.skipped.items() for r in rows],
         "unreachable": await notification.unreachable(engine_of(request), state.reference),
     }
+
+
+def label_rows(state: IncidentState) -> list[tuple[str, dict[str, str]]]:
+    """The notice's words for item names so far, and empty rows to add more."""
+    known = state.notification.notice.item_labels if state.notification.notice else {}
+    rows: list[tuple[str, dict[str, str]]] = [
+        (k, {str(lang): text for lang, text in v.items()}) for k, v in known.items()
+    ]
+    return rows + [("", {})] * max(LABEL_ROWS - len(rows), 1)
 
 
 def previews(state: IncidentState) -> list[dict[str, str]]:
@@ -199,6 +211,7 @@ async def upload_form(
 # -------------------------------------------------------------- the notice
 
 NOTICE_FIELDS = (
+    "item_labels",
     "access_from",
     "access_until",
     "what_happened",
@@ -225,7 +238,14 @@ def passages_of(request: Request, form: FormData) -> dict[str, Any]:
                 on = str(form.get(f"{kind}.{row}.on") or "") or None
                 rows.append({"what": what, "on": on})
         measures[kind] = rows
+    labels = {}
+    for row in range(LABEL_ROWS):
+        item = str(form.get(f"item_labels.{row}.item") or "").strip()
+        words = localised(form, f"item_labels.{row}")
+        if item and words:
+            labels[item] = words
     return {
+        "item_labels": labels,
         "access_from": zoned(request, str(form.get("access_from") or "")),
         "access_until": zoned(request, str(form.get("access_until") or "")),
         "time_estimated": form.get("time_estimated") == "true",
