@@ -95,8 +95,8 @@ class Settings(BaseSettings):
     language: Language = Field(default_factory=locale_language, alias="BREACHCLOCK_LANGUAGE")
     """The language people are spoken to in where they have not chosen one: the CLI's
     refusals and answers, the console's first page (default: the locale's, else English)."""
-    web_language: Literal["sv", "en"] = Field(default="sv", alias="BREACHCLOCK_WEB_LANGUAGE")
-    """The console's language, the operator's choice."""
+    web_language: Literal["sv", "da", "en"] = Field(default="sv", alias="BREACHCLOCK_WEB_LANGUAGE")
+    """The console's language where a person has not chosen one in its header."""
     web_admin_password: SecretStr | None = Field(default=None, alias="BREACHCLOCK_ADMIN_PASSWORD")
     """The first run's ``admin`` (manager) password; unset: one is made and printed once."""
     web_insecure_cookies: bool = Field(default=False, alias="BREACHCLOCK_WEB_INSECURE_COOKIES")

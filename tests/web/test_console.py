@@ -151,6 +151,9 @@ async def test_a_page_refused_is_a_page_in_the_persons_language(
         assert response.status_code == 403
         assert response.headers["content-type"].startswith("text/html")
         assert '<html lang="sv"' in response.text and "Inte tillåtet" in response.text
+        manager = await signed_in(w, "maria", Role.MANAGER, "sv")
+        forged = await manager.post("/incidents/INC-1/facts", data={"affected_count": "1"})
+        assert forged.status_code == 403 and "Ladda om sidan" in forged.text, "no CSRF token"
         anonymous = await w.client().get("/incidents/INC-1")
         assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login"
 

@@ -10,13 +10,14 @@ it names (an out-of-band swap into ``#err-<field>``), never the CLI's advice.
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
@@ -25,7 +26,7 @@ from markupsafe import Markup
 from breachclock.domain.catalogue import LANGUAGES, Language, Voice
 from breachclock.domain.problems import Problem, Said
 from breachclock.service.engine import Engine, Refused
-from breachclock.web.auth import CSRF_FIELD, CSRF_HEADER, Action, Auth, Principal, check_csrf
+from breachclock.web.auth import CSRF_FIELD, CSRF_HEADER, Action, Auth, Principal
 
 LANGUAGE_COOKIE = "bc_lang"
 """The signed-in person's language, their choice in the header (a year's cookie)."""
@@ -156,9 +157,11 @@ class Denied(Exception):
     """A page the person may not see or a write they may not make: a page in their
     language (401 sends them to sign in)."""
 
-    def __init__(self, status: int, who: Principal | None = None) -> None:
+    def __init__(self, status: int, who: Principal | None = None, forged: bool = False) -> None:
         self.status = status
         self.who = who
+        self.forged = forged
+        """The write did not carry its session's CSRF token."""
 
 
 def seen(action: Action, audit: str | None = None) -> Callable[..., Awaitable[Principal]]:
@@ -177,15 +180,20 @@ def seen(action: Action, audit: str | None = None) -> Callable[..., Awaitable[Pr
             if sent is None and who.csrf is not None:
                 field = (await request.form()).get(CSRF_FIELD)
                 sent = field if isinstance(field, str) else None
-            try:
-                check_csrf(who, sent)
-            except HTTPException as err:
-                raise Denied(403, who) from err
+            if not csrf_ok(who, sent):
+                raise Denied(403, who, forged=True)
         if audit is not None:
             await auth.record(who, request, audit, request.path_params.get("reference"))
         return who
 
     return guard
+
+
+def csrf_ok(who: Principal, sent: str | None) -> bool:
+    """A browser's write carries its session's CSRF token (an API token has none)."""
+    if who.csrf is None:
+        return True
+    return sent is not None and hmac.compare_digest(sent, who.csrf)
 
 
 Reader = Annotated[Principal, Depends(seen(Action.READ))]
@@ -204,7 +212,9 @@ def install_denied(app: FastAPI) -> None:
                 response.headers["HX-Redirect"] = "/login"
                 return response
             return RedirectResponse("/login", status_code=303)
-        return render(request, "denied.html", err.who, code=err.status, title="ui.denied")
+        return render(
+            request, "denied.html", err.who, code=err.status, title="ui.denied", forged=err.forged
+        )
 
 
 # ------------------------------------------------------------------ answers

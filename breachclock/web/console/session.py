@@ -9,8 +9,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from breachclock.domain.catalogue import LANGUAGES
-from breachclock.web.auth import SESSION_COOKIE, Role, check_csrf
-from breachclock.web.console.pages import LANGUAGE_COOKIE, auth_of, engine_of, render
+from breachclock.web.auth import SESSION_COOKIE, Role
+from breachclock.web.console.pages import (
+    LANGUAGE_COOKIE,
+    Denied,
+    auth_of,
+    csrf_ok,
+    engine_of,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,7 +67,8 @@ async def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -
     auth = auth_of(request)
     who = await auth.principal(request)
     if who is not None:
-        check_csrf(who, csrf)
+        if not csrf_ok(who, csrf):
+            raise Denied(403, who, forged=True)
         await auth.store.end_session(request.cookies.get(SESSION_COOKIE, ""), datetime.now(UTC))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -77,8 +85,8 @@ async def choose_language(
     """The language of every page from now on, for this browser (signed in or not: the
     sign-in page is read before anyone is known)."""
     who = await auth_of(request).principal(request)
-    if who is not None:
-        check_csrf(who, csrf)
+    if who is not None and not csrf_ok(who, csrf):
+        raise Denied(403, who, forged=True)
     here = back.startswith("/") and not back.startswith(("//", "/\\"))
     response = RedirectResponse(back if here else "/", status_code=303)
     if language in LANGUAGES:
