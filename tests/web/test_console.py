@@ -170,3 +170,22 @@ def _element(html: str, id_: str) -> str | None:
         return None
     start = html.index(">", at) + 1
     return html[start : html.index("<", start)]
+
+
+async def test_one_persons_story_is_looked_up_in_the_readers_language(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with web(dev_server, tmp_path, smtp) as w:
+        ref = unique("PERSON")
+        handle = await w.h.discovered(ref)
+        crowd = people(2)
+        await ready(w.h.settings, handle, ref, crowd)
+        client = await signed_in(w, "maria", Role.MANAGER, "en")
+        with marking():
+            found = await client.get(f"/incidents/{ref}/person", params={"subscriber": crowd[0].id})
+        assert found.status_code == 200
+        mine = [crowd[0].id, crowd[0].name or ""]
+        assert [x for text in read(found.text) for x in foreign(text, mine)] == []
+        assert "not yet reached" in found.text, "where the person stands, in words"
+        unknown = await client.get(f"/incidents/{ref}/person", params={"subscriber": "nobody"})
+        assert "nobody is not on the list of " + ref in unknown.text, "worded for the reader"
