@@ -5,6 +5,7 @@ stream."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.domain.catalogue import LANGUAGES, foreign, marking
+from breachclock.domain.catalogue import LANGUAGES, foreign, marking, messages
 from breachclock.runtime.config import Settings
 from breachclock.service.containment import directory
 from breachclock.service.register import register
@@ -189,3 +190,18 @@ async def test_one_persons_story_is_looked_up_in_the_readers_language(
         assert "not yet reached" in found.text, "where the person stands, in words"
         unknown = await client.get(f"/incidents/{ref}/person", params={"subscriber": "nobody"})
         assert "nobody is not on the list of " + ref in unknown.text, "worded for the reader"
+
+
+def test_every_key_a_template_names_is_in_every_language() -> None:
+    """Keys a page names as constants (``t("ui.…")``), checked even where no test renders
+    the page."""
+    folder = Path(__file__).parents[2] / "breachclock" / "web" / "templates"
+    named = {
+        key
+        for path in folder.glob("*.html")
+        for key in re.findall(r"""\bt\(["']([a-z_]+\.[a-z_.]+)["']""", path.read_text())
+        if not key.endswith((".", "_"))  # a prefix a value completes: rendered by the tests
+    }
+    assert len(named) > 100
+    for language in LANGUAGES:
+        assert sorted(named - messages(language).keys()) == [], language
