@@ -25,8 +25,10 @@ from markupsafe import Markup
 
 from breachclock.domain.catalogue import LANGUAGES, Language, Voice
 from breachclock.domain.problems import Problem, Said
-from breachclock.service.engine import Engine, Refused
-from breachclock.web.auth import CSRF_FIELD, CSRF_HEADER, Action, Auth, Principal
+from breachclock.service.engine import Refused
+from breachclock.web.api import auth_of as auth_of  # the app's one Auth, as the API reads it
+from breachclock.web.api import engine_of as engine_of
+from breachclock.web.auth import CSRF_FIELD, CSRF_HEADER, Action, Principal
 
 LANGUAGE_COOKIE = "bc_lang"
 """The signed-in person's language, their choice in the header (a year's cookie)."""
@@ -37,16 +39,6 @@ TEMPLATES = Jinja2Templates(
         autoescape=True,  # every value a person typed is escaped
     )
 )
-
-
-def engine_of(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
-def auth_of(request: Request) -> Auth:
-    auth: Auth = request.app.state.auth
-    return auth
 
 
 def language_of(request: Request) -> Language:
