@@ -11,7 +11,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -204,8 +204,8 @@ class Settings(BaseSettings):
     language: Language = Field(default_factory=locale_language, alias="BREACHCLOCK_LANGUAGE")
     """The language people are spoken to in where they have not chosen one: the CLI's
     refusals and answers, the console's first page (default: the locale's, else English)."""
-    web_language: Literal["sv", "en"] = Field(default="sv", alias="BREACHCLOCK_WEB_LANGUAGE")
-    """The console's language, the operator's choice."""
+    web_language: Literal["sv", "da", "en"] = Field(default="sv", alias="BREACHCLOCK_WEB_LANGUAGE")
+    """The console's language where a person has not chosen one in its header."""
     web_admin_password: SecretStr | None = Field(default=None, alias="BREACHCLOCK_ADMIN_PASSWORD")
     """The first run's ``admin`` (manager) password; unset: one is made and printed once."""
     web_insecure_cookies: bool = Field(default=False, alias="BREACHCLOCK_WEB_INSECURE_COOKIES")
@@ -313,8 +313,9 @@ class Settings(BaseSettings):
     keeps the incident, its counts and decisions)."""
     agent_hold_minutes: float = Field(default=15, gt=0, alias="BREACHCLOCK_AGENT_HOLD_MINUTES")
     """How long an agent holds a call before it goes back on the list unrecorded."""
-    console_url: str = Field(default="http://127.0.0.1:8080", alias="BREACHCLOCK_CONSOLE_URL")
-    """The web console's base URL, which a page's acknowledgement link points to."""
+    console_url: str = Field(default="", alias="BREACHCLOCK_CONSOLE_URL")
+    """The web console's base URL, which a page's acknowledgement link points to; unset:
+    the console this process serves (``http://HOST:BREACHCLOCK_HTTP_PORT``)."""
     identity_methods: list[IdentityMethod] = Field(
         default=list(ALL_METHODS), min_length=1, alias="BREACHCLOCK_IDENTITY_METHODS"
     )
@@ -390,6 +391,15 @@ class Settings(BaseSettings):
     def sealer(self) -> Sealer:
         """Sealing of personal data at rest in the stores, with the same keys."""
         return Sealer(*self.keyring())
+
+    @model_validator(mode="after")
+    def _console_here(self) -> Settings:
+        """Where no console URL is set, links point at the console this process serves
+        (on the loopback address when it listens on every address)."""
+        if not self.console_url:
+            host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::", "") else self.http_host
+            self.console_url = f"http://{host}:{self.http_port}"
+        return self
 
     def policy(self) -> Policy:
         """The timing and recipients fixed into each new incident."""

@@ -77,7 +77,7 @@ def create_app(
     tracer = client_tracer(client) if client is not None else process_tracer(settings)
     app.add_middleware(TracedRequests, tracer=tracer)
     app.include_router(api.router)
-    app.include_router(console.router)
+    console.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(BoundedBodies)
 

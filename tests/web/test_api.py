@@ -408,7 +408,7 @@ async def test_single_sign_on_only_from_the_configured_proxy(
 
         async with w.client(headers={"X-Forwarded-User": "erik"}) as via_proxy:
             page = await via_proxy.get("/")
-            assert page.status_code == 200 and "erik (auditor)" in page.text
+            assert page.status_code == 200 and 'erik <span class="badge">granskare' in page.text
             assert "bc_session" in via_proxy.cookies
             for _ in range(3):
                 assert (await via_proxy.get("/")).status_code == 200

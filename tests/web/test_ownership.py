@@ -37,8 +37,9 @@ async def test_a_pages_link_acknowledges_once_in_the_console_and_the_api_owns_th
 
         async with w.client() as browser:
             csrf = await w.sign_in(browser, "kim", Role.ONCALL)
+            browser.cookies.set("bc_lang", "en")  # the person's choice of language
             shown = await browser.get(f"/ack/{token}")
-            assert shown.status_code == 200 and ref in shown.text and "initial_report" in shown.text
+            assert shown.status_code == 200 and ref in shown.text and "initial report" in shown.text
             assert (await handle.query(IncidentWorkflow.status)).tracks[0].acknowledged == {}, (
                 "opening the link (a mail scanner can) acknowledges nothing"
             )
@@ -50,6 +51,7 @@ async def test_a_pages_link_acknowledges_once_in_the_console_and_the_api_owns_th
             assert "acknowledged by kim" in twice.text, "a second click is the same answer"
         async with w.client() as other:
             csrf = await w.sign_in(other, "lee", Role.ONCALL)
+            other.cookies.set("bc_lang", "en")
             again = await other.post(f"/ack/{token}", headers={"X-CSRF-Token": csrf})
             assert "used already" in again.text, "the link acknowledges once"
         timeline = (await handle.query(IncidentWorkflow.status)).timeline

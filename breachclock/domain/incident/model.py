@@ -24,7 +24,7 @@ from breachclock.domain.notify.assessment import Assessment, Decision, Recommend
 from breachclock.domain.notify.delivery import Counts, Plan
 from breachclock.domain.notify.notice import IncidentNotice
 from breachclock.domain.notify.subscribers import Rejected
-from breachclock.domain.problems import Param, invalid
+from breachclock.domain.problems import Param, Said, invalid
 from breachclock.domain.regimes import PRIVACY_REGIMES, RegimeCode, regime
 
 
@@ -331,7 +331,7 @@ class TimelineEntry(BaseModel):
         """What happened, in ``voice``'s language where the engine wrote it."""
         if self.code is None:
             return self.what
-        return voice(self.code, **self.params)
+        return Said(code=self.code, params=self.params).words(voice)  # plural forms too
 
 
 class Filing(BaseModel):

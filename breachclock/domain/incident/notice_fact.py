@@ -42,25 +42,30 @@ def means(plan: Plan) -> str:
     )
 
 
+def sample(language: Language) -> Subscriber:
+    """A person who stands for everyone in a copy or a preview of the notice: the
+    notice's placeholders, worded in its own language."""
+    words = Voice(language.value).scoped("filing.")
+    return Subscriber.model_construct(
+        id=words("placeholder.subscriber"),
+        name=words("placeholder.name"),
+        phone=None,
+        email=None,
+        language=language,
+        time_zone="Europe/Stockholm",
+        role=Role.SUBSCRIBER,
+        subscriber_id=None,
+        affected_items=[words("placeholder.items")],
+    )
+
+
 def copies(notice: IncidentNotice, operator: Operator, languages: list[str]) -> str:
     """The notice as sent, once per language used, with placeholders for the person
     (worded in the notice's own language)."""
     texts = []
     for code in sorted(set(languages)):
         language = Language(code) if code else default_language(notice.regime)
-        words = Voice(language.value).scoped("filing.")
-        sample = Subscriber.model_construct(
-            id=words("placeholder.subscriber"),
-            name=words("placeholder.name"),
-            phone=None,
-            email=None,
-            language=language,
-            time_zone="Europe/Stockholm",
-            role=Role.SUBSCRIBER,
-            subscriber_id=None,
-            affected_items=[words("placeholder.items")],
-        )
-        rendered = render_notice(notice, sample, operator)
+        rendered = render_notice(notice, sample(language), operator)
         texts.append(f"[{rendered.language.value}] {rendered.subject}\n\n{rendered.text}")
     return "\n\n".join(texts)
 

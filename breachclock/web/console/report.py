@@ -1,0 +1,246 @@
+"""The report section: the facts as a form, field by field (kinds and causes chosen,
+measures as rows with their dates), the draft shown before it is approved and filed,
+the justification for missing facts, the security (NIS2) report, and every filing.
+
+The facts form sends only what the person changed: a field left as it was is not
+recorded again, and a field emptied is recorded as unknown.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+from starlette.datastructures import FormData
+
+from breachclock.domain.catalogue import Voice
+from breachclock.domain.incident.model import (
+    BreachType,
+    FactsPatch,
+    IncidentState,
+    Justify,
+    OpenSecurityReport,
+    RootCause,
+    SecurityAspect,
+)
+from breachclock.domain.incident.report import render_text
+from breachclock.domain.incident.views import security_report_possible
+from breachclock.domain.instants import InstantError, parse_instant
+from breachclock.domain.regimes import RegimeCode
+from breachclock.service import incidents
+from breachclock.service.engine import Refused
+from breachclock.web.console.pages import (
+    Manager,
+    answered,
+    engine_of,
+    outcome,
+    render,
+    spoken,
+    text_or_none,
+    voice_of,
+    zoned,
+)
+
+router = APIRouter(include_in_schema=False)
+
+TEXTS = (
+    "circumstances",
+    "location_and_media",
+    "root_cause_detail",
+    "subscriber_effect",
+    "potential_consequences",
+    "other_providers",
+    "cross_border",
+)
+NAMES = ("services", "data_kinds", "systems")
+"""Lists of short names, written one to a line."""
+LINES = ("contributing_causes",)
+MEASURES = ("measures_taken", "measures_planned")
+CHOICES = {"breach_types": BreachType, "security_aspects": SecurityAspect}
+BLANK_MEASURES = 2
+"""Empty rows under a measures list, to add to it without a script."""
+FIELDS = (
+    "occurred",
+    "affected_count",
+    "affected_scale",
+    "root_cause",
+    "in_communications_service",
+    *TEXTS,
+    *NAMES,
+    *LINES,
+    *MEASURES,
+    *CHOICES,
+)
+
+
+def choices(t: Voice) -> dict[str, list[tuple[str, str]]]:
+    """The words for each recorded value the form offers."""
+    return {
+        "breach_types": [(b.value, t(f"filing.breach.{b.value}")) for b in BreachType],
+        "security_aspects": [(a.value, t(f"filing.aspect.{a.value}")) for a in SecurityAspect],
+        "root_cause": [(c.value, t(f"filing.cause.{c.value}")) for c in RootCause],
+    }
+
+
+def measure_rows(measures: list[Any] | None) -> list[dict[str, Any]]:
+    rows = [{"what": m.what, "on": m.on.isoformat() if m.on else ""} for m in measures or []]
+    return rows + [{"what": "", "on": ""}] * BLANK_MEASURES
+
+
+async def context(request: Request, state: IncidentState, t: Voice) -> dict[str, Any]:
+    facts = state.facts
+    return {
+        "facts": facts,
+        "choices": choices(t),
+        "measures": {name: measure_rows(getattr(facts, name)) for name in MEASURES},
+        "security_possible": security_report_possible(state),
+        "has_nis2": any(track.regime is RegimeCode.NIS2 for track in state.tracks),
+    }
+
+
+def wanted(request: Request, form: FormData) -> dict[str, Any]:
+    """The form's fields as the facts model reads them."""
+    found: dict[str, Any] = {}
+    at = zoned(request, str(form.get("occurred.at") or ""))
+    how = text_or_none(str(form.get("occurred.how") or ""))
+    found["occurred"] = {"at": at, "how": how} if at or how else None
+    count = str(form.get("affected_count") or "").strip()
+    found["affected_count"] = count or None
+    found["affected_scale"] = text_or_none(str(form.get("affected_scale") or ""))
+    found["root_cause"] = text_or_none(str(form.get("root_cause") or ""))
+    found["in_communications_service"] = form.get("in_communications_service") == "true"
+    for name in TEXTS:
+        found[name] = text_or_none(str(form.get(name) or ""))
+    for name in (*NAMES, *LINES):
+        lines = [line.strip() for line in str(form.get(name) or "").splitlines()]
+        found[name] = [line for line in lines if line] or None
+    for name in MEASURES:
+        whats, ons = form.getlist(f"{name}.what"), form.getlist(f"{name}.on")
+        rows = [
+            {"what": str(what).strip(), "on": str(on) or None}
+            for what, on in zip(whats, ons, strict=False)
+            if str(what).strip()
+        ]
+        found[name] = rows or None
+    for name in CHOICES:
+        found[name] = [str(v) for v in form.getlist(name)] or None
+    return found
+
+
+def changed(state: IncidentState, sent: dict[str, Any]) -> dict[str, Any]:
+    """What differs from the facts as recorded (compared as JSON would carry them)."""
+    known = state.facts.model_dump(mode="json")
+    out = {}
+    for name, value in sent.items():
+        before = known.get(name)
+        if name == "occurred" and value and before and same_time(value, before):
+            continue
+        if name == "affected_count" and value is not None and str(before) == value:
+            continue
+        if value != before and not (value is None and before in (None, [])):
+            out[name] = sent[name]
+    return out
+
+
+def same_time(sent: dict[str, Any], known: dict[str, Any]) -> bool:
+    """The time and how it was established, as recorded (the form shows it to the minute)."""
+    try:
+        at = parse_instant(str(sent["at"]))
+    except InstantError:
+        return False
+    recorded = datetime.fromisoformat(known["at"]).replace(second=0, microsecond=0)
+    return at == recorded and sent["how"] == known["how"]
+
+
+@router.post("/incidents/{reference}/facts")
+async def facts_form(request: Request, reference: str, who: Manager) -> HTMLResponse:
+    engine = engine_of(request)
+    form = await request.form()
+    try:
+        state = await engine.state(reference)
+        changes = changed(state, wanted(request, form))
+        if not changes:
+            return answered(
+                request, who, message=voice_of(request)("ui.facts_unchanged"), fields=FIELDS
+            )
+        patch = engine.parse(FactsPatch, changes=changes)
+        missing = await incidents.record_facts(engine, reference, patch)
+    except Refused as err:
+        return answered(request, who, problems=err.problems, fields=FIELDS)
+    t = voice_of(request)
+    return answered(
+        request,
+        who,
+        message=t("ui.facts_saved", fields=[t(f"field.{n}") for n in changes], n=len(missing)),
+        fields=FIELDS,
+    )
+
+
+@router.get("/incidents/{reference}/draft")
+async def draft_fragment(
+    request: Request, reference: str, who: Manager, track: str | None = None
+) -> HTMLResponse:
+    """The report as it would be filed now, shown before anyone approves it."""
+    code = RegimeCode(track) if track in {r.value for r in RegimeCode} else None
+    try:
+        draft = await incidents.draft(engine_of(request), reference, code)
+    except Refused as err:
+        return answered(request, who, problems=err.problems)
+    return render(
+        request,
+        "draft.html",
+        who,
+        text=render_text(draft),
+        draft=draft,
+        reference=reference,
+    )
+
+
+@router.post("/incidents/{reference}/approve")
+async def approve_form(
+    request: Request,
+    reference: str,
+    who: Manager,
+    filing: Annotated[str, Form(max_length=64)],
+    track: Annotated[str | None, Form(max_length=10)] = None,
+    late_reason: Annotated[str | None, Form(max_length=20_000)] = None,
+) -> HTMLResponse:
+    async def act(t: Voice) -> str:
+        code = RegimeCode(track) if track in {r.value for r in RegimeCode} else None
+        result = await incidents.approve(
+            engine_of(request), reference, who.name, filing, text_or_none(late_reason), code
+        )
+        return spoken(result, t)
+
+    return await outcome(request, who, act, fields=("late_reason",))
+
+
+@router.post("/incidents/{reference}/justify")
+async def justify_form(
+    request: Request, reference: str, who: Manager, text: Annotated[str, Form(max_length=20_000)]
+) -> HTMLResponse:
+    async def act(t: Voice) -> str:
+        engine = engine_of(request)
+        justification = engine.parse(Justify, by=who.name, text=text)
+        return spoken(await incidents.justify(engine, reference, justification), t)
+
+    return await outcome(request, who, act, fields=("text",))
+
+
+@router.post("/incidents/{reference}/security")
+async def security_form(
+    request: Request,
+    reference: str,
+    who: Manager,
+    aware_at: Annotated[str | None, Form(max_length=100)] = None,
+) -> HTMLResponse:
+    """Open the security (NIS2) report beside the privacy one."""
+
+    async def act(t: Voice) -> str:
+        engine = engine_of(request)
+        opening = engine.parse(OpenSecurityReport, by=who.name, aware_at=zoned(request, aware_at))
+        return spoken(await incidents.open_security_report(engine, reference, opening), t)
+
+    return await outcome(request, who, act)

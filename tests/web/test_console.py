@@ -1,0 +1,209 @@
+"""The console's pages as a person reads them, without a browser: one language per page
+(every word from that language's catalogue), refusals beside their field in the
+reader's language, a 403 that is a page, and what an open page is told by its event
+stream."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
+from breachclock.domain.catalogue import LANGUAGES, foreign, marking, messages
+from breachclock.runtime.config import Settings
+from breachclock.service.containment import directory
+from breachclock.service.register import register
+from breachclock.web.auth import Role
+from breachclock.web.console.incident import TABS
+from tests.conftest import SmtpSink, unique
+from tests.notify_support import people, ready
+from tests.web.support import Web, web
+
+NAMES = ("breachclock", "JSON", "PDF", "CSV", "#")
+"""Not words of any language: the product's name, and the formats offered."""
+
+
+class Reader(HTMLParser):
+    """What a person reads on a page: the text, and the words in titles, labels and
+    placeholders; not scripts, not what a person typed into a text box, not a document shown in its own language
+    (``data-document``: a filing, a notice, a call's script)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self.skipping: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag in ("script", "style", "textarea") or "data-document" in found:
+            self.skipping.append(tag)
+            return
+        if self.skipping:
+            if tag == self.skipping[-1]:
+                self.skipping.append(tag)
+            return
+        for name in ("title", "aria-label", "placeholder"):
+            if found.get(name):
+                self.texts.append(str(found[name]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.skipping and tag == self.skipping[-1]:
+            self.skipping.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping and data.strip():
+            self.texts += data.split(" · ")  # the pages' separator, between two messages
+
+
+def read(html: str) -> list[str]:
+    reader = Reader()
+    reader.feed(html)
+    return reader.texts
+
+
+async def page(client: httpx.AsyncClient, path: str, known: list[str]) -> list[str]:
+    """Words on the page at ``path`` that are not its language's catalogue's."""
+    with marking():
+        response = await client.get(path)
+    assert response.status_code in (200, 403), (path, response.status_code)
+    return [word for text in read(response.text) for word in foreign(text, known)]
+
+
+async def signed_in(w: Web, name: str, role: Role, language: str) -> httpx.AsyncClient:
+    client = w.client()
+    client.cookies.set("bc_lang", language)
+    await w.sign_in(client, name, role)
+    return client
+
+
+async def test_every_page_speaks_the_readers_language_only(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with web(dev_server, tmp_path, smtp) as w:
+        ref = unique("LANG")
+        title = "Secret numbers published"  # the harness's: data, in no one's language
+        handle = await w.h.discovered(ref)
+        await ready(w.h.settings, handle, ref, people(2))
+        found: dict[tuple[str, str], list[str]] = {}
+        for language in LANGUAGES:
+            manager = await signed_in(w, f"maria-{language}", Role.MANAGER, language)
+            agent = await signed_in(w, f"ali-{language}", Role.AGENT, language)
+            known = [
+                ref,
+                title,
+                *NAMES,
+                *(f"{n}-{lang}" for n in ("maria", "ali") for lang in LANGUAGES),
+            ]
+            known += [
+                w.h.settings.operator_zone,
+                "10.1.2.3",
+                "On-call",
+                "DPO",
+                "Incident Manager",
+                "a customer asked",
+            ]
+            known += [r.name for d in directory(w.app.state.engine).values() for r in d.values()]
+            others = (await register(w.app.state.engine)).complete()  # the server's other tests'
+            known += [row.reference for row in others] + [row.title or "" for row in others]
+            paths = ["/", "/calls", *(f"/incidents/{ref}?tab={tab}" for tab in TABS)]
+            for path in paths:
+                found[(language, path)] = await page(manager, path, known)
+            found[(language, "403")] = await page(agent, f"/incidents/{ref}", known)
+            anonymous = w.client(cookies={"bc_lang": language})
+            found[(language, "/login")] = await page(anonymous, "/login", known)
+        assert {where: sorted(set(words)) for where, words in found.items() if words} == {}
+
+
+async def test_a_refusal_stands_beside_its_field_in_the_readers_language(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with web(dev_server, tmp_path, smtp) as w:
+        ref = unique("FIELD")
+        await w.h.discovered(ref)
+        client = await signed_in(w, "maria", Role.MANAGER, "da")
+        csrf = (await w.auth.store.session(client.cookies["bc_session"], datetime.now(UTC))).csrf  # type: ignore[union-attr]
+        response = await client.post(
+            f"/incidents/{ref}/facts",
+            data={"affected_count": "-5"},
+            headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+        )
+        assert response.status_code == 200
+        beside = _element(response.text, "err-affected-count")
+        assert beside and "0" in beside, response.text
+        assert "affected_count" not in beside and "--" not in response.text
+        english = await client.post(
+            f"/incidents/{ref}/facts",
+            data={"affected_count": "-5"},
+            headers={"X-CSRF-Token": csrf, "Cookie": "bc_lang=en"},
+        )
+        assert _element(english.text, "err-affected-count") != beside, "worded per reader"
+
+
+async def test_a_page_refused_is_a_page_in_the_persons_language(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with web(dev_server, tmp_path, smtp) as w:
+        agent = await signed_in(w, "ali", Role.AGENT, "sv")
+        response = await agent.get("/incidents/INC-1")
+        assert response.status_code == 403
+        assert response.headers["content-type"].startswith("text/html")
+        assert '<html lang="sv"' in response.text and "Inte tillåtet" in response.text
+        manager = await signed_in(w, "maria", Role.MANAGER, "sv")
+        forged = await manager.post("/incidents/INC-1/facts", data={"affected_count": "1"})
+        assert forged.status_code == 403 and "Ladda om sidan" in forged.text, "no CSRF token"
+        anonymous = await w.client().get("/incidents/INC-1")
+        assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login"
+
+
+def test_the_page_mail_links_to_the_console_by_default() -> None:
+    settings = Settings()
+    assert settings.console_url == f"http://127.0.0.1:{settings.http_port}"
+
+
+def _element(html: str, id_: str) -> str | None:
+    marker = f'id="{id_}"'
+    at = html.find(marker)
+    if at < 0:
+        return None
+    start = html.index(">", at) + 1
+    return html[start : html.index("<", start)]
+
+
+async def test_one_persons_story_is_looked_up_in_the_readers_language(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with web(dev_server, tmp_path, smtp) as w:
+        ref = unique("PERSON")
+        handle = await w.h.discovered(ref)
+        crowd = people(2)
+        await ready(w.h.settings, handle, ref, crowd)
+        client = await signed_in(w, "maria", Role.MANAGER, "en")
+        with marking():
+            found = await client.get(f"/incidents/{ref}/person", params={"subscriber": crowd[0].id})
+        assert found.status_code == 200
+        mine = [crowd[0].id, crowd[0].name or ""]
+        assert [x for text in read(found.text) for x in foreign(text, mine)] == []
+        assert "not yet reached" in found.text, "where the person stands, in words"
+        unknown = await client.get(f"/incidents/{ref}/person", params={"subscriber": "nobody"})
+        assert "nobody is not on the list of " + ref in unknown.text, "worded for the reader"
+
+
+def test_every_key_a_template_names_is_in_every_language() -> None:
+    """Keys a page names as constants (``t("ui.…")``), checked even where no test renders
+    the page."""
+    folder = Path(__file__).parents[2] / "breachclock" / "web" / "templates"
+    named = {
+        key
+        for path in folder.glob("*.html")
+        for key in re.findall(
+            r"""\bt(?:\.plural)?\(["']([a-z_]+\.[a-z_.]+)["']""", path.read_text()
+        )
+        if not key.endswith((".", "_"))  # a prefix a value completes: rendered by the tests
+    }
+    assert len(named) > 100
+    for language in LANGUAGES:
+        assert sorted(named - messages(language).keys()) == [], language
