@@ -102,7 +102,7 @@ class SmsNotice(InputModel):
 
 def render(sms: SmsNotice, incident: IncidentNotice, operator: Operator, language: Language) -> str:
     """The SMS in ``language`` (the summary must exist in it: ``check`` says so first)."""
-    voice = Voice(language.value)
+    voice = Voice(Language(language).value)
     contact = (
         voice("sms.contact.phone", phone=operator.phone)
         if operator.phone
