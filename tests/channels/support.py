@@ -1,0 +1,78 @@
+"""The SMS channel's parts as the tests run them: a real Kannel, the engine's delivery
+report endpoint served over HTTP on loopback, and the ledger and delivery stores."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from activities.sms import KannelGateway, SmsSender
+from breachclock.runtime.codec import Sealer
+from breachclock.runtime.store import deliveries, records
+from breachclock.runtime.store.db import SqliteDb
+from breachclock.runtime.store.deliveries import DeliveryStore
+from breachclock.runtime.store.records import RecordStore
+from breachclock.service.deliveries import DeliveryReports
+from breachclock.web import gateway
+from tests.kannel import Kannel, free_port, wait_port
+
+SECRET = "dlr-test-secret"
+
+
+@dataclass
+class Sms:
+    kannel: Kannel
+    sender: SmsSender
+    ledger: RecordStore
+    deliveries: DeliveryStore
+    dlr_port: int
+
+
+@asynccontextmanager
+async def dlr_endpoint(store: DeliveryStore, port: int) -> AsyncIterator[None]:
+    """The engine's delivery-report route, alone, served by uvicorn on ``port``."""
+    app = FastAPI()
+    app.state.delivery_reports = DeliveryReports(store, SECRET.encode(), ["127.0.0.1"])
+    app.include_router(gateway.router)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    await asyncio.to_thread(wait_port, port)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def sms_channel(kannel: Kannel, folder: Path, url: str | None = None) -> AsyncIterator[Sms]:
+    """A sender on ``kannel`` (or on ``url``, a stand-in in front of it), with its stores
+    in ``folder`` and the delivery-report endpoint up."""
+    sealer = Sealer({"k": os.urandom(32)}, "k")
+    ledger = RecordStore(SqliteDb(folder / "breachclock.db", records.SCHEMA), sealer)
+    store = DeliveryStore(SqliteDb(folder / "notify.db", deliveries.SCHEMA))
+    port = free_port()
+    config = KannelGateway(
+        url=url or kannel.url,
+        username=kannel.USERNAME,
+        password=SecretStr(kannel.PASSWORD),
+        dlr_url=f"http://127.0.0.1:{port}/gateway/sms/dlr",
+        dlr_secret=SecretStr(SECRET),
+        timeout=2.0,
+    )
+    async with dlr_endpoint(store, port), SmsSender(config, ledger, store) as sender:
+        try:
+            yield Sms(kannel, sender, ledger, store, port)
+        finally:
+            await ledger.close()
+            await store.close()
