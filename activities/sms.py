@@ -19,8 +19,10 @@ import structlog
 from pydantic import BaseModel, SecretStr
 
 from activities.mailer import message_id
+from breachclock.domain.notify.notice import IncidentNotice, Operator, language_for
 from breachclock.domain.notify.plan import Delivery
-from breachclock.domain.notify.sms import MAX_PARTS, Coding, size
+from breachclock.domain.notify.sms import MAX_PARTS, Coding, SmsNotice, render, size
+from breachclock.domain.notify.subscribers import Language, Subscriber
 from breachclock.runtime.config import Settings
 from breachclock.runtime.gateway import DLR_MASK, dlr_url
 from breachclock.runtime.store.deliveries import DeliveryStore
@@ -147,3 +149,32 @@ class SmsSender:
             # a report, or the expiry, decides.
             log.warning("sms.gateway_silent", key=key)
             return Delivery.ACCEPTED
+
+
+class SmsChannel:
+    """The SMS step of a plan (``plan_runner.Channel``): the operator's SMS in the
+    person's language, to the number on file, once per key."""
+
+    def __init__(
+        self, sender: SmsSender, sms: SmsNotice, incident: IncidentNotice, operator: Operator
+    ) -> None:
+        self.sender = sender
+        self.sms = sms
+        self.incident = incident
+        self.operator = operator
+        self._texts: dict[Language, str] = {}
+
+    def text(self, language: Language) -> str:
+        if language not in self._texts:
+            self._texts[language] = render(self.sms, self.incident, self.operator, language)
+        return self._texts[language]
+
+    async def send(self, key: str, person: Subscriber) -> Delivery:
+        if person.phone is None:
+            return Delivery.FAILED
+        text = self.text(language_for(person, self.incident.regime))
+        return (await self.sender.send_once(key, person.phone, self.sms.sender, text)).status
+
+    async def status(self, key: str) -> Delivery | None:
+        known = await self.sender.deliveries.status(key)
+        return known[0] if known else None

@@ -68,6 +68,8 @@ class Received:
         if self.kind == "ucs-2":
             raw = urllib.parse.unquote_to_bytes(self.text.replace("+", "%20"))
             return raw.decode("utf-16-be")
+        if self.kind == "udh":  # "<header> data <text>", both url-encoded
+            return urllib.parse.unquote_plus(self.text.split(" data ", 1)[1])
         return self.text
 
 

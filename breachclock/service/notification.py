@@ -119,7 +119,7 @@ async def load(
     try:
         read = read_list(path, skip_invalid, phone_region(state.regime), delimiter)
     except SubscriberFileError as err:
-        raise Refused.of("subscribers.file_refused", detail=str(err)) from err
+        raise Refused(*err.problems) from err
     handle = await engine.handle(reference)
     try:
         async with engine.people() as store:

@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import uvicorn
+from aiohttp import web
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -76,3 +78,38 @@ async def sms_channel(kannel: Kannel, folder: Path, url: str | None = None) -> A
         finally:
             await ledger.close()
             await store.close()
+
+
+async def slow_stand_in(
+    target: str, delay: float, forward: bool = True, drop: frozenset[str] = frozenset()
+) -> web.AppRunner:
+    """An HTTP stand-in for the gateway: hands the request on (not when ``forward`` is
+    off, nor for a number in ``drop``: a message the gateway took and lost), then
+    answers after ``delay`` (longer than the sender waits, or 0)."""
+
+    async def handle(request: web.Request) -> web.Response:
+        if forward and request.query.get("to") not in drop:
+            async with aiohttp.ClientSession() as http, http.get(target, params=request.query) as r:
+                await r.read()
+        await asyncio.sleep(delay)
+        return web.Response(status=202, text="0: Accepted for delivery")
+
+    app = web.Application()
+    app.router.add_get("/cgi-bin/sendsms", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    return runner
+
+
+@asynccontextmanager
+async def stand_in(
+    target: str, delay: float = 0, drop: frozenset[str] = frozenset()
+) -> AsyncIterator[str]:
+    """``slow_stand_in`` on a free loopback port; yields its sendsms URL."""
+    runner = await slow_stand_in(target, delay, drop=drop)
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}/cgi-bin/sendsms"
+    finally:
+        await runner.cleanup()

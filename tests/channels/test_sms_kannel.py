@@ -15,7 +15,7 @@ from aiohttp import web
 
 from breachclock.domain.notify.plan import Delivery
 from breachclock.runtime.gateway import dlr_url
-from tests.channels.support import SECRET, Sms, sms_channel
+from tests.channels.support import SECRET, Sms, slow_stand_in, sms_channel
 from tests.kannel import Kannel, free_port, kannel_in
 
 
@@ -81,24 +81,6 @@ async def test_a_name_outside_gsm_goes_as_ucs2_and_a_long_text_in_two_parts(sms:
         "INC-1:u:sms:1": Delivery.DELIVERED,
         "INC-1:l:sms:1": Delivery.DELIVERED,
     }
-
-
-async def slow_stand_in(target: str, delay: float, forward: bool = True) -> web.AppRunner:
-    """An HTTP stand-in for the gateway: hands the request on (or not), then answers
-    only after ``delay``, longer than the sender waits."""
-
-    async def handle(request: web.Request) -> web.Response:
-        if forward:
-            async with aiohttp.ClientSession() as http, http.get(target, params=request.query) as r:
-                await r.read()
-        await asyncio.sleep(delay)
-        return web.Response(status=202, text="0: Accepted for delivery")
-
-    app = web.Application()
-    app.router.add_get("/cgi-bin/sendsms", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    return runner
 
 
 async def test_a_gateway_that_takes_the_message_then_times_out_is_not_sent_to_again(
