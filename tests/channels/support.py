@@ -18,13 +18,13 @@ from pydantic import SecretStr
 
 from activities.sms import KannelGateway, SmsSender
 from breachclock.runtime.codec import Sealer
+from breachclock.runtime.kannel import Kannel, free_port, wait_port
 from breachclock.runtime.store import deliveries, records
 from breachclock.runtime.store.db import SqliteDb
 from breachclock.runtime.store.deliveries import DeliveryStore
 from breachclock.runtime.store.records import RecordStore
 from breachclock.service.deliveries import DeliveryReports
 from breachclock.web import gateway
-from tests.kannel import Kannel, free_port, wait_port
 
 SECRET = "dlr-test-secret"
 

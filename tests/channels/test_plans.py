@@ -30,9 +30,10 @@ from breachclock.domain.notify.plan import Channel as ChannelName
 from breachclock.domain.notify.sms import check, render, size
 from breachclock.domain.notify.subscribers import Subscriber, parse
 from breachclock.domain.regimes import RegimeCode
+from breachclock.runtime.kannel import Kannel
 from tests.channels.support import Sms, sms_channel, stand_in
 from tests.conftest import SmtpSink
-from tests.kannel import Kannel, kannel_in
+from tests.kannel import kannel_in
 from tests.tre import NOTICE, SMS, TRE
 
 MONDAY_MORNING = datetime(2025, 7, 14, 8, 0, tzinfo=UTC)  # 10:00 in Stockholm

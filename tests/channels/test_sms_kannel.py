@@ -15,8 +15,9 @@ from aiohttp import web
 
 from breachclock.domain.notify.plan import Delivery
 from breachclock.runtime.gateway import dlr_url
+from breachclock.runtime.kannel import Kannel, free_port
 from tests.channels.support import SECRET, Sms, slow_stand_in, sms_channel
-from tests.kannel import Kannel, free_port, kannel_in
+from tests.kannel import kannel_in
 
 
 @pytest.fixture(scope="module")
