@@ -14,11 +14,16 @@ from __future__ import annotations
 import base64
 import hashlib
 from email.header import Header
+from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 from functools import lru_cache
 
-from activities.mailer import message_id, sent_date
-from breachclock.domain.notify.notice import Notice
+from temporalio.exceptions import ApplicationError
+
+from activities.mailer import REFUSED, Mailer, message_id, sent_date
+from breachclock.domain.notify.notice import IncidentNotice, Notice, Operator, render_notice
+from breachclock.domain.notify.plan import Delivery
+from breachclock.domain.notify.subscribers import Subscriber
 
 LEADING_DOT = b"\r\n."
 
@@ -75,3 +80,35 @@ def notice_wire(notice: Notice, to: str, sender: str, key: str) -> bytes:
         ]
     )
     return raw.replace(LEADING_DOT, b"\r\n..")
+
+
+class EmailChannel:
+    """The e-mail step of a plan (``plan_runner.Channel``): the notice in the person's
+    language, once per key through the mailer's ledger. A relay that took the message
+    is as far as e-mail reports: delivered; a permanent refusal: failed."""
+
+    def __init__(self, mailer: Mailer, incident: IncidentNotice, operator: Operator) -> None:
+        self.mailer = mailer
+        self.incident = incident
+        self.operator = operator
+
+    async def send(self, key: str, person: Subscriber) -> Delivery:
+        if person.email is None:
+            return Delivery.FAILED
+        notice = render_notice(self.incident, person, self.operator)
+        message = EmailMessage()
+        message["To"] = person.email
+        message["From"] = from_header(notice.sender_name or "", self.mailer.relay.sender)
+        message["Subject"] = notice.subject
+        message.set_content(notice.text)
+        message.add_alternative(notice.html, subtype="html")
+        try:
+            await self.mailer.send_once(key, message)
+        except ApplicationError as err:
+            if err.type == REFUSED:
+                return Delivery.FAILED
+            raise
+        return Delivery.DELIVERED
+
+    async def status(self, key: str) -> Delivery | None:
+        return Delivery.DELIVERED if await self.mailer.store.sent(key) is not None else None

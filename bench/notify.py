@@ -26,7 +26,11 @@ straight with aiosmtplib to the same SMTP server: the best rate of 1, 4 and 16
 connections at once. The ratios are what the durable, exactly-once campaign costs
 on top of the sends themselves, against the physical limit of the path.
 
+(d) N people known by a number alone (100,000) told by SMS through Kannel and its
+    fake SMSC, against Kannel's own sendsms rate in the same run (``bench.sms``).
+
     .venv/bin/python -m bench.notify [--n 22000] [--email-only-n 200000] [--large-n 100000]
+        [--sms-n 100000]
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notice_mail import notice_wire
+from bench import sms
 from bench.embedded import embedded, open_incident
 from breachclock.app.demo import comviq_notice
 from breachclock.app.engine import build_worker, relay_for
@@ -632,9 +637,13 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=BATCH, help="people per slice")
     parser.add_argument("--parallel", type=int, default=PARALLEL, help="slices at once")
     parser.add_argument("--profile", type=Path, help="cProfile the campaigns into this file")
-    args = parser.parse_args()
-    raise SystemExit(
-        asyncio.run(
-            main(args.n, args.email_only_n, args.large_n, args.batch, args.parallel, args.profile)
-        )
+    parser.add_argument(
+        "--sms-n", type=int, default=100_000, help="(d) number-only people by SMS (0: skip)"
     )
+    args = parser.parse_args()
+    failed = asyncio.run(
+        main(args.n, args.email_only_n, args.large_n, args.batch, args.parallel, args.profile)
+    )
+    if args.sms_n:
+        print("\n".join(asyncio.run(sms.run(args.sms_n))), flush=True)
+    raise SystemExit(failed)

@@ -29,6 +29,7 @@ def test_notify_benchmark_prints_its_ratios() -> None:
             "-m",
             "bench.notify",
             *("--n", "30", "--email-only-n", "60", "--large-n", "40", "--batch", "10"),
+            *("--sms-n", "20"),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -41,3 +42,7 @@ def test_notify_benchmark_prints_its_ratios() -> None:
     assert "ratio (b) campaign e-mail rate / baseline rate, 60 e-mails" in done.stdout
     assert "baseline: the best" in done.stdout
     assert "correct: everyone e-mailed once" in done.stdout
+    assert (
+        "ratio (d) campaign rate / sendsms rate" in done.stdout
+        and "exact counts: yes" in done.stdout
+    )

@@ -98,7 +98,7 @@ async def subscribers(
             + (" …" if len(summary.changed) > 20 else "")
         )
     for row in summary.skipped:
-        click.echo(printable(f"skipped line {row.line}: {row.reason}"))
+        click.echo(printable(f"skipped line {row.line}: {row.words(voice())}"))
 
 
 @click.command()

@@ -16,11 +16,13 @@ class InputFileError(ValueError):
     """A file that cannot be used as input; the message is one line for a person.
 
     ``reason`` is the same without the file's name, for a line of a file that is
-    reported by line (JSON Lines)."""
+    reported by line (JSON Lines); ``code`` is the reason as a problem's code, where
+    one is known (``json.too_deep``)."""
 
-    def __init__(self, message: str, reason: str | None = None) -> None:
+    def __init__(self, message: str, reason: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.reason = reason or message
+        self.code = code
 
 
 class _NotJson(ValueError):
@@ -37,13 +39,13 @@ def loads(text: str, where: str) -> Any:
         return json.loads(text, parse_constant=_not_json_constant)
     except json.JSONDecodeError as err:
         message = f"{where} is not valid JSON: {err.msg} at line {err.lineno}"
-        raise InputFileError(message, "not valid JSON") from err
+        raise InputFileError(message, "not valid JSON", "json.invalid") from err
     except RecursionError as err:
         reason = "nests too deeply to be read"
-        raise InputFileError(f"{where} {reason}", reason) from err
+        raise InputFileError(f"{where} {reason}", reason, "json.too_deep") from err
     except _NotJson as err:
-        raise InputFileError(f"{where}: {err}", str(err)) from err
+        raise InputFileError(f"{where}: {err}", str(err), "json.not_a_number") from err
     except ValueError as err:
         # int() refuses a number thousands of digits long (CVE-2020-10735)
         reason = f"holds a number longer than {sys.get_int_max_str_digits()} digits"
-        raise InputFileError(f"{where} {reason}", reason) from err
+        raise InputFileError(f"{where} {reason}", reason, "json.number_too_long") from err

@@ -297,6 +297,20 @@ class Settings(BaseSettings):
         default=None, alias="BREACHCLOCK_SIMULATOR_OUTCOMES"
     )
     """JSON weights, e.g. {"no_answer": 1}; unset: a mix of every outcome."""
+    sms_url: str | None = Field(default=None, alias="BREACHCLOCK_SMS_URL")
+    """Kannel smsbox's sendsms interface (``http://127.0.0.1:13013/cgi-bin/sendsms``);
+    unset: no SMS channel."""
+    sms_username: str = Field(default="breachclock", alias="BREACHCLOCK_SMS_USERNAME")
+    sms_password: SecretStr | None = Field(default=None, alias="BREACHCLOCK_SMS_PASSWORD")
+    sms_dlr_url: str | None = Field(default=None, alias="BREACHCLOCK_SMS_DLR_URL")
+    """Where the gateway posts delivery reports: the engine's ``/gateway/sms/dlr`` as
+    Kannel reaches it."""
+    sms_dlr_secret: SecretStr | None = Field(default=None, alias="BREACHCLOCK_SMS_DLR_SECRET")
+    """Signs each report's link, so that only the gateway, which was given it, can report."""
+    sms_dlr_allow: list[str] = Field(
+        default=["127.0.0.1", "::1"], alias="BREACHCLOCK_SMS_DLR_ALLOW"
+    )
+    """The addresses delivery reports are taken from (the gateway's)."""
     history_budget: int = Field(default=8_000, ge=20, le=40_000, alias="BREACHCLOCK_HISTORY_BUDGET")
     """Events an incident's run reaches before it continues as new."""
     notify_history_budget: int = Field(

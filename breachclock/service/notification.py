@@ -138,7 +138,7 @@ async def load(
         else:
             read = read_list(path, skip_invalid, region, delimiter)
     except SubscriberFileError as err:
-        raise Refused.of("subscribers.file_refused", detail=str(err)) from err
+        raise Refused(*err.problems) from err
     handle = await engine.handle(reference)
     try:
         async with engine.people() as store:

@@ -20,8 +20,9 @@ from breachclock.runtime.config import Settings
 from breachclock.runtime.files import MAX_LIST_BYTES
 from breachclock.runtime.store import open_account_store
 from breachclock.runtime.telemetry import client_tracer, process_tracer
+from breachclock.service.deliveries import DeliveryReports
 from breachclock.service.engine import Engine
-from breachclock.web import api, console, problems
+from breachclock.web import api, console, gateway, problems
 from breachclock.web.auth import Auth
 from breachclock.web.limits import BoundedBodies
 from breachclock.web.tracing import TracedRequests
@@ -48,6 +49,7 @@ def create_app(
 ) -> FastAPI:
     """``first_run`` is told the ``admin`` password the first start made (once)."""
     store = open_account_store(settings)
+    reports = DeliveryReports.of(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,6 +60,7 @@ def create_app(
             yield
         finally:
             await store.db.close()
+            await reports.close()
 
     app = FastAPI(
         title="breachclock",
@@ -71,6 +74,7 @@ def create_app(
     app.state.engine = Engine(settings, client)
     app.state.auth = Auth(settings, store)
     app.state.upload_limit = upload_limit
+    app.state.delivery_reports = reports
     problems.install(app)
     # The client's tracer where one is given (its spans and the request's share a
     # provider), else the process's, which the client the engine connects will use.
@@ -78,6 +82,7 @@ def create_app(
     app.add_middleware(TracedRequests, tracer=tracer)
     app.include_router(api.router)
     console.install(app)
+    app.include_router(gateway.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(BoundedBodies)
 

@@ -228,7 +228,13 @@ async def test_verified_call_gets_the_notice_once(server: FakeDialer) -> None:
         "id": call.key,
         "to": call.phone,
         "greeting": call.greeting,
-        "identify_by": ["bankid", "one_time_code", "security_questions", "known_callback"],
+        "identify_by": [
+            "bankid",
+            "one_time_code",
+            "security_questions",
+            "known_callback",
+            "code_other_channel",
+        ],
     }
     assert create.headers["Idempotency-Key"] == call.key
     assert call.notice not in create.body

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.notify.subscribers import (
     AS_STORED,
     Language,
+    Rejected,
     Role,
     Subscriber,
     SubscriberFileError,
@@ -71,16 +73,24 @@ def test_csv_good_rows_load_and_normalise(tmp_path: Path) -> None:
     assert gustav.affected_items == ["secret number"]
 
 
-def test_csv_bad_rows_by_line_with_plain_reasons(tmp_path: Path) -> None:
+def codes(rejected: list[Rejected]) -> dict[int, list[tuple[str, str | None]]]:
+    return {r.line: [(p.code, p.field) for p in r.problems] for r in rejected}
+
+
+def test_csv_bad_rows_by_line_with_coded_problems(tmp_path: Path) -> None:
     result = load(write(tmp_path, "affected.csv", GOOD_AND_BAD_CSV), skip_invalid=True)
-    reasons = {r.line: r.reason for r in result.rejected}
-    assert sorted(reasons) == [3, 4, 5, 6, 7, 8]
-    assert reasons[3].startswith("phone:")
-    assert reasons[4] == "email: the e-mail address is not valid"
-    assert "neither a phone number nor an e-mail address" in reasons[5]
-    assert reasons[6].startswith("language:") and "'da'" in reasons[6]
-    assert reasons[7].startswith("time_zone: unknown time zone")
-    assert reasons[8] == "duplicate id (first on line 2)"
+    assert codes(result.rejected) == {
+        3: [("subscriber.phone_invalid", "phone")],
+        4: [("subscriber.email_invalid", "email")],
+        5: [("subscriber.no_contact", None)],
+        6: [("input.enum", "language")],
+        7: [("subscriber.zone_unknown", "time_zone")],
+        8: [("subscriber_file.duplicate_id", "id")],
+    }
+    assert result.rejected[-1].problems[0].params == {"first": 2}
+    words = {r.line: r.words(Voice("sv")) for r in result.rejected}
+    assert words[4] == "email: e-postadressen är inte giltig"
+    assert words[8] == "id: samma id som rad 2"
 
 
 def test_csv_bad_rows_raise_listing_every_line_without_contact_details(tmp_path: Path) -> None:
@@ -89,8 +99,8 @@ def test_csv_bad_rows_raise_listing_every_line_without_contact_details(tmp_path:
         load(path, skip_invalid=False)
     message = str(caught.value)
     for line in (3, 4, 5, 6, 7, 8):
-        assert f"line {line}:" in message
-    assert "line 2:" not in message and "line 9:" not in message
+        assert f"line {line}" in message
+    assert "line 2," not in message and "line 2:" not in message and "line 9" not in message
     for secret in (BAD_PHONE, BAD_EMAIL, "anna..bad", "46 70 12", "0701234568", "0701234569"):
         assert secret not in message
     assert len(caught.value.rejected) == 6
@@ -140,11 +150,11 @@ def test_jsonl_good_and_bad(tmp_path: Path) -> None:
     assert [s.id for s in result.subscribers] == ["j1", "j8"]
     assert result.subscribers[1].phone == "+4532123456"
     assert result.subscribers[1].email == "Bo@example.dk"
-    reasons = {r.line: r.reason for r in result.rejected}
-    assert sorted(reasons) == [2, 4, 5, 6, 7, 8, 9, 10]
-    assert reasons[8] == "duplicate id (first on line 1)"
-    assert reasons[9] == "not valid JSON"
-    assert reasons[10] == "a user needs the subscriber they belong to"
+    found = codes(result.rejected)
+    assert sorted(found) == [2, 4, 5, 6, 7, 8, 9, 10]
+    assert found[8] == [("subscriber_file.duplicate_id", "id")]
+    assert found[9] == [("json.invalid", None)]
+    assert found[10] == [("subscriber.user_without_subscriber", "subscriber_id")]
     with pytest.raises(SubscriberFileError) as caught:
         load(path, skip_invalid=False)
     assert BAD_PHONE not in str(caught.value) and BAD_EMAIL not in str(caught.value)
@@ -274,13 +284,19 @@ def test_tabs_and_commas_are_found_too(tmp_path: Path) -> None:
 
 def test_a_forced_delimiter_is_used(tmp_path: Path) -> None:
     path = write(tmp_path, "export.csv", EXCEL_HEADER + "c1;Anna;0701234567;;;;;;x\r\n")
-    with pytest.raises(SubscriberFileError, match=r"unknown column\(s\) id;name;phone"):
+    with pytest.raises(SubscriberFileError) as caught:
         load(path, delimiter=",")
+    assert [p.code for p in caught.value.problems] == ["subscriber_file.columns_unknown"]
+    assert "unknown columns id;name;phone" in str(caught.value)
     assert load(path, delimiter=";").delimiter == ";"
-    with pytest.raises(SubscriberFileError, match="comma, semicolon or tab"):
+    with pytest.raises(SubscriberFileError) as caught:
         load(path, delimiter=":")
-    with pytest.raises(SubscriberFileError, match="not JSON Lines"):
+    assert [(p.code, p.field) for p in caught.value.problems] == [
+        ("subscriber_file.delimiter_unknown", "delimiter")
+    ]
+    with pytest.raises(SubscriberFileError) as caught:
         load(jsonl(tmp_path, []), delimiter=";")
+    assert [p.code for p in caught.value.problems] == ["subscriber_file.delimiter_not_csv"]
 
 
 def test_a_postal_address_is_kept_for_the_letter_and_never_shown(tmp_path: Path) -> None:
@@ -298,7 +314,7 @@ def test_a_postal_address_is_kept_for_the_letter_and_never_shown(tmp_path: Path)
     assert anna.postal_address_line == "Storgatan 1, 111 22 Stockholm"
     assert bo.postal_address is None and bo.postal_address_line is None
     assert "Storgatan" not in repr(anna) and "Storgatan" not in str(anna)
-    ((line, reason),) = [(r.line, r.reason) for r in result.rejected]
+    ((line, reason),) = [(r.line, r.words(Voice("en"))) for r in result.rejected]
     assert line == 5 and reason.startswith("postal_address:") and "gatan" not in reason
 
 
@@ -314,14 +330,22 @@ def test_a_user_must_name_a_subscriber_in_the_same_file(tmp_path: Path) -> None:
     )
     result = load(write(tmp_path, "a.csv", text), skip_invalid=True)
     assert [s.id for s in result.subscribers] == ["u0", "c1", "u3"]
-    assert [(r.line, r.reason) for r in result.rejected] == [
-        (4, "user names a subscriber_id which is not in the file"),
-        (5, "user names a subscriber_id which is a user, not a subscriber"),
-        (6, "phone: the phone number cannot be read as a phone number"),
-    ]
+    assert codes(result.rejected) == {
+        4: [("subscriber_file.subscriber_not_in_file", "subscriber_id")],
+        5: [("subscriber_file.subscriber_is_a_user", "subscriber_id")],
+        6: [("subscriber.phone_unreadable", "phone")],
+    }
     with pytest.raises(SubscriberFileError) as caught:
         load(write(tmp_path, "a.csv", text))
-    assert "line 4: user names a subscriber_id" in str(caught.value)
+    problems = caught.value.problems
+    assert [(p.code, p.field) for p in problems] == [
+        ("subscriber_file.bad_rows", None),
+        ("subscriber_file.row_column", "line.4.subscriber_id"),
+        ("subscriber_file.row_column", "line.5.subscriber_id"),
+        ("subscriber_file.row_column", "line.6.phone"),
+    ]
+    assert problems[1].because[0].code == "subscriber_file.subscriber_not_in_file"
+    assert "line 4, subscriber_id: the user names a subscriber_id" in str(caught.value)
     assert "0709999999" not in str(caught.value)
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.containment import confirmed_count
 from breachclock.domain.incident.model import IncidentState
 from breachclock.domain.instants import iso_local, show, zone
 from breachclock.domain.notify.delivery import Counts, Status
+
+ENGLISH = Voice("en")
+"""The status text these views give is English (the CLI's); ``problems`` carry the codes."""
 
 
 def totals(state: IncidentState, live: dict[int, Counts]) -> Counts:
@@ -44,7 +48,12 @@ def notification(state: IncidentState, live: dict[int, Counts]) -> dict[str, Any
         "repeated_rows": n.repeated,
         "skipped_rows": n.skipped_count,
         "skipped": [
-            {"file": source, "line": r.line, "reason": r.reason}
+            {
+                "file": source,
+                "line": r.line,
+                "problems": [p.model_dump(mode="json") for p in r.problems],
+                "reason": r.words(ENGLISH),
+            }
             for source, rows in n.skipped.items()
             for r in rows
         ],

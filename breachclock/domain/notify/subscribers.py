@@ -4,9 +4,11 @@ Each row names one person, how to reach them (phone and/or e-mail), their langua
 and time zone, whether they are the subscriber or a user of someone's subscription,
 and which of *their* data items the incident affected.
 
-Rows are checked one by one. A rejected row is reported by line number with a plain
-reason that never contains the phone number or e-mail address: those reasons go to
-logs and to the person fixing the export. Phone numbers are normalised to E.164,
+Rows are checked one by one. A rejected row is reported by line number with coded
+problems (``Problem``, worded by each surface in its reader's language) that never
+carry the phone number or e-mail address: they go to logs and to the person fixing
+the export. A person may be known by a number alone (no name, no e-mail): Tre's
+callers (seed 004) are. Phone numbers are normalised to E.164,
 e-mail addresses checked for syntax only (no network). Internationalised addresses
 are accepted: one on an internationalised domain is kept in its ASCII form
 (``anna@xn--exmple-cua.se``), one whose local part is not ASCII (``jörg@exämple.se``)
@@ -41,8 +43,9 @@ from pydantic import (
     model_validator,
 )
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.instants import InstantError, zone
-from breachclock.domain.problems import invalid
+from breachclock.domain.problems import Problem, Said, invalid, problem, problems_of
 from breachclock.domain.text import InputFileError, loads
 
 DEFAULT_ZONE = "Europe/Stockholm"
@@ -202,7 +205,22 @@ class Rejected(BaseModel):
 
     line: int
     """The line in the file where the row starts (1 is a CSV file's header)."""
-    reason: str
+    problems: list[Problem] = []
+    """Why, coded; their fields name the row's column (``phone``)."""
+    reason: str | None = None
+    """Why, in English: only on rows skipped before refusals were coded (stored histories)."""
+
+    def words(self, voice: Voice) -> str:
+        """The problems in ``voice``, each after the column it concerns (a column's name
+        is the file's, in no language)."""
+        said = [
+            f"{p.field}: {p.words(voice)}" if p.field else p.words(voice) for p in self.problems
+        ]
+        return "; ".join(said) or self.reason or ""
+
+
+def _row(line: int, code: str, field: str | None = None, **params: Any) -> Rejected:
+    return Rejected(line=line, problems=[problem(code, field, **params)])
 
 
 class ListRead(BaseModel):
@@ -215,11 +233,20 @@ class ListRead(BaseModel):
 
 
 class SubscriberFileError(ValueError):
-    """The file, or rows in it, cannot be used; the message lists every bad line."""
+    """The file, or rows in it, cannot be used: ``problems`` says why, coded (a bad
+    row is one ``subscriber_file.row`` problem, its line's problems behind it); the
+    message is the same in English, for logs."""
 
-    def __init__(self, message: str, rejected: Sequence[Rejected] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, problems: Sequence[Problem], rejected: Sequence[Rejected] = ()) -> None:
+        self.problems = list(problems)
         self.rejected = list(rejected)
+        super().__init__("; ".join(p.words(Voice("en")) for p in self.problems))
+
+
+def _file_problem(
+    name: str, code: str, field: str | None = None, **params: Any
+) -> SubscriberFileError:
+    return SubscriberFileError([problem(code, field, file=name, **params)])
 
 
 def parse(
@@ -242,11 +269,11 @@ def parse(
     path = PurePath(name)
     suffix = path.suffix.lower()
     if delimiter is not None and delimiter not in DELIMITERS:
-        raise SubscriberFileError(f"{path.name}: the delimiter must be a comma, semicolon or tab")
+        raise _file_problem(path.name, "subscriber_file.delimiter_unknown", "delimiter")
     if suffix not in (".csv", ".jsonl", ".ndjson"):
-        raise SubscriberFileError(f"{path.name}: expected a .csv or .jsonl file")
+        raise _file_problem(path.name, "subscriber_file.kind_unknown")
     if delimiter is not None and suffix != ".csv":
-        raise SubscriberFileError(f"{path.name}: a delimiter is for CSV files, not JSON Lines")
+        raise _file_problem(path.name, "subscriber_file.delimiter_not_csv", "delimiter")
 
     subscribers: list[Subscriber] = []
     lines: list[int] = []
@@ -258,17 +285,15 @@ def parse(
         else:
             rows = _jsonl_rows(path, text)
         for line, row in rows:
-            if isinstance(row, str):
-                rejected.append(Rejected(line=line, reason=row))
+            if isinstance(row, Rejected):
+                rejected.append(row)
                 continue
             row_id = row.get("id")
             if isinstance(row_id, str) and row_id.strip():
                 row_id = row["id"] = row_id.strip()
                 if row_id in first_line:
                     rejected.append(
-                        Rejected(
-                            line=line, reason=f"duplicate id (first on line {first_line[row_id]})"
-                        )
+                        _row(line, "subscriber_file.duplicate_id", "id", first=first_line[row_id])
                     )
                     continue
                 first_line[row_id] = line
@@ -276,17 +301,44 @@ def parse(
                 subscribers.append(Subscriber.model_validate(row, context={"region": region}))
                 lines.append(line)
             except ValidationError as err:
-                rejected.append(Rejected(line=line, reason=_reason(err)))
+                rejected.append(Rejected(line=line, problems=problems_of(err)))
     except InputFileError as err:
-        raise SubscriberFileError(str(err)) from None
+        # Reading the file (runtime.files) says why in one line of its own.
+        raise _file_problem(path.name, "subscriber_file.unreadable", detail=str(err)) from None
     subscribers = _users_with_their_subscriber(subscribers, lines, set(first_line), rejected)
 
     if rejected and not skip_invalid:
-        listed = "\n".join(f"  line {r.line}: {r.reason}" for r in rejected)
         raise SubscriberFileError(
-            f"{path.name}: {len(rejected)} bad row(s), nothing loaded:\n{listed}", rejected
+            [
+                problem("subscriber_file.bad_rows", file=path.name, count=len(rejected)),
+                *(found for r in rejected for found in _row_problems(r)),
+            ],
+            rejected,
         )
     return ListRead(subscribers=subscribers, rejected=rejected, delimiter=delimiter)
+
+
+def _row_problems(row: Rejected) -> list[Problem]:
+    """A bad row's problems as problems of the whole file: each after its line and
+    column (``line.3.phone``), the row's own problem behind it."""
+    found = []
+    for own in row.problems:
+        because: list[Said] = [own]
+        if own.field:
+            found.append(
+                problem(
+                    "subscriber_file.row_column",
+                    f"line.{row.line}.{own.field}",
+                    line=row.line,
+                    column=own.field,
+                    because=because,
+                )
+            )
+        else:
+            found.append(
+                problem("subscriber_file.row", f"line.{row.line}", line=row.line, because=because)
+            )
+    return found
 
 
 def _users_with_their_subscriber(
@@ -301,13 +353,13 @@ def _users_with_their_subscriber(
         named = person.subscriber_id
         if person.role is Role.USER and named is not None and named != person.id:
             if named not in ids:
-                reason = "user names a subscriber_id which is not in the file"
+                code = "subscriber_file.subscriber_not_in_file"
             elif roles.get(named) is Role.USER:
-                reason = "user names a subscriber_id which is a user, not a subscriber"
+                code = "subscriber_file.subscriber_is_a_user"
             else:
                 kept.append(person)
                 continue
-            rejected.append(Rejected(line=line, reason=reason))
+            rejected.append(_row(line, code, "subscriber_id"))
         else:
             kept.append(person)
     rejected.sort(key=lambda r: r.line)
@@ -324,17 +376,7 @@ def pages(items: Sequence[T], size: int = PAGE_SIZE) -> list[list[T]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def _reason(err: ValidationError) -> str:
-    """A rejected row's reason from pydantic's errors: field and message, never the input."""
-    parts = []
-    for e in err.errors(include_input=False, include_url=False, include_context=False):
-        field = ".".join(str(p) for p in e["loc"] if not isinstance(p, int))
-        message = str(e["msg"]).removeprefix("Value error, ")
-        parts.append(f"{field}: {message}" if field else message)
-    return "; ".join(parts)
-
-
-Row = tuple[int, dict[str, Any] | str]
+Row = tuple[int, dict[str, Any] | Rejected]
 """A row's first line and either its fields or why it could not be read at all."""
 
 
@@ -359,23 +401,22 @@ def _csv_rows(
     def read() -> list[str] | None:
         try:
             return next(reader, None)
-        except csv.Error as err:  # a NUL byte, a field longer than csv.field_size_limit()
-            raise SubscriberFileError(
-                f"{path.name}: line {reader.line_num} cannot be read as CSV: {err}"
+        except csv.Error:  # a NUL byte, a field longer than csv.field_size_limit()
+            raise _file_problem(
+                path.name, "subscriber_file.not_csv", line=reader.line_num
             ) from None
 
     header = [h.strip() for h in (read() or [])]
     if not header:
-        raise SubscriberFileError(f"{path.name}: empty file (no header line)")
+        raise _file_problem(path.name, "subscriber_file.empty")
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
-        raise SubscriberFileError(
-            f"{path.name}: unknown column(s) {', '.join(unknown)}; "
-            f"the columns are {', '.join(COLUMNS)}"
+        raise _file_problem(
+            path.name, "subscriber_file.columns_unknown", unknown=unknown, columns=list(COLUMNS)
         )
     for needed in ("id", "affected_items"):
         if needed not in header:
-            raise SubscriberFileError(f"{path.name}: no {needed!r} column")
+            raise _file_problem(path.name, "subscriber_file.column_missing", column=needed)
     return delimiter, _csv_records(read, lambda: reader.line_num, header)
 
 
@@ -389,7 +430,7 @@ def _csv_records(
         if not record:
             continue  # a blank line, as DictReader skips it
         if len(record) > len(header):
-            yield line, "more fields than the header has"
+            yield line, _row(line, "subscriber_file.too_many_fields")
             continue
         row: dict[str, Any] = {}
         for key, value in zip(header, record + [""] * (len(header) - len(record)), strict=True):
@@ -408,10 +449,10 @@ def _jsonl_rows(path: PurePath, lines: Iterator[str]) -> Iterator[Row]:
         try:
             value = loads(text, f"{path.name} line {number}")
         except InputFileError as err:
-            yield number, err.reason
+            yield number, _row(number, err.code or "json.invalid")
             continue
         if not isinstance(value, dict):
-            yield number, "not a JSON object"
+            yield number, _row(number, "subscriber_file.row_not_object")
             continue
         yield (
             number,

@@ -1,5 +1,6 @@
 """The engine's stores, on one persistence layer (``db``): the send ledger and register
-(``records``), and the campaign's people (``people``).
+(``records``), the campaign's people (``people``), and what became of each SMS
+(``deliveries``).
 
 Both live in the data folder as SQLite files (one machine), or in the one PostgreSQL
 database ``BREACHCLOCK_STORE_URL`` names, which every worker and client shares.
@@ -9,9 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from breachclock.runtime.store import accounts, people, readmodel, records
+from breachclock.runtime.store import accounts, deliveries, people, readmodel, records
 from breachclock.runtime.store.accounts import AccountStore
 from breachclock.runtime.store.db import connect
+from breachclock.runtime.store.deliveries import DeliveryStore
 from breachclock.runtime.store.people import NotifyStore
 from breachclock.runtime.store.readmodel import ReadModel
 from breachclock.runtime.store.records import KeyAnchor, RecordStore
@@ -60,14 +62,24 @@ def open_read_model(settings: Settings) -> ReadModel:
     return ReadModel(db, settings.sealer())
 
 
+def open_delivery_store(settings: Settings) -> DeliveryStore:
+    """What became of each SMS: beside the campaign's people in ``notify.db`` (a schema
+    of its own; delivery reports arrive at the campaign's pace), or the same PostgreSQL."""
+    return DeliveryStore(
+        connect(_url(settings), settings.data_dir / "notify.db", deliveries.SCHEMA)
+    )
+
+
 __all__ = [
     "STORE_FILE",
     "AccountStore",
+    "DeliveryStore",
     "KeyAnchor",
     "NotifyStore",
     "ReadModel",
     "RecordStore",
     "open_account_store",
+    "open_delivery_store",
     "open_key_anchor",
     "open_notify_store",
     "open_read_model",

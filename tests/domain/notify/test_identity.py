@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.notice_fact import outcome_counts
 from breachclock.domain.notify.delivery import CallOutcome, Counts
-from breachclock.domain.notify.identity import ALL_METHODS, IdentityMethod, refusal
+from breachclock.domain.notify.identity import (
+    ALL_METHODS,
+    RATING,
+    Disclosure,
+    IdentityMethod,
+    concerned_script,
+    disclosure,
+    refusal,
+)
 from tests.problems import said
 
 ONLY_BANKID = (IdentityMethod.BANKID,)
@@ -46,3 +55,24 @@ def test_the_filing_counts_delivered_calls_by_method() -> None:
     both = counts.plus(Counts(identified={"bankid": 1}))
     figures = outcome_counts(both)
     assert figures["identified.bankid"] == 3 and figures["identified.known_callback"] == 1
+
+
+def test_possession_only_methods_allow_saying_an_incident_concerns_the_subscription() -> None:
+    assert disclosure(IdentityMethod.KNOWN_CALLBACK) is Disclosure.CONCERNED
+    assert disclosure(IdentityMethod.ONE_TIME_CODE) is Disclosure.CONCERNED
+    assert disclosure(None) is None
+    for strong_method in (
+        IdentityMethod.BANKID,
+        IdentityMethod.SECURITY_QUESTIONS,
+        IdentityMethod.CODE_OTHER_CHANNEL,
+    ):
+        assert disclosure(strong_method) is Disclosure.DETAILS
+    assert set(RATING) == set(IdentityMethod)
+
+
+def test_the_script_after_possession_names_only_the_stronger_methods_accepted() -> None:
+    accepted = (IdentityMethod.KNOWN_CALLBACK, IdentityMethod.BANKID)
+    line = concerned_script("Tre", accepted)
+    assert line.params["methods"] == ["bankid"]
+    text = line.words(Voice("sv"))
+    assert "Tre" in text and "BankID" in text and "återuppringning" not in text

@@ -1,0 +1,35 @@
+"""The SMS gateway's door into the engine: the delivery-report link Kannel calls.
+
+Not for people: no session, no console. ``service.deliveries`` decides whether the
+caller is the gateway and whether the report counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from breachclock.service.deliveries import DeliveryReports
+from breachclock.service.engine import Refused
+from breachclock.web.problems import problems_response
+
+router = APIRouter()
+
+
+@router.api_route("/gateway/sms/dlr", methods=["GET", "POST"], include_in_schema=False)
+async def delivery_report(
+    request: Request,
+    key: Annotated[str, Query(min_length=1, max_length=300)],
+    sig: Annotated[str, Query(min_length=1, max_length=128)],
+    type: Annotated[int, Query(ge=0, le=255)],
+) -> Response:
+    reports: DeliveryReports = request.app.state.delivery_reports
+    sender = request.client.host if request.client else None
+    try:
+        changed = await reports.take(sender, key, sig, type, datetime.now(UTC))
+    except Refused as err:
+        answer: JSONResponse = problems_response(403, err.problems, request)
+        return answer
+    return PlainTextResponse("changed" if changed else "unchanged")
