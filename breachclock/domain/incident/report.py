@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from breachclock.domain.catalogue import Language, Voice
 from breachclock.domain.incident.containment import TakedownTask
-from breachclock.domain.incident.lifecycle import FileReport
+from breachclock.domain.incident.lifecycle import FileReport, filing_language
 from breachclock.domain.incident.model import (
     REQUIRED_FACTS,
     Discover,
@@ -140,9 +140,7 @@ def build_draft(
         operator_org_number=policy.operator_org_number,
         contact_point=policy.contact_point,
         zone=policy.operator_zone,
-        language=policy.nis2_language
-        if track.regime is RegimeCode.NIS2
-        else LANGUAGE_OF[track.regime],
+        language=filing_language(state, track.regime),
         drafted_at=now,
         due_at=step.due_at,
         late_reason=late_reason,
