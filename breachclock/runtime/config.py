@@ -122,9 +122,13 @@ class Settings(BaseSettings):
     )
     """The operator's organisation number, printed in every filing."""
     contact_point: str = Field(
-        default="Data protection officer, dpo@operator.example, +46 8 000 000",
+        default="dpo@operator.example, +46 8 000 000",
         alias="BREACHCLOCK_CONTACT_POINT",
     )
+    """How a regulator reaches the contact point; the role's words are the filing's."""
+    contact_role: str | None = Field(default=None, alias="BREACHCLOCK_CONTACT_ROLE")
+    """The contact point's role, where the operator names it (otherwise the catalogue's
+    term for a data protection officer in each filing's language)."""
     operator_zone: str = Field(default="Europe/Stockholm", alias="BREACHCLOCK_ZONE")
     dk_zone: str | None = Field(default=None, alias="BREACHCLOCK_DK_ZONE")
     """The zone the Danish authority's incidents are shown in (the Danish team's), if not
@@ -300,6 +304,7 @@ class Settings(BaseSettings):
             operator_name=self.operator_name,
             operator_org_number=self.operator_org_number,
             contact_point=self.contact_point,
+            contact_role=self.contact_role,
             nis2_language=self.nis2_language,
             cli_command=cli_command(),
             customer_phone=self.customer_phone,

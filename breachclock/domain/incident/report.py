@@ -115,6 +115,14 @@ class ReportDraft(BaseModel):
         return self.language or LANGUAGE_OF[self.regime]
 
 
+def contact_line(state: IncidentState, code: RegimeCode) -> str:
+    """The contact point as a filing to ``code`` names it: the operator's role for it or
+    the filing language's term for a data protection officer, then how to reach it."""
+    policy = state.policy
+    role = policy.contact_role or Voice(filing_language(state, code))("filing.contact.role")
+    return ", ".join(part for part in (role, policy.contact_point) if part)
+
+
 def build_draft(
     state: IncidentState,
     step: FileReport,
@@ -138,7 +146,7 @@ def build_draft(
         recipient=policy.regulator_addresses.get(track.regime, rules.address),
         operator_name=policy.operator_name,
         operator_org_number=policy.operator_org_number,
-        contact_point=policy.contact_point,
+        contact_point=contact_line(state, track.regime),
         zone=policy.operator_zone,
         language=filing_language(state, track.regime),
         drafted_at=now,
