@@ -533,12 +533,17 @@ class _Form:
             named = w.value("cause", f.root_cause.value)
             detail = f" – {f.root_cause_detail}" if f.root_cause_detail else ""
             root = Entry(w("f.root_cause"), named + detail)
-        contributing = Entry(
-            w("f.contributing"),
-            "" if f.contributing_causes else w("none_given"),
-            bullets=tuple(f.contributing_causes or ()),
+        return [root, self.contributing()]
+
+    def contributing(self) -> Entry:
+        """Contributing causes: not yet established (never given) reads apart from none
+        (given as an empty list), so a case officer does not take one for the other."""
+        causes = self.f.contributing_causes
+        if causes is None:
+            return self.missing_entry("f.contributing", "contributing_causes")
+        return Entry(
+            self.w("f.contributing"), "" if causes else self.w("none"), bullets=tuple(causes)
         )
-        return [root, contributing]
 
     def measures(self) -> list[Item]:
         items: list[Item] = [

@@ -319,6 +319,16 @@ def test_the_default_contact_point_is_named_in_each_filings_language() -> None:
     assert draft.contact_point.startswith("Säkerhetschef, dpo@")
 
 
+def test_contributing_causes_not_yet_established_read_apart_from_none() -> None:
+    """'inga angivna' stood for both: a case officer could not tell unknown from none."""
+    label = "Bidragande orsaker: "
+    unknown = render_text(variant(COMVIQ, facts={"contributing_causes": None}))
+    none = render_text(variant(COMVIQ, facts={"contributing_causes": []}))
+    assert label + "okänt – ännu inte fastställt" in unknown
+    assert label + "inga\n" in none
+    assert "inga angivna" not in unknown + none
+
+
 def test_a_draft_from_before_languages_is_written_in_its_regulators() -> None:
     old = YOUSEE.model_dump(mode="json")
     del old["language"], old["operator_org_number"]
