@@ -9,7 +9,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from breachclock.domain.catalogue import LANGUAGES, Language
@@ -17,7 +17,8 @@ from breachclock.domain.incident.model import Policy
 from breachclock.domain.instants import zone
 from breachclock.domain.notify.delivery import CallOutcome, Plan
 from breachclock.domain.notify.identity import ALL_METHODS, IdentityMethod
-from breachclock.domain.regimes import RegimeCode, regime
+from breachclock.domain.problems import invalid
+from breachclock.domain.regimes import REGIMES, RegimeCode, regime
 from breachclock.runtime.codec import CodecKeyError, EncryptionCodec, Sealer, local_keys, parse_keys
 
 TASK_QUEUE = "breachclock-incidents"
@@ -51,6 +52,10 @@ def cli_command() -> str:
     """How to run this checkout's CLI, exactly: the pages print it."""
     starter = CHECKOUT / "starter.py"
     return f"{shlex.quote(sys.executable)} {shlex.quote(str(starter))}"
+
+
+EXAMPLE_OPERATOR = "Example Telecom AB"
+"""The operator an engine names when none is configured: never one a regulator should hear from."""
 
 
 class Settings(BaseSettings):
@@ -116,7 +121,7 @@ class Settings(BaseSettings):
     smtp_implicit_tls: bool = Field(default=False, alias="SMTP_IMPLICIT_TLS")
     mail_from: str = Field(default="breachclock@operator.example", alias="BREACHCLOCK_MAIL_FROM")
 
-    operator_name: str = Field(default="Example Telecom AB", alias="BREACHCLOCK_OPERATOR")
+    operator_name: str = Field(default=EXAMPLE_OPERATOR, alias="BREACHCLOCK_OPERATOR")
     operator_org_number: str | None = Field(
         default="556000-0000", alias="BREACHCLOCK_OPERATOR_ORG_NUMBER"
     )
@@ -278,6 +283,21 @@ class Settings(BaseSettings):
     def sealer(self) -> Sealer:
         """Sealing of personal data at rest in the stores, with the same keys."""
         return Sealer(*self.keyring())
+
+    @model_validator(mode="after")
+    def _no_example_filings_to_an_authority(self) -> Settings:
+        """Real data must not reach a real regulator by accident: with a mail relay set
+        and the example operator, the engine refuses to start while any filing would go to
+        an authority's own address (the dev default, no relay, keeps every mail in the
+        local outbox)."""
+        if self.smtp_host is None or self.operator_name != EXAMPLE_OPERATOR:
+            return self
+        real = {r.address for r in REGIMES.values()}
+        chosen = (self.pts_address, self.imy_address, self.dk_address, self.nis2_address)
+        hit = sorted(a for a in chosen if a in real)
+        if hit:
+            raise invalid("settings.example_operator_to_authority", addresses=hit)
+        return self
 
     def policy(self) -> Policy:
         """The timing and recipients fixed into each new incident."""
