@@ -27,6 +27,7 @@ def worker_env(
     """The environment of a ``worker.py`` on ``server``, with the test's queue, data and SMTP."""
     return {
         **os.environ,
+        "BREACHCLOCK_OPERATOR": settings.operator_name,
         "BREACHCLOCK_HTTP_PORT": "0",  # a test engine serves no console unless asked
         **extra,
         "TEMPORAL_ADDRESS": address(server),

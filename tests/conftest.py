@@ -150,13 +150,17 @@ async def private_server(folder: Path) -> WorkflowEnvironment:
     return await start_dev_server(ports, persistent=False)
 
 
+TEST_OPERATOR = "Testoperatören AB"
+"""A named operator: tests send to the authorities' addresses, caught by the SMTP sink."""
+
+
 def settings_for(tmp_path: Path, smtp: SmtpSink, **overrides: Any) -> Settings:
     return Settings(
         BREACHCLOCK_DATA_DIR=tmp_path / "data",
         BREACHCLOCK_TASK_QUEUE=f"test-{uuid.uuid4()}",
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=smtp.port,
-        **overrides,
+        **{"BREACHCLOCK_OPERATOR": TEST_OPERATOR, **overrides},
     )
 
 

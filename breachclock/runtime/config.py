@@ -25,8 +25,8 @@ from breachclock.domain.incident.model import Policy
 from breachclock.domain.instants import zone
 from breachclock.domain.notify.delivery import CallOutcome, Plan
 from breachclock.domain.notify.identity import ALL_METHODS, IdentityMethod
-from breachclock.domain.problems import Problem, problem, problems_of
-from breachclock.domain.regimes import RegimeCode, regime
+from breachclock.domain.problems import Problem, invalid, problem, problems_of
+from breachclock.domain.regimes import REGIMES, RegimeCode, regime
 from breachclock.runtime.codec import CodecKeyError, EncryptionCodec, Sealer, local_keys, parse_keys
 
 TASK_QUEUE = "breachclock-incidents"
@@ -134,6 +134,10 @@ def settings_or_exit(**values: Any) -> Settings:
         raise SystemExit(1) from None
 
 
+EXAMPLE_OPERATOR = "Example Telecom AB"
+"""The operator an engine names when none is configured: never one a regulator should hear from."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
 
@@ -225,15 +229,19 @@ class Settings(BaseSettings):
     smtp_implicit_tls: bool = Field(default=False, alias="SMTP_IMPLICIT_TLS")
     mail_from: str = Field(default="breachclock@operator.example", alias="BREACHCLOCK_MAIL_FROM")
 
-    operator_name: str = Field(default="Example Telecom AB", alias="BREACHCLOCK_OPERATOR")
+    operator_name: str = Field(default=EXAMPLE_OPERATOR, alias="BREACHCLOCK_OPERATOR")
     operator_org_number: str | None = Field(
         default="556000-0000", alias="BREACHCLOCK_OPERATOR_ORG_NUMBER"
     )
     """The operator's organisation number, printed in every filing."""
     contact_point: str = Field(
-        default="Data protection officer, dpo@operator.example, +46 8 000 000",
+        default="dpo@operator.example, +46 8 000 000",
         alias="BREACHCLOCK_CONTACT_POINT",
     )
+    """How a regulator reaches the contact point; the role's words are the filing's."""
+    contact_role: str | None = Field(default=None, alias="BREACHCLOCK_CONTACT_ROLE")
+    """The contact point's role, where the operator names it (otherwise the catalogue's
+    term for a data protection officer in each filing's language)."""
     operator_zone: str = Field(default="Europe/Stockholm", alias="BREACHCLOCK_ZONE")
     dk_zone: str | None = Field(default=None, alias="BREACHCLOCK_DK_ZONE")
     """The zone the Danish authority's incidents are shown in (the Danish team's), if not
@@ -415,6 +423,21 @@ class Settings(BaseSettings):
             self.console_url = f"http://{host}:{self.http_port}"
         return self
 
+    @model_validator(mode="after")
+    def _no_example_filings_to_an_authority(self) -> Settings:
+        """Real data must not reach a real regulator by accident: with a mail relay set
+        and the example operator, the engine refuses to start while any filing would go to
+        an authority's own address (the dev default, no relay, keeps every mail in the
+        local outbox)."""
+        if self.smtp_host is None or self.operator_name != EXAMPLE_OPERATOR:
+            return self
+        real = {r.address for r in REGIMES.values()}
+        chosen = (self.pts_address, self.imy_address, self.dk_address, self.nis2_address)
+        hit = sorted(a for a in chosen if a in real)
+        if hit:
+            raise invalid("settings.example_operator_to_authority", addresses=hit)
+        return self
+
     def policy(self) -> Policy:
         """The timing and recipients fixed into each new incident."""
         return Policy(
@@ -440,6 +463,7 @@ class Settings(BaseSettings):
             operator_name=self.operator_name,
             operator_org_number=self.operator_org_number,
             contact_point=self.contact_point,
+            contact_role=self.contact_role,
             nis2_language=self.nis2_language,
             cli_command=cli_command(),
             customer_phone=self.customer_phone,

@@ -53,4 +53,4 @@ async def test_worker_killed_before_due_files_once_after_restart(
     assert smtp.keys().count(f"{ref}:1") == 1
     (filing,) = state.filings
     assert filing.kind is FilingKind.INITIAL
-    assert filing.late and "engine was unavailable" in (filing.late_reason or "")
+    assert filing.late and "systemet var otillgängligt" in (filing.late_reason or "")

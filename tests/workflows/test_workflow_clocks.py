@@ -166,7 +166,7 @@ async def test_filing_after_a_late_discovery_is_late_and_says_why(
         state = await status(handle)
     (filing,) = state.filings
     assert filing.late
-    assert filing.late_reason and "recorded only at" in filing.late_reason
+    assert filing.late_reason and "registrerades först" in filing.late_reason
     body = smtp.to(PTS)[0].get_payload()[0].get_payload(decode=True).decode()
     assert "RAPPORTEN LÄMNAS FÖR SENT" in body
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from breachclock.domain.catalogue import Language, Voice
 from breachclock.domain.incident.model import (
     Approve,
     Filing,
@@ -22,8 +23,7 @@ from breachclock.domain.incident.model import (
     Policy,
     Track,
 )
-from breachclock.domain.instants import show
-from breachclock.domain.regimes import RegimeCode, Stage, StageKind, regime
+from breachclock.domain.regimes import LANGUAGE_OF, RegimeCode, Stage, StageKind, regime
 
 FIRST_KINDS = {
     "initial_report": FilingKind.INITIAL,
@@ -342,18 +342,18 @@ def late_reason(
         return None
     if track.approve and track.approve.late_reason:
         return track.approve.late_reason
+    voice = Voice(filing_language(state, track.regime), tz)
     if track.last_error:
-        return f"the report could not be sent before the deadline: {track.last_error}"
+        return voice("filing.late.relay_failed", error=track.last_error)
     recorded = state.discovery_recorded_at
     if recorded and recorded > due_at:
-        return (
-            f"awareness was recorded only at {show(recorded, tz)}, after the deadline "
-            f"({show(due_at, tz)}); filed at once"
-        )
-    return (
-        f"the engine was unavailable at the deadline ({show(due_at, tz)}); "
-        "filed as soon as it was running again"
-    )
+        return voice("filing.late.recorded_after", recorded=recorded, due=due_at)
+    return voice("filing.late.engine_down", due=due_at)
+
+
+def filing_language(state: IncidentState, code: RegimeCode) -> Language:
+    """The language a filing to ``code`` is written in (NIS2: the policy's choice)."""
+    return state.policy.nis2_language if code is RegimeCode.NIS2 else LANGUAGE_OF[code]
 
 
 def filing_reason(

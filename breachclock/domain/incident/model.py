@@ -442,7 +442,11 @@ class Policy(BaseModel):
     operator_name: str = "Operator"
     operator_org_number: str | None = None
     """The operator's organisation number (PTS's form asks for it)."""
-    contact_point: str = "Data protection officer"
+    contact_point: str = ""
+    """How to reach the contact point (e-mail, phone); the role is ``contact_role``."""
+    contact_role: str | None = None
+    """The contact point's role as the operator names it; none: the filing's own term
+    for a data protection officer, in the filing's language."""
     nis2_language: Literal["en", "sv"] = "en"
     """The language of NIS2 reports (PTS and IMY get Swedish, the Danish authority Danish)."""
     cli_command: str = "python starter.py"

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from breachclock.domain.catalogue import Language, Voice
 from breachclock.domain.incident.containment import TakedownTask
-from breachclock.domain.incident.lifecycle import LATE_REASON, FileReport
+from breachclock.domain.incident.lifecycle import LATE_REASON, FileReport, filing_language
 from breachclock.domain.incident.model import (
     REQUIRED_FACTS,
     Discover,
@@ -115,6 +115,14 @@ class ReportDraft(BaseModel):
         return self.language or LANGUAGE_OF[self.regime]
 
 
+def contact_line(state: IncidentState, code: RegimeCode) -> str:
+    """The contact point as a filing to ``code`` names it: the operator's role for it or
+    the filing language's term for a data protection officer, then how to reach it."""
+    policy = state.policy
+    role = policy.contact_role or Voice(filing_language(state, code))("filing.contact.role")
+    return ", ".join(part for part in (role, policy.contact_point) if part)
+
+
 def build_draft(
     state: IncidentState,
     step: FileReport,
@@ -138,11 +146,9 @@ def build_draft(
         recipient=policy.regulator_addresses.get(track.regime, rules.address),
         operator_name=policy.operator_name,
         operator_org_number=policy.operator_org_number,
-        contact_point=policy.contact_point,
+        contact_point=contact_line(state, track.regime),
         zone=policy.operator_zone,
-        language=policy.nis2_language
-        if track.regime is RegimeCode.NIS2
-        else LANGUAGE_OF[track.regime],
+        language=filing_language(state, track.regime),
         drafted_at=now,
         due_at=step.due_at,
         late_reason=late_reason,
@@ -533,12 +539,17 @@ class _Form:
             named = w.value("cause", f.root_cause.value)
             detail = f" – {f.root_cause_detail}" if f.root_cause_detail else ""
             root = Entry(w("f.root_cause"), named + detail)
-        contributing = Entry(
-            w("f.contributing"),
-            "" if f.contributing_causes else w("none_given"),
-            bullets=tuple(f.contributing_causes or ()),
+        return [root, self.contributing()]
+
+    def contributing(self) -> Entry:
+        """Contributing causes: not yet established (never given) reads apart from none
+        (given as an empty list), so a case officer does not take one for the other."""
+        causes = self.f.contributing_causes
+        if causes is None:
+            return self.missing_entry("f.contributing", "contributing_causes")
+        return Entry(
+            self.w("f.contributing"), "" if causes else self.w("none"), bullets=tuple(causes)
         )
-        return [root, contributing]
 
     def measures(self) -> list[Item]:
         items: list[Item] = [

@@ -109,19 +109,22 @@ def test_the_register_and_status_say_which_reports_were_never_filed() -> None:
     assert all(d["standing"] == "never filed" for d in views.deadlines(state, T0 + 2 * HOUR))
 
 
-def test_a_late_filing_says_why_in_order_of_what_is_known() -> None:
+def test_a_late_filing_says_why_in_order_of_what_is_known_in_the_filings_language() -> None:
+    """A Swedish filing's late reason is Swedish: the engine writes no English into it."""
     state = new_state()
     track, tz = state.tracks[0], zone("Europe/Stockholm")
     due = lifecycle.stage_due(track, lifecycle.current_stage(track))  # type: ignore[arg-type]
     assert due is not None
     assert lifecycle.late_reason(state, track, due, due - HOUR, tz) is None
-    assert "engine was unavailable" in (
-        lifecycle.late_reason(state, track, due, due + HOUR, tz) or ""
-    )
+    down = lifecycle.late_reason(state, track, due, due + HOUR, tz) or ""
+    assert "otillgänglig" in down and "unavailable" not in down
     state.discovery_recorded_at = due + HOUR
-    assert "recorded only at" in (lifecycle.late_reason(state, track, due, due + HOUR, tz) or "")
+    recorded = lifecycle.late_reason(state, track, due, due + HOUR, tz) or ""
+    assert "registrerades" in recorded and "recorded only" not in recorded
+    assert "kl." in recorded  # the instant as a Swedish document writes it
     track.last_error = "451 4.3.0 (at …)"
-    assert "could not be sent" in (lifecycle.late_reason(state, track, due, due + HOUR, tz) or "")
+    relay = lifecycle.late_reason(state, track, due, due + HOUR, tz) or ""
+    assert "kunde inte skickas" in relay and "451 4.3.0" in relay
 
 
 def test_a_page_marks_its_escalations_done_and_restarts_the_overdue_rhythm() -> None:

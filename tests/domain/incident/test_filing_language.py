@@ -300,6 +300,35 @@ def test_nis2_is_written_in_the_configured_language() -> None:
     assert pts.language == "sv"
 
 
+def test_the_default_contact_point_is_named_in_each_filings_language() -> None:
+    """The engine's default role for the contact point was English in every filing."""
+    policy = Settings().policy()
+    assert "Data protection officer" not in policy.contact_point
+    state = incident(policy, RegimeCode.DK)
+    pts, dk = (
+        build_draft(state, FileReport(i, FilingKind.INITIAL, "initial_report", NOW), 1, NOW, None)
+        for i in (0, 1)
+    )
+    assert pts.contact_point == f"Dataskyddsombud, {policy.contact_point}"
+    assert dk.contact_point == f"Databeskyttelsesrådgiver, {policy.contact_point}"
+    assert "Dataskyddsombud, dpo@" in render_text(pts)
+    named = incident(policy.model_copy(update={"contact_role": "Säkerhetschef"}))
+    draft = build_draft(
+        named, FileReport(0, FilingKind.INITIAL, "initial_report", NOW), 1, NOW, None
+    )
+    assert draft.contact_point.startswith("Säkerhetschef, dpo@")
+
+
+def test_contributing_causes_not_yet_established_read_apart_from_none() -> None:
+    """'inga angivna' stood for both: a case officer could not tell unknown from none."""
+    label = "Bidragande orsaker: "
+    unknown = render_text(variant(COMVIQ, facts={"contributing_causes": None}))
+    none = render_text(variant(COMVIQ, facts={"contributing_causes": []}))
+    assert label + "okänt – ännu inte fastställt" in unknown
+    assert label + "inga\n" in none
+    assert "inga angivna" not in unknown + none
+
+
 def test_a_draft_from_before_languages_is_written_in_its_regulators() -> None:
     old = YOUSEE.model_dump(mode="json")
     del old["language"], old["operator_org_number"]
