@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -90,6 +91,19 @@ def test_the_wheel_carries_every_file_of_the_packages(wheel: Path) -> None:
     missing = [p for p in packaged_sources() if p not in names]
     assert not missing, f"not in the wheel: {missing}"
     assert {"worker.py", "starter.py"} <= names
+
+
+def listening(port: int, within: float = 30.0) -> None:
+    """Wait until something accepts connections on ``port`` (127.0.0.1)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 class Process:
@@ -207,6 +221,7 @@ def test_from_the_wheel_the_engine_cli_console_worker_web_and_codec_server_run(
             "Console and API",
         )
         running.append(web)
+        listening(web_port)  # the line comes as the server starts, not once it listens
         read = httpx.get(
             f"http://127.0.0.1:{web_port}/api/incidents/INC-PKG-1",
             headers={"Authorization": f"Bearer {token}"},
@@ -216,7 +231,10 @@ def test_from_the_wheel_the_engine_cli_console_worker_web_and_codec_server_run(
         assert read.json()["reference"] == "INC-PKG-1"
 
         second = tmp_path / "second-worker"
-        relay = {"SMTP_HOST": "127.0.0.1"}  # the engine's outbox, as a cluster's workers share one
+        relay = {
+            "SMTP_HOST": "127.0.0.1",
+            "BREACHCLOCK_OPERATOR": "Paketoperatören AB",
+        }  # the engine's outbox, as a cluster's workers share one
         running.append(
             Process(
                 [breachclock, "worker"],

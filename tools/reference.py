@@ -183,52 +183,26 @@ def api_page() -> str:
     return "\n".join(lines)
 
 
-METER_CALLS = {
-    "create_counter": "counter",
-    "create_histogram": "histogram",
-    "create_histogram_float": "histogram",
-    "create_histogram_timedelta": "histogram",
-    "create_gauge": "gauge",
-    "create_gauge_float": "gauge",
-}
-
-
 def instruments() -> Iterator[tuple[str, str, str, str, str]]:
-    """(name, kind, unit, description, module) of every instrument created on a meter
-    in the code, its name a string or a module-level string constant."""
-    for tops in ("breachclock", "workflows", "activities"):
-        for path in sorted((ROOT / tops).rglob("*.py")):
-            tree = ast.parse(path.read_text())
-            constants = {
-                target.id: node.value.value
-                for node in tree.body
-                if isinstance(node, ast.Assign)
-                and isinstance(node.value, ast.Constant)
-                and isinstance(node.value.value, str)
-                for target in node.targets
-                if isinstance(target, ast.Name)
-            }
+    """(name as exported, kind, unit, description, module) of every metric the engine
+    defines: each is a ``Metric`` record in ``breachclock.runtime.metrics``. Counters
+    (a ``{thing}`` unit) are exported with ``_total``, histograms with their unit; a
+    gauge's unit is in its name already."""
+    from breachclock.runtime import metrics
 
-            def text(node: ast.expr | None, names: dict[str, str] = constants) -> str:
-                if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                    return node.value
-                if isinstance(node, ast.Name):
-                    return names.get(node.id, "")
-                return ""
+    for value in vars(metrics).values():
+        if not isinstance(value, metrics.Metric):
+            continue
+        if value.unit.startswith("{"):
+            yield f"{value.name}_total", "counter", value.unit, value.description, METRICS_MODULE
+        elif value.unit:
+            name = f"{value.name}_{value.unit}"
+            yield name, "histogram", value.unit, value.description, METRICS_MODULE
+        else:
+            yield value.name, "gauge", "", value.description, METRICS_MODULE
 
-            for node in ast.walk(tree):
-                if (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in METER_CALLS
-                    and node.args
-                ):
-                    args = [*node.args, None, None]
-                    name = text(args[0])
-                    if name:
-                        module = path.relative_to(ROOT).as_posix()
-                        kind = METER_CALLS[node.func.attr]
-                        yield name, kind, text(args[2]), text(args[1]), module
+
+METRICS_MODULE = "breachclock/runtime/metrics.py"
 
 
 def metrics_page() -> str:

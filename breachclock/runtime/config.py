@@ -108,6 +108,9 @@ def setting_problems(err: ValidationError) -> list[Problem]:
     found = []
     for inner in problems_of(err):
         name = (inner.field or "").split(".")[0]
+        if not name:  # about the settings together (no one setting): said as it is
+            found.append(inner)
+            continue
         form = shape(fields[name]) if name in fields else "value"
         finding = inner.model_copy(update={"field": None})
         found.append(problem("setting.invalid", name, [finding], name=name, form=form))
@@ -313,7 +316,9 @@ class Settings(BaseSettings):
     sms_dlr_url: str | None = Field(default=None, alias="BREACHCLOCK_SMS_DLR_URL")
     """Where the gateway posts delivery reports: the engine's ``/gateway/sms/dlr`` as
     Kannel reaches it."""
-    sms_dlr_secret: SecretStr | None = Field(default=None, alias="BREACHCLOCK_SMS_DLR_SECRET")
+    sms_dlr_secret: SecretStr | None = Field(
+        default=None, alias="BREACHCLOCK_SMS_DLR_SECRET", repr=False
+    )
     """Signs each report's link, so that only the gateway, which was given it, can report."""
     sms_dlr_allow: list[str] = Field(
         default=["127.0.0.1", "::1"], alias="BREACHCLOCK_SMS_DLR_ALLOW"

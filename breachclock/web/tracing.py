@@ -41,7 +41,16 @@ class TracedRequests:
             try:
                 await self.app(scope, receive, sending)
             finally:
-                route = getattr(scope.get("route"), "path", None)
-                if isinstance(route, str):
+                route = template(scope)
+                if route is not None:
                     span.update_name(f"{method} {route}")
                     span.set_attribute("http.route", route)
+
+
+def template(scope: Scope) -> str | None:
+    """The matched route's template with every router's prefix
+    (``/api/incidents/{reference}``): FastAPI keeps it on the route context it matched;
+    the route object it leaves in the scope knows only its own router's part."""
+    context = (scope.get("fastapi") or {}).get("effective_route_context")
+    path = getattr(context, "path_format", None) or getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else None

@@ -103,7 +103,7 @@ async def test_an_http_request_is_one_trace_down_to_the_smtp_conversation(
                 assert opened.status_code == 201, opened.text
                 discovered = await api.post(
                     f"/api/incidents/{reference}/discovery",
-                    json={"at": datetime.now(UTC).isoformat(), "by": PERSON, "how": PHONE},
+                    json={"at": datetime.now(UTC).isoformat(), "how": PHONE},
                 )
                 assert discovered.status_code == 200, discovered.text
                 approved = await api.post(f"/api/incidents/{reference}/approvals", json={})

@@ -282,6 +282,12 @@ ROWS = [
         ),
     ),
     Row(
+        "alert_resolved",
+        payloads(
+            {"fingerprint": NAMES, "at": INSTANTS}, {"at": PAST}, {"fingerprint": st.just("a1b2")}
+        ),
+    ),
+    Row(
         "open_security_report",
         payloads({"by": NAMES, "aware_at": INSTANTS}, {"by": st.just("CISO")}, {"aware_at": PAST}),
     ),

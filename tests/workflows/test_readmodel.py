@@ -96,7 +96,7 @@ async def test_the_register_and_incident_page_are_served_with_temporal_gone(
                 headers={"Authorization": "Bearer rm-token"},
             ) as web:
                 register = await web.get("/?filter=open")
-                page = await web.get("/incidents/RM-PAGE")
+                page = await web.get("/incidents/RM-PAGE?tab=timeline")
         assert register.status_code == 200 and "RM-PAGE" in register.text
         assert page.status_code == 200 and "backup restored on db-7" in page.text
         await handle.terminate()

@@ -242,6 +242,10 @@ class SubscriberFileError(ValueError):
         self.rejected = list(rejected)
         super().__init__("; ".join(p.words(Voice("en")) for p in self.problems))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by its problems (a list is parsed in a worker process of its own)."""
+        return (type(self), (self.problems, self.rejected))
+
 
 def _file_problem(
     name: str, code: str, field: str | None = None, **params: Any
