@@ -3,13 +3,15 @@ against the app served by uvicorn on 127.0.0.1, a real worker and the dev server
 
 Every page a test visits is checked with axe-core (vendored from npm under
 ``tests/web/vendor``): no serious or critical violations. Screenshots of each page go
-to ``docs/screenshots/``, for the README."""
+to ``docs/screenshots/`` (for the README) when ``BREACHCLOCK_SCREENSHOTS=1``, else to a
+temporary folder: a test run leaves the checkout as it found it."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -33,7 +35,11 @@ from tests.web.support import AGENTS, PASSWORD, Web, web
 from tests.workflows.test_ownership import body
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+SHOTS = (
+    Path(__file__).parents[2] / "docs" / "screenshots"
+    if os.environ.get("BREACHCLOCK_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "breachclock-screenshots"
+)
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
