@@ -31,8 +31,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
-import uvicorn
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from activities.plan_runner import advance
@@ -44,7 +42,7 @@ from breachclock.domain.notify.sms import SmsNotice, coding_of, render, size
 from breachclock.domain.notify.subscribers import Language, Subscriber
 from breachclock.runtime.codec import Sealer
 from breachclock.runtime.gateway import DLR_MASK, dlr_url
-from breachclock.runtime.kannel import Kannel, free_port, installed, wait_port
+from breachclock.runtime.kannel import Kannel, free_port, installed
 from breachclock.runtime.store import deliveries, records
 from breachclock.runtime.store.db import SqliteDb
 from breachclock.runtime.store.deliveries import DeliveryStore
@@ -171,18 +169,6 @@ async def campaign(
     return Measured(seconds, got, reached, rss_mib())
 
 
-async def serve_reports(store: DeliveryStore, port: int) -> tuple[uvicorn.Server, asyncio.Task]:  # type: ignore[type-arg]
-    app = FastAPI()
-    app.state.delivery_reports = DeliveryReports(store, SECRET.encode(), ["127.0.0.1"])
-    app.include_router(gateway.router)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    await asyncio.to_thread(wait_port, port)
-    return server, task
-
-
 async def run(n: int) -> list[str]:
     """(d)'s lines for the report, or why it did not run."""
     if not installed():
@@ -192,16 +178,15 @@ async def run(n: int) -> list[str]:
     store = DeliveryStore(SqliteDb(folder / "notify.db", deliveries.SCHEMA))
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}/gateway/sms/dlr"
-    server, task = await serve_reports(store, port)
+    reports = DeliveryReports(store, SECRET.encode(), ["127.0.0.1"])
     try:
-        crowd = people(n)
-        parts = size(render(SMS, NOTICE, OPERATOR, SV)).parts
-        base = await baseline(kannel, [f"+4671{i:07d}" for i in range(n)], endpoint, parts)
-        ours = await campaign(kannel, folder, crowd, endpoint, store)
-        counts = await store.counts("BENCH:")
+        async with gateway.serving_alone(reports, port):
+            crowd = people(n)
+            parts = size(render(SMS, NOTICE, OPERATOR, SV)).parts
+            base = await baseline(kannel, [f"+4671{i:07d}" for i in range(n)], endpoint, parts)
+            ours = await campaign(kannel, folder, crowd, endpoint, store)
+            counts = await store.counts("BENCH:")
     finally:
-        server.should_exit = True
-        await task
         await store.close()
         kannel.stop()
         shutil.rmtree(folder, ignore_errors=True)

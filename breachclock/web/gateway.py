@@ -5,12 +5,17 @@ caller is the gateway and whether the report counts."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+import uvicorn
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from breachclock.runtime.kannel import wait_port
 from breachclock.service.deliveries import DeliveryReports
 from breachclock.service.engine import Refused
 from breachclock.web.problems import problems_response
@@ -33,3 +38,22 @@ async def delivery_report(
         answer: JSONResponse = problems_response(403, err.problems, request)
         return answer
     return PlainTextResponse("changed" if changed else "unchanged")
+
+
+@asynccontextmanager
+async def serving_alone(reports: DeliveryReports, port: int) -> AsyncIterator[None]:
+    """The delivery-report route alone, served by uvicorn on 127.0.0.1:``port`` while
+    inside (the SMS channel's tests and benchmark, without the whole console)."""
+    app = FastAPI()
+    app.state.delivery_reports = reports
+    app.include_router(router)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    await asyncio.to_thread(wait_port, port)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task

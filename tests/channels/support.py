@@ -11,14 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-import uvicorn
 from aiohttp import web
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from activities.sms import KannelGateway, SmsSender
 from breachclock.runtime.codec import Sealer
-from breachclock.runtime.kannel import Kannel, free_port, wait_port
+from breachclock.runtime.kannel import Kannel, free_port
 from breachclock.runtime.store import deliveries, records
 from breachclock.runtime.store.db import SqliteDb
 from breachclock.runtime.store.deliveries import DeliveryStore
@@ -41,19 +39,9 @@ class Sms:
 @asynccontextmanager
 async def dlr_endpoint(store: DeliveryStore, port: int) -> AsyncIterator[None]:
     """The engine's delivery-report route, alone, served by uvicorn on ``port``."""
-    app = FastAPI()
-    app.state.delivery_reports = DeliveryReports(store, SECRET.encode(), ["127.0.0.1"])
-    app.include_router(gateway.router)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    await asyncio.to_thread(wait_port, port)
-    try:
+    reports = DeliveryReports(store, SECRET.encode(), ["127.0.0.1"])
+    async with gateway.serving_alone(reports, port):
         yield
-    finally:
-        server.should_exit = True
-        await task
 
 
 @asynccontextmanager
