@@ -38,6 +38,11 @@ REJECTED = "Rejected"
 """The ``ApplicationError`` type of a validator's refusal; its details are the problems."""
 
 
+DECIDED_AT_START = "patches-decided-at-start"
+"""``workflow.patched`` id: this run took every path the patches below guard, decided in
+the workflow task that started it (``IncidentBase._patched``)."""
+
+
 ENGLISH = Voice("en")
 """How the engine writes its own entries' ``what`` (the reader's language comes from ``code``)."""
 
@@ -80,6 +85,21 @@ class IncidentBase:
     _tasks: set[asyncio.Task[None]]
     _changed: bool
     _engine_notes: int
+    _current: bool = False
+
+    def _decide_patches(self) -> None:
+        """First thing in the run. A patch the first engine decided later, after the
+        policy's local activity, replay could not always follow: queries arriving while
+        that activity runs can close the workflow task with only its marker, so the code
+        after it ran in the next task, where the patch's marker was written; replay knows
+        the activity's result from its marker at once and runs that code a task early,
+        before it is told of the patch. A new patch is therefore decided here too."""
+        self._current = workflow.patched(DECIDED_AT_START)
+
+    def _patched(self, first_engine_patch: str) -> bool:
+        """Whether to take the path ``first_engine_patch`` guards: always, in a run that
+        decided at its start; in a run that did not, as the first engine decided it."""
+        return self._current or workflow.patched(first_engine_patch)
 
     def _track_work(self, key: str, work: Coroutine[Any, Any, None]) -> None:
         self._in_flight.add(key)

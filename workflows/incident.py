@@ -171,6 +171,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
 
     @workflow.run
     async def run(self, start: IncidentStart) -> IncidentState:
+        self._decide_patches()
         if not self._ready:
             # The engine's configuration decides the incident's policy, once, here.
             engine_policy = await workflow.execute_local_activity(
@@ -260,7 +261,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
         held = isinstance(step, SendPage) and any(
             key.startswith(f"file:{step.regime_index}:") for key in self._in_flight
         )
-        return held and workflow.patched(PAGES_AFTER_FILING)
+        return held and self._patched(PAGES_AFTER_FILING)
 
     def _start(self, step: Step | SendTakedown) -> None:
         if isinstance(step, SendTakedown):
@@ -272,7 +273,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
     # ------------------------------------------------------------- filings
 
     async def _file(self, step: FileReport) -> None:
-        if not workflow.patched(FILING_IN_STATE):
+        if not self._patched(FILING_IN_STATE):
             await self._file_retrying_here(step)
             return
         track = self.state.tracks[step.regime_index]
@@ -712,7 +713,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
 
         existing = filed()
         owed = lifecycle.reason_owed_for(self.state, index, approval, existing, workflow.now())
-        if owed is not None and workflow.patched(LATE_REASON_SUPPLEMENT):
+        if owed is not None and self._patched(LATE_REASON_SUPPLEMENT):
             self._owe_reason(track, owed, approval)
             if existing is not None:
                 return await self._reason_sent(track)

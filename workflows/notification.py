@@ -94,7 +94,7 @@ class NotifyingIncident(IncidentBase):
                 notification.skipped_total[load.source] = load.skipped_total
             if load.page_key is not None and load.page_key in notification.loaded_pages:
                 return LoadResult(added=0, repeated=load.count, people=notification.people)
-            if workflow.patched(STAGED_PAGES) and load.page_key is not None:
+            if self._patched(STAGED_PAGES) and load.page_key is not None:
                 outcome = await workflow.execute_activity(
                     api.LOAD_SUBSCRIBERS,
                     LoadPage(reference=self.state.reference, page_key=load.page_key),
@@ -238,7 +238,7 @@ class NotifyingIncident(IncidentBase):
         assert notification.notice is not None
         number = len(notification.waves) + 1
         first = notification.covered
-        signals = workflow.patched(END_SIGNAL)
+        signals = self._patched(END_SIGNAL)
         wave = Wave(
             number=number,
             first=first,

@@ -38,12 +38,12 @@ class ProjectingIncident(IncidentBase):
 
     def _project(self, changed: bool) -> None:
         """Project the state, if it ``changed``, as the next version (in the background)."""
-        if changed and workflow.patched(PROJECTED):
+        if changed and self._patched(PROJECTED):
             self._background(self._projected(self._next_version()))
 
     async def _project_last(self) -> None:
         """The closed incident, before the run ends (awaited: its tasks end with it)."""
-        if workflow.patched(PROJECTED):
+        if self._patched(PROJECTED):
             await self._projected(self._next_version())
 
     def _next_version(self) -> int:

@@ -6,7 +6,9 @@ histories are recorded from the clock, campaign and exactly-once tests with
 tests/workflows/test_exactly_once.py tests/workflows/test_late_reason.py``, every run of a chain that continued as new on its own
 (``…-run0``, ``…-run1``); record
 new ones when a path is added, never to make this test pass after a change
-(guard the change with ``workflow.patched`` instead).
+(guard the change with ``workflow.patched`` instead). Histories a change made obsolete
+for new runs stay, renamed for what they show (``projected_after_policy_…``: the read
+model's patch decided after the policy activity, as the first engine did).
 """
 
 from __future__ import annotations
