@@ -98,7 +98,10 @@ class IncidentBase:
 
     def _patched(self, first_engine_patch: str) -> bool:
         """Whether to take the path ``first_engine_patch`` guards: always, in a run that
-        decided at its start; in a run that did not, as the first engine decided it."""
+        decided at its start; in a run that did not, as the first engine decided it.
+        Only for the patches that existed when ``DECIDED_AT_START`` came (read model,
+        filing retry in the state, pages after filing, late-reason supplement, staged
+        pages, campaign end signal): a later one is decided in ``_decide_patches``."""
         return self._current or workflow.patched(first_engine_patch)
 
     def _track_work(self, key: str, work: Coroutine[Any, Any, None]) -> None:
