@@ -156,13 +156,23 @@ class Settings(BaseSettings):
         return init_settings, LenientEnv(settings_cls), dotenv_settings, file_secret_settings
 
     temporal_address: str | None = Field(default=None, alias="TEMPORAL_ADDRESS")
+    """The Temporal frontend (``host:port``); unset: the engine starts its own dev server
+    on ``BREACHCLOCK_TEMPORAL_PORT`` with its state in the data folder."""
     temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    """The Temporal namespace incidents run in."""
     temporal_api_key: str | None = Field(default=None, alias="TEMPORAL_API_KEY")
+    """An API key for Temporal Cloud (sent as a bearer token; TLS is then on)."""
     temporal_tls_cert: Path | None = Field(default=None, alias="TEMPORAL_TLS_CERT")
+    """Client certificate (PEM) for mutual TLS to Temporal."""
     temporal_tls_key: Path | None = Field(default=None, alias="TEMPORAL_TLS_KEY")
+    """The client certificate's private key (PEM)."""
     temporal_tls_ca: Path | None = Field(default=None, alias="TEMPORAL_TLS_CA")
+    """The CA (PEM) the Temporal server's certificate is checked against; unset: the
+    system's."""
     temporal_port: int = Field(default=7233, alias="BREACHCLOCK_TEMPORAL_PORT")
+    """The embedded dev server's port (only where ``TEMPORAL_ADDRESS`` is unset)."""
     ui_port: int = Field(default=8233, alias="BREACHCLOCK_UI_PORT")
+    """The embedded dev server's Temporal UI port."""
     otel_exporter: str = Field(
         default="none", alias="BREACHCLOCK_OTEL_EXPORTER", pattern="^(none|console|otlp)$"
     )
@@ -170,14 +180,19 @@ class Settings(BaseSettings):
     metrics_address: str | None = Field(default=None, alias="BREACHCLOCK_METRICS_ADDRESS")
     """host:port for the worker's Prometheus /metrics endpoint; unset: none."""
     task_queue: str = Field(default=TASK_QUEUE, alias="BREACHCLOCK_TASK_QUEUE")
+    """The incidents' task queue; their campaigns' slices use it with ``-notify`` appended."""
 
     data_dir: Path = Field(default_factory=default_data_dir, alias="BREACHCLOCK_DATA_DIR")
+    """The engine's folder (owner-only): keys, SQLite stores, the local outbox, the dev
+    server's state."""
     store_url: SecretStr | None = Field(default=None, alias="BREACHCLOCK_STORE_URL")
     """postgresql://user:password@host:5432/db: one send ledger and register shared by
     every worker; unset: SQLite in the data folder (one machine)."""
     codec_keys: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_KEYS")
     """JSON {"key-id": "<base64 of 32 bytes>"}; unset: a key made in the data folder."""
     codec_active_key: str | None = Field(default=None, alias="BREACHCLOCK_CODEC_ACTIVE_KEY")
+    """Which of ``BREACHCLOCK_CODEC_KEYS`` encrypts new data (the others still decrypt:
+    key rotation); needed when there are several."""
     link_key: SecretStr | None = Field(default=None, alias="BREACHCLOCK_LINK_KEY")
     """The key that signs page e-mails' acknowledgement links: base64 of at least 32
     bytes, the same for every worker and the console (a Secret on Kubernetes); unset: a
@@ -197,6 +212,7 @@ class Settings(BaseSettings):
         return key
 
     codec_server_port: int = Field(default=8888, alias="BREACHCLOCK_CODEC_SERVER_PORT")
+    """The codec server's port, for the Temporal UI and CLI to read encrypted payloads."""
     codec_server_token: SecretStr | None = Field(
         default=None, alias="BREACHCLOCK_CODEC_SERVER_TOKEN"
     )
@@ -206,6 +222,7 @@ class Settings(BaseSettings):
     the browser; unset: the embedded UI's (``codec_origins``)."""
 
     http_host: str = Field(default="127.0.0.1", alias="BREACHCLOCK_HTTP_HOST")
+    """The address the console and API listen on (127.0.0.1: this machine only)."""
     http_port: int = Field(default=8380, alias="BREACHCLOCK_HTTP_PORT")
     """The HTTP API and console (``make run`` serves it beside the worker; 0: not at all)."""
     language: Language = Field(default_factory=locale_language, alias="BREACHCLOCK_LANGUAGE")
@@ -224,15 +241,24 @@ class Settings(BaseSettings):
     sso_proxies: list[str] = Field(default=[], alias="BREACHCLOCK_SSO_PROXIES")
     """The proxies' addresses (IPs or networks) whose ``sso_header`` is believed."""
     session_hours: float = Field(default=12, gt=0, alias="BREACHCLOCK_SESSION_HOURS")
+    """How long a console sign-in lasts."""
 
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
+    """The mail relay filings, pages and notices go through; unset: every mail is kept
+    in the data folder's outbox and nothing leaves the machine."""
     smtp_port: int = Field(default=8025, alias="SMTP_PORT")
+    """The relay's port."""
     smtp_username: str | None = Field(default=None, alias="SMTP_USERNAME")
+    """The relay's user name, where it asks for one."""
     smtp_password: str | None = Field(default=None, alias="SMTP_PASSWORD")
+    """The relay's password."""
     smtp_implicit_tls: bool = Field(default=False, alias="SMTP_IMPLICIT_TLS")
+    """TLS from the first byte (port 465); otherwise STARTTLS where the relay offers it."""
     mail_from: str = Field(default="breachclock@operator.example", alias="BREACHCLOCK_MAIL_FROM")
+    """The sender of every mail the engine sends."""
 
     operator_name: str = Field(default=EXAMPLE_OPERATOR, alias="BREACHCLOCK_OPERATOR")
+    """The operator's name, as filings and notices print it."""
     operator_org_number: str | None = Field(
         default="556000-0000", alias="BREACHCLOCK_OPERATOR_ORG_NUMBER"
     )
@@ -246,6 +272,7 @@ class Settings(BaseSettings):
     """The contact point's role, where the operator names it (otherwise the catalogue's
     term for a data protection officer in each filing's language)."""
     operator_zone: str = Field(default="Europe/Stockholm", alias="BREACHCLOCK_ZONE")
+    """The operator's time zone: deadlines are kept in UTC and shown in this zone."""
     dk_zone: str | None = Field(default=None, alias="BREACHCLOCK_DK_ZONE")
     """The zone the Danish authority's incidents are shown in (the Danish team's), if not
     the operator's (Europe/Copenhagen where the operator is Swedish)."""
@@ -273,9 +300,11 @@ class Settings(BaseSettings):
     )
 
     customer_phone: str | None = Field(default=None, alias="BREACHCLOCK_CUSTOMER_PHONE")
+    """The operator's customer-service number, printed in notices; unset: none."""
     customer_email: str | None = Field(
         default="kundservice@operator.example", alias="BREACHCLOCK_CUSTOMER_EMAIL"
     )
+    """The operator's customer-service address, printed in notices."""
     customer_web: str | None = Field(default=None, alias="BREACHCLOCK_CUSTOMER_WEB")
     """How notified people reach the operator: the notice prints these."""
 
@@ -284,26 +313,39 @@ class Settings(BaseSettings):
     )
     """Who places notification calls: the simulator, agents by hand, or an HTTP dialer."""
     call_attempts: int = Field(default=5, ge=0, le=20, alias="BREACHCLOCK_CALL_ATTEMPTS")
+    """Calls to a person before the next channel (e-mail, then letter) is tried."""
     call_spacing_minutes: float = Field(default=120, ge=0, alias="BREACHCLOCK_CALL_SPACING_MINUTES")
+    """Time between two calls to the same person."""
     calling_hours: str = Field(
         default="09:00-20:00",
         alias="BREACHCLOCK_CALLING_HOURS",
         pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$",
     )
+    """The hours (operator's zone, ``HH:MM-HH:MM``) in which people are called."""
     notify_batch: int = Field(default=500, ge=1, le=5000, alias="BREACHCLOCK_NOTIFY_BATCH")
+    """People per campaign slice (one activity)."""
     notify_parallel: int = Field(default=4, ge=1, le=500, alias="BREACHCLOCK_NOTIFY_PARALLEL")
+    """Campaign slices this worker runs at once."""
     notify_heartbeat_seconds: float = Field(
         default=30, gt=0, alias="BREACHCLOCK_NOTIFY_HEARTBEAT_SECONDS"
     )
+    """A slice silent this long is taken for dead and retried from its last progress
+    report."""
     notify_rate: float | None = Field(default=None, gt=0, alias="BREACHCLOCK_NOTIFY_RATE")
     """Slices started per second on the notifications queue, across all workers (the
     call centre's capacity); unset: no limit."""
     dialer_url: str | None = Field(default=None, alias="BREACHCLOCK_DIALER_URL")
+    """The HTTP dialer calls are placed through (``BREACHCLOCK_CALLS=http``)."""
     dialer_token: SecretStr | None = Field(default=None, alias="BREACHCLOCK_DIALER_TOKEN")
+    """The dialer's bearer token."""
     dialer_lines: int = Field(default=20, ge=1, alias="BREACHCLOCK_DIALER_LINES")
+    """Calls the dialer places at once."""
     simulator_seed: str = Field(default="breachclock", alias="BREACHCLOCK_SIMULATOR_SEED")
+    """The call simulator's seed: the same seed, the same outcomes (demos and tests)."""
     simulator_latency_ms: float = Field(default=0, ge=0, alias="BREACHCLOCK_SIMULATOR_LATENCY_MS")
+    """How long each simulated call takes."""
     simulator_lines: int = Field(default=50, ge=1, alias="BREACHCLOCK_SIMULATOR_LINES")
+    """Simulated calls at once."""
     simulator_outcomes: dict[CallOutcome, float] | None = Field(
         default=None, alias="BREACHCLOCK_SIMULATOR_OUTCOMES"
     )
@@ -353,9 +395,14 @@ class Settings(BaseSettings):
     escalation_leads_minutes: list[int] = Field(
         default=[360, 120, 30], alias="BREACHCLOCK_ESCALATION_LEADS_MINUTES"
     )
+    """How long before a deadline pages go (minutes); each page reaches one audience
+    further: on-call, then the manager, then security."""
     auto_file_margin_minutes: int = Field(default=15, alias="BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES")
+    """How long before a deadline the engine files what it has if nobody has approved."""
     overdue_repeat_minutes: int = Field(default=360, alias="BREACHCLOCK_OVERDUE_REPEAT_MINUTES")
+    """How often management is paged again while a filing is overdue."""
     reminder_interval_hours: int = Field(default=24, alias="BREACHCLOCK_REMINDER_INTERVAL_HOURS")
+    """How often the owner is reminded of facts still missing after a justified delay."""
     takedown_remind_hours: float = Field(
         default=24, gt=0, alias="BREACHCLOCK_TAKEDOWN_REMIND_HOURS"
     )
@@ -365,15 +412,19 @@ class Settings(BaseSettings):
     page_oncall: list[str] = Field(
         default=["oncall@operator.example"], alias="BREACHCLOCK_PAGE_ONCALL"
     )
+    """Who is paged first as a deadline nears (addresses), and by every later page."""
     page_manager: list[str] = Field(
         default=["incident-manager@operator.example"], alias="BREACHCLOCK_PAGE_MANAGER"
     )
+    """Who the second page adds."""
     page_security: list[str] = Field(
         default=["ciso@operator.example"], alias="BREACHCLOCK_PAGE_SECURITY"
     )
+    """Who the last page before the deadline adds."""
     page_management: list[str] = Field(
         default=["management@operator.example"], alias="BREACHCLOCK_PAGE_MANAGEMENT"
     )
+    """Who the overdue page adds (repeated every ``BREACHCLOCK_OVERDUE_REPEAT_MINUTES``)."""
 
     @property
     def embedded(self) -> bool:
