@@ -13,7 +13,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from breachclock.runtime.store.accounts import SCHEMA, Account, AccountStore, digest
+from breachclock.runtime.store.accounts import (
+    SCHEMA,
+    Account,
+    AccountStore,
+    AuditEntry,
+    digest,
+)
 from breachclock.runtime.store.db import PostgresDb, Schema, SqliteDb
 from tests.postgres import postgresql_url_fixture  # noqa: F401 - the postgresql_url fixture
 
@@ -61,8 +67,8 @@ async def test_accounts_sessions_and_tokens_stop_when_disabled(store: AccountSto
     assert used is not None and used.last_used_at == NOW and used.id == first
     assert await store.token("t2", NOW + timedelta(days=2)) is None, "expired"
 
-    assert await store.disable("erik", NOW)
-    assert not await store.disable("erik", NOW), "once"
+    assert await store.disable("erik", NOW, "manager")
+    assert not await store.disable("erik", NOW, "manager"), "once"
     assert await store.session("s1", NOW) is None
     assert await store.token("t1", NOW) is None
     assert await store.account_by_sso("erik@op") is None
@@ -70,8 +76,34 @@ async def test_accounts_sessions_and_tokens_stop_when_disabled(store: AccountSto
     assert await store.revoke_token(second, NOW)
     assert not await store.revoke_token(second, NOW)
     assert await store.token("t2", NOW) is None
-    assert await store.set_role("maria", "auditor")
-    assert not await store.set_role("nobody", "auditor")
+    assert await store.add_account(Account(name="ingrid", role="manager"), NOW)
+    assert await store.set_role("maria", "auditor", "manager")
+    assert not await store.set_role("nobody", "auditor", "manager")
+
+
+async def test_the_last_enabled_manager_is_kept(store: AccountStore) -> None:
+    """Neither demoted nor disabled: the deployment would have no one to manage it. Its
+    sessions and tokens are left as they were."""
+    for name in ("maria", "ingrid"):
+        assert await store.add_account(Account(name=name, role="manager"), NOW)
+    await store.start_session("s-maria", "maria", "c", NOW + timedelta(hours=1))
+    await store.add_token("t-maria", "bot", "auditor", NOW, owner="maria")
+    assert await store.disable("ingrid", NOW, "manager")
+    assert not await store.set_role("maria", "auditor", "manager")
+    assert not await store.disable("maria", NOW, "manager")
+    assert await store.session("s-maria", NOW) is not None
+    assert await store.token("t-maria", NOW) is not None
+    assert await store.set_role("maria", "manager", "manager"), "to the kept role: always"
+    assert await store.enable("ingrid") and not await store.enable("ingrid")
+    assert await store.set_role("maria", "auditor", "manager"), "another manager is left"
+    for reference in ("account:maria", "INC-1", "token:abc", "accountant"):
+        await store.audit(
+            AuditEntry(
+                at=NOW, actor="x", role="manager", action="a", reference=reference, address="::1"
+            )
+        )
+    about = await store.audit_about(("account", "token"))
+    assert [a.reference for a in about] == ["token:abc", "account:maria"]
 
 
 async def test_an_idempotency_key_keeps_the_first_body_under_concurrency(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from breachclock.web.console import (
+    accounts,
     calls,
     containment,
     incident,
@@ -20,7 +21,7 @@ from breachclock.web.console import (
 from breachclock.web.console.session import set_session
 
 router = APIRouter(include_in_schema=False)
-for part in (session, register, incident, report, people, containment, calls):
+for part in (session, register, incident, report, people, containment, calls, accounts):
     router.include_router(part.router)
 
 
