@@ -174,8 +174,8 @@ async def test_a_manager_keeps_accounts_and_tokens_in_the_console(
         assert "12" in (element(short.text, "err-new-password") or ""), short.text
         made = await maria.post("/accounts", data={"name": "sara", "role": "oncall"}, headers=form)
         assert "Kontot sara är skapat" in made.text, made.text
-        password = element(made.text, "secret-value")
-        assert password and 'data-copy="secret-value"' in made.text
+        password = element(made.text, "secret-new")
+        assert password and 'data-copy="secret-new"' in made.text
         assert 'id="accounts-part" hx-swap-oob="true"' in made.text, "the list, renewed"
         async with w.client() as sara:
             signed = await sara.post("/login", data={"name": "sara", "password": password})
@@ -222,7 +222,7 @@ async def test_a_manager_keeps_accounts_and_tokens_in_the_console(
             data={"label": "siem", "owner": "sara", "role": "auditor", "days": "30"},
             headers=form,
         )
-        secret = element(token.text, "secret-value")
+        secret = element(token.text, "secret-token")
         assert secret and "API-nyckeln siem är skapad" in token.text, token.text
         (token_id,) = re.findall(r'hx-post="/tokens/([0-9a-f]+)/revoke"', token.text)
         async with w.client(headers={"Authorization": f"Bearer {secret}"}) as siem:

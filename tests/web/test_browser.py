@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
@@ -104,10 +105,20 @@ async def accessible(page: Page) -> None:
     assert found == [], (page.url, found)
 
 
-async def shot(page: Page, name: str) -> None:
+async def shot(page: Page, name: str, whole: bool = False) -> None:
+    """The page as it stands (``whole``: all of it, not only the window's height)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.evaluate("window.scrollTo(0, 0)")
-    await page.screenshot(path=str(SHOTS / f"{name}.png"))
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=whole)
+
+
+async def tab_to(page: Page, selector: str) -> None:
+    """Press Tab until ``selector`` has the focus, as a person without a mouse would."""
+    for _ in range(120):
+        await page.keyboard.press("Tab")
+        if await page.evaluate(f"document.activeElement.matches({selector!r})"):
+            return
+    raise AssertionError(f"{selector} is not reachable by Tab")
 
 
 def watch_for_errors(page: Page) -> list[str]:
@@ -213,36 +224,86 @@ async def test_the_whole_main_path_works_with_the_keyboard_alone(
         await shot(page, "sign-in")
         await accessible(page)
 
-        async def tab_to(selector: str) -> None:
-            for _ in range(120):
-                await page.keyboard.press("Tab")
-                if await page.evaluate(f"document.activeElement.matches({selector!r})"):
-                    return
-            raise AssertionError(f"{selector} is not reachable by Tab")
-
-        await tab_to("#name")
+        await tab_to(page, "#name")
         await page.keyboard.type("maria")
-        await tab_to("#password")
+        await tab_to(page, "#password")
         await page.keyboard.type(PASSWORD)
         await page.keyboard.press("Enter")
         await expect(page.locator("h1")).to_have_text("Register")
         ref = unique("KEY")
-        await tab_to("#reference")
+        await tab_to(page, "#reference")
         await page.keyboard.type(ref)
-        await tab_to("#title")
+        await tab_to(page, "#title")
         await page.keyboard.type("Secret numbers published")
-        await tab_to("#open-incident button")
+        await tab_to(page, "#open-incident button")
         await page.keyboard.press("Enter")
         await expect(page).to_have_url(f"{base}/incidents/{ref}")
-        await tab_to("#d-how")
+        await tab_to(page, "#d-how")
         await page.keyboard.type("a customer asked why her number is listed")
-        await tab_to("#discovery button")
+        await tab_to(page, "#discovery button")
         await page.keyboard.press("Enter")
         await expect(page.locator("#discover-result")).to_contain_text("initial report")
         for tab in TABS:
-            await tab_to(f"nav.tabs a[href$='tab={tab}']")
+            await tab_to(page, f"nav.tabs a[href$='tab={tab}']")
         await page.keyboard.press("Enter")
         await expect(page).to_have_url(f"{base}/incidents/{ref}?tab={TABS[-1]}")
+
+
+async def test_a_manager_makes_an_account_and_a_token_and_revokes_it_by_keyboard(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with web(dev_server, tmp_path, smtp) as w, served(w) as base, chromium() as browser:
+        await w.account("maria", Role.MANAGER)
+        context = await person(browser)
+        await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        page = await context.new_page()
+        errors = watch_for_errors(page)
+        await sign_in(page, base, "maria", "en")
+        await tab_to(page, "nav a[href='/accounts']")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("h1")).to_have_text("Accounts and API tokens")
+        await expect(page.locator("#accounts")).to_contain_text("maria")
+        await accessible(page)
+
+        await tab_to(page, "#na-name")
+        await page.keyboard.type("sara")
+        await tab_to(page, "#na-role")
+        await page.keyboard.press("ArrowUp")  # from call agent to on call
+        await tab_to(page, "#new-account button")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#new-account-result")).to_contain_text("sara is created")
+        password = await page.locator("#secret-new").text_content() or ""
+        assert len(password) >= 12
+        await expect(page.locator("#accounts tr", has_text="sara")).to_contain_text("on call")
+        await expect(page.locator("#na-name")).to_have_value(""), "the form is emptied"
+        await tab_to(page, "button[data-copy='secret-new']")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("button[data-copy='secret-new']")).to_have_text("Copied")
+        assert await page.evaluate("navigator.clipboard.readText()") == password
+
+        await tab_to(page, "#nt-label")
+        await page.keyboard.type("siem")
+        await tab_to(page, "#new-token button")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#new-token-result")).to_contain_text("siem is created")
+        secret = await page.locator("#secret-token").text_content() or ""
+        row = page.locator("#tokens tr", has_text="siem")
+        await expect(row).to_contain_text("auditor")
+        await expect(row).to_contain_text("maria")
+        await accessible(page)
+        await shot(page, "accounts", whole=True)
+
+        api = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {secret}"})
+        async with api:
+            assert (await api.get("/api/incidents")).status_code == 200
+            await tab_to(page, "#tokens button[aria-label='Revoke siem']")
+            await page.keyboard.press("Enter")
+            await expect(page.locator("#tokens-result")).to_contain_text("siem is revoked")
+            await expect(row).to_contain_text("Revoked")
+            assert (await api.get("/api/incidents")).status_code == 401
+        await expect(page.locator("#account-changes")).to_contain_text("revoked the API token")
+        await accessible(page)
+        assert not errors, errors
 
 
 async def test_an_agent_works_three_calls_to_the_end(

@@ -47,9 +47,11 @@ async def listing(request: Request, who: Principal) -> dict[str, Any]:
     """What the page and its refreshed parts show."""
     store = auth_of(request).store
     found = await accounts.accounts(store)
+    tokens = await accounts.tokens(store)
     return {
         "accounts": found,
-        "tokens": await accounts.tokens(store),
+        "tokens": tokens,
+        "labels": {k.id: k.label for k in tokens},
         "changes": await store.audit_about(("account", "token")),
         "roles": [r.value for r in Role],
         "owners": [a.name for a in found if not a.disabled],
@@ -93,6 +95,7 @@ async def changed(
         form=form,
         also="accounts_lists.html",
         secret=secret,
+        secret_id=f"secret-{form}",
         **await listing(request, who),
     )
 
