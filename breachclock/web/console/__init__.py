@@ -11,6 +11,7 @@ from breachclock.web.console import (
     accounts,
     calls,
     containment,
+    filings,
     incident,
     pages,
     people,
@@ -21,7 +22,17 @@ from breachclock.web.console import (
 from breachclock.web.console.session import set_session
 
 router = APIRouter(include_in_schema=False)
-for part in (session, register, incident, report, people, containment, calls, accounts):
+for part in (
+    session,
+    register,
+    incident,
+    report,
+    filings,
+    people,
+    containment,
+    calls,
+    accounts,
+):
     router.include_router(part.router)
 
 
