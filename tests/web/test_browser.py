@@ -155,10 +155,23 @@ async def test_a_manager_opens_discovers_records_facts_and_files_from_the_browse
         await page.fill("#d-how", "en kund frågade varför hennes nummer syns")
         await page.click("#discovery button")
         await expect(page.locator("#discover-result")).to_contain_text("inledande rapport")
+        # The initial report's clock: 24 h from awareness, in the operator's zone on
+        # hover; with the page's clock stopped at chosen instants (no wall-clock
+        # window), the countdown says what is left, then by how much it is late.
+        (track,) = (await w.app.state.engine.state(ref)).tracks
+        due = track.aware_at + timedelta(hours=24)
+        await page.clock.set_fixed_time(due - timedelta(hours=3, minutes=12))
         await page.reload()
         countdown = page.locator("#clocks time.countdown").first
-        await expect(countdown).to_have_text(re.compile(r"^om 2[0-3] h \d+ min$"))
-        assert await countdown.get_attribute("title"), "the instant itself on hover"
+        assert await countdown.get_attribute("datetime") == due.astimezone(UTC).isoformat()
+        zone = ZoneInfo(w.h.settings.operator_zone)
+        hover = due.astimezone(zone).isoformat(sep=" ", timespec="seconds")
+        assert await countdown.get_attribute("title") == hover, "the instant itself on hover"
+        await expect(countdown).to_have_text("om 3 h 12 min")
+        await page.clock.set_fixed_time(due + timedelta(minutes=5))
+        await expect(countdown).to_have_text("försenad 5 min")
+        await expect(countdown).to_have_class(re.compile(r"\boverdue\b"))
+        await page.clock.set_fixed_time(datetime.now(UTC))
         await accessible(page)
         await shot(page, "incident-overview")
 
@@ -199,6 +212,11 @@ async def test_a_manager_opens_discovers_records_facts_and_files_from_the_browse
         await w.h.wait_for(lambda: any(ref in str(m["Subject"]) for m in w.h.smtp.messages))
         mail = next(m for m in w.h.smtp.messages if ref in str(m["Subject"]))
         assert "pts" in str(mail["To"]).lower()
+        await page.goto(f"{base}/incidents/{ref}/filings/1")
+        await expect(page.locator("#mail-headers")).to_contain_text(str(mail["To"]))
+        await expect(page.locator("#mail-headers")).to_contain_text(f"[{ref}]")
+        await accessible(page)
+        await shot(page, "filing-as-sent", whole=True)
 
         for tab in ("people", "containment", "audit"):
             await page.goto(f"{base}/incidents/{ref}?tab={tab}")
