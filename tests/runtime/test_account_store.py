@@ -148,3 +148,29 @@ async def test_a_version_1_database_keeps_its_sso_accounts_and_tokens(tmp_path: 
         assert token is not None and token.id == digest("old-secret")[:16]
     finally:
         await store.db.close()
+
+
+async def test_two_managers_taking_each_other_out_at_once_leave_one(
+    store: AccountStore,
+) -> None:
+    """Each demotes or disables the other at the same moment, through stores of their
+    own (two web processes): one of the two changes is refused, every time."""
+    db = store.db
+    other = AccountStore(
+        SqliteDb(db.path, SCHEMA) if isinstance(db, SqliteDb) else PostgresDb(db._url, SCHEMA)  # type: ignore[attr-defined]
+    )
+    try:
+        for round_ in range(15):
+            a, b = f"a{round_}", f"b{round_}"
+            await store.db.atomic([("UPDATE accounts SET role = 'auditor'", ())])
+            for name in (a, b):
+                assert await store.add_account(Account(name=name, role="manager"), NOW)
+            done = await asyncio.gather(
+                store.set_role(a, "auditor", "manager"),
+                other.disable(b, NOW, "manager")
+                if round_ % 2
+                else other.set_role(b, "auditor", "manager"),
+            )
+            assert sorted(done) == [False, True], round_
+    finally:
+        await other.db.close()

@@ -19,7 +19,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from breachclock.runtime.store.db import Db, Migration, OnDb, Schema, instant, seconds
+from breachclock.runtime.store.db import (
+    Db,
+    Migration,
+    OnDb,
+    Schema,
+    Statement,
+    instant,
+    seconds,
+)
 
 AUDIT = """CREATE TABLE audit (
     seq {seq},
@@ -138,6 +146,9 @@ NOT_LAST = (
 """The account (of ``accounts``, in an UPDATE) is not the last enabled one of the role
 given as the parameter."""
 
+ROLES_LOCK = 0x62636163  # "bcac"
+"""The PostgreSQL advisory lock that changes to roles and access take in turn."""
+
 ACCOUNT_COLUMNS = "name, role, password_hash, sso, disabled_at"
 TOKEN_COLUMNS = "id, label, role, owner, created_at, expires_at, revoked_at, last_used_at"
 
@@ -218,7 +229,7 @@ class AccountStore(OnDb):
         True if changed."""
         guard, params = ("", (role, name)) if role == keep else (NOT_LAST, (role, name, keep))
         sql = "UPDATE accounts SET role = ? WHERE name = ?" + (f" AND {guard}" if guard else "")
-        (changed,) = await self.db.atomic([(sql, params)])
+        (changed,) = await self._one_at_a_time([(sql, params)])
         return changed == 1
 
     async def disable(self, name: str, now: datetime, keep: str) -> bool:
@@ -227,7 +238,7 @@ class AccountStore(OnDb):
         this call disabled it."""
         at = seconds(now)
         gone = "SELECT name FROM accounts WHERE name = ? AND disabled_at IS NOT NULL"
-        changed, _, _ = await self.db.atomic(
+        changed, _, _ = await self._one_at_a_time(
             [
                 (
                     "UPDATE accounts SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL"
@@ -243,6 +254,16 @@ class AccountStore(OnDb):
             ]
         )
         return changed == 1
+
+    async def _one_at_a_time(self, statements: list[Statement]) -> list[int]:
+        """Changes that take someone's role or access away, one after another: SQLite
+        has one writer at a time; on PostgreSQL, read committed lets two transactions
+        each see the other manager still there, so they first take one transaction
+        lock, and each statement then reads what the other committed."""
+        if self.db.dialect != "postgresql":
+            return await self.db.atomic(statements)
+        lock = (f"SELECT pg_advisory_xact_lock({ROLES_LOCK})", ())
+        return (await self.db.atomic([lock, *statements]))[1:]
 
     async def enable(self, name: str) -> bool:
         """Let a disabled account sign in again (its old sessions and tokens stay
