@@ -299,6 +299,14 @@ async def test_a_manager_makes_an_account_and_a_token_and_revokes_it_by_keyboard
         await expect(page.locator("button[data-copy='secret-new']")).to_have_text("Copied")
         assert await page.evaluate("navigator.clipboard.readText()") == password
 
+        mine = page.locator("#accounts tr", has_text="maria")
+        await tab_to(page, "form[hx-post='/accounts/maria/role'] select")
+        await page.keyboard.press("ArrowDown")
+        await tab_to(page, "form[hx-post='/accounts/maria/role'] button")
+        await page.keyboard.press("Enter")
+        await expect(mine.locator(".field-error").first).to_contain_text("your own role")
+        await expect(mine).to_contain_text("incident manager"), "still a manager"
+
         await tab_to(page, "#nt-label")
         await page.keyboard.type("siem")
         await tab_to(page, "#new-token button")
