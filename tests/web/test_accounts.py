@@ -213,6 +213,14 @@ async def test_a_manager_keeps_accounts_and_tokens_in_the_console(
             again = await sara.post("/login", data={"name": "sara", "password": password})
             assert again.status_code == 303
 
+        odd = "ola/nord ?#"  # any name: the page's links must still reach it
+        await maria.post("/accounts", data={"name": odd, "role": "agent"}, headers=form)
+        (path,) = re.findall(
+            r'hx-post="(/accounts/ola[^"]*/disable)"', (await maria.get("/accounts")).text
+        )
+        gone = await maria.post(path, headers=form)
+        assert f"Kontot {odd} är avstängt" in gone.text.replace("&#34;", '"'), gone.text
+
         nobody = await maria.post(
             "/tokens", data={"label": "siem", "owner": "nobody", "role": "auditor"}, headers=form
         )
@@ -243,11 +251,13 @@ async def test_a_manager_keeps_accounts_and_tokens_in_the_console(
 
         changes = await w.auth.store.audit_about(("account", "token"))
         done = [(c.actor, c.action, c.reference) for c in reversed(changes)]
-        assert done[:6] == [
+        assert done[:8] == [
             ("maria", "account.created.oncall", "account:sara"),
             ("maria", "account.role.auditor", "account:sara"),
             ("maria", "account.disabled", "account:sara"),
             ("maria", "account.enabled", "account:sara"),
+            ("maria", "account.created.agent", f"account:{odd}"),
+            ("maria", "account.disabled", f"account:{odd}"),
             ("maria", "token.created.auditor", f"token:{token_id}"),
             ("maria", "token.revoked", f"token:{token_id}"),
         ]

@@ -130,7 +130,7 @@ async def create_account_form(
     return await changed(request, who, act, ("name", "role", "password", "sso"), "new")
 
 
-@router.post("/accounts/{name}/role")
+@router.post("/accounts/{name:path}/role")
 async def role_form(
     request: Request,
     name: str,
@@ -148,7 +148,7 @@ async def role_form(
     return await changed(request, who, act, ("role",), f"a{row}")
 
 
-@router.post("/accounts/{name}/{turn}")
+@router.post("/accounts/{name:path}/{turn}")
 async def state_form(
     request: Request,
     name: str,
