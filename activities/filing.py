@@ -45,7 +45,7 @@ class MailActivities:
             subtype="pdf",
             filename=f"{draft.reference}-{draft.number}.pdf",
         )
-        return await self.mailer.send_once(draft.idempotency_key, message)
+        return await self.mailer.send_once(draft.idempotency_key, message, keep=draft.reference)
 
     @activity.defn(name=SEND_PAGE)
     async def send_page(self, draft: PageDraft) -> Receipt:

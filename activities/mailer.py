@@ -21,6 +21,7 @@ import ipaddress
 import os
 import ssl
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses
@@ -36,7 +37,7 @@ from temporalio.exceptions import ApplicationError
 from activities.api import Receipt
 from activities.smtp_commit import reply
 from breachclock.runtime.config import Settings
-from breachclock.runtime.store.records import RecordStore
+from breachclock.runtime.store.records import Kept, RecordStore
 
 log = structlog.get_logger(__name__)
 
@@ -94,15 +95,19 @@ class Mailer:
         self.store = store
         self.tracer = tracer or NoOpTracer()
 
-    async def send_once(self, key: str, message: EmailMessage, wait: float = 0.0) -> Receipt:
+    async def send_once(
+        self, key: str, message: EmailMessage, wait: float = 0.0, keep: str | None = None
+    ) -> Receipt:
         """Send ``message`` unless ``key`` was sent (then its recorded receipt, marked a
         duplicate). While another attempt holds the key, poll for up to ``wait`` seconds
-        (a request that has no Temporal to retry it), then raise ``KeyBusy``."""
+        (a request that has no Temporal to retry it), then raise ``KeyBusy``. ``keep``:
+        the incident under which the message's bytes, as they went, are kept with the
+        record of the send (a filing)."""
         deadline = time.monotonic() + wait
         pause = 0.02
         while True:
             try:
-                return await self._send_once(key, message)
+                return await self._send_once(key, message, keep)
             except KeyBusy:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -110,7 +115,7 @@ class Mailer:
                 await asyncio.sleep(min(pause, left))
                 pause = min(pause * 2, 0.5)
 
-    async def _send_once(self, key: str, message: EmailMessage) -> Receipt:
+    async def _send_once(self, key: str, message: EmailMessage, keep: str | None) -> Receipt:
         holder = attempt_name()
         if not await self.store.lease(key, holder, datetime.now(UTC), LEASE):
             recorded = await self.store.sent(key)
@@ -131,7 +136,7 @@ class Mailer:
                     "server.port": self.relay.port,
                 },
             ):
-                await self._deliver(message)
+                raw = await self._deliver(message)
         except BaseException:
             await self.store.release(key, holder)
             raise
@@ -142,16 +147,24 @@ class Mailer:
             recipients=len(recipients),
         )
         first = await self.store.record_sent(
-            key, receipt.message_id, receipt.sent_at, receipt.model_dump(mode="json")
+            key,
+            receipt.message_id,
+            receipt.sent_at,
+            receipt.model_dump(mode="json"),
+            Kept(keep, raw) if keep else None,
         )
         if not first:
             log.warning("mail.sent_concurrently", key=key)
         log.info("mail.sent", key=key, recipients=receipt.recipients)
         return receipt
 
-    async def _deliver(self, message: EmailMessage) -> None:
+    async def _deliver(self, message: EmailMessage) -> bytes:
+        """Hand ``message`` to the relay: the bytes it took."""
+        client = Capturing(**smtp_options(self.relay))
         try:
-            await aiosmtplib.send(message, **smtp_options(self.relay))
+            async with client:
+                await client.send_message(message)
+            return client.sent
         except aiosmtplib.SMTPRecipientsRefused as err:
             codes = {e.code for e in err.recipients}
             if all(code >= 500 for code in codes):
@@ -164,6 +177,19 @@ class Mailer:
                     f"the relay refused the message ({reply(err.code, err.message)})"
                 ) from None
             raise
+
+
+class Capturing(aiosmtplib.SMTP):
+    """An SMTP client that remembers the bytes of the message it sent, as the relay
+    took them (serialised for that relay's extensions, without Bcc)."""
+
+    sent = b""
+
+    async def sendmail(
+        self, sender: str, recipients: str | Sequence[str], message: str | bytes, **kw: Any
+    ) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
+        self.sent = message.encode() if isinstance(message, str) else message
+        return await super().sendmail(sender, recipients, message, **kw)
 
 
 def refused(message: str) -> ApplicationError:

@@ -4,8 +4,8 @@ The campaign's store holds every affected person's name, number and address, and
 every attempt to reach them, for as long as the campaign needs them; the register
 keeps the incident itself (its counts, decisions and filings) for good. Once an
 incident has been closed for ``BREACHCLOCK_RETENTION_DAYS``, this deletes what the
-store holds of its people, staged pages nobody loaded, and the local outbox's
-copies of mails: idempotent, so a retried or repeated run changes nothing more.
+store holds of its people, the copies of its filings as sent, staged pages nobody
+loaded, and the local outbox's copies of mails: idempotent, so a retried or repeated run changes nothing more.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class RetentionActivities:
         expired = await self.records.closed_before(request.now - self.retention)
         for reference in expired:
             await self.people.purge(reference)
+            await self.records.forget_copies(reference)
             await self.records.mark_purged(reference, request.now)
             log.info("retention.purged", reference=reference)
         staged = await self.people.drop_staged(request.now - STAGED_FOR)

@@ -75,20 +75,39 @@ async def create_account(
 
 
 async def set_role(store: AccountStore, name: str, role: Role, by: str) -> None:
+    """Another role for an account; never one's own, and never the last enabled
+    manager's (the deployment would have no one to keep it)."""
     if name == by:
-        raise Refused(problem("account.self", "name"))
-    if not await store.set_role(name, role):
-        raise Refused(problem("account.unknown", "name", name=name))
+        raise Refused(problem("account.self", "role"))
+    if not await store.set_role(name, role, Role.MANAGER):
+        raise await _why_not(store, name, "role")
 
 
 async def disable_account(store: AccountStore, name: str, by: str, now: datetime) -> None:
     """Disable an account: its sessions end and its tokens stop at once. Disabling one
-    already disabled is the same (done once)."""
+    already disabled is the same (done once); one's own, or the last enabled manager,
+    is refused."""
     if name == by:
         raise Refused(problem("account.self", "name"))
-    if await store.account(name) is None:
+    if not await store.disable(name, now, Role.MANAGER):
+        found = await store.account(name)
+        if found is None or not found.disabled:
+            raise await _why_not(store, name, "name")
+
+
+async def enable_account(store: AccountStore, name: str) -> None:
+    """Let a disabled account sign in again; the sessions and tokens that stopped when it
+    was disabled stay stopped. Enabling one already enabled is the same."""
+    if not await store.enable(name) and await store.account(name) is None:
         raise Refused(problem("account.unknown", "name", name=name))
-    await store.disable(name, now)
+
+
+async def _why_not(store: AccountStore, name: str, field: str) -> Refused:
+    """Why the store left an account as it was, after its statement decided: unknown,
+    or the last enabled manager."""
+    if await store.account(name) is None:
+        return Refused(problem("account.unknown", "name", name=name))
+    return Refused(problem("account.last_manager", field, name=name))
 
 
 async def create_token(
@@ -99,7 +118,12 @@ async def create_token(
     now: datetime,
     valid_for: timedelta | None = None,
 ) -> tuple[str, str]:
-    """A new API token: (its id, its secret; the secret is shown once and never kept)."""
+    """A new API token: (its id, its secret; the secret is shown once and never kept).
+    Its ``owner`` is an enabled account: the token stops when that account is disabled."""
+    if owner is not None:
+        found = await store.account(owner)
+        if found is None or found.disabled:
+            raise Refused(problem("account.unknown", "owner", name=owner))
     secret = secrets.token_urlsafe(32)
     expires = now + valid_for if valid_for else None
     token_id = await store.add_token(secret, label, role, now, owner=owner, expires=expires)

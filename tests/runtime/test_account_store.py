@@ -13,7 +13,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from breachclock.runtime.store.accounts import SCHEMA, Account, AccountStore, digest
+from breachclock.runtime.store.accounts import (
+    SCHEMA,
+    Account,
+    AccountStore,
+    AuditEntry,
+    digest,
+)
 from breachclock.runtime.store.db import PostgresDb, Schema, SqliteDb
 from tests.postgres import postgresql_url_fixture  # noqa: F401 - the postgresql_url fixture
 
@@ -61,8 +67,8 @@ async def test_accounts_sessions_and_tokens_stop_when_disabled(store: AccountSto
     assert used is not None and used.last_used_at == NOW and used.id == first
     assert await store.token("t2", NOW + timedelta(days=2)) is None, "expired"
 
-    assert await store.disable("erik", NOW)
-    assert not await store.disable("erik", NOW), "once"
+    assert await store.disable("erik", NOW, "manager")
+    assert not await store.disable("erik", NOW, "manager"), "once"
     assert await store.session("s1", NOW) is None
     assert await store.token("t1", NOW) is None
     assert await store.account_by_sso("erik@op") is None
@@ -70,8 +76,34 @@ async def test_accounts_sessions_and_tokens_stop_when_disabled(store: AccountSto
     assert await store.revoke_token(second, NOW)
     assert not await store.revoke_token(second, NOW)
     assert await store.token("t2", NOW) is None
-    assert await store.set_role("maria", "auditor")
-    assert not await store.set_role("nobody", "auditor")
+    assert await store.add_account(Account(name="ingrid", role="manager"), NOW)
+    assert await store.set_role("maria", "auditor", "manager")
+    assert not await store.set_role("nobody", "auditor", "manager")
+
+
+async def test_the_last_enabled_manager_is_kept(store: AccountStore) -> None:
+    """Neither demoted nor disabled: the deployment would have no one to manage it. Its
+    sessions and tokens are left as they were."""
+    for name in ("maria", "ingrid"):
+        assert await store.add_account(Account(name=name, role="manager"), NOW)
+    await store.start_session("s-maria", "maria", "c", NOW + timedelta(hours=1))
+    await store.add_token("t-maria", "bot", "auditor", NOW, owner="maria")
+    assert await store.disable("ingrid", NOW, "manager")
+    assert not await store.set_role("maria", "auditor", "manager")
+    assert not await store.disable("maria", NOW, "manager")
+    assert await store.session("s-maria", NOW) is not None
+    assert await store.token("t-maria", NOW) is not None
+    assert await store.set_role("maria", "manager", "manager"), "to the kept role: always"
+    assert await store.enable("ingrid") and not await store.enable("ingrid")
+    assert await store.set_role("maria", "auditor", "manager"), "another manager is left"
+    for reference in ("account:maria", "INC-1", "token:abc", "accountant"):
+        await store.audit(
+            AuditEntry(
+                at=NOW, actor="x", role="manager", action="a", reference=reference, address="::1"
+            )
+        )
+    about = await store.audit_about(("account", "token"))
+    assert [a.reference for a in about] == ["token:abc", "account:maria"]
 
 
 async def test_an_idempotency_key_keeps_the_first_body_under_concurrency(
@@ -116,3 +148,29 @@ async def test_a_version_1_database_keeps_its_sso_accounts_and_tokens(tmp_path: 
         assert token is not None and token.id == digest("old-secret")[:16]
     finally:
         await store.db.close()
+
+
+async def test_two_managers_taking_each_other_out_at_once_leave_one(
+    store: AccountStore,
+) -> None:
+    """Each demotes or disables the other at the same moment, through stores of their
+    own (two web processes): one of the two changes is refused, every time."""
+    db = store.db
+    other = AccountStore(
+        SqliteDb(db.path, SCHEMA) if isinstance(db, SqliteDb) else PostgresDb(db._url, SCHEMA)  # type: ignore[attr-defined]
+    )
+    try:
+        for round_ in range(15):
+            a, b = f"a{round_}", f"b{round_}"
+            await store.db.atomic([("UPDATE accounts SET role = 'auditor'", ())])
+            for name in (a, b):
+                assert await store.add_account(Account(name=name, role="manager"), NOW)
+            done = await asyncio.gather(
+                store.set_role(a, "auditor", "manager"),
+                other.disable(b, NOW, "manager")
+                if round_ % 2
+                else other.set_role(b, "auditor", "manager"),
+            )
+            assert sorted(done) == [False, True], round_
+    finally:
+        await other.db.close()

@@ -116,6 +116,28 @@ async def test_duplicate_key_keeps_the_first_record(backend: Backend) -> None:
     assert await backend.count_sent() == 1
 
 
+async def test_a_filing_as_sent_is_kept_sealed_with_its_record_until_retention(
+    backend: Backend,
+) -> None:
+    """The copy is written by the statement that records the send, so only the winning
+    record's copy is kept; it is sealed at rest, and retention deletes it while the
+    record that the key was sent stays."""
+    store = backend.store()
+    first = b"Subject: INC-9 initial\r\n\r\nPersonnummer 19121212-1212\r\n"
+    kept = records.Kept("INC-9", first)
+    assert await store.record_sent("INC-9:1", "<1@b>", T0, receipt("INC-9:1"), kept)
+    again = records.Kept("INC-9", b"another body")
+    assert not await backend.store().record_sent("INC-9:1", "<2@b>", T0, receipt("K"), again)
+    assert await store.copy_of("INC-9:1") == first
+    assert await store.record_sent("INC-9:2", "<3@b>", T0, receipt("INC-9:2"))
+    assert await store.copy_of("INC-9:2") is None, "sent without a copy"
+    (stored,) = await store.db.query("SELECT copy FROM ledger WHERE key = 'INC-9:1'")
+    assert b"19121212" not in str(stored[0]).encode() and str(stored[0]).startswith("sealed:")
+    assert await store.forget_copies("INC-9") == 1
+    assert await store.copy_of("INC-9:1") is None
+    assert await store.sent("INC-9:1") == receipt("INC-9:1"), "still recorded as sent"
+
+
 async def test_concurrent_record_of_one_key_leaves_one_row(backend: Backend) -> None:
     """Many tasks on two "workers", each with its own store, race on one key (and on
     creating the schema): exactly one insert wins and its record is the one kept."""

@@ -81,3 +81,13 @@ async def web(
         app = create_app(h.settings, env.client, upload_limit=upload)
         async with app.router.lifespan_context(app):
             yield Web(h, app)
+
+
+def element(html: str, id_: str) -> str | None:
+    """The text of the element with ``id_`` in a page or fragment (up to its first inner
+    tag), as a person reads it there."""
+    at = html.find(f'id="{id_}"')
+    if at < 0:
+        return None
+    start = html.index(">", at) + 1
+    return html[start : html.index("<", start)]

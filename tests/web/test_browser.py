@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
@@ -104,10 +105,20 @@ async def accessible(page: Page) -> None:
     assert found == [], (page.url, found)
 
 
-async def shot(page: Page, name: str) -> None:
+async def shot(page: Page, name: str, whole: bool = False) -> None:
+    """The page as it stands (``whole``: all of it, not only the window's height)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.evaluate("window.scrollTo(0, 0)")
-    await page.screenshot(path=str(SHOTS / f"{name}.png"))
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=whole)
+
+
+async def tab_to(page: Page, selector: str) -> None:
+    """Press Tab until ``selector`` has the focus, as a person without a mouse would."""
+    for _ in range(120):
+        await page.keyboard.press("Tab")
+        if await page.evaluate(f"document.activeElement.matches({selector!r})"):
+            return
+    raise AssertionError(f"{selector} is not reachable by Tab")
 
 
 def watch_for_errors(page: Page) -> list[str]:
@@ -144,10 +155,23 @@ async def test_a_manager_opens_discovers_records_facts_and_files_from_the_browse
         await page.fill("#d-how", "en kund frågade varför hennes nummer syns")
         await page.click("#discovery button")
         await expect(page.locator("#discover-result")).to_contain_text("inledande rapport")
+        # The initial report's clock: 24 h from awareness, in the operator's zone on
+        # hover; with the page's clock stopped at chosen instants (no wall-clock
+        # window), the countdown says what is left, then by how much it is late.
+        (track,) = (await w.app.state.engine.state(ref)).tracks
+        due = track.aware_at + timedelta(hours=24)
+        await page.clock.set_fixed_time(due - timedelta(hours=3, minutes=12))
         await page.reload()
         countdown = page.locator("#clocks time.countdown").first
-        await expect(countdown).to_have_text(re.compile(r"^om 2[0-3] h \d+ min$"))
-        assert await countdown.get_attribute("title"), "the instant itself on hover"
+        assert await countdown.get_attribute("datetime") == due.astimezone(UTC).isoformat()
+        zone = ZoneInfo(w.h.settings.operator_zone)
+        hover = due.astimezone(zone).isoformat(sep=" ", timespec="seconds")
+        assert await countdown.get_attribute("title") == hover, "the instant itself on hover"
+        await expect(countdown).to_have_text("om 3 h 12 min")
+        await page.clock.set_fixed_time(due + timedelta(minutes=5))
+        await expect(countdown).to_have_text("försenad 5 min")
+        await expect(countdown).to_have_class(re.compile(r"\boverdue\b"))
+        await page.clock.set_fixed_time(datetime.now(UTC))
         await accessible(page)
         await shot(page, "incident-overview")
 
@@ -188,6 +212,11 @@ async def test_a_manager_opens_discovers_records_facts_and_files_from_the_browse
         await w.h.wait_for(lambda: any(ref in str(m["Subject"]) for m in w.h.smtp.messages))
         mail = next(m for m in w.h.smtp.messages if ref in str(m["Subject"]))
         assert "pts" in str(mail["To"]).lower()
+        await page.goto(f"{base}/incidents/{ref}/filings/1")
+        await expect(page.locator("#mail-headers")).to_contain_text(str(mail["To"]))
+        await expect(page.locator("#mail-headers")).to_contain_text(f"[{ref}]")
+        await accessible(page)
+        await shot(page, "filing-as-sent", whole=True)
 
         for tab in ("people", "containment", "audit"):
             await page.goto(f"{base}/incidents/{ref}?tab={tab}")
@@ -213,36 +242,94 @@ async def test_the_whole_main_path_works_with_the_keyboard_alone(
         await shot(page, "sign-in")
         await accessible(page)
 
-        async def tab_to(selector: str) -> None:
-            for _ in range(120):
-                await page.keyboard.press("Tab")
-                if await page.evaluate(f"document.activeElement.matches({selector!r})"):
-                    return
-            raise AssertionError(f"{selector} is not reachable by Tab")
-
-        await tab_to("#name")
+        await tab_to(page, "#name")
         await page.keyboard.type("maria")
-        await tab_to("#password")
+        await tab_to(page, "#password")
         await page.keyboard.type(PASSWORD)
         await page.keyboard.press("Enter")
         await expect(page.locator("h1")).to_have_text("Register")
         ref = unique("KEY")
-        await tab_to("#reference")
+        await tab_to(page, "#reference")
         await page.keyboard.type(ref)
-        await tab_to("#title")
+        await tab_to(page, "#title")
         await page.keyboard.type("Secret numbers published")
-        await tab_to("#open-incident button")
+        await tab_to(page, "#open-incident button")
         await page.keyboard.press("Enter")
         await expect(page).to_have_url(f"{base}/incidents/{ref}")
-        await tab_to("#d-how")
+        await tab_to(page, "#d-how")
         await page.keyboard.type("a customer asked why her number is listed")
-        await tab_to("#discovery button")
+        await tab_to(page, "#discovery button")
         await page.keyboard.press("Enter")
         await expect(page.locator("#discover-result")).to_contain_text("initial report")
         for tab in TABS:
-            await tab_to(f"nav.tabs a[href$='tab={tab}']")
+            await tab_to(page, f"nav.tabs a[href$='tab={tab}']")
         await page.keyboard.press("Enter")
         await expect(page).to_have_url(f"{base}/incidents/{ref}?tab={TABS[-1]}")
+
+
+async def test_a_manager_makes_an_account_and_a_token_and_revokes_it_by_keyboard(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with web(dev_server, tmp_path, smtp) as w, served(w) as base, chromium() as browser:
+        await w.account("maria", Role.MANAGER)
+        context = await person(browser)
+        await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        page = await context.new_page()
+        errors = watch_for_errors(page)
+        await sign_in(page, base, "maria", "en")
+        await tab_to(page, "nav a[href='/accounts']")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("h1")).to_have_text("Accounts and API tokens")
+        await expect(page.locator("#accounts")).to_contain_text("maria")
+        await accessible(page)
+
+        await tab_to(page, "#na-name")
+        await page.keyboard.type("sara")
+        await tab_to(page, "#na-role")
+        await page.keyboard.press("ArrowUp")  # from call agent to on call
+        await tab_to(page, "#new-account button")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#new-account-result")).to_contain_text("sara is created")
+        password = await page.locator("#secret-new").text_content() or ""
+        assert len(password) >= 12
+        await expect(page.locator("#accounts tr", has_text="sara")).to_contain_text("on call")
+        await expect(page.locator("#na-name")).to_have_value(""), "the form is emptied"
+        await tab_to(page, "button[data-copy='secret-new']")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("button[data-copy='secret-new']")).to_have_text("Copied")
+        assert await page.evaluate("navigator.clipboard.readText()") == password
+
+        mine = page.locator("#accounts tr", has_text="maria")
+        await tab_to(page, "form[hx-post='/accounts/maria/role'] select")
+        await page.keyboard.press("ArrowDown")
+        await tab_to(page, "form[hx-post='/accounts/maria/role'] button")
+        await page.keyboard.press("Enter")
+        await expect(mine.locator(".field-error").first).to_contain_text("your own role")
+        await expect(mine).to_contain_text("incident manager"), "still a manager"
+
+        await tab_to(page, "#nt-label")
+        await page.keyboard.type("siem")
+        await tab_to(page, "#new-token button")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#new-token-result")).to_contain_text("siem is created")
+        secret = await page.locator("#secret-token").text_content() or ""
+        row = page.locator("#tokens tr", has_text="siem")
+        await expect(row).to_contain_text("auditor")
+        await expect(row).to_contain_text("maria")
+        await accessible(page)
+        await shot(page, "accounts", whole=True)
+
+        api = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {secret}"})
+        async with api:
+            assert (await api.get("/api/incidents")).status_code == 200
+            await tab_to(page, "#tokens button[aria-label='Revoke siem']")
+            await page.keyboard.press("Enter")
+            await expect(page.locator("#tokens-result")).to_contain_text("siem is revoked")
+            await expect(row).to_contain_text("Revoked")
+            assert (await api.get("/api/incidents")).status_code == 401
+        await expect(page.locator("#account-changes")).to_contain_text("revoked the API token")
+        await accessible(page)
+        assert not errors, errors
 
 
 async def test_an_agent_works_three_calls_to_the_end(

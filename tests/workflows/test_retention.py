@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.api import Purge
 from activities.retention import RetentionActivities
 from breachclock.runtime.store import open_notify_store, open_store
+from breachclock.runtime.store.records import Kept
 from tests.conftest import SmtpSink, harness, settings_for
 from tests.notify_support import people
 from workflows.retention import SCHEDULE_ID, RetentionWorkflow, ensure_schedule
@@ -34,6 +35,8 @@ async def test_people_are_purged_after_the_retention_and_the_register_keeps_the_
             await crowd.stage(reference, "a" * 32, people(3), NOW)
             await crowd.load(reference, "a" * 32)
             await records.register(reference, closed, f'{{"reference": "{reference}"}}')
+            kept = Kept(reference, b"Subject: the filing as sent\r\n\r\n...")
+            await records.record_sent(f"{reference}:1", "<m>", closed, {}, kept)
         await crowd.stage("INC-NEW", "b" * 32, people(1), NOW - timedelta(days=2))  # abandoned
         sweep = RetentionActivities(records, crowd, timedelta(days=90), outbox)
         first = await sweep.purge_expired(Purge(now=NOW))
@@ -43,6 +46,9 @@ async def test_people_are_purged_after_the_retention_and_the_register_keeps_the_
         assert not await crowd.holds("INC-OLD") and await crowd.person("INC-OLD", "S000001") is None
         assert await crowd.holds("INC-NEW"), "not yet past its retention"
         assert await records.registered("INC-OLD") == '{"reference": "INC-OLD"}'
+        assert await records.copy_of("INC-OLD:1") is None, "the filing's copy goes too"
+        assert await records.copy_of("INC-NEW:1"), "kept while the incident is"
+        assert await records.sent("INC-OLD:1") == {}, "still recorded as sent"
     assert [p.name for p in outbox.iterdir()] == ["new.eml"]
 
 

@@ -108,11 +108,17 @@ class ReportDraft(BaseModel):
 
     @property
     def idempotency_key(self) -> str:
-        return f"{self.reference}:{self.number}"
+        return filing_key(self.reference, self.number)
 
     @property
     def words(self) -> Language:
         return self.language or LANGUAGE_OF[self.regime]
+
+
+def filing_key(reference: str, number: int) -> str:
+    """A filing's business key: it is sent once under it, and its copy as sent is kept
+    under it."""
+    return f"{reference}:{number}"
 
 
 def contact_line(state: IncidentState, code: RegimeCode) -> str:

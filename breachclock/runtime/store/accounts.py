@@ -19,7 +19,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from breachclock.runtime.store.db import Db, Migration, OnDb, Schema, instant, seconds
+from breachclock.runtime.store.db import (
+    Db,
+    Migration,
+    OnDb,
+    Schema,
+    Statement,
+    instant,
+    seconds,
+)
 
 AUDIT = """CREATE TABLE audit (
     seq {seq},
@@ -130,6 +138,17 @@ class AuditEntry(BaseModel):
     address: str
 
 
+NOT_LAST = (
+    "(role <> ? OR disabled_at IS NOT NULL OR EXISTS (SELECT 1 FROM accounts other"
+    " WHERE other.role = accounts.role AND other.disabled_at IS NULL"
+    " AND other.name <> accounts.name))"
+)
+"""The account (of ``accounts``, in an UPDATE) is not the last enabled one of the role
+given as the parameter."""
+
+ROLES_LOCK = 0x62636163  # "bcac"
+"""The PostgreSQL advisory lock that changes to roles and access take in turn."""
+
 ACCOUNT_COLUMNS = "name, role, password_hash, sso, disabled_at"
 TOKEN_COLUMNS = "id, label, role, owner, created_at, expires_at, revoked_at, last_used_at"
 
@@ -204,27 +223,58 @@ class AccountStore(OnDb):
         )
         return [account_of(row) for row in rows]
 
-    async def set_role(self, name: str, role: str) -> bool:
-        (changed,) = await self.db.atomic(
-            [("UPDATE accounts SET role = ? WHERE name = ?", (role, name))]
+    async def set_role(self, name: str, role: str, keep: str) -> bool:
+        """Give an account another role, unless it is the last enabled one with role
+        ``keep`` and would lose it (the UPDATE itself decides, no read before it):
+        True if changed."""
+        guard, params = ("", (role, name)) if role == keep else (NOT_LAST, (role, name, keep))
+        sql = "UPDATE accounts SET role = ? WHERE name = ?" + (f" AND {guard}" if guard else "")
+        (changed,) = await self._one_at_a_time([(sql, params)])
+        return changed == 1
+
+    async def disable(self, name: str, now: datetime, keep: str) -> bool:
+        """Disable an account unless it is the last enabled one with role ``keep`` and,
+        in the same transaction, end its sessions and revoke the tokens it made: True if
+        this call disabled it."""
+        at = seconds(now)
+        gone = "SELECT name FROM accounts WHERE name = ? AND disabled_at IS NOT NULL"
+        changed, _, _ = await self._one_at_a_time(
+            [
+                (
+                    "UPDATE accounts SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL"
+                    f" AND {NOT_LAST}",
+                    (at, name, keep),
+                ),
+                (f"DELETE FROM sessions WHERE name IN ({gone})", (name,)),
+                (
+                    "UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL"
+                    f" AND owner IN ({gone})",
+                    (at, name),
+                ),
+            ]
         )
         return changed == 1
 
-    async def disable(self, name: str, now: datetime) -> bool:
-        """Disable an account and, in the same transaction, end its sessions and revoke
-        the tokens it made: True if it was enabled."""
-        at = seconds(now)
-        changed, _, _ = await self.db.atomic(
+    async def _one_at_a_time(self, statements: list[Statement]) -> list[int]:
+        """Changes that take someone's role or access away, one after another: SQLite
+        has one writer at a time; on PostgreSQL, read committed lets two transactions
+        each see the other manager still there, so they first take one transaction
+        lock, and each statement then reads what the other committed."""
+        if self.db.dialect != "postgresql":
+            return await self.db.atomic(statements)
+        lock = (f"SELECT pg_advisory_xact_lock({ROLES_LOCK})", ())
+        return (await self.db.atomic([lock, *statements]))[1:]
+
+    async def enable(self, name: str) -> bool:
+        """Let a disabled account sign in again (its old sessions and tokens stay
+        ended): True if it was disabled."""
+        (changed,) = await self.db.atomic(
             [
                 (
-                    "UPDATE accounts SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL",
-                    (at, name),
-                ),
-                ("DELETE FROM sessions WHERE name = ?", (name,)),
-                (
-                    "UPDATE tokens SET revoked_at = ? WHERE owner = ? AND revoked_at IS NULL",
-                    (at, name),
-                ),
+                    "UPDATE accounts SET disabled_at = NULL WHERE name = ?"
+                    " AND disabled_at IS NOT NULL",
+                    (name,),
+                )
             ]
         )
         return changed == 1
@@ -370,17 +420,34 @@ class AccountStore(OnDb):
             ]
         )
 
+    async def audit_about(self, kinds: tuple[str, ...], limit: int = 50) -> list[AuditEntry]:
+        """The latest ``limit`` entries about kinds of things other than incidents
+        (references ``kind:…``, such as ``account:sara``; an incident's reference has no
+        colon), newest first."""
+        which = " OR ".join("substr(reference, 1, ?) = ?" for _ in kinds)
+        params = [p for kind in kinds for p in (len(kind) + 1, kind + ":")]
+        rows = await self.db.query(
+            f"SELECT {AUDIT_COLUMNS} FROM audit WHERE {which} ORDER BY seq DESC LIMIT ?",
+            *params,
+            limit,
+        )
+        return [audit_entry(row) for row in rows]
+
     async def audit_of(self, reference: str, limit: int = 500) -> list[AuditEntry]:
         """The latest ``limit`` entries about one incident, newest first."""
         rows = await self.db.query(
-            "SELECT at, actor, role, action, reference, address FROM audit"
-            " WHERE reference = ? ORDER BY seq DESC LIMIT ?",
+            f"SELECT {AUDIT_COLUMNS} FROM audit WHERE reference = ? ORDER BY seq DESC LIMIT ?",
             reference,
             limit,
         )
-        return [
-            AuditEntry(
-                at=instant(at), actor=actor, role=role, action=action, reference=ref, address=addr
-            )
-            for at, actor, role, action, ref, addr in rows
-        ]
+        return [audit_entry(row) for row in rows]
+
+
+AUDIT_COLUMNS = "at, actor, role, action, reference, address"
+
+
+def audit_entry(row: tuple[Any, ...]) -> AuditEntry:
+    at, actor, role, action, reference, address = row
+    return AuditEntry(
+        at=instant(at), actor=actor, role=role, action=action, reference=reference, address=address
+    )

@@ -9,6 +9,9 @@ of sending again. Lease and record share the row so that one statement decides: 
 lease is never granted for a key already recorded as sent (with two tables, an
 attempt that checked "not sent" while another finished took the freed lease and
 sent again).
+A filing's row also keeps its mail exactly as it went (``copy``, sealed like all
+personal data at rest; written by the statement that records the send), until the
+incident's retention deletes it.
 ``register`` keeps every closed incident (LEK wants a register of all of them,
 reported or not), sealed, so it outlives Temporal's retention.
 """
@@ -16,6 +19,8 @@ reported or not), sealed, so it outlives Temporal's retention.
 from __future__ import annotations
 
 import json
+from base64 import b64decode, b64encode
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -114,6 +119,16 @@ SCHEMA = Schema(
                 )""",
             ),
         ),
+        Migration(
+            6,
+            both=(
+                # A filing's mail exactly as it went (sealed), and the incident it
+                # belongs to, so retention finds it.
+                "ALTER TABLE ledger ADD COLUMN reference TEXT",
+                "ALTER TABLE ledger ADD COLUMN copy TEXT",
+                "CREATE INDEX ledger_reference ON ledger (reference)",
+            ),
+        ),
     ),
 )
 
@@ -123,6 +138,14 @@ def utc_text(at: datetime) -> str:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"naive datetime {at.isoformat()}: an offset or zone is required")
     return at.astimezone(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A sent message to keep: its incident, and its bytes exactly as the relay took them."""
+
+    reference: str
+    raw: bytes
 
 
 class RecordStore(OnDb):
@@ -147,23 +170,58 @@ class RecordStore(OnDb):
         return dict(json.loads(rows[0][0])) if rows else None
 
     async def record_sent(
-        self, key: str, message_id: str, sent_at: datetime, detail: dict[str, Any]
+        self,
+        key: str,
+        message_id: str,
+        sent_at: datetime,
+        detail: dict[str, Any],
+        copy: Kept | None = None,
     ) -> bool:
         """Record ``key`` as sent unless it already is (the first record wins), ending its
-        lease. True when this call recorded it, False when it was recorded before."""
+        lease; with ``copy``, the message's bytes as they went, sealed, in the same
+        statement (kept only by the record that wins). True when this call recorded it,
+        False when it was recorded before."""
+        reference, sealed = (
+            (copy.reference, self.sealer.seal(b64encode(copy.raw).decode(), f"copy:{key}"))
+            if copy
+            else (None, None)
+        )
         (recorded,) = await self.db.atomic(
             [
                 (
-                    "INSERT INTO ledger (key, message_id, sent_at, detail) VALUES (?, ?, ?, ?)"
+                    "INSERT INTO ledger (key, message_id, sent_at, detail, reference, copy)"
+                    " VALUES (?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (key) DO UPDATE SET message_id = excluded.message_id,"
                     " sent_at = excluded.sent_at, detail = excluded.detail,"
+                    " reference = excluded.reference, copy = excluded.copy,"
                     " holder = NULL, held_until = NULL"
                     " WHERE ledger.detail IS NULL",
-                    (key, message_id, utc_text(sent_at), json.dumps(detail)),
+                    (key, message_id, utc_text(sent_at), json.dumps(detail), reference, sealed),
                 )
             ]
         )
         return recorded == 1
+
+    async def copy_of(self, key: str) -> bytes | None:
+        """The message recorded for ``key`` as it went (None: sent without a copy kept,
+        before copies were kept, or deleted by retention)."""
+        rows = await self.db.query(
+            "SELECT copy FROM ledger WHERE key = ? AND copy IS NOT NULL", key
+        )
+        return b64decode(self.sealer.open(str(rows[0][0]), f"copy:{key}")) if rows else None
+
+    async def forget_copies(self, reference: str) -> int:
+        """Delete the copies of an incident's mails (its retention passed); the record
+        that each was sent stays, so none is sent again."""
+        (gone,) = await self.db.atomic(
+            [
+                (
+                    "UPDATE ledger SET copy = NULL WHERE reference = ? AND copy IS NOT NULL",
+                    (reference,),
+                )
+            ]
+        )
+        return gone
 
     async def lease(self, key: str, holder: str, now: datetime, hold: timedelta) -> bool:
         """Hold ``key`` for sending until ``now + hold``: True unless the key is recorded

@@ -1,5 +1,7 @@
-"""Accounts and API tokens, for managers: create, change a role, disable, revoke. Each
-change is in the audit log; a token's secret is shown once, in the answer that made it."""
+"""Accounts and API tokens, for managers: create, change a role, disable, enable,
+revoke. Each change is in the audit log (a coded ``audit.*`` action about
+``account:NAME`` or ``token:ID``, never a secret); a token's secret is shown once, in
+the answer that made it."""
 
 from __future__ import annotations
 
@@ -89,7 +91,7 @@ async def create_account_route(request: Request, who: Manager, new: NewAccount) 
     made = await accounts.create_account(
         auth.store, new.name, new.role, datetime.now(UTC), password=password, sso=new.sso
     )
-    await auth.record(who, request, f"account created {new.name} ({new.role.value})", None)
+    await auth.record(who, request, f"account.created.{new.role.value}", f"account:{new.name}")
     return AccountMade(name=new.name, password=made)
 
 
@@ -99,7 +101,7 @@ async def role_route(
 ) -> Response:
     auth = auth_of(request)
     await accounts.set_role(auth.store, name, change.role, who.name)
-    await auth.record(who, request, f"role of {name} set to {change.role.value}", None)
+    await auth.record(who, request, f"account.role.{change.role.value}", f"account:{name}")
     return Response(status_code=204)
 
 
@@ -108,7 +110,17 @@ async def disable_route(request: Request, name: AccountName, who: Manager) -> Re
     """Its sessions end and the tokens it made stop, at once."""
     auth = auth_of(request)
     await accounts.disable_account(auth.store, name, who.name, datetime.now(UTC))
-    await auth.record(who, request, f"account disabled {name}", None)
+    await auth.record(who, request, "account.disabled", f"account:{name}")
+    return Response(status_code=204)
+
+
+@router.post("/accounts/{name}/enable", status_code=204, response_class=Response)
+async def enable_route(request: Request, name: AccountName, who: Manager) -> Response:
+    """It may sign in again; the sessions and tokens stopped when it was disabled stay
+    stopped."""
+    auth = auth_of(request)
+    await accounts.enable_account(auth.store, name)
+    await auth.record(who, request, "account.enabled", f"account:{name}")
     return Response(status_code=204)
 
 
@@ -122,10 +134,11 @@ async def create_token_route(request: Request, who: Manager, new: NewToken) -> T
     auth = auth_of(request)
     now = datetime.now(UTC)
     valid = timedelta(days=new.days) if new.days else None
+    owner = who.name if who.csrf is not None else None  # a token's label is no account
     token_id, secret = await accounts.create_token(
-        auth.store, new.label, new.role, who.name, now, valid
+        auth.store, new.label, new.role, owner, now, valid
     )
-    await auth.record(who, request, f"token made {token_id} ({new.role.value})", None)
+    await auth.record(who, request, f"token.created.{new.role.value}", f"token:{token_id}")
     return TokenMade(id=token_id, secret=secret, expires_at=now + valid if valid else None)
 
 
@@ -135,5 +148,5 @@ async def revoke_route(
 ) -> Response:
     auth = auth_of(request)
     await accounts.revoke_token(auth.store, token_id, datetime.now(UTC))
-    await auth.record(who, request, f"token revoked {token_id}", None)
+    await auth.record(who, request, "token.revoked", f"token:{token_id}")
     return Response(status_code=204)

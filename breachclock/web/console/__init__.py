@@ -8,8 +8,10 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from breachclock.web.console import (
+    accounts,
     calls,
     containment,
+    filings,
     incident,
     pages,
     people,
@@ -20,7 +22,17 @@ from breachclock.web.console import (
 from breachclock.web.console.session import set_session
 
 router = APIRouter(include_in_schema=False)
-for part in (session, register, incident, report, people, containment, calls):
+for part in (
+    session,
+    register,
+    incident,
+    report,
+    filings,
+    people,
+    containment,
+    calls,
+    accounts,
+):
     router.include_router(part.router)
 
 

@@ -5,6 +5,10 @@
 // - Live parts: an element with data-events opens a server-sent event stream; on each
 //   "change" every [data-live] element on the page is fetched again.
 // - Upload progress: htmx's xhr progress fills the form's <progress>.
+// - Copy: a <button data-copy="ID"> puts the text of #ID on the clipboard (a secret
+//   shown once) and says so with its data-copied words.
+// - A form[data-reset] is emptied once its answer says it was done (no password left
+//   in a field).
 "use strict";
 
 function words(name) {
@@ -51,7 +55,33 @@ function listen() {
   events.addEventListener("change", refresh);
 }
 
+function copy(event) {
+  const button = event.target.closest && event.target.closest("button[data-copy]");
+  const source = button && document.getElementById(button.dataset.copy);
+  if (!source) return;
+  const said = function () {
+    button.textContent = button.dataset.copied;
+  };
+  const text = source.textContent.trim();
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(said, function () {});
+    return;
+  }
+  const range = document.createRange(); // no clipboard API: select it for Ctrl+C
+  range.selectNodeContents(source);
+  window.getSelection().removeAllRanges();
+  window.getSelection().addRange(range);
+}
+
+function resetWhenDone(event) {
+  const form = event.detail.elt;
+  if (form.matches && form.matches("form[data-reset]") && event.detail.successful &&
+      event.detail.xhr.responseText.indexOf('class="ok"') >= 0) form.reset();
+}
+
 document.addEventListener("DOMContentLoaded", function () {
+  document.body.addEventListener("click", copy);
+  document.body.addEventListener("htmx:afterRequest", resetWhenDone);
   tick();
   setInterval(tick, 1000);
   listen();
