@@ -334,11 +334,13 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
         return draft, receipt
 
     def _filing_failed(self, track: Track, number: int, err: ActivityError) -> None:
-        cause = str(err.cause or err)
-        track.last_error = f"{cause} (at {show(workflow.now(), self._zone)})"
+        # The relay's words stay with engineers (status, the log): a filing gives the
+        # coded reason, in its own language, from when it began (``lifecycle.late_reason``).
+        track.last_error = str(err.cause or err)
+        track.failing_since = track.failing_since or workflow.now()
         workflow.logger.warning(
             "filing failed, retrying",
-            extra={"reference": self.state.reference, "number": number},
+            extra={"reference": self.state.reference, "number": number, "error": track.last_error},
         )
         self._changed = True
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-import shlex
 import sys
 import typing
 from datetime import time, timedelta
@@ -54,12 +53,6 @@ def locale_language() -> Language:
             code = value.split("_")[0].split(".")[0].lower()
             return code if code in LANGUAGES else "en"
     return "en"
-
-
-def cli_command() -> str:
-    """How to run this checkout's CLI, exactly: the pages print it."""
-    starter = CHECKOUT / "starter.py"
-    return f"{shlex.quote(sys.executable)} {shlex.quote(str(starter))}"
 
 
 def shape(field: FieldInfo) -> Literal["list", "object", "value"]:
@@ -470,7 +463,7 @@ class Settings(BaseSettings):
             contact_point=self.contact_point,
             contact_role=self.contact_role,
             nis2_language=self.nis2_language,
-            cli_command=cli_command(),
+            staff_language=self.web_language,
             customer_phone=self.customer_phone,
             customer_email=self.customer_email,
             customer_web=self.customer_web,

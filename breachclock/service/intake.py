@@ -27,12 +27,13 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.mailer import KeyBusy, Mailer, relay_for
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.ids import workflow_id
 from breachclock.domain.incident.alert import AlertResolved
 from breachclock.domain.incident.model import Facts, OpenIncident
 from breachclock.domain.problems import invalid
 from breachclock.domain.regimes import PRIVACY_REGIMES, RegimeCode
-from breachclock.runtime.config import cli_command
+from breachclock.runtime.links import incident_url
 from breachclock.service.engine import Engine, Refused, busy
 from breachclock.service.incidents import open_incident
 from workflows.incident import IncidentWorkflow
@@ -113,13 +114,13 @@ def reference_of(group_key: str, number: int = 1) -> str:
     return base if number == 1 else f"{base}-{number}"
 
 
-def _title(hook: AlertmanagerWebhook, alerts: list[Alert]) -> str:
+def _title(hook: AlertmanagerWebhook, alerts: list[Alert], untitled: str) -> str:
     first = alerts[0]
     text = (
         hook.commonAnnotations.get("summary")
         or first.annotations.get("summary")
         or first.labels.get("alertname")
-        or "Alert from monitoring"
+        or untitled
     )
     return " ".join(text.split())[:300]
 
@@ -140,7 +141,7 @@ async def alertmanager(engine: Engine, hook: AlertmanagerWebhook, by: str) -> In
     opening = engine.parse(
         OpenIncident,
         reference=reference,
-        title=_title(hook, firing),
+        title=_title(hook, firing, Voice(engine.settings.web_language)("intake.untitled")),
         regime=regime,
         opened_by=by,
         facts=Facts(in_communications_service=regime is not RegimeCode.IMY),
@@ -213,22 +214,24 @@ async def _resolve(engine: Engine, reference: str, alerts: list[Alert]) -> int:
 
 
 async def _page(engine: Engine, opening: OpenIncident, alerts: list[Alert], source: str) -> bool:
-    """Page the on-call once per incident (the ledger knows the key): True if sent now."""
+    """Page the on-call once per incident (the ledger knows the key): True if sent now.
+    In the console's language, with the link to the incident's page where awareness is
+    recorded (no terminal command)."""
     settings = engine.settings
+    w = Voice(settings.web_language)
     message = EmailMessage()
     message["To"] = ", ".join(settings.page_oncall)
-    message["Subject"] = f"[breachclock] {opening.reference}: confirm a possible breach"
+    message["Subject"] = w("intake.page.subject", reference=opening.reference)
     names = sorted({a.labels.get("alertname", "?") for a in alerts})
-    body: list[Any] = [
-        f"Monitoring opened {opening.reference}: {opening.title}",
-        f"Alerts: {', '.join(names)}" + (f" ({source})" if source else ""),
+    alerted = w("intake.page.alerts", names=names)
+    body = [
+        w("intake.page.opened", reference=opening.reference, title=opening.title),
+        alerted + (f" ({source})" if source else ""),
         "",
-        "Nothing is reported until a person records awareness. If this is a personal "
-        "data breach, record when the operator became aware:",
-        f"  {cli_command()} discover {opening.reference} --at TIME --by NAME --how TEXT",
-        "or on the incident's page in the console.",
+        w("intake.page.do"),
+        f"  {incident_url(settings.console_url, opening.reference)}",
     ]
-    message.set_content("\n".join(str(line) for line in body))
+    message.set_content("\n".join(body) + "\n")
     async with engine.records() as store:
         try:
             receipt = await Mailer(relay_for(settings), store).send_once(

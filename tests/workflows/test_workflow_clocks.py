@@ -171,7 +171,7 @@ async def test_filing_after_a_late_discovery_is_late_and_says_why(
     assert "RAPPORTEN LÄMNAS FÖR SENT" in body
 
 
-async def test_smtp_down_across_the_deadline_retries_and_files_late_with_the_error(
+async def test_smtp_down_across_the_deadline_retries_and_files_late_saying_so_in_swedish(
     skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
@@ -182,13 +182,15 @@ async def test_smtp_down_across_the_deadline_retries_and_files_late_with_the_err
         state = await status(handle)
         assert state.filings == []
         assert state.tracks[0].last_error and "451" in state.tracks[0].last_error
-        overdue_page = next(m for m in smtp.messages if "overdue since" in str(m["Subject"]))
-        assert "failing" in overdue_page.get_payload(decode=True).decode()
+        overdue_page = next(m for m in smtp.messages if " sedan" in str(m["Subject"]))
+        body = overdue_page.get_payload(decode=True).decode()
+        assert "går inte att skicka" in body and "451" not in body
         smtp.refusing = set()
         await skipping.sleep(timedelta(minutes=15))
         state = await status(handle)
     (filing,) = state.filings
-    assert filing.late and "451" in (filing.late_reason or "")
+    assert filing.late and "e-postserver tog inte emot den från" in (filing.late_reason or "")
+    assert "451" not in (filing.late_reason or ""), "the relay's English stays with engineers"
     assert len(smtp.to(PTS)) == 1
 
 

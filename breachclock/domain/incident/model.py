@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from breachclock.domain.catalogue import Voice
+from breachclock.domain.catalogue import Language, Voice
 from breachclock.domain.incident.alert import AlertSource
 from breachclock.domain.incident.containment import TakedownTask
 from breachclock.domain.incident.limits import EVENT_TEXT, FACTS_LIMIT, LIST_ITEMS, json_size
@@ -413,6 +413,10 @@ class Track(BaseModel):
     last_reminder_at: datetime | None = None
     last_overdue_at: datetime | None = None
     last_error: str | None = None
+    """The relay's own answer, for engineers (status, the engine log); never in a filing."""
+    failing_since: datetime | None = None
+    """When sending this track's filing first failed; a late filing says so (with the
+    stage), in the filing's words (tracks from before it: the relay failed, undated)."""
     final_facts_version: int | None = None
     sending: Sending | None = None
     acknowledged: dict[str, Acknowledgement] = Field(default_factory=dict)
@@ -449,8 +453,9 @@ class Policy(BaseModel):
     for a data protection officer, in the filing's language."""
     nis2_language: Literal["en", "sv"] = "en"
     """The language of NIS2 reports (PTS and IMY get Swedish, the Danish authority Danish)."""
-    cli_command: str = "python starter.py"
-    """How a person runs the CLI, as the pages print it (the settings give the absolute form)."""
+    staff_language: Language = "en"
+    """The language pages to the operator's own staff are in (the console's; incidents
+    opened before pages were worded: English, as they were)."""
     customer_phone: str | None = None
     customer_email: str | None = None
     customer_web: str | None = None
