@@ -27,7 +27,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.mailer import KeyBusy, Mailer, relay_for
-from breachclock.domain.catalogue import Voice
+from breachclock.domain.catalogue import Language, Voice
 from breachclock.domain.ids import workflow_id
 from breachclock.domain.incident.alert import AlertResolved
 from breachclock.domain.incident.model import Facts, OpenIncident
@@ -213,25 +213,34 @@ async def _resolve(engine: Engine, reference: str, alerts: list[Alert]) -> int:
     return noted
 
 
-async def _page(engine: Engine, opening: OpenIncident, alerts: list[Alert], source: str) -> bool:
-    """Page the on-call once per incident (the ledger knows the key): True if sent now.
-    In the console's language, with the link to the incident's page where awareness is
-    recorded (no terminal command)."""
-    settings = engine.settings
-    w = Voice(settings.web_language)
-    message = EmailMessage()
-    message["To"] = ", ".join(settings.page_oncall)
-    message["Subject"] = w("intake.page.subject", reference=opening.reference)
-    names = sorted({a.labels.get("alertname", "?") for a in alerts})
-    alerted = w("intake.page.alerts", names=names)
+def page_text(
+    language: Language, opening: OpenIncident, names: list[str], source: str, url: str
+) -> tuple[str, str]:
+    """The intake page's subject and body in ``language``: what monitoring opened, and
+    that a person records awareness on the incident's page (``url``), not in a terminal."""
+    w = Voice(language)
+    alerted = w("intake.page.alerts", names=names) + (f" ({source})" if source else "")
     body = [
         w("intake.page.opened", reference=opening.reference, title=opening.title),
-        alerted + (f" ({source})" if source else ""),
+        alerted,
         "",
         w("intake.page.do"),
-        f"  {incident_url(settings.console_url, opening.reference)}",
+        f"  {url}",
     ]
-    message.set_content("\n".join(body) + "\n")
+    return w("intake.page.subject", reference=opening.reference), "\n".join(body) + "\n"
+
+
+async def _page(engine: Engine, opening: OpenIncident, alerts: list[Alert], source: str) -> bool:
+    """Page the on-call once per incident (the ledger knows the key): True if sent now.
+    In the console's language (``page_text``)."""
+    settings = engine.settings
+    names = sorted({a.labels.get("alertname", "?") for a in alerts})
+    url = incident_url(settings.console_url, opening.reference)
+    subject, body = page_text(settings.web_language, opening, names, source, url)
+    message = EmailMessage()
+    message["To"] = ", ".join(settings.page_oncall)
+    message["Subject"] = subject
+    message.set_content(body)
     async with engine.records() as store:
         try:
             receipt = await Mailer(relay_for(settings), store).send_once(
