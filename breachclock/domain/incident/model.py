@@ -55,10 +55,30 @@ class EstablishedTime(InputModel):
     how: Text
 
 
+class Lasting(StrEnum):
+    """Whether a measure holds until a permanent one replaces it (PTS asks for both)."""
+
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
+
+
 class Measure(InputModel):
+    """One measure against the incident or its causes. Its state is the list it is in
+    (``measures_taken``: done, ``on`` the date done; ``measures_planned``: ``on`` the
+    date due), as PTS's form asks for them apart."""
+
     what: Text
     on: date | None = None
     """Done measures: the date done. Planned measures: the date due."""
+    lasting: Lasting | None = None
+    """Temporary or permanent; None: not said."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_a_sentence(cls, value: Any) -> Any:
+        """A measure given as a plain sentence (how facts files and API callers once
+        wrote them) reads as a measure with that text and nothing else known."""
+        return {"what": value} if isinstance(value, str) else value
 
 
 class SubscriberNotice(InputModel):

@@ -38,9 +38,10 @@ from breachclock.domain.incident.model import (
     Measure,
     SubscriberNotice,
     TimelineEntry,
+    Track,
 )
 from breachclock.domain.instants import iso_local, zone
-from breachclock.domain.regimes import LANGUAGE_OF, RegimeCode, regime
+from breachclock.domain.regimes import LANGUAGE_OF, Anchor, RegimeCode, regime
 from breachclock.domain.templating import environment
 
 FACT_LABELS: dict[str, str] = {
@@ -105,6 +106,9 @@ class ReportDraft(BaseModel):
     """Containment tasks with their times (measures and timeline)."""
     notice_waits_for_containment: bool = False
     """Notice is decided, but waits until every takedown is confirmed."""
+    expected_by: datetime | None = None
+    """When what this filing does not know yet is due: the next filing's deadline (None:
+    as soon as it is known, or a draft from before it)."""
 
     @property
     def idempotency_key(self) -> str:
@@ -163,7 +167,18 @@ def build_draft(
         facts_version=state.facts_version,
         takedowns=state.takedowns,
         notice_waits_for_containment=state.notification.waiting_for_containment,
+        expected_by=next_due(track, step.stage, now),
     )
+
+
+def next_due(track: Track, stage: str, now: datetime) -> datetime | None:
+    """The deadline of the stage after ``stage``, were this filing sent ``now``: when the
+    facts it lacks must follow."""
+    names = [s.name for s in regime(track.regime).stages]
+    if stage not in names or names.index(stage) + 1 >= len(names):
+        return None
+    following = regime(track.regime).stages[names.index(stage) + 1]
+    return following.due(now if following.anchor is Anchor.PREVIOUS_FILING else track.aware_at)
 
 
 def incident_steps(timeline: Sequence[TimelineEntry]) -> list[TimelineEntry]:
@@ -281,7 +296,7 @@ def document(draft: ReportDraft) -> Document:
         alerts=form.alerts(),
         missing=Entry(
             f"{w('missing.heading')} ({len(draft.missing)})",
-            bullets=tuple(f"{w(f'fact.{m}')}: {form.unknown(m)}" for m in draft.missing),
+            bullets=tuple(f"{w(f'fact.{m}')}: {form.missing_text(m)}" for m in draft.missing),
         )
         if draft.missing
         else None,
@@ -422,8 +437,25 @@ class _Form:
         return tuple(alerts)
 
     def unknown(self, name: str) -> str:
+        """Not yet known (never "none"): why, where a person said, and by when it is
+        expected (the next filing's deadline)."""
         why = self.f.unknown_because.get(name)
-        return self.w("unknown.because", why=why) if why else self.w("unknown")
+        said = self.w("unknown.because", why=why) if why else self.w("unknown")
+        if self.d.expected_by is None:
+            return said
+        return self.w("unknown.expected", said=said, by=self.d.expected_by)
+
+    def missing_text(self, name: str) -> str:
+        """A missing fact in the list of what is not known: the measures the engine
+        itself knows of are in the filing already, so they are only partly unknown."""
+        if name == "measures_taken" and self.engine_measures():
+            return self.w("measures.partly", n=self.measures_section())
+        return self.unknown(name)
+
+    def measures_section(self) -> int:
+        return next(
+            (n for n, (name, _) in enumerate(self.layout(), start=1) if name == "measures"), 4
+        )
 
     def missing_entry(self, label_key: str, name: str) -> Entry:
         return Entry(self.w(label_key), self.unknown(name), unknown=True)
@@ -593,17 +625,39 @@ class _Form:
         )
 
     def measure_list(self, name: str, dated: str) -> Entry:
+        """A person's measures, each with its date and whether it is temporary or
+        permanent; the taken ones led by what the engine itself did (takedowns asked
+        for and verified, people told), so nothing it knows reads as unknown."""
         measures: list[Measure] | None = getattr(self.f, name)
-        if measures is None:
-            return self.missing_entry(f"f.{name}", name)
         w = self.w
-        return Entry(
-            w(f"f.{name}"),
-            "" if measures else w("none"),
-            bullets=tuple(
-                m.what + (f" ({w(dated, on=w.day(m.on))})" if m.on else "") for m in measures
-            ),
-        )
+        engine = self.engine_measures() if name == "measures_taken" else []
+        typed = tuple(self.measure_text(m, dated) for m in measures or ())
+        if measures is None and not engine:
+            return self.missing_entry(f"f.{name}", name)
+        rest = (f"{w('measures.others')}: {self.unknown(name)}",) if measures is None else ()
+        bullets = (*engine, *typed, *rest)
+        return Entry(w(f"f.{name}"), "" if bullets else w("none"), bullets=bullets)
+
+    def measure_text(self, m: Measure, dated: str) -> str:
+        w = self.w
+        notes = [w(dated, on=w.day(m.on)) if m.on else w("measure.undated")]
+        if m.lasting:
+            notes.append(w.value("lasting", m.lasting.value))
+        return f"{m.what} ({'; '.join(notes)})"
+
+    def engine_measures(self) -> list[str]:
+        """What the engine did against the incident's effects, with dates: each takedown
+        asked for, each removal verified, and the people told so far."""
+        w, found = self.w, []
+        for t in self.d.takedowns:
+            if t.sent_at:
+                found.append(w("measure.takedown_sent", name=t.name, count=t.count, on=t.sent_at))
+            if t.confirmed_at:
+                found.append(w("measure.takedown_removed", name=t.name, on=t.confirmed_at))
+        notice = self.f.subscriber_notice
+        if notice and notice.notified and notice.notified_count:
+            found.append(w("measure.notified", count=notice.notified_count, on=self.d.drafted_at))
+        return found
 
     def notice(self, justification_item: int | None) -> list[Item]:
         """What subscribers were told (PTS field 8); ``justification_item``: where field 9 is."""
