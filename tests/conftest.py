@@ -152,6 +152,11 @@ async def private_server(folder: Path) -> WorkflowEnvironment:
 
 TEST_OPERATOR = "Testoperatören AB"
 """A named operator: tests send to the authorities' addresses, caught by the SMTP sink."""
+POLICY_OWNER = {
+    "BREACHCLOCK_POLICY_OWNER": "Karin Berg",
+    "BREACHCLOCK_POLICY_OWNER_ROLE": "Incidentansvarig",
+}
+"""Who answers for the test operator's automatic filings (a named operator must say)."""
 
 
 def settings_for(tmp_path: Path, smtp: SmtpSink, **overrides: Any) -> Settings:
@@ -160,7 +165,7 @@ def settings_for(tmp_path: Path, smtp: SmtpSink, **overrides: Any) -> Settings:
         BREACHCLOCK_TASK_QUEUE=f"test-{uuid.uuid4()}",
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=smtp.port,
-        **{"BREACHCLOCK_OPERATOR": TEST_OPERATOR, **overrides},
+        **{"BREACHCLOCK_OPERATOR": TEST_OPERATOR, **POLICY_OWNER, **overrides},
     )
 
 

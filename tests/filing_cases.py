@@ -207,6 +207,9 @@ COMVIQ = ReportDraft(
         )
     ],
     facts_version=5,
+    approved_by="Karin Berg",
+    owner="Karin Berg",
+    owner_role="Incidentansvarig",
 )
 
 YOUSEE_NOTICE = """[da] Brud på persondatasikkerheden, der vedrører dine oplysninger (sag YOUSEE-2018-118)
@@ -381,6 +384,9 @@ YOUSEE = ReportDraft(
         )
     ],
     facts_version=4,
+    approved_by="Mette Holm",
+    owner="Jens Poulsen",
+    owner_role="Sikkerhedschef",
 )
 
 CASES: dict[str, ReportDraft] = {"comviq-pts": COMVIQ, "yousee-dk": YOUSEE}

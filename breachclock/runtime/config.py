@@ -238,6 +238,10 @@ class Settings(BaseSettings):
     contact_role: str | None = Field(default=None, alias="BREACHCLOCK_CONTACT_ROLE")
     """The contact point's role, where the operator names it (otherwise the catalogue's
     term for a data protection officer in each filing's language)."""
+    policy_owner: str | None = Field(default=None, alias="BREACHCLOCK_POLICY_OWNER")
+    """The person under whose standing authority the engine files at a deadline on its
+    own: each such filing names them (required where filings really leave)."""
+    policy_owner_role: str | None = Field(default=None, alias="BREACHCLOCK_POLICY_OWNER_ROLE")
     operator_zone: str = Field(default="Europe/Stockholm", alias="BREACHCLOCK_ZONE")
     dk_zone: str | None = Field(default=None, alias="BREACHCLOCK_DK_ZONE")
     """The zone the Danish authority's incidents are shown in (the Danish team's), if not
@@ -436,6 +440,16 @@ class Settings(BaseSettings):
             raise invalid("settings.example_operator_to_authority", addresses=hit)
         return self
 
+    @model_validator(mode="after")
+    def _someone_answers_for_automatic_filings(self) -> Settings:
+        """The engine files at each deadline on its own: where filings really leave (a
+        relay, a named operator), it refuses to start until a person answers for them
+        (the dev default and the example operator keep every mail local)."""
+        real = self.smtp_host is not None and self.operator_name != EXAMPLE_OPERATOR
+        if real and not (self.policy_owner and self.policy_owner_role):
+            raise invalid("settings.policy_owner_missing")
+        return self
+
     def policy(self) -> Policy:
         """The timing and recipients fixed into each new incident."""
         return Policy(
@@ -464,6 +478,8 @@ class Settings(BaseSettings):
             contact_role=self.contact_role,
             nis2_language=self.nis2_language,
             staff_language=self.web_language,
+            owner=self.policy_owner,
+            owner_role=self.policy_owner_role,
             customer_phone=self.customer_phone,
             customer_email=self.customer_email,
             customer_web=self.customer_web,

@@ -473,6 +473,11 @@ class Policy(BaseModel):
     for a data protection officer, in the filing's language."""
     nis2_language: Literal["en", "sv"] = "en"
     """The language of NIS2 reports (PTS and IMY get Swedish, the Danish authority Danish)."""
+    owner: str | None = None
+    """Who answers for the filings the engine makes at a deadline on its own (the
+    policy's owner, under whose standing authority they go), by name."""
+    owner_role: str | None = None
+    """The owner's role as the operator names it."""
     staff_language: Language = "en"
     """The language pages to the operator's own staff are in (the console's; incidents
     opened before pages were worded: English, as they were)."""

@@ -106,6 +106,14 @@ class ReportDraft(BaseModel):
     """Containment tasks with their times (measures and timeline)."""
     notice_waits_for_containment: bool = False
     """Notice is decided, but waits until every takedown is confirmed."""
+    approved_by: str | None = None
+    """The person who approved this filing; None with ``automatic``."""
+    automatic: bool = False
+    """Filed by the engine at the deadline with no person's approval (drafts from before
+    this was recorded: False, and no one is named)."""
+    owner: str | None = None
+    owner_role: str | None = None
+    """The policy's owner, under whose standing authority automatic filings go."""
     expected_by: datetime | None = None
     """When what this filing does not know yet is due: the next filing's deadline (None:
     as soon as it is known, or a draft from before it)."""
@@ -168,7 +176,19 @@ def build_draft(
         takedowns=state.takedowns,
         notice_waits_for_containment=state.notification.waiting_for_containment,
         expected_by=next_due(track, step.stage, now),
+        approved_by=approver(track, step),
+        automatic=approver(track, step) is None,
+        owner=policy.owner,
+        owner_role=policy.owner_role,
     )
+
+
+def approver(track: Track, step: FileReport) -> str | None:
+    """Who gave this filing its go: the approval, or for a late filing's reason the
+    person who gave it; None: the engine files it at the deadline on its own."""
+    if step.stage == LATE_REASON:
+        return track.reason_owed.by if track.reason_owed else None
+    return track.approve.by if track.approve else None
 
 
 def next_due(track: Track, stage: str, now: datetime) -> datetime | None:
@@ -246,7 +266,8 @@ class Alert:
 class Signature:
     heading: str
     intro: str
-    lines: tuple[str, ...]
+    lines: tuple[tuple[str, str], ...]
+    """Each line's label and what is filled in (blank where a hand signs)."""
 
 
 @dataclass(frozen=True)
@@ -316,11 +337,7 @@ def document(draft: ReportDraft) -> Document:
         )
         if draft.previous_filings
         else None,
-        signature=Signature(
-            w("signature.heading"),
-            w("signature.intro"),
-            tuple(w(f"signature.{k}") for k in ("name", "role", "date", "sign")),
-        ),
+        signature=Signature(w("signature.heading"), w("signature.intro"), form.signature_lines()),
         footer=w("footer", reference=draft.reference, number=draft.number),
         page_label=w("page", page="{page}", pages="{pages}"),
         labels=_labels(draft, w, facts),
@@ -419,6 +436,35 @@ class _Form:
             Entry(w("cover.sent"), w.when(d.drafted_at)),
             Entry(w("cover.due"), w.when(d.due_at)),
             Entry(w("cover.status"), "; ".join(status)),
+            Entry(w("cover.accountable"), self.accountable() or w("accountable.unnamed")),
+        )
+
+    def accountable(self) -> str:
+        """Who answers for this filing, and in what role: the person who approved it,
+        or for an automatic filing the policy's owner; "" where no one is recorded."""
+        d, w = self.d, self.w
+        if d.approved_by:
+            if d.approved_by == d.owner and d.owner_role:
+                return w("accountable.named", name=d.owner, role=d.owner_role)
+            return w("accountable.approved", name=d.approved_by)
+        if d.automatic and d.owner:
+            return w("accountable.named", name=d.owner, role=d.owner_role or "")
+        return ""
+
+    def signature_lines(self) -> tuple[tuple[str, str], ...]:
+        d, w = self.d, self.w
+        name = d.approved_by or (d.owner if d.automatic else None) or ""
+        role = (
+            (d.owner_role or "")
+            if name and name == d.owner
+            else (w("accountable.approver") if name else "")
+        )
+        sign = w("signature.automatic") if d.automatic else ""
+        return (
+            (w("signature.name"), name),
+            (w("signature.role"), role),
+            (w("signature.date"), w.day(d.drafted_at)),
+            (w("signature.sign"), sign),
         )
 
     def alerts(self) -> tuple[Alert, ...]:
@@ -434,7 +480,41 @@ class _Form:
             alerts.append(
                 Alert(w("justification.heading"), d.justification, w("justification.follows"))
             )
+        if d.automatic:
+            alerts.append(self.automatic())
+        confirms = self.confirms()
+        if confirms:
+            alerts.append(confirms)
         return tuple(alerts)
+
+    def automatic(self) -> Alert:
+        """Filed at the deadline with no person's go: under whose standing authority,
+        and that the next filing confirms or corrects it."""
+        d, w = self.d, self.w
+        if d.owner:
+            text = w(
+                "auto.text",
+                name=d.owner,
+                role=d.owner_role or "",
+                operator=d.operator_name,
+            )
+        else:
+            text = w("auto.unnamed", operator=d.operator_name)
+        return Alert(w("auto.heading"), text, w("auto.follows"))
+
+    def confirms(self) -> Alert | None:
+        """A person's filing after an automatic one: it confirms that filing (the facts
+        are as they were) or corrects it (they changed since)."""
+        d, w = self.d, self.w
+        earlier = [f for f in d.previous_filings if f.stage != LATE_REASON]
+        if not d.approved_by or not earlier or earlier[-1].approved_by is not None:
+            return None
+        last = earlier[-1]
+        key = "confirm.same" if last.facts_version == d.facts_version else "confirm.changed"
+        return Alert(
+            w("confirm.heading", number=last.number),
+            w(key, number=last.number, sent=last.sent_at, who=d.approved_by),
+        )
 
     def unknown(self, name: str) -> str:
         """Not yet known (never "none"): why, where a person said, and by when it is
