@@ -771,6 +771,9 @@ class _Form:
                     w("notified_count.so_far", count=count) if n.in_progress else count,
                 )
             )
+        tally = self.tally(n)
+        if tally:
+            items.append(Entry(w("f.tally"), tally))
         if n.outcomes:
             items.append(
                 Table(
@@ -786,6 +789,25 @@ class _Form:
         if n.copy_text:
             items.append(Entry(w("f.copy"), n.copy_text, verbatim=True))
         return items
+
+    def tally(self, n: SubscriberNotice) -> str:
+        """The campaign's own count of people in one sentence: told by telephone, by
+        e-mail, left for a letter (no call or e-mail reached them), not yet reached;
+        "" where no campaign counted them (a person recorded the notice)."""
+        people = {
+            k.removeprefix("people."): v for k, v in n.outcomes.items() if k.startswith("people.")
+        }
+        if not people:
+            return ""
+        w = self.w
+        return w(
+            "notice.tally",
+            total=sum(people.values()),
+            called=people.get("called", 0),
+            emailed=people.get("emailed", 0),
+            letter=people.get("unreachable", 0),
+            pending=people.get("pending", 0),
+        )
 
     def no_notice(self, notice_item: int | None = None) -> list[Item]:
         """Why subscribers were not told (PTS field 9); ``notice_item``: where field 8 is."""
