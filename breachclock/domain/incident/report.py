@@ -316,7 +316,8 @@ def document(draft: ReportDraft) -> Document:
         cover=form.cover(kind, order),
         alerts=form.alerts(),
         missing=Entry(
-            f"{w('missing.heading')} ({len(draft.missing)})",
+            f"{w('missing.heading')} ({len(draft.missing)})"
+            + (f" – {w('missing.expected', by=draft.expected_by)}" if draft.expected_by else ""),
             bullets=tuple(f"{w(f'fact.{m}')}: {form.missing_text(m)}" for m in draft.missing),
         )
         if draft.missing
@@ -519,18 +520,21 @@ class _Form:
     def unknown(self, name: str) -> str:
         """Not yet known (never "none"): why, where a person said, and by when it is
         expected (the next filing's deadline)."""
-        why = self.f.unknown_because.get(name)
-        said = self.w("unknown.because", why=why) if why else self.w("unknown")
+        said = self.unknown_why(name)
         if self.d.expected_by is None:
             return said
         return self.w("unknown.expected", said=said, by=self.d.expected_by)
+
+    def unknown_why(self, name: str) -> str:
+        why = self.f.unknown_because.get(name)
+        return self.w("unknown.because", why=why) if why else self.w("unknown")
 
     def missing_text(self, name: str) -> str:
         """A missing fact in the list of what is not known: the measures the engine
         itself knows of are in the filing already, so they are only partly unknown."""
         if name == "measures_taken" and self.engine_measures():
             return self.w("measures.partly", n=self.measures_section())
-        return self.unknown(name)
+        return self.unknown_why(name)
 
     def measures_section(self) -> int:
         return next(
