@@ -26,7 +26,6 @@ from breachclock.domain.incident.model import (
     IncidentState,
     OpenIncident,
     Policy,
-    Track,
 )
 from breachclock.domain.incident.report import ReportDraft, render_text, subject
 from breachclock.domain.instants import zone
@@ -37,6 +36,7 @@ from breachclock.service.intake import page_text
 from tests.domain.incident.test_filing_language import swedish_and_danish_drafts
 from tests.domain.notify.test_notice import incident as notice_incident
 from tests.filing_cases import COMVIQ, variant
+from tests.states import incident_state
 
 AWARE = datetime(2026, 3, 28, 9, 0, tzinfo=UTC)
 
@@ -132,19 +132,12 @@ def test_a_late_filing_gives_the_engine_s_reasons_in_its_language() -> None:
 
 
 def staff_incident(language: str, code: RegimeCode) -> IncidentState:
-    state = IncidentState(
-        reference="INC-7",
-        title="Hemliga nummer publicerade",
-        regime=code,
-        opened_at=AWARE,
-        opened_by="Anna",
-        policy=Policy(audiences=[["oncall@op"], ["manager@op"]], staff_language=language),
-    )
-    track = Track(regime=code, aware_at=AWARE)
-    lifecycle.start_track(track)
+    policy = Policy(audiences=[["oncall@op"], ["manager@op"]], staff_language=language)
+    state = incident_state("INC-7", AWARE, policy, code)
+    state.title = "Hemliga nummer publicerade"
+    track = state.tracks[0]
     track.last_error = "550 relay refused"
     track.failing_since = AWARE + timedelta(hours=2)
-    state.tracks.append(track)
     return state
 
 

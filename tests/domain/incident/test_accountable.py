@@ -6,18 +6,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from breachclock.domain.incident import lifecycle
 from breachclock.domain.incident.lifecycle import FileReport
 from breachclock.domain.incident.model import (
     Approve,
     FilingKind,
     IncidentState,
     Policy,
-    Track,
 )
 from breachclock.domain.incident.report import build_draft, document, render_text
-from breachclock.domain.regimes import RegimeCode
 from tests.filing_cases import COMVIQ, variant
+from tests.states import incident_state
 
 AWARE = datetime(2026, 2, 26, 9, 0, tzinfo=UTC)
 OWNER = Policy(owner="Karin Berg", owner_role="Incidentansvarig", operator_name="Comviq")
@@ -25,19 +23,7 @@ OWNER = Policy(owner="Karin Berg", owner_role="Incidentansvarig", operator_name=
 
 def incident() -> IncidentState:
     """A PTS incident aware at ``AWARE``, under a policy whose owner is named."""
-    track = Track(regime=RegimeCode.PTS, aware_at=AWARE)
-    lifecycle.start_track(track)
-    return IncidentState.model_validate(
-        {
-            "reference": "INC-5",
-            "title": "Hemliga nummer",
-            "regime": RegimeCode.PTS,
-            "opened_at": AWARE,
-            "opened_by": "Anna",
-            "policy": OWNER,
-            "tracks": [track],
-        }
-    )
+    return incident_state("INC-5", AWARE, OWNER)
 
 
 def test_a_filing_at_the_deadline_names_the_owner_whose_standing_authority_it_used() -> None:
