@@ -236,7 +236,7 @@ async def _scenario(env: WorkflowEnvironment, settings: Settings) -> None:
     await env.sleep(timedelta(minutes=5))
     await show_progress(handle, "containment: takedown requests to the directory companies")
     await env.sleep(timedelta(hours=18))
-    token = ack_token(settings.outbox_dir, "due in 6 hours")
+    token = ack_token(settings.outbox_dir, " 6 h (")  # the 6-hour page, in any language
     answer = await incidents.acknowledge(engine, reference, "Incident manager", token=token)
     print(f"\n== the 6-hour page's link, opened by the incident manager: {answer.message}")
     await containment.report_takedown(engine, reference, "eniro", "acknowledged", "Eniro")
