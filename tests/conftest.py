@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -369,6 +370,12 @@ async def approve_pending(
     approval = Approve(by=by, filing=pending.stage, facts_version=state.facts_version, **kw)
     result: ApproveResult = await handle.execute_update(IncidentWorkflow.approve, approval)
     return result
+
+
+def subject_of(message: Message) -> str:
+    """A mail's subject as a person reads it (Swedish or Danish arrives encoded), on one
+    line."""
+    return " ".join(str(make_header(decode_header(str(message["Subject"])))).split())
 
 
 def unique(prefix: str = "INC") -> str:

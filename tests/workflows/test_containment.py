@@ -5,7 +5,6 @@ the last confirmation, and the filing carrying every task."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from email.header import decode_header, make_header
 from typing import Any
 
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
@@ -26,7 +25,7 @@ from breachclock.domain.incident.model import IncidentState
 from breachclock.domain.notify.assessment import Decision
 from breachclock.runtime.store import open_store
 from breachclock.service.engine import refusal_message
-from tests.conftest import SmtpSink, harness, settings_for
+from tests.conftest import SmtpSink, harness, settings_for, subject_of
 from tests.notify_support import finish, people, ready
 from workflows.incident import IncidentWorkflow
 
@@ -41,11 +40,6 @@ ENIRO = TakedownRequest(
 HITTA = ENIRO.model_copy(
     update={"recipient": "hitta", "name": "Hitta.se", "address": "removals@hitta.example"}
 )
-
-
-def subject(message: Any) -> str:
-    """A mail's subject as read (a Swedish one arrives encoded)."""
-    return str(make_header(decode_header(str(message["Subject"]))))
 
 
 async def status(handle: WorkflowHandle[Any, Any]) -> IncidentState:
@@ -95,7 +89,7 @@ async def test_takedowns_are_reminded_until_confirmed_and_the_campaign_waits_for
 
         await skipping.sleep(timedelta(hours=1))
         asked = smtp.to("removals@eniro.example")
-        assert [subject(m) for m in asked] == ["Begäran om borttagning INC-CONTAIN: 3 poster"]
+        assert [subject_of(m) for m in asked] == ["Begäran om borttagning INC-CONTAIN: 3 poster"]
         assert asked[0]["X-Breachclock-Key"] == "INC-CONTAIN:takedown:eniro"
         await handle.execute_update(
             IncidentWorkflow.report_takedown,
@@ -105,12 +99,12 @@ async def test_takedowns_are_reminded_until_confirmed_and_the_campaign_waits_for
 
         await skipping.sleep(timedelta(hours=6))  # Hitta.se has not confirmed
         reminded = smtp.to("removals@hitta.example")
-        assert [subject(m) for m in reminded] == [
+        assert [subject_of(m) for m in reminded] == [
             "Begäran om borttagning INC-CONTAIN: 3 poster",
             "Påminnelse: begäran om borttagning INC-CONTAIN: 3 poster",
         ]
         assert len(smtp.to("removals@eniro.example")) == 1, "a confirmed task is not reminded"
-        (owner,) = [m for m in smtp.messages if "borttagningen hos Hitta.se" in subject(m)]
+        (owner,) = [m for m in smtp.messages if "borttagningen hos Hitta.se" in subject_of(m)]
         assert "incident-manager@operator.example" in str(owner["To"])
         state = await status(handle)
         assert state.notification.waves == [] and state.notification.waiting_for_containment

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from email.header import decode_header, make_header
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from breachclock.domain.incident.model import (
     OpenSecurityReport,
 )
 from breachclock.domain.regimes import RegimeCode
-from tests.conftest import SmtpSink, approve_pending, harness, runs_of
+from tests.conftest import SmtpSink, approve_pending, harness, runs_of, subject_of
 from tests.facts import ALL_BUT_ROOT_CAUSE, COMPLETE, ROOT_CAUSE
 from workflows.incident import MIN_SLEEP, REARM_LEAD, IncidentWorkflow, sleep_toward
 
@@ -35,13 +34,8 @@ async def status(handle: WorkflowHandle[Any, Any]) -> IncidentState:
     return result
 
 
-def subjects_of(message: Any) -> str:
-    """A mail's subject as read (Swedish arrives encoded), on one line."""
-    return " ".join(str(make_header(decode_header(message["Subject"]))).split())
-
-
 def subjects(smtp: SmtpSink) -> list[str]:
-    return [subjects_of(m) for m in smtp.messages]
+    return [subject_of(m) for m in smtp.messages]
 
 
 async def test_initial_report_is_filed_before_due_with_escalations_first(
@@ -191,7 +185,7 @@ async def test_smtp_down_across_the_deadline_retries_and_files_late_saying_so_in
         state = await status(handle)
         assert state.filings == []
         assert state.tracks[0].last_error and "451" in state.tracks[0].last_error
-        overdue_page = next(m for m in smtp.messages if "försenad sedan" in subjects_of(m))
+        overdue_page = next(m for m in smtp.messages if "försenad sedan" in subject_of(m))
         body = overdue_page.get_payload(decode=True).decode()
         assert "går inte att skicka" in body and "451" not in body
         smtp.refusing = set()
