@@ -35,6 +35,7 @@ from breachclock.domain.incident.model import (
     Filing,
     FilingKind,
     IncidentState,
+    Lasting,
     Measure,
     SubscriberNotice,
     TimelineEntry,
@@ -902,6 +903,8 @@ def _labels(draft: ReportDraft, w: Voice, facts: Facts) -> dict[str, Any]:
         "means": form.means(notice) if notice and notice.notified else None,
         "outcomes": {k: form.outcome(k) for k in (notice.outcomes if notice else {})},
         "facts": {name: w(f"fact.{name}") for name in REQUIRED_FACTS},
+        "lasting": {x.value: w.value("lasting", x.value) for x in Lasting},
+        "accountable": form.accountable() or None,
         "timeline": [
             {"what": form.step_text(e), "how_established": w.value("how", e.how_established)}
             for e in draft.timeline
