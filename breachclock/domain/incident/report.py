@@ -465,7 +465,7 @@ class _Form:
         return (
             (w("signature.name"), name),
             (w("signature.role"), role),
-            (w("signature.date"), w.day(d.drafted_at)),
+            (w("signature.date"), w.day(d.drafted_at.astimezone(w.tz).date())),
             (w("signature.sign"), sign),
         )
 

@@ -40,6 +40,7 @@ def test_a_filing_at_the_deadline_names_the_owner_whose_standing_authority_it_us
     assert lines["Namnförtydligande"] == "Karin Berg"
     assert lines["Befattning eller roll"] == "Incidentansvarig"
     assert lines["Namnteckning"] == "lämnad automatiskt, utan namnteckning"
+    assert lines["Ort och datum"] == "2026-02-27", "the day it was sent, in the operator's zone"
 
 
 def test_an_approved_filing_names_who_approved_it() -> None:
