@@ -10,12 +10,12 @@ from temporalio import activity
 
 from activities.api import FILE_REPORT, SEND_PAGE, SEND_TAKEDOWN, Receipt
 from activities.mailer import Mailer
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.containment import TakedownDraft
 from breachclock.domain.incident.escalation import PageDraft
 from breachclock.domain.incident.pdf import render_pdf
 from breachclock.domain.incident.report import ReportDraft, render_json, render_text, subject
-from breachclock.domain.instants import span
-from breachclock.runtime.links import LINK_LIFETIME, sign
+from breachclock.runtime.links import LINK_LIFETIME, incident_url, sign
 
 
 class MailActivities:
@@ -52,18 +52,23 @@ class MailActivities:
         message = EmailMessage()
         message["To"] = ", ".join(draft.recipients)
         message["Subject"] = draft.subject
-        body = draft.body
-        if self.links is not None and draft.reference and draft.deadline:
-            key, console = self.links
-            token = sign(
-                key, draft.reference, draft.deadline, draft.idempotency_key, datetime.now(UTC)
-            )
-            body += (
-                f"\nOr acknowledge in the console (one use, valid {span(LINK_LIFETIME)}):\n"
-                f"  {console.rstrip('/')}/ack/{token}\n"
-            )
-        message.set_content(body)
+        message.set_content(self._with_links(draft))
         return await self.mailer.send_once(draft.idempotency_key, message)
+
+    def _with_links(self, draft: PageDraft) -> str:
+        """The page with where to act on it: the incident's page in the console and, for
+        a deadline, the one-time link that acknowledges it, in the reader's language."""
+        if self.links is None or not draft.reference:
+            return draft.body
+        key, console = self.links
+        w = Voice(draft.language or "en")
+        lines = ["", w("page.console", url=incident_url(console, draft.reference))]
+        if draft.deadline:
+            now = datetime.now(UTC)
+            token = sign(key, draft.reference, draft.deadline, draft.idempotency_key, now)
+            url = f"{console.rstrip('/')}/ack/{token}"
+            lines.append(w("page.ack_link", lifetime=LINK_LIFETIME, url=url))
+        return draft.body + "\n".join(lines) + "\n"
 
     @activity.defn(name=SEND_TAKEDOWN)
     async def send_takedown(self, draft: TakedownDraft) -> Receipt:

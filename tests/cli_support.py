@@ -28,6 +28,8 @@ def worker_env(
     return {
         **os.environ,
         "BREACHCLOCK_OPERATOR": settings.operator_name,
+        "BREACHCLOCK_POLICY_OWNER": settings.policy_owner or "",
+        "BREACHCLOCK_POLICY_OWNER_ROLE": settings.policy_owner_role or "",
         "BREACHCLOCK_HTTP_PORT": "0",  # a test engine serves no console unless asked
         **extra,
         "TEMPORAL_ADDRESS": address(server),

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,11 @@ async def private_server(folder: Path) -> WorkflowEnvironment:
 
 TEST_OPERATOR = "Testoperatören AB"
 """A named operator: tests send to the authorities' addresses, caught by the SMTP sink."""
+POLICY_OWNER = {
+    "BREACHCLOCK_POLICY_OWNER": "Karin Berg",
+    "BREACHCLOCK_POLICY_OWNER_ROLE": "Incidentansvarig",
+}
+"""Who answers for the test operator's automatic filings (a named operator must say)."""
 
 
 def settings_for(tmp_path: Path, smtp: SmtpSink, **overrides: Any) -> Settings:
@@ -160,7 +166,7 @@ def settings_for(tmp_path: Path, smtp: SmtpSink, **overrides: Any) -> Settings:
         BREACHCLOCK_TASK_QUEUE=f"test-{uuid.uuid4()}",
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=smtp.port,
-        **{"BREACHCLOCK_OPERATOR": TEST_OPERATOR, **overrides},
+        **{"BREACHCLOCK_OPERATOR": TEST_OPERATOR, **POLICY_OWNER, **overrides},
     )
 
 
@@ -364,6 +370,12 @@ async def approve_pending(
     approval = Approve(by=by, filing=pending.stage, facts_version=state.facts_version, **kw)
     result: ApproveResult = await handle.execute_update(IncidentWorkflow.approve, approval)
     return result
+
+
+def subject_of(message: Message) -> str:
+    """A mail's subject as a person reads it (Swedish or Danish arrives encoded), on one
+    line."""
+    return " ".join(str(make_header(decode_header(str(message["Subject"])))).split())
 
 
 def unique(prefix: str = "INC") -> str:

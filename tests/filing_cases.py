@@ -183,7 +183,7 @@ COMVIQ = ReportDraft(
             name="Eniro (118 118, eniro.se)",
             address="removals@eniro.example",
             scope="alla poster märkta hemligt nummer i leveransen från 2025-11-25",
-            count=11200,
+            count=3300,
             requested_by="Incidentansvarig",
             requested_at=at("2026-02-24T10:00:00+01:00"),
             sent_at=at("2026-02-24T10:00:05+01:00"),
@@ -207,6 +207,9 @@ COMVIQ = ReportDraft(
         )
     ],
     facts_version=5,
+    approved_by="Karin Berg",
+    owner="Karin Berg",
+    owner_role="Incidentansvarig",
 )
 
 YOUSEE_NOTICE = """[da] Brud på persondatasikkerheden, der vedrører dine oplysninger (sag YOUSEE-2018-118)
@@ -381,6 +384,9 @@ YOUSEE = ReportDraft(
         )
     ],
     facts_version=4,
+    approved_by="Mette Holm",
+    owner="Jens Poulsen",
+    owner_role="Sikkerhedschef",
 )
 
 CASES: dict[str, ReportDraft] = {"comviq-pts": COMVIQ, "yousee-dk": YOUSEE}

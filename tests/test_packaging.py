@@ -234,6 +234,8 @@ def test_from_the_wheel_the_engine_cli_console_worker_web_and_codec_server_run(
         relay = {
             "SMTP_HOST": "127.0.0.1",
             "BREACHCLOCK_OPERATOR": "Paketoperatören AB",
+            "BREACHCLOCK_POLICY_OWNER": "Karin Berg",
+            "BREACHCLOCK_POLICY_OWNER_ROLE": "Incidentansvarig",
         }  # the engine's outbox, as a cluster's workers share one
         running.append(
             Process(

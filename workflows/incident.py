@@ -29,6 +29,7 @@ from temporalio.workflow import ChildWorkflowHandle
 with workflow.unsafe.imports_passed_through():
     from activities import api
     from activities.api import Receipt
+    from breachclock.domain.catalogue import Voice
     from breachclock.domain.incident import checks, containment, lifecycle, ownership
     from breachclock.domain.incident.alert import AlertResolved
     from breachclock.domain.incident.containment import (
@@ -65,7 +66,6 @@ with workflow.unsafe.imports_passed_through():
         Track,
     )
     from breachclock.domain.incident.report import ReportDraft, build_draft
-    from breachclock.domain.instants import show
     from breachclock.domain.problems import Problem, problems_of, said
     from breachclock.domain.regimes import RegimeCode, regime
     from breachclock.runtime import metrics
@@ -334,11 +334,13 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
         return draft, receipt
 
     def _filing_failed(self, track: Track, number: int, err: ActivityError) -> None:
-        cause = str(err.cause or err)
-        track.last_error = f"{cause} (at {show(workflow.now(), self._zone)})"
+        # The relay's words stay with engineers (status, the log): a filing gives the
+        # coded reason, in its own language, from when it began (``lifecycle.late_reason``).
+        track.last_error = str(err.cause or err)
+        track.failing_since = track.failing_since or workflow.now()
         workflow.logger.warning(
             "filing failed, retrying",
-            extra={"reference": self.state.reference, "number": number},
+            extra={"reference": self.state.reference, "number": number, "error": track.last_error},
         )
         self._changed = True
 
@@ -415,14 +417,14 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
         task = containment.task_for(self.state.takedowns, step.recipient)
         assert task is not None
         policy = self.state.policy
-        asked = show(task.sent_at or workflow.now(), self._zone)
         draft = containment.takedown_mail(
             self.state.reference,
             policy.operator_name,
             policy.contact_point,
             task,
             step.number,
-            asked,
+            task.sent_at or workflow.now(),
+            Voice(lifecycle.filing_language(self.state, self.state.regime), self._zone),
         )
         try:
             receipt = await workflow.execute_activity(

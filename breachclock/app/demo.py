@@ -115,6 +115,15 @@ def comviq_notice(reference: str, access_from: datetime) -> IncidentNotice:
             "measures_taken": [
                 {"what": {"sv": "Vi har tagit bort uppgifterna.", "en": "We removed the data."}}
             ],
+            # The assessment finds physical and psychological harm likely: the notice says
+            # what the person can do about it (Annex II), or it is refused.
+            "recommendations": {
+                "sv": "Får du oönskade samtal eller kontakter på grund av detta, hör av dig "
+                "till oss: vi byter ditt nummer utan kostnad. Känner du dig hotad, kontakta "
+                "polisen.",
+                "en": "If you get unwanted calls or contacts because of this, contact us: we "
+                "change your number at no cost. If you feel threatened, contact the police.",
+            },
             # The CRM's item names: the demo's customers' and the campaign tests'.
             "item_labels": {
                 "hemligt nummer": {"sv": "hemligt nummer", "en": "secret number"},
@@ -227,7 +236,7 @@ async def _scenario(env: WorkflowEnvironment, settings: Settings) -> None:
     await env.sleep(timedelta(minutes=5))
     await show_progress(handle, "containment: takedown requests to the directory companies")
     await env.sleep(timedelta(hours=18))
-    token = ack_token(settings.outbox_dir, "due in 6 hours")
+    token = ack_token(settings.outbox_dir, " 6 h (")  # the 6-hour page, in any language
     answer = await incidents.acknowledge(engine, reference, "Incident manager", token=token)
     print(f"\n== the 6-hour page's link, opened by the incident manager: {answer.message}")
     await containment.report_takedown(engine, reference, "eniro", "acknowledged", "Eniro")

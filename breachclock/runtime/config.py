@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-import shlex
 import sys
 import typing
 from datetime import time, timedelta
@@ -54,12 +53,6 @@ def locale_language() -> Language:
             code = value.split("_")[0].split(".")[0].lower()
             return code if code in LANGUAGES else "en"
     return "en"
-
-
-def cli_command() -> str:
-    """How to run this checkout's CLI, exactly: the pages print it."""
-    starter = CHECKOUT / "starter.py"
-    return f"{shlex.quote(sys.executable)} {shlex.quote(str(starter))}"
 
 
 def shape(field: FieldInfo) -> Literal["list", "object", "value"]:
@@ -271,6 +264,10 @@ class Settings(BaseSettings):
     contact_role: str | None = Field(default=None, alias="BREACHCLOCK_CONTACT_ROLE")
     """The contact point's role, where the operator names it (otherwise the catalogue's
     term for a data protection officer in each filing's language)."""
+    policy_owner: str | None = Field(default=None, alias="BREACHCLOCK_POLICY_OWNER")
+    """The person under whose standing authority the engine files at a deadline on its
+    own: each such filing names them (required where filings really leave)."""
+    policy_owner_role: str | None = Field(default=None, alias="BREACHCLOCK_POLICY_OWNER_ROLE")
     operator_zone: str = Field(default="Europe/Stockholm", alias="BREACHCLOCK_ZONE")
     """The operator's time zone: deadlines are kept in UTC and shown in this zone."""
     dk_zone: str | None = Field(default=None, alias="BREACHCLOCK_DK_ZONE")
@@ -494,6 +491,16 @@ class Settings(BaseSettings):
             raise invalid("settings.example_operator_to_authority", addresses=hit)
         return self
 
+    @model_validator(mode="after")
+    def _someone_answers_for_automatic_filings(self) -> Settings:
+        """The engine files at each deadline on its own: where filings really leave (a
+        relay, a named operator), it refuses to start until a person answers for them
+        (the dev default and the example operator keep every mail local)."""
+        real = self.smtp_host is not None and self.operator_name != EXAMPLE_OPERATOR
+        if real and not (self.policy_owner and self.policy_owner_role):
+            raise invalid("settings.policy_owner_missing")
+        return self
+
     def policy(self) -> Policy:
         """The timing and recipients fixed into each new incident."""
         return Policy(
@@ -521,7 +528,9 @@ class Settings(BaseSettings):
             contact_point=self.contact_point,
             contact_role=self.contact_role,
             nis2_language=self.nis2_language,
-            cli_command=cli_command(),
+            staff_language=self.web_language,
+            owner=self.policy_owner,
+            owner_role=self.policy_owner_role,
             customer_phone=self.customer_phone,
             customer_email=self.customer_email,
             customer_web=self.customer_web,

@@ -25,6 +25,13 @@ from pathlib import Path
 from breachclock.runtime.config import Settings
 
 LINK_LIFETIME = timedelta(hours=12)
+
+
+def incident_url(console: str, reference: str) -> str:
+    """The incident's page in the console, where a page's reader does what it asks."""
+    return f"{console.rstrip('/')}/incidents/{reference}"
+
+
 KEY_FILE = "ack-link-key"
 
 

@@ -27,12 +27,13 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.mailer import KeyBusy, Mailer, relay_for
+from breachclock.domain.catalogue import Language, Voice
 from breachclock.domain.ids import workflow_id
 from breachclock.domain.incident.alert import AlertResolved
 from breachclock.domain.incident.model import Facts, OpenIncident
 from breachclock.domain.problems import invalid
 from breachclock.domain.regimes import PRIVACY_REGIMES, RegimeCode
-from breachclock.runtime.config import cli_command
+from breachclock.runtime.links import incident_url
 from breachclock.service.engine import Engine, Refused, busy
 from breachclock.service.incidents import open_incident
 from workflows.incident import IncidentWorkflow
@@ -113,13 +114,13 @@ def reference_of(group_key: str, number: int = 1) -> str:
     return base if number == 1 else f"{base}-{number}"
 
 
-def _title(hook: AlertmanagerWebhook, alerts: list[Alert]) -> str:
+def _title(hook: AlertmanagerWebhook, alerts: list[Alert], untitled: str) -> str:
     first = alerts[0]
     text = (
         hook.commonAnnotations.get("summary")
         or first.annotations.get("summary")
         or first.labels.get("alertname")
-        or "Alert from monitoring"
+        or untitled
     )
     return " ".join(text.split())[:300]
 
@@ -140,7 +141,7 @@ async def alertmanager(engine: Engine, hook: AlertmanagerWebhook, by: str) -> In
     opening = engine.parse(
         OpenIncident,
         reference=reference,
-        title=_title(hook, firing),
+        title=_title(hook, firing, Voice(engine.settings.web_language)("intake.untitled")),
         regime=regime,
         opened_by=by,
         facts=Facts(in_communications_service=regime is not RegimeCode.IMY),
@@ -212,23 +213,34 @@ async def _resolve(engine: Engine, reference: str, alerts: list[Alert]) -> int:
     return noted
 
 
+def page_text(
+    language: Language, opening: OpenIncident, names: list[str], source: str, url: str
+) -> tuple[str, str]:
+    """The intake page's subject and body in ``language``: what monitoring opened, and
+    that a person records awareness on the incident's page (``url``), not in a terminal."""
+    w = Voice(language)
+    alerted = w("intake.page.alerts", names=names) + (f" ({source})" if source else "")
+    body = [
+        w("intake.page.opened", reference=opening.reference, title=opening.title),
+        alerted,
+        "",
+        w("intake.page.do"),
+        f"  {url}",
+    ]
+    return w("intake.page.subject", reference=opening.reference), "\n".join(body) + "\n"
+
+
 async def _page(engine: Engine, opening: OpenIncident, alerts: list[Alert], source: str) -> bool:
-    """Page the on-call once per incident (the ledger knows the key): True if sent now."""
+    """Page the on-call once per incident (the ledger knows the key): True if sent now.
+    In the console's language (``page_text``)."""
     settings = engine.settings
+    names = sorted({a.labels.get("alertname", "?") for a in alerts})
+    url = incident_url(settings.console_url, opening.reference)
+    subject, body = page_text(settings.web_language, opening, names, source, url)
     message = EmailMessage()
     message["To"] = ", ".join(settings.page_oncall)
-    message["Subject"] = f"[breachclock] {opening.reference}: confirm a possible breach"
-    names = sorted({a.labels.get("alertname", "?") for a in alerts})
-    body: list[Any] = [
-        f"Monitoring opened {opening.reference}: {opening.title}",
-        f"Alerts: {', '.join(names)}" + (f" ({source})" if source else ""),
-        "",
-        "Nothing is reported until a person records awareness. If this is a personal "
-        "data breach, record when the operator became aware:",
-        f"  {cli_command()} discover {opening.reference} --at TIME --by NAME --how TEXT",
-        "or on the incident's page in the console.",
-    ]
-    message.set_content("\n".join(str(line) for line in body))
+    message["Subject"] = subject
+    message.set_content(body)
     async with engine.records() as store:
         try:
             receipt = await Mailer(relay_for(settings), store).send_once(

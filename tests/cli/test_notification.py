@@ -39,6 +39,11 @@ NOTICE = {
     "what_happened": {"sv": "Hemliga nummer blev synliga.", "en": "Secret numbers were shown."},
     "consequences": {"sv": "Andra kan ha sett ditt nummer.", "en": "Others may have seen it."},
     "measures_taken": [{"what": {"sv": "Vi tog bort dem.", "en": "We removed them."}}],
+    # The assessment (HARMFUL) finds physical harm likely: the notice says what to do.
+    "recommendations": {
+        "sv": "Ring oss om du får oönskade samtal.",
+        "en": "Call us if unwanted calls come.",
+    },
     "item_labels": {
         "secret number": {"sv": "hemligt nummer", "en": "secret number"},
         "address": {"sv": "adress", "en": "address"},

@@ -182,7 +182,10 @@ async def test_alertmanager_opens_notes_resolution_and_reopens_after_close(
             second = (await api.get(f"/api/incidents/{answer['reference']}")).json()
             assert second["state"] == "opened" and second["alert"]["follows"] == ref
             assert (await api.get(f"/api/incidents/{ref}")).json()["state"] == "closed"
-        pages = [m for m in w.h.smtp.messages if "confirm a possible breach" in str(m["Subject"])]
+        pages = [m for m in w.h.smtp.messages if str(m["Subject"]).startswith("[breachclock]")]
+        body = pages[0].get_payload(decode=True).decode()
+        assert f"/incidents/{ref}" in body and "på incidentens sida i konsolen" in body
+        assert "discover" not in body and "--" not in body, "a page names no terminal command"
         assert sorted(str(m["Subject"]).split()[1].rstrip(":") for m in pages) == sorted(
             [ref, answer["reference"]]
         )

@@ -377,7 +377,8 @@ async def test_a_repeated_alert_group_opens_one_incident_and_pages_once(
         assert status["title"] == "Subscriber export readable from the internet"
         pages = [m for m in w.h.smtp.messages if ref in str(m["Subject"])]
         assert len(pages) == 1 and "oncall@operator.example" in str(pages[0]["To"])
-        assert f"discover {ref}" in str(pages[0].get_payload(decode=True), "utf-8")
+        body = str(pages[0].get_payload(decode=True), "utf-8")
+        assert f"/incidents/{ref}" in body, "the page links where awareness is recorded"
         unlabelled = {
             **hook,
             "groupKey": "other",

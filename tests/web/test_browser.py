@@ -407,6 +407,8 @@ ITEMS = {
 NOTICE = {
     "what_happened": "Ditt hemliga nummer syntes i nummerupplysningar.",
     "consequences": "Den som sökte på ditt namn kan ha sett ditt nummer.",
+    # Physical harm is assessed likely: the notice says what the person can do.
+    "recommendations": "Får du oönskade samtal, ring oss: vi byter ditt nummer utan kostnad.",
 }
 
 

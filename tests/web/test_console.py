@@ -14,6 +14,7 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.domain.catalogue import LANGUAGES, foreign, marking, messages
+from breachclock.domain.incident.model import Lasting
 from breachclock.runtime.config import Settings
 from breachclock.service.accounts import create_token
 from breachclock.service.containment import directory
@@ -23,6 +24,7 @@ from breachclock.web.console.incident import TABS
 from tests.conftest import SmtpSink, unique
 from tests.notify_support import people, ready
 from tests.web.support import Web, element, web
+from workflows.incident import IncidentWorkflow
 
 NAMES = ("breachclock", "JSON", "PDF", "CSV", "#")
 """Not words of any language: the product's name, and the formats offered."""
@@ -145,6 +147,36 @@ async def test_a_refusal_stands_beside_its_field_in_the_readers_language(
             headers={"X-CSRF-Token": csrf, "Cookie": "bc_lang=en"},
         )
         assert element(english.text, "err-affected-count") != beside, "worded per reader"
+
+
+async def test_a_measure_is_recorded_with_its_date_and_whether_it_is_temporary(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with web(dev_server, tmp_path, smtp) as w:
+        client = await signed_in(w, "maria", Role.MANAGER, "sv")
+        ref = unique("MEASURE")
+        handle = await w.h.discovered(ref)
+        form = await client.get(f"/incidents/{ref}?tab=report")
+        assert 'name="measures_taken.lasting"' in form.text and "tillfällig åtgärd" in form.text
+        csrf = (await w.auth.store.session(client.cookies["bc_session"], datetime.now(UTC))).csrf  # type: ignore[union-attr]
+        response = await client.post(
+            f"/incidents/{ref}/facts",
+            data={
+                "measures_taken.what": ["Exporten stoppad", ""],
+                "measures_taken.on": ["2026-12-01", ""],
+                "measures_taken.lasting": ["temporary", ""],
+                "in_communications_service": "true",
+            },
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert response.status_code in (200, 303), response.text
+        state = await handle.query(IncidentWorkflow.status)
+        (measure,) = state.facts.measures_taken
+        assert (measure.what, str(measure.on), measure.lasting) == (
+            "Exporten stoppad",
+            "2026-12-01",
+            Lasting.TEMPORARY,
+        )
 
 
 async def test_a_page_refused_is_a_page_in_the_persons_language(

@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.filing import MailActivities
 from activities.mailer import Mailer
 from breachclock.app.engine import relay_for
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.containment import (
     TakedownReport,
     TakedownRequest,
@@ -24,7 +25,7 @@ from breachclock.domain.incident.model import IncidentState
 from breachclock.domain.notify.assessment import Decision
 from breachclock.runtime.store import open_store
 from breachclock.service.engine import refusal_message
-from tests.conftest import SmtpSink, harness, settings_for
+from tests.conftest import SmtpSink, harness, settings_for, subject_of
 from tests.notify_support import finish, people, ready
 from workflows.incident import IncidentWorkflow
 
@@ -88,7 +89,7 @@ async def test_takedowns_are_reminded_until_confirmed_and_the_campaign_waits_for
 
         await skipping.sleep(timedelta(hours=1))
         asked = smtp.to("removals@eniro.example")
-        assert [m["Subject"] for m in asked] == ["Removal request INC-CONTAIN: 3 entries"]
+        assert [subject_of(m) for m in asked] == ["Begäran om borttagning INC-CONTAIN: 3 poster"]
         assert asked[0]["X-Breachclock-Key"] == "INC-CONTAIN:takedown:eniro"
         await handle.execute_update(
             IncidentWorkflow.report_takedown,
@@ -98,12 +99,12 @@ async def test_takedowns_are_reminded_until_confirmed_and_the_campaign_waits_for
 
         await skipping.sleep(timedelta(hours=6))  # Hitta.se has not confirmed
         reminded = smtp.to("removals@hitta.example")
-        assert [m["Subject"] for m in reminded] == [
-            "Removal request INC-CONTAIN: 3 entries",
-            "Reminder: Removal request INC-CONTAIN: 3 entries",
+        assert [subject_of(m) for m in reminded] == [
+            "Begäran om borttagning INC-CONTAIN: 3 poster",
+            "Påminnelse: begäran om borttagning INC-CONTAIN: 3 poster",
         ]
         assert len(smtp.to("removals@eniro.example")) == 1, "a confirmed task is not reminded"
-        (owner,) = [m for m in smtp.messages if "takedown at Hitta.se" in str(m["Subject"])]
+        (owner,) = [m for m in smtp.messages if "borttagningen hos Hitta.se" in subject_of(m)]
         assert "incident-manager@operator.example" in str(owner["To"])
         state = await status(handle)
         assert state.notification.waves == [] and state.notification.waiting_for_containment
@@ -141,7 +142,10 @@ async def test_a_takedown_mail_goes_once_whatever_attempt_sends_it(
         requested_by="Kim",
         requested_at=datetime.now(UTC),
     )
-    draft = takedown_mail("INC-ONCE", "Telco", "dpo@telco.example", task, 0, "today")
+    english = Voice("en")
+    draft = takedown_mail(
+        "INC-ONCE", "Telco", "dpo@telco.example", task, 0, datetime.now(UTC), english
+    )
     assert "+46" not in draft.body and "numbers, names or addresses" in draft.body
     async with open_store(settings) as store:
         mail = MailActivities(Mailer(relay_for(settings), store))

@@ -37,7 +37,8 @@ async def test_an_acknowledged_page_stops_widening_and_the_filing_still_goes(
         handle = await h.discovered("INC-ACK")
         await skipping.sleep(timedelta(hours=18, minutes=5))
         (first,) = smtp.messages
-        assert "ack INC-ACK --deadline initial_report" in body(first)
+        assert "Kvittera det på incidentens sida i konsolen" in body(first)
+        assert "/incidents/INC-ACK" in body(first) and "--deadline" not in body(first)
         link = re.search(r"/ack/(\S+)", body(first))
         assert link is not None, "the page carries a signed link to the console"
         found = incidents.verify_ack_link(engine, link.group(1))

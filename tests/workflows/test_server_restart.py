@@ -11,7 +11,7 @@ from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.incident.model import Discover, FilingKind, IncidentState
 from breachclock.runtime.outbox import free_port
 from breachclock.runtime.temporal import start_dev_server
-from tests.conftest import Harness, SmtpSink, settings_for
+from tests.conftest import Harness, SmtpSink, settings_for, subject_of
 from workflows.incident import IncidentWorkflow
 
 PTS = "incidentrapport@pts.se"
@@ -35,9 +35,7 @@ async def test_clock_survives_an_embedded_server_restart(tmp_path: Path, smtp: S
             await handle.execute_update(
                 IncidentWorkflow.discover, Discover(at=aware, by="On-call", how="alarm")
             )
-            await h.wait_for(
-                lambda: any("due in 30 min" in str(m["Subject"]) for m in smtp.messages), 30
-            )
+            await h.wait_for(lambda: any(" 30 min" in subject_of(m) for m in smtp.messages), 30)
     finally:
         await env.shutdown()
     assert smtp.to(PTS) == []

@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from breachclock.domain.incident.model import Discover, FilingKind, IncidentState
 from tests.cli_support import start_worker, worker_env
-from tests.conftest import Harness, SmtpSink, settings_for, unique
+from tests.conftest import Harness, SmtpSink, settings_for, subject_of, unique
 from workflows.incident import IncidentWorkflow
 
 PTS = "incidentrapport@pts.se"
@@ -32,9 +32,7 @@ async def test_worker_killed_before_due_files_once_after_restart(
         await handle.execute_update(
             IncidentWorkflow.discover, Discover(at=aware, by="On-call", how="alarm")
         )
-        await h.wait_for(
-            lambda: any("due in 30 min" in str(m["Subject"]) for m in smtp.messages), 30
-        )
+        await h.wait_for(lambda: any(" 30 min" in subject_of(m) for m in smtp.messages), 30)
         assert smtp.to(PTS) == []
 
         worker.send_signal(signal.SIGKILL)

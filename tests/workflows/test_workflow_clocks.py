@@ -20,7 +20,7 @@ from breachclock.domain.incident.model import (
     OpenSecurityReport,
 )
 from breachclock.domain.regimes import RegimeCode
-from tests.conftest import SmtpSink, approve_pending, harness, runs_of
+from tests.conftest import SmtpSink, approve_pending, harness, runs_of, subject_of
 from tests.facts import ALL_BUT_ROOT_CAUSE, COMPLETE, ROOT_CAUSE
 from workflows.incident import MIN_SLEEP, REARM_LEAD, IncidentWorkflow, sleep_toward
 
@@ -35,7 +35,7 @@ async def status(handle: WorkflowHandle[Any, Any]) -> IncidentState:
 
 
 def subjects(smtp: SmtpSink) -> list[str]:
-    return [" ".join(str(m["Subject"]).split()) for m in smtp.messages]
+    return [subject_of(m) for m in smtp.messages]
 
 
 async def test_initial_report_is_filed_before_due_with_escalations_first(
@@ -49,8 +49,9 @@ async def test_initial_report_is_filed_before_due_with_escalations_first(
         await skipping.sleep(timedelta(minutes=10))
         state = await status(handle)
 
-    leads = [re.search(r"PTS initial report due in (\d+ \w+) \(", s) for s in subjects(smtp)[:3]]
-    assert [m.group(1) if m else None for m in leads] == ["6 hours", "2 hours", "30 min"]
+    lead = r"PTS: inledande rapport ska lämnas om (\d+ \w+) \("
+    leads = [re.search(lead, s) for s in subjects(smtp)[:3]]
+    assert [m.group(1) if m else None for m in leads] == ["6 h", "2 h", "30 min"]
     assert [p.level for p in state.pages] == ["6h", "2h", "30m"]
     assert [p.recipients for p in state.pages] == [1, 2, 3], "each page reaches further"
     (filing,) = state.filings
@@ -63,6 +64,7 @@ async def test_initial_report_is_filed_before_due_with_escalations_first(
     assert mail["Message-ID"] == filing.message_id
     body = mail.get_payload()[0].get_payload(decode=True).decode()
     assert "Referensnummer: INC-1" in body and "okänt" in body
+    assert "stående fullmakt som Karin Berg (Incidentansvarig)" in body, "who answers for it"
 
 
 async def test_approve_files_at_once(
@@ -138,7 +140,8 @@ async def test_missing_facts_without_justification_escalate_until_justified(
         overdue = [p for p in state.pages if p.level.startswith("overdue")]
         assert [p.level for p in overdue] == ["overdue-1", "overdue-2", "overdue-3"]
         assert overdue[0].recipients == 4, "overdue reaches management"
-        assert "justify" in smtp.to("management@")[0].get_payload(decode=True).decode()
+        page = smtp.to("management@")[0].get_payload(decode=True).decode()
+        assert "motivera varför de fortfarande saknas" in page, "record the facts or justify"
 
         await handle.execute_update(
             IncidentWorkflow.justify,
@@ -171,7 +174,7 @@ async def test_filing_after_a_late_discovery_is_late_and_says_why(
     assert "RAPPORTEN LÄMNAS FÖR SENT" in body
 
 
-async def test_smtp_down_across_the_deadline_retries_and_files_late_with_the_error(
+async def test_smtp_down_across_the_deadline_retries_and_files_late_saying_so_in_swedish(
     skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
 ) -> None:
     async with harness(skipping, tmp_path, smtp) as h:
@@ -182,13 +185,15 @@ async def test_smtp_down_across_the_deadline_retries_and_files_late_with_the_err
         state = await status(handle)
         assert state.filings == []
         assert state.tracks[0].last_error and "451" in state.tracks[0].last_error
-        overdue_page = next(m for m in smtp.messages if "overdue since" in str(m["Subject"]))
-        assert "failing" in overdue_page.get_payload(decode=True).decode()
+        overdue_page = next(m for m in smtp.messages if "försenad sedan" in subject_of(m))
+        body = overdue_page.get_payload(decode=True).decode()
+        assert "går inte att skicka" in body and "451" not in body
         smtp.refusing = set()
         await skipping.sleep(timedelta(minutes=15))
         state = await status(handle)
     (filing,) = state.filings
-    assert filing.late and "451" in (filing.late_reason or "")
+    assert filing.late and "e-postserver tog inte emot den från" in (filing.late_reason or "")
+    assert "451" not in (filing.late_reason or ""), "the relay's English stays with engineers"
     assert len(smtp.to(PTS)) == 1
 
 

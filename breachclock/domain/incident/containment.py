@@ -28,6 +28,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.inputs import InputModel, Name, Text
 from breachclock.domain.instants import Instant
 from breachclock.domain.problems import Problem, invalid, problem
@@ -210,36 +211,35 @@ class TakedownDraft(BaseModel):
 
 
 def takedown_mail(
-    reference: str, operator: str, contact: str, task: TakedownTask, number: int, when: str
+    reference: str,
+    operator: str,
+    contact: str,
+    task: TakedownTask,
+    number: int,
+    asked: datetime,
+    voice: Voice,
 ) -> TakedownDraft:
-    """The request (``number`` 0) or a reminder, in English for any recipient: what to
-    remove, how many entries, how to answer. No personal data (see the module's text)."""
+    """The request (``number`` 0) or a reminder, in ``voice`` (the incident's filing
+    language: a directory company in the regulator's country): what to remove, how many
+    entries, how to answer. No personal data (see the module's text)."""
     key = takedown_key(reference, task.recipient)
-    lines = [f"To {task.name},", ""]
+    w = voice.scoped("takedown.mail.")
+    lines = [w("to", name=task.name), ""]
     if number:
         key += f":reminder:{number}"
-        lines += [
-            f"We asked you on {when} to remove the listings below and have not yet had",
-            "confirmation that they are gone. Please remove them and confirm.",
-            "",
-        ]
+        lines += [w("reminder", asked=asked), ""]
     lines += [
-        f"{operator} asks you to remove, from every service and copy you publish, the "
-        f"following {task.count} entries, published without the subscribers' consent "
-        f"(our incident {reference}):",
+        w("ask", operator=operator, count=task.count, reference=reference),
         "",
         f"  {task.scope}",
         "",
-        "This request carries no numbers, names or addresses: you hold the entries",
-        "already, from our delivery. If you need the list itself to find them, ask",
-        "us and we hand it over through your own removal channel, not by e-mail.",
+        w("no_data"),
         "",
-        "Please reply to this message when you have received the request, and again when",
-        f"the entries are removed, saying how you verified it. Quote {reference}.",
+        w("reply", reference=reference),
         "",
         f"{operator}, {contact}",
     ]
-    subject = f"{'Reminder: ' if number else ''}Removal request {reference}: {task.count} entries"
+    subject = w("subject.reminder" if number else "subject", reference=reference, count=task.count)
     return TakedownDraft(
         idempotency_key=key, to=task.address, subject=subject, body="\n".join(lines) + "\n"
     )

@@ -1,8 +1,9 @@
 """What a page says and to whom: escalations widen as a deadline nears.
 
-Pages go to the operator's own staff, in English and in plain words: which report,
-for which regulator, due when (in the operator's zone), and the exact command that
-does what is needed, with the CLI as the policy says to run it.
+Pages go to the operator's own staff, in their language (the policy's
+``staff_language``) and in plain words: which report, for which regulator, due when
+(in the operator's zone), and what is needed. The sending activity adds the link to
+the incident's page in the console where it is done: a page names no terminal command.
 """
 
 from __future__ import annotations
@@ -12,24 +13,14 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from breachclock.domain.catalogue import Language, Voice
 from breachclock.domain.incident.containment import TakedownTask
 from breachclock.domain.incident.lifecycle import SendPage
 from breachclock.domain.incident.model import IncidentState, Track
-from breachclock.domain.incident.report import FACT_LABELS
-from breachclock.domain.instants import show, zone
+from breachclock.domain.instants import zone
 from breachclock.domain.problems import Said, said
 from breachclock.domain.regimes import RegimeCode
 
-STAGE_NAMES = {
-    "initial_report": "initial report",
-    "supplementary_report": "supplementary report",
-    "notification": "notification",
-    "further_information": "further information",
-    "follow_up_report": "follow-up report",
-    "early_warning": "early warning",
-    "incident_notification": "incident notification",
-    "final_report": "final report",
-}
 FOLLOW_UPS = ("supplementary_report", "follow_up_report", "final_report")
 
 
@@ -41,6 +32,9 @@ class PageDraft(BaseModel):
     reference: str | None = None
     deadline: str | None = None
     """What the page's acknowledgement link acknowledges (drafts from before it: none)."""
+    language: Language | None = None
+    """The reader's language, for the lines the sending activity adds (the console's
+    links); None: a draft from before pages were worded in it (English)."""
 
 
 def audience(state: IncidentState, level: int) -> list[str]:
@@ -50,21 +44,6 @@ def audience(state: IncidentState, level: int) -> list[str]:
     for group in levels[: level + 1] or levels[:1]:
         chosen += [r for r in group if r not in chosen]
     return chosen
-
-
-def stage_name(stage: str) -> str:
-    return STAGE_NAMES.get(stage, stage.replace("_", " "))
-
-
-def lead_words(level: str) -> str:
-    """A lead label as people say it: '6h' → '6 hours', '30m' → '30 min'."""
-    match = re.fullmatch(r"(\d+)([hm])", level)
-    if match is None:
-        return level
-    n, unit = int(match[1]), match[2]
-    if unit == "m":
-        return f"{n} min"
-    return f"{n} hour" if n == 1 else f"{n} hours"
 
 
 def lead_seconds(level: str) -> int | None:
@@ -86,85 +65,60 @@ def page_entry(step: SendPage, regime: RegimeCode) -> Said:
 
 
 def build_page(state: IncidentState, step: SendPage, now: datetime) -> PageDraft:
-    tz = zone(state.policy.operator_zone)
+    policy = state.policy
+    w = Voice(policy.staff_language, zone(policy.operator_zone))
     track = state.tracks[step.regime_index]
     missing = state.facts.missing()
-    report = f"{track.regime.value.upper()} {stage_name(step.deadline)}"
-    due = show(step.due_at, tz)
-    lines = [f"Incident {state.reference}: {state.title}", ""]
+    about = {
+        "reference": state.reference,
+        "regime": track.regime,
+        "stage": step.deadline,
+        "due": step.due_at,
+    }
+    lines = [w("page.incident", reference=state.reference, title=state.title), ""]
     if step.level.startswith("reminder"):
-        number = step.level.removeprefix("reminder-")
-        headline = (
-            f"{track.regime.value.upper()}: facts still missing after the extension report "
-            f"(reminder {number})"
-        )
-        lines.append(
-            "The extension report has gone out; the missing facts must follow as soon as possible."
-        )
+        number = int(step.level.removeprefix("reminder-") or 0)
+        subject = w("page.subject.reminder", n=number, **about)
+        lines.append(w("page.reminder"))
     elif step.level.startswith("overdue"):
-        headline = f"{report} overdue since {due}"
-        lines.append(f"The {report} was due at {due} and has not been filed.")
+        subject = w("page.subject.overdue", **about)
+        lines.append(w("page.overdue", **about))
     else:
-        headline = f"{report} due in {lead_words(step.level)} ({due})"
-        lines.append(f"The {report} is due at {due}.")
-    lines += _what_to_do(state, track, step, missing)
+        subject = w("page.subject.lead", lead=lead_seconds(step.level) or 0, **about)
+        lines.append(w("page.due", **about))
+    lines += _what_to_do(state, track, step, missing, w)
     if track.last_error:
-        lines += ["", f"Sending the report is failing: {track.last_error}"]
+        failing = track.failing_since
+        lines += ["", w("page.failing", since=failing) if failing else w("page.failing_undated")]
     if missing:
-        lines += ["", "Still missing:"] + [f"  - {FACT_LABELS[m]}" for m in missing]
-    lines += [
-        "",
-        "You own this? Acknowledge it: later pages for this deadline then reach nobody wider",
-        "(the deadline and its automatic filing stand):",
-        f"  {state.policy.cli_command} ack {state.reference} --deadline {step.deadline}",
-        "",
-        f"Sent {show(now, tz)} by breachclock.",
-    ]
+        lines += ["", w("page.missing")] + [f"  - {w(f'filing.fact.{m}')}" for m in missing]
+    lines += ["", w("page.own"), "", w("page.sent", at=now)]
     return PageDraft(
         idempotency_key=f"{state.reference}:page:{track.regime.value}:{step.key}",
         recipients=audience(state, step.audience),
-        subject=f"[{state.reference}] {headline}",
+        subject=subject,
         body="\n".join(lines) + "\n",
         reference=state.reference,
         deadline=step.deadline,
+        language=policy.staff_language,
     )
 
 
 def _what_to_do(
-    state: IncidentState, track: Track, step: SendPage, missing: list[str]
+    state: IncidentState, track: Track, step: SendPage, missing: list[str], w: Voice
 ) -> list[str]:
-    cli = f"{state.policy.cli_command} "
-    ref = state.reference
-    on_track = "" if track.regime is state.regime else f" --track {track.regime.value}"
-    tz = zone(state.policy.operator_zone)
-    auto = None if step.due_at is None else show(step.due_at - state.policy.auto_file_margin, tz)
+    """What to do about it, in words: the console's link below the page does it."""
+    auto = None if step.due_at is None else step.due_at - state.policy.auto_file_margin
     if track.awaiting_final:
-        return ["", "Record the missing facts:", f"  {cli}facts {ref} --file FACTS.json"]
+        return ["", w("page.do.record_missing")]
     if step.deadline in FOLLOW_UPS and missing:
         if track.justification:
-            when = f" at {auto}" if auto else ""
-            return [
-                "",
-                f"The extension report with the justification goes out automatically{when}.",
-            ]
-        return [
-            "",
-            "Facts are missing: record them, or say why they are still missing:",
-            f"  {cli}facts {ref} --file FACTS.json",
-            f"  {cli}justify {ref}{on_track} --text '…'",
-        ]
+            return ["", w("page.do.extension_auto", at=auto) if auto else w("page.do.extension")]
+        return ["", w("page.do.facts_or_justify")]
     if step.level.startswith("overdue"):
-        return [
-            "",
-            "To file it now, with why it is late:",
-            f"  {cli}approve {ref} --filing {step.deadline} --late-reason '…'",
-        ]
+        return ["", w("page.do.file_late")]
     if auto is not None:
-        return [
-            "",
-            f"It is filed automatically at {auto} with what is known then. To file it now:",
-            f"  {cli}approve {ref} --filing {step.deadline}",
-        ]
+        return ["", w("page.do.auto", at=auto)]
     return []
 
 
@@ -172,26 +126,30 @@ def takedown_page(
     state: IncidentState, task: TakedownTask, number: int, now: datetime
 ) -> PageDraft:
     """The incident's owner (the first two audiences) told a takedown is still not
-    confirmed, with the commands that record what became of it."""
-    tz = zone(state.policy.operator_zone)
-    cli = f"{state.policy.cli_command} takedown-status {state.reference} {task.recipient}"
-    asked = show(task.sent_at, tz) if task.sent_at else "—"
+    confirmed, and what to record once it is (on the incident's page in the console)."""
+    policy = state.policy
+    w = Voice(policy.staff_language, zone(policy.operator_zone))
     lines = [
-        f"Incident {state.reference}: {state.title}",
+        w("page.incident", reference=state.reference, title=state.title),
         "",
-        f"{task.name} has not confirmed the removal asked for on {asked} "
-        f"({task.status.value}; reminder {number} sent to {task.address}).",
+        w(
+            "page.takedown.late",
+            name=task.name,
+            asked=task.sent_at,
+            status=w.value("filing.takedown.state", task.status.value),
+            n=number,
+            address=task.address,
+        ),
         "",
-        "When they have, check it yourself and record how:",
-        f"  {cli} confirmed --how-verified '…'",
-        f"  {cli} acknowledged      (they received it)",
-        f"  {cli} failed --reason '…'",
+        w("page.takedown.do"),
         "",
-        f"Sent {show(now, tz)} by breachclock.",
+        w("page.sent", at=now),
     ]
     return PageDraft(
         idempotency_key=f"{state.reference}:page:takedown:{task.recipient}:{number}",
         recipients=audience(state, 1),
-        subject=f"[{state.reference}] takedown at {task.name} not confirmed (reminder {number})",
+        subject=w("page.takedown.subject", reference=state.reference, name=task.name, n=number),
         body="\n".join(lines) + "\n",
+        reference=state.reference,
+        language=policy.staff_language,
     )

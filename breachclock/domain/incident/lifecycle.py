@@ -254,6 +254,7 @@ def record_filing(state: IncidentState, index: int, filing: Filing) -> None:
     track.approve = None
     track.approve_at = None
     track.last_error = None
+    track.failing_since = None
     if filing.kind is FilingKind.SUPPLEMENTARY:
         return
     if filing.kind is FilingKind.CORRECTION:
@@ -344,7 +345,11 @@ def late_reason(
         return track.approve.late_reason
     voice = Voice(filing_language(state, track.regime), tz)
     if track.last_error:
-        return voice("filing.late.relay_failed", error=track.last_error)
+        now_at = current_stage(track)
+        stage = voice.value("stage", now_at.name if now_at else LATE_REASON)
+        if track.failing_since is None:
+            return voice("filing.late.relay_failed", stage=stage)
+        return voice("filing.late.relay_failed_since", stage=stage, since=track.failing_since)
     recorded = state.discovery_recorded_at
     if recorded and recorded > due_at:
         return voice("filing.late.recorded_after", recorded=recorded, due=due_at)

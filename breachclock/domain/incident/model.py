@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from breachclock.domain.catalogue import Voice
+from breachclock.domain.catalogue import Language, Voice
 from breachclock.domain.incident.alert import AlertSource
 from breachclock.domain.incident.containment import TakedownTask
 from breachclock.domain.incident.limits import EVENT_TEXT, FACTS_LIMIT, LIST_ITEMS, json_size
@@ -55,10 +55,30 @@ class EstablishedTime(InputModel):
     how: Text
 
 
+class Lasting(StrEnum):
+    """Whether a measure holds until a permanent one replaces it (PTS asks for both)."""
+
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
+
+
 class Measure(InputModel):
+    """One measure against the incident or its causes. Its state is the list it is in
+    (``measures_taken``: done, ``on`` the date done; ``measures_planned``: ``on`` the
+    date due), as PTS's form asks for them apart."""
+
     what: Text
     on: date | None = None
     """Done measures: the date done. Planned measures: the date due."""
+    lasting: Lasting | None = None
+    """Temporary or permanent; None: not said."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_a_sentence(cls, value: Any) -> Any:
+        """A measure given as a plain sentence (how facts files and API callers once
+        wrote them) reads as a measure with that text and nothing else known."""
+        return {"what": value} if isinstance(value, str) else value
 
 
 class SubscriberNotice(InputModel):
@@ -413,6 +433,10 @@ class Track(BaseModel):
     last_reminder_at: datetime | None = None
     last_overdue_at: datetime | None = None
     last_error: str | None = None
+    """The relay's own answer, for engineers (status, the engine log); never in a filing."""
+    failing_since: datetime | None = None
+    """When sending this track's filing first failed; a late filing says so (with the
+    stage), in the filing's words (tracks from before it: the relay failed, undated)."""
     final_facts_version: int | None = None
     sending: Sending | None = None
     acknowledged: dict[str, Acknowledgement] = Field(default_factory=dict)
@@ -449,8 +473,14 @@ class Policy(BaseModel):
     for a data protection officer, in the filing's language."""
     nis2_language: Literal["en", "sv"] = "en"
     """The language of NIS2 reports (PTS and IMY get Swedish, the Danish authority Danish)."""
-    cli_command: str = "python starter.py"
-    """How a person runs the CLI, as the pages print it (the settings give the absolute form)."""
+    owner: str | None = None
+    """Who answers for the filings the engine makes at a deadline on its own (the
+    policy's owner, under whose standing authority they go), by name."""
+    owner_role: str | None = None
+    """The owner's role as the operator names it."""
+    staff_language: Language = "en"
+    """The language pages to the operator's own staff are in (the console's; incidents
+    opened before pages were worded: English, as they were)."""
     customer_phone: str | None = None
     customer_email: str | None = None
     customer_web: str | None = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from breachclock.domain.incident.model import IncidentState, NoticeOrder
-from breachclock.domain.notify.assessment import Decision, check_decision
+from breachclock.domain.notify.assessment import Consequence, Decision, check_decision
 from breachclock.domain.notify.notice import IncidentNotice, missing_labels, missing_passages
 from breachclock.domain.notify.subscribers import Language
 from breachclock.domain.problems import Problem, problem
@@ -56,7 +56,21 @@ def notice_problems(state: IncidentState, notice: IncidentNotice) -> list[Proble
         return [problem("notice.wrong_regime", "regime", given=notice.regime, regime=state.regime)]
     if state.notification.running is not None:
         return [problem("notice.campaign_running")]
-    return reach_problems(state, notice)
+    return annex_ii_problems(state, notice) + reach_problems(state, notice)
+
+
+def annex_ii_problems(state: IncidentState, notice: IncidentNotice) -> list[Problem]:
+    """Where the assessment finds a likely effect on the person (identity theft, physical
+    or psychological harm, humiliation, damage to reputation), the notice must say what
+    they can do about it (611/2013 Annex II: measures recommended to the person); a
+    notice saying nothing can be done contradicts the assessment."""
+    assessment = state.notification.assessment
+    if assessment is None or notice.recommendations is not None:
+        return []
+    likely = [c for c in assessment.consequences if c is not Consequence.NONE_IDENTIFIED]
+    if not likely:
+        return []
+    return [problem("notice.recommendations_needed", "recommendations", consequences=likely)]
 
 
 def reach_problems(state: IncidentState, notice: IncidentNotice) -> list[Problem]:
@@ -70,13 +84,16 @@ def reach_problems(state: IncidentState, notice: IncidentNotice) -> list[Problem
 
 
 def ready_problems(state: IncidentState) -> list[Problem]:
-    """What telling people needs first: the notice, the people, every language covered."""
+    """What telling people needs first: the notice (with recommendations where the
+    assessment, perhaps made after it, finds a likely effect), the people, every
+    language covered."""
     notification = state.notification
     if notification.notice is None:
         return [problem("notify.notice_first")]
     if notification.people == 0:
         return [problem("notify.people_first")]
-    return reach_problems(state, notification.notice)
+    notice = notification.notice
+    return annex_ii_problems(state, notice) + reach_problems(state, notice)
 
 
 def decide_problems(state: IncidentState, decision: Decision) -> list[Problem]:

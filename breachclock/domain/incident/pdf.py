@@ -380,7 +380,10 @@ def _split_row(cells: Sequence[str], s: _Styles, bold: int | None = None) -> lis
 def _signature(doc: Document, s: _Styles) -> Flowable:
     signature = doc.signature
     lines = Table(
-        [[Paragraph(markup(label), s.small), ""] for label in signature.lines],
+        [
+            [Paragraph(markup(label), s.small), Paragraph(markup(value), s.body)]
+            for label, value in signature.lines
+        ],
         colWidths=[WIDTH * 0.3, WIDTH * 0.55],
         rowHeights=[11 * mm] * len(signature.lines),
         hAlign="LEFT",

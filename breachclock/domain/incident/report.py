@@ -35,12 +35,14 @@ from breachclock.domain.incident.model import (
     Filing,
     FilingKind,
     IncidentState,
+    Lasting,
     Measure,
     SubscriberNotice,
     TimelineEntry,
+    Track,
 )
 from breachclock.domain.instants import iso_local, zone
-from breachclock.domain.regimes import LANGUAGE_OF, RegimeCode, regime
+from breachclock.domain.regimes import LANGUAGE_OF, Anchor, RegimeCode, regime
 from breachclock.domain.templating import environment
 
 FACT_LABELS: dict[str, str] = {
@@ -105,6 +107,17 @@ class ReportDraft(BaseModel):
     """Containment tasks with their times (measures and timeline)."""
     notice_waits_for_containment: bool = False
     """Notice is decided, but waits until every takedown is confirmed."""
+    approved_by: str | None = None
+    """The person who approved this filing; None with ``automatic``."""
+    automatic: bool = False
+    """Filed by the engine at the deadline with no person's approval (drafts from before
+    this was recorded: False, and no one is named)."""
+    owner: str | None = None
+    owner_role: str | None = None
+    """The policy's owner, under whose standing authority automatic filings go."""
+    expected_by: datetime | None = None
+    """When what this filing does not know yet is due: the next filing's deadline (None:
+    as soon as it is known, or a draft from before it)."""
 
     @property
     def idempotency_key(self) -> str:
@@ -169,7 +182,30 @@ def build_draft(
         facts_version=state.facts_version,
         takedowns=state.takedowns,
         notice_waits_for_containment=state.notification.waiting_for_containment,
+        expected_by=next_due(track, step.stage, now),
+        approved_by=approver(track, step),
+        automatic=approver(track, step) is None,
+        owner=policy.owner,
+        owner_role=policy.owner_role,
     )
+
+
+def approver(track: Track, step: FileReport) -> str | None:
+    """Who gave this filing its go: the approval, or for a late filing's reason the
+    person who gave it; None: the engine files it at the deadline on its own."""
+    if step.stage == LATE_REASON:
+        return track.reason_owed.by if track.reason_owed else None
+    return track.approve.by if track.approve else None
+
+
+def next_due(track: Track, stage: str, now: datetime) -> datetime | None:
+    """The deadline of the stage after ``stage``, were this filing sent ``now``: when the
+    facts it lacks must follow."""
+    names = [s.name for s in regime(track.regime).stages]
+    if stage not in names or names.index(stage) + 1 >= len(names):
+        return None
+    following = regime(track.regime).stages[names.index(stage) + 1]
+    return following.due(now if following.anchor is Anchor.PREVIOUS_FILING else track.aware_at)
 
 
 def incident_steps(timeline: Sequence[TimelineEntry]) -> list[TimelineEntry]:
@@ -237,7 +273,8 @@ class Alert:
 class Signature:
     heading: str
     intro: str
-    lines: tuple[str, ...]
+    lines: tuple[tuple[str, str], ...]
+    """Each line's label and what is filled in (blank where a hand signs)."""
 
 
 @dataclass(frozen=True)
@@ -286,8 +323,9 @@ def document(draft: ReportDraft) -> Document:
         cover=form.cover(kind, order),
         alerts=form.alerts(),
         missing=Entry(
-            f"{w('missing.heading')} ({len(draft.missing)})",
-            bullets=tuple(f"{w(f'fact.{m}')}: {form.unknown(m)}" for m in draft.missing),
+            f"{w('missing.heading')} ({len(draft.missing)})"
+            + (f" – {w('missing.expected', by=draft.expected_by)}" if draft.expected_by else ""),
+            bullets=tuple(f"{w(f'fact.{m}')}: {form.missing_text(m)}" for m in draft.missing),
         )
         if draft.missing
         else None,
@@ -307,11 +345,7 @@ def document(draft: ReportDraft) -> Document:
         )
         if draft.previous_filings
         else None,
-        signature=Signature(
-            w("signature.heading"),
-            w("signature.intro"),
-            tuple(w(f"signature.{k}") for k in ("name", "role", "date", "sign")),
-        ),
+        signature=Signature(w("signature.heading"), w("signature.intro"), form.signature_lines()),
         footer=w("footer", reference=draft.reference, number=draft.number),
         page_label=w("page", page="{page}", pages="{pages}"),
         labels=_labels(draft, w, facts),
@@ -410,6 +444,35 @@ class _Form:
             Entry(w("cover.sent"), w.when(d.drafted_at)),
             Entry(w("cover.due"), w.when(d.due_at)),
             Entry(w("cover.status"), "; ".join(status)),
+            Entry(w("cover.accountable"), self.accountable() or w("accountable.unnamed")),
+        )
+
+    def accountable(self) -> str:
+        """Who answers for this filing, and in what role: the person who approved it,
+        or for an automatic filing the policy's owner; "" where no one is recorded."""
+        d, w = self.d, self.w
+        if d.approved_by:
+            if d.approved_by == d.owner and d.owner_role:
+                return w("accountable.named", name=d.owner, role=d.owner_role)
+            return w("accountable.approved", name=d.approved_by)
+        if d.automatic and d.owner:
+            return w("accountable.named", name=d.owner, role=d.owner_role or "")
+        return ""
+
+    def signature_lines(self) -> tuple[tuple[str, str], ...]:
+        d, w = self.d, self.w
+        name = d.approved_by or (d.owner if d.automatic else None) or ""
+        role = (
+            (d.owner_role or "")
+            if name and name == d.owner
+            else (w("accountable.approver") if name else "")
+        )
+        sign = w("signature.automatic") if d.automatic else ""
+        return (
+            (w("signature.name"), name),
+            (w("signature.role"), role),
+            (w("signature.date"), w.day(d.drafted_at.astimezone(w.tz).date())),
+            (w("signature.sign"), sign),
         )
 
     def alerts(self) -> tuple[Alert, ...]:
@@ -425,11 +488,65 @@ class _Form:
             alerts.append(
                 Alert(w("justification.heading"), d.justification, w("justification.follows"))
             )
+        if d.automatic:
+            alerts.append(self.automatic())
+        confirms = self.confirms()
+        if confirms:
+            alerts.append(confirms)
         return tuple(alerts)
 
+    def automatic(self) -> Alert:
+        """Filed at the deadline with no person's go: under whose standing authority,
+        and that the next filing confirms or corrects it."""
+        d, w = self.d, self.w
+        if d.owner:
+            text = w(
+                "auto.text",
+                name=d.owner,
+                role=d.owner_role or "",
+                operator=d.operator_name,
+            )
+        else:
+            text = w("auto.unnamed", operator=d.operator_name)
+        return Alert(w("auto.heading"), text, w("auto.follows"))
+
+    def confirms(self) -> Alert | None:
+        """A person's filing after an automatic one: it confirms that filing (the facts
+        are as they were) or corrects it (they changed since)."""
+        d, w = self.d, self.w
+        earlier = [f for f in d.previous_filings if f.stage != LATE_REASON]
+        if not d.approved_by or not earlier or earlier[-1].approved_by is not None:
+            return None
+        last = earlier[-1]
+        key = "confirm.same" if last.facts_version == d.facts_version else "confirm.changed"
+        return Alert(
+            w("confirm.heading", number=last.number),
+            w(key, number=last.number, sent=last.sent_at, who=d.approved_by),
+        )
+
     def unknown(self, name: str) -> str:
+        """Not yet known (never "none"): why, where a person said, and by when it is
+        expected (the next filing's deadline)."""
+        said = self.unknown_why(name)
+        if self.d.expected_by is None:
+            return said
+        return self.w("unknown.expected", said=said, by=self.d.expected_by)
+
+    def unknown_why(self, name: str) -> str:
         why = self.f.unknown_because.get(name)
         return self.w("unknown.because", why=why) if why else self.w("unknown")
+
+    def missing_text(self, name: str) -> str:
+        """A missing fact in the list of what is not known: the measures the engine
+        itself knows of are in the filing already, so they are only partly unknown."""
+        if name == "measures_taken" and self.engine_measures():
+            return self.w("measures.partly", n=self.measures_section())
+        return self.unknown_why(name)
+
+    def measures_section(self) -> int:
+        return next(
+            (n for n, (name, _) in enumerate(self.layout(), start=1) if name == "measures"), 4
+        )
 
     def missing_entry(self, label_key: str, name: str) -> Entry:
         return Entry(self.w(label_key), self.unknown(name), unknown=True)
@@ -599,17 +716,39 @@ class _Form:
         )
 
     def measure_list(self, name: str, dated: str) -> Entry:
+        """A person's measures, each with its date and whether it is temporary or
+        permanent; the taken ones led by what the engine itself did (takedowns asked
+        for and verified, people told), so nothing it knows reads as unknown."""
         measures: list[Measure] | None = getattr(self.f, name)
-        if measures is None:
-            return self.missing_entry(f"f.{name}", name)
         w = self.w
-        return Entry(
-            w(f"f.{name}"),
-            "" if measures else w("none"),
-            bullets=tuple(
-                m.what + (f" ({w(dated, on=w.day(m.on))})" if m.on else "") for m in measures
-            ),
-        )
+        engine = self.engine_measures() if name == "measures_taken" else []
+        typed = tuple(self.measure_text(m, dated) for m in measures or ())
+        if measures is None and not engine:
+            return self.missing_entry(f"f.{name}", name)
+        rest = (f"{w('measures.others')}: {self.unknown(name)}",) if measures is None else ()
+        bullets = (*engine, *typed, *rest)
+        return Entry(w(f"f.{name}"), "" if bullets else w("none"), bullets=bullets)
+
+    def measure_text(self, m: Measure, dated: str) -> str:
+        w = self.w
+        notes = [w(dated, on=w.day(m.on)) if m.on else w("measure.undated")]
+        if m.lasting:
+            notes.append(w.value("lasting", m.lasting.value))
+        return f"{m.what} ({'; '.join(notes)})"
+
+    def engine_measures(self) -> list[str]:
+        """What the engine did against the incident's effects, with dates: each takedown
+        asked for, each removal verified, and the people told so far."""
+        w, found = self.w, []
+        for t in self.d.takedowns:
+            if t.sent_at:
+                found.append(w("measure.takedown_sent", name=t.name, count=t.count, on=t.sent_at))
+            if t.confirmed_at:
+                found.append(w("measure.takedown_removed", name=t.name, on=t.confirmed_at))
+        notice = self.f.subscriber_notice
+        if notice and notice.notified and notice.notified_count:
+            found.append(w("measure.notified", count=notice.notified_count, on=self.d.drafted_at))
+        return found
 
     def notice(self, justification_item: int | None) -> list[Item]:
         """What subscribers were told (PTS field 8); ``justification_item``: where field 9 is."""
@@ -643,6 +782,9 @@ class _Form:
                     w("notified_count.so_far", count=count) if n.in_progress else count,
                 )
             )
+        tally = self.tally(n)
+        if tally:
+            items.append(Entry(w("f.tally"), tally))
         if n.outcomes:
             items.append(
                 Table(
@@ -658,6 +800,25 @@ class _Form:
         if n.copy_text:
             items.append(Entry(w("f.copy"), n.copy_text, verbatim=True))
         return items
+
+    def tally(self, n: SubscriberNotice) -> str:
+        """The campaign's own count of people in one sentence: told by telephone, by
+        e-mail, left for a letter (no call or e-mail reached them), not yet reached;
+        "" where no campaign counted them (a person recorded the notice)."""
+        people = {
+            k.removeprefix("people."): v for k, v in n.outcomes.items() if k.startswith("people.")
+        }
+        if not people:
+            return ""
+        w = self.w
+        return w(
+            "notice.tally",
+            total=sum(people.values()),
+            called=people.get("called", 0),
+            emailed=people.get("emailed", 0),
+            letter=people.get("unreachable", 0),
+            pending=people.get("pending", 0),
+        )
 
     def no_notice(self, notice_item: int | None = None) -> list[Item]:
         """Why subscribers were not told (PTS field 9); ``notice_item``: where field 8 is."""
@@ -748,6 +909,8 @@ def _labels(draft: ReportDraft, w: Voice, facts: Facts) -> dict[str, Any]:
         "means": form.means(notice) if notice and notice.notified else None,
         "outcomes": {k: form.outcome(k) for k in (notice.outcomes if notice else {})},
         "facts": {name: w(f"fact.{name}") for name in REQUIRED_FACTS},
+        "lasting": {x.value: w.value("lasting", x.value) for x in Lasting},
+        "accountable": form.accountable() or None,
         "timeline": [
             {"what": form.step_text(e), "how_established": w.value("how", e.how_established)}
             for e in draft.timeline

@@ -21,6 +21,7 @@ from breachclock.domain.incident.model import (
     FactsPatch,
     IncidentState,
     Justify,
+    Lasting,
     OpenSecurityReport,
     RootCause,
     SecurityAspect,
@@ -81,12 +82,20 @@ def choices(t: Voice) -> dict[str, list[tuple[str, str]]]:
         "breach_types": [(b.value, t(f"filing.breach.{b.value}")) for b in BreachType],
         "security_aspects": [(a.value, t(f"filing.aspect.{a.value}")) for a in SecurityAspect],
         "root_cause": [(c.value, t(f"filing.cause.{c.value}")) for c in RootCause],
+        "lasting": [(x.value, t(f"filing.lasting.{x.value}")) for x in Lasting],
     }
 
 
 def measure_rows(measures: list[Any] | None) -> list[dict[str, Any]]:
-    rows = [{"what": m.what, "on": m.on.isoformat() if m.on else ""} for m in measures or []]
-    return rows + [{"what": "", "on": ""}] * BLANK_MEASURES
+    rows = [
+        {
+            "what": m.what,
+            "on": m.on.isoformat() if m.on else "",
+            "lasting": m.lasting.value if m.lasting else "",
+        }
+        for m in measures or []
+    ]
+    return rows + [{"what": "", "on": "", "lasting": ""}] * BLANK_MEASURES
 
 
 async def context(request: Request, state: IncidentState, t: Voice) -> dict[str, Any]:
@@ -118,9 +127,10 @@ def wanted(request: Request, form: FormData) -> dict[str, Any]:
         found[name] = [line for line in lines if line] or None
     for name in MEASURES:
         whats, ons = form.getlist(f"{name}.what"), form.getlist(f"{name}.on")
+        lastings = form.getlist(f"{name}.lasting")
         rows = [
-            {"what": str(what).strip(), "on": str(on) or None}
-            for what, on in zip(whats, ons, strict=False)
+            {"what": str(what).strip(), "on": str(on) or None, "lasting": str(lasting) or None}
+            for what, on, lasting in zip(whats, ons, lastings, strict=False)
             if str(what).strip()
         ]
         found[name] = rows or None

@@ -122,9 +122,14 @@ def test_a_late_filing_says_why_in_order_of_what_is_known_in_the_filings_languag
     recorded = lifecycle.late_reason(state, track, due, due + HOUR, tz) or ""
     assert "registrerades" in recorded and "recorded only" not in recorded
     assert "kl." in recorded  # the instant as a Swedish document writes it
-    track.last_error = "451 4.3.0 (at …)"
+    track.last_error = "451 4.3.0 Try again later"
     relay = lifecycle.late_reason(state, track, due, due + HOUR, tz) or ""
-    assert "kunde inte skickas" in relay and "451 4.3.0" in relay
+    assert "kunde inte skickas" in relay and "451" not in relay, "the relay's words stay out"
+    track.failing_since = due - HOUR
+    relay = lifecycle.late_reason(state, track, due, due + HOUR, tz) or ""
+    assert (
+        "inledande rapport" in relay and "från 2025-05-07 kl. 09:00" in relay and "Try" not in relay
+    )
 
 
 def test_a_page_marks_its_escalations_done_and_restarts_the_overdue_rhythm() -> None:

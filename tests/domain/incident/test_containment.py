@@ -9,6 +9,7 @@ from importlib import resources
 import pytest
 from pydantic import ValidationError
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.containment import (
     TAKEDOWN_LIMIT,
     SendTakedown,
@@ -111,8 +112,16 @@ def test_the_request_goes_at_once_then_a_reminder_each_interval_until_confirmed(
 
 
 def test_the_mail_says_what_to_remove_and_carries_no_personal_data() -> None:
-    draft = takedown_mail("INC-7", "Telco AB", "dpo@telco.example", task(), 2, "2026-02-24")
+    english = Voice("en", "Europe/Stockholm")
+    draft = takedown_mail("INC-7", "Telco AB", "dpo@telco.example", task(), 2, T0, english)
     assert draft.idempotency_key == "INC-7:takedown:eniro:reminder:2"
     assert draft.subject == "Reminder: Removal request INC-7: 3 entries"
     assert "listings marked secret in the delivery of 2025-11-25" in draft.body
     assert "through your own removal channel, not by e-mail" in draft.body
+
+
+def test_a_swedish_incident_asks_a_directory_company_in_swedish() -> None:
+    swedish = Voice("sv", "Europe/Stockholm")
+    draft = takedown_mail("INC-7", "Telco AB", "dpo@telco.example", task(), 0, T0, swedish)
+    assert draft.subject == "Begäran om borttagning INC-7: 3 poster"
+    assert "inga nummer, namn eller adresser" in draft.body and "request" not in draft.body

@@ -48,8 +48,8 @@ def test_every_section_and_field_of_the_form_is_in_the_pdf(case: str) -> None:
         assert flat(f"{section.number}. {section.heading}") in text
         for item in section.items:
             assert flat(item.label) in text
-    for label in doc.signature.lines:
-        assert label in text
+    for label, value in doc.signature.lines:
+        assert label in text and flat(value) in text
     assert flat(doc.signature.heading) in text
 
 
