@@ -79,7 +79,11 @@ def outcome_counts(counts: Counts) -> dict[str, int]:
     calls = {f"calls.{o.value}": n for o, n in sorted(counts.calls.items())}
     emails = {f"emails.{o}": n for o, n in sorted(counts.emails.items())}
     identified = {f"identified.{m}": n for m, n in sorted(counts.identified.items())}
-    return {**people, **calls, **identified, **emails}
+    # Only a plan with an SMS step tells anyone by SMS: other reports read as before.
+    texted = counts.people.get(Status.TEXTED, 0)
+    people |= {f"people.{Status.TEXTED.value}": texted} if texted or counts.sms else {}
+    sms = {f"sms.{o}": n for o, n in sorted(counts.sms.items())}
+    return {**people, **calls, **identified, **sms, **emails}
 
 
 def notice_fact(notification: Notification, plan: Plan, operator: Operator) -> SubscriberNotice:
@@ -88,7 +92,7 @@ def notice_fact(notification: Notification, plan: Plan, operator: Operator) -> S
     for wave in notification.waves:
         if wave.counts is not None:
             total = total.plus(wave.counts)
-    told = total.people.get(Status.CALLED, 0) + total.people.get(Status.EMAILED, 0)
+    told = sum(total.people.get(s, 0) for s in (Status.CALLED, Status.EMAILED, Status.TEXTED))
     assert notification.notice is not None
     return SubscriberNotice(
         notified=True,

@@ -697,6 +697,8 @@ class _Form:
             return f"{w('calls')} – {w.value('call', raw)}"
         if group == "emails":
             return f"{w('emails')} – {w.value('email', raw)}"
+        if group == "sms":
+            return f"{w('sms')} – {w.value('sms', raw)}"
         if group == "identified":
             return f"{w('identified')} – {w.value('identity', raw)}"
         return key
