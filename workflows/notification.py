@@ -203,7 +203,8 @@ class NotifyingIncident(IncidentBase):
         if self._decided(decision):
             return  # the same decision again: answered, nothing changes
         refuse_if(*decide_problems(self.state, decision))
-        if not self._plans and (decision.plan or decision.sms):
+        chosen = plan_for(self.state.regime, decision.plan).name
+        if not self._plans and (decision.sms or chosen != FIRST_ENGINE_PLAN):
             refuse_if(problem("decide.plan_needs_new_run", "plan"))
         self._fits(decision)
 

@@ -14,6 +14,7 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.domain.catalogue import LANGUAGES, foreign, marking, messages
+from breachclock.domain.incident.model import IncidentState
 from breachclock.runtime.config import Settings
 from breachclock.service.containment import directory
 from breachclock.service.register import register
@@ -22,6 +23,7 @@ from breachclock.web.console.incident import TABS
 from tests.conftest import SmtpSink, unique
 from tests.notify_support import people, ready
 from tests.web.support import Web, web
+from workflows.incident import IncidentWorkflow
 
 NAMES = ("breachclock", "JSON", "PDF", "CSV", "#")
 """Not words of any language: the product's name, and the formats offered."""
@@ -207,3 +209,29 @@ def test_every_key_a_template_names_is_in_every_language() -> None:
     assert len(named) > 100
     for language in LANGUAGES:
         assert sorted(named - messages(language).keys()) == [], language
+
+
+async def test_the_people_tab_words_each_plan_and_refuses_an_sms_too_long_beside_it(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with web(dev_server, tmp_path, smtp) as w:
+        ref = unique("PLAN")
+        handle = await w.h.discovered(ref)
+        await ready(w.h.settings, handle, ref, people(2))
+        client = await signed_in(w, "maria", Role.MANAGER, "en")
+        tab = await client.get(f"/incidents/{ref}?tab=people")
+        at = tab.text.index('id="plans"')
+        plans = tab.text[at : tab.text.index("</fieldset>", at)]
+        assert "Calls, SMS, then e-mail" in plans and "SMS first" in plans
+        assert plans.count("a letter to whoever nothing else reached") == 3, plans
+        csrf = (await w.auth.store.session(client.cookies["bc_session"], datetime.now(UTC))).csrf  # type: ignore[union-attr]
+        long = "Vi skriver för att berätta 🙂 " * 6  # an emoji: UCS-2, 67 units a part
+        response = await client.post(
+            f"/incidents/{ref}/decide",
+            data={"notify": "true", "plan": "sms_first", "sms_sender": "Tre", "sms_sv": long},
+            headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+        )
+        beside = _element(response.text, "err-sms-summary-sv") or ""
+        assert "parts" in beside and "UCS-2" in beside, response.text
+        state: IncidentState = await handle.query(IncidentWorkflow.status)
+        assert state.notification.decision is None, "refused at approval"
