@@ -15,13 +15,12 @@ import json
 import signal
 import subprocess
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -37,7 +36,6 @@ from breachclock.runtime.store import open_delivery_store
 from tests.channels.support import SECRET, dlr_endpoint, stand_in
 from tests.cli_support import start_worker, worker_env
 from tests.conftest import Harness, SmtpSink, approve_pending, settings_for, unique
-from tests.kannel import kannel_in
 from tests.notify_support import notice, ready
 from tests.tre import SMS
 from workflows.campaign import CampaignProgress
@@ -52,15 +50,6 @@ PLAN_ENV = {
     "BREACHCLOCK_SMS_REPORT_MINUTES": "0.25",
 }
 """Calls back to back at any hour, small slices, and 15 seconds for a delivery report (under load)."""
-
-
-@pytest.fixture(scope="module")
-def kannel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kannel]:
-    gateway = kannel_in(tmp_path_factory.mktemp("kannel"))
-    try:
-        yield gateway
-    finally:
-        gateway.stop()
 
 
 @asynccontextmanager

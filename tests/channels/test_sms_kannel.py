@@ -5,7 +5,7 @@ report that arrives twice or late)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,16 +17,6 @@ from breachclock.domain.notify.plan import Delivery
 from breachclock.runtime.gateway import dlr_url
 from breachclock.runtime.kannel import Kannel, free_port
 from tests.channels.support import SECRET, Sms, slow_stand_in, sms_channel
-from tests.kannel import kannel_in
-
-
-@pytest.fixture(scope="module")
-def kannel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kannel]:
-    gateway = kannel_in(tmp_path_factory.mktemp("kannel"))
-    try:
-        yield gateway
-    finally:
-        gateway.stop()
 
 
 @pytest.fixture
