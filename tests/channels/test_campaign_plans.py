@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 from collections import Counter
@@ -75,7 +76,10 @@ async def engine(
     workers = [start_worker(env)]
     try:
         async with open_delivery_store(settings) as reports, dlr_endpoint(reports, port):
-            yield Harness(dev_server, settings, smtp), env, workers
+            h = Harness(dev_server, settings, smtp)
+            yield h, env, workers
+            if os.environ.get("BREACHCLOCK_RECORD_HISTORIES"):
+                await h.save_histories()
     finally:
         workers[-1].kill()
         workers[-1].wait()
