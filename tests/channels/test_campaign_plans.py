@@ -72,7 +72,7 @@ async def engine(
         "BREACHCLOCK_SMS_DLR_SECRET": SECRET,
     }
     settings = settings_for(tmp_path, smtp, **PLAN_ENV, **sms)
-    env = worker_env(dev_server, settings, smtp.port, **PLAN_ENV, **sms, **extra)
+    env = worker_env(dev_server, settings, smtp.port, **{**PLAN_ENV, **sms, **extra})
     workers = [start_worker(env)]
     try:
         async with open_delivery_store(settings) as reports, dlr_endpoint(reports, port):
