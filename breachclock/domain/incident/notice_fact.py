@@ -16,6 +16,7 @@ from breachclock.domain.notify.notice import (
     default_language,
     render_notice,
 )
+from breachclock.domain.notify.plan import FIRST_ENGINE_PLAN
 from breachclock.domain.notify.subscribers import Language, Role, Subscriber
 
 PEOPLE_ORDER = (Status.CALLED, Status.EMAILED, Status.UNREACHABLE, Status.PENDING)
@@ -86,6 +87,14 @@ def outcome_counts(counts: Counts) -> dict[str, int]:
     return {**people, **calls, **identified, **sms, **emails}
 
 
+def walked(notification: Notification) -> str | None:
+    """The plan the campaign walks, when the decision chose one other than calls then
+    e-mail (a run that could not walk one refused the choice)."""
+    decision = notification.decision
+    chosen = decision.plan if decision is not None and decision.notify else None
+    return chosen if chosen not in (None, FIRST_ENGINE_PLAN) else None
+
+
 def notice_fact(notification: Notification, plan: Plan, operator: Operator) -> SubscriberNotice:
     """The report's subscriber-notice fact for a campaign started or finished."""
     total = Counts()
@@ -99,6 +108,7 @@ def notice_fact(notification: Notification, plan: Plan, operator: Operator) -> S
         means=means(plan),
         call_attempts=plan.attempts,
         calling_hours=f"{plan.window_start:%H:%M}-{plan.window_end:%H:%M}",
+        plan=walked(notification),
         notified_count=told,
         copy_text=copies(notification.notice, operator, notification.languages),
         ordered_by=notification.order.by if notification.order else None,
