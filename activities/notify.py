@@ -14,6 +14,10 @@ rest. Only a fault of the relay itself (it cannot be reached, it drops us) fails
 the round; the other connections of the round are then stopped and awaited before
 it fails, so nothing of a failed attempt keeps sending while Temporal retries it.
 
+A campaign that walks a plan other than calls then e-mail (an SMS step) hands its
+rounds to ``walk`` instead: the same slices, keys and record, each person one step
+further along the plan through the channel registry.
+
 These run on their own task queue (``<incidents queue>-notifications``), whose workers
 limit how many slices run at once and how fast they start: the call centre's
 capacity, not the engine's, sets the pace.

@@ -152,10 +152,10 @@ class Walk:
         ref, sid = self.request.reference, person.person.id
         before = on_path(self.plan, await self.store.attempts(ref, sid))
         tried, move = await advance(self.plan, self.channels, ref, person.person, before, self.now)
-        for old, now in zip(before, tried, strict=False):
-            if now.delivery is not old.delivery:
-                key = step_key(ref, sid, now.channel, now.number)
-                await self.store.settle(key, recorded_as(now, self.calls, key))
+        for old, known in zip(before, tried, strict=False):
+            if known.delivery is not old.delivery:
+                key = step_key(ref, sid, known.channel, known.number)
+                await self.store.settle(key, recorded_as(known, self.calls, key))
         calls_made = person.calls_made
         entries = []
         for attempt in tried[len(before) :]:
