@@ -165,6 +165,40 @@ async def test_tre_s_callers_by_sms_first_survive_a_worker_killed_mid_campaign(
     assert wave.counts is not None and wave.counts.sms == {"delivered": 38, "expired": 2}
 
 
+async def test_a_worker_killed_mid_round_tells_each_at_most_once_and_letters_the_rest(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink, kannel: Kannel
+) -> None:
+    """Killed while SMS are in flight: a message whose key was written but whose request
+    never left is not sent again (Kannel does not de-duplicate), it expires and the person
+    is on the letter list; nobody gets two, and the campaign ends."""
+    people = callers(40, "+46707")
+    async with engine(dev_server, tmp_path, smtp, kannel.url) as (h, env, workers):
+        ref = unique("TRE")
+        handle = await open_with_list(h, ref, people)
+        await handle.execute_update(
+            IncidentWorkflow.decide_notice,
+            Decision(notify=True, decided_by="DPO", plan="sms_first", sms=SMS),
+        )
+        async with asyncio.timeout(60):
+            while True:
+                if [r for r in kannel.received() if r.to.startswith("+46707")]:
+                    break
+                await asyncio.sleep(0.02)
+        workers[-1].send_signal(signal.SIGKILL)
+        workers[-1].wait()
+        workers.append(start_worker(env))
+        progress = await finished(h, ref)
+
+    parts = size(render(SMS, notice(ref), operator_for(h.settings.policy()), "sv")).parts
+    got = Counter(r.to for r in kannel.received() if r.to.startswith("+46707"))
+    assert set(got.values()) == {parts}, "nobody got a message twice"
+    texted = progress.counts.people.get(Status.TEXTED, 0)
+    assert texted == len(got) and progress.counts.sms == {"delivered": texted} | (
+        {"expired": len(people) - texted} if texted < len(people) else {}
+    )
+    assert progress.counts.people.get(Status.UNREACHABLE, 0) == len(people) - texted
+
+
 async def test_calls_sms_email_counts_each_channel_in_the_final_progress(
     dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink, kannel: Kannel
 ) -> None:
