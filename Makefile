@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run stop test test-fast docs lint demo bench clean
+.PHONY: run run-sms stop test test-fast docs lint demo bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(PY) worker.py
+
+run-sms: $(STAMP)
+	$(PY) -m breachclock.app.sms_gateway
 
 stop: $(STAMP)
 	$(PY) worker.py stop

@@ -17,6 +17,8 @@ from breachclock.domain.incident.model import IncidentState, Policy
 from breachclock.domain.incident.report import ReportDraft
 from breachclock.domain.notify.delivery import Counts, Plan
 from breachclock.domain.notify.notice import IncidentNotice, Operator
+from breachclock.domain.notify.plan import ChannelPlan
+from breachclock.domain.notify.sms import SmsNotice
 from breachclock.domain.notify.subscribers import LoadOutcome
 
 # --- filings and pages (incidents queue)
@@ -90,6 +92,10 @@ class Advance(BaseModel):
     plan: Plan
     notice: IncidentNotice
     operator: Operator
+    channels: ChannelPlan | None = None
+    """Walk each due person through this plan (``activities.walk``); None: the first
+    engine's calls then e-mail, by ``plan``."""
+    sms: SmsNotice | None = None
 
 
 class GiveUp(BaseModel):

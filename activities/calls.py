@@ -25,8 +25,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio import activity
 
-from breachclock.domain.notify.delivery import CallOutcome
+from breachclock.domain.notify.delivery import CallOutcome, greeting
 from breachclock.domain.notify.identity import ALL_METHODS, IdentityMethod, refusal
+from breachclock.domain.notify.notice import IncidentNotice, Operator, spoken_notice
+from breachclock.domain.notify.plan import Delivery
+from breachclock.domain.notify.subscribers import Subscriber
 from breachclock.domain.problems import invalid_from
 from breachclock.runtime.store.people import NotifyStore
 
@@ -196,3 +199,59 @@ class AgentWorklist(CallProvider):
             if waiting:
                 heartbeat(len(waiting))
                 await asyncio.sleep(self.poll.total_seconds())
+
+
+def call_request(
+    key: str,
+    reference: str,
+    person: Subscriber,
+    notice: IncidentNotice,
+    operator: Operator,
+    methods: Sequence[IdentityMethod],
+) -> CallRequest:
+    """The call that tells ``person``: the greeting first, the notice in their language."""
+    language, text = spoken_notice(notice, person, operator)
+    return CallRequest(
+        key=key,
+        reference=reference,
+        subscriber_id=person.id,
+        name=person.name,
+        phone=person.phone or "",
+        greeting=greeting(operator.name, person.name, language.value),
+        notice=text,
+        methods=tuple(methods),
+    )
+
+
+class CallChannel:
+    """The call step of a plan (``plan_runner.Channel``): one call per key through the
+    provider (each provider dedupes on the key). A call ends when it is placed:
+    delivered when the person confirmed who they are and was told, else failed;
+    ``results`` keeps how, for the campaign's record."""
+
+    def __init__(
+        self,
+        provider: CallProvider,
+        reference: str,
+        notice: IncidentNotice,
+        operator: Operator,
+        methods: Sequence[IdentityMethod],
+    ) -> None:
+        self.provider = provider
+        self.reference = reference
+        self.notice = notice
+        self.operator = operator
+        self.methods = tuple(methods)
+        self.results: dict[str, CallResult] = {}
+
+    async def send(self, key: str, person: Subscriber) -> Delivery:
+        request = call_request(
+            key, self.reference, person, self.notice, self.operator, self.methods
+        )
+        async for result in self.provider.place([request]):
+            self.results[key] = result
+        reached = key in self.results and self.results[key].outcome is CallOutcome.REACHED_VERIFIED
+        return Delivery.DELIVERED if reached else Delivery.FAILED
+
+    async def status(self, key: str) -> Delivery | None:
+        return None  # a call is final once placed: nothing arrives later

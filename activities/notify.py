@@ -14,6 +14,10 @@ rest. Only a fault of the relay itself (it cannot be reached, it drops us) fails
 the round; the other connections of the round are then stopped and awaited before
 it fails, so nothing of a failed attempt keeps sending while Temporal retries it.
 
+A campaign that walks a plan other than calls then e-mail (an SMS step) hands its
+rounds to ``walk`` instead: the same slices, keys and record, each person one step
+further along the plan through the channel registry.
+
 These run on their own task queue (``<incidents queue>-notifications``), whose workers
 limit how many slices run at once and how fast they start: the call centre's
 capacity, not the engine's, sets the pace.
@@ -40,9 +44,10 @@ from activities.api import (
     LoadPage,
     SliceReport,
 )
-from activities.calls import CallProvider, CallRequest, heartbeat
-from activities.mailer import SmtpRelay, smtp_options
+from activities.calls import CallProvider, call_request, heartbeat
+from activities.mailer import Mailer, SmtpRelay, smtp_options
 from activities.notice_mail import notice_wire
+from activities.sms import SmsSender
 from activities.smtp_commit import (
     Deferred,
     Delivered,
@@ -51,6 +56,7 @@ from activities.smtp_commit import (
     Unconfirmed,
     send_committed,
 )
+from activities.walk import Channels, Walk
 from breachclock.domain.notify.delivery import (
     Call,
     Email,
@@ -62,18 +68,15 @@ from breachclock.domain.notify.delivery import (
     call_key,
     deferral_key,
     email_key,
-    greeting,
-    letter_key,
     letter_reason,
     next_step,
 )
 from breachclock.domain.notify.identity import ALL_METHODS, IdentityMethod
 from breachclock.domain.notify.notice import (
     render_notice,
-    spoken_notice,
 )
 from breachclock.domain.notify.subscribers import LoadOutcome
-from breachclock.runtime.store.people import Entry, NotifyStore, Recipient
+from breachclock.runtime.store.people import Entry, NotifyStore, Recipient, letter
 
 log = structlog.get_logger(__name__)
 
@@ -104,12 +107,16 @@ class NotifyActivities:
         calls: CallProvider,
         relay: SmtpRelay,
         methods: Sequence[IdentityMethod] = ALL_METHODS,
+        mailer: Mailer | None = None,
+        sms: SmsSender | None = None,
     ) -> None:
         self.store = store
         self.calls = calls
         self.relay = relay
         self.methods = tuple(methods)
         """How a called person may prove who they are (every call request says so)."""
+        self.channels = Channels(calls, self.methods, mailer, sms)
+        """What a plan's rounds send with (``walk``)."""
 
     @activity.defn(name=LOAD_SUBSCRIBERS)
     async def load_subscribers(self, page: LoadPage) -> LoadOutcome:
@@ -121,6 +128,8 @@ class NotifyActivities:
         ref = request.reference
         claim = claim_token()
         now = moment(request.now)
+        if request.channels is not None:
+            return await self._walk(request, claim, now)
         calls: list[tuple[Recipient, int]] = []
         emails: list[Recipient] = []
         letters: list[Entry] = []
@@ -143,6 +152,16 @@ class NotifyActivities:
         if emails:
             await self._mail(request, emails, claim)
         return await self._report(ref, request.first, request.end)
+
+    async def _walk(self, request: Advance, claim: str, now: datetime) -> SliceReport:
+        """A round of a plan's campaign: each due person one step further (``walk``)."""
+        channels = self.channels.registry(request)
+        if self.channels.sms is not None:
+            reports = self.channels.sms.deliveries
+            await reports.expire(now - request.plan.report_within, now)
+        due = await self.store.due(request.reference, request.first, request.end, now)
+        await Walk(self.store, request, channels, claim, now).round(due)
+        return await self._report(request.reference, request.first, request.end)
 
     @activity.defn(name=GIVE_UP)
     async def give_up(self, request: GiveUp) -> SliceReport:
@@ -170,17 +189,9 @@ class NotifyActivities:
         for key, (person, _) in by_key.items():
             if key in done:
                 continue
-            language, text = spoken_notice(request.notice, person.person, request.operator)
             requests.append(
-                CallRequest(
-                    key=key,
-                    reference=ref,
-                    subscriber_id=person.person.id,
-                    name=person.person.name,
-                    phone=person.person.phone or "",
-                    greeting=greeting(request.operator.name, person.person.name, language.value),
-                    notice=text,
-                    methods=self.methods,
+                call_request(
+                    key, ref, person.person, request.notice, request.operator, self.methods
                 )
             )
         # Results are recorded in batches: a worker dying before a batch is written
@@ -354,22 +365,3 @@ class NotifyActivities:
 
 _FAR = datetime.max.replace(tzinfo=UTC)
 """Due by then: every pending person, whatever they wait for."""
-
-
-def letter(reference: str, person: Recipient, at: datetime, claim: str, reason: str) -> Entry:
-    """The entry that lists a person for a letter, with why."""
-    return Entry(
-        reference,
-        person.person.id,
-        letter_key(reference, person.person.id),
-        "letter",
-        1,
-        "unreachable",
-        at,
-        Status.UNREACHABLE,
-        None,
-        calls_made=person.calls_made,
-        claim=claim,
-        reason=reason,
-        email_failures=person.email_failures,
-    )

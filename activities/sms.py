@@ -107,6 +107,11 @@ class SmsSender:
         if not await self.ledger.record_sent(key, message_id(key), now, detail):
             log.info("sms.already_sent", key=key)
             known = await self.deliveries.status(key)
+            if known is None:
+                # The sender died between the ledger and the gateway: whether the message
+                # went is unknown, so it is never sent again; a report, or the expiry
+                # that starts now, decides.
+                await self.deliveries.handed(key, now)
             status = known[0] if known else Delivery.ACCEPTED
             return SmsReceipt(key=key, status=status, duplicate=True, parts=measured.parts)
         await self.deliveries.handed(key, now)

@@ -41,6 +41,9 @@ REJECTED = "Rejected"
 DECIDED_AT_START = "patches-decided-at-start"
 """``workflow.patched`` id: this run took every path the patches below guard, decided in
 the workflow task that started it (``IncidentBase._patched``)."""
+NOTIFY_PLANS = "notify-plans"
+"""``workflow.patched`` id: a decision may choose the notification plan (an SMS step);
+runs started before it keep the first engine's calls and e-mails."""
 
 
 ENGLISH = Voice("en")
@@ -86,6 +89,7 @@ class IncidentBase:
     _changed: bool
     _engine_notes: int
     _current: bool = False
+    _plans: bool = False
 
     def _decide_patches(self) -> None:
         """First thing in the run. A patch the first engine decided later, after the
@@ -95,6 +99,7 @@ class IncidentBase:
         the activity's result from its marker at once and runs that code a task early,
         before it is told of the patch. A new patch is therefore decided here too."""
         self._current = workflow.patched(DECIDED_AT_START)
+        self._plans = workflow.patched(NOTIFY_PLANS)
 
     def _patched(self, first_engine_patch: str) -> bool:
         """Whether to take the path ``first_engine_patch`` guards: always, in a run that

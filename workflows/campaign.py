@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -35,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.ids import workflow_id
     from breachclock.domain.notify.delivery import Counts, Plan, Status
     from breachclock.domain.notify.notice import IncidentNotice, Operator
+    from breachclock.domain.notify.plan import ChannelPlan, PlanCounts, counted
+    from breachclock.domain.notify.sms import SmsNotice
     from breachclock.runtime import metrics
 
 
@@ -55,6 +58,8 @@ about a day. Past them the people still pending in it are listed for a letter.""
 ROUND_BACKOFF = (timedelta(minutes=5), timedelta(hours=1))
 END_SIGNAL = "campaign-end-signal"
 """``workflow.patched`` id: campaigns tell their incident when they end."""
+PLAN_WALK = "campaign-plan-walk"
+"""``workflow.patched`` id: rounds walk people through the incident's plan (``channels``)."""
 
 
 class Slice(BaseModel):
@@ -84,6 +89,11 @@ class CampaignStart(BaseModel):
     cut: int | None = None
     """Carried over: the sequence numbers up to which the list is cut into slices."""
     started_at: datetime | None = None
+    channels: ChannelPlan | None = None
+    """The plan people are walked through (``plan_runner``); None: the first engine's
+    calls then e-mail, by ``plan``'s attempts and spacing."""
+    sms: SmsNotice | None = None
+    """The approved SMS text, when ``channels`` has an SMS step."""
 
 
 class CampaignProgress(BaseModel):
@@ -96,6 +106,10 @@ class CampaignProgress(BaseModel):
     finished_at: datetime | None = None
     errors: list[str] = []
     """Why rounds of some slices are failing now (they are retried)."""
+    plan: str | None = None
+    """The plan's name, when the campaign walks one."""
+    by_channel: PlanCounts = PlanCounts()
+    """``counts`` per channel, in the shape the final report reads (``plan.tally``)."""
 
 
 @workflow.defn(name="NotificationCampaign")
@@ -107,6 +121,7 @@ class CampaignWorkflow:
         self.finished_at: datetime | None = None
         self._running: dict[int, asyncio.Task[None]] = {}
         self._changed = False
+        self._walks = False
         if start.slices is not None:
             self.slices = list(start.slices)
             self.cut = start.cut if start.cut is not None else start.first + start.size
@@ -117,6 +132,9 @@ class CampaignWorkflow:
 
     @workflow.run
     async def run(self, start: CampaignStart) -> CampaignProgress:
+        # Decided first thing in the run, before any activity: replay then meets the
+        # marker where the run wrote it.
+        self._walks = workflow.patched(PLAN_WALK) and start.channels is not None
         while True:
             if self._should_continue_as_new():
                 await self._hand_over()
@@ -209,6 +227,7 @@ class CampaignWorkflow:
                     plan=self.start.plan,
                     notice=self.start.notice,
                     operator=self.start.operator,
+                    **self._walk(),
                 ),
                 result_type=SliceReport,
                 task_queue=notify_queue(workflow.info().task_queue),
@@ -220,6 +239,13 @@ class CampaignWorkflow:
             await self._failed(piece, str(err.cause or err))
         else:
             self._apply(piece, report)
+
+    def _walk(self) -> dict[str, Any]:
+        """What a round needs to walk the plan; nothing for the first engine's path (its
+        rounds' input stays as it was)."""
+        if not self._walks:
+            return {}
+        return {"channels": self.start.channels, "sms": self.start.sms}
 
     async def _failed(self, piece: Slice, error: str) -> None:
         """A round failed past its retries: try the slice again later, up to a point."""
@@ -275,6 +301,7 @@ class CampaignWorkflow:
         for channel, now, then in (
             ("call", after.calls, before.calls),
             ("email", after.emails, before.emails),
+            ("sms", after.sms, before.sms),
         ):
             for outcome, count in now.items():
                 added = count - then.get(outcome, 0)  # type: ignore[call-overload]
@@ -317,4 +344,6 @@ class CampaignWorkflow:
             slices_left=sum(1 for s in self.slices if s.next_due is not None),
             finished_at=self.finished_at,
             errors=sorted({s.last_error for s in self.slices if s.last_error}),
+            plan=self.start.channels.name if self.start.channels else None,
+            by_channel=counted(total),
         )

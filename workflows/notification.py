@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -39,7 +40,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from breachclock.domain.notify.delivery import Status
     from breachclock.domain.notify.notice import IncidentNotice
-    from breachclock.domain.problems import said
+    from breachclock.domain.notify.plan import FIRST_ENGINE_PLAN, PRESETS, on_policy, plan_for
+    from breachclock.domain.problems import problem, said
     from workflows.base import IncidentBase, given, refuse_if
     from workflows.campaign import (
         END_SIGNAL,
@@ -201,6 +203,9 @@ class NotifyingIncident(IncidentBase):
         if self._decided(decision):
             return  # the same decision again: answered, nothing changes
         refuse_if(*decide_problems(self.state, decision))
+        chosen = plan_for(self.state.regime, decision.plan).name
+        if not self._plans and (decision.sms or chosen != FIRST_ENGINE_PLAN):
+            refuse_if(problem("decide.plan_needs_new_run", "plan"))
         self._fits(decision)
 
     def _decided(self, decision: Decision) -> bool:
@@ -257,6 +262,7 @@ class NotifyingIncident(IncidentBase):
                 plan=self.state.policy.notify_plan,
                 first=first,
                 size=wave.end - first,
+                **self._channels(),
             ),
             id=campaign_id(self.state.reference, number),
             # The people are told even if this incident's run were ended by hand.
@@ -280,6 +286,17 @@ class NotifyingIncident(IncidentBase):
             self._campaign.add_done_callback(lambda ended: self._child_ended(wave, ended))
         else:
             self._background(self._await_wave(wave, self._campaign))
+
+    def _channels(self) -> dict[str, Any]:
+        """The decision's plan for the campaign, when it is not the first engine's calls
+        and e-mails (which the campaign runs its own way, as it always has)."""
+        decision = self.state.notification.decision
+        if not self._plans or decision is None or not decision.notify:
+            return {}
+        plan = plan_for(self.state.regime, decision.plan)
+        if plan == PRESETS[FIRST_ENGINE_PLAN]:
+            return {}
+        return {"channels": on_policy(plan, self.state.policy.notify_plan), "sms": decision.sms}
 
     def _child_ended(self, wave: Wave, ended: asyncio.Future[CampaignProgress]) -> None:
         failure = ended.exception()

@@ -30,6 +30,7 @@ from activities.notify import NotifyActivities
 from activities.readmodel import ReadModelActivities
 from activities.register import RegisterActivities
 from activities.retention import RetentionActivities
+from activities.sms import KannelGateway, SmsSender
 from breachclock.app.gauges import health_gauges
 from breachclock.domain.catalogue import Voice
 from breachclock.runtime import engine_lock
@@ -40,6 +41,7 @@ from breachclock.runtime.outbox import Outbox
 from breachclock.runtime.store import (
     NotifyStore,
     RecordStore,
+    open_delivery_store,
     open_notify_store,
     open_read_model,
     open_store,
@@ -88,6 +90,20 @@ def call_provider(settings: Settings, store: NotifyStore) -> CallProvider:
 
 
 @contextlib.asynccontextmanager
+async def sms_sender(settings: Settings, ledger: RecordStore) -> AsyncIterator[SmsSender | None]:
+    """The SMS gateway a plan's SMS steps send through, when one is configured."""
+    gateway = KannelGateway.of(settings)
+    if gateway is None:
+        yield None
+        return
+    async with (
+        open_delivery_store(settings) as reports,
+        SmsSender(gateway, ledger, reports) as sender,
+    ):
+        yield sender
+
+
+@contextlib.asynccontextmanager
 async def build_worker(
     client: Client, settings: Settings, relay: SmtpRelay, store: RecordStore | None = None
 ) -> AsyncIterator[Worker]:
@@ -106,16 +122,23 @@ async def build_worker(
     """
     store = store or open_store(settings)
     links = (key_for(settings, create=True), settings.console_url)
-    mail = MailActivities(Mailer(relay, store, client_tracer(client)), links)
+    mailer = Mailer(relay, store, client_tracer(client))
+    mail = MailActivities(mailer, links)
     register = RegisterActivities(store)
     engine = EngineActivities(client, settings.policy())
-    async with open_notify_store(settings) as notify_store, open_read_model(settings) as view:
+    async with (
+        open_notify_store(settings) as notify_store,
+        open_read_model(settings) as view,
+        sms_sender(settings, store) as sms,
+    ):
         projection = ReadModelActivities(view)
         notify = NotifyActivities(
             notify_store,
             call_provider(settings, notify_store),
             relay,
             settings.identity_methods,
+            mailer,
+            sms,
         )
         retention = RetentionActivities(
             store,

@@ -30,6 +30,7 @@ from breachclock.domain.incident import notification_views as notify_views
 from breachclock.domain.incident.model import NoticeOrder
 from breachclock.domain.instants import iso_local, show, zone
 from breachclock.domain.notify.assessment import Assessment
+from breachclock.domain.notify.plan import PRESETS
 from breachclock.domain.notify.subscribers import DELIMITERS
 from breachclock.runtime.terminal import printable
 from breachclock.service import notification
@@ -127,6 +128,18 @@ async def notice(reference: str, file: Path) -> None:
     is_flag=True,
     help="Begin telling subscribers only once every takedown is confirmed.",
 )
+@click.option(
+    "--plan",
+    type=click.Choice(sorted(PRESETS)),
+    help="The channels each person is tried on, in order (default: the regime's).",
+)
+@click.option(
+    "--sms",
+    "sms_file",
+    type=click.Path(path_type=Path),
+    help="JSON: the SMS text (sender, summary per language; e.g. examples/sms.json), for a "
+    "plan with SMS.",
+)
 @by_option
 @run
 async def decide(
@@ -135,6 +148,8 @@ async def decide(
     exemption: str | None,
     justification: str | None,
     after_containment: bool,
+    plan: str | None,
+    sms_file: Path | None,
     by: str,
 ) -> None:
     """Decide on telling the subscribers; notifying starts the campaign."""
@@ -146,6 +161,8 @@ async def decide(
         justification=justification,
         decided_by=by,
         after_containment=after_containment or None,
+        plan=plan,
+        sms=read_json(sms_file) if sms_file else None,
     )
     click.echo(printable(say(message)))
 

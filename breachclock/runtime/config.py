@@ -328,6 +328,11 @@ class Settings(BaseSettings):
     )
     """A slice silent this long is taken for dead and retried from its last progress
     report."""
+    sms_report_minutes: float = Field(
+        default=60, gt=0, le=7 * 24 * 60, alias="BREACHCLOCK_SMS_REPORT_MINUTES"
+    )
+    """How long an SMS the gateway took may go without a delivery report before it
+    counts as not delivered (expired) and the plan's next step runs."""
     notify_rate: float | None = Field(default=None, gt=0, alias="BREACHCLOCK_NOTIFY_RATE")
     """Slices started per second on the notifications queue, across all workers (the
     call centre's capacity); unset: no limit."""
@@ -549,5 +554,6 @@ class Settings(BaseSettings):
             batch=self.notify_batch,
             parallel=self.notify_parallel,
             heartbeat=timedelta(seconds=self.notify_heartbeat_seconds),
+            report_within=timedelta(minutes=self.sms_report_minutes),
             history_budget=self.notify_history_budget,
         )

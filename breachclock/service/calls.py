@@ -9,8 +9,16 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from activities.calls import CallRequest
+from breachclock.domain.catalogue import Voice
+from breachclock.domain.incident.notice_fact import operator_for
 from breachclock.domain.notify.delivery import CallOutcome
-from breachclock.domain.notify.identity import IdentityMethod, refusal
+from breachclock.domain.notify.identity import (
+    Disclosure,
+    IdentityMethod,
+    concerned_script,
+    disclosure,
+    refusal,
+)
 from breachclock.runtime.store.people import WorkItem
 from breachclock.service.engine import Engine, Refused
 
@@ -62,3 +70,16 @@ async def record_call(
             if item.claimed_by != agent:
                 raise Refused.of("call.not_held", key=key)
             raise Refused.of("call.already_recorded", key=key)
+
+
+async def script(
+    engine: Engine, held: HeldCall, method: IdentityMethod | None, voice: Voice
+) -> str:
+    """What the agent may say after ``method`` (``identity.RATING``): the whole notice
+    after a method that proves more than holding the phone; after a possession-only one,
+    only that an incident concerns the subscription, and which stronger method would let
+    them tell the details."""
+    if disclosure(method) is Disclosure.DETAILS:
+        return held.call.notice
+    state = await engine.state(held.item.reference)
+    return concerned_script(operator_for(state.policy).name, held.call.methods).words(voice)

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from activities.mailer import Mailer, SmtpRelay
 from activities.notice_mail import EmailChannel
@@ -33,21 +30,11 @@ from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.kannel import Kannel
 from tests.channels.support import Sms, sms_channel, stand_in
 from tests.conftest import SmtpSink
-from tests.kannel import kannel_in
 from tests.tre import NOTICE, SMS, TRE
 
 MONDAY_MORNING = datetime(2025, 7, 14, 8, 0, tzinfo=UTC)  # 10:00 in Stockholm
 REPORTS_WITHIN = timedelta(seconds=6)
 """The fake SMSC reports at once: a message with no report by then never gets one."""
-
-
-@pytest.fixture(scope="module")
-def kannel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kannel]:
-    gateway = kannel_in(tmp_path_factory.mktemp("kannel"))
-    try:
-        yield gateway
-    finally:
-        gateway.stop()
 
 
 class NobodyAnswers:

@@ -5,7 +5,7 @@ report that arrives twice or late)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,16 +17,6 @@ from breachclock.domain.notify.plan import Delivery
 from breachclock.runtime.gateway import dlr_url
 from breachclock.runtime.kannel import Kannel, free_port
 from tests.channels.support import SECRET, Sms, slow_stand_in, sms_channel
-from tests.kannel import kannel_in
-
-
-@pytest.fixture(scope="module")
-def kannel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kannel]:
-    gateway = kannel_in(tmp_path_factory.mktemp("kannel"))
-    try:
-        yield gateway
-    finally:
-        gateway.stop()
 
 
 @pytest.fixture
@@ -145,3 +135,18 @@ async def test_a_message_no_report_reaches_expires_once(kannel: Kannel, tmp_path
             assert to_numbers(kannel, {"+46701440001"}) == []
     finally:
         await runner.cleanup()
+
+
+async def test_a_sender_killed_between_ledger_and_gateway_never_resends_and_the_try_expires(
+    sms: Sms,
+) -> None:
+    key, number = "INC-1:k:sms:1", "+46701120001"
+    # What a worker killed right after the ledger's write leaves: the key, and nothing else.
+    assert await sms.ledger.record_sent(key, "mid", datetime.now(UTC), {"channel": "sms"})
+    assert await sms.deliveries.status(key) is None
+    retried = await sms.sender.send_once(key, number, "Tre", "Hej!")
+    assert retried.duplicate and retried.status is Delivery.ACCEPTED
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    assert await sms.deliveries.expire(later, later) == 1, "waits for a report, then expires"
+    assert (await sms.deliveries.status(key) or (None,))[0] is Delivery.EXPIRED
+    assert to_numbers(sms.kannel, {number}) == []

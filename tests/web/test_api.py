@@ -471,6 +471,17 @@ async def test_an_agent_sees_the_call_they_hold_and_nothing_else(
             refused(await agent.post(f"/api/calls/{call['key']}/script", json={}), 422)
             script = (await agent.post(f"/api/calls/{call['key']}/script", json=proof)).json()
             assert script["script"]
+            # Holding the phone (a callback to it) allows only "an incident concerns you".
+            callback = {"identified_by": "known_callback"}
+            held = (
+                await agent.post(
+                    f"/api/calls/{call['key']}/script",
+                    json=callback,
+                    headers={"Accept-Language": "en"},
+                )
+            ).json()
+            assert "concerns your subscription" in held["script"]
+            assert held["script"] != script["script"] and ref not in held["script"]
             second = (await other.post("/api/calls/next")).json()
             assert second and second["key"] != call["key"]
             bad = await agent.post(f"/api/calls/{call['key']}/outcome", json={"outcome": "maybe"})

@@ -14,8 +14,11 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.domain.catalogue import LANGUAGES, foreign, marking, messages
-from breachclock.domain.incident.model import Lasting
+from breachclock.domain.incident.model import IncidentState, Lasting
+from breachclock.domain.notify.delivery import Status
 from breachclock.runtime.config import Settings
+from breachclock.runtime.store import open_notify_store
+from breachclock.runtime.store.people import Entry
 from breachclock.service.accounts import create_token
 from breachclock.service.containment import directory
 from breachclock.service.register import register
@@ -234,3 +237,58 @@ def test_every_key_a_template_names_is_in_every_language() -> None:
     assert len(named) > 100
     for language in LANGUAGES:
         assert sorted(named - messages(language).keys()) == [], language
+
+
+async def test_the_people_tab_words_each_plan_and_refuses_an_sms_too_long_beside_it(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with web(dev_server, tmp_path, smtp) as w:
+        ref = unique("PLAN")
+        handle = await w.h.discovered(ref)
+        await ready(w.h.settings, handle, ref, people(2))
+        client = await signed_in(w, "maria", Role.MANAGER, "en")
+        tab = await client.get(f"/incidents/{ref}?tab=people")
+        at = tab.text.index('id="plans"')
+        plans = tab.text[at : tab.text.index("</fieldset>", at)]
+        assert "Calls, SMS, then e-mail" in plans and "SMS first" in plans
+        assert plans.count("a letter to whoever nothing else reached") == 3, plans
+        csrf = (await w.auth.store.session(client.cookies["bc_session"], datetime.now(UTC))).csrf  # type: ignore[union-attr]
+        long = "Vi skriver för att berätta 🙂 " * 6  # an emoji: UCS-2, 67 units a part
+        response = await client.post(
+            f"/incidents/{ref}/decide",
+            data={"notify": "true", "plan": "sms_first", "sms_sender": "Tre", "sms_sv": long},
+            headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+        )
+        beside = element(response.text, "err-sms-summary-sv") or ""
+        assert "parts" in beside and "UCS-2" in beside, response.text
+        state: IncidentState = await handle.query(IncidentWorkflow.status)
+        assert state.notification.decision is None, "refused at approval"
+
+
+async def test_a_persons_page_shows_each_try_with_its_channel_time_and_outcome(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with web(dev_server, tmp_path, smtp) as w:
+        ref = unique("PATH")
+        handle = await w.h.discovered(ref)
+        crowd = people(1)
+        await ready(w.h.settings, handle, ref, crowd)
+        sid, at = crowd[0].id, datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
+        async with open_notify_store(w.h.settings) as store:
+            # A call nobody answered, then the SMS (the person's one call made before it).
+            for calls, key, channel, outcome in (
+                (0, f"{ref}:{sid}:call:1", "call", "no_answer"),
+                (1, f"{ref}:{sid}:sms:1", "sms", "delivered"),
+            ):
+                entry = Entry(
+                    ref, sid, key, channel, 1, outcome, at, Status.PENDING, None, calls, "c"
+                )
+                assert await store.record(entry)
+            await store.finish(ref, sid, Status.TEXTED)
+        client = await signed_in(w, "maria", Role.MANAGER, "en")
+        found = await client.get(f"/incidents/{ref}/person", params={"subscriber": sid})
+        rows = [r for r in found.text.split("<tr>") if "<td>" in r]
+        assert len(rows) == 2, found.text
+        assert "call" in rows[0] and "no answer" in rows[0]
+        assert "SMS" in rows[1] and "delivered" in rows[1] and "Mon 2 Mar" in rows[1], rows[1]
+        assert "told by SMS (delivery confirmed)" in found.text

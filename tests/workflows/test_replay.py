@@ -45,6 +45,7 @@ def test_every_path_has_a_saved_history() -> None:
         "not_notifying",
         "added_during_a_campaign",
         "reason_given_after_the_late_filing",
+        "calls_sms_email",
     ):
         assert any(path in n for n in names), f"no saved history for the {path} path"
 

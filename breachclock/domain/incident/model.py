@@ -94,6 +94,9 @@ class SubscriberNotice(InputModel):
     """A campaign's calls per person before e-mail (0: e-mail only); None: not a campaign."""
     calling_hours: Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")] | None = None
     """A campaign's calling hours on the person's own clock, ``HH:MM-HH:MM``."""
+    plan: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,60}$")] | None = None
+    """The notification plan a campaign walked (``notify.plan.PRESETS``), when not the
+    calls then e-mail that ``call_attempts`` says."""
     notified_count: int | None = Field(default=None, ge=0)
     copy_text: str | None = None
     ordered_by: str | None = None

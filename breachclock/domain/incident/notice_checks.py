@@ -7,8 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from breachclock.domain.incident.model import IncidentState, NoticeOrder
+from breachclock.domain.incident.notice_fact import operator_for
 from breachclock.domain.notify.assessment import Consequence, Decision, check_decision
-from breachclock.domain.notify.notice import IncidentNotice, missing_labels, missing_passages
+from breachclock.domain.notify.notice import (
+    IncidentNotice,
+    default_language,
+    missing_labels,
+    missing_passages,
+)
+from breachclock.domain.notify.plan import Channel, plan_for
+from breachclock.domain.notify.sms import check
 from breachclock.domain.notify.subscribers import Language
 from breachclock.domain.problems import Problem, problem
 
@@ -107,7 +115,23 @@ def decide_problems(state: IncidentState, decision: Decision) -> list[Problem]:
         found = ready_problems(state)
     if not found and decision.after_containment and not state.takedowns:
         found = [problem("decide.nothing_to_contain", "after_containment")]
+    if not found and decision.notify:
+        found = sms_problems(state, decision)
     return found
+
+
+def sms_problems(state: IncidentState, decision: Decision) -> list[Problem]:
+    """A plan with an SMS step needs its text, and the text rendered in every language
+    on the list must fit and carry no link the operator did not turn on."""
+    notice = state.notification.notice
+    plan = plan_for(notice.regime if notice else state.regime, decision.plan)
+    if notice is None or all(step.channel is not Channel.SMS for step in plan.steps):
+        return []
+    if decision.sms is None:
+        return [problem("decide.sms_missing", "sms", plan=plan.name)]
+    fallback = default_language(notice.regime)
+    languages = [Language(code) if code else fallback for code in state.notification.languages]
+    return check(decision.sms, notice, operator_for(state.policy), languages or [fallback])
 
 
 def order_problems(state: IncidentState, order: NoticeOrder) -> list[Problem]:

@@ -16,6 +16,7 @@ from breachclock.domain.notify.notice import (
     default_language,
     render_notice,
 )
+from breachclock.domain.notify.plan import FIRST_ENGINE_PLAN
 from breachclock.domain.notify.subscribers import Language, Role, Subscriber
 
 PEOPLE_ORDER = (Status.CALLED, Status.EMAILED, Status.UNREACHABLE, Status.PENDING)
@@ -79,7 +80,19 @@ def outcome_counts(counts: Counts) -> dict[str, int]:
     calls = {f"calls.{o.value}": n for o, n in sorted(counts.calls.items())}
     emails = {f"emails.{o}": n for o, n in sorted(counts.emails.items())}
     identified = {f"identified.{m}": n for m, n in sorted(counts.identified.items())}
-    return {**people, **calls, **identified, **emails}
+    # Only a plan with an SMS step tells anyone by SMS: other reports read as before.
+    texted = counts.people.get(Status.TEXTED, 0)
+    people |= {f"people.{Status.TEXTED.value}": texted} if texted or counts.sms else {}
+    sms = {f"sms.{o}": n for o, n in sorted(counts.sms.items())}
+    return {**people, **calls, **identified, **sms, **emails}
+
+
+def walked(notification: Notification) -> str | None:
+    """The plan the campaign walks, when the decision chose one other than calls then
+    e-mail (a run that could not walk one refused the choice)."""
+    decision = notification.decision
+    chosen = decision.plan if decision is not None and decision.notify else None
+    return chosen if chosen not in (None, FIRST_ENGINE_PLAN) else None
 
 
 def notice_fact(notification: Notification, plan: Plan, operator: Operator) -> SubscriberNotice:
@@ -88,13 +101,14 @@ def notice_fact(notification: Notification, plan: Plan, operator: Operator) -> S
     for wave in notification.waves:
         if wave.counts is not None:
             total = total.plus(wave.counts)
-    told = total.people.get(Status.CALLED, 0) + total.people.get(Status.EMAILED, 0)
+    told = sum(total.people.get(s, 0) for s in (Status.CALLED, Status.EMAILED, Status.TEXTED))
     assert notification.notice is not None
     return SubscriberNotice(
         notified=True,
         means=means(plan),
         call_attempts=plan.attempts,
         calling_hours=f"{plan.window_start:%H:%M}-{plan.window_end:%H:%M}",
+        plan=walked(notification),
         notified_count=told,
         copy_text=copies(notification.notice, operator, notification.languages),
         ordered_by=notification.order.by if notification.order else None,

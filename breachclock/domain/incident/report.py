@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from functools import cache
 from typing import Any
 
@@ -42,6 +42,8 @@ from breachclock.domain.incident.model import (
     Track,
 )
 from breachclock.domain.instants import iso_local, zone
+from breachclock.domain.notify.delivery import Plan
+from breachclock.domain.notify.plan import PRESETS, describe, on_policy
 from breachclock.domain.regimes import LANGUAGE_OF, Anchor, RegimeCode, regime
 from breachclock.domain.templating import environment
 
@@ -842,6 +844,8 @@ class _Form:
     def means(self, n: SubscriberNotice) -> str:
         """A campaign's means in words; a person's own as they wrote them."""
         w, attempts, hours = self.w, n.call_attempts, n.calling_hours
+        if n.plan in PRESETS:
+            return walked_plan(n, w)
         if attempts is None:
             legacy = re.match(LEGACY_MEANS, n.means or "")
             if n.means == LEGACY_EMAIL_ONLY:
@@ -864,9 +868,25 @@ class _Form:
             return f"{w('calls')} – {w.value('call', raw)}"
         if group == "emails":
             return f"{w('emails')} – {w.value('email', raw)}"
+        if group == "sms":
+            return f"{w('sms')} – {w.value('sms', raw)}"
         if group == "identified":
             return f"{w('identified')} – {w.value('identity', raw)}"
         return key
+
+
+def walked_plan(n: SubscriberNotice, w: Voice) -> str:
+    """The plan a campaign walked, step by step in the filing's language, on the calling
+    hours and call attempts it ran with."""
+    start, _, end = (n.calling_hours or "09:00-20:00").partition("-")
+    policy = Plan(
+        attempts=n.call_attempts or 0,
+        window_start=time.fromisoformat(start),
+        window_end=time.fromisoformat(end),
+    )
+    whole = Voice(w.language, w.tz, w.regime, "", w.now)
+    steps = describe(on_policy(PRESETS[n.plan or ""], policy))
+    return "; ".join(step.words(whole) for step in steps)
 
 
 LEGACY_OUTCOMES = {

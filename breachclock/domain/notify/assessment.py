@@ -23,6 +23,8 @@ from pydantic import (
 )
 
 from breachclock.domain.inputs import InputModel, Name, Text
+from breachclock.domain.notify.plan import PRESETS
+from breachclock.domain.notify.sms import SmsNotice
 from breachclock.domain.problems import Problem, Said, invalid, problem, said
 
 
@@ -218,9 +220,15 @@ class Decision(InputModel):
     after_containment: bool = False
     """Tell nobody before every takedown is confirmed (nobody hears "it has been removed"
     before it is)."""
+    plan: str | None = None
+    """The notification plan's preset (``plan.PRESETS``); None: the regime's default."""
+    sms: SmsNotice | None = None
+    """The SMS text, for a plan with an SMS step (checked at approval)."""
 
     @model_validator(mode="after")
     def _justified(self) -> Decision:
+        if self.plan is not None and self.plan not in PRESETS:
+            raise invalid("decide.plan_unknown", "plan", plans=sorted(PRESETS))
         if not self.notify:
             text = (self.justification or "").strip()
             if len(text) < JUSTIFICATION_MIN:

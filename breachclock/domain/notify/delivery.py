@@ -44,6 +44,8 @@ class Status(StrEnum):
     CALLED = "called"
     """Told by telephone, identity confirmed."""
     EMAILED = "emailed"
+    TEXTED = "texted"
+    """Told by SMS: the gateway reported it delivered (a plan with an SMS step)."""
     UNREACHABLE = "unreachable"
     """No call got through and no e-mail could be sent: to be told by letter."""
 
@@ -70,6 +72,9 @@ class Plan(BaseModel):
     """Times a relay's "try later" for one person's e-mail is retried before a letter."""
     email_retry_after: timedelta = timedelta(minutes=15)
     """The first wait after a deferred e-mail; each further one waits twice as long."""
+    report_within: timedelta = timedelta(hours=1)
+    """An SMS with no delivery report this long after the gateway took it counts as
+    expired (not reached): the plan's next step runs."""
     history_budget: Annotated[int, Field(ge=20, le=40_000)] = 4_000
     """Events a campaign run may reach before it continues as new (tests force it low)."""
 
@@ -171,6 +176,8 @@ class Counts(BaseModel):
     people: dict[Status, int] = {}
     calls: dict[CallOutcome, int] = {}
     emails: dict[str, int] = {}
+    sms: dict[str, int] = {}
+    """SMS by delivery status (``plan.Delivery``'s values), in a plan with an SMS step."""
     identified: dict[str, int] = {}
     """Delivered calls by how the person was identified (an identity method's value)."""
 
@@ -190,6 +197,7 @@ class Counts(BaseModel):
             people=add(self.people, other.people),
             calls=add(self.calls, other.calls),
             emails=add(self.emails, other.emails),
+            sms=add(self.sms, other.sms),
             identified=add(self.identified, other.identified),
         )
 

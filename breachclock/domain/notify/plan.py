@@ -29,6 +29,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from breachclock.domain.notify.calling import CALL_END, CALL_START, next_call_slot
+from breachclock.domain.notify.delivery import CallOutcome, Counts, Plan, Status
 from breachclock.domain.problems import Said, invalid, said
 from breachclock.domain.regimes import RegimeCode
 
@@ -143,7 +144,10 @@ PRESETS: dict[str, ChannelPlan] = {
         ),
     )
 }
-REGIME_DEFAULT: dict[RegimeCode, str] = {r: "calls_then_email" for r in RegimeCode}
+FIRST_ENGINE_PLAN = "calls_then_email"
+"""The plan the campaign has always run, with its own batched calls and e-mails (the
+policy's ``Plan`` sets its attempts and spacing); the others walk ``next_move``."""
+REGIME_DEFAULT: dict[RegimeCode, str] = {r: FIRST_ENGINE_PLAN for r in RegimeCode}
 """Every regime's default today is the YouSee way; an incident may choose another."""
 
 
@@ -152,6 +156,23 @@ def plan_for(regime: RegimeCode, chosen: ChannelPlan | str | None = None) -> Cha
     if isinstance(chosen, ChannelPlan):
         return chosen
     return PRESETS[chosen or REGIME_DEFAULT[regime]]
+
+
+def on_policy(plan: ChannelPlan, policy: Plan) -> ChannelPlan:
+    """The plan as this operator runs it: its calling hours for every step kept to hours,
+    and its call attempts and spacing (the call centre's rules, the same ones the first
+    engine's calls follow); no call step where the operator makes no calls."""
+    steps = []
+    for step in plan.steps:
+        changes: dict[str, object] = {}
+        if step.within_hours:
+            changes |= {"window_start": policy.window_start, "window_end": policy.window_end}
+        if step.channel is Channel.CALL:
+            if policy.attempts == 0:
+                continue
+            changes |= {"attempts": policy.attempts, "spacing": policy.spacing}
+        steps.append(step.model_copy(update=changes))
+    return plan.model_copy(update={"steps": tuple(steps)})
 
 
 class Attempt(BaseModel):
@@ -239,6 +260,48 @@ def tally(paths: Iterable[tuple[Iterable[Attempt], Ended]]) -> PlanCounts:
         for a in tried:
             attempts.setdefault(a.channel, Counter())[a.delivery] += 1
         reached[ended.by or Channel.LETTER] += 1
+    return PlanCounts(
+        attempts={c: dict(sorted(n.items())) for c, n in sorted(attempts.items())},
+        reached_by=dict(sorted(reached.items())),
+    )
+
+
+EMAIL_RECORDED = {Delivery.DELIVERED: "sent", Delivery.FAILED: "refused"}
+"""An e-mail try as the campaign's record words it (the words it always used)."""
+REACHED: dict[Status, Channel] = {
+    Status.CALLED: Channel.CALL,
+    Status.TEXTED: Channel.SMS,
+    Status.EMAILED: Channel.EMAIL,
+    Status.UNREACHABLE: Channel.LETTER,
+}
+"""Where a person's path ended, by the channel that reached them (a letter: nobody)."""
+STATUS_OF = {channel: status for status, channel in REACHED.items()}
+
+
+def delivery_of(channel: Channel, outcome: str) -> Delivery | None:
+    """A recorded try's outcome as a ``Delivery`` (None: not a try that counts on the
+    path, such as an e-mail the relay deferred)."""
+    if channel is Channel.CALL:
+        return Delivery.DELIVERED if outcome == CallOutcome.REACHED_VERIFIED else Delivery.FAILED
+    if channel is Channel.EMAIL:
+        return {v: k for k, v in EMAIL_RECORDED.items()}.get(outcome)
+    return Delivery(outcome) if outcome in set(Delivery) else None
+
+
+def counted(counts: Counts) -> PlanCounts:
+    """A campaign's recorded counts in ``tally``'s shape, per channel, whichever path
+    (the first engine's calls and e-mails, or a plan's) recorded them."""
+    attempts: dict[Channel, Counter[Delivery]] = {}
+    for channel, outcomes in (
+        (Channel.CALL, {o.value: n for o, n in counts.calls.items()}),
+        (Channel.EMAIL, counts.emails),
+        (Channel.SMS, counts.sms),
+    ):
+        for outcome, n in outcomes.items():
+            delivery = delivery_of(channel, outcome)
+            if delivery is not None and n:
+                attempts.setdefault(channel, Counter())[delivery] += n
+    reached = {REACHED[s]: n for s, n in counts.people.items() if s in REACHED and n}
     return PlanCounts(
         attempts={c: dict(sorted(n.items())) for c, n in sorted(attempts.items())},
         reached_by=dict(sorted(reached.items())),

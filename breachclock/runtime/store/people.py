@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from breachclock.domain.notify.delivery import CallOutcome, Counts, Progress, Status
+from breachclock.domain.notify.delivery import CallOutcome, Counts, Progress, Status, letter_key
 from breachclock.domain.notify.identity import IdentityMethod
 from breachclock.domain.notify.subscribers import AS_STORED, LoadOutcome, Subscriber
 from breachclock.runtime.codec import Sealer
@@ -242,6 +242,25 @@ class Entry:
         ]
 
 
+def letter(reference: str, person: Recipient, at: datetime, claim: str, reason: str) -> Entry:
+    """The entry that lists a person for a letter, with why."""
+    return Entry(
+        reference,
+        person.person.id,
+        letter_key(reference, person.person.id),
+        "letter",
+        1,
+        "unreachable",
+        at,
+        Status.UNREACHABLE,
+        None,
+        calls_made=person.calls_made,
+        claim=claim,
+        reason=reason,
+        email_failures=person.email_failures,
+    )
+
+
 class NotifyStore(OnDb):
     """The campaign's people, attempts and agent worklist, over one ``Db``."""
 
@@ -393,6 +412,31 @@ class NotifyStore(OnDb):
             ]
         )
 
+    async def settle(self, key: str, outcome: str) -> None:
+        """A try that was only accepted now has its outcome (a delivery report came, or
+        none in time): moved once, from ``accepted`` only."""
+        await self.db.atomic(
+            [
+                (
+                    "UPDATE attempts SET outcome = ? WHERE key = ? AND outcome = 'accepted'",
+                    (outcome, key),
+                )
+            ]
+        )
+
+    async def finish(self, reference: str, subscriber_id: str, status: Status) -> None:
+        """A pending person's path ended with ``status`` (reached, by a try recorded
+        before): one conditional write, so a round that comes second changes nothing."""
+        await self.db.atomic(
+            [
+                (
+                    "UPDATE recipients SET status = ?, next_at = NULL"
+                    " WHERE reference = ? AND subscriber_id = ? AND status = 'pending'",
+                    (status.value, reference, subscriber_id),
+                )
+            ]
+        )
+
     async def person(self, reference: str, subscriber_id: str) -> Recipient | None:
         rows = await self.db.query(
             f"SELECT {RECIPIENT_COLUMNS} FROM recipients WHERE reference = ? AND subscriber_id = ?",
@@ -540,6 +584,7 @@ class NotifyStore(OnDb):
             people={Status(s): int(n) for s, n in people},
             calls=calls,
             emails={str(o): int(n) for c, o, _, n in tried if c == "email"},
+            sms={str(o): int(n) for c, o, _, n in tried if c == "sms"},
             identified=identified,
         )
 

@@ -9,13 +9,14 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.notify import identity
 from breachclock.domain.notify.delivery import CallOutcome
 from breachclock.domain.notify.identity import IdentityMethod
 from breachclock.service import calls
 from breachclock.service.engine import Refused
 from breachclock.web.api.common import Agent, auth_of, engine_of
-from breachclock.web.problems import REFUSALS
+from breachclock.web.problems import REFUSALS, language_of
 
 router = APIRouter(tags=["calls"], responses=REFUSALS)
 
@@ -85,7 +86,9 @@ async def script_route(request: Request, key: str, who: Agent, proof: Identified
         f"identity confirmed ({proof.identified_by.value}), script read {key}",
         held.item.reference,
     )
-    return Script(key=key, script=held.call.notice)
+    voice = Voice(language_of(request))
+    words = await calls.script(engine_of(request), held, proof.identified_by, voice)
+    return Script(key=key, script=words)
 
 
 @router.post("/calls/{key}/outcome", status_code=204, response_class=Response)

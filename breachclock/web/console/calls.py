@@ -71,7 +71,11 @@ async def identity_form(
         return call_fragment(request, who, held=held, refused=[problem.words(voice_of(request))])
     await auth_of(request).record(who, request, "call.identified", held.item.reference)
     return call_fragment(
-        request, who, held=held, script=held.call.notice, identified_by=identified_by
+        request,
+        who,
+        held=held,
+        script=await calls.script(engine_of(request), held, method, voice_of(request)),
+        identified_by=identified_by,
     )
 
 

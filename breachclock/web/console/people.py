@@ -28,6 +28,7 @@ from breachclock.domain.notify.assessment import (
     ProtectionMethod,
 )
 from breachclock.domain.notify.notice import render_notice, spoken_notice
+from breachclock.domain.notify.plan import PRESETS, describe, on_policy, plan_for
 from breachclock.domain.notify.subscribers import Language as Spoken
 from breachclock.service import notification
 from breachclock.service.engine import Refused
@@ -74,7 +75,24 @@ async def context(request: Request, state: IncidentState, t: Voice) -> dict[str,
         "label_rows": label_rows(state),
         "skipped": [(source, r) for source, rows in n.skipped.items() for r in rows],
         "unreachable": await notification.unreachable(engine_of(request), state.reference),
+        "plans": plans(state, t),
+        "chosen_plan": chosen_plan(state),
     }
+
+
+def chosen_plan(state: IncidentState) -> str:
+    decision = state.notification.decision
+    return plan_for(state.regime, decision.plan if decision else None).name
+
+
+def plans(state: IncidentState, t: Voice) -> list[tuple[str, list[str]]]:
+    """Each plan the decision may choose, step by step in words, as the operator runs it
+    (its calling hours and call spacing)."""
+    policy = state.policy.notify_plan
+    return [
+        (name, [step.words(t) for step in describe(on_policy(plan, policy))])
+        for name, plan in PRESETS.items()
+    ]
 
 
 def label_rows(state: IncidentState) -> list[tuple[str, dict[str, str]]]:
@@ -285,7 +303,19 @@ async def decide_form(
     exemption: Annotated[str | None, Form(max_length=40)] = None,
     justification: Annotated[str | None, Form(max_length=20_000)] = None,
     after_containment: Annotated[bool, Form()] = False,
+    plan: Annotated[str | None, Form(max_length=60)] = None,
+    sms_sender: Annotated[str | None, Form(max_length=11)] = None,
+    sms_sv: Annotated[str | None, Form(max_length=400)] = None,
+    sms_da: Annotated[str | None, Form(max_length=400)] = None,
+    sms_en: Annotated[str | None, Form(max_length=400)] = None,
 ) -> HTMLResponse:
+    summary = {
+        lang: text
+        for lang, text in (("sv", sms_sv), ("da", sms_da), ("en", sms_en))
+        if text_or_none(text)
+    }
+    sms = {"sender": text_or_none(sms_sender), "summary": summary} if summary else None
+
     async def act(t: Voice) -> str:
         told = notify == "true"
         answer = await notification.decide(
@@ -296,10 +326,17 @@ async def decide_form(
             justification=text_or_none(justification),
             decided_by=who.name,
             after_containment=after_containment,
+            plan=text_or_none(plan),
+            sms=sms,
         )
         return spoken(answer, t)
 
-    return await outcome(request, who, act, fields=("notify", "exemption", "justification"))
+    fields = ("notify", "exemption", "justification", "plan", "sms", *SMS_FIELDS)
+    return await outcome(request, who, act, fields=fields)
+
+
+SMS_FIELDS = tuple(f"sms.summary.{lang}" for lang in LANGUAGES)
+"""Where a refusal of the SMS text is shown: beside its text in that language."""
 
 
 @router.post("/incidents/{reference}/order")

@@ -433,3 +433,25 @@ def test_outcomes_recorded_in_english_before_keys_are_worded_too() -> None:
     assert "underrättade per e-post: 20" in text
     assert "samtalsförsök – inget svar: 105" in text
     assert "e-postmeddelanden – skickade: 20" in text
+
+
+def test_a_campaign_that_walked_sms_first_is_filed_with_its_sms_step_and_counts() -> None:
+    notice = COMVIQ.facts.subscriber_notice
+    assert notice is not None
+    texted = notice.model_dump() | {
+        "plan": "sms_first",
+        "outcomes": {
+            "people.texted": 3000,
+            "people.emailed": 200,
+            "people.unreachable": 100,
+            "people.pending": 0,
+            "sms.delivered": 3000,
+            "sms.expired": 300,
+            "emails.sent": 200,
+        },
+    }
+    text = render_text(variant(COMVIQ, facts={"subscriber_notice": texted}))
+    means = "Sätt att underrätta: sms: 1 försök, mellan 09:00 och 20:00 på mottagarens klocka; "
+    assert means + "e-post: 1 försök; brev till den som inget annat nådde\n" in text, text
+    assert re.search(r"underrättade per sms \(leverans bekräftad\): 3\D000", text)
+    assert "sms – ingen leveransrapport i tid (räknas som inte nådda): 300" in text

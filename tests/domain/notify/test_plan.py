@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
 from breachclock.domain.catalogue import Voice
+from breachclock.domain.notify.delivery import CallOutcome, Counts, Plan, Status
 from breachclock.domain.notify.plan import (
     PRESETS,
     Attempt,
@@ -20,8 +21,10 @@ from breachclock.domain.notify.plan import (
     Ended,
     Try,
     Wait,
+    counted,
     describe,
     next_move,
+    on_policy,
     plan_for,
     tally,
 )
@@ -125,3 +128,37 @@ def test_the_regime_default_and_an_incident_s_own_choice_and_the_plan_in_words()
     words = [s.words(Voice("sv")) for s in describe(PLAN)]
     assert words[0].startswith("samtal: upp till 5 försök, 4 h mellan, mellan 09:00 och 20:00")
     assert words[1].startswith("sms: 1 försök") and words[-1].startswith("brev")
+
+
+def test_a_campaign_s_recorded_counts_read_per_channel_as_tally_counts_paths() -> None:
+    recorded = Counts(
+        people={Status.CALLED: 1, Status.TEXTED: 2, Status.EMAILED: 1, Status.UNREACHABLE: 1},
+        calls={CallOutcome.REACHED_VERIFIED: 1, CallOutcome.NO_ANSWER: 9, CallOutcome.BUSY: 1},
+        emails={"sent": 1, "refused": 1, "deferred": 3},
+        sms={"delivered": 2, "expired": 1},
+    )
+    assert counted(recorded).model_dump(mode="json") == {
+        "attempts": {
+            "call": {"delivered": 1, "failed": 10},
+            "email": {"delivered": 1, "failed": 1},
+            "sms": {"delivered": 2, "expired": 1},
+        },
+        "reached_by": {"call": 1, "email": 1, "letter": 1, "sms": 2},
+    }
+
+
+def test_a_plan_runs_on_the_operator_s_calling_hours_and_call_rules() -> None:
+    policy = Plan(
+        attempts=3, spacing=timedelta(minutes=30), window_start=time(7), window_end=time(21)
+    )
+    fitted = on_policy(PRESETS["calls_sms_email"], policy)
+    call, sms = fitted.steps[0], fitted.steps[1]
+    assert (call.attempts, call.spacing, call.window_start, call.window_end) == (
+        3,
+        timedelta(minutes=30),
+        time(7),
+        time(21),
+    )
+    assert (sms.window_start, sms.window_end, sms.attempts) == (time(7), time(21), 1)
+    no_calls = on_policy(PRESETS["calls_sms_email"], Plan(attempts=0))
+    assert [s.channel for s in no_calls.steps] == [Channel.SMS, Channel.EMAIL, Channel.LETTER]
