@@ -43,6 +43,11 @@ DECIDED_AT_START = "patches-decided-at-start"
 the workflow task that started it (``IncidentBase._patched``)."""
 
 
+PORTAL_FILING = "portal-filing"
+"""``workflow.patched`` id: a track of a regime that takes filings on a portal is filed
+there by a person, who records the receipt (``workflows.portal``)."""
+
+
 ENGLISH = Voice("en")
 """How the engine writes its own entries' ``what`` (the reader's language comes from ``code``)."""
 
@@ -86,6 +91,7 @@ class IncidentBase:
     _changed: bool
     _engine_notes: int
     _current: bool = False
+    _portal: bool = False
 
     def _decide_patches(self) -> None:
         """First thing in the run. A patch the first engine decided later, after the
@@ -95,6 +101,7 @@ class IncidentBase:
         the activity's result from its marker at once and runs that code a task early,
         before it is told of the patch. A new patch is therefore decided here too."""
         self._current = workflow.patched(DECIDED_AT_START)
+        self._portal = workflow.patched(PORTAL_FILING)
 
     def _patched(self, first_engine_patch: str) -> bool:
         """Whether to take the path ``first_engine_patch`` guards: always, in a run that

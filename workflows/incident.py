@@ -83,6 +83,7 @@ with workflow.unsafe.imports_passed_through():
         answer,
     )
     from workflows.notification import NotifyingIncident
+    from workflows.portal import PortalFiling
     from workflows.projection import ProjectingIncident
     from workflows.search import publish
 
@@ -142,7 +143,7 @@ def approved(filing: Filing | None, code: str, **params: Any) -> ApproveResult:
 
 
 @workflow.defn(name="Incident")
-class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
+class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
     @workflow.init
     def __init__(self, start: IncidentStart) -> None:
         opening = start.opening
@@ -286,7 +287,11 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
             track.sending = sending
         sending.retry_at = None
         try:
-            draft, receipt = await self._send_filing(step, track, sending.number)
+            if track.via_portal:
+                await self._prepare_for_portal(step, track, sending.number)
+                sent = None
+            else:
+                sent = await self._send_filing(step, track, sending.number)
         except ActivityError as err:
             sending.failures += 1
             wait = min(SEND_RETRY_BACKOFF[0] * 2 ** (sending.failures - 1), SEND_RETRY_BACKOFF[1])
@@ -294,7 +299,9 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
             self._filing_failed(track, sending.number, err)
             return
         track.sending = None
-        self._filed(step, draft.number, draft.recipient, draft, receipt)
+        if sent is not None:
+            draft, receipt = sent
+            self._filed(step, draft.number, draft.recipient, draft, receipt)
 
     async def _file_retrying_here(self, step: FileReport) -> None:
         """The first engine's way, kept for incidents whose history was made by it: the
@@ -578,7 +585,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
         await self._started()
         self.state.discovery = discovery
         self.state.discovery_recorded_at = workflow.now()
-        track = Track(regime=self.state.regime, aware_at=discovery.at)
+        track = self._new_track(Track(regime=self.state.regime, aware_at=discovery.at))
         lifecycle.start_track(track)
         self.state.tracks.append(track)
         self._note(
@@ -799,7 +806,9 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
     async def open_security_report(self, request: OpenSecurityReport) -> Answer:
         await self._started()
         assert self.state.discovery is not None
-        track = Track(regime=RegimeCode.NIS2, aware_at=request.aware_at or self.state.discovery.at)
+        track = self._new_track(
+            Track(regime=RegimeCode.NIS2, aware_at=request.aware_at or self.state.discovery.at)
+        )
         lifecycle.start_track(track)
         self.state.tracks.append(track)
         self._note(workflow.now(), said("timeline.security_opened"), request.by)

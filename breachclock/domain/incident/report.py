@@ -40,7 +40,7 @@ from breachclock.domain.incident.model import (
     TimelineEntry,
 )
 from breachclock.domain.instants import iso_local, zone
-from breachclock.domain.regimes import LANGUAGE_OF, RegimeCode, regime
+from breachclock.domain.regimes import Layout, RegimeCode, regime
 from breachclock.domain.templating import environment
 
 FACT_LABELS: dict[str, str] = {
@@ -112,7 +112,7 @@ class ReportDraft(BaseModel):
 
     @property
     def words(self) -> Language:
-        return self.language or LANGUAGE_OF[self.regime]
+        return self.language or regime(self.regime).language
 
 
 def contact_line(state: IncidentState, code: RegimeCode) -> str:
@@ -143,7 +143,7 @@ def build_draft(
         order=ORDER.get(len(earlier) + 1, "further"),
         regime=track.regime,
         regulator=rules.regulator,
-        recipient=policy.regulator_addresses.get(track.regime, rules.address),
+        recipient=policy.regulator_addresses.get(track.regime, rules.destination),
         operator_name=policy.operator_name,
         operator_org_number=policy.operator_org_number,
         contact_point=contact_line(state, track.regime),
@@ -295,6 +295,7 @@ def document(draft: ReportDraft) -> Document:
                     kind=w.value("kind", p.kind.value),
                     sent=w.when(p.sent_at),
                 )
+                + (f", {w('earlier.receipt', receipt=p.receipt.number)}" if p.receipt else "")
                 + (f" ({w('late_mark')})" if p.late else "")
                 for p in draft.previous_filings
             ),
@@ -322,7 +323,8 @@ class _Form:
 
     def layout(self) -> list[tuple[str, list[Item]]]:
         times = self.times()
-        if self.d.regime is RegimeCode.IMY:
+        layout = regime(self.d.regime).layout
+        if layout is Layout.GDPR:
             return [
                 ("times", times),
                 (
@@ -338,7 +340,7 @@ class _Form:
                 ("notice", self.notice(None) + self.no_notice()),
                 ("reference", self.fields("reference")),
             ]
-        if self.d.regime is RegimeCode.NIS2:
+        if layout is Layout.NIS2:
             return [
                 ("times", times),
                 (
