@@ -732,15 +732,22 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
                 kind=existing.kind,
                 sent=existing.sent_at,
             )
-        if track.approve is None:
+        if track.prepared is None and track.approve is None:
             track.approve = approval
             track.approve_at = workflow.now()
             self._changed = True
         try:
-            await workflow.wait_condition(lambda: filed() is not None, timeout=APPROVE_WAIT)
+            await workflow.wait_condition(
+                lambda: filed() is not None or track.prepared is not None, timeout=APPROVE_WAIT
+            )
         except TimeoutError:
             return approved(None, "answer.approve.queued")
         filing = filed()
+        if filing is None and track.prepared is not None:  # a person files it on the portal
+            number, portal = track.prepared.number, track.prepared.recipient
+            return approved(
+                None, "answer.approve.prepared_for_portal", number=number, portal=portal
+            )
         assert filing is not None
         return approved(filing, "answer.approve.sent", number=filing.number)
 

@@ -30,6 +30,7 @@ from breachclock.domain.incident.model import (
     Justify,
     OpenIncident,
     OpenSecurityReport,
+    RecordReceipt,
     Snooze,
     TimelineInput,
 )
@@ -38,6 +39,7 @@ from breachclock.domain.instants import far_ahead_problem, zone
 from breachclock.domain.notify.delivery import Counts
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.links import AckLink, BadLink, key_for, verify
+from breachclock.runtime.receipts import RECEIPT_LIMIT, NotAReceipt, keep_receipt
 from breachclock.service.engine import Engine, Refused
 from breachclock.service.readmodel import page_of
 from breachclock.service.register import TITLE
@@ -150,6 +152,21 @@ async def approve(
 
 async def justify(engine: Engine, reference: str, justification: Justify) -> Answer:
     answer: Answer = await engine.update(reference, IncidentWorkflow.justify, justification)
+    return answer
+
+
+async def record_receipt(
+    engine: Engine, reference: str, request: RecordReceipt, pdf: bytes | None = None
+) -> Answer:
+    """A filing made on the authority's portal: its receipt, and the receipt's PDF kept
+    (its digest goes with the record)."""
+    if pdf is not None:
+        try:
+            digest = keep_receipt(engine.settings.data_dir, reference, request.filing, pdf)
+        except NotAReceipt:
+            raise Refused.of("portal.not_a_receipt", "pdf", limit=RECEIPT_LIMIT) from None
+        request = request.model_copy(update={"pdf_sha256": digest})
+    answer: Answer = await engine.update(reference, IncidentWorkflow.record_receipt, request)
     return answer
 
 

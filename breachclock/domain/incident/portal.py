@@ -76,7 +76,7 @@ def receipt_problem(
     future = future_problem(request.at, now)
     if future is not None:
         return future
-    if request.at < waiting.sent_at:
+    if request.at < waiting.sent_at.replace(second=0, microsecond=0):  # receipts show minutes
         return problem(
             "portal.receipt_before_prepared",
             "at",
