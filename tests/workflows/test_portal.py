@@ -96,6 +96,9 @@ async def test_a_portal_filing_without_a_receipt_escalates_past_its_deadline(
         assert state.filings == [] and state.tracks[0].prepared is not None
         assert any(p.level == "overdue-1" for p in state.pages), "late as if not filed"
         assert len([m for m in smtp.messages if "portal" in str(m["Subject"])]) == 1
+        overdue = next(m for m in smtp.messages if "overdue since" in str(m["Subject"]))
+        page = overdue.get_payload(decode=True).decode()
+        assert "receipt INC-1 1 --receipt" in page and dk.PORTAL in page, page
         await handle.execute_update(IncidentWorkflow.record_receipt, receipt(at=await h.now()))
         state = await status(handle)
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from breachclock.domain.incident.containment import TakedownTask
-from breachclock.domain.incident.lifecycle import SendPage
+from breachclock.domain.incident.lifecycle import SendPage, filing_lead
 from breachclock.domain.incident.model import IncidentState, Track
 from breachclock.domain.incident.report import FACT_LABELS
 from breachclock.domain.instants import show, zone
@@ -137,7 +137,16 @@ def _what_to_do(
     ref = state.reference
     on_track = "" if track.regime is state.regime else f" --track {track.regime.value}"
     tz = zone(state.policy.operator_zone)
-    auto = None if step.due_at is None else show(step.due_at - state.policy.auto_file_margin, tz)
+    auto = None if step.due_at is None else show(step.due_at - filing_lead(state.policy, track), tz)
+    if track.prepared is not None:
+        number = track.prepared.number
+        return [
+            "",
+            f"Filing no. {number} is prepared for the authority's portal and waits for a person",
+            f"to file it at {track.prepared.recipient} (the documents were mailed to on-call).",
+            "Then record the portal's receipt; until then it counts as not filed:",
+            f"  {cli}receipt {ref} {number}{on_track} --receipt NUMBER --at TIME [--pdf FILE]",
+        ]
     if track.awaiting_final:
         return ["", "Record the missing facts:", f"  {cli}facts {ref} --file FACTS.json"]
     if step.deadline in FOLLOW_UPS and missing:
