@@ -13,6 +13,7 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from breachclock.domain.incident import views
 from breachclock.domain.incident.model import IncidentState, RecordReceipt
 from breachclock.domain.regimes import RegimeCode, dk
 from breachclock.service.engine import refusal_problems
@@ -67,6 +68,8 @@ async def test_a_danish_filing_is_prepared_for_the_portal_and_filed_on_its_recei
         )
 
         now = await h.now()
+        (waiting,) = views.status(state, now)["awaiting_receipt"]
+        assert waiting["portal"] == dk.PORTAL and waiting["number"] == 1
         assert await refused(handle, receipt(filing=7, at=now)) == ["portal.unknown_filing"]
         assert await refused(handle, receipt(at=now + timedelta(hours=1))) == ["time.future"]
         done = await handle.execute_update(IncidentWorkflow.record_receipt, receipt(at=now))
@@ -79,6 +82,9 @@ async def test_a_danish_filing_is_prepared_for_the_portal_and_filed_on_its_recei
 
     (filing,) = state.filings
     assert filing.receipt is not None and filing.receipt.number == "ERST-2026-0001"
+    shown = views.status(state, filing.sent_at)
+    assert shown["filings"][0]["receipt"] == "ERST-2026-0001" and shown["awaiting_receipt"] == []
+    assert "portal receipt ERST-2026-0001" in views.status_text(state, filing.sent_at)
     assert filing.recipient == dk.PORTAL and not filing.late
     assert state.tracks[0].prepared is None and state.state_label == "reported"
     assert "follow_up_report" in state.tracks[0].anchors, "the 3-day clock runs from the receipt"
