@@ -40,7 +40,7 @@ from breachclock.domain.incident.model import (
     TimelineEntry,
 )
 from breachclock.domain.instants import iso_local, zone
-from breachclock.domain.regimes import Layout, RegimeCode, regime
+from breachclock.domain.regimes import Channel, Layout, RegimeCode, regime
 from breachclock.domain.templating import environment
 
 FACT_LABELS: dict[str, str] = {
@@ -388,6 +388,7 @@ class _Form:
         ]
         if d.justification:
             status.append(w("status.justified"))
+        on_portal = regime(d.regime).channel is Channel.PORTAL
         return (
             Entry(w("cover.operator"), d.operator_name),
             Entry(
@@ -403,7 +404,8 @@ class _Form:
             Entry(w("cover.order"), order),
             Entry(w("cover.stage"), w.value("stage", d.stage)),
             Entry(w("cover.title"), d.title),
-            Entry(w("cover.sent"), w.when(d.drafted_at)),
+            # On a portal a person files it later: the portal's receipt gives the time sent.
+            Entry(w("cover.prepared" if on_portal else "cover.sent"), w.when(d.drafted_at)),
             Entry(w("cover.due"), w.when(d.due_at)),
             Entry(w("cover.status"), "; ".join(status)),
         )
