@@ -278,6 +278,10 @@ async def draft(engine: Engine, reference: str, track: RegimeCode | None = None)
         raise Refused.of("track.not_open", "track", regime=track or state.regime)
     index = state.tracks.index(wanted)
     now = datetime.now(UTC)
+    prepared = wanted.prepared
+    if prepared is not None:  # to be filed on the portal by a person: what to file, as of now
+        portal = lifecycle.FileReport(index, prepared.kind, prepared.stage, prepared.due_at)
+        return build_draft(state, portal, prepared.number, now, prepared.late_reason)
     step = lifecycle.pending_filing(state, index, now)
     if step is None:
         if state.closure is not None:

@@ -41,6 +41,8 @@ async def test_a_receipt_is_recorded_through_the_api_the_console_and_the_cli(
         await w.h.discovered(ref, regime=RegimeCode.DK)
         await prepared(api, ref)
         now = datetime.now(UTC)
+        to_file = await api.get(f"/api/incidents/{ref}/report", params={"format": "text"})
+        assert "Anmeldelse nr.: 1" in to_file.text and "Klargjort til portalen" in to_file.text
 
         ahead = {"receipt": "ERST-9", "at": (now + timedelta(hours=2)).isoformat()}
         future = await api.post(f"/api/incidents/{ref}/filings/1/receipt", json=ahead)
