@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from breachclock.domain.incident.model import (
         EntryKind,
+        Filing,
         IncidentState,
         TimelineEntry,
         Track,
@@ -32,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.instants import zone
     from breachclock.domain.problems import Problem, Said, problem
     from breachclock.domain.regimes import RegimeCode
+    from breachclock.runtime import metrics
 
 
 REJECTED = "Rejected"
@@ -124,6 +126,24 @@ class IncidentBase:
         task = asyncio.create_task(work)
         self._tasks.add(task)  # a reference, so the task is not collected mid-flight
         task.add_done_callback(self._tasks.discard)
+
+    def _measure_filing(self, index: int, filing: Filing) -> None:
+        """Count the filing; for the main track's first, the time since awareness."""
+        meter = workflow.metric_meter()
+        filings = metrics.FILINGS
+        meter.create_counter(filings.name, filings.description, filings.unit).add(
+            1, {"regime": filing.regime.value, "kind": filing.kind.value, "late": filing.late}
+        )
+        discovery = self.state.discovery
+        first = not any(f.regime == filing.regime for f in self.state.filings)
+        if index == 0 and first and discovery is not None:
+            first_filing = metrics.FIRST_FILING
+            meter.create_histogram_float(
+                first_filing.name, first_filing.description, first_filing.unit
+            ).record(
+                (filing.sent_at - discovery.at).total_seconds(),
+                {"regime": filing.regime.value, "kind": filing.kind.value},
+            )
 
     # ------------------------------------------------------------- helpers
 

@@ -373,7 +373,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             facts_version=draft.facts_version,
             approved_by=track.approve.by if track.approve else None,
         )
-        self._measure_filing(step, filing)
+        self._measure_filing(step.regime_index, filing)
         lifecycle.record_filing(self.state, step.regime_index, filing)
         self._note(
             sent_at,
@@ -559,24 +559,6 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         except ActivityError as err:
             return str(err.cause or err)
         return None
-
-    def _measure_filing(self, step: FileReport, filing: Filing) -> None:
-        """Count the filing; for the main track's first, the time since awareness."""
-        meter = workflow.metric_meter()
-        filings = metrics.FILINGS
-        meter.create_counter(filings.name, filings.description, filings.unit).add(
-            1, {"regime": filing.regime.value, "kind": filing.kind.value, "late": filing.late}
-        )
-        discovery = self.state.discovery
-        first = not any(f.regime == filing.regime for f in self.state.filings)
-        if step.regime_index == 0 and first and discovery is not None:
-            first_filing = metrics.FIRST_FILING
-            meter.create_histogram_float(
-                first_filing.name, first_filing.description, first_filing.unit
-            ).record(
-                (filing.sent_at - discovery.at).total_seconds(),
-                {"regime": filing.regime.value, "kind": filing.kind.value},
-            )
 
     # ------------------------------------------------------------- updates
 

@@ -82,6 +82,7 @@ class PortalFiling(IncidentBase):
         filing = portal.filed_on_portal(self.state, track, request, workflow.now(), self._zone)
         track.prepared = None
         index = self.state.tracks.index(track)
+        self._measure_filing(index, filing)
         lifecycle.record_filing(self.state, index, filing)
         self._note(
             request.at,
