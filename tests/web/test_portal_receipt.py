@@ -41,6 +41,8 @@ async def test_a_receipt_is_recorded_through_the_api_the_console_and_the_cli(
         await w.h.discovered(ref, regime=RegimeCode.DK)
         await prepared(api, ref)
         now = datetime.now(UTC)
+        again = await api.post(f"/api/incidents/{ref}/approvals", json={"filing": "initial_report"})
+        assert again.json()["said"]["code"] == "answer.approve.prepared_for_portal", again.text
         to_file = await api.get(f"/api/incidents/{ref}/report", params={"format": "text"})
         assert "Anmeldelse nr.: 1" in to_file.text and "Klargjort til portalen" in to_file.text
 
