@@ -58,8 +58,16 @@ async def test_a_receipt_is_recorded_through_the_api_the_console_and_the_cli(
         client = w.client()
         client.cookies.set("bc_lang", "da")
         csrf = await w.sign_in(client, "dorthe", Role.MANAGER)
+        zone_name = w.h.settings.operator_zone
         page = await client.get(f"/incidents/{ref}?tab=report")
         assert dk.PORTAL in page.text and 'id="receipt-dk"' in page.text
+        not_pdf = await client.post(
+            f"/incidents/{ref}/receipt",
+            data={"filing": "1", "track": "dk", "receipt": "ERST-9", "at": local(now, zone_name)},
+            files={"pdf": ("kvittering.pdf", b"not a receipt", "application/pdf")},
+            headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+        )
+        assert "filen er ikke en kvittering" in not_pdf.text, not_pdf.text
         form = await client.post(
             f"/incidents/{ref}/receipt",
             data={
