@@ -145,7 +145,8 @@ def _what_to_do(
             f"Filing no. {number} is prepared for the authority's portal and waits for a person",
             f"to file it at {track.prepared.recipient} (the documents were mailed to on-call).",
             "Then record the portal's receipt; until then it counts as not filed:",
-            f"  {cli}receipt {ref} {number}{on_track} --receipt NUMBER --at TIME [--pdf FILE]",
+            f"  {cli}receipt {ref} {number}{on_track} --receipt NUMBER"
+            f" --at 'YYYY-MM-DD HH:MM {tz.key}' [--pdf FILE]",
         ]
     if track.awaiting_final:
         return ["", "Record the missing facts:", f"  {cli}facts {ref} --file FACTS.json"]

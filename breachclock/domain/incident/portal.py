@@ -130,7 +130,7 @@ def instructions(state: IncidentState, draft: ReportDraft, tz: ZoneInfo) -> tupl
     }
     command = (
         f"{state.policy.cli_command} receipt {draft.reference} {draft.number}"
-        " --receipt NUMBER --at 'YYYY-MM-DD HH:MM' [--pdf RECEIPT.pdf]"
+        f" --receipt NUMBER --at 'YYYY-MM-DD HH:MM {tz.key}' [--pdf RECEIPT.pdf]"
     )
     subject = voice("filing.portal.subject", **params)
     body = voice("filing.portal.body", portal=draft.recipient, command=command, **params)
