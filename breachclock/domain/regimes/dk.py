@@ -1,7 +1,14 @@
 """Denmark: Erhvervsstyrelsen, the competent authority under Regulation 611/2013 for
 providers of electronic communications services. It takes notifications through the
 Virk Indberet form, where a person signed in for the operator files; the PDF the
-portal gives after sending is the only receipt."""
+portal gives after sending is the only receipt.
+
+Open question, not settled by the sources found: Digitaliseringsstyrelsen's site
+carries the same guidance on handling these breaches under its "digitale tilsyn"
+(https://digst.dk/sikkerhed/digitale-tilsyn/persondatasikkerhed-paa-teleomraadet/vejledninger/vejledning-om-haandtering-af-brud-paa-persondatasikkerheden),
+which may mean supervision has moved there; Erhvervsstyrelsen's own pages (below) and
+seed 002 name Erhvervsstyrelsen. The portal is the same either way: on Virk Indberet
+the person filing chooses the receiving authority."""
 
 from breachclock.domain.regimes import record as r
 
