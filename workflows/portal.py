@@ -74,6 +74,8 @@ class PortalFiling(IncidentBase):
     async def record_receipt(self, request: RecordReceipt) -> Answer:
         await self._started()
         track = self._track_for(request.track)
+        # Again here: another receipt may have been recorded since the validator ran.
+        refuse_if(portal.receipt_problem(self.state, track, request, workflow.now()))
         done = portal.recorded(self.state, track, request.filing)
         if done is not None:
             return answer(

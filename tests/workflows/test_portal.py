@@ -5,6 +5,7 @@ time-skipping server, with a real SMTP server."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from email.header import decode_header, make_header
 from typing import Any
@@ -111,3 +112,24 @@ async def test_a_portal_filing_without_a_receipt_escalates_past_its_deadline(
     (filing,) = state.filings
     assert filing.late and "klargjort" in (filing.late_reason or "")
     assert state.timeline[-1].code == "timeline.portal_receipt_late"
+
+
+async def test_two_people_recording_different_receipts_at_once_one_is_refused(
+    skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
+) -> None:
+    async with harness(skipping, tmp_path, smtp) as h:
+        handle = await h.discovered(regime=RegimeCode.DK)
+        await skipping.sleep(timedelta(hours=18, minutes=5))
+        now = await h.now()
+        first, second = receipt(at=now), receipt(at=now, receipt="ERST-2026-0002")
+        results = await asyncio.gather(
+            handle.execute_update(IncidentWorkflow.record_receipt, first),
+            handle.execute_update(IncidentWorkflow.record_receipt, second),
+            return_exceptions=True,
+        )
+        state = await status(handle)
+
+    refused_ = [r for r in results if isinstance(r, WorkflowUpdateFailedError)]
+    assert len(refused_) == 1 and len(state.filings) == 1
+    (problem_,) = refusal_problems(refused_[0])
+    assert problem_.code == "portal.receipt_conflict"
