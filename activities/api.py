@@ -24,6 +24,8 @@ from breachclock.domain.notify.subscribers import LoadOutcome
 # --- filings and pages (incidents queue)
 FILE_REPORT = "file_report"
 """``ReportDraft`` → ``Receipt``: the filing mailed to its regulator, once per key."""
+PREPARE_FOR_PORTAL = "prepare_for_portal"
+"""``PortalTask`` → ``Receipt``: a portal filing's documents to the people who file it."""
 SEND_PAGE = "send_page"
 """``PageDraft`` → ``Receipt``: an escalation page, once per key."""
 SEND_TAKEDOWN = "send_takedown"
@@ -132,3 +134,13 @@ __all__ = [
     "Policy",
     "ReportDraft",
 ]
+
+
+class PortalTask(BaseModel):
+    """A filing to be made on the authority's portal by a person: the draft (rendered as
+    text, JSON and PDF) goes to ``to`` with the instructions, once per ``draft``'s key."""
+
+    draft: ReportDraft
+    to: list[str]
+    subject: str
+    body: str

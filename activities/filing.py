@@ -8,7 +8,14 @@ from email.message import EmailMessage
 
 from temporalio import activity
 
-from activities.api import FILE_REPORT, SEND_PAGE, SEND_TAKEDOWN, Receipt
+from activities.api import (
+    FILE_REPORT,
+    PREPARE_FOR_PORTAL,
+    SEND_PAGE,
+    SEND_TAKEDOWN,
+    PortalTask,
+    Receipt,
+)
 from activities.mailer import Mailer
 from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.containment import TakedownDraft
@@ -32,20 +39,25 @@ class MailActivities:
         message["To"] = draft.recipient
         message["Subject"] = subject(draft)
         message.set_content(render_text(draft))
-        message.add_attachment(
-            render_json(draft).encode(),
-            maintype="application",
-            subtype="json",
-            filename=f"{draft.reference}-{draft.number}.json",
-        )
-        message.add_attachment(
-            # A long filing takes a while to lay out: off the event loop, beside other activities.
-            await asyncio.to_thread(render_pdf, draft),
-            maintype="application",
-            subtype="pdf",
-            filename=f"{draft.reference}-{draft.number}.pdf",
-        )
+        await attach_documents(message, draft)
         return await self.mailer.send_once(draft.idempotency_key, message, keep=draft.reference)
+
+    @activity.defn(name=PREPARE_FOR_PORTAL)
+    async def prepare_for_portal(self, task: PortalTask) -> Receipt:
+        """The documents of a portal filing, to the people who file it: under a key of
+        its own (the filing's key stays the filing's)."""
+        message = EmailMessage()
+        message["To"] = ", ".join(task.to)
+        message["Subject"] = task.subject
+        message.set_content(task.body)
+        message.add_attachment(
+            render_text(task.draft).encode(),
+            maintype="text",
+            subtype="plain",
+            filename=f"{task.draft.reference}-{task.draft.number}.txt",
+        )
+        await attach_documents(message, task.draft)
+        return await self.mailer.send_once(f"{task.draft.idempotency_key}:portal", message)
 
     @activity.defn(name=SEND_PAGE)
     async def send_page(self, draft: PageDraft) -> Receipt:
@@ -79,3 +91,20 @@ class MailActivities:
         message["Subject"] = draft.subject
         message.set_content(draft.body)
         return await self.mailer.send_once(draft.idempotency_key, message)
+
+
+async def attach_documents(message: EmailMessage, draft: ReportDraft) -> None:
+    """The filing's JSON and PDF, as attachments of ``message``."""
+    message.add_attachment(
+        render_json(draft).encode(),
+        maintype="application",
+        subtype="json",
+        filename=f"{draft.reference}-{draft.number}.json",
+    )
+    message.add_attachment(
+        # A long filing takes a while to lay out: off the event loop, beside other activities.
+        await asyncio.to_thread(render_pdf, draft),
+        maintype="application",
+        subtype="pdf",
+        filename=f"{draft.reference}-{draft.number}.pdf",
+    )

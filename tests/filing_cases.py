@@ -24,10 +24,11 @@ from breachclock.domain.incident.model import (
     Facts,
     Filing,
     FilingKind,
+    PortalReceipt,
     TimelineEntry,
 )
 from breachclock.domain.incident.report import ReportDraft
-from breachclock.domain.regimes import RegimeCode
+from breachclock.domain.regimes import RegimeCode, dk
 
 
 def at(text: str) -> datetime:
@@ -231,8 +232,8 @@ YOUSEE = ReportDraft(
     stage="follow_up_report",
     order="second",
     regime=RegimeCode.DK,
-    regulator="Digitaliseringsstyrelsen",
-    recipient="sikkerhedshaendelser@digst.dk",
+    regulator="Erhvervsstyrelsen",
+    recipient=dk.PORTAL,
     operator_name="YouSee A/S",
     operator_org_number="40075291",
     contact_point="Databeskyttelsesrådgiver, dpo@yousee.example, +45 00 00 00 00",
@@ -374,9 +375,15 @@ YOUSEE = ReportDraft(
             regime=RegimeCode.DK,
             kind=FilingKind.INITIAL,
             stage="initial_report",
-            recipient="sikkerhedshaendelser@digst.dk",
-            message_id="<YOUSEE-2018-118.1@breachclock>",
+            recipient=dk.PORTAL,
+            message_id="<YOUSEE-2018-118.1.portal@breachclock>",
             sent_at=at("2018-05-25T10:45:00+02:00"),
+            receipt=PortalReceipt(
+                number="EXAMPLE-RECEIPT-1",  # the test's own: the portal's format is not public
+                at=at("2018-05-25T10:45:00+02:00"),
+                recorded_by="Kundeservice, vagt",
+                recorded_at=at("2018-05-25T10:52:00+02:00"),
+            ),
             due_at=at("2018-05-25T11:00:00+02:00"),
             late=False,
             missing=["root_cause"],

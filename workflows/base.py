@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from breachclock.domain.incident.model import (
         EntryKind,
+        Filing,
         IncidentState,
         TimelineEntry,
         Track,
@@ -32,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.instants import zone
     from breachclock.domain.problems import Problem, Said, problem
     from breachclock.domain.regimes import RegimeCode
+    from breachclock.runtime import metrics
 
 
 REJECTED = "Rejected"
@@ -44,6 +46,11 @@ the workflow task that started it (``IncidentBase._patched``)."""
 NOTIFY_PLANS = "notify-plans"
 """``workflow.patched`` id: a decision may choose the notification plan (an SMS step);
 runs started before it keep the first engine's calls and e-mails."""
+
+
+PORTAL_FILING = "portal-filing"
+"""``workflow.patched`` id: a track of a regime that takes filings on a portal is filed
+there by a person, who records the receipt (``workflows.portal``)."""
 
 
 ENGLISH = Voice("en")
@@ -90,6 +97,7 @@ class IncidentBase:
     _engine_notes: int
     _current: bool = False
     _plans: bool = False
+    _portal: bool = False
 
     def _decide_patches(self) -> None:
         """First thing in the run. A patch the first engine decided later, after the
@@ -100,6 +108,7 @@ class IncidentBase:
         before it is told of the patch. A new patch is therefore decided here too."""
         self._current = workflow.patched(DECIDED_AT_START)
         self._plans = workflow.patched(NOTIFY_PLANS)
+        self._portal = workflow.patched(PORTAL_FILING)
 
     def _patched(self, first_engine_patch: str) -> bool:
         """Whether to take the path ``first_engine_patch`` guards: always, in a run that
@@ -125,6 +134,24 @@ class IncidentBase:
         task = asyncio.create_task(work)
         self._tasks.add(task)  # a reference, so the task is not collected mid-flight
         task.add_done_callback(self._tasks.discard)
+
+    def _measure_filing(self, index: int, filing: Filing) -> None:
+        """Count the filing; for the main track's first, the time since awareness."""
+        meter = workflow.metric_meter()
+        filings = metrics.FILINGS
+        meter.create_counter(filings.name, filings.description, filings.unit).add(
+            1, {"regime": filing.regime.value, "kind": filing.kind.value, "late": filing.late}
+        )
+        discovery = self.state.discovery
+        first = not any(f.regime == filing.regime for f in self.state.filings)
+        if index == 0 and first and discovery is not None:
+            first_filing = metrics.FIRST_FILING
+            meter.create_histogram_float(
+                first_filing.name, first_filing.description, first_filing.unit
+            ).record(
+                (filing.sent_at - discovery.at).total_seconds(),
+                {"regime": filing.regime.value, "kind": filing.kind.value},
+            )
 
     # ------------------------------------------------------------- helpers
 

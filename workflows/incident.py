@@ -83,6 +83,7 @@ with workflow.unsafe.imports_passed_through():
         answer,
     )
     from workflows.notification import NotifyingIncident
+    from workflows.portal import PortalFiling
     from workflows.projection import ProjectingIncident
     from workflows.search import publish
 
@@ -142,7 +143,7 @@ def approved(filing: Filing | None, code: str, **params: Any) -> ApproveResult:
 
 
 @workflow.defn(name="Incident")
-class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
+class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
     @workflow.init
     def __init__(self, start: IncidentStart) -> None:
         opening = start.opening
@@ -286,7 +287,11 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
             track.sending = sending
         sending.retry_at = None
         try:
-            draft, receipt = await self._send_filing(step, track, sending.number)
+            if track.via_portal:
+                await self._prepare_for_portal(step, track, sending.number)
+                sent = None
+            else:
+                sent = await self._send_filing(step, track, sending.number)
         except ActivityError as err:
             sending.failures += 1
             wait = min(SEND_RETRY_BACKOFF[0] * 2 ** (sending.failures - 1), SEND_RETRY_BACKOFF[1])
@@ -294,7 +299,9 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
             self._filing_failed(track, sending.number, err)
             return
         track.sending = None
-        self._filed(step, draft.number, draft.recipient, draft, receipt)
+        if sent is not None:
+            draft, receipt = sent
+            self._filed(step, draft.number, draft.recipient, draft, receipt)
 
     async def _file_retrying_here(self, step: FileReport) -> None:
         """The first engine's way, kept for incidents whose history was made by it: the
@@ -368,7 +375,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
             facts_version=draft.facts_version,
             approved_by=track.approve.by if track.approve else None,
         )
-        self._measure_filing(step, filing)
+        self._measure_filing(step.regime_index, filing)
         lifecycle.record_filing(self.state, step.regime_index, filing)
         self._note(
             sent_at,
@@ -555,24 +562,6 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
             return str(err.cause or err)
         return None
 
-    def _measure_filing(self, step: FileReport, filing: Filing) -> None:
-        """Count the filing; for the main track's first, the time since awareness."""
-        meter = workflow.metric_meter()
-        filings = metrics.FILINGS
-        meter.create_counter(filings.name, filings.description, filings.unit).add(
-            1, {"regime": filing.regime.value, "kind": filing.kind.value, "late": filing.late}
-        )
-        discovery = self.state.discovery
-        first = not any(f.regime == filing.regime for f in self.state.filings)
-        if step.regime_index == 0 and first and discovery is not None:
-            first_filing = metrics.FIRST_FILING
-            meter.create_histogram_float(
-                first_filing.name, first_filing.description, first_filing.unit
-            ).record(
-                (filing.sent_at - discovery.at).total_seconds(),
-                {"regime": filing.regime.value, "kind": filing.kind.value},
-            )
-
     # ------------------------------------------------------------- updates
 
     @workflow.update
@@ -580,7 +569,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
         await self._started()
         self.state.discovery = discovery
         self.state.discovery_recorded_at = workflow.now()
-        track = Track(regime=self.state.regime, aware_at=discovery.at)
+        track = self._new_track(Track(regime=self.state.regime, aware_at=discovery.at))
         lifecycle.start_track(track)
         self.state.tracks.append(track)
         self._note(
@@ -727,15 +716,22 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
                 kind=existing.kind,
                 sent=existing.sent_at,
             )
-        if track.approve is None:
+        if track.prepared is None and track.approve is None:
             track.approve = approval
             track.approve_at = workflow.now()
             self._changed = True
         try:
-            await workflow.wait_condition(lambda: filed() is not None, timeout=APPROVE_WAIT)
+            await workflow.wait_condition(
+                lambda: filed() is not None or track.prepared is not None, timeout=APPROVE_WAIT
+            )
         except TimeoutError:
             return approved(None, "answer.approve.queued")
         filing = filed()
+        if filing is None and track.prepared is not None:  # a person files it on the portal
+            number, portal = track.prepared.number, track.prepared.recipient
+            return approved(
+                None, "answer.approve.prepared_for_portal", number=number, portal=portal
+            )
         assert filing is not None
         return approved(filing, "answer.approve.sent", number=filing.number)
 
@@ -801,7 +797,9 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident):
     async def open_security_report(self, request: OpenSecurityReport) -> Answer:
         await self._started()
         assert self.state.discovery is not None
-        track = Track(regime=RegimeCode.NIS2, aware_at=request.aware_at or self.state.discovery.at)
+        track = self._new_track(
+            Track(regime=RegimeCode.NIS2, aware_at=request.aware_at or self.state.discovery.at)
+        )
         lifecycle.start_track(track)
         self.state.tracks.append(track)
         self._note(workflow.now(), said("timeline.security_opened"), request.by)

@@ -152,6 +152,7 @@ async def build_worker(
             workflows=WORKFLOWS,
             activities=[
                 mail.file_report,
+                mail.prepare_for_portal,
                 mail.send_page,
                 mail.send_takedown,
                 register.register_incident,

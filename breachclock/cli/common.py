@@ -26,6 +26,7 @@ from breachclock.domain.regimes import RegimeCode
 from breachclock.domain.text import InputFileError
 from breachclock.runtime import files
 from breachclock.runtime.config import SettingsInvalid, load_settings
+from breachclock.runtime.receipts import RECEIPT_LIMIT
 from breachclock.runtime.telemetry import flush, process_tracer
 from breachclock.runtime.terminal import printable
 from breachclock.service.engine import Engine, Refused, Unreachable, unreachable
@@ -82,6 +83,15 @@ def refusal_lines(problems: list[Problem], command: click.Command | None) -> lis
 def model(cls: type[T], **data: Any) -> T:
     """Validate input at the edge, before anything is sent."""
     return engine().parse(cls, **data)
+
+
+def read_pdf(path: Path) -> bytes:
+    """The receipt's PDF, read within its limit (a plain line when it cannot be)."""
+    try:
+        with files.open_input(path, RECEIPT_LIMIT) as source:
+            return source.read(RECEIPT_LIMIT + 1)
+    except InputFileError as err:
+        raise Refused.of("file.unreadable", "pdf", detail=str(err)) from err
 
 
 def read_json(path: Path) -> dict[str, Any]:

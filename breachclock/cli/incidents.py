@@ -16,6 +16,7 @@ from breachclock.cli.common import (
     json_option,
     model,
     read_json,
+    read_pdf,
     reference_arg,
     run,
     say,
@@ -31,6 +32,7 @@ from breachclock.domain.incident.model import (
     Justify,
     OpenIncident,
     OpenSecurityReport,
+    RecordReceipt,
     TimelineInput,
 )
 from breachclock.domain.incident.report import FACT_LABELS, render_json, render_text
@@ -167,6 +169,31 @@ async def justify(reference: str, text: str, track: str | None, by: str) -> None
 
 @click.command()
 @reference_arg
+@click.argument("filing", type=click.IntRange(1, 100_000))
+@click.option("--receipt", required=True, help="The receipt's number, as the portal shows it.")
+@click.option("--at", "at", required=True, help="The time on the receipt (offset or zone).")
+@click.option("--pdf", type=click.Path(path_type=Path), help="The receipt's PDF, to keep.")
+@track_option
+@by_option
+@run
+async def receipt(
+    reference: str,
+    filing: int,
+    receipt: str,
+    at: str,
+    pdf: Path | None,
+    track: str | None,
+    by: str,
+) -> None:
+    """Record that FILING was filed on the authority's portal, with its receipt."""
+    request = model(RecordReceipt, by=by, filing=filing, receipt=receipt, at=at, track=track)
+    document = read_pdf(pdf) if pdf is not None else None
+    answer = await incidents.record_receipt(engine(), reference, request, document)
+    click.echo(printable(say(answer)))
+
+
+@click.command()
+@reference_arg
 @click.option("--aware-at", help="When it was known to be a significant security incident.")
 @by_option
 @run
@@ -236,5 +263,5 @@ async def report(reference: str, as_json: bool, track: str | None) -> None:
     click.echo(printable(render_json(draft) if as_json else render_text(draft)))
 
 
-COMMANDS = [open_, discover, facts, event, approve, justify, security, close]
+COMMANDS = [open_, discover, facts, event, approve, justify, receipt, security, close]
 READS = [status, timeline, report]

@@ -25,7 +25,7 @@ from breachclock.domain.instants import zone
 from breachclock.domain.notify.delivery import CallOutcome, Plan
 from breachclock.domain.notify.identity import ALL_METHODS, IdentityMethod
 from breachclock.domain.problems import Problem, invalid, problem, problems_of
-from breachclock.domain.regimes import REGIMES, RegimeCode, regime
+from breachclock.domain.regimes import RegimeCode, regime, regimes
 from breachclock.runtime.codec import CodecKeyError, EncryptionCodec, Sealer, local_keys, parse_keys
 
 TASK_QUEUE = "breachclock-incidents"
@@ -286,14 +286,13 @@ class Settings(BaseSettings):
     nis2_language: Literal["en", "sv"] = Field(default="en", alias="BREACHCLOCK_NIS2_LANGUAGE")
     """The language of NIS2 reports; PTS and IMY get Swedish, the Danish authority Danish."""
     pts_address: str = Field(
-        default=regime(RegimeCode.PTS).address, alias="BREACHCLOCK_PTS_ADDRESS"
+        default=regime(RegimeCode.PTS).destination, alias="BREACHCLOCK_PTS_ADDRESS"
     )
     imy_address: str = Field(
-        default=regime(RegimeCode.IMY).address, alias="BREACHCLOCK_IMY_ADDRESS"
+        default=regime(RegimeCode.IMY).destination, alias="BREACHCLOCK_IMY_ADDRESS"
     )
-    dk_address: str = Field(default=regime(RegimeCode.DK).address, alias="BREACHCLOCK_DK_ADDRESS")
     nis2_address: str = Field(
-        default=regime(RegimeCode.NIS2).address, alias="BREACHCLOCK_NIS2_ADDRESS"
+        default=regime(RegimeCode.NIS2).destination, alias="BREACHCLOCK_NIS2_ADDRESS"
     )
 
     customer_phone: str | None = Field(default=None, alias="BREACHCLOCK_CUSTOMER_PHONE")
@@ -489,8 +488,8 @@ class Settings(BaseSettings):
         local outbox)."""
         if self.smtp_host is None or self.operator_name != EXAMPLE_OPERATOR:
             return self
-        real = {r.address for r in REGIMES.values()}
-        chosen = (self.pts_address, self.imy_address, self.dk_address, self.nis2_address)
+        real = {r.address for r in regimes()}
+        chosen = (self.pts_address, self.imy_address, self.nis2_address)
         hit = sorted(a for a in chosen if a in real)
         if hit:
             raise invalid("settings.example_operator_to_authority", addresses=hit)
@@ -523,7 +522,6 @@ class Settings(BaseSettings):
             regulator_addresses={
                 RegimeCode.PTS: self.pts_address,
                 RegimeCode.IMY: self.imy_address,
-                RegimeCode.DK: self.dk_address,
                 RegimeCode.NIS2: self.nis2_address,
             },
             operator_zone=self.operator_zone,

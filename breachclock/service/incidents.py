@@ -30,6 +30,7 @@ from breachclock.domain.incident.model import (
     Justify,
     OpenIncident,
     OpenSecurityReport,
+    RecordReceipt,
     Snooze,
     TimelineInput,
 )
@@ -38,6 +39,7 @@ from breachclock.domain.instants import far_ahead_problem, zone
 from breachclock.domain.notify.delivery import Counts
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.links import AckLink, BadLink, key_for, verify
+from breachclock.runtime.receipts import RECEIPT_LIMIT, NotAReceipt, keep_receipt
 from breachclock.service.engine import Engine, Refused
 from breachclock.service.readmodel import page_of
 from breachclock.service.register import TITLE
@@ -153,6 +155,21 @@ async def justify(engine: Engine, reference: str, justification: Justify) -> Ans
     return answer
 
 
+async def record_receipt(
+    engine: Engine, reference: str, request: RecordReceipt, pdf: bytes | None = None
+) -> Answer:
+    """A filing made on the authority's portal: its receipt, and the receipt's PDF kept
+    (its digest goes with the record)."""
+    if pdf is not None:
+        try:
+            digest = keep_receipt(engine.settings.data_dir, reference, request.filing, pdf)
+        except NotAReceipt:
+            raise Refused.of("portal.not_a_receipt", "pdf", limit=RECEIPT_LIMIT) from None
+        request = request.model_copy(update={"pdf_sha256": digest})
+    answer: Answer = await engine.update(reference, IncidentWorkflow.record_receipt, request)
+    return answer
+
+
 async def open_security_report(
     engine: Engine, reference: str, request: OpenSecurityReport
 ) -> Answer:
@@ -261,6 +278,10 @@ async def draft(engine: Engine, reference: str, track: RegimeCode | None = None)
         raise Refused.of("track.not_open", "track", regime=track or state.regime)
     index = state.tracks.index(wanted)
     now = datetime.now(UTC)
+    prepared = wanted.prepared
+    if prepared is not None:  # to be filed on the portal by a person: what to file, as of now
+        portal = lifecycle.FileReport(index, prepared.kind, prepared.stage, prepared.due_at)
+        return build_draft(state, portal, prepared.number, now, prepared.late_reason)
     step = lifecycle.pending_filing(state, index, now)
     if step is None:
         if state.closure is not None:

@@ -32,7 +32,7 @@ from breachclock.domain.ids import workflow_id
 from breachclock.domain.incident.alert import AlertResolved
 from breachclock.domain.incident.model import Facts, OpenIncident
 from breachclock.domain.problems import invalid
-from breachclock.domain.regimes import PRIVACY_REGIMES, RegimeCode
+from breachclock.domain.regimes import RegimeCode, privacy_regimes
 from breachclock.runtime.links import incident_url
 from breachclock.service.engine import Engine, Refused, busy
 from breachclock.service.incidents import open_incident
@@ -44,7 +44,6 @@ REGIME_LABEL = "breachclock_regime"
 PAGE_WAIT = 10.0
 """Seconds a delivery waits for another delivery of its group that is paging now: a
 page takes a relay's answer (well under this); past it, the caller is told to retry."""
-ACCEPTED = tuple(r.value for r in PRIVACY_REGIMES)
 """The values ``breachclock_regime`` may take: the regimes an incident can be opened under."""
 CHAIN = 100
 """Incidents one alert group may open, one after another's closing (bounded)."""
@@ -87,12 +86,13 @@ class AlertmanagerWebhook(BaseModel):
         which Alertmanager does not retry), named with the values it may take."""
         for number, alert in enumerate(self.alerts):
             given = alert.labels.get(REGIME_LABEL)
-            if alert.for_us() and given is not None and given.strip().lower() not in ACCEPTED:
+            accepted = [r.value for r in privacy_regimes()]
+            if alert.for_us() and given is not None and given.strip().lower() not in accepted:
                 raise invalid(
                     "intake.unknown_regime",
                     f"alerts.{number}.labels.{REGIME_LABEL}",
                     regime=given[:100],
-                    accepted=list(ACCEPTED),
+                    accepted=accepted,
                 )
         return self
 

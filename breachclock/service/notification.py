@@ -33,7 +33,7 @@ from breachclock.domain.notify.subscribers import (
     pages,
     parse,
 )
-from breachclock.domain.regimes import phone_region
+from breachclock.domain.regimes import regime
 from breachclock.runtime import offload
 from breachclock.runtime.files import MAX_LIST_BYTES, text_lines
 from breachclock.runtime.store.people import Attempt, NotifyStore, Recipient
@@ -131,7 +131,7 @@ async def load(
 ) -> tuple[ListRead, LoadSummary]:
     """Read the affected list from ``path`` and load it into the incident."""
     state = await engine.state(reference)
-    region = phone_region(state.regime)
+    region = regime(state.regime).phone_region
     try:
         if await offload.in_thread(size_of, path) > IN_PROCESS_FROM:  # seconds of CPU
             read = await offload.in_process(read_list, path, skip_invalid, region, delimiter)

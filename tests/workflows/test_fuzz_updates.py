@@ -282,6 +282,19 @@ ROWS = [
         ),
     ),
     Row(
+        "record_receipt",
+        payloads(
+            {"by": NAMES, "filing": COUNTS, "receipt": NAMES, "at": INSTANTS, "track": TRACKS},
+            {
+                "by": st.just("Incident Manager"),
+                "filing": st.just(1),
+                "receipt": st.just("ERST-1"),
+                "at": PAST,
+            },
+            {"track": st.just("dk"), "pdf_sha256": st.just("ab" * 32)},
+        ),
+    ),
+    Row(
         "alert_resolved",
         payloads(
             {"fingerprint": NAMES, "at": INSTANTS}, {"at": PAST}, {"fingerprint": st.just("a1b2")}

@@ -107,6 +107,8 @@ def approval_problem(state: IncidentState, approval: Approve, now: datetime) -> 
         return problem("approve.name_filing", "filing")
     if lifecycle.filing_for(state, index, approval.filing, approval.facts_version):
         return None
+    if track.prepared is not None and approval.filing == track.prepared.stage:
+        return None  # prepared for the portal: the update answers where to file it
     if pending is None:
         return problem("approve.all_filed")
     if approval.filing != pending.stage:

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from breachclock.domain.catalogue import Language, Voice
 from breachclock.domain.incident.containment import TakedownTask
-from breachclock.domain.incident.lifecycle import SendPage
+from breachclock.domain.incident.lifecycle import SendPage, filing_lead
 from breachclock.domain.incident.model import IncidentState, Track
 from breachclock.domain.instants import zone
 from breachclock.domain.problems import Said, said
@@ -108,7 +108,10 @@ def _what_to_do(
     state: IncidentState, track: Track, step: SendPage, missing: list[str], w: Voice
 ) -> list[str]:
     """What to do about it, in words: the console's link below the page does it."""
-    auto = None if step.due_at is None else step.due_at - state.policy.auto_file_margin
+    auto = None if step.due_at is None else step.due_at - filing_lead(state.policy, track)
+    if track.prepared is not None:
+        prepared = track.prepared
+        return ["", w("page.do.portal", number=prepared.number, portal=prepared.recipient)]
     if track.awaiting_final:
         return ["", w("page.do.record_missing")]
     if step.deadline in FOLLOW_UPS and missing:

@@ -14,7 +14,7 @@ from typing import cast, get_args, get_type_hints
 
 from breachclock.domain.incident import lifecycle
 from breachclock.domain.incident.model import IncidentState
-from breachclock.domain.regimes import REGIMES, RegimeCode
+from breachclock.domain.regimes import RegimeCode, regime, regimes
 
 NO_DEADLINE = float("inf")
 """Seconds to a deadline nobody has: Prometheus reads ``+Inf``, no ``<`` rule fires."""
@@ -32,7 +32,7 @@ def states() -> tuple[StateLabel, ...]:
 
 def stages() -> list[Stage]:
     """Every (regime, stage) a deadline can be for."""
-    return [(code, stage.name) for code, r in REGIMES.items() for stage in r.stages]
+    return [(code, stage.name) for r in regimes() for code in (r.code,) for stage in r.stages]
 
 
 @dataclass
@@ -69,7 +69,7 @@ def health(open_states: list[IncidentState], now: datetime) -> Health:
         found.open[(state.state_label, state.regime)] += 1
         for track in state.tracks:
             found.sending_failing[track.regime] += track.last_error is not None
-            for stage in REGIMES[track.regime].stages:
+            for stage in regime(track.regime).stages:
                 due = lifecycle.stage_due(track, stage)
                 if due is None or stage.name in track.done:
                     continue

@@ -23,7 +23,7 @@ from breachclock.domain.incident.model import (
     Policy,
     Track,
 )
-from breachclock.domain.regimes import LANGUAGE_OF, RegimeCode, Stage, StageKind, regime
+from breachclock.domain.regimes import RegimeCode, Stage, StageKind, regime
 
 FIRST_KINDS = {
     "initial_report": FilingKind.INITIAL,
@@ -166,7 +166,9 @@ def _filing_steps(
     state: IncidentState, index: int, stage: Stage, due: datetime | None, now: datetime
 ) -> list[Scheduled]:
     track = state.tracks[index]
-    margin_point = None if due is None else due - state.policy.auto_file_margin
+    if track.prepared is not None:
+        return []  # on the portal's side now: a person files it and records the receipt
+    margin_point = None if due is None else due - filing_lead(state.policy, track)
     asked = track.approve_at
 
     def at(*candidates: datetime | None) -> datetime | None:
@@ -197,6 +199,15 @@ def _filing_steps(
     if track.justification:
         return step(FilingKind.EXTENSION, at(asked, margin_point))
     return step(FilingKind.SUPPLEMENTARY, asked)
+
+
+def filing_lead(policy: Policy, track: Track) -> timedelta:
+    """How long before its deadline a filing nobody approved goes as it stands: the
+    engine's margin for mail; for a portal, where a person must still sign in and file
+    it, the earliest escalation's lead (its page already carries the documents)."""
+    if track.via_portal:
+        return max(policy.escalation_leads, default=policy.auto_file_margin)
+    return policy.auto_file_margin
 
 
 def _escalations(
@@ -358,7 +369,7 @@ def late_reason(
 
 def filing_language(state: IncidentState, code: RegimeCode) -> Language:
     """The language a filing to ``code`` is written in (NIS2: the policy's choice)."""
-    return state.policy.nis2_language if code is RegimeCode.NIS2 else LANGUAGE_OF[code]
+    return state.policy.nis2_language if code is RegimeCode.NIS2 else regime(code).language
 
 
 def filing_reason(

@@ -25,7 +25,7 @@ from breachclock.domain.notify.delivery import Counts, Plan
 from breachclock.domain.notify.notice import IncidentNotice
 from breachclock.domain.notify.subscribers import Rejected
 from breachclock.domain.problems import Param, Said, invalid
-from breachclock.domain.regimes import PRIVACY_REGIMES, RegimeCode, regime
+from breachclock.domain.regimes import RegimeCode, privacy_regimes, regime
 
 
 class BreachType(StrEnum):
@@ -234,7 +234,7 @@ class OpenIncident(InputModel):
 
     @model_validator(mode="after")
     def _one_privacy_regulator(self) -> OpenIncident:
-        if self.regime not in PRIVACY_REGIMES:
+        if self.regime not in privacy_regimes():
             raise invalid("open.not_a_privacy_regime", "regime", regime=self.regime)
         if self.regime is RegimeCode.IMY and self.facts.in_communications_service:
             raise invalid("open.imy_in_service", "regime")
@@ -270,6 +270,21 @@ class Approve(InputModel):
     """The facts version the person saw: a later version may be filed again (a further
     partial report, a correction); the same one is answered with its filing."""
     late_reason: Text | None = None
+    track: RegimeCode | None = None
+
+
+class RecordReceipt(InputModel):
+    """A person filed a prepared filing on the authority's portal: the receipt it gave."""
+
+    by: Name
+    filing: Annotated[int, Field(ge=1, le=100_000)]
+    """The filing's number, as the page and the prepared documents name it."""
+    receipt: Annotated[
+        str, Field(min_length=1, max_length=100, pattern=r"^[\w./:-]+( [\w./:-]+)*$")
+    ]
+    at: Instant
+    """The time the receipt shows."""
+    pdf_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     track: RegimeCode | None = None
 
 
@@ -357,6 +372,17 @@ class TimelineEntry(BaseModel):
         return Said(code=self.code, params=self.params).words(voice)  # plural forms too
 
 
+class PortalReceipt(BaseModel):
+    """What the authority's portal gave the person who filed there: its number, the time
+    it shows, and (optionally) the digest of its PDF as uploaded to the engine."""
+
+    number: str
+    at: datetime
+    recorded_by: str
+    recorded_at: datetime
+    pdf_sha256: str | None = None
+
+
 class Filing(BaseModel):
     number: int
     regime: RegimeCode
@@ -372,6 +398,9 @@ class Filing(BaseModel):
     missing: list[str]
     facts_version: int
     approved_by: str | None = None
+    receipt: PortalReceipt | None = None
+    """A filing made on a portal by a person: the receipt they recorded (``sent_at`` is
+    the receipt's time)."""
 
 
 class Page(BaseModel):
@@ -445,6 +474,12 @@ class Track(BaseModel):
     acknowledged: dict[str, Acknowledgement] = Field(default_factory=dict)
     """Per deadline (stage name), who owns its pages: at most one per stage."""
     reason_owed: OwedReason | None = None
+    via_portal: bool = False
+    """Filed by a person on the authority's portal: decided when the track starts, from
+    the regime's channel (a track started before portals existed keeps e-mail)."""
+    prepared: Filing | None = None
+    """The filing the engine prepared for the portal, waiting for its receipt: until a
+    person records it, the stage's deadline and escalations run on."""
     """A late filing's reason that a person gave after it went, not yet sent."""
 
 

@@ -44,7 +44,7 @@ from breachclock.domain.incident.model import (
 from breachclock.domain.instants import iso_local, zone
 from breachclock.domain.notify.delivery import Plan
 from breachclock.domain.notify.plan import PRESETS, describe, on_policy
-from breachclock.domain.regimes import LANGUAGE_OF, Anchor, RegimeCode, regime
+from breachclock.domain.regimes import Anchor, Channel, Layout, RegimeCode, regime
 from breachclock.domain.templating import environment
 
 FACT_LABELS: dict[str, str] = {
@@ -127,7 +127,7 @@ class ReportDraft(BaseModel):
 
     @property
     def words(self) -> Language:
-        return self.language or LANGUAGE_OF[self.regime]
+        return self.language or regime(self.regime).language
 
 
 def filing_key(reference: str, number: int) -> str:
@@ -164,7 +164,7 @@ def build_draft(
         order=ORDER.get(len(earlier) + 1, "further"),
         regime=track.regime,
         regulator=rules.regulator,
-        recipient=policy.regulator_addresses.get(track.regime, rules.address),
+        recipient=policy.regulator_addresses.get(track.regime, rules.destination),
         operator_name=policy.operator_name,
         operator_org_number=policy.operator_org_number,
         contact_point=contact_line(state, track.regime),
@@ -341,6 +341,7 @@ def document(draft: ReportDraft) -> Document:
                     kind=w.value("kind", p.kind.value),
                     sent=w.when(p.sent_at),
                 )
+                + (f", {w('earlier.receipt', receipt=p.receipt.number)}" if p.receipt else "")
                 + (f" ({w('late_mark')})" if p.late else "")
                 for p in draft.previous_filings
             ),
@@ -364,7 +365,8 @@ class _Form:
 
     def layout(self) -> list[tuple[str, list[Item]]]:
         times = self.times()
-        if self.d.regime is RegimeCode.IMY:
+        layout = regime(self.d.regime).layout
+        if layout is Layout.GDPR:
             return [
                 ("times", times),
                 (
@@ -380,7 +382,7 @@ class _Form:
                 ("notice", self.notice(None) + self.no_notice()),
                 ("reference", self.fields("reference")),
             ]
-        if self.d.regime is RegimeCode.NIS2:
+        if layout is Layout.NIS2:
             return [
                 ("times", times),
                 (
@@ -428,6 +430,7 @@ class _Form:
         ]
         if d.justification:
             status.append(w("status.justified"))
+        on_portal = regime(d.regime).channel is Channel.PORTAL
         return (
             Entry(w("cover.operator"), d.operator_name),
             Entry(
@@ -443,7 +446,8 @@ class _Form:
             Entry(w("cover.order"), order),
             Entry(w("cover.stage"), w.value("stage", d.stage)),
             Entry(w("cover.title"), d.title),
-            Entry(w("cover.sent"), w.when(d.drafted_at)),
+            # On a portal a person files it later: the portal's receipt gives the time sent.
+            Entry(w("cover.prepared" if on_portal else "cover.sent"), w.when(d.drafted_at)),
             Entry(w("cover.due"), w.when(d.due_at)),
             Entry(w("cover.status"), "; ".join(status)),
             Entry(w("cover.accountable"), self.accountable() or w("accountable.unnamed")),

@@ -115,8 +115,20 @@ def status(state: IncidentState, now: datetime) -> dict[str, Any]:
                 "due_at": iso_local(f.due_at, tz),
                 "late": f.late,
                 "late_reason": f.late_reason,
+                "receipt": f.receipt.number if f.receipt else None,
             }
             for f in state.filings
+        ],
+        "awaiting_receipt": [
+            {
+                "number": t.prepared.number,
+                "regime": t.regime.value,
+                "portal": t.prepared.recipient,
+                "prepared_at": iso_local(t.prepared.sent_at, tz),
+                "due_at": iso_local(t.prepared.due_at, tz),
+            }
+            for t in state.tracks
+            if t.prepared is not None
         ],
         "missing": state.facts.missing(),
         "justification": main.justification if main else None,
@@ -150,9 +162,15 @@ def status_text(state: IncidentState, now: datetime) -> str:
         lines.append("  filings:")
         for f in state.filings:
             late = f"  LATE: {f.late_reason}" if f.late else ""
+            receipt = f" (portal receipt {f.receipt.number})" if f.receipt else ""
             lines.append(
-                f"    no. {f.number} {f.kind.value:13} {f.regime.value.upper():5} sent {show(f.sent_at, tz)}{late}"
+                f"    no. {f.number} {f.kind.value:13} {f.regime.value.upper():5} sent {show(f.sent_at, tz)}{receipt}{late}"
             )
+    for waiting in data["awaiting_receipt"]:
+        lines.append(
+            f"  no. {waiting['number']} prepared for {waiting['portal']}: file it there and"
+            " record the portal's receipt"
+        )
     missing = state.facts.missing()
     if missing:
         lines.append(f"  missing ({len(missing)}):")

@@ -42,6 +42,7 @@ from breachclock.domain.instants import Instant, zone
 from breachclock.domain.notify.subscribers import Language, Role, Subscriber
 from breachclock.domain.problems import Problem, invalid, problem
 from breachclock.domain.regimes import RegimeCode
+from breachclock.domain.regimes import regime as regime_record
 from breachclock.domain.templating import environment
 
 Localised = Annotated[dict[Language, Text], Field(min_length=1)]
@@ -152,8 +153,9 @@ def _bare_address(text: str) -> str | None:
     return str(checked.ascii_email or checked.normalized)
 
 
-def default_language(regime: RegimeCode) -> Language:
-    return Language.DA if regime is RegimeCode.DK else Language.SV
+def default_language(code: RegimeCode) -> Language:
+    """The language of the regime's authority: its subscribers' too, unless told."""
+    return Language(regime_record(code).language)
 
 
 def language_for(subscriber: Subscriber, regime: RegimeCode) -> Language:

@@ -1,4 +1,4 @@
-"""Filings: the report as it would be filed now, approving a filing, the justification
+"""Filings: the report as it would be filed now, approving a filing, a portal receipt, the justification
 for facts still missing, and the NIS2 security report beside the privacy one."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from breachclock.domain.incident.model import Justify, OpenSecurityReport
+from breachclock.domain.incident.model import Justify, OpenSecurityReport, RecordReceipt
 from breachclock.domain.incident.pdf import render_pdf
 from breachclock.domain.incident.report import render_json, render_text
 from breachclock.domain.regimes import RegimeCode
@@ -31,6 +31,7 @@ router = APIRouter(tags=["filings"], responses=REFUSALS)
 
 JustifyRequest = request_model(Justify, "by")
 SecurityReportRequest = request_model(OpenSecurityReport, "by")
+ReceiptRequest = request_model(RecordReceipt, "by", "filing")
 
 
 class ApproveRequest(BaseModel):
@@ -87,6 +88,21 @@ async def security_report_route(
     async with keyed(request, key) as engine:
         opening = await parse(request, OpenSecurityReport, by=who.name)
         return Message.of(await incidents.open_security_report(engine, reference, opening), request)
+
+
+@router.post("/incidents/{reference}/filings/{number}/receipt", response_model=Message)
+async def receipt_route(
+    request: Request,
+    reference: str,
+    number: int,
+    who: Manager,
+    body: ReceiptRequest,  # type: ignore[valid-type]
+    key: IdempotencyKey = None,
+) -> Message:
+    """A filing prepared for the authority's portal was filed there: its receipt."""
+    async with keyed(request, key) as engine:
+        receipt = await parse(request, RecordReceipt, by=who.name, filing=number)
+        return Message.of(await incidents.record_receipt(engine, reference, receipt), request)
 
 
 REPORT_TYPES: dict[int | str, dict[str, Any]] = {

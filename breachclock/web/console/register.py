@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.model import OpenIncident
 from breachclock.domain.incident.register import RegisterRow
-from breachclock.domain.regimes import RegimeCode
+from breachclock.domain.regimes import RegimeCode, privacy_regimes
 from breachclock.service import incidents
 from breachclock.service.engine import Refused
 from breachclock.service.register import register
@@ -32,8 +32,6 @@ router = APIRouter(include_in_schema=False)
 PAGE = 50
 """Register rows per page."""
 Which = Literal["all", "open", "closed", "never_reported"]
-OPENABLE = (RegimeCode.PTS, RegimeCode.IMY, RegimeCode.DK)
-"""What an incident is opened under (NIS2 is a security report beside one of these)."""
 
 
 def filtered(rows: list[RegisterRow], which: Which, regime: str | None) -> list[RegisterRow]:
@@ -74,7 +72,7 @@ async def register_context(
 
 
 def regime_choices(t: Voice) -> list[tuple[str, str]]:
-    return [(r.value, t(f"regime.{r.value}")) for r in OPENABLE]
+    return [(r.value, t(f"regime.{r.value}")) for r in privacy_regimes()]
 
 
 @router.get("/")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
@@ -23,6 +23,7 @@ from breachclock.domain.incident.model import (
     Justify,
     Lasting,
     OpenSecurityReport,
+    RecordReceipt,
     RootCause,
     SecurityAspect,
 )
@@ -30,6 +31,7 @@ from breachclock.domain.incident.report import render_text
 from breachclock.domain.incident.views import security_report_possible
 from breachclock.domain.instants import InstantError, parse_instant
 from breachclock.domain.regimes import RegimeCode
+from breachclock.runtime.receipts import RECEIPT_LIMIT
 from breachclock.service import incidents
 from breachclock.service.engine import Refused
 from breachclock.web.console.pages import (
@@ -254,3 +256,34 @@ async def security_form(
         return spoken(await incidents.open_security_report(engine, reference, opening), t)
 
     return await outcome(request, who, act)
+
+
+@router.post("/incidents/{reference}/receipt")
+async def receipt_form(
+    request: Request,
+    reference: str,
+    who: Manager,
+    filing: Annotated[int, Form(ge=1, le=100_000)],
+    receipt: Annotated[str, Form(max_length=100)],
+    at: Annotated[str, Form(max_length=100)],
+    track: Annotated[str | None, Form(max_length=10)] = None,
+    pdf: UploadFile | None = None,
+) -> HTMLResponse:
+    """A filing prepared for the authority's portal was filed there: its receipt (and
+    the receipt's PDF, when uploaded)."""
+
+    async def act(t: Voice) -> str:
+        engine = engine_of(request)
+        request_ = engine.parse(
+            RecordReceipt,
+            by=who.name,
+            filing=filing,
+            receipt=receipt,
+            at=zoned(request, at),
+            track=track or None,
+        )
+        document = await pdf.read(RECEIPT_LIMIT + 1) if pdf is not None and pdf.filename else None
+        answer = await incidents.record_receipt(engine, reference, request_, document or None)
+        return spoken(answer, t)
+
+    return await outcome(request, who, act, fields=("receipt", "at", "pdf"))

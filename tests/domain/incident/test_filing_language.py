@@ -211,9 +211,9 @@ def test_the_pts_filing_is_in_swedish_in_the_forms_order_with_swedish_dates() ->
 def test_the_danish_filing_is_in_danish_with_the_late_reason() -> None:
     text = render_text(YOUSEE)
     assert text.startswith(
-        "YouSee A/S – Anmeldelse af brud på persondatasikkerheden til Digitaliseringsstyrelsen"
+        "YouSee A/S – Anmeldelse af brud på persondatasikkerheden til Erhvervsstyrelsen"
     )
-    assert "Sendt: 08.06.2018 kl. 10.30 CEST" in text
+    assert "Klargjort til portalen: 08.06.2018 kl. 10.30 CEST" in text
     assert "ANMELDELSEN INDSENDES FOR SENT" in text
     assert "Årsag til forsinkelsen: Sagen blev først behandlet som en driftsfejl" in text
     assert "ukendt, fordi det undersøges" in text
