@@ -9,7 +9,8 @@ drawn payload:
 
 - the update succeeds, or fails with ``WorkflowUpdateFailedError`` whose innermost
   message is non-empty plain text (no traceback, no repr of a Python object);
-- a refused update adds no event to the workflow's history;
+- a refused update adds nothing to the workflow's history but, at most, an empty
+  workflow task;
 - afterwards the workflow still answers ``status`` and accepts a valid ``add_event``
   (it is not wedged).
 
@@ -33,6 +34,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
@@ -507,6 +509,16 @@ async def settled_length(handle: WorkflowHandle[Any, Any]) -> int:
             await asyncio.sleep(0.02)
 
 
+WORKFLOW_TASK = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+}
+"""A workflow task that carries no command: the server may keep one for a refused
+update (the first after a run that decided several patches at its start does), and
+it changes nothing. Every other event would be the update's trace."""
+
+
 NOT_FOR_A_PERSON = (
     "Traceback",
     'File "',
@@ -544,8 +556,12 @@ async def test_update_refuses_bad_input_cleanly(
     except WorkflowUpdateFailedError as err:
         message = refusal_message(err)
         assert_plain(message)
-        after = (await handle.describe()).history_length
-        assert after == before, "a refused update adds nothing to history"
+        added = [
+            e.event_type
+            async for e in handle.fetch_history_events()
+            if e.event_id > before and e.event_type not in WORKFLOW_TASK
+        ]
+        assert added == [], "a refused update adds nothing to history"
         first = [line for line in message.splitlines() if not line.startswith("    ")]
         event("refused: " + first[-1 if "validation error" in first[0] else 0].strip()[:60])
     else:
