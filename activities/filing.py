@@ -49,7 +49,7 @@ class MailActivities:
         message = EmailMessage()
         message["To"] = ", ".join(task.to)
         message["Subject"] = task.subject
-        message.set_content(task.body)
+        message.set_content(self._with_console_link(task))
         message.add_attachment(
             render_text(task.draft).encode(),
             maintype="text",
@@ -58,6 +58,13 @@ class MailActivities:
         )
         await attach_documents(message, task.draft)
         return await self.mailer.send_once(f"{task.draft.idempotency_key}:portal", message)
+
+    def _with_console_link(self, task: PortalTask) -> str:
+        """The task with the incident's page in the console, where the receipt is recorded."""
+        if self.links is None:
+            return task.body
+        url = incident_url(self.links[1], task.draft.reference)
+        return f"{task.body}\n\n{Voice(task.draft.words)('page.console', url=url)}\n"
 
     @activity.defn(name=SEND_PAGE)
     async def send_page(self, draft: PageDraft) -> Receipt:

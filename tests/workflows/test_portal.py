@@ -18,7 +18,7 @@ from breachclock.domain.incident import views
 from breachclock.domain.incident.model import IncidentState, RecordReceipt
 from breachclock.domain.regimes import RegimeCode, dk
 from breachclock.service.engine import refusal_problems
-from tests.conftest import SmtpSink, harness
+from tests.conftest import SmtpSink, harness, subject_of
 from workflows.incident import IncidentWorkflow
 
 pytestmark = pytest.mark.usefixtures("history")
@@ -60,7 +60,7 @@ async def test_a_danish_filing_is_prepared_for_the_portal_and_filed_on_its_recei
         assert state.filings == [], "prepared is not filed: a person files on the portal"
         (task,) = [m for m in smtp.to(ONCALL) if "portal" in str(m["Subject"])]
         body = task.get_payload()[0].get_payload(decode=True).decode()
-        assert dk.PORTAL in body and "receipt INC-1 1" in body
+        assert dk.PORTAL in body and "/incidents/INC-1" in body, "where to file, where to record"
         subject = str(make_header(decode_header(task["Subject"])))
         assert "Indsend på portalen" in subject and "Erhvervsstyrelsen" in subject
         assert attachments(task) == ["INC-1-1.json", "INC-1-1.pdf", "INC-1-1.txt"]
@@ -103,9 +103,10 @@ async def test_a_portal_filing_without_a_receipt_escalates_past_its_deadline(
         assert state.filings == [] and state.tracks[0].prepared is not None
         assert any(p.level == "overdue-1" for p in state.pages), "late as if not filed"
         assert len([m for m in smtp.messages if "portal" in str(m["Subject"])]) == 1
-        overdue = next(m for m in smtp.messages if "overdue since" in str(m["Subject"]))
+        overdue = next(m for m in smtp.messages if "försenad sedan" in subject_of(m))
         page = overdue.get_payload(decode=True).decode()
-        assert "receipt INC-1 1 --receipt" in page and dk.PORTAL in page, page
+        assert "väntar på att någon lämnar in den" in page and dk.PORTAL in page, page
+        assert "/incidents/INC-1" in page, "where to record the receipt"
         await handle.execute_update(IncidentWorkflow.record_receipt, receipt(at=await h.now()))
         state = await status(handle)
 
