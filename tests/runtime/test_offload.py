@@ -15,12 +15,13 @@ import pytest
 
 from breachclock.domain.notify.subscribers import SubscriberFileError
 from breachclock.runtime import offload
-from breachclock.runtime.config import Settings
 from breachclock.runtime.store import accounts
 from breachclock.runtime.store.accounts import Account, AccountStore
 from breachclock.runtime.store.db import SqliteDb
+from breachclock.runtime.store.throttle import Policy, Throttle
+from breachclock.service.accounts import Role, hash_password, password_ok
 from breachclock.service.notification import read_list
-from breachclock.web.auth import Auth, Role, hash_password, password_ok
+from breachclock.service.signin import sign_in
 
 
 async def longest_stall(work: Awaitable[Any]) -> tuple[float, Any]:
@@ -52,14 +53,16 @@ async def test_sign_ins_leave_the_loop_free(tmp_path: Path) -> None:
     await store.add_account(
         Account(name="m", role=Role.MANAGER, password_hash=hashed), datetime.now(UTC)
     )
-    auth = Auth(Settings(BREACHCLOCK_DATA_DIR=tmp_path), store)
     account = await store.account("m")
     began = time.perf_counter()
     assert not password_ok(account, "wrong")
     one = time.perf_counter() - began  # one check, on the loop, as before
     attempts = 8
+    throttle = Throttle(store.db, Policy(per_account=attempts))
     stall, results = await longest_stall(
-        asyncio.gather(*(auth.sign_in("m", "wrong") for _ in range(attempts)))
+        asyncio.gather(
+            *(sign_in(store, throttle, "m", "wrong", "10.0.0.1") for _ in range(attempts))
+        )
     )
     assert results == [None] * attempts
     assert stall < one / 2, (
