@@ -41,7 +41,7 @@ async def sign_in(
     if not await throttle.claim(keys, datetime.now(UTC)):
         raise Throttled(await throttle.wait(keys, datetime.now(UTC)))
     account = await store.account(name)
-    ok = await offload.in_thread(password_ok, account, password)  # argon2, off the loop
+    ok = await offload.in_low_thread(password_ok, account, password)  # argon2, off the loop
     now = datetime.now(UTC)
     if ok and account is not None:
         await throttle.succeeded(account_key, (address_key,))
