@@ -5,7 +5,7 @@ A try is claimed from the account's and the client address's counts first
 (``runtime.store.throttle``): a locked key, or one whose tries are all in flight, is
 refused without an argon2 check, so a flood of guesses costs the engine almost nothing
 and a correct password during a lock is refused like a wrong one. The audit log gets
-the sign-in, the failure and the lock (who, when, from where; the name only when it is
+the sign-in and the failure, each in the transaction that counts it, and the lock (who, when, from where; the name only when it is
 an account's, since a name typed may be a misplaced password; never the password).
 """
 
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from breachclock.domain.problems import problem
 from breachclock.runtime import offload
-from breachclock.runtime.store.accounts import Account, AccountStore, AuditEntry
+from breachclock.runtime.store.accounts import Account, AccountStore, AuditEntry, audit_statement
 from breachclock.runtime.store.throttle import Throttle
 from breachclock.service.accounts import password_ok
 from breachclock.service.engine import Refused
@@ -44,26 +44,21 @@ async def sign_in(
     ok = await offload.in_low_thread(password_ok, account, password)  # argon2, off the loop
     now = datetime.now(UTC)
     if ok and account is not None:
-        await throttle.succeeded(account_key, (address_key,))
-        await audit(store, account, "audit.sign_in", address, now)
+        signed = entry(account, "audit.sign_in", address, now)
+        await throttle.succeeded(account_key, (address_key,), [audit_statement(signed)])
         return account
-    locked = await throttle.failed(keys, now)
-    await audit(store, account, "audit.sign_in.failed", address, now)
-    if locked:
-        await audit(store, account, "audit.sign_in.locked", address, now)
+    failed = entry(account, "audit.sign_in.failed", address, now)
+    if await throttle.failed(keys, now, [audit_statement(failed)]):
+        await store.audit(entry(account, "audit.sign_in.locked", address, now))
     return None
 
 
-async def audit(
-    store: AccountStore, account: Account | None, action: str, address: str, now: datetime
-) -> None:
-    await store.audit(
-        AuditEntry(
-            at=now,
-            actor=account.name if account else UNKNOWN_ACTOR,
-            role=account.role if account else "",
-            action=action,
-            reference=None,
-            address=address,
-        )
+def entry(account: Account | None, action: str, address: str, now: datetime) -> AuditEntry:
+    return AuditEntry(
+        at=now,
+        actor=account.name if account else UNKNOWN_ACTOR,
+        role=account.role if account else "",
+        action=action,
+        reference=None,
+        address=address,
     )

@@ -19,7 +19,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from breachclock.runtime.store.db import Db, Migration, OnDb, Schema, instant, seconds
+from breachclock.runtime.store.db import (
+    Db,
+    Migration,
+    OnDb,
+    Schema,
+    Statement,
+    instant,
+    seconds,
+)
 
 AUDIT = """CREATE TABLE audit (
     seq {seq},
@@ -149,6 +157,21 @@ TOKEN_AUDIT_EVERY = 3600.0
 TOKEN_USED = "audit.token.used"
 ACCOUNT_COLUMNS = "name, role, password_hash, sso, disabled_at"
 TOKEN_COLUMNS = "id, label, role, owner, created_at, expires_at, revoked_at, last_used_at"
+
+
+def audit_statement(entry: AuditEntry) -> Statement:
+    """The audit entry as a statement, to commit with what it records."""
+    return (
+        "INSERT INTO audit (at, actor, role, action, reference, address) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            seconds(entry.at),
+            entry.actor,
+            entry.role,
+            entry.action,
+            entry.reference,
+            entry.address,
+        ),
+    )
 
 
 def account_of(row: tuple[Any, ...]) -> Account:
@@ -383,22 +406,7 @@ class AccountStore(OnDb):
     # -------------------------------------------------------------- audit
 
     async def audit(self, entry: AuditEntry) -> None:
-        await self.db.atomic(
-            [
-                (
-                    "INSERT INTO audit (at, actor, role, action, reference, address)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        seconds(entry.at),
-                        entry.actor,
-                        entry.role,
-                        entry.action,
-                        entry.reference,
-                        entry.address,
-                    ),
-                )
-            ]
-        )
+        await self.db.atomic([audit_statement(entry)])
 
     async def audit_of(self, reference: str | None, limit: int = 500) -> list[AuditEntry]:
         """The latest ``limit`` entries about one incident, newest first; with None, those

@@ -17,6 +17,7 @@ with each failure, so the table stays as large as the last day's failures.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -102,8 +103,11 @@ class Throttle:
             await self.db.atomic([(RELEASE, (k.digest,)) for k in taken])
         return False
 
-    async def failed(self, keys: tuple[Key, ...], now: datetime) -> bool:
-        """A wrong password: lock the keys out of tries; True if this failure locked one."""
+    async def failed(
+        self, keys: tuple[Key, ...], now: datetime, also: Sequence[Statement] = ()
+    ) -> bool:
+        """A wrong password: lock the keys out of tries, and ``also`` (its audit entry) in
+        the same transaction; True if this failure locked one."""
         at = seconds(now)
         first = self.policy.first_lock.total_seconds()
         longest = self.policy.longest_lock.total_seconds()
@@ -113,15 +117,19 @@ class Throttle:
             (LOCK, (*lock_args, at, *lock_args, at, k.digest, k.limit, at)) for k in keys
         ]
         statements.append((FORGET, (gone, gone)))
-        *locked, _ = await self.db.atomic(statements)
-        return any(locked)
+        counts = await self.db.atomic([*statements, *also])
+        return any(counts[: len(keys)])
 
-    async def succeeded(self, account: Key, others: tuple[Key, ...]) -> None:
-        """The right password: the account starts afresh; the others give back the try."""
+    async def succeeded(
+        self, account: Key, others: tuple[Key, ...], also: Sequence[Statement] = ()
+    ) -> None:
+        """The right password: the account starts afresh, the others give back the try,
+        and ``also`` (its audit entry) commits with them."""
         await self.db.atomic(
             [
                 (f"DELETE FROM {TABLE} WHERE key = ?", (account.digest,)),
                 *((RELEASE, (k.digest,)) for k in others),
+                *also,
             ]
         )
 
