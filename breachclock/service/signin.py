@@ -5,8 +5,9 @@ A try is claimed from the account's and the client address's counts first
 (``runtime.store.throttle``): a locked key, or one whose tries are all in flight, is
 refused without an argon2 check, so a flood of guesses costs the engine almost nothing
 and a correct password during a lock is refused like a wrong one. The audit log gets
-the sign-in and the failure, each in the transaction that counts it, and the lock (who, when, from where; the name only when it is
-an account's, since a name typed may be a misplaced password; never the password).
+the sign-in and the failure, each in the transaction that counts it, and the lock (who,
+when, from where; the name only when it is an account's, since a name typed may be a
+misplaced password; never the password).
 """
 
 from __future__ import annotations
