@@ -36,10 +36,13 @@ T = TypeVar("T")
 THREADS = 4
 HASHERS = 1
 PROCESSES = 1
+LOW_QUEUE = 32
+"""Hashes that may wait for the hashing thread (a quarter of a second each: 8 s)."""
 LOW_PRIORITY = 10
 """The hashing thread's niceness (Linux: per thread, and inherited by argon2's lanes)."""
 
 _pools: dict[str, Executor] = {}
+_low_waiting = 0
 
 
 def _pool(kind: str) -> Executor:
@@ -65,9 +68,20 @@ async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 async def in_low_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)`` on the hashing thread, after the hashes queued before it."""
-    return await asyncio.get_running_loop().run_in_executor(
-        _pool("low"), partial(fn, *args, **kwargs)
-    )
+    global _low_waiting
+    _low_waiting += 1
+    try:
+        return await asyncio.get_running_loop().run_in_executor(
+            _pool("low"), partial(fn, *args, **kwargs)
+        )
+    finally:
+        _low_waiting -= 1
+
+
+def low_thread_full() -> bool:
+    """As many hashes wait as ``LOW_QUEUE`` allows: a caller refuses instead of queueing
+    (sign-ins from many addresses at once, each within its own tries)."""
+    return _low_waiting >= LOW_QUEUE
 
 
 def _lower_priority() -> None:

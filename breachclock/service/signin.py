@@ -21,6 +21,8 @@ from breachclock.runtime.store.throttle import Throttle
 from breachclock.service.accounts import password_ok
 from breachclock.service.engine import Refused
 
+BUSY_WAIT = 5
+"""Seconds to wait when the hashes already queued are as many as may wait."""
 UNKNOWN_ACTOR = "?"
 """The actor of a failed sign-in with a name no account has."""
 
@@ -42,6 +44,9 @@ async def sign_in(
     if not await throttle.claim(keys, datetime.now(UTC)):
         raise Throttled(await throttle.wait(keys, datetime.now(UTC)))
     account = await store.account(name)
+    if offload.low_thread_full():  # a flood from many places: refuse, do not queue
+        await throttle.give_back(keys)
+        raise Throttled(BUSY_WAIT)
     ok = await offload.in_low_thread(password_ok, account, password)  # argon2, off the loop
     now = datetime.now(UTC)
     if ok and account is not None:

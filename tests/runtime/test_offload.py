@@ -21,7 +21,7 @@ from breachclock.runtime.store.db import SqliteDb
 from breachclock.runtime.store.throttle import Policy, Throttle
 from breachclock.service.accounts import Role, hash_password, password_ok
 from breachclock.service.notification import read_list
-from breachclock.service.signin import sign_in
+from breachclock.service.signin import Throttled, sign_in
 
 
 async def longest_stall(work: Awaitable[Any]) -> tuple[float, Any]:
@@ -68,6 +68,23 @@ async def test_sign_ins_leave_the_loop_free(tmp_path: Path) -> None:
     assert stall < one / 2, (
         f"the loop stalled {stall * 1000:.0f} ms (one check: {one * 1000:.0f} ms)"
     )
+    await store.close()
+
+
+async def test_sign_ins_beyond_the_hash_queue_are_refused_not_queued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = AccountStore(SqliteDb(tmp_path / "accounts.db", accounts.SCHEMA))
+    throttle = Throttle(store.db, Policy(per_account=50, per_address=50))
+    monkeypatch.setattr(offload, "LOW_QUEUE", 3)
+    outcomes = await asyncio.gather(
+        *(sign_in(store, throttle, "m", "wrong", "10.0.0.1") for _ in range(10)),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, Throttled)]
+    assert outcomes.count(None) == offload.LOW_QUEUE
+    assert len(refused) == 10 - offload.LOW_QUEUE
+    assert all(r.retry_after > 0 for r in refused)
     await store.close()
 
 

@@ -98,10 +98,13 @@ class Throttle:
         )
         if all(counted):
             return True
-        taken = [k for k, c in zip(keys, counted, strict=True) if c]
-        if taken:
-            await self.db.atomic([(RELEASE, (k.digest,)) for k in taken])
+        await self.give_back(tuple(k for k, c in zip(keys, counted, strict=True) if c))
         return False
+
+    async def give_back(self, keys: tuple[Key, ...]) -> None:
+        """Return a try each key gave for a password not checked after all."""
+        if keys:
+            await self.db.atomic([(RELEASE, (k.digest,)) for k in keys])
 
     async def failed(
         self, keys: tuple[Key, ...], now: datetime, also: Sequence[Statement] = ()
