@@ -106,7 +106,7 @@ async def _authorised(request: web.Request) -> bool:
         if hmac.compare_digest(given.encode(), request.app[_TOKEN]):
             return True
         if accounts is not None:
-            found = await accounts.token(given, datetime.now(UTC))
+            found = await accounts.token(given, datetime.now(UTC), request.remote or "unknown")
             return found is not None and found.role in DECODE_ROLES
     cookie = request.cookies.get(SESSION_COOKIE, "")
     if accounts is None or not cookie or len(cookie) > SECRET_LIMIT:

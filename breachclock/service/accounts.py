@@ -67,7 +67,7 @@ async def create_account(
     (made here when not given, and returned to be shown once)."""
     made = None if sso or password else secrets.token_urlsafe(12)
     given = password or made
-    hashed = await offload.in_thread(hash_password, given) if given else None  # off the loop
+    hashed = await offload.in_low_thread(hash_password, given) if given else None  # off the loop
     account = Account(name=name, role=role, password_hash=hashed, sso=sso)
     if not await store.add_account(account, now):
         raise Refused(problem("account.exists", "name", name=name))

@@ -16,10 +16,11 @@ from enum import StrEnum
 from fastapi import Request
 
 from breachclock.domain.problems import problem
-from breachclock.runtime import offload
 from breachclock.runtime.config import Settings
 from breachclock.runtime.store.accounts import AccountStore, AuditEntry
-from breachclock.service.accounts import Role, create_account, hash_password, password_ok
+from breachclock.runtime.store.throttle import Throttle
+from breachclock.service import signin
+from breachclock.service.accounts import Role, create_account, hash_password
 from breachclock.service.engine import Refused
 from breachclock.web.problems import HttpProblem
 
@@ -77,6 +78,7 @@ class Auth:
         self.settings = settings
         self.store = store
         self.proxies = [ipaddress.ip_network(p, strict=False) for p in settings.sso_proxies]
+        self.throttle = Throttle(store.db)
 
     async def first_run(self) -> str | None:
         """With no account yet: make the ``admin`` manager; its password is returned
@@ -93,12 +95,15 @@ class Auth:
             return None
         return password if given is None else None
 
-    async def sign_in(self, name: str, password: str) -> tuple[str, str] | None:
-        """(session secret, CSRF token) for a good name and password."""
-        account = await self.store.account(name)
-        if not await offload.in_thread(password_ok, account, password):  # off the loop
-            return None
-        return await self.new_session(name)
+    async def sign_in(self, request: Request, name: str, password: str) -> tuple[str, str] | None:
+        """(session secret, CSRF token) for a good name and password; ``Throttled``
+        while the account or the caller's address is out of tries."""
+        account = await signin.sign_in(self.store, self.throttle, name, password, address(request))
+        return None if account is None else await self.new_session(account.name)
+
+    async def sign_out(self, request: Request, who: Principal, secret: str) -> None:
+        await self.store.end_session(secret, datetime.now(UTC))
+        await self.record(who, request, "audit.sign_out", None)
 
     async def new_session(self, name: str) -> tuple[str, str]:
         secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -125,7 +130,7 @@ class Auth:
         now = datetime.now(UTC)
         bearer = request.headers.get("authorization", "")
         if bearer.lower().startswith("bearer "):
-            token = await self.store.token(bearer[7:].strip(), now)
+            token = await self.store.token(bearer[7:].strip(), now, address(request))
             if token is None:
                 return None
             return Principal(token.label, Role(token.role), None, f"token:{token.id}")
@@ -159,7 +164,6 @@ class Auth:
     async def record(
         self, who: Principal, request: Request, action: str, reference: str | None
     ) -> None:
-        host = request.client.host if request.client else "unknown"
         await self.store.audit(
             AuditEntry(
                 at=datetime.now(UTC),
@@ -167,9 +171,14 @@ class Auth:
                 role=who.role.value,
                 action=action,
                 reference=reference,
-                address=host,
+                address=address(request),
             )
         )
+
+
+def address(request: Request) -> str:
+    """Where a request came from, as the audit log and the sign-in throttle know it."""
+    return request.client.host if request.client else "unknown"
 
 
 def check_csrf(who: Principal, sent: str | None) -> None:

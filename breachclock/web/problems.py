@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Route
 
 from breachclock.domain.catalogue import LANGUAGES, Language, Voice
 from breachclock.domain.problems import Problem, problem, problems_of
@@ -158,6 +159,16 @@ def refused_status(err: Refused) -> int:
     return 404 if any(p.code in NOT_FOUND for p in err.problems) else 409
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path: the framework names only the first
+    route's, and FastAPI makes one route per method."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Refused)
     async def _refused(request: Request, err: Refused) -> JSONResponse:
@@ -182,6 +193,8 @@ def install(app: FastAPI) -> None:
             err.status_code, title(err.status_code, Voice(language_of(request))), request
         )
         response.headers.update(err.headers or {})
+        if err.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -63,19 +63,19 @@ async def test_accounts_sessions_and_tokens_stop_when_disabled(store: AccountSto
     first = await store.add_token("t1", "bot", "auditor", NOW, owner="erik")
     second = await store.add_token("t2", "bot", "auditor", NOW, expires=NOW + timedelta(days=1))
     assert first != second, "labels repeat, ids do not"
-    used = await store.token("t1", NOW)
+    used = await store.token("t1", NOW, "10.0.0.1")
     assert used is not None and used.last_used_at == NOW and used.id == first
-    assert await store.token("t2", NOW + timedelta(days=2)) is None, "expired"
+    assert await store.token("t2", NOW + timedelta(days=2), "10.0.0.1") is None, "expired"
 
     assert await store.disable("erik", NOW, "manager")
     assert not await store.disable("erik", NOW, "manager"), "once"
     assert await store.session("s1", NOW) is None
-    assert await store.token("t1", NOW) is None
+    assert await store.token("t1", NOW, "10.0.0.1") is None
     assert await store.account_by_sso("erik@op") is None
-    assert await store.token("t2", NOW) is not None
+    assert await store.token("t2", NOW, "10.0.0.1") is not None
     assert await store.revoke_token(second, NOW)
     assert not await store.revoke_token(second, NOW)
-    assert await store.token("t2", NOW) is None
+    assert await store.token("t2", NOW, "10.0.0.1") is None
     assert await store.add_account(Account(name="ingrid", role="manager"), NOW)
     assert await store.set_role("maria", "auditor", "manager")
     assert not await store.set_role("nobody", "auditor", "manager")
@@ -92,7 +92,7 @@ async def test_the_last_enabled_manager_is_kept(store: AccountStore) -> None:
     assert not await store.set_role("maria", "auditor", "manager")
     assert not await store.disable("maria", NOW, "manager")
     assert await store.session("s-maria", NOW) is not None
-    assert await store.token("t-maria", NOW) is not None
+    assert await store.token("t-maria", NOW, "10.0.0.1") is not None
     assert await store.set_role("maria", "manager", "manager"), "to the kept role: always"
     assert await store.enable("ingrid") and not await store.enable("ingrid")
     assert await store.set_role("maria", "auditor", "manager"), "another manager is left"
@@ -144,7 +144,7 @@ async def test_a_version_1_database_keeps_its_sso_accounts_and_tokens(tmp_path: 
         mapped = await store.account_by_sso("erik")
         assert mapped is not None and mapped.name == "erik"
         assert await store.account_by_sso("maria") is None
-        token = await store.token("old-secret", NOW)
+        token = await store.token("old-secret", NOW, "10.0.0.1")
         assert token is not None and token.id == digest("old-secret")[:16]
     finally:
         await store.db.close()

@@ -15,12 +15,13 @@ import pytest
 
 from breachclock.domain.notify.subscribers import SubscriberFileError
 from breachclock.runtime import offload
-from breachclock.runtime.config import Settings
 from breachclock.runtime.store import accounts
 from breachclock.runtime.store.accounts import Account, AccountStore
 from breachclock.runtime.store.db import SqliteDb
+from breachclock.runtime.store.throttle import Policy, Throttle
+from breachclock.service.accounts import Role, hash_password, password_ok
 from breachclock.service.notification import read_list
-from breachclock.web.auth import Auth, Role, hash_password, password_ok
+from breachclock.service.signin import Throttled, sign_in
 
 
 async def longest_stall(work: Awaitable[Any]) -> tuple[float, Any]:
@@ -52,19 +53,38 @@ async def test_sign_ins_leave_the_loop_free(tmp_path: Path) -> None:
     await store.add_account(
         Account(name="m", role=Role.MANAGER, password_hash=hashed), datetime.now(UTC)
     )
-    auth = Auth(Settings(BREACHCLOCK_DATA_DIR=tmp_path), store)
     account = await store.account("m")
     began = time.perf_counter()
     assert not password_ok(account, "wrong")
     one = time.perf_counter() - began  # one check, on the loop, as before
     attempts = 8
+    throttle = Throttle(store.db, Policy(per_account=attempts))
     stall, results = await longest_stall(
-        asyncio.gather(*(auth.sign_in("m", "wrong") for _ in range(attempts)))
+        asyncio.gather(
+            *(sign_in(store, throttle, "m", "wrong", "10.0.0.1") for _ in range(attempts))
+        )
     )
     assert results == [None] * attempts
     assert stall < one / 2, (
         f"the loop stalled {stall * 1000:.0f} ms (one check: {one * 1000:.0f} ms)"
     )
+    await store.close()
+
+
+async def test_sign_ins_beyond_the_hash_queue_are_refused_not_queued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = AccountStore(SqliteDb(tmp_path / "accounts.db", accounts.SCHEMA))
+    throttle = Throttle(store.db, Policy(per_account=50, per_address=50))
+    monkeypatch.setattr(offload, "LOW_QUEUE", 3)
+    outcomes = await asyncio.gather(
+        *(sign_in(store, throttle, "m", "wrong", "10.0.0.1") for _ in range(10)),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, Throttled)]
+    assert outcomes.count(None) == offload.LOW_QUEUE
+    assert len(refused) == 10 - offload.LOW_QUEUE
+    assert all(r.retry_after > 0 for r in refused)
     await store.close()
 
 

@@ -8,7 +8,7 @@ validation errors, so a rejected phone number or name never reaches a log.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -18,7 +18,7 @@ from breachclock.domain.catalogue import Language, Voice
 from breachclock.domain.incident.alert import AlertSource
 from breachclock.domain.incident.containment import TakedownTask
 from breachclock.domain.incident.limits import EVENT_TEXT, FACTS_LIMIT, LIST_ITEMS, json_size
-from breachclock.domain.inputs import REFERENCE_PATTERN, InputModel, Name, Text
+from breachclock.domain.inputs import REFERENCE_PATTERN, Day, InputModel, Name, Text, Truth, Whole
 from breachclock.domain.instants import Instant, zone
 from breachclock.domain.notify.assessment import Assessment, Decision, Recommendation
 from breachclock.domain.notify.delivery import Counts, Plan
@@ -68,7 +68,7 @@ class Measure(InputModel):
     date due), as PTS's form asks for them apart."""
 
     what: Text
-    on: date | None = None
+    on: Day | None = None
     """Done measures: the date done. Planned measures: the date due."""
     lasting: Lasting | None = None
     """Temporary or permanent; None: not said."""
@@ -84,32 +84,32 @@ class Measure(InputModel):
 class SubscriberNotice(InputModel):
     """The decision on telling subscribers, as it stands in the report (PTS fields 8–9)."""
 
-    notified: bool
+    notified: Truth
     justification: Text | None = None
     """Why not, when not notified (PTS field 9)."""
     means: str | None = None
     """How they were told, in a person's words; a campaign's own means are in the two
     fields below (the filing words them in the regulator's language)."""
-    call_attempts: int | None = Field(default=None, ge=0, le=20)
+    call_attempts: Whole | None = Field(default=None, ge=0, le=20)
     """A campaign's calls per person before e-mail (0: e-mail only); None: not a campaign."""
     calling_hours: Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")] | None = None
     """A campaign's calling hours on the person's own clock, ``HH:MM-HH:MM``."""
     plan: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,60}$")] | None = None
     """The notification plan a campaign walked (``notify.plan.PRESETS``), when not the
     calls then e-mail that ``call_attempts`` says."""
-    notified_count: int | None = Field(default=None, ge=0)
+    notified_count: Whole | None = Field(default=None, ge=0)
     copy_text: str | None = None
     ordered_by: str | None = None
     """The regulator that ordered the notice, when it was ordered."""
     exemption: str | None = None
     """When not notified: the ground (``unintelligible``: art. 4 protection;
     ``no_adverse_effect``: not likely to adversely affect them)."""
-    in_progress: bool = False
-    outcomes: dict[str, int] = Field(default_factory=dict)
+    in_progress: Truth = False
+    outcomes: dict[str, Whole] = Field(default_factory=dict)
     """People by how they were (or were not yet) told, and attempts by outcome, under
     stable keys: ``people.<status>``, ``calls.<call outcome>``, ``emails.<outcome>``
     (``notify.reporting.outcome_counts``); the filing names each in its language."""
-    skipped_rows: int = 0
+    skipped_rows: Whole = 0
     """Rows of the affected list that were invalid and skipped (--skip-invalid)."""
 
     @model_validator(mode="after")
@@ -123,7 +123,7 @@ class Facts(InputModel):
     """Everything the report to the regulator asks for; None means not yet known."""
 
     occurred: EstablishedTime | None = None
-    affected_count: int | None = Field(default=None, ge=0)
+    affected_count: Whole | None = Field(default=None, ge=0)
     affected_scale: str | None = None
     """The scale in other terms, where no exact count can be had."""
     breach_types: Annotated[list[BreachType], Field(max_length=LIST_ITEMS)] | None = None
@@ -143,8 +143,10 @@ class Facts(InputModel):
     cross_border: Text | None = None
     subscriber_notice: SubscriberNotice | None = None
     security_aspects: Annotated[list[SecurityAspect], Field(max_length=LIST_ITEMS)] | None = None
-    in_communications_service: bool = True
-    unknown_because: dict[str, Text] = Field(default_factory=dict)
+    in_communications_service: Truth = True
+    unknown_because: dict[str, Text] = Field(
+        default_factory=dict, json_schema_extra=lambda schema: _fact_names(schema)
+    )
     """Why a fact is still unknown, by field name; the report prints it."""
 
     @field_validator("unknown_because")
@@ -209,6 +211,11 @@ REQUIRED_FACTS: tuple[str, ...] = (
 )
 
 
+def _fact_names(schema: dict[str, Any]) -> None:
+    """The schema of ``unknown_because`` names the facts it takes, as its validator does."""
+    schema["propertyNames"] = {"enum": list(REQUIRED_FACTS)}
+
+
 class OpenIncident(InputModel):
     """What the incident manager knows when opening an incident."""
 
@@ -266,7 +273,7 @@ class Approve(InputModel):
     filing: Annotated[str, Field(max_length=64)] | None = None
     """The stage approved (``initial_report``, ``supplementary_report``, …, or
     ``correction``), as ``report`` and ``status`` name the pending filing."""
-    facts_version: Annotated[int, Field(ge=0)] | None = None
+    facts_version: Annotated[Whole, Field(ge=0)] | None = None
     """The facts version the person saw: a later version may be filed again (a further
     partial report, a correction); the same one is answered with its filing."""
     late_reason: Text | None = None

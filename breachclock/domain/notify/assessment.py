@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from breachclock.domain.inputs import InputModel, Name, Text
+from breachclock.domain.inputs import InputModel, Name, Text, Truth
 from breachclock.domain.notify.plan import PRESETS
 from breachclock.domain.notify.sms import SmsNotice
 from breachclock.domain.problems import Problem, Said, invalid, problem, said
@@ -87,8 +87,8 @@ class Protection(InputModel):
     method: ProtectionMethod = ProtectionMethod.NONE
     algorithm: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     """E.g. "AES-256-GCM", "HMAC-SHA-256"."""
-    key_compromised: bool = False
-    key_derivable: bool = False
+    key_compromised: Truth = False
+    key_derivable: Truth = False
     """True when the key can be worked out by any available technological means."""
 
     def shortcomings(self) -> list[Said]:
@@ -119,11 +119,11 @@ class Assessment(InputModel):
     data_kinds: Annotated[list[DataKind], Field(min_length=1)]
     consequences: Annotated[list[Consequence], Field(min_length=1)]
     """Likely consequences; ``[none_identified]`` when none were found (say so explicitly)."""
-    stolen: bool
-    known_with_third_party: bool
+    stolen: Truth
+    known_with_third_party: Truth
     """The data is known to be held by an unauthorised third party."""
     protection: Protection = Protection()
-    affects_users_besides_subscribers: bool = False
+    affects_users_besides_subscribers: Truth = False
     """Users other than the subscriber are affected (a company subscribes, employees use it)."""
     notes: Text | None = None
 
@@ -212,12 +212,12 @@ def recommend(assessment: Assessment) -> Recommendation:
 class Decision(InputModel):
     """What the person responsible decided, as recorded in the report (PTS field 9)."""
 
-    notify: bool
+    notify: Truth
     exemption: Exemption | None = None
     """The ground for not notifying; required when not notifying."""
     justification: Annotated[str, Field(max_length=20_000)] | None = None
     decided_by: Name
-    after_containment: bool = False
+    after_containment: Truth = False
     """Tell nobody before every takedown is confirmed (nobody hears "it has been removed"
     before it is)."""
     plan: str | None = None

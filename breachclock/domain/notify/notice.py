@@ -37,7 +37,7 @@ import markupsafe
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from breachclock.domain.inputs import REFERENCE_PATTERN, InputModel, Name, Text
+from breachclock.domain.inputs import REFERENCE_PATTERN, Day, InputModel, Name, Text, Truth
 from breachclock.domain.instants import Instant, zone
 from breachclock.domain.notify.subscribers import Language, Role, Subscriber
 from breachclock.domain.problems import Problem, invalid, problem
@@ -73,7 +73,7 @@ class Operator(InputModel):
 class NoticeMeasure(InputModel):
     what: Localised
     """The measure, why, and how it affects the person."""
-    on: date | None = None
+    on: Day | None = None
     """Taken: the date done. Planned: the date due."""
 
 
@@ -85,7 +85,7 @@ class IncidentNotice(InputModel):
     access_from: Instant
     """When the outsider got access (the time of the incident as the person sees it)."""
     access_until: Instant | None = None
-    time_estimated: bool = False
+    time_estimated: Truth = False
     what_happened: Localised
     consequences: Localised
     """What it means for the person."""

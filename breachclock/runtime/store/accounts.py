@@ -91,6 +91,20 @@ SCHEMA = Schema(
                 )""",
             ),
         ),
+        Migration(
+            3,
+            both=(
+                """CREATE TABLE sign_in_throttle (
+                    key TEXT PRIMARY KEY,
+                    tries INTEGER NOT NULL,
+                    window_start DOUBLE PRECISION NOT NULL,
+                    locked_until DOUBLE PRECISION NOT NULL,
+                    lock_seconds DOUBLE PRECISION NOT NULL
+                )""",
+                "CREATE INDEX sign_in_throttle_window ON sign_in_throttle (window_start)",
+                "ALTER TABLE tokens ADD COLUMN audited_at DOUBLE PRECISION",
+            ),
+        ),
     ),
 )
 
@@ -149,8 +163,26 @@ given as the parameter."""
 ROLES_LOCK = 0x62636163  # "bcac"
 """The PostgreSQL advisory lock that changes to roles and access take in turn."""
 
+TOKEN_AUDIT_EVERY = 3600.0
+"""A token's use is logged once an hour, not at every request (an integration calls often)."""
+TOKEN_USED = "audit.token.used"
 ACCOUNT_COLUMNS = "name, role, password_hash, sso, disabled_at"
 TOKEN_COLUMNS = "id, label, role, owner, created_at, expires_at, revoked_at, last_used_at"
+
+
+def audit_statement(entry: AuditEntry) -> Statement:
+    """The audit entry as a statement, to commit with what it records."""
+    return (
+        "INSERT INTO audit (at, actor, role, action, reference, address) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            seconds(entry.at),
+            entry.actor,
+            entry.role,
+            entry.action,
+            entry.reference,
+            entry.address,
+        ),
+    )
 
 
 def account_of(row: tuple[Any, ...]) -> Account:
@@ -348,17 +380,30 @@ class AccountStore(OnDb):
         )
         return token_id
 
-    async def token(self, secret: str, now: datetime) -> Token | None:
+    async def token(self, secret: str, now: datetime, address: str) -> Token | None:
         """The live token of ``secret`` (not revoked, not expired, not made by an account
-        since disabled), its last use now recorded."""
+        since disabled), its last use now recorded; its first use in an hour goes in the
+        audit log (label and id, the caller's address), in the same transaction: the
+        first statement holds the token's row, so requests at once write one entry."""
         live = (
             "digest = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)"
             " AND NOT EXISTS (SELECT 1 FROM accounts a"
             " WHERE a.name = tokens.owner AND a.disabled_at IS NOT NULL)"
         )
         key, at = digest(secret), seconds(now)
-        (used,) = await self.db.atomic(
-            [(f"UPDATE tokens SET last_used_at = ? WHERE {live}", (at, key, at))]
+        due = "digest = ? AND last_used_at = ? AND (audited_at IS NULL OR audited_at <= ?)"
+        when = (key, at, at - TOKEN_AUDIT_EVERY)
+        used, _, _ = await self.db.atomic(
+            [
+                (f"UPDATE tokens SET last_used_at = ? WHERE {live}", (at, key, at)),
+                (
+                    "INSERT INTO audit (at, actor, role, action, reference, address)"
+                    " SELECT CAST(? AS DOUBLE PRECISION), label || ' (' || id || ')', role, ?,"
+                    f" NULL, ? FROM tokens WHERE {due}",
+                    (at, TOKEN_USED, address, *when),
+                ),
+                (f"UPDATE tokens SET audited_at = ? WHERE {due}", (at, *when)),
+            ]
         )
         if not used:
             return None
@@ -403,22 +448,7 @@ class AccountStore(OnDb):
     # -------------------------------------------------------------- audit
 
     async def audit(self, entry: AuditEntry) -> None:
-        await self.db.atomic(
-            [
-                (
-                    "INSERT INTO audit (at, actor, role, action, reference, address)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        seconds(entry.at),
-                        entry.actor,
-                        entry.role,
-                        entry.action,
-                        entry.reference,
-                        entry.address,
-                    ),
-                )
-            ]
-        )
+        await self.db.atomic([audit_statement(entry)])
 
     async def audit_about(self, kinds: tuple[str, ...], limit: int = 50) -> list[AuditEntry]:
         """The latest ``limit`` entries about kinds of things other than incidents
@@ -433,11 +463,15 @@ class AccountStore(OnDb):
         )
         return [audit_entry(row) for row in rows]
 
-    async def audit_of(self, reference: str, limit: int = 500) -> list[AuditEntry]:
-        """The latest ``limit`` entries about one incident, newest first."""
+    async def audit_of(self, reference: str | None, limit: int = 500) -> list[AuditEntry]:
+        """The latest ``limit`` entries about one incident, newest first; with None, those
+        about none (signing in and out, token use, lists and accounts)."""
+        which = (
+            ("reference = ?", (reference,)) if reference is not None else ("reference IS NULL", ())
+        )
         rows = await self.db.query(
-            f"SELECT {AUDIT_COLUMNS} FROM audit WHERE reference = ? ORDER BY seq DESC LIMIT ?",
-            reference,
+            f"SELECT {AUDIT_COLUMNS} FROM audit WHERE {which[0]} ORDER BY seq DESC LIMIT ?",
+            *which[1],
             limit,
         )
         return [audit_entry(row) for row in rows]

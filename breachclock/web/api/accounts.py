@@ -12,10 +12,10 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field, SecretStr
 
 from breachclock.domain.inputs import Name
-from breachclock.runtime.store.accounts import Token
+from breachclock.runtime.store.accounts import AuditEntry, Token
 from breachclock.service import accounts
 from breachclock.service.accounts import Role
-from breachclock.web.api.common import Manager, auth_of
+from breachclock.web.api.common import Manager, Reader, auth_of
 from breachclock.web.problems import REFUSALS
 
 router = APIRouter(tags=["accounts"], responses=REFUSALS)
@@ -150,3 +150,10 @@ async def revoke_route(
     await accounts.revoke_token(auth.store, token_id, datetime.now(UTC))
     await auth.record(who, request, "token.revoked", f"token:{token_id}")
     return Response(status_code=204)
+
+
+@router.get("/audit", response_model=list[AuditEntry])
+async def access_log(request: Request, who: Reader) -> list[AuditEntry]:
+    """The latest entries about no incident, newest first: signing in (and failing, and
+    the locks), signing out, API tokens' use (first in each hour), lists, accounts."""
+    return await auth_of(request).store.audit_of(None)

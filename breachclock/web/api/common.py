@@ -17,13 +17,22 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, create_model
 
 from breachclock.domain.catalogue import Voice
 from breachclock.domain.problems import problem
 from breachclock.service.engine import Engine, Invalid
-from breachclock.web.auth import CSRF_FIELD, CSRF_HEADER, Action, Auth, Principal, check_csrf
+from breachclock.web.auth import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    Action,
+    Auth,
+    Principal,
+    check_csrf,
+)
 from breachclock.web.problems import HttpProblem, language_of
 from workflows.messages import Answer
 
@@ -40,7 +49,19 @@ def auth_of(request: Request) -> Auth:
     return auth
 
 
-async def signed_in(request: Request) -> Principal:
+BEARER = HTTPBearer(auto_error=False, description="An API token (``/api/tokens``).")
+SESSION = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, description="The console's session (a browser)."
+)
+"""How a caller proves who it is, declared in the OpenAPI document (each route's
+``security``); ``Auth.principal`` reads them, so these declare and do not check."""
+
+
+async def signed_in(
+    request: Request,
+    _token: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+    _session: Annotated[str | None, Security(SESSION)],
+) -> Principal:
     who = await auth_of(request).principal(request)
     if who is None:
         raise HttpProblem(401, problem("auth.sign_in"))

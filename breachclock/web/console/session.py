@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from breachclock.domain.catalogue import LANGUAGES
+from breachclock.service.signin import Throttled
 from breachclock.web.auth import SESSION_COOKIE, Role
 from breachclock.web.console.pages import (
     LANGUAGE_COOKIE,
@@ -39,7 +39,14 @@ async def login(
     request: Request, name: Annotated[str, Form()], password: Annotated[str, Form()]
 ) -> Response:
     auth = auth_of(request)
-    session = await auth.sign_in(name, password)
+    try:
+        session = await auth.sign_in(request, name, password)
+    except Throttled as locked:
+        page = render(
+            request, "login.html", None, code=429, wait=locked.retry_after, title="ui.sign_in"
+        )
+        page.headers["Retry-After"] = str(locked.retry_after)
+        return page
     if session is None:
         return render(request, "login.html", None, code=401, failed=True, title="ui.sign_in")
     account = await auth.store.account(name)
@@ -69,7 +76,7 @@ async def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -
     if who is not None:
         if not csrf_ok(who, csrf):
             raise Denied(403, who, forged=True)
-        await auth.store.end_session(request.cookies.get(SESSION_COOKIE, ""), datetime.now(UTC))
+        await auth.sign_out(request, who, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

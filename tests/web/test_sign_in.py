@@ -1,0 +1,85 @@
+"""Signing in under a flood: fifty wrong passwords at once get the account's five argon2
+checks and no more, the rest and then the right password are answered 429 with
+Retry-After in the reader's language, the lock ends by itself, and every sign-in,
+failure, lock, sign-out and token use is in the audit log (never a password)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from breachclock.domain.catalogue import Voice
+from breachclock.runtime.store.throttle import Policy, Throttle
+from breachclock.service import signin
+from breachclock.service.accounts import password_ok
+from breachclock.web.auth import Role
+from tests.conftest import SmtpSink
+from tests.web.support import PASSWORD, web
+
+WRONG = "not-the-password-0451"
+
+
+async def test_a_flood_of_wrong_passwords_gets_the_limit_of_checks_and_a_lock(
+    dev_server: WorkflowEnvironment,
+    tmp_path: Path,
+    smtp: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checks = 0
+
+    def counted(*args: Any) -> bool:
+        nonlocal checks
+        checks += 1
+        return password_ok(*args)  # the real argon2 verification
+
+    monkeypatch.setattr(signin, "password_ok", counted)
+    policy = Policy(first_lock=timedelta(seconds=2))
+    async with web(dev_server, tmp_path, smtp) as w:
+        w.auth.throttle = Throttle(w.auth.store.db, policy)
+        await w.account("maria", Role.MANAGER)
+        async with w.client(headers={"Accept-Language": "sv"}) as browser:
+            answers = await asyncio.gather(
+                *(
+                    browser.post("/login", data={"name": "maria", "password": WRONG})
+                    for _ in range(50)
+                )
+            )
+            statuses = sorted(a.status_code for a in answers)
+            assert checks == policy.per_account, statuses
+            assert statuses == [401] * checks + [429] * (50 - checks)
+            assert all(
+                0 < int(a.headers["Retry-After"]) <= 2 for a in answers if a.status_code == 429
+            )
+
+            right = await browser.post("/login", data={"name": "maria", "password": PASSWORD})
+            assert right.status_code == 429, "the right password during the lock is refused too"
+            wait = int(right.headers["Retry-After"])
+            assert Voice("sv")("problem.auth.throttled", seconds=wait) in right.text
+            assert checks == policy.per_account, "a locked account costs no argon2 check"
+
+            await asyncio.sleep(wait)
+            signed = await browser.post("/login", data={"name": "maria", "password": PASSWORD})
+            assert signed.status_code == 303, "the lock ends by itself"
+            session = await w.auth.store.session(browser.cookies["bc_session"], datetime.now(UTC))
+            assert session is not None
+            out = await browser.post("/logout", data={"csrf": session.csrf})
+            assert out.status_code == 303
+
+        async with await w.bearer(Role.AUDITOR, "reviewer") as api:
+            assert (await api.get("/api/incidents")).status_code == 200
+            log = await api.get("/api/audit")
+            assert log.status_code == 200
+        assert WRONG not in log.text and PASSWORD not in log.text
+        entries = [(e["actor"], e["action"], e["address"]) for e in log.json()]
+        here = "10.1.2.3"
+        assert entries.count(("maria", "audit.sign_in.failed", here)) == policy.per_account
+        assert entries.count(("maria", "audit.sign_in.locked", here)) == 1
+        assert entries.count(("maria", "audit.sign_in", here)) == 1
+        assert entries.count(("maria", "audit.sign_out", here)) == 1
+        used = [e for e in entries if e[1] == "audit.token.used"]
+        assert len(used) == 1 and used[0][0].startswith("reviewer (")
