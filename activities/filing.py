@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
@@ -11,10 +10,11 @@ from temporalio import activity
 from activities.api import FILE_REPORT, SEND_PAGE, SEND_TAKEDOWN, Receipt
 from activities.mailer import Mailer
 from breachclock.domain.incident.containment import TakedownDraft
+from breachclock.domain.incident.documents import render_documents
 from breachclock.domain.incident.escalation import PageDraft
-from breachclock.domain.incident.pdf import render_pdf
-from breachclock.domain.incident.report import ReportDraft, render_json, render_text, subject
+from breachclock.domain.incident.report import ReportDraft, subject
 from breachclock.domain.instants import span
+from breachclock.runtime import offload
 from breachclock.runtime.links import LINK_LIFETIME, sign
 
 
@@ -28,19 +28,23 @@ class MailActivities:
 
     @activity.defn(name=FILE_REPORT)
     async def file_report(self, draft: ReportDraft) -> Receipt:
+        """The documents are made in the engine's worker process: laying out a PDF holds
+        the GIL, and on a thread of this process it delayed the timers of every other
+        incident. A worker process that dies fails this attempt before anything is sent;
+        the retry renders again in a fresh one, and the key's record decides the send."""
+        documents = await offload.in_process(render_documents, draft)
         message = EmailMessage()
         message["To"] = draft.recipient
         message["Subject"] = subject(draft)
-        message.set_content(render_text(draft))
+        message.set_content(documents.text)
         message.add_attachment(
-            render_json(draft).encode(),
+            documents.json.encode(),
             maintype="application",
             subtype="json",
             filename=f"{draft.reference}-{draft.number}.json",
         )
         message.add_attachment(
-            # A long filing takes a while to lay out: off the event loop, beside other activities.
-            await asyncio.to_thread(render_pdf, draft),
+            documents.pdf,
             maintype="application",
             subtype="pdf",
             filename=f"{draft.reference}-{draft.number}.pdf",

@@ -32,7 +32,7 @@ from activities.register import RegisterActivities
 from activities.retention import RetentionActivities
 from breachclock.app.gauges import health_gauges
 from breachclock.domain.catalogue import Voice
-from breachclock.runtime import engine_lock
+from breachclock.runtime import engine_lock, offload
 from breachclock.runtime.config import Settings, settings_or_exit
 from breachclock.runtime.keyguard import KeysNotTheDeployments, ensure_keys
 from breachclock.runtime.links import key_for
@@ -109,7 +109,12 @@ async def build_worker(
     mail = MailActivities(Mailer(relay, store, client_tracer(client)), links)
     register = RegisterActivities(store)
     engine = EngineActivities(client, settings.policy())
-    async with open_notify_store(settings) as notify_store, open_read_model(settings) as view:
+    async with (
+        open_notify_store(settings) as notify_store,
+        open_read_model(settings) as view,
+        # Filings are laid out there, off the loop that fires the timers (``file_report``).
+        offload.process_held("breachclock.domain.incident.documents"),
+    ):
         projection = ReadModelActivities(view)
         notify = NotifyActivities(
             notify_store,
