@@ -46,3 +46,16 @@ def test_notify_benchmark_prints_its_ratios() -> None:
         "ratio (d) campaign rate / sendsms rate" in done.stdout
         and "exact counts: yes" in done.stdout
     )
+
+
+def test_cache_benchmark_prints_memory_and_miss_cost() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cache", "--n", "3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "memory per cached incident:" in done.stdout
+    assert "ratio (median miss / median hit)" in done.stdout

@@ -144,6 +144,7 @@ async def build_worker(
                 retention.purge_expired,
             ],
             workflow_runner=sandbox(),
+            max_cached_workflows=settings.max_cached_workflows,
         )
         notifications = Worker(
             client,
