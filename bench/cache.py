@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.embedded import embedded, open_incident, percentile
+from bench.embedded import embedded, line, open_incident
 from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.incident.model import Discover
 from breachclock.runtime.config import Settings
@@ -62,13 +62,6 @@ async def queries(handles: list[Any]) -> list[float]:
     return times
 
 
-def describe(name: str, values: list[float]) -> str:
-    return (
-        f"{name:34} n={len(values)}  median {statistics.median(values) * 1000:7.1f} ms"
-        f"  p95 {percentile(values, 0.95) * 1000:7.1f} ms"
-    )
-
-
 async def main(n: int) -> None:
     async with embedded("bench-cache") as (env, settings):
         cached = settings.model_copy(update={"max_cached_workflows": n + 100})
@@ -89,8 +82,8 @@ async def main(n: int) -> None:
     print(f"set-up: {n} incidents opened and discovered in {setup:.1f} s ({n / setup:.0f}/s)")
     print(f"memory per cached incident: {per / 1024:.0f} KiB (RSS of the worker process)")
     print(f"  so 10,000 cached incidents: {per * 10_000 / MIB:.0f} MiB")
-    print(describe("status query, cached", hits))
-    print(describe("status query, cache miss (replay)", misses))
+    print(line("status query, cached", hits))
+    print(line("status query, cache miss (replay)", misses))
     print(
         f"ratio (median miss / median hit): {statistics.median(misses) / statistics.median(hits):.1f}x"
     )
