@@ -27,6 +27,9 @@ import asyncio
 import contextlib
 import importlib
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -37,6 +40,8 @@ T = TypeVar("T")
 
 THREADS = 4
 PROCESSES = 1
+ORPHAN_CHECK = 1.0
+"""Seconds between a worker process's looks at whether its engine still runs."""
 
 
 class WorkerProcessLost(Exception):
@@ -53,8 +58,25 @@ def _pool(kind: str) -> Executor:
             _pools[kind] = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="cpu")
         else:
             context = multiprocessing.get_context("spawn")
-            _pools[kind] = ProcessPoolExecutor(max_workers=PROCESSES, mp_context=context)
+            _pools[kind] = ProcessPoolExecutor(
+                max_workers=PROCESSES,
+                mp_context=context,
+                initializer=_exit_with,
+                initargs=(os.getpid(),),
+            )
     return _pools[kind]
+
+
+def _exit_with(parent: int) -> None:
+    """In the worker process: end when ``parent`` does. A worker process whose engine was
+    killed (``kill -9``, out of memory) otherwise waits for work forever, an orphan."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-engine", daemon=True).start()
 
 
 async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
