@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
@@ -19,15 +18,16 @@ from activities.api import (
 from activities.mailer import Mailer
 from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.containment import TakedownDraft
+from breachclock.domain.incident.documents import Documents, render_documents
 from breachclock.domain.incident.escalation import PageDraft
-from breachclock.domain.incident.pdf import render_pdf
-from breachclock.domain.incident.report import ReportDraft, render_json, render_text, subject
+from breachclock.domain.incident.report import ReportDraft, subject
+from breachclock.runtime import offload
 from breachclock.runtime.links import LINK_LIFETIME, incident_url, sign
 
 
 class MailActivities:
     """``links``: the key that signs a page's acknowledgement link and the console's
-    base URL it points to (None: pages carry the command only)."""
+    base URL it points to (None: pages go without links)."""
 
     def __init__(self, mailer: Mailer, links: tuple[bytes, str] | None = None) -> None:
         self.mailer = mailer
@@ -35,29 +35,36 @@ class MailActivities:
 
     @activity.defn(name=FILE_REPORT)
     async def file_report(self, draft: ReportDraft) -> Receipt:
+        """The documents are made in the engine's worker process: laying out a PDF holds
+        the GIL, and on a thread of this process it delayed the timers of every other
+        incident. A worker process that dies fails this attempt before anything is sent;
+        the retry renders again in a fresh one, and the key's record decides the send."""
+        documents = await offload.in_process(render_documents, draft)
         message = EmailMessage()
         message["To"] = draft.recipient
         message["Subject"] = subject(draft)
-        message.set_content(render_text(draft))
-        await attach_documents(message, draft)
+        message.set_content(documents.text)
+        attach_documents(message, draft, documents)
         return await self.mailer.send_once(draft.idempotency_key, message, keep=draft.reference)
 
     @activity.defn(name=PREPARE_FOR_PORTAL)
     async def prepare_for_portal(self, task: PortalTask) -> Receipt:
         """The documents of a portal filing, to the people who file it: under a key of
-        its own (the filing's key stays the filing's)."""
+        its own (the filing's key stays the filing's); made as a filing's are."""
+        draft = task.draft
+        documents = await offload.in_process(render_documents, draft)
         message = EmailMessage()
         message["To"] = ", ".join(task.to)
         message["Subject"] = task.subject
         message.set_content(self._with_console_link(task))
         message.add_attachment(
-            render_text(task.draft).encode(),
+            documents.text.encode(),
             maintype="text",
             subtype="plain",
-            filename=f"{task.draft.reference}-{task.draft.number}.txt",
+            filename=f"{draft.reference}-{draft.number}.txt",
         )
-        await attach_documents(message, task.draft)
-        return await self.mailer.send_once(f"{task.draft.idempotency_key}:portal", message)
+        attach_documents(message, draft, documents)
+        return await self.mailer.send_once(f"{draft.idempotency_key}:portal", message)
 
     def _with_console_link(self, task: PortalTask) -> str:
         """The task with the incident's page in the console, where the receipt is recorded."""
@@ -100,17 +107,16 @@ class MailActivities:
         return await self.mailer.send_once(draft.idempotency_key, message)
 
 
-async def attach_documents(message: EmailMessage, draft: ReportDraft) -> None:
+def attach_documents(message: EmailMessage, draft: ReportDraft, documents: Documents) -> None:
     """The filing's JSON and PDF, as attachments of ``message``."""
     message.add_attachment(
-        render_json(draft).encode(),
+        documents.json.encode(),
         maintype="application",
         subtype="json",
         filename=f"{draft.reference}-{draft.number}.json",
     )
     message.add_attachment(
-        # A long filing takes a while to lay out: off the event loop, beside other activities.
-        await asyncio.to_thread(render_pdf, draft),
+        documents.pdf,
         maintype="application",
         subtype="pdf",
         filename=f"{draft.reference}-{draft.number}.pdf",

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from bench.embedded import embedded, open_incident, percentile
+from bench.embedded import embedded, line, open_incident
 from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.incident.model import Discover, TimelineInput
 from breachclock.runtime.config import Settings
@@ -43,13 +43,6 @@ async def timed(n: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
         await call()
         times.append(time.perf_counter() - started)
     return times
-
-
-def line(name: str, values: list[float]) -> str:
-    return (
-        f"{name:34} n={len(values)}  median {statistics.median(values) * 1000:8.1f} ms"
-        f"  p95 {percentile(values, 0.95) * 1000:8.1f} ms"
-    )
 
 
 async def populate(env: Any, settings: Settings, incidents: int, events: int) -> str:

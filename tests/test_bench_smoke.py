@@ -46,3 +46,23 @@ def test_notify_benchmark_prints_its_ratios() -> None:
         "ratio (d) campaign rate / sendsms rate" in done.stdout
         and "exact counts: yes" in done.stdout
     )
+
+
+def bench(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m bench.<args>``, tiny, to its end; it must have succeeded."""
+    done = subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def test_cache_benchmark_prints_memory_and_miss_cost() -> None:
+    done = bench("bench.cache", "--n", "3")
+    assert "memory per cached incident:" in done.stdout
+    assert "ratio (median miss / median hit)" in done.stdout
+
+
+def test_render_benchmark_prints_its_ratios() -> None:
+    done = bench("bench.render", "--n", "2", "--parallel", "2")
+    assert "ratio p99 in the worker process (now) / baseline" in done.stdout

@@ -33,7 +33,7 @@ from activities.retention import RetentionActivities
 from activities.sms import KannelGateway, SmsSender
 from breachclock.app.gauges import health_gauges
 from breachclock.domain.catalogue import Voice
-from breachclock.runtime import engine_lock
+from breachclock.runtime import engine_lock, offload
 from breachclock.runtime.config import Settings, settings_or_exit
 from breachclock.runtime.keyguard import KeysNotTheDeployments, ensure_keys
 from breachclock.runtime.links import key_for
@@ -130,6 +130,8 @@ async def build_worker(
         open_notify_store(settings) as notify_store,
         open_read_model(settings) as view,
         sms_sender(settings, store) as sms,
+        # Filings are laid out there, off the loop that fires the timers (``file_report``).
+        offload.process_held("breachclock.domain.incident.documents"),
     ):
         projection = ReadModelActivities(view)
         notify = NotifyActivities(
@@ -163,6 +165,7 @@ async def build_worker(
                 retention.purge_expired,
             ],
             workflow_runner=sandbox(),
+            max_cached_workflows=settings.max_cached_workflows,
         )
         notifications = Worker(
             client,

@@ -318,6 +318,17 @@ class Settings(BaseSettings):
         pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$",
     )
     """The hours (operator's zone, ``HH:MM-HH:MM``) in which people are called."""
+    max_cached_workflows: int = Field(
+        default=10_000, ge=0, le=200_000, alias="BREACHCLOCK_MAX_CACHED_WORKFLOWS"
+    )
+    """Workflows this worker keeps in memory between their tasks (Temporal's sticky cache;
+    the SDK's default is 1,000). An incident not in it is rebuilt before its next task, a
+    page's or filing's timer included: a fresh workflow sandbox replays its whole history
+    (``bench.cache``: a status query 6x slower, median 47 ms against 8 ms). The default
+    keeps 10,000 open incidents. Each costs about 270 KiB of the worker's memory
+    (``bench.cache``, 300 incidents: 269 KiB, half of it the sandbox's own copy of the
+    workflow module), so 10,000 take about 2.6 GiB: a worker given less memory sets this
+    to what fits (its share of the open incidents; the SDK evicts the least recently used)."""
     notify_batch: int = Field(default=500, ge=1, le=5000, alias="BREACHCLOCK_NOTIFY_BATCH")
     """People per campaign slice (one activity)."""
     notify_parallel: int = Field(default=4, ge=1, le=500, alias="BREACHCLOCK_NOTIFY_PARALLEL")

@@ -17,17 +17,29 @@ held up every page and every activity of the worker meanwhile. Two bounded pools
 
 All are bounded (at most ``THREADS``, ``HASHERS`` and ``PROCESSES`` at once; the rest
 wait their turn on the loop without blocking it).
+
+The engine holds the worker process for its whole life (``process_held``): it starts with
+the engine, so the first filing does not wait for a spawn and its imports, and stops with
+it. A worker process that dies (killed, out of memory) breaks its pool: the call that
+finds it broken drops that pool, so the next call (an activity's retry) starts a fresh
+one, and raises ``WorkerProcessLost``, not the pool's ``BrokenProcessPool``: the Temporal
+SDK stops the whole activity worker on an activity's ``BrokenExecutor``. A filing
+rendered there is mailed by the caller, under its business key, so a retry neither loses
+nor repeats it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any, TypeVar
 
@@ -40,9 +52,17 @@ LOW_QUEUE = 32
 """Hashes that may wait for the hashing thread (a quarter of a second each: 8 s)."""
 LOW_PRIORITY = 10
 """The hashing thread's niceness (Linux: per thread, and inherited by argon2's lanes)."""
+ORPHAN_CHECK = 1.0
+"""Seconds between a worker process's looks at whether its engine still runs."""
+
+
+class WorkerProcessLost(Exception):
+    """The worker process died before it answered; try again (a fresh one starts)."""
+
 
 _pools: dict[str, Executor] = {}
 _low_waiting = 0
+_holders = 0
 
 
 def _pool(kind: str) -> Executor:
@@ -55,8 +75,25 @@ def _pool(kind: str) -> Executor:
             )
         else:
             context = multiprocessing.get_context("spawn")
-            _pools[kind] = ProcessPoolExecutor(max_workers=PROCESSES, mp_context=context)
+            _pools[kind] = ProcessPoolExecutor(
+                max_workers=PROCESSES,
+                mp_context=context,
+                initializer=_exit_with,
+                initargs=(os.getpid(),),
+            )
     return _pools[kind]
+
+
+def _exit_with(parent: int) -> None:
+    """In the worker process: end when ``parent`` does. A worker process whose engine was
+    killed (``kill -9``, out of memory) otherwise waits for work forever, an orphan."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-engine", daemon=True).start()
 
 
 async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -94,9 +131,34 @@ def _lower_priority() -> None:
 async def in_process(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)`` in the worker process (``fn`` and its arguments and
     result travel pickled: a module-level function, plain values)."""
-    return await asyncio.get_running_loop().run_in_executor(
-        _pool("process"), partial(fn, *args, **kwargs)
-    )
+    pool = _pool("process")
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, partial(fn, *args, **kwargs))
+    except BrokenProcessPool as err:
+        if _pools.get("process") is pool:  # not already replaced by another caller
+            del _pools["process"]
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise WorkerProcessLost(str(err)) from None
+
+
+def _import(module: str) -> None:
+    importlib.import_module(module)
+
+
+@contextlib.asynccontextmanager
+async def process_held(*modules: str) -> AsyncIterator[None]:
+    """The worker process, started now with ``modules`` imported in it, and stopped when
+    the last holder (an engine; tests run several in one process) lets go."""
+    global _holders
+    _holders += 1
+    try:
+        for module in modules:
+            await in_process(_import, module)
+        yield
+    finally:
+        _holders -= 1
+        if _holders == 0 and "process" in _pools:
+            _pools.pop("process").shutdown(wait=False, cancel_futures=True)
 
 
 def shutdown() -> None:

@@ -5,6 +5,10 @@ they run (before, each sign-in and each list held the loop for its whole duratio
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable
 from datetime import UTC, datetime
@@ -116,3 +120,40 @@ async def test_a_refused_list_is_refused_from_the_worker_process(tmp_path: Path)
     with pytest.raises(SubscriberFileError) as caught:
         await offload.in_process(read_list, path)
     assert caught.value.rejected and caught.value.rejected[0].line == 2
+
+
+ENGINE_KILLED = """
+import asyncio, multiprocessing, os, signal
+from breachclock.runtime import offload
+
+async def main():
+    async with offload.process_held():
+        await offload.in_process(len, "started")
+        (worker,) = multiprocessing.active_children()
+        print(worker.pid, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+asyncio.run(main())
+"""
+
+
+def test_the_worker_process_ends_with_a_killed_engine() -> None:
+    """An engine killed outright (``kill -9``, out of memory) leaves no worker process
+    behind waiting for work forever."""
+    engine = subprocess.run(
+        [sys.executable, "-c", ENGINE_KILLED], capture_output=True, text=True, timeout=60
+    )
+    assert engine.returncode == -signal.SIGKILL, engine.stderr
+    pid = int(engine.stdout)
+    deadline = time.monotonic() + 10 * offload.ORPHAN_CHECK
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(pid), f"the worker process {pid} outlived its engine"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

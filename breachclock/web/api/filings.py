@@ -13,6 +13,7 @@ from breachclock.domain.incident.model import Justify, OpenSecurityReport, Recor
 from breachclock.domain.incident.pdf import render_pdf
 from breachclock.domain.incident.report import render_json, render_text
 from breachclock.domain.regimes import RegimeCode
+from breachclock.runtime import offload
 from breachclock.service import incidents
 from breachclock.web.api.common import (
     IdempotencyKey,
@@ -130,5 +131,7 @@ async def report_route(
     if format == "json":
         return Response(render_json(draft), media_type="application/json")
     if format == "pdf":
-        return Response(render_pdf(draft), media_type="application/pdf")
+        # Laid out in the worker process: on the loop it held up the engine's timers.
+        pdf = await offload.in_process(render_pdf, draft)
+        return Response(pdf, media_type="application/pdf")
     return PlainTextResponse(render_text(draft))

@@ -1,0 +1,26 @@
+"""A filing's three documents, made in one call: the e-mail's text, the JSON attachment
+and the PDF.
+
+One call, one module-level function and plain values in and out, so that the engine can
+make all three in its worker process (``runtime.offload.in_process``): laying out the PDF
+holds the GIL for tens of milliseconds per filing, which on the engine's own process
+delayed the timers that fire pages and other filings.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from breachclock.domain.incident.pdf import render_pdf
+from breachclock.domain.incident.report import ReportDraft, render_json, render_text
+
+
+class Documents(NamedTuple):
+    text: str
+    json: str
+    pdf: bytes
+
+
+def render_documents(draft: ReportDraft) -> Documents:
+    """The same documents for the same draft, wherever they are made."""
+    return Documents(render_text(draft), render_json(draft), render_pdf(draft))
