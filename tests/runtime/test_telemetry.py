@@ -287,5 +287,7 @@ async def test_business_and_sdk_metrics_on_the_prometheus_endpoint(
         labels["status"]: value
         for labels, value in samples(text, "breachclock_people_notified_total")
     }
-    assert people_done == {"called": 0, "emailed": 3, "unreachable": 0}, "one series each"
+    assert people_done == {"called": 0, "emailed": 3, "texted": 0, "unreachable": 0}, (
+        "one series each"
+    )
     assert samples(text, "temporal_workflow_task_execution_latency_seconds_count")
