@@ -51,6 +51,9 @@ async def embedded(
                 # Filings go to the authorities' addresses, caught by the bench's SMTP
                 # sink: an engine naming no operator would refuse to start so.
                 BREACHCLOCK_OPERATOR="Bänkoperatören AB",
+                # ... and one whose filings leave names who answers for them.
+                BREACHCLOCK_POLICY_OWNER="Bänk Ansvarig",
+                BREACHCLOCK_POLICY_OWNER_ROLE="Incidentansvarig",
                 **overrides,
             )
             await prepare_data_dir(settings)

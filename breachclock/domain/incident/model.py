@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, GetJsonSchemaHandler, field_validator, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from breachclock.domain.catalogue import Language, Voice
 from breachclock.domain.incident.alert import AlertSource
@@ -79,6 +81,15 @@ class Measure(InputModel):
         """A measure given as a plain sentence (how facts files and API callers once
         wrote them) reads as a measure with that text and nothing else known."""
         return {"what": value} if isinstance(value, str) else value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The schema says what the validator takes: a measure, or a plain sentence."""
+        measure = handler(core_schema)
+        sentence = handler.resolve_ref_schema(measure)["properties"]["what"]
+        return {"anyOf": [dict(handler.resolve_ref_schema(measure)), sentence]}
 
 
 class SubscriberNotice(InputModel):
