@@ -292,4 +292,7 @@ async def draft(engine: Engine, reference: str, track: RegimeCode | None = None)
         raise Refused.of("report.nothing_pending")
     tz = zone(state.policy.operator_zone)
     late = lifecycle.late_reason(state, wanted, step.due_at, now, tz)
-    return build_draft(state, step, state.next_filing_number, now, late)
+    # Shown before anyone approves it: not yet filed automatically (whoever approves it
+    # answers for it), so the draft carries no such notice.
+    draft = build_draft(state, step, state.next_filing_number, now, late)
+    return draft.model_copy(update={"automatic": False})

@@ -159,6 +159,7 @@ async def test_cli_walkthrough(
         report = await cli("report", ref)
         assert report.returncode == 0 and f"Referensnummer: {ref}" in report.stdout
         assert "grundläggande orsak: okänt" in report.stdout
+        assert "automatiskt" not in report.stdout, "a draft before approval was not auto-filed"
 
         refused = await cli("approve", ref, "--filing", "supplementary_report")
         assert refused.returncode == 1
