@@ -121,7 +121,7 @@ def _what_to_do(
     if step.level.startswith("overdue"):
         return ["", w("page.do.file_late")]
     if auto is not None:
-        return ["", w("page.do.auto", at=auto)]
+        return ["", w("page.do.portal_auto" if track.via_portal else "page.do.auto", at=auto)]
     return []
 
 

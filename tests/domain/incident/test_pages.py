@@ -1,4 +1,4 @@
-"""Escalation pages in plain words, with the exact command to run."""
+"""Escalation pages in plain words, and where to act on them: the incident's page in the console."""
 
 from __future__ import annotations
 
@@ -49,6 +49,14 @@ def test_a_lead_page_says_which_report_is_due_when_and_what_to_do_in_the_console
     assert "--" not in draft.body and "starter" not in draft.body, "no terminal command"
     assert draft.idempotency_key == "INC-7:page:pts:initial_report:30m", "the key is unchanged"
     assert draft.recipients == ["oncall@op"]
+
+
+def test_a_portal_track_s_page_says_the_filing_is_prepared_for_the_portal_not_filed() -> None:
+    state = incident(RegimeCode.DK)
+    state.tracks[0].via_portal = True
+    draft = build_page(state, page(state, 0, "30m", "initial_report"), AWARE)
+    assert "prepared automatically for the authority's portal" in draft.body
+    assert "filed automatically" not in draft.body, "the engine cannot file on the portal"
 
 
 def test_a_page_speaks_the_staff_s_language() -> None:
