@@ -565,4 +565,5 @@ class Settings(BaseSettings):
             heartbeat=timedelta(seconds=self.notify_heartbeat_seconds),
             report_within=timedelta(minutes=self.sms_report_minutes),
             history_budget=self.notify_history_budget,
+            sms=self.sms_url is not None,
         )

@@ -261,6 +261,8 @@ async def test_the_people_tab_words_each_plan_and_refuses_an_sms_too_long_beside
         )
         beside = element(response.text, "err-sms-summary-sv") or ""
         assert "parts" in beside and "UCS-2" in beside, response.text
+        plan = element(response.text, "err-plan") or ""
+        assert "no SMS gateway" in plan, "this engine has none: said beside the plan"
         state: IncidentState = await handle.query(IncidentWorkflow.status)
         assert state.notification.decision is None, "refused at approval"
 

@@ -127,11 +127,15 @@ def sms_problems(state: IncidentState, decision: Decision) -> list[Problem]:
     plan = plan_for(notice.regime if notice else state.regime, decision.plan)
     if notice is None or all(step.channel is not Channel.SMS for step in plan.steps):
         return []
+    # Decided by the worker's settings as the incident started (its policy), not the
+    # client's: a plan whose SMS no gateway would take would only letter everyone.
+    gateway = [] if state.policy.notify_plan.sms else [problem("decide.sms_no_gateway", "plan")]
     if decision.sms is None:
-        return [problem("decide.sms_missing", "sms", plan=plan.name)]
+        return [*gateway, problem("decide.sms_missing", "sms", plan=plan.name)]
     fallback = default_language(notice.regime)
     languages = [Language(code) if code else fallback for code in state.notification.languages]
-    return check(decision.sms, notice, operator_for(state.policy), languages or [fallback])
+    found = check(decision.sms, notice, operator_for(state.policy), languages or [fallback])
+    return [*gateway, *found]
 
 
 def order_problems(state: IncidentState, order: NoticeOrder) -> list[Problem]:

@@ -77,6 +77,8 @@ class Plan(BaseModel):
     expired (not reached): the plan's next step runs."""
     history_budget: Annotated[int, Field(ge=20, le=40_000)] = 4_000
     """Events a campaign run may reach before it continues as new (tests force it low)."""
+    sms: bool = False
+    """The engine has an SMS gateway (``BREACHCLOCK_SMS_URL``): a plan may send SMS."""
 
     @model_validator(mode="after")
     def _sane(self) -> Plan:
