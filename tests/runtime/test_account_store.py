@@ -5,12 +5,10 @@ body decided once under concurrency."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from breachclock.runtime.store.accounts import (
@@ -21,7 +19,10 @@ from breachclock.runtime.store.accounts import (
     digest,
 )
 from breachclock.runtime.store.db import PostgresDb, Schema, SqliteDb
-from tests.postgres import postgresql_url_fixture  # noqa: F401 - the postgresql_url fixture
+from tests.postgres import (  # noqa: F401 - the postgresql_url fixture
+    postgresql_url_fixture,
+    scratch_database,
+)
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -34,20 +35,10 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await made.db.close()
         return
     server: str = request.getfixturevalue("postgresql_url")
-    name = f"t_{uuid.uuid4().hex}"
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    made = AccountStore(PostgresDb(server.rsplit("/", 1)[0] + "/" + name, SCHEMA))
-    yield made
-    await made.db.close()
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with scratch_database(server) as url:
+        made = AccountStore(PostgresDb(url, SCHEMA))
+        yield made
+        await made.db.close()
 
 
 async def test_accounts_sessions_and_tokens_stop_when_disabled(store: AccountStore) -> None:
