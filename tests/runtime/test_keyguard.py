@@ -10,12 +10,10 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from breachclock.domain.catalogue import Voice
@@ -23,7 +21,7 @@ from breachclock.runtime.config import Settings
 from breachclock.runtime.keyguard import KeysNotTheDeployments, ensure_keys
 from breachclock.runtime.store import open_store
 from tests.cli_support import ROOT
-from tests.postgres import postgresql_url_fixture  # noqa: F401 - the postgresql_url fixture
+from tests.postgres import postgresql_url_fixture, scratch_database  # noqa: F401 - the fixture
 
 
 def keys(*names: str) -> str:
@@ -36,15 +34,8 @@ async def store_url(request: pytest.FixtureRequest) -> AsyncIterator[str | None]
     if request.param == "sqlite":
         yield None
         return
-    server: str = request.getfixturevalue("postgresql_url")
-    name = f"k_{uuid.uuid4().hex}"
-    admin = await asyncpg.connect(server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    yield server.rsplit("/", 1)[0] + "/" + name
-    admin = await asyncpg.connect(server)
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    async with scratch_database(request.getfixturevalue("postgresql_url")) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
