@@ -114,6 +114,9 @@ class SliceReport(BaseModel):
     counts: Counts
     next_due: datetime | None
     """When someone in the slice is next due; None when everyone is done."""
+    at: datetime | None = None
+    """When the round ended, by the worker's clock: the campaign's decision clock moves
+    to it (``workflows.clock``). None in reports from before it."""
 
 
 class Purge(BaseModel):

@@ -151,7 +151,7 @@ class NotifyActivities:
             await self._call(request, calls, claim)
         if emails:
             await self._mail(request, emails, claim)
-        return await self._report(ref, request.first, request.end)
+        return await self._report(ref, request.first, request.end, request.now)
 
     async def _walk(self, request: Advance, claim: str, now: datetime) -> SliceReport:
         """A round of a plan's campaign: each due person one step further (``walk``)."""
@@ -161,7 +161,7 @@ class NotifyActivities:
             await reports.expire(now - request.plan.report_within, now)
         due = await self.store.due(request.reference, request.first, request.end, now)
         await Walk(self.store, request, channels, claim, now).round(due)
-        return await self._report(request.reference, request.first, request.end)
+        return await self._report(request.reference, request.first, request.end, request.now)
 
     @activity.defn(name=GIVE_UP)
     async def give_up(self, request: GiveUp) -> SliceReport:
@@ -171,12 +171,13 @@ class NotifyActivities:
         await self.store.record_many(
             [letter(request.reference, p, request.now, claim, request.reason) for p in pending]
         )
-        return await self._report(request.reference, request.first, request.end)
+        return await self._report(request.reference, request.first, request.end, request.now)
 
-    async def _report(self, ref: str, first: int, end: int) -> SliceReport:
+    async def _report(self, ref: str, first: int, end: int, started: datetime) -> SliceReport:
         return SliceReport(
             counts=await self.store.counts(ref, first, end),
             next_due=await self.store.next_due(ref, first, end),
+            at=moment(started),
         )
 
     async def _call(

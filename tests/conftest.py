@@ -219,6 +219,9 @@ class Harness:
         every run of it, and of its campaigns, those that continued as new included."""
         test = os.environ["PYTEST_CURRENT_TEST"].split("::")[-1].split(" ")[0]
         name = "".join(c if c.isalnum() or c in "-_" else "_" for c in test)
+        # A new path's recordings beside the old path's of the same test (``clock_…``).
+        if prefix := os.environ.get("BREACHCLOCK_HISTORY_PREFIX"):
+            name = f"{prefix}_{name}"
 
         codec = self.client.data_converter.payload_codec
 

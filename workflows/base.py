@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
+
+if TYPE_CHECKING:
+    from workflows.clock import DecisionClock
 
 with workflow.unsafe.imports_passed_through():
     from breachclock.domain.catalogue import Voice
@@ -51,6 +54,9 @@ runs started before it keep the first engine's calls and e-mails."""
 PORTAL_FILING = "portal-filing"
 """``workflow.patched`` id: a track of a regime that takes filings on a portal is filed
 there by a person, who records the receipt (``workflows.portal``)."""
+DECISION_CLOCK = "incident-decision-clock"
+"""``workflow.patched`` id: steps fall due by the run's ``DecisionClock``, never by
+``workflow.now()`` (``workflows.clock`` says why)."""
 
 
 ENGLISH = Voice("en")
@@ -98,6 +104,9 @@ class IncidentBase:
     _current: bool = False
     _plans: bool = False
     _portal: bool = False
+    _clocked: bool = False
+    _clock: DecisionClock
+    """Made in ``__init__``, the run's first task (an update may come before ``run``)."""
 
     def _decide_patches(self) -> None:
         """First thing in the run. A patch the first engine decided later, after the
@@ -109,6 +118,7 @@ class IncidentBase:
         self._current = workflow.patched(DECIDED_AT_START)
         self._plans = workflow.patched(NOTIFY_PLANS)
         self._portal = workflow.patched(PORTAL_FILING)
+        self._clocked = workflow.patched(DECISION_CLOCK)
 
     def _patched(self, first_engine_patch: str) -> bool:
         """Whether to take the path ``first_engine_patch`` guards: always, in a run that
@@ -164,7 +174,9 @@ class IncidentBase:
 
     async def _started(self) -> None:
         """Input that arrives while the workflow still asks the engine for its policy
-        waits for it (its validator already accepted it)."""
+        waits for it (its validator already accepted it). Every update starts here, in
+        the task that brought it: the decision clock moves to that task's time."""
+        self._clock.advance(workflow.now())
         await workflow.wait_condition(lambda: self._ready)
 
     def _fits(self, adding: BaseModel) -> None:

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.notify.plan import ChannelPlan, PlanCounts, counted
     from breachclock.domain.notify.sms import SmsNotice
     from breachclock.runtime import metrics
+    from workflows.clock import DecisionClock
 
 
 def notify_queue(task_queue: str) -> str:
@@ -60,6 +61,11 @@ END_SIGNAL = "campaign-end-signal"
 """``workflow.patched`` id: campaigns tell their incident when they end."""
 PLAN_WALK = "campaign-plan-walk"
 """``workflow.patched`` id: rounds walk people through the incident's plan (``channels``)."""
+CLOCK = "campaign-decision-clock"
+"""``workflow.patched`` id: rounds start by the campaign's ``DecisionClock``, never by
+``workflow.now()`` (``workflows.clock`` says why)."""
+LEAST_WAIT = timedelta(seconds=1)
+"""The shortest timer toward a slice's next round."""
 
 
 class Slice(BaseModel):
@@ -122,6 +128,8 @@ class CampaignWorkflow:
         self._running: dict[int, asyncio.Task[None]] = {}
         self._changed = False
         self._walks = False
+        self._clock = DecisionClock()
+        self._clocked = False
         if start.slices is not None:
             self.slices = list(start.slices)
             self.cut = start.cut if start.cut is not None else start.first + start.size
@@ -135,6 +143,7 @@ class CampaignWorkflow:
         # Decided first thing in the run, before any activity: replay then meets the
         # marker where the run wrote it.
         self._walks = workflow.patched(PLAN_WALK) and start.channels is not None
+        self._clocked = workflow.patched(CLOCK)
         while True:
             if self._should_continue_as_new():
                 await self._hand_over()
@@ -147,7 +156,7 @@ class CampaignWorkflow:
                         }
                     )
                 )
-            now = workflow.now()
+            now = self._now()
             for i, piece in enumerate(self.slices):
                 if len(self._running) >= start.plan.parallel:
                     break
@@ -165,17 +174,27 @@ class CampaignWorkflow:
             )
             timeout = None
             if wake is not None and len(self._running) < start.plan.parallel:
-                timeout = max(wake - workflow.now(), timedelta(seconds=1))
+                timeout = (
+                    self._clock.until(wake, LEAST_WAIT)
+                    if self._clocked
+                    else max(wake - workflow.now(), LEAST_WAIT)
+                )
             self._changed = False
             try:
                 await workflow.wait_condition(lambda: self._changed, timeout=timeout)
             except TimeoutError:
-                pass
+                if self._clocked:
+                    self._clock.advance(wake)
         self.finished_at = workflow.now()
         progress = self.progress()
         if workflow.patched(END_SIGNAL):
             await self._tell_incident(progress)
         return progress
+
+    def _now(self) -> datetime:
+        """When rounds are due by: the decision clock, or in a run from before it, the
+        task's time."""
+        return self._clock.at if self._clocked else workflow.now()
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
@@ -257,7 +276,7 @@ class CampaignWorkflow:
         )
         if piece.failures < ROUND_FAILURES:
             wait = min(ROUND_BACKOFF[0] * 2 ** (piece.failures - 1), ROUND_BACKOFF[1])
-            piece.next_due = workflow.now() + wait
+            piece.next_due = self._now() + wait
             return
         # Nothing retries for ever: whoever this slice could not reach gets a letter.
         report = await workflow.execute_activity(
@@ -276,6 +295,8 @@ class CampaignWorkflow:
         self._apply(piece, report)
 
     def _apply(self, piece: Slice, report: SliceReport) -> None:
+        if self._clocked:
+            self._clock.advance(report.at)
         before, piece.counts = piece.counts, report.counts
         piece.next_due = report.next_due
         piece.failures = 0
@@ -321,7 +342,7 @@ class CampaignWorkflow:
         """
         while self.cut < end:
             last = min(self.cut + self.start.plan.batch, end)
-            self.slices.append(Slice(first=self.cut, end=last, next_due=workflow.now()))
+            self.slices.append(Slice(first=self.cut, end=last, next_due=self._now()))
             self.cut = last
 
     @workflow.signal

@@ -74,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
         CampaignProgress,
         CampaignWorkflow,
     )
+    from workflows.clock import DecisionClock
     from workflows.messages import (
         Answer,
         ApproveResult,
@@ -92,6 +93,13 @@ MIN_SLEEP = timedelta(milliseconds=50)
 """The shortest timer the loop sets: a step due sooner is not waited for a whole second."""
 REARM_LEAD = timedelta(seconds=20)
 """How far before a step the loop wakes to set the step's exact timer (see ``sleep_toward``)."""
+
+
+def aim(wake: datetime, now: datetime) -> datetime:
+    """The instant the loop's next timer is aimed at, decided by the decision clock
+    (``sleep_toward``'s two sleeps, as instants): where it lands is then fixed by
+    history, however late the task that set it ran."""
+    return wake - REARM_LEAD if wake - now > 2 * REARM_LEAD else wake
 
 
 def sleep_toward(wake: datetime, now: datetime) -> timedelta:
@@ -146,6 +154,7 @@ def approved(filing: Filing | None, code: str, **params: Any) -> ApproveResult:
 class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
     @workflow.init
     def __init__(self, start: IncidentStart) -> None:
+        self._clock = DecisionClock()
         opening = start.opening
         self.state = start.carried or IncidentState(
             reference=opening.reference,
@@ -190,7 +199,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             self._note_alert()
         first = True
         while not (self.state.closure and not self._in_flight):
-            now = workflow.now()
+            now = self._clock.at if self._clocked else workflow.now()
             upcoming: list[lifecycle.Scheduled | containment.Due] = [
                 item
                 for index in range(len(self.state.tracks))
@@ -222,13 +231,21 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
                         opening=start.opening, carried=self.state, projected=self._version
                     )
                 )
-            timeout = None if wake is None else sleep_toward(wake, workflow.now())
+            target = None if wake is None else aim(wake, now)
+            timeout = None
+            if target is not None and wake is not None:
+                timeout = (
+                    self._clock.until(target, MIN_SLEEP)
+                    if self._clocked
+                    else sleep_toward(wake, workflow.now())
+                )
             try:
                 await workflow.wait_condition(
                     lambda: self._changed or (self._renew and self._idle()), timeout=timeout
                 )
             except TimeoutError:
-                pass
+                if self._clocked:
+                    self._clock.advance(target)
         publish(self.state)
         await self._project_last()
         await workflow.execute_activity(
