@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from breachclock.domain.notify.delivery import Status
     from breachclock.domain.notify.notice import IncidentNotice
-    from breachclock.domain.notify.plan import FIRST_ENGINE_PLAN, PRESETS, on_policy, plan_for
+    from breachclock.domain.notify.plan import FIRST_ENGINE_PLAN, plan_for, walked_plan
     from breachclock.domain.problems import problem, said
     from workflows.base import IncidentBase, given, refuse_if
     from workflows.campaign import (
@@ -293,10 +293,8 @@ class NotifyingIncident(IncidentBase):
         decision = self.state.notification.decision
         if not self._plans or decision is None or not decision.notify:
             return {}
-        plan = plan_for(self.state.regime, decision.plan)
-        if plan == PRESETS[FIRST_ENGINE_PLAN]:
-            return {}
-        return {"channels": on_policy(plan, self.state.policy.notify_plan), "sms": decision.sms}
+        plan = walked_plan(self.state.regime, decision.plan, self.state.policy.notify_plan)
+        return {} if plan is None else {"channels": plan, "sms": decision.sms}
 
     def _child_ended(self, wave: Wave, ended: asyncio.Future[CampaignProgress]) -> None:
         failure = ended.exception()

@@ -26,6 +26,7 @@ from breachclock.cli.common import (
     say,
     voice,
 )
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident import notification_views as notify_views
 from breachclock.domain.incident.model import NoticeOrder
 from breachclock.domain.instants import iso_local, show, zone
@@ -222,11 +223,20 @@ async def watch(reference: str, interval: float, as_json: bool) -> None:
 
 
 def awaiting_text(found: notification.PersonView, tz: ZoneInfo) -> str:
+    """ "; next: call 2 of 5 at …" in the CLI's language, in the incident's zone."""
     waiting = found.awaiting
     if waiting is None:
         return ""
-    when = f" at {show(waiting.at, tz)}" if waiting.at else ", due now"
-    return f"; next: {waiting.step}{when}" + (f" ({waiting.why})" if waiting.why else "")
+    speak = Voice(voice().language, tz)
+    step = waiting.step.words(speak)
+    line = (
+        speak("awaiting.next_at", step=step, at=waiting.at)
+        if waiting.at
+        else speak("awaiting.next_now", step=step)
+    )
+    if waiting.why is not None:
+        line = speak("awaiting.because", line=line, why=waiting.why.words(speak))
+    return f"; {line}"
 
 
 @click.command()
@@ -255,10 +265,13 @@ async def person(reference: str, subscriber_id: str, as_json: bool) -> None:
     }
     waiting = found.awaiting
     if waiting is not None:
+        speak = voice()
         data["awaiting"] = {
-            "step": waiting.step,
+            "step": waiting.step.model_dump(),
+            "step_text": waiting.step.words(speak),
             "at": iso_local(waiting.at, tz),
-            "why": waiting.why,
+            "why": waiting.why.model_dump() if waiting.why else None,
+            "why_text": waiting.why.words(speak) if waiting.why else None,
         }
     text = "\n".join(
         [f"{subscriber_id}: {found.person.status.value}{awaiting_text(found, tz)}"]

@@ -20,10 +20,13 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
+from activities.plan_runner import contacts
+from activities.walk import on_path
 from breachclock.domain.incident.model import NoticeOrder
 from breachclock.domain.notify.assessment import Assessment, Decision, Recommendation
 from breachclock.domain.notify.delivery import Awaiting, Status, awaiting
 from breachclock.domain.notify.notice import IncidentNotice
+from breachclock.domain.notify.plan import awaiting_on, walked_plan
 from breachclock.domain.notify.subscribers import (
     DEFAULT_REGION,
     ListRead,
@@ -196,12 +199,14 @@ async def person(engine: Engine, reference: str, subscriber_id: str) -> PersonVi
         raise Refused.of("person.unknown", subscriber=subscriber_id, reference=reference)
     waiting = None
     if found.status is Status.PENDING and state.notification.running is not None:
-        waiting = awaiting(
-            found.progress(),
-            state.policy.notify_plan,
-            datetime.now(UTC),
-            found.person.time_zone,
-            found.email_failures,
+        decision = state.notification.decision
+        chosen = decision.plan if decision is not None else None
+        now, zone = datetime.now(UTC), found.person.time_zone
+        plan = walked_plan(state.regime, chosen, state.policy.notify_plan)
+        waiting = (
+            awaiting(found.progress(), state.policy.notify_plan, now, zone, found.email_failures)
+            if plan is None
+            else awaiting_on(plan, contacts(found.person), on_path(plan, attempts), now, zone)
         )
     return PersonView(
         person=found, attempts=attempts, awaiting=waiting, zone=state.policy.operator_zone

@@ -32,8 +32,11 @@ from breachclock.domain.notify.assessment import Decision
 from breachclock.domain.notify.delivery import Status
 from breachclock.domain.notify.sms import render, size
 from breachclock.domain.notify.subscribers import Subscriber
+from breachclock.domain.problems import said
 from breachclock.runtime.kannel import Kannel, free_port
 from breachclock.runtime.store import open_delivery_store
+from breachclock.service import notification
+from breachclock.service.engine import Engine
 from tests.channels.support import SECRET, dlr_endpoint, stand_in
 from tests.cli_support import start_worker, worker_env
 from tests.conftest import Harness, SmtpSink, approve_pending, settings_for, unique
@@ -141,6 +144,9 @@ async def test_tre_s_callers_by_sms_first_survive_a_worker_killed_mid_campaign(
                     break
                 await asyncio.sleep(0.02)
         at_kill: IncidentState = await handle.query(IncidentWorkflow.status)
+        # What ``person`` says of one whose SMS the gateway took but never reported on:
+        # the plan's step, not the first engine's "call 1 of 5".
+        unreported = await notification.person(Engine(h.settings, h.client), ref, "caller-3")
         workers[-1].send_signal(signal.SIGKILL)
         workers[-1].wait()
         wave_open_at_kill = at_kill.notification.waves[0].finished_at is None
@@ -156,6 +162,8 @@ async def test_tre_s_callers_by_sms_first_survive_a_worker_killed_mid_campaign(
     assert got == sent_before, "nothing was sent again after the kill"
     assert wave_open_at_kill, "the kill came before the campaign ended"
     assert progress.plan == "sms_first"
+    assert unreported.awaiting is not None
+    assert unreported.awaiting.step == said("awaiting.report", channel="sms"), unreported.awaiting
     assert progress.counts.people == {Status.TEXTED: 38, Status.UNREACHABLE: 2}
     assert progress.by_channel.model_dump(mode="json") == {
         "attempts": {"sms": {"delivered": 38, "expired": 2}},

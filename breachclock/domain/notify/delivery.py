@@ -18,8 +18,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from breachclock.domain.instants import span
 from breachclock.domain.notify.calling import CALL_END, CALL_START, next_call_slot
+from breachclock.domain.problems import Said, said
 
 
 class CallOutcome(StrEnum):
@@ -245,40 +245,49 @@ def greeting(operator: str, name: str | None, language: str) -> str:
 
 @dataclass(frozen=True)
 class Awaiting:
-    """What a person still to be told waits for: the step, when it can run (None: now),
-    and why not sooner (None: nothing holds it)."""
+    """What a person still to be told waits for, each part a catalogue sentence for
+    whoever shows it: the step, when it can run (None: now), and why not sooner (None:
+    nothing holds it)."""
 
-    step: str
+    step: Said
     at: datetime | None
-    why: str | None
+    why: Said | None
 
 
 def awaiting(
     progress: Progress, plan: Plan, now: datetime, zone: str, email_failures: int = 0
 ) -> Awaiting:
-    """What comes next for a pending person, in words: ``next_step`` looked ahead past
-    a wait (the spacing between calls, calling hours on their own clock, a deferral)."""
+    """What comes next for a pending person on the first engine's calls then e-mail:
+    ``next_step`` looked ahead past a wait (the spacing between calls, calling hours on
+    their own clock, a deferral)."""
     step, at, why = next_step(progress, plan, now, zone), None, None
     if isinstance(step, Wait):
         at = step.until
         if email_failures:
-            why = f"the relay deferred the e-mail {email_failures} times"
+            why = said("awaiting.why.deferred", count=email_failures)
         elif progress.next_at is not None and progress.next_at > now:
-            why = f"{span(plan.spacing)} between calls" if progress.calls_made else "not due yet"
+            why = (
+                said("awaiting.why.spacing", spacing=plan.spacing)
+                if progress.calls_made
+                else said("awaiting.why.not_due")
+            )
         else:
-            why = f"outside calling hours ({plan.window_start:%H:%M}-{plan.window_end:%H:%M} on their clock)"
+            why = said(
+                "awaiting.why.hours",
+                start=f"{plan.window_start:%H:%M}",
+                end=f"{plan.window_end:%H:%M}",
+            )
         ahead = next_step(progress, plan, step.until, zone)
         step = (
             ahead if not isinstance(ahead, Wait) else next_step(progress, plan, ahead.until, zone)
         )
         at = ahead.until if isinstance(ahead, Wait) else at
-    words = {
-        Email: "the e-mail",
-        Letter: "a letter (nothing left to try)",
-    }
-    what = (
-        f"call {step.number} of {plan.attempts}"
-        if isinstance(step, Call)
-        else words.get(type(step), "the next step")
-    )
+    if isinstance(step, Call):
+        what = said("awaiting.try", channel="call", number=step.number, of=plan.attempts)
+    elif isinstance(step, Email):
+        what = said("awaiting.once", channel="email")
+    elif isinstance(step, Letter):
+        what = said("awaiting.letter")
+    else:
+        what = said("awaiting.later")
     return Awaiting(step=what, at=at, why=why)

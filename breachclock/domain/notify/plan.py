@@ -20,7 +20,7 @@ e-mail); ``sms_first`` is for number-only people such as Tre's callers (seed 004
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -29,7 +29,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from breachclock.domain.notify.calling import CALL_END, CALL_START, next_call_slot
-from breachclock.domain.notify.delivery import CallOutcome, Counts, Plan, Status
+from breachclock.domain.notify.delivery import Awaiting, CallOutcome, Counts, Plan, Status
 from breachclock.domain.problems import Said, invalid, said
 from breachclock.domain.regimes import RegimeCode
 
@@ -158,6 +158,15 @@ def plan_for(regime: RegimeCode, chosen: ChannelPlan | str | None = None) -> Cha
     return PRESETS[chosen or REGIME_DEFAULT[regime]]
 
 
+def walked_plan(
+    regime: RegimeCode, chosen: ChannelPlan | str | None, policy: Plan
+) -> ChannelPlan | None:
+    """The plan a campaign walks person by person, as this operator runs it; None for
+    the first engine's calls then e-mail, which the campaign runs its own way."""
+    plan = plan_for(regime, chosen)
+    return None if plan == PRESETS[FIRST_ENGINE_PLAN] else on_policy(plan, policy)
+
+
 def on_policy(plan: ChannelPlan, policy: Plan) -> ChannelPlan:
     """The plan as this operator runs it: its calling hours for every step kept to hours,
     and its call attempts and spacing (the call centre's rules, the same ones the first
@@ -241,6 +250,49 @@ def next_move(
             return Wait(due)
         return Try(step.channel, len(on_channel) + 1)
     return Ended(None)  # pragma: no cover - a plan always ends in a letter
+
+
+def awaiting_on(
+    plan: ChannelPlan,
+    contacts: Iterable[Contact],
+    path: Sequence[Attempt],
+    now: datetime,
+    zone: str,
+) -> Awaiting:
+    """What comes next for a pending person on ``plan``, in catalogue sentences:
+    ``next_move`` looked ahead past a wait (the spacing on a channel, calling hours on
+    their own clock, a delivery report not yet in)."""
+    has = list(contacts)
+    move = next_move(plan, has, path, now, zone)
+    if isinstance(move, Wait) and move.until is None:
+        return Awaiting(said("awaiting.report", channel=path[-1].channel), None, None)
+    at, why = None, None
+    if isinstance(move, Wait) and move.until is not None:
+        at, move = move.until, next_move(plan, has, path, move.until, zone)
+        if isinstance(move, Try):
+            step = next(s for s in plan.steps if s.channel is move.channel)
+            tried = [a for a in path if a.channel is move.channel]
+            why = (
+                said("awaiting.why.spacing", spacing=step.spacing)
+                if tried and tried[-1].at + step.spacing > now
+                else said(
+                    "awaiting.why.hours",
+                    start=f"{step.window_start:%H:%M}",
+                    end=f"{step.window_end:%H:%M}",
+                )
+            )
+    if isinstance(move, Try):
+        step = next(s for s in plan.steps if s.channel is move.channel)
+        what = (
+            said("awaiting.try", channel=move.channel, number=move.number, of=step.attempts)
+            if step.attempts > 1
+            else said("awaiting.once", channel=move.channel)
+        )
+    elif isinstance(move, Ended) and move.by is None:
+        what = said("awaiting.letter")
+    else:
+        what = said("awaiting.later")
+    return Awaiting(what, at, why)
 
 
 class PlanCounts(BaseModel):
