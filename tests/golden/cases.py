@@ -45,7 +45,9 @@ def local(text: str, zone: str) -> datetime:
 @dataclass(frozen=True)
 class Step:
     """One thing people at the operator do at ``at`` (``local``'s form), for every
-    variant of the case; ``what`` names the update, ``args`` its input by language."""
+    variant of the case; ``what`` names the update, ``args`` its input by language.
+    ``portal_receipt``: where the regime files on a portal, a person files what the
+    engine prepared and records the receipt (elsewhere nothing)."""
 
     at: str
     what: str
@@ -254,7 +256,7 @@ COMVIQ = Case(
                 },
             ),
         ),
-        Step("02-24 08:50", "approve", lambda _: {"by": "Karin Berg"}),
+        Step("02-24 08:20", "approve", lambda _: {"by": "Karin Berg"}),
         Step("02-25 10:00", "record_facts", lambda language: COMVIQ_LATER[language]),
         Step(
             "02-26 14:00",
@@ -274,7 +276,9 @@ COMVIQ = Case(
                 },
             ),
         ),
+        Step("02-27 09:00", "portal_receipt", lambda _: {"by": "Karin Berg"}),
         Step("03-02 11:00", "record_facts", lambda language: COMVIQ_ROOT_CAUSE[language]),
+        Step("03-02 11:30", "portal_receipt", lambda _: {"by": "Karin Berg"}),
     ),
     variants=(
         Variant(RegimeCode.PTS, "sv", "Europe/Stockholm", COMVIQ_OPERATOR),
@@ -391,7 +395,7 @@ YOUSEE = Case(
             },
         ),
         Step(
-            "05-28 09:00",
+            "05-27 16:00",
             "justify",
             lambda _: {
                 "by": "Jens Poulsen",
@@ -400,6 +404,7 @@ YOUSEE = Case(
                 "dialogen lagt vægt på denne rækkefølge.",
             },
         ),
+        Step("05-28 09:00", "portal_receipt", lambda _: {"by": "Jens Poulsen"}),
     ),
     variants=(Variant(RegimeCode.DK, "da", "Europe/Copenhagen", YOUSEE_OPERATOR),),
     until="05-28 12:00",
@@ -449,7 +454,10 @@ TRE = Case(
         Step(
             "07-07 17:00",
             "discover",
-            lambda _: {"by": "Växeldrift, jour", "how": "larm om ovanliga vidarekopplingar till utlandet"},
+            lambda _: {
+                "by": "Växeldrift, jour",
+                "how": "larm om ovanliga vidarekopplingar till utlandet",
+            },
         ),
         Step(
             "07-09 10:00",

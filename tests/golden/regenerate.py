@@ -16,7 +16,10 @@ byte for byte what was sent.
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
+import json
+import os
 import re
 import sys
 import tempfile
@@ -32,6 +35,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.app.engine import build_worker, relay_for
+from breachclock.domain.incident.lifecycle import pending_filing
 from breachclock.domain.incident.model import (
     Approve,
     Discover,
@@ -42,8 +46,8 @@ from breachclock.domain.incident.model import (
     OpenIncident,
     RecordReceipt,
 )
-from breachclock.domain.incident.lifecycle import pending_filing
 from breachclock.domain.regimes import Channel, regime
+from breachclock.runtime import offload
 from breachclock.runtime.temporal import start_time_skipping, workflow_id
 from tests.conftest import SmtpSink, settings_for, subject_of
 from tests.golden.cases import CASES, YEAR, Case, Step, Variant, local
@@ -51,6 +55,7 @@ from workflows.incident import IncidentWorkflow
 from workflows.messages import IncidentStart
 
 HERE = Path(__file__).parent
+DOCUMENTS = ("breachclock.domain.incident.documents",)
 
 
 class ClockPassed(Exception):
@@ -60,7 +65,9 @@ class ClockPassed(Exception):
 def reference(case: Case, variant: Variant) -> str:
     """The case's reference under this regime: the first regime's is the case's own."""
     first = case.variants[0]
-    return case.reference if variant is first else f"{case.reference}-{variant.regime.value.upper()}"
+    return (
+        case.reference if variant is first else f"{case.reference}-{variant.regime.value.upper()}"
+    )
 
 
 def folder(case: Case, variant: Variant) -> str:
@@ -102,6 +109,8 @@ class Run:
             await h.execute_update(IncidentWorkflow.justify, Justify(**args))
         elif step.what == "approve":
             await self.approve(args, now)
+        elif step.what == "portal_receipt":
+            await self.receipt(args["by"], now)
         else:
             raise ValueError(f"no such step {step.what!r}")
 
@@ -204,7 +213,7 @@ def pdf_text(pdf: bytes) -> str:
 def documents(message: Message, reference_: str) -> dict[str, str] | None:
     """A filing's documents by file name (``<n>.txt``, ``.json``, ``.pdf.txt``), or None
     for a mail that carries none of this incident's filings (a page, a takedown)."""
-    parts = {p.get_filename(): p for p in message.walk() if p.get_filename()}
+    parts = {str(p.get_filename()): p for p in message.walk() if p.get_filename()}
     pdfs = [name for name in parts if re.fullmatch(rf"{re.escape(reference_)}-\d+\.pdf", name)]
     if not pdfs:
         return None
@@ -228,7 +237,7 @@ def documents(message: Message, reference_: str) -> dict[str, str] | None:
 def decoded(part: Message) -> str:
     payload = part.get_payload(decode=True)
     assert isinstance(payload, bytes)
-    return payload.decode(part.get_content_charset() or "utf-8")
+    return payload.decode(part.get_content_charset() or "utf-8").replace("\r\n", "\n")
 
 
 async def generate(tmp: Path) -> dict[str, str]:
@@ -237,8 +246,9 @@ async def generate(tmp: Path) -> dict[str, str]:
     smtp.controller.start()
     env = await start_time_skipping()
     try:
-        for case in CASES:
-            await run_case(env, case, smtp, tmp)
+        async with offload.process_held(*DOCUMENTS):  # one worker process for every case
+            for case in CASES:
+                await run_case(env, case, smtp, tmp)
     finally:
         await env.shutdown()
         smtp.controller.stop()
@@ -262,6 +272,9 @@ def written() -> dict[str, str]:
 
 
 def main() -> int:
+    """Rewrite the golden files (a key for this run's payloads only, as the tests make)."""
+    key = base64.b64encode(os.urandom(32)).decode()
+    os.environ.setdefault("BREACHCLOCK_CODEC_KEYS", json.dumps({"golden": key}))
     with tempfile.TemporaryDirectory() as tmp:
         files = asyncio.run(generate(Path(tmp)))
     for old in set(written()) - set(files):
