@@ -502,19 +502,25 @@ class _Form:
         return tuple(alerts)
 
     def automatic(self) -> Alert:
-        """Filed at the deadline with no person's go: under whose standing authority,
-        and that the next filing confirms or corrects it."""
+        """Filed with no person's go: under whose standing authority, and that the next
+        filing confirms or corrects it. It says when it went as it did: at the deadline;
+        once the missing facts were in (a stage with no deadline); or, on a portal,
+        prepared before the deadline for a person to file (the engine files nothing there)."""
         d, w = self.d, self.w
+        if regime(d.regime).channel is Channel.PORTAL:
+            when = "_prepared"
+        else:
+            when = "_complete" if d.due_at is None else ""
         if d.owner:
             text = w(
-                "auto.text",
+                f"auto.text{when}",
                 name=d.owner,
                 role=d.owner_role or "",
                 operator=d.operator_name,
             )
         else:
-            text = w("auto.unnamed", operator=d.operator_name)
-        return Alert(w("auto.heading"), text, w("auto.follows"))
+            text = w(f"auto.unnamed{when}", operator=d.operator_name)
+        return Alert(w(f"auto.heading{when}"), text, w("auto.follows"))
 
     def confirms(self) -> Alert | None:
         """A person's filing after an automatic one: it confirms that filing (the facts
