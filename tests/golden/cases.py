@@ -276,7 +276,7 @@ COMVIQ = Case(
                 },
             ),
         ),
-        Step("02-27 09:00", "portal_receipt", lambda _: {"by": "Karin Berg"}),
+        Step("02-27 08:00", "portal_receipt", lambda _: {"by": "Karin Berg"}),
         Step("03-02 11:00", "record_facts", lambda language: COMVIQ_ROOT_CAUSE[language]),
         Step("03-02 11:30", "portal_receipt", lambda _: {"by": "Karin Berg"}),
     ),

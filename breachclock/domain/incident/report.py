@@ -421,16 +421,18 @@ class _Form:
 
     def cover(self, kind: str, order: str) -> tuple[Entry, ...]:
         d, w = self.d, self.w
+        # On a portal a person files it later: nothing is filed yet, on time or not.
+        on_portal = regime(d.regime).channel is Channel.PORTAL
+        on_time = "status.prepared_on_time" if on_portal else "status.on_time"
         status = [
             w("status.late_reason")
             if d.stage == LATE_REASON
             else w("status.late")
             if d.late_reason
-            else (w("status.no_deadline") if d.due_at is None else w("status.on_time"))
+            else (w("status.no_deadline") if d.due_at is None else w(on_time))
         ]
         if d.justification:
             status.append(w("status.justified"))
-        on_portal = regime(d.regime).channel is Channel.PORTAL
         return (
             Entry(w("cover.operator"), d.operator_name),
             Entry(

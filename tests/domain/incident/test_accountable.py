@@ -81,3 +81,10 @@ def test_a_portal_filing_prepared_on_its_own_says_a_person_files_it() -> None:
     assert "INDGIVET AUTOMATISK VED FRISTEN" not in text
     assert "ANMELDELSEN BLEV KLARGJORT AUTOMATISK INDEN FRISTEN" in text
     assert "en person indsender den på myndighedens portal" in text
+
+
+def test_a_portal_filing_does_not_say_it_was_submitted_on_time_before_anyone_submitted_it() -> None:
+    """Prepared hours before its deadline, the Danish filing's cover said "indsendt
+    rettidigt" (submitted on time); the person may file it after the deadline."""
+    cover = dict((e.label, e.value) for e in document(variant(YOUSEE, late_reason=None)).cover)
+    assert cover["Status"] == "klargjort inden fristen; indsendes på portalen"
