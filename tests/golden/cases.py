@@ -416,12 +416,18 @@ YOUSEE = Case(
 TRE_OPERATOR = {
     "BREACHCLOCK_OPERATOR": "Hi3G Access AB (Tre)",
     "BREACHCLOCK_OPERATOR_ORG_NUMBER": None,
-    "BREACHCLOCK_CONTACT_POINT": "kontakta.foretag@tre.se, +46 735 300 407",
+    "BREACHCLOCK_CONTACT_POINT": "dpo@tre.example, +46 8 000 00 00",
     "BREACHCLOCK_POLICY_OWNER": "Anna Lind",
     "BREACHCLOCK_POLICY_OWNER_ROLE": "Säkerhetschef",
 }
-"""The contact details are the ones Tre's page gives (seed 004); the people are the
-scenario's. No organisation number where the seeds give none."""
+"""The people and the contact point are the scenario's (Tre's page, seed 004, gives
+only its business customers' contact). No organisation number where the seeds give none."""
+
+TRE_SMS = (
+    "Ditt nummer fanns i en samtalslista hos ett företag vars växel hos oss utsattes för "
+    "dataintrång 2-7 juli. Du behöver inte göra något."
+)
+"""The SMS callers got, as tests/tre.py words it."""
 
 TRE = Case(
     name="tre",
@@ -492,6 +498,7 @@ TRE = Case(
                     "notified": True,
                     "means": "sms till alla nummer i samtalsloggarna",
                     "ordered_by": "Post- och telestyrelsen (PTS)",
+                    "copy_text": TRE_SMS,
                 },
             },
         ),

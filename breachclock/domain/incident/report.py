@@ -437,7 +437,7 @@ class _Form:
             Entry(w("cover.operator"), d.operator_name),
             Entry(
                 w("cover.org_number"),
-                d.operator_org_number or w("unknown"),
+                d.operator_org_number or w("not_given"),
                 unknown=d.operator_org_number is None,
             ),
             Entry(w("cover.contact"), d.contact_point),

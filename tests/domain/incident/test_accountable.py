@@ -88,3 +88,11 @@ def test_a_portal_filing_does_not_say_it_was_submitted_on_time_before_anyone_sub
     rettidigt" (submitted on time); the person may file it after the deadline."""
     cover = dict((e.label, e.value) for e in document(variant(YOUSEE, late_reason=None)).cover)
     assert cover["Status"] == "klargjort inden fristen; indsendes på portalen"
+
+
+def test_an_operator_without_an_org_number_is_not_told_it_is_not_yet_established() -> None:
+    """ "okänt – ännu inte fastställt" reads as a fact under investigation (seen in the
+    Tre golden); the operator's own number is simply not given."""
+    cover = {e.label: e for e in document(variant(COMVIQ, operator_org_number=None)).cover}
+    entry = cover["Organisationsnummer"]
+    assert entry.value == "ej angivet" and entry.unknown
