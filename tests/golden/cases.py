@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from breachclock.domain.regimes import RegimeCode
+from breachclock.domain.regimes import RegimeCode, fi
 
 YEAR = 2030
 """The year the scenarios happen in. When the real clock reaches it, raise it and
@@ -288,6 +288,7 @@ COMVIQ = Case(
             "Europe/Copenhagen",
             {**COMVIQ_OPERATOR, "BREACHCLOCK_POLICY_OWNER_ROLE": "Incidentansvarlig"},
         ),
+        Variant(fi.RECORD.code, "sv", "Europe/Stockholm", COMVIQ_OPERATOR),
     ),
     until="03-02 12:00",
 )
