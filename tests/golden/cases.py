@@ -362,12 +362,18 @@ YOUSEE = Case(
                 ),
                 "measures_taken": [
                     {
-                        "what": "fejlen rettet og oplysningerne fjernet fra Nummeroplysningen",
+                        "what": "fejlen rettet, så valget af udeladt nummer og adresse igen "
+                        "sendes med til Nummeroplysningen; de udeladte oplysninger bedt fjernet",
                         "on": f"{YEAR}-05-25",
                         "lasting": "temporary",
                     }
                 ],
                 "measures_planned": [
+                    {
+                        "what": "kontrol af, at oplysningerne ikke længere fremgår af de "
+                        "nummerdatabaser, vi kender til",
+                        "on": f"{YEAR}-05-29",
+                    },
                     {
                         "what": "flere og bedre interne kontroller ved datamigreringer",
                         "on": f"{YEAR}-09-01",
