@@ -200,9 +200,9 @@ async def run_case(env: WorkflowEnvironment, case: Case, smtp: SmtpSink, tmp: Pa
 
 
 def settle(text: str) -> str:
-    """Instants written to the minute: seconds and fractions that are the server's clock
-    running on between steps, not the scenario's (see the module's docstring)."""
-    return re.sub(r"(T\d\d:\d\d):\d\d(\.\d+)?(?=Z|[+-]\d\d:\d\d)", r"\1", text)
+    """Instants written to the minute (seconds zero, no fraction): the seconds are the
+    server's clock running on between steps, not the scenario's (the module's docstring)."""
+    return re.sub(r"(T\d\d:\d\d):\d\d(\.\d+)?(?=Z|[+-]\d\d:\d\d)", r"\1:00", text)
 
 
 def pdf_text(pdf: bytes) -> str:
