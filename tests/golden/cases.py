@@ -472,6 +472,7 @@ TRE = Case(
                 "how": "larm om ovanliga vidarekopplingar till utlandet",
             },
         ),
+        Step("07-07 18:00", "security_report", lambda _: {"by": "Anna Lind"}),
         Step(
             "07-09 10:00",
             "record_facts",
@@ -511,8 +512,15 @@ TRE = Case(
         ),
         Step("07-09 11:00", "approve", lambda _: {"by": "Anna Lind"}),
     ),
-    variants=(Variant(RegimeCode.PTS, "sv", "Europe/Stockholm", TRE_OPERATOR),),
-    until="07-09 12:00",
+    variants=(
+        Variant(
+            RegimeCode.PTS,
+            "sv",
+            "Europe/Stockholm",
+            {**TRE_OPERATOR, "BREACHCLOCK_NIS2_LANGUAGE": "sv"},
+        ),
+    ),
+    until="07-10 19:00",
 )
 
 CASES: tuple[Case, ...] = (COMVIQ, YOUSEE, TRE)

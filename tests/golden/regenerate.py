@@ -44,6 +44,7 @@ from breachclock.domain.incident.model import (
     IncidentState,
     Justify,
     OpenIncident,
+    OpenSecurityReport,
     RecordReceipt,
 )
 from breachclock.domain.regimes import Channel, regime
@@ -111,6 +112,9 @@ class Run:
             await self.approve(args, now)
         elif step.what == "portal_receipt":
             await self.receipt(args["by"], now)
+        elif step.what == "security_report":
+            request = OpenSecurityReport(aware_at=now, **args)
+            await h.execute_update(IncidentWorkflow.open_security_report, request)
         else:
             raise ValueError(f"no such step {step.what!r}")
 
@@ -211,7 +215,7 @@ def pdf_text(pdf: bytes) -> str:
 
 
 def documents(message: Message, reference_: str) -> dict[str, str] | None:
-    """A filing's documents by file name (``<n>.txt``, ``.json``, ``.pdf.txt``), or None
+    """A filing's documents by file name (``<n>-<stage>.txt``, ``.json``, ``.pdf.txt``), or None
     for a mail that carries none of this incident's filings (a page, a takedown)."""
     parts = {str(p.get_filename()): p for p in message.walk() if p.get_filename()}
     pdfs = [name for name in parts if re.fullmatch(rf"{re.escape(reference_)}-\d+\.pdf", name)]
@@ -227,10 +231,12 @@ def documents(message: Message, reference_: str) -> dict[str, str] | None:
         text = decoded(text_part)
     pdf = parts[f"{stem}.pdf"].get_payload(decode=True)
     assert isinstance(pdf, bytes)
+    data = decoded(parts[f"{stem}.json"])
+    name = f"{number}-{json.loads(data)['stage']}"  # an incident's tracks share the numbers
     return {
-        f"{number}.txt": text,
-        f"{number}.json": settle(decoded(parts[f"{stem}.json"])),
-        f"{number}.pdf.txt": pdf_text(pdf),
+        f"{name}.txt": text,
+        f"{name}.json": settle(data),
+        f"{name}.pdf.txt": pdf_text(pdf),
     }
 
 

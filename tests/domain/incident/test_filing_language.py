@@ -37,7 +37,7 @@ from breachclock.domain.incident.report import (
     subject,
 )
 from breachclock.domain.notify.delivery import CallOutcome, Counts, Status
-from breachclock.domain.regimes import RegimeCode
+from breachclock.domain.regimes import RegimeCode, regime
 from breachclock.runtime.config import Settings
 from tests.filing_cases import COMVIQ, NO_NOTICE, YOUSEE, variant
 
@@ -428,3 +428,14 @@ def test_a_campaign_that_walked_sms_first_is_filed_with_its_sms_step_and_counts(
     assert means + "e-post: 1 försök; brev till den som inget annat nådde\n" in text, text
     assert re.search(r"underrättade per sms \(leverans bekräftad\): 3\D000", text)
     assert "sms – ingen leveransrapport i tid (räknas som inte nådda): 300" in text
+
+
+def test_a_swedish_nis2_report_names_its_recipient_without_english() -> None:
+    """The NIS2 record named its recipient "CSIRT / competent authority (NIS2)", which a
+    Swedish early warning printed as it was (seen in the Tre golden); it names the body
+    whose address it sends to."""
+    nis2 = regime(RegimeCode.NIS2)
+    draft = variant(COMVIQ, regime=nis2.code, regulator=nis2.regulator, language="sv")
+    text = render_text(draft)
+    assert "Mottagare: CERT-SE" in text
+    assert "competent authority" not in text
