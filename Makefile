@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run run-sms stop test test-fast docs lint demo bench clean
+.PHONY: run run-sms stop test test-fast docs lint demo bench clean goldens
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -51,3 +51,6 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build site *.egg-info
+
+goldens: $(STAMP)
+	$(PY) -m tests.golden.regenerate

@@ -1,4 +1,5 @@
-"""Fixed filings of the two real cases, for the golden, language and PDF tests.
+"""Fixed filings of the two real cases, for the language and PDF tests (the golden
+filings come from engine runs: tests/golden).
 
 Comviq (seed 000): a migration program set "publish" on 3,300 customers who had asked
 for secret numbers; found three months later when a customer asked why. Filed to PTS

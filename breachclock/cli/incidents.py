@@ -37,6 +37,7 @@ from breachclock.domain.incident.model import (
 )
 from breachclock.domain.incident.report import FACT_LABELS, render_json, render_text
 from breachclock.domain.instants import show, zone
+from breachclock.domain.regimes import privacy_regimes
 from breachclock.runtime.terminal import printable
 from breachclock.service import incidents
 
@@ -45,7 +46,9 @@ from breachclock.service import incidents
 @reference_arg
 @click.option("--title", help="A short title (no personal data).")
 @click.option(
-    "--regime", type=click.Choice(["pts", "imy", "dk"]), help="Regulator of the report [pts]."
+    "--regime",
+    type=click.Choice([code.value for code in privacy_regimes()]),
+    help="Regulator of the report [pts].",
 )
 @input_file("JSON: title, regime and/or facts (starter.py schema open).", required=False)
 @click.option(

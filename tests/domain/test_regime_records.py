@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import click
 import pytest
 
+from breachclock.cli.incidents import open_
 from breachclock.domain.catalogue import LANGUAGES, Voice, messages
 from breachclock.domain.incident import lifecycle
 from breachclock.domain.incident.model import OpenIncident, Track
@@ -91,3 +93,12 @@ def test_an_unknown_code_is_refused_as_the_enum_refused_it() -> None:
         RegimeCode("zz")
     with pytest.raises(ValueError):
         OpenIncident(reference="ZZ-1", title="x", opened_by="y", regime="zz")  # type: ignore[arg-type]
+
+
+def test_the_cli_offers_every_regime_an_incident_may_be_opened_under() -> None:
+    """The CLI named its regimes by hand (pts, imy, dk): a record added (Finland) was
+    refused there while the console and the API took it."""
+    (option,) = [p for p in open_.params if p.name == "regime"]
+    assert isinstance(option.type, click.Choice)
+    assert sorted(option.type.choices) == sorted(c.value for c in privacy_regimes())
+    assert "fi" in option.type.choices

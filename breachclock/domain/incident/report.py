@@ -421,21 +421,23 @@ class _Form:
 
     def cover(self, kind: str, order: str) -> tuple[Entry, ...]:
         d, w = self.d, self.w
+        # On a portal a person files it later: nothing is filed yet, on time or not.
+        on_portal = regime(d.regime).channel is Channel.PORTAL
+        on_time = "status.prepared_on_time" if on_portal else "status.on_time"
         status = [
             w("status.late_reason")
             if d.stage == LATE_REASON
             else w("status.late")
             if d.late_reason
-            else (w("status.no_deadline") if d.due_at is None else w("status.on_time"))
+            else (w("status.no_deadline") if d.due_at is None else w(on_time))
         ]
         if d.justification:
             status.append(w("status.justified"))
-        on_portal = regime(d.regime).channel is Channel.PORTAL
         return (
             Entry(w("cover.operator"), d.operator_name),
             Entry(
                 w("cover.org_number"),
-                d.operator_org_number or w("unknown"),
+                d.operator_org_number or w("not_given"),
                 unknown=d.operator_org_number is None,
             ),
             Entry(w("cover.contact"), d.contact_point),
@@ -502,19 +504,25 @@ class _Form:
         return tuple(alerts)
 
     def automatic(self) -> Alert:
-        """Filed at the deadline with no person's go: under whose standing authority,
-        and that the next filing confirms or corrects it."""
+        """Filed with no person's go: under whose standing authority, and that the next
+        filing confirms or corrects it. It says when it went as it did: at the deadline;
+        once the missing facts were in (a stage with no deadline); or, on a portal,
+        prepared before the deadline for a person to file (the engine files nothing there)."""
         d, w = self.d, self.w
+        if regime(d.regime).channel is Channel.PORTAL:
+            when = "_prepared"
+        else:
+            when = "_complete" if d.due_at is None else ""
         if d.owner:
             text = w(
-                "auto.text",
+                f"auto.text{when}",
                 name=d.owner,
                 role=d.owner_role or "",
                 operator=d.operator_name,
             )
         else:
-            text = w("auto.unnamed", operator=d.operator_name)
-        return Alert(w("auto.heading"), text, w("auto.follows"))
+            text = w(f"auto.unnamed{when}", operator=d.operator_name)
+        return Alert(w(f"auto.heading{when}"), text, w("auto.follows"))
 
     def confirms(self) -> Alert | None:
         """A person's filing after an automatic one: it confirms that filing (the facts

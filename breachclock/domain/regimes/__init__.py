@@ -6,7 +6,7 @@ its line below. Stored state names a regime by its code, so a code is never rena
 
 from __future__ import annotations
 
-from breachclock.domain.regimes import dk, imy, nis2, pts
+from breachclock.domain.regimes import dk, fi, imy, nis2, pts
 from breachclock.domain.regimes.record import (
     Anchor,
     Channel,
@@ -37,7 +37,7 @@ __all__ = [
     "register",
 ]
 
-for _record in (pts.RECORD, imy.RECORD, dk.RECORD, nis2.RECORD):
+for _record in (pts.RECORD, imy.RECORD, dk.RECORD, nis2.RECORD, fi.RECORD):
     register(_record)
 
 RegimeCode.PTS = pts.RECORD.code

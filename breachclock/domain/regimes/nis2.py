@@ -1,10 +1,13 @@
-"""NIS2 art. 23: a significant security incident, reported beside the privacy report."""
+"""NIS2 art. 23: a significant security incident, reported beside the privacy report.
+
+The recipient is named as the body whose address the record sends to (CERT-SE): a
+generic "CSIRT / competent authority" was English printed into Swedish reports."""
 
 from breachclock.domain.regimes import record as r
 
 RECORD = r.Regime(
     code=r.RegimeCode.mint("nis2"),
-    regulator="CSIRT / competent authority (NIS2)",
+    regulator="CERT-SE",
     channel=r.Channel.EMAIL,
     destination="cert@cert.se",
     language="en",

@@ -14,7 +14,7 @@ from breachclock.domain.incident.model import (
     Policy,
 )
 from breachclock.domain.incident.report import build_draft, document, render_text
-from tests.filing_cases import COMVIQ, variant
+from tests.filing_cases import COMVIQ, YOUSEE, variant
 from tests.states import incident_state
 
 AWARE = datetime(2026, 2, 26, 9, 0, tzinfo=UTC)
@@ -61,3 +61,38 @@ def test_the_next_filing_confirms_an_automatic_one_or_corrects_it() -> None:
     assert "Karin Berg bekräftar uppgifterna i rapport nr 1" in same
     changed = render_text(COMVIQ)
     assert "Karin Berg rättar och kompletterar rapport nr 1" in changed
+
+
+def test_an_automatic_filing_with_no_deadline_does_not_say_it_went_at_the_deadline() -> None:
+    """The final report after the last fact came in (seen in the Comviq golden): "filed
+    at the deadline" beside "no fixed deadline" is a contradiction a case officer queries."""
+    draft = variant(COMVIQ, approved_by=None, automatic=True, due_at=None, kind=FilingKind.FINAL)
+    text = render_text(draft)
+    assert "VID TIDSFRISTEN" not in text and "vid tidsfristen" not in text
+    assert "RAPPORTEN LÄMNADES AUTOMATISKT NÄR UPPGIFTERNA VAR KOMPLETTA" in text
+    assert "stående fullmakt som Karin Berg (Incidentansvarig)" in text
+
+
+def test_a_portal_filing_prepared_on_its_own_says_a_person_files_it() -> None:
+    """The Danish filing the engine prepares hours before the deadline is not filed by
+    the engine: a person files it on the portal (seen in the Comviq golden for Denmark)."""
+    draft = variant(YOUSEE, approved_by=None, automatic=True)
+    text = render_text(draft)
+    assert "INDGIVET AUTOMATISK VED FRISTEN" not in text
+    assert "ANMELDELSEN BLEV KLARGJORT AUTOMATISK INDEN FRISTEN" in text
+    assert "en person indsender den på myndighedens portal" in text
+
+
+def test_a_portal_filing_does_not_say_it_was_submitted_on_time_before_anyone_submitted_it() -> None:
+    """Prepared hours before its deadline, the Danish filing's cover said "indsendt
+    rettidigt" (submitted on time); the person may file it after the deadline."""
+    cover = dict((e.label, e.value) for e in document(variant(YOUSEE, late_reason=None)).cover)
+    assert cover["Status"] == "klargjort inden fristen; indsendes på portalen"
+
+
+def test_an_operator_without_an_org_number_is_not_told_it_is_not_yet_established() -> None:
+    """ "okänt – ännu inte fastställt" reads as a fact under investigation (seen in the
+    Tre golden); the operator's own number is simply not given."""
+    cover = {e.label: e for e in document(variant(COMVIQ, operator_org_number=None)).cover}
+    entry = cover["Organisationsnummer"]
+    assert entry.value == "ej angivet" and entry.unknown
