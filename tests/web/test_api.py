@@ -171,8 +171,15 @@ async def test_every_incident_route_answers_and_refuses_as_the_cli_does(
         )
         assert closed.status_code == 200, closed.text
 
-        register = (await api.get("/api/incidents", params={"filter": "closed"})).json()
-        assert ref in [r["reference"] for r in register["rows"]]
+        register = (
+            await api.get(
+                "/api/incidents", params={"filter": "closed"}, headers={"accept-language": "sv"}
+            )
+        ).json()
+        row = next(r for r in register["rows"] if r["reference"] == ref)
+        assert row["state"] == "closed" and row["labels"]["state"] == "stängd"
+        assert register["columns"]["measures_taken"] == "Vidtagna åtgärder", "LEK 8:9"
+        assert row["aware_at"] and row["reported"] is False, "registered though never reported"
         paged = (await api.get("/api/incidents", params={"limit": 1, "offset": 0})).json()
         assert len(paged["rows"]) == 1 and paged["limit"] == 1
         refused(await api.get("/api/incidents", params={"limit": 0}), 422, "limit")
