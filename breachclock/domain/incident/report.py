@@ -355,6 +355,20 @@ def document(draft: ReportDraft) -> Document:
     )
 
 
+COVER_TEXT = 600
+"""Characters of a person's text the cover shows (the late reason): the cover stays
+one page; the whole text follows on the next."""
+
+
+def cover_text(text: str, w: Voice) -> str:
+    """``text`` as the cover shows it: whole, or its first ``COVER_TEXT`` characters up to
+    a word's end, and where the rest is."""
+    if len(text) <= COVER_TEXT:
+        return text
+    cut = text[:COVER_TEXT].rsplit(maxsplit=1)[0]
+    return f"{cut} … ({w('cover.continued')})"
+
+
 class _Form:
     """The fields of one filing, each worded, in the order its regulator's form has."""
 
@@ -431,7 +445,13 @@ class _Form:
         if d.justification:
             status.append(w("status.justified"))
         on_portal = regime(d.regime).channel is Channel.PORTAL
+        why = (Entry(w("late.reason"), cover_text(d.late_reason, w)),) if d.late_reason else ()
         return (
+            # The law the filing is made under (``filing.regime_basis@<regime>``): PTS's
+            # form rests on LEK (2022:482) and Regulation 611/2013 (seed 003); the Danish
+            # authority names 611/2013 under Directive 2002/58/EC
+            # (https://erhvervsstyrelsen.dk/brud-p%C3%A5-persondatasikkerheden).
+            Entry(w("cover.regime"), w("regime_basis")),
             Entry(w("cover.operator"), d.operator_name),
             Entry(
                 w("cover.org_number"),
@@ -450,6 +470,7 @@ class _Form:
             Entry(w("cover.prepared" if on_portal else "cover.sent"), w.when(d.drafted_at)),
             Entry(w("cover.due"), w.when(d.due_at)),
             Entry(w("cover.status"), "; ".join(status)),
+            *why,
             Entry(w("cover.accountable"), self.accountable() or w("accountable.unnamed")),
         )
 
