@@ -7,9 +7,9 @@ German). Fewer languages, fewer models. It runs in low-accuracy mode (trigram mo
 only): measured here, 28 MB and about a second to load, against 200 MB and 15 s or more
 under load for the high-accuracy models, and it agreed with them on the texts of the
 seed cases but for the short Scandinavian ones the check does not judge. Detection is
-CPU work (milliseconds per text, 70 ms for 23,000 characters), so callers run it in the
-worker process (``offload.in_process``), never on an event loop that fires timers; the
-models load there once, on first use.
+CPU work that holds the GIL (milliseconds per text, 70 ms for 23,000 characters), so
+callers run it in the engine's worker process (``offload.off_loop``), never on an event
+loop that fires timers; the models load there once, on first use.
 """
 
 from __future__ import annotations

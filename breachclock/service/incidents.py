@@ -43,7 +43,7 @@ from breachclock.domain.problems import Problem
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.language import languages_of
 from breachclock.runtime.links import AckLink, BadLink, key_for, verify
-from breachclock.runtime.offload import in_process
+from breachclock.runtime.offload import off_loop
 from breachclock.runtime.receipts import RECEIPT_LIMIT, NotAReceipt, keep_receipt
 from breachclock.service.engine import Engine, Invalid, Refused
 from breachclock.service.readmodel import page_of
@@ -180,11 +180,11 @@ def files_now(state: IncidentState, approval: Approve) -> bool:
 
 async def other_language(facts: Facts, language: str) -> list[Problem]:
     """A warning for each free text of ``facts`` in another language than ``language``;
-    the detection runs in the worker process (CPU work, off the event loop)."""
+    the detection is CPU work holding the GIL: the engine's worker process runs it."""
     texts = language_check.free_texts(facts)
     if not texts:
         return []
-    found = await in_process(languages_of, [text for _, text in texts])
+    found = await off_loop(languages_of, [text for _, text in texts])
     findings = (Finding(f, t, lang) for (f, t), lang in zip(texts, found, strict=True))
     return language_check.foreign(findings, language)
 
