@@ -982,7 +982,10 @@ def render_json(draft: ReportDraft) -> str:
     recorded), instants with the operator's offset, and the filing's words for them."""
     tz = zone(draft.zone)
     doc = document(draft)
-    data: dict[str, Any] = draft.model_dump(mode="json")
+    # Which facts an approver let go in another language is the operator's record.
+    data: dict[str, Any] = draft.model_dump(
+        mode="json", exclude={"previous_filings": {"__all__": {"language_override"}}}
+    )
     data["language"] = draft.words
     data["due_at"] = iso_local(draft.due_at, tz)
     data["drafted_at"] = iso_local(draft.drafted_at, tz)
