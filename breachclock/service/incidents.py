@@ -158,7 +158,7 @@ async def approve(
     )
     if files_now(state, approval):  # else the engine refuses it, or answers with its filing
         language = lifecycle.filing_language(state, track or state.regime)
-        warnings = await other_language(state.facts, language)
+        warnings = await other_language(state.facts, language, late_reason)
         if warnings and not other_language_ok:
             raise Invalid(*warnings)
         fields = language_check.overridden(warnings) or None
@@ -178,10 +178,13 @@ def files_now(state: IncidentState, approval: Approve) -> bool:
     return lifecycle.filing_for(state, index, approval.filing, approval.facts_version) is None
 
 
-async def other_language(facts: Facts, language: str) -> list[Problem]:
-    """A warning for each free text of ``facts`` in another language than ``language``;
-    the detection is CPU work holding the GIL: the engine's worker process runs it."""
-    texts = language_check.free_texts(facts)
+async def other_language(
+    facts: Facts, language: str, late_reason: str | None = None
+) -> list[Problem]:
+    """A warning for each free text of ``facts`` (and of ``late_reason``, typed with the
+    approval) in another language than ``language``. The detection holds the GIL: it
+    runs off the event loop (``off_loop``)."""
+    texts = language_check.free_texts(facts, late_reason)
     if not texts:
         return []
     found = await off_loop(languages_of, [text for _, text in texts])

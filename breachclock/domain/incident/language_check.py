@@ -47,10 +47,11 @@ class Finding(NamedTuple):
     language: str | None
 
 
-def free_texts(facts: Facts) -> list[tuple[str, str]]:
-    """Each free text of ``facts`` a filing carries as typed, long enough to judge, by
-    field, cut to ``JUDGED_CHARS``."""
-    found: list[tuple[str, str | None]] = [(f"facts.{n}", getattr(facts, n)) for n in TEXTS]
+def free_texts(facts: Facts, late_reason: str | None = None) -> list[tuple[str, str]]:
+    """Each free text of ``facts`` (and the ``late_reason`` typed at approval) that a
+    filing carries as typed, long enough to judge, by field, cut to ``JUDGED_CHARS``."""
+    found: list[tuple[str, str | None]] = [("late_reason", late_reason)]
+    found += [(f"facts.{n}", getattr(facts, n)) for n in TEXTS]
     if facts.occurred:
         found.append(("facts.occurred.how", facts.occurred.how))
     for name in LISTS:
@@ -112,8 +113,9 @@ def _close(finding: Finding, language: str) -> bool:
 
 
 def top(field: str) -> str:
-    """The fact a field path is part of (``facts.measures_taken.0.what``: ``measures_taken``)."""
-    return field.split(".")[1]
+    """The fact a field path is part of (``facts.measures_taken.0.what``: ``measures_taken``;
+    ``late_reason``: itself)."""
+    return field.removeprefix("facts.").split(".")[0]
 
 
 def overridden(problems: Iterable[Problem]) -> list[str]:

@@ -22,8 +22,8 @@ from tests.filing_cases import COMVIQ, YOUSEE
 from tests.problems import said
 
 
-def problems(facts: Facts, language: str) -> list[Problem]:
-    texts = free_texts(facts)
+def problems(facts: Facts, language: str, late_reason: str | None = None) -> list[Problem]:
+    texts = free_texts(facts, late_reason)
     found = languages_of([t for _, t in texts])
     return foreign(
         (Finding(f, t, lang) for (f, t), lang in zip(texts, found, strict=True)), language
@@ -66,6 +66,12 @@ def test_english_in_a_swedish_filing_is_found_beside_each_field() -> None:
         ),
     ]
     assert overridden(problems(english, "sv")) == ["circumstances", "measures_taken"]
+    late = "the relay refused the report until after the deadline had passed"
+    assert said(problems(COMVIQ.facts, "sv", late)[0]) == (
+        "approve.other_language",
+        "late_reason",
+        {"name": "late_reason", "found": "en", "filing": "sv"},
+    ), "the late reason typed with the approval, too"
     assert warnings(english, "en") != [], "the Swedish texts in an English filing, in turn"
 
 
