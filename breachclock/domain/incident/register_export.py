@@ -29,6 +29,8 @@ CODED: dict[str, str] = {
     "root_cause": "filing.cause",
 }
 """Columns holding codes, and the catalogue prefix of their words."""
+LABELLED = (*CODED, "never_filed")
+"""Columns with a ``.label`` beside them in CSV."""
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -46,14 +48,21 @@ def labels(row: RegisterRow, voice: Voice) -> dict[str, str | list[str]]:
             found[name] = [voice.value(prefix, v) for v in value]
         elif value is not None:
             found[name] = voice.value(prefix, value)
+    found["never_filed"] = [report_words(code, voice) for code in row.never_filed]
     return found
+
+
+def report_words(code: str, voice: Voice) -> str:
+    """A report never filed (``pts:supplementary_report``): its regulator and stage."""
+    regime, _, stage = code.partition(":")
+    return f"{voice.value('regime', regime)}: {voice.value('stage', stage)}"
 
 
 def csv_text(rows: Iterable[RegisterRow], voice: Voice) -> str:
     """The register as CSV: a header of codes, each coded column followed by its words,
     instants in the reader's zone with their offset, lists one item a line."""
     header = [
-        c for name in COLUMNS for c in ((name, f"{name}.label") if name in CODED else (name,))
+        c for name in COLUMNS for c in ((name, f"{name}.label") if name in LABELLED else (name,))
     ]
     out = io.StringIO()
     writer = csv.DictWriter(out, header)
@@ -63,7 +72,7 @@ def csv_text(rows: Iterable[RegisterRow], voice: Voice) -> str:
         cells: dict[str, Any] = {}
         for name in COLUMNS:
             cells[name] = _text(getattr(row, name), voice)
-            if name in CODED:
+            if name in LABELLED:
                 cells[f"{name}.label"] = _text(words.get(name), voice)
         writer.writerow({k: safe_cell(v) for k, v in cells.items()})
     return out.getvalue()

@@ -77,6 +77,13 @@ def test_the_csv_has_stable_codes_the_readers_words_and_no_formula() -> None:
     assert cells["first_filed_at"] == (T0 + 30 * HOUR).astimezone(SV.tz).isoformat()
     assert cells["reported"] == "true" and cells["late_filings"] == "1"
     assert all(not c.startswith(("=", "+", "-", "@")) for c in line)
+    given_up = new_state()
+    given_up.discovery = Discover(at=T0, by="On-call", how="a customer asked")
+    given_up.closure = Closure(at=T0 + HOUR, by="M", reason="handed over")
+    (_, unfiled) = csv.reader(io.StringIO(csv_text([closed_row(given_up)], SV)))
+    never = dict(zip(header, unfiled, strict=True))
+    assert never["never_filed"].splitlines()[0] == "pts:initial_report"
+    assert never["never_filed.label"].splitlines()[0] == "PTS: " + SV("stage.initial_report")
     danish = dict(zip(*csv.reader(io.StringIO(csv_text([row], DA))), strict=True))
     assert danish["state.label"] == DA("incident_state.closed") != cells["state.label"]
 
