@@ -391,6 +391,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             missing=draft.missing,
             facts_version=draft.facts_version,
             approved_by=track.approve.by if track.approve else None,
+            language_override=(track.approve.language_override or []) if track.approve else [],
         )
         self._measure_filing(step.regime_index, filing)
         lifecycle.record_filing(self.state, step.regime_index, filing)
@@ -737,6 +738,14 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             track.approve = approval
             track.approve_at = workflow.now()
             self._changed = True
+            if approval.language_override:  # (no approval before it carried one)
+                stage = approval.filing or ""
+                fields = approval.language_override
+                self._note(
+                    workflow.now(),
+                    said("timeline.language_override", stage=stage, fields=fields),
+                    approval.by,
+                )
         try:
             await workflow.wait_condition(
                 lambda: filed() is not None or track.prepared is not None, timeout=APPROVE_WAIT

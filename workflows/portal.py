@@ -53,8 +53,8 @@ class PortalFiling(IncidentBase):
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=PREPARE_ATTEMPTS,
         )
-        approved_by = track.approve.by if track.approve else None
-        track.prepared = portal.prepared(draft, workflow.now(), receipt.message_id, approved_by)
+        approval = track.approve
+        track.prepared = portal.prepared(draft, workflow.now(), receipt.message_id, approval)
         track.approve = None
         track.approve_at = None
         track.last_error = None

@@ -145,15 +145,26 @@ async def event(reference: str, at: str, what: str, how_established: str, by: st
     "(initial_report, supplementary_report, …, correction).",
 )
 @click.option("--late-reason", help="Why the filing is late, when it is.")
+@click.option(
+    "--other-language-ok",
+    is_flag=True,
+    help="File free text written in another language than the filing's as it is "
+    "(recorded); without it, such text is refused.",
+)
 @track_option
 @by_option
 @run
 async def approve(
-    reference: str, filing: str, late_reason: str | None, track: str | None, by: str
+    reference: str,
+    filing: str,
+    late_reason: str | None,
+    other_language_ok: bool,
+    track: str | None,
+    by: str,
 ) -> None:
     """File the pending report now (approving the same filing again files nothing)."""
     result = await incidents.approve(
-        engine(), reference, by, filing, late_reason, track_code(track)
+        engine(), reference, by, filing, late_reason, track_code(track), other_language_ok
     )
     click.echo(printable(say(result)))
 

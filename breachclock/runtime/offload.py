@@ -141,6 +141,16 @@ async def in_process(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise WorkerProcessLost(str(err)) from None
 
 
+async def off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` (pure-Python CPU work, holding the GIL) where it holds up no timer:
+    in the worker process where an engine holds one (``process_held``), else, in a
+    short-lived client (a CLI command, with nothing else on its loop), on a thread,
+    rather than spawning a process for one call."""
+    if _holders > 0:
+        return await in_process(fn, *args)
+    return await in_thread(fn, *args)
+
+
 def _import(module: str) -> None:
     importlib.import_module(module)
 

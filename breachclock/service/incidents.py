@@ -19,12 +19,14 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from breachclock.domain.ids import workflow_id
-from breachclock.domain.incident import lifecycle
+from breachclock.domain.incident import checks, language_check, lifecycle
+from breachclock.domain.incident.language_check import Finding
 from breachclock.domain.incident.model import (
     Acknowledge,
     Approve,
     Close,
     Discover,
+    Facts,
     FactsPatch,
     IncidentState,
     Justify,
@@ -37,10 +39,13 @@ from breachclock.domain.incident.model import (
 from breachclock.domain.incident.report import ReportDraft, build_draft
 from breachclock.domain.instants import far_ahead_problem, zone
 from breachclock.domain.notify.delivery import Counts
+from breachclock.domain.problems import Problem
 from breachclock.domain.regimes import RegimeCode
+from breachclock.runtime.language import languages_of
 from breachclock.runtime.links import AckLink, BadLink, key_for, verify
+from breachclock.runtime.offload import off_loop
 from breachclock.runtime.receipts import RECEIPT_LIMIT, NotAReceipt, keep_receipt
-from breachclock.service.engine import Engine, Refused
+from breachclock.service.engine import Engine, Invalid, Refused
 from breachclock.service.readmodel import page_of
 from breachclock.service.register import TITLE
 from workflows.incident import IncidentWorkflow
@@ -131,10 +136,15 @@ async def approve(
     filing: str,
     late_reason: str | None = None,
     track: RegimeCode | None = None,
+    other_language_ok: bool = False,
 ) -> ApproveResult:
     """File the named filing now; approving the same filing again files nothing. The
     approval carries the facts version it was given on, so newer facts may be filed
-    again (a further partial report, a correction)."""
+    again (a further partial report, a correction).
+
+    Free text in another language than the filing's is refused, field by field, unless
+    the approver says ``other_language_ok``: then the approval names those facts, and
+    the incident records them (its timeline, the filing)."""
     state = await engine.state(reference)
     if track is None:  # a stage only one regulator has (early_warning) names its track
         track = lifecycle.track_of_stage(state, filing)
@@ -146,8 +156,40 @@ async def approve(
         late_reason=late_reason,
         track=track,
     )
+    if files_now(state, approval):  # else the engine refuses it, or answers with its filing
+        language = lifecycle.filing_language(state, track or state.regime)
+        warnings = await other_language(state.facts, language, late_reason)
+        if warnings and not other_language_ok:
+            raise Invalid(*warnings)
+        fields = language_check.overridden(warnings) or None
+        approval = approval.model_copy(update={"language_override": fields})
     result: ApproveResult = await engine.update(reference, IncidentWorkflow.approve, approval)
     return result
+
+
+def files_now(state: IncidentState, approval: Approve) -> bool:
+    """``approval`` would make its filing (the engine would neither refuse it nor answer
+    with the filing it made already)."""
+    if checks.approval_problem(state, approval, datetime.now(UTC)) is not None:
+        return False
+    track = state.track(approval.track)
+    assert track is not None and approval.filing is not None
+    index = state.tracks.index(track)
+    return lifecycle.filing_for(state, index, approval.filing, approval.facts_version) is None
+
+
+async def other_language(
+    facts: Facts, language: str, late_reason: str | None = None
+) -> list[Problem]:
+    """A warning for each free text of ``facts`` (and of ``late_reason``, typed with the
+    approval) in another language than ``language``. The detection holds the GIL: it
+    runs off the event loop (``off_loop``)."""
+    texts = language_check.free_texts(facts, late_reason)
+    if not texts:
+        return []
+    found = await off_loop(languages_of, [text for _, text in texts])
+    findings = (Finding(f, t, lang) for (f, t), lang in zip(texts, found, strict=True))
+    return language_check.foreign(findings, language)
 
 
 async def justify(engine: Engine, reference: str, justification: Justify) -> Answer:

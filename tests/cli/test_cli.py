@@ -164,7 +164,11 @@ async def test_cli_walkthrough(
         refused = await cli("approve", ref, "--filing", "supplementary_report")
         assert refused.returncode == 1
         assert "the pending filing is the initial report" in refused.stderr
-        done = await cli("approve", ref, "--filing", "initial_report", "--by", "Manager")
+        english = await cli("approve", ref, "--filing", "initial_report", "--by", "Manager")
+        assert english.returncode == 1 and not smtp.to("incidentrapport@pts.se")
+        assert "is written in English but the filing is in Swedish" in english.stderr
+        assert "(facts.circumstances)" in english.stderr
+        done = await cli(*english.args[2:], "--other-language-ok")
         assert done.returncode == 0 and "filing no. 1 sent" in done.stdout
         assert len(smtp.to("incidentrapport@pts.se")) == 1
 

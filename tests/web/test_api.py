@@ -85,8 +85,10 @@ async def test_every_incident_route_answers_and_refuses_as_the_cli_does(
             f"/api/incidents/{ref}/facts", json={"changes": {"affected_count": -3}}
         )
         refused(bad, 422, "affected_count")
+        english = "A migration program set 'publish' on customers who asked for secret numbers."
         facts = await api.post(
-            f"/api/incidents/{ref}/facts", json={"changes": {"affected_count": 3300}}
+            f"/api/incidents/{ref}/facts",
+            json={"changes": {"affected_count": 3300, "circumstances": english}},
         )
         assert facts.status_code == 200 and "affected_count" not in facts.json()["missing"]
 
@@ -107,10 +109,24 @@ async def test_every_incident_route_answers_and_refuses_as_the_cli_does(
         pdf = await api.get(f"/api/incidents/{ref}/report", params={"format": "pdf"})
         assert pdf.content.startswith(b"%PDF")
 
-        approved = await api.post(f"/api/incidents/{ref}/approvals", json={})
+        foreign = await api.post(f"/api/incidents/{ref}/approvals", json={})
+        refused(foreign, 422, "facts.circumstances: the text under", "English", "Swedish")
+        (warning,) = foreign.json()["errors"]
+        assert warning["code"] == "approve.other_language"
+        assert warning["pointer"] == "/facts/circumstances"
+        approved = await api.post(
+            f"/api/incidents/{ref}/approvals", json={"other_language_ok": True}
+        )
         assert approved.status_code == 200, approved.text
         assert approved.json()["filed"]["number"] == 1
+        assert approved.json()["filed"]["language_override"] == ["circumstances"]
         await w.h.wait_for(lambda: any(ref in str(m["Subject"]) for m in w.h.smtp.messages))
+        overridden = [
+            e
+            for e in (await api.get(f"/api/incidents/{ref}/timeline")).json()
+            if "despite text in another language" in e["what"]
+        ]
+        assert [e["by"] for e in overridden] == ["manager-bot"], "who, when, which facts"
 
         short = await api.post(f"/api/incidents/{ref}/justification", json={"text": "too short"})
         refused(short, 422, "text")
@@ -171,8 +187,15 @@ async def test_every_incident_route_answers_and_refuses_as_the_cli_does(
         )
         assert closed.status_code == 200, closed.text
 
-        register = (await api.get("/api/incidents", params={"filter": "closed"})).json()
-        assert ref in [r["reference"] for r in register["rows"]]
+        register = (
+            await api.get(
+                "/api/incidents", params={"filter": "closed"}, headers={"accept-language": "sv"}
+            )
+        ).json()
+        row = next(r for r in register["rows"] if r["reference"] == ref)
+        assert row["state"] == "closed" and row["labels"]["state"] == "stängd"
+        assert register["columns"]["measures_taken"] == "Vidtagna åtgärder", "LEK 8:9"
+        assert row["aware_at"] and row["reported"] is False, "registered though never reported"
         paged = (await api.get("/api/incidents", params={"limit": 1, "offset": 0})).json()
         assert len(paged["rows"]) == 1 and paged["limit"] == 1
         refused(await api.get("/api/incidents", params={"limit": 0}), 422, "limit")

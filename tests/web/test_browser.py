@@ -475,8 +475,9 @@ async def test_the_comviq_case_from_the_console_only_by_three_roles(
         await manager.fill("input[name='measures_planned.on'] >> nth=0", "2027-01-15")
         await manager.click("#facts-card form > button")
         await expect(manager.locator("#facts-result")).to_contain_text("Saved")
-        await approve(manager, "initial report")
+        await approve(manager, "initial report", refused_first=True)
         await w.h.wait_for(lambda: len(mails(ref, "1")) >= 1, 20)
+        assert (await w.app.state.engine.state(ref)).filings[0].language_override
 
         await manager.goto(f"{base}/incidents/{ref}?tab=people")
         await manager.set_input_files("#f-people", str(EXAMPLES / "affected.csv"))
@@ -547,8 +548,10 @@ async def test_the_comviq_case_from_the_console_only_by_three_roles(
         assert not errors, errors
 
 
-async def approve(page: Page, stage: str) -> None:
-    """Show the draft, read it, approve it: the filing goes."""
+async def approve(page: Page, stage: str, refused_first: bool = False) -> None:
+    """Show the draft, read it, approve it: the filing goes. The facts are English in a
+    Swedish filing: the draft warns, and the person approves anyway (``refused_first``:
+    after trying without, which puts each warning beside its field in the facts card)."""
     reference = page.url.split("/incidents/")[1].split("?")[0]
     await page.goto(page.url.split("/incidents/")[0] + f"/incidents/{reference}?tab=report")
     for _ in range(40):  # a filing the engine has just made due may take a moment to show
@@ -558,5 +561,11 @@ async def approve(page: Page, stage: str) -> None:
             break
     await expect(page.locator("#draft")).to_contain_text(stage)
     await expect(page.locator("#draft-text")).to_contain_text(reference)
+    await expect(page.locator("#other-language")).to_contain_text("English")
+    if refused_first:
+        await page.click("#draft form button")
+        beside = page.locator("#err-circumstances")
+        await expect(beside).to_contain_text("English but the filing is in Swedish")
+    await page.check("#other-language input[name=other_language_ok]")
     await page.click("#draft form button")
     await expect(page.locator("#approve-result .ok")).to_be_visible(timeout=15_000)

@@ -13,7 +13,10 @@ from activities.api import Purge
 from activities.retention import RetentionActivities
 from breachclock.runtime.store import open_notify_store, open_store
 from breachclock.runtime.store.records import Kept
+from breachclock.service.engine import Engine
+from breachclock.service.register import register
 from tests.conftest import SmtpSink, harness, settings_for
+from tests.domain.incident.test_register_export import comviq_closed
 from tests.notify_support import people
 from workflows.retention import SCHEDULE_ID, RetentionWorkflow, ensure_schedule
 
@@ -66,3 +69,21 @@ async def test_the_sweep_is_an_hourly_schedule_running_the_retention_workflow(
         )
         await h.client.get_schedule_handle(SCHEDULE_ID).delete()
     assert swept.incidents == []
+
+
+async def test_a_closed_incidents_register_row_keeps_its_facts_past_the_retention(
+    tmp_path: Path, smtp: SmtpSink
+) -> None:
+    """The export's row of a closed incident (facts, effects, measures) comes from the
+    register, which the retention leaves alone, whatever became of its workflow."""
+    engine = Engine(settings_for(tmp_path, smtp))
+    state = comviq_closed()
+    assert state.closure is not None
+    async with engine.records() as records, engine.people() as crowd:
+        await records.register(state.reference, state.closure.at, state.model_dump_json())
+        sweep = RetentionActivities(records, crowd, timedelta(days=90), None)
+        purged = await sweep.purge_expired(Purge(now=state.closure.at + timedelta(days=91)))
+    assert purged.incidents == [state.reference]
+    (row,) = (await register(engine)).complete()
+    assert row.state == "closed" and row.measures_taken == state.facts.measures_taken
+    assert row.affected_count == state.facts.affected_count and row.reported

@@ -202,6 +202,17 @@ class FactsPatch(InputModel):
         return checked.model_dump(mode="json", include=set(value))
 
 
+TEXT_FACTS: tuple[str, ...] = (
+    "circumstances",
+    "location_and_media",
+    "root_cause_detail",
+    "subscriber_effect",
+    "potential_consequences",
+    "other_providers",
+    "cross_border",
+)
+"""The facts a person writes as paragraphs of text (a filing carries them as typed)."""
+
 REQUIRED_FACTS: tuple[str, ...] = (
     "occurred",
     "affected_count",
@@ -289,6 +300,11 @@ class Approve(InputModel):
     partial report, a correction); the same one is answered with its filing."""
     late_reason: Text | None = None
     track: RegimeCode | None = None
+    language_override: (
+        Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=LIST_ITEMS)] | None
+    ) = None
+    """The facts whose text the approver lets go in another language than the filing's
+    (the check's warnings, overridden): recorded in the timeline and the filing."""
 
 
 class RecordReceipt(InputModel):
@@ -416,6 +432,9 @@ class Filing(BaseModel):
     missing: list[str]
     facts_version: int
     approved_by: str | None = None
+    language_override: list[str] = Field(default_factory=list)
+    """The facts its approver let go in another language than its own (the timeline
+    says when)."""
     receipt: PortalReceipt | None = None
     """A filing made on a portal by a person: the receipt they recorded (``sent_at`` is
     the receipt's time)."""

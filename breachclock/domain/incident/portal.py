@@ -12,6 +12,7 @@ from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.checks import future_problem
 from breachclock.domain.incident.lifecycle import filing_language, is_late
 from breachclock.domain.incident.model import (
+    Approve,
     Filing,
     IncidentState,
     PortalReceipt,
@@ -22,9 +23,10 @@ from breachclock.domain.incident.report import ReportDraft
 from breachclock.domain.problems import Problem, problem
 
 
-def prepared(draft: ReportDraft, at: datetime, message_id: str, approved_by: str | None) -> Filing:
+def prepared(draft: ReportDraft, at: datetime, message_id: str, approval: Approve | None) -> Filing:
     """The filing ``draft`` as prepared for the portal at ``at`` (``message_id``: the page
-    that carried its documents to the people who file it)."""
+    that carried its documents to the people who file it), on ``approval`` (None: the
+    engine's own, at the deadline)."""
     return Filing(
         number=draft.number,
         regime=draft.regime,
@@ -39,7 +41,8 @@ def prepared(draft: ReportDraft, at: datetime, message_id: str, approved_by: str
         justification=draft.justification,
         missing=draft.missing,
         facts_version=draft.facts_version,
-        approved_by=approved_by,
+        approved_by=approval.by if approval else None,
+        language_override=(approval.language_override or []) if approval else [],
     )
 
 

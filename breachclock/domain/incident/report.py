@@ -355,6 +355,20 @@ def document(draft: ReportDraft) -> Document:
     )
 
 
+COVER_TEXT = 600
+"""Characters of a person's text the cover shows (the late reason): the cover stays
+one page; the whole text follows on the next."""
+
+
+def cover_text(text: str, w: Voice) -> str:
+    """``text`` as the cover shows it: whole, or its first ``COVER_TEXT`` characters up to
+    a word's end, and where the rest is."""
+    if len(text) <= COVER_TEXT:
+        return text
+    cut = text[:COVER_TEXT].rsplit(maxsplit=1)[0]
+    return f"{cut} … ({w('cover.continued')})"
+
+
 class _Form:
     """The fields of one filing, each worded, in the order its regulator's form has."""
 
@@ -433,7 +447,13 @@ class _Form:
         ]
         if d.justification:
             status.append(w("status.justified"))
+        why = (Entry(w("late.reason"), cover_text(d.late_reason, w)),) if d.late_reason else ()
         return (
+            # The law the filing is made under (``filing.regime_basis@<regime>``): PTS's
+            # form rests on LEK (2022:482) and Regulation 611/2013 (seed 003); the Danish
+            # authority names 611/2013 under Directive 2002/58/EC
+            # (https://erhvervsstyrelsen.dk/brud-p%C3%A5-persondatasikkerheden).
+            Entry(w("cover.regime"), w("regime_basis")),
             Entry(w("cover.operator"), d.operator_name),
             Entry(
                 w("cover.org_number"),
@@ -452,6 +472,7 @@ class _Form:
             Entry(w("cover.prepared" if on_portal else "cover.sent"), w.when(d.drafted_at)),
             Entry(w("cover.due"), w.when(d.due_at)),
             Entry(w("cover.status"), "; ".join(status)),
+            *why,
             Entry(w("cover.accountable"), self.accountable() or w("accountable.unnamed")),
         )
 
@@ -969,7 +990,10 @@ def render_json(draft: ReportDraft) -> str:
     recorded), instants with the operator's offset, and the filing's words for them."""
     tz = zone(draft.zone)
     doc = document(draft)
-    data: dict[str, Any] = draft.model_dump(mode="json")
+    # Which facts an approver let go in another language is the operator's record.
+    data: dict[str, Any] = draft.model_dump(
+        mode="json", exclude={"previous_filings": {"__all__": {"language_override"}}}
+    )
     data["language"] = draft.words
     data["due_at"] = iso_local(draft.due_at, tz)
     data["drafted_at"] = iso_local(draft.drafted_at, tz)

@@ -43,6 +43,9 @@ class ApproveRequest(BaseModel):
     """The stage to file (``initial_report``); unset: the one pending."""
     late_reason: str | None = None
     track: RegimeCode | None = None
+    other_language_ok: bool = False
+    """File free text in another language than the filing's as it is (without it,
+    such text is refused, 422, a problem per field); the facts let go are recorded."""
 
 
 @router.post("/incidents/{reference}/approvals", response_model=ApproveResult)
@@ -59,7 +62,13 @@ async def approve_route(
         filing = (await incidents.draft(engine, reference, approval.track)).stage
     async with keyed(request, key) as engine:
         return await incidents.approve(
-            engine, reference, who.name, filing, approval.late_reason, approval.track
+            engine,
+            reference,
+            who.name,
+            filing,
+            approval.late_reason,
+            approval.track,
+            approval.other_language_ok,
         )
 
 

@@ -3,15 +3,14 @@ the register, an incident's status, timeline and audit log."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from breachclock.domain.incident import notification_views, views
+from breachclock.domain.catalogue import Voice
+from breachclock.domain.incident import notification_views, register_export, views
 from breachclock.domain.incident.model import (
     Acknowledge,
     Close,
@@ -39,7 +38,7 @@ from breachclock.web.api.common import (
     parse,
     request_model,
 )
-from breachclock.web.problems import REFUSALS
+from breachclock.web.problems import REFUSALS, language_of
 from workflows.messages import Discovered
 
 router = APIRouter(tags=["incidents"], responses=REFUSALS)
@@ -62,11 +61,18 @@ class Missing(BaseModel):
     """What a complete report still lacks."""
 
 
+class LabelledRow(RegisterRow):
+    labels: dict[str, str | list[str]] = Field(default_factory=dict)
+    """The coded values' words in the reader's language (``state``, ``root_cause``…)."""
+
+
 class RegisterPage(BaseModel):
     total: int
     offset: int
     limit: int
-    rows: list[RegisterRow]
+    columns: dict[str, str] = Field(default_factory=dict)
+    """Each column's code and its label in the reader's language."""
+    rows: list[LabelledRow]
 
 
 @router.post("/incidents", status_code=201, response_model=Opened)
@@ -187,12 +193,22 @@ async def list_route(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RegisterPage:
-    """The register, most urgent first (LEK 8:9)."""
+    """The register, most urgent first (LEK 8:9): each incident's facts, effects and
+    measures, reported or not, under stable codes with their words in the reader's
+    language."""
     rows = filtered(
         (await register(engine_of(request))).complete(), which, regime.value if regime else None
     )
+    voice = reader_voice(request)
     return RegisterPage(
-        total=len(rows), offset=offset, limit=limit, rows=rows[offset : offset + limit]
+        total=len(rows),
+        offset=offset,
+        limit=limit,
+        columns=register_export.columns(voice),
+        rows=[
+            LabelledRow(**row.model_dump(), labels=register_export.labels(row, voice))
+            for row in rows[offset : offset + limit]
+        ],
     )
 
 
@@ -203,28 +219,15 @@ CSV_TEXT: dict[int | str, dict[str, Any]] = {
 
 @router.get("/register.csv", response_class=Response, responses=CSV_TEXT)
 async def register_csv(request: Request, who: Lister) -> Response:
-    """The whole register as CSV (LEK 8:9)."""
+    """The whole register as CSV (LEK 8:9), labelled in the reader's language."""
     rows = (await register(engine_of(request))).complete()
-    return Response(register_text(rows), media_type="text/csv; charset=utf-8")
+    text = register_export.csv_text(rows, reader_voice(request))
+    return Response(text, media_type="text/csv; charset=utf-8")
 
 
-def register_text(rows: list[RegisterRow]) -> str:
-    out = io.StringIO()
-    fields = list(RegisterRow.model_fields)
-    writer = csv.DictWriter(out, fields)
-    writer.writeheader()
-    for row in rows:
-        data = row.model_dump(mode="json")
-        data["never_filed"] = " ".join(row.never_filed)
-        writer.writerow({k: _cell(v) for k, v in data.items()})
-    return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    """A cell no spreadsheet runs as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+def reader_voice(request: Request) -> Voice:
+    """The caller's language (``Accept-Language``) in the operator's zone."""
+    return Voice(language_of(request), engine_of(request).settings.operator_zone)
 
 
 class IncidentStatus(BaseModel):

@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 
 from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.model import (
+    TEXT_FACTS,
     BreachType,
     FactsPatch,
     IncidentState,
@@ -30,6 +31,7 @@ from breachclock.domain.incident.model import (
 from breachclock.domain.incident.report import render_text
 from breachclock.domain.incident.views import security_report_possible
 from breachclock.domain.instants import InstantError, parse_instant
+from breachclock.domain.problems import Problem
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.receipts import RECEIPT_LIMIT
 from breachclock.service import incidents
@@ -48,15 +50,7 @@ from breachclock.web.console.pages import (
 
 router = APIRouter(include_in_schema=False)
 
-TEXTS = (
-    "circumstances",
-    "location_and_media",
-    "root_cause_detail",
-    "subscriber_effect",
-    "potential_consequences",
-    "other_providers",
-    "cross_border",
-)
+TEXTS = TEXT_FACTS
 NAMES = ("services", "data_kinds", "systems")
 """Lists of short names, written one to a line."""
 LINES = ("contributing_causes",)
@@ -200,6 +194,8 @@ async def draft_fragment(
         draft = await incidents.draft(engine_of(request), reference, code)
     except Refused as err:
         return answered(request, who, problems=err.problems)
+    t = voice_of(request)
+    warnings = await incidents.other_language(draft.facts, draft.words)
     return render(
         request,
         "draft.html",
@@ -207,6 +203,7 @@ async def draft_fragment(
         text=render_text(draft),
         draft=draft,
         reference=reference,
+        other_language=[w.words(t) for w in warnings],
     )
 
 
@@ -218,15 +215,35 @@ async def approve_form(
     filing: Annotated[str, Form(max_length=64)],
     track: Annotated[str | None, Form(max_length=10)] = None,
     late_reason: Annotated[str | None, Form(max_length=20_000)] = None,
+    other_language_ok: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
+    """File the draft; free text in another language than the filing's is refused
+    beside its field in the facts card unless the approver ticks "approve anyway"."""
+
     async def act(t: Voice) -> str:
         code = RegimeCode(track) if track in {r.value for r in RegimeCode} else None
-        result = await incidents.approve(
-            engine_of(request), reference, who.name, filing, text_or_none(late_reason), code
-        )
+        try:
+            result = await incidents.approve(
+                engine_of(request),
+                reference,
+                who.name,
+                filing,
+                text_or_none(late_reason),
+                code,
+                other_language_ok,
+            )
+        except Refused as err:  # a fact's field is the facts card's field
+            raise Refused(*(on_facts_card(p) for p in err.problems)) from None
         return spoken(result, t)
 
-    return await outcome(request, who, act, fields=("late_reason",))
+    return await outcome(request, who, act, fields=("late_reason", *FIELDS))
+
+
+def on_facts_card(found: Problem) -> Problem:
+    """A problem with a fact's field (``facts.circumstances``) as the facts card names it."""
+    if found.field and found.field.startswith("facts."):
+        return found.model_copy(update={"field": found.field.removeprefix("facts.")})
+    return found
 
 
 @router.post("/incidents/{reference}/justify")

@@ -66,6 +66,25 @@ def test_the_cover_names_reference_number_kind_regulator_and_status(case: str) -
     assert doc.sections[0].heading not in cover, "the form starts on the next page"
 
 
+def test_the_cover_says_under_which_law_when_late_and_why_and_who_answers() -> None:
+    """What a case officer looks at first, on page 1: the law, the stage, when sent, late
+    or not and why in words, the accountable person (Swedish and Danish)."""
+    reason = "e-postservern tog inte emot rapporten förrän efter tidsfristen " * 3
+    swedish = pages_text(render_pdf(variant(COMVIQ, late_reason=reason)))[0]
+    assert "Regelverk lagen (2022:482) om elektronisk kommunikation" in swedish
+    assert flat(f"Skäl till förseningen {reason}") in swedish
+    assert "Avser kompletterande rapport" in swedish and "Skickad 2026-02-27 kl. 08:50" in swedish
+    assert "Ansvarig för rapporten Karin Berg, Incidentansvarig" in swedish
+    danish = pages_text(render_pdf(YOUSEE))[0]
+    assert "Regelgrundlag Kommissionens forordning (EU) nr. 611/2013" in danish
+    assert flat(f"Årsag til forsinkelsen {YOUSEE.late_reason}") in danish
+    assert "Ansvarlig for anmeldelsen Mette Holm" in danish
+    on_time = pages_text(render_pdf(COMVIQ))[0]
+    assert "Skäl till förseningen" not in on_time and "lämnad i tid" in on_time
+    long = pages_text(render_pdf(variant(COMVIQ, late_reason="ord " * 2_000)))
+    assert "hela texten följer på nästa sida" in long[0] and "Sida 1 av" in long[0]
+
+
 def test_pages_are_counted_on_every_page() -> None:
     pages = pages_text(render_pdf(COMVIQ))
     assert len(pages) == 4
