@@ -26,7 +26,7 @@ from activities.mailer import Mailer
 from activities.notice_mail import EmailChannel
 from activities.plan_runner import Channel, advance, step_key
 from activities.sms import SmsChannel, SmsSender
-from breachclock.domain.notify.delivery import CallOutcome, Status
+from breachclock.domain.notify.delivery import CallOutcome, Status, coded
 from breachclock.domain.notify.identity import IdentityMethod
 from breachclock.domain.notify.plan import (
     EMAIL_RECORDED,
@@ -39,6 +39,7 @@ from breachclock.domain.notify.plan import (
     delivery_of,
 )
 from breachclock.domain.notify.plan import Channel as ChannelName
+from breachclock.domain.problems import said
 from breachclock.runtime.store.people import Attempt as Recorded
 from breachclock.runtime.store.people import Entry, NotifyStore, Recipient, letter
 
@@ -188,7 +189,7 @@ class Walk:
         if isinstance(move, Ended) and move.by is not None:
             await self.store.finish(ref, sid, STATUS_OF[move.by])
         elif isinstance(move, Ended):
-            reason = f"no step of the plan {self.plan.name} reached them ({len(tried)} tries)"
+            reason = coded(said("letter_reason.plan_ended", count=len(tried)))
             await self.store.record(letter(ref, person, self.now, self.claim, reason))
         elif isinstance(move, Wait):
             # None: a delivery report is awaited; look again soon (an SMS with none in

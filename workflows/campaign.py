@@ -34,10 +34,11 @@ with workflow.unsafe.imports_passed_through():
     from activities import api
     from activities.api import Advance, GiveUp, SliceReport
     from breachclock.domain.ids import workflow_id
-    from breachclock.domain.notify.delivery import Counts, Plan, Status
+    from breachclock.domain.notify.delivery import Counts, Plan, Status, coded
     from breachclock.domain.notify.notice import IncidentNotice, Operator
     from breachclock.domain.notify.plan import ChannelPlan, PlanCounts, counted
     from breachclock.domain.notify.sms import SmsNotice
+    from breachclock.domain.problems import said
     from breachclock.runtime import metrics
     from workflows.clock import DecisionClock
 
@@ -286,7 +287,7 @@ class CampaignWorkflow:
                 first=piece.first,
                 end=piece.end,
                 now=workflow.now(),
-                reason=f"the campaign's rounds kept failing for this part of the list: {error}",
+                reason=coded(said("letter_reason.rounds_failed")),
             ),
             result_type=SliceReport,
             task_queue=notify_queue(workflow.info().task_queue),

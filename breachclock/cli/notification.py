@@ -290,7 +290,7 @@ async def person(reference: str, subscriber_id: str, as_json: bool) -> None:
 @run
 async def unreachable(reference: str, as_json: bool) -> None:
     """The people no call or e-mail reached: they are to be told by letter."""
-    found = await notification.unreachable(engine(), reference)
+    found = await notification.unreachable(engine(), reference, voice())
     rows = [
         {
             "subscriber_id": r.person.id,

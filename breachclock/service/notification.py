@@ -22,9 +22,10 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from activities.plan_runner import contacts
 from activities.walk import on_path
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.model import NoticeOrder
 from breachclock.domain.notify.assessment import Assessment, Decision, Recommendation
-from breachclock.domain.notify.delivery import Awaiting, Status, awaiting
+from breachclock.domain.notify.delivery import Awaiting, Status, awaiting, reason_words
 from breachclock.domain.notify.notice import IncidentNotice
 from breachclock.domain.notify.plan import awaiting_on, walked_plan
 from breachclock.domain.notify.subscribers import (
@@ -213,7 +214,8 @@ async def person(engine: Engine, reference: str, subscriber_id: str) -> PersonVi
     )
 
 
-async def unreachable(engine: Engine, reference: str) -> list[Recipient]:
-    """The people to be told by letter, with why."""
+async def unreachable(engine: Engine, reference: str, voice: Voice) -> list[Recipient]:
+    """The people to be told by letter, with why in ``voice``'s language."""
     async with engine.people() as store:
-        return await store.unreachable(reference)
+        found = await store.unreachable(reference)
+    return [r.model_copy(update={"reason": reason_words(r.reason, voice)}) for r in found]

@@ -21,6 +21,7 @@ from activities.calls import Simulator, SimulatorConfig
 from activities.notify import NotifyActivities
 from breachclock.app.demo import comviq_notice
 from breachclock.app.engine import relay_for
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.ids import campaign_id
 from breachclock.domain.incident.model import (
     Approve,
@@ -29,7 +30,7 @@ from breachclock.domain.incident.model import (
     OpenSecurityReport,
     TimelineInput,
 )
-from breachclock.domain.notify.delivery import Plan, Status
+from breachclock.domain.notify.delivery import Plan, Status, reason_words
 from breachclock.domain.notify.notice import Operator
 from breachclock.domain.notify.subscribers import Subscriber
 from breachclock.domain.regimes import RegimeCode
@@ -66,7 +67,10 @@ async def test_one_bad_recipient_neither_duplicates_nor_stalls_the_campaign(
             await decide(handle)
             state = await finish(h.env, handle)
             async with open_notify_store(h.settings) as store:
-                letters = {r.person.id: r.reason for r in await store.unreachable("INC-BAD-1")}
+                letters = {
+                    r.person.id: reason_words(r.reason, Voice("en"))
+                    for r in await store.unreachable("INC-BAD-1")
+                }
                 tried = await store.attempts("INC-BAD-1", "S000005")
     finally:
         smtp.controller.stop()

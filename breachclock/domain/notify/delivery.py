@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.notify.calling import CALL_END, CALL_START, next_call_slot
 from breachclock.domain.problems import Said, said
 
@@ -148,19 +149,41 @@ def after_deferral(
     """After the relay deferred a person's e-mail for the ``failures``-th time: wait and
     try again, twice as long each time, or, past ``plan.email_retries``, a letter."""
     if failures > plan.email_retries:
-        return Status.UNREACHABLE, None, f"{why}, {failures} times: to be told by letter"
+        return (
+            Status.UNREACHABLE,
+            None,
+            coded(said("letter_reason.deferred", count=failures, why=why)),
+        )
     return Status.PENDING, at + plan.email_retry_after * 2 ** (failures - 1), None
 
 
 def letter_reason(progress: Progress) -> str:
-    """Why nobody could be told but by letter, for the person handling the letters."""
+    """Why nobody could be told but by letter, for the person handling the letters, as
+    it is kept (``coded``): worded in the reader's language when shown (``reason_words``)."""
     if not progress.has_phone and not progress.has_email:
-        return "no phone number and no e-mail address on record"
+        return coded(said("letter_reason.no_contact"))
     if progress.last_outcome is CallOutcome.INVALID_NUMBER:
-        return "the number on record is not in use, and there is no e-mail address"
+        return coded(said("letter_reason.number_not_in_use"))
     if progress.calls_made:
-        return f"{progress.calls_made} calls did not reach them, and there is no e-mail address"
-    return "no e-mail address, and no calls are made in this campaign"
+        return coded(said("letter_reason.calls_failed", count=progress.calls_made))
+    return coded(said("letter_reason.no_email_no_calls"))
+
+
+def coded(reason: Said) -> str:
+    """A reason as the people store keeps it: the sentence's code and parameters."""
+    return reason.model_dump_json()
+
+
+def reason_words(kept: str | None, voice: Voice) -> str:
+    """A kept reason in ``voice``'s language. A relay's own answer ("550 no such user")
+    and reasons kept before they were coded are shown as they are."""
+    if not kept or not kept.startswith("{"):
+        return kept or ""
+    try:
+        reason = Said.model_validate_json(kept)
+    except ValueError:
+        return kept
+    return reason.words(voice)
 
 
 def after_call(outcome: CallOutcome, at: datetime, plan: Plan) -> tuple[Status, datetime | None]:

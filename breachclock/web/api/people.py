@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
+from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.model import NoticeOrder
 from breachclock.domain.notify.assessment import Assessment, Decision, Recommendation
 from breachclock.domain.notify.notice import IncidentNotice
@@ -30,7 +31,7 @@ from breachclock.web.api.common import (
     request_model,
 )
 from breachclock.web.limits import too_large
-from breachclock.web.problems import REFUSALS
+from breachclock.web.problems import REFUSALS, language_of
 
 router = APIRouter(tags=["people"], responses=REFUSALS)
 
@@ -181,4 +182,6 @@ async def person_route(
 
 @router.get("/incidents/{reference}/unreachable", response_model=list[Recipient])
 async def unreachable_route(request: Request, reference: str, who: Reader) -> list[Recipient]:
-    return await notification.unreachable(engine_of(request), reference)
+    return await notification.unreachable(
+        engine_of(request), reference, Voice(language_of(request))
+    )

@@ -74,7 +74,7 @@ async def context(request: Request, state: IncidentState, t: Voice) -> dict[str,
         "notice_rows": MEASURE_ROWS,
         "label_rows": label_rows(state),
         "skipped": [(source, r) for source, rows in n.skipped.items() for r in rows],
-        "unreachable": await notification.unreachable(engine_of(request), state.reference),
+        "unreachable": await notification.unreachable(engine_of(request), state.reference, t),
         "plans": plans(state, t),
         "chosen_plan": chosen_plan(state),
     }

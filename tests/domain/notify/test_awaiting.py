@@ -1,13 +1,22 @@
-"""What a pending person waits for, as the CLI's ``person`` and the console say it: the
-next step of the plan their campaign walks, when, and why not sooner, in the reader's
-language (the first engine's calls then e-mail, and the plans with SMS)."""
+"""What a pending person waits for, and at the end why a letter, as the CLI and the
+console say it: the next step of the plan their campaign walks, when, and why not
+sooner, in the reader's language (the first engine's calls then e-mail, and the plans
+with SMS)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from breachclock.domain.catalogue import Voice
-from breachclock.domain.notify.delivery import Awaiting, CallOutcome, Plan, Progress, awaiting
+from breachclock.domain.notify.delivery import (
+    Awaiting,
+    CallOutcome,
+    Plan,
+    Progress,
+    awaiting,
+    letter_reason,
+    reason_words,
+)
 from breachclock.domain.notify.plan import (
     PRESETS,
     Attempt,
@@ -91,3 +100,21 @@ def test_calls_then_sms_count_the_operator_s_own_attempts() -> None:
 def test_the_first_engine_s_plan_is_walked_its_own_way() -> None:
     assert walked_plan(RegimeCode.PTS, None, PLAN) is None
     assert walked_plan(RegimeCode.PTS, PRESETS["calls_then_email"], PLAN) is None
+
+
+def test_a_letter_s_reason_is_kept_coded_and_worded_in_the_reader_s_language() -> None:
+    called = Progress(
+        calls_made=5,
+        last_outcome=CallOutcome.NO_ANSWER,
+        next_at=None,
+        has_phone=True,
+        has_email=False,
+    )
+    kept = letter_reason(called)
+    assert reason_words(kept, SV) == "5 samtal nådde inte fram, och det finns ingen e-postadress"
+    assert (
+        reason_words(kept, Voice("da")) == "5 opkald nåede ikke frem, og der er ingen e-mailadresse"
+    )
+    # A relay's own answer, and reasons kept before they were coded, are shown as they are.
+    assert reason_words("550 5.1.1 no such user", SV) == "550 5.1.1 no such user"
+    assert reason_words("{not json", SV) == "{not json"
