@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -21,11 +21,11 @@ from breachclock.domain.incident.model import (
     Snooze,
     TimelineInput,
 )
-from breachclock.domain.incident.register import RegisterRow
+from breachclock.domain.incident.register import RegisterRow, Which
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.store.accounts import AuditEntry
 from breachclock.service import incidents
-from breachclock.service.register import register
+from breachclock.service.register import register, register_view
 from breachclock.web.api.common import (
     IdempotencyKey,
     Lister,
@@ -163,37 +163,21 @@ async def snooze_route(
 
 # ------------------------------------------------------------------- reads
 
-RegisterFilter = Literal["all", "open", "closed", "never_reported"]
-
-
-def filtered(
-    rows: list[RegisterRow], which: RegisterFilter, regime: str | None
-) -> list[RegisterRow]:
-    if which == "open":
-        rows = [r for r in rows if r.state != "closed"]
-    elif which == "closed":
-        rows = [r for r in rows if r.state == "closed"]
-    elif which == "never_reported":
-        rows = [r for r in rows if r.never_filed]
-    return [r for r in rows if regime is None or r.regime == regime]
-
 
 @router.get("/incidents", response_model=RegisterPage)
 async def list_route(
     request: Request,
     who: Lister,
-    which: Annotated[RegisterFilter, Query(alias="filter")] = "all",
+    which: Annotated[Which, Query(alias="filter")] = "all",
     regime: RegimeCode | None = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RegisterPage:
     """The register, most urgent first (LEK 8:9)."""
-    rows = filtered(
-        (await register(engine_of(request))).complete(), which, regime.value if regime else None
+    shown = await register_view(
+        engine_of(request), which, regime.value if regime else None, offset, limit
     )
-    return RegisterPage(
-        total=len(rows), offset=offset, limit=limit, rows=rows[offset : offset + limit]
-    )
+    return RegisterPage(total=shown.total, offset=offset, limit=limit, rows=shown.rows)
 
 
 CSV_TEXT: dict[int | str, dict[str, Any]] = {
