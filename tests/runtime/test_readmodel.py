@@ -32,7 +32,7 @@ from breachclock.runtime.store import readmodel
 from breachclock.runtime.store.db import PostgresDb, SqliteDb
 from breachclock.runtime.store.readmodel import Projected, ReadModel
 from breachclock.service.engine import Engine
-from breachclock.service.register import register, register_view
+from breachclock.service.register import register, register_mark, register_view
 from tests.postgres import (  # noqa: F401 - the postgresql_url fixture
     postgresql_url_fixture,
     scratch_database,
@@ -226,3 +226,8 @@ async def test_a_register_page_unseals_its_rows_and_the_register_has_the_last_wo
     assert closed.total == 1 and closed.rows[0].closed_reason == "false alarm"
     assert closed.rows == [r for r in whole if r.reference == "RM-LATE"]
     assert (await register_view(engine, "open", "imy", 0, 50)).total == 0
+    # A live register page looks at the feed's number and the closed count, not the rows.
+    before = await register_mark(engine)
+    async with engine.read_model() as view:
+        await view.project(2, late)
+    assert await register_mark(engine) == (before[0] + 1, before[1])
