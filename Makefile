@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) -m bench.timers
 	$(PY) -m bench.notify
 	$(PY) -m bench.pages
+	$(PY) -m bench.register
 
 # Tests run on every core (pytest-xdist; worksteal evens out the long fault tests).
 # Tiers (tests/tiers.py): domain, engine, browser, slow. test-fast: the first two.

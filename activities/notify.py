@@ -44,7 +44,7 @@ from activities.api import (
     LoadPage,
     SliceReport,
 )
-from activities.calls import CallProvider, call_request, heartbeat
+from activities.calls import AgentWorklist, CallProvider, call_request, heartbeat
 from activities.mailer import Mailer, SmtpRelay, smtp_options
 from activities.notice_mail import notice_wire
 from activities.sms import SmsSender
@@ -111,11 +111,10 @@ class NotifyActivities:
         sms: SmsSender | None = None,
     ) -> None:
         self.store = store
-        self.calls = calls
         self.relay = relay
         self.methods = tuple(methods)
         """How a called person may prove who they are (every call request says so)."""
-        self.channels = Channels(calls, self.methods, mailer, sms)
+        self.channels = Channels(calls, self.methods, mailer, sms, agents=AgentWorklist(store))
         """What a plan's rounds send with (``walk``)."""
 
     @activity.defn(name=LOAD_SUBSCRIBERS)
@@ -205,7 +204,7 @@ class NotifyActivities:
         at_once: list[str] = []
         flushed = time.monotonic()
         async with asyncio.TaskGroup() as follow_ups:
-            async for result in self.calls.place(requests):
+            async for result in self.channels.caller(request.plan).place(requests):
                 person, number = by_key[result.key]
                 at = moment(request.now)
                 status, next_at = after_call(result.outcome, at, request.plan)

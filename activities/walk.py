@@ -26,7 +26,7 @@ from activities.mailer import Mailer
 from activities.notice_mail import EmailChannel
 from activities.plan_runner import Channel, advance, step_key
 from activities.sms import SmsChannel, SmsSender
-from breachclock.domain.notify.delivery import CallOutcome, Status, coded
+from breachclock.domain.notify.delivery import CallOutcome, Plan, Status, coded
 from breachclock.domain.notify.identity import IdentityMethod
 from breachclock.domain.notify.plan import (
     EMAIL_RECORDED,
@@ -61,13 +61,20 @@ class Channels:
     methods: tuple[IdentityMethod, ...]
     mailer: Mailer | None = None
     sms: SmsSender | None = None
+    agents: CallProvider | None = None
+    """The agents' worklist, for a plan that sends its calls there (``Plan.agents``)."""
+
+    def caller(self, plan: Plan) -> CallProvider:
+        """Who places a campaign's calls: the agents where its plan says so, else the
+        engine's provider."""
+        return self.agents if plan.agents and self.agents is not None else self.calls
 
     def registry(self, request: Advance) -> dict[ChannelName, Channel]:
         """One channel per step of the plan, for this incident's notice and operator."""
         notice, operator = request.notice, request.operator
         made: dict[ChannelName, Channel] = {
             ChannelName.CALL: CallChannel(
-                self.calls, request.reference, notice, operator, self.methods
+                self.caller(request.plan), request.reference, notice, operator, self.methods
             )
         }
         if self.mailer is not None:

@@ -66,3 +66,8 @@ def test_cache_benchmark_prints_memory_and_miss_cost() -> None:
 def test_render_benchmark_prints_its_ratios() -> None:
     done = bench("bench.render", "--n", "2", "--parallel", "2")
     assert "ratio p99 in the worker process (now) / baseline" in done.stdout
+
+
+def test_register_benchmark_prints_the_page_against_its_query() -> None:
+    out = bench("bench.register", "--incidents", "3", "--n", "1").stdout
+    assert "register page (3 open)" in out and "plain SQL query of its rows" in out

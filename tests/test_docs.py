@@ -126,4 +126,6 @@ def test_the_readme_walkthrough_runs_first_line_to_last(tmp_path: Path) -> None:
         engine.stop()
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "notifying 4 people" in done.stdout
+    left = next(line for line in done.stdout.splitlines() if "DEMO-CALLS-" in line)
+    assert ": 5. " in left, "the demo's five calls wait for an agent"
     assert "initial_report" in done.stdout  # the Temporal CLI's update, decoded

@@ -16,6 +16,8 @@ import click
 
 from breachclock.cli import cli
 from breachclock.cli import main as cli_main
+from breachclock.cli.common import run, voice
+from breachclock.domain.problems import said
 from breachclock.runtime.config import settings_or_exit
 from breachclock.runtime.logs import configure as configure_logs
 
@@ -74,15 +76,38 @@ def codec_server(ctx: click.Context) -> None:
     type=click.Path(path_type=Path),
     help="The demo's data folder [a new one under the data folder's demo/].",
 )
-def demo(data_dir: Path | None) -> None:
+@click.option(
+    "--leave-calls",
+    is_flag=True,
+    help="Instead: open a demo incident on the running engine whose calls wait in the "
+    "console's call worklist (example data; its mail goes to example.org only).",
+)
+def demo(data_dir: Path | None, leave_calls: bool) -> None:
     """The Comviq case from start to finish on the time-skipping test server, in a data
-    folder of its own (never the engine's register, outbox or campaign store)."""
+    folder of its own (never the engine's register, outbox or campaign store); with
+    ``--leave-calls``, calls for an agent to take on the running engine."""
+    if leave_calls:
+        calls_for_agents()
+        return
     from breachclock.app.demo import run_demo
 
     settings = (
         settings_or_exit() if data_dir is None else settings_or_exit(BREACHCLOCK_DATA_DIR=data_dir)
     )
     asyncio.run(run_demo(settings, own_folder=data_dir is None))
+
+
+@run
+async def calls_for_agents() -> None:
+    from breachclock.app.demo_calls import leave_calls
+    from breachclock.service.engine import Engine
+
+    settings = settings_or_exit()
+    reference, waiting = await leave_calls(Engine(settings))
+    url = f"{settings.console_url}/calls"
+    click.echo(
+        said("answer.demo.calls_left", reference=reference, n=waiting, url=url).words(voice())
+    )
 
 
 def main(args: list[str] | None = None, prog_name: str = "breachclock") -> None:

@@ -32,6 +32,7 @@ from breachclock.domain.incident.model import (
     Justify,
     OpenIncident,
     OpenSecurityReport,
+    Policy,
     RecordReceipt,
     Snooze,
     TimelineInput,
@@ -62,15 +63,18 @@ def not_ahead(instant: datetime | None, field: str) -> None:
         raise Refused(found)
 
 
-async def open_incident(engine: Engine, opening: OpenIncident) -> None:
+async def open_incident(
+    engine: Engine, opening: OpenIncident, policy: Policy | None = None
+) -> None:
     """Start the incident's workflow, and make sure the engine can read it: a client
     whose codec key is not the engine's would otherwise leave a workflow nobody can
-    open, under a reference nobody can use again."""
+    open, under a reference nobody can use again. ``policy``: one of the incident's own
+    (a demo's, whose mail goes nowhere real); None: the engine's."""
     client = await engine.client()
     try:
         handle = await client.start_workflow(
             IncidentWorkflow.run,
-            IncidentStart(opening=opening),
+            IncidentStart(opening=opening, policy=policy),
             id=workflow_id(opening.reference),
             task_queue=engine.settings.task_queue,
             memo={TITLE: opening.title},  # sealed by the codec like the input

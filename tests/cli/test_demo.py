@@ -12,6 +12,14 @@ from email.policy import default
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from temporalio.testing import WorkflowEnvironment
+
+from breachclock.app.demo_calls import CALLS, leave_calls
+from breachclock.runtime.store import open_notify_store
+from breachclock.service.engine import Engine
+from tests.conftest import SmtpSink, harness
+from workflows.incident import IncidentWorkflow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -55,3 +63,27 @@ def test_the_demo_runs_the_comviq_case_to_the_end_in_a_folder_of_its_own(tmp_pat
     assert len(final) == 1
     body = final[0].get_body(("plain",))
     assert body is not None and "Kopia på underrättelsen" in body.get_content()
+
+
+async def test_the_demo_leaves_calls_for_agents_on_an_engine_that_simulates_them(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    """``demo --leave-calls`` on a running engine whose calls are simulated: its
+    campaign's calls wait on the agents' list all the same, and nothing it could mail
+    goes to a real authority or person."""
+    async with harness(dev_server, tmp_path, smtp) as h:
+        assert h.settings.calls == "simulator"
+        reference, waiting = await leave_calls(Engine(h.settings, h.client))
+        assert reference.startswith("DEMO-CALLS-") and waiting == CALLS
+        state = await (await Engine(h.settings, h.client).handle(reference)).query(
+            IncidentWorkflow.status
+        )
+        policy = state.policy
+        addresses = [
+            *policy.regulator_addresses.values(),
+            *(a for level in policy.audiences for a in level),
+        ]
+        assert addresses and all(a.endswith("@example.org") for a in addresses)
+        async with open_notify_store(h.settings) as store:
+            item = await store.claim("agent", datetime.now(UTC), hold=60)
+        assert item is not None and item.reference == reference

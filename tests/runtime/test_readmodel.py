@@ -5,6 +5,8 @@ workers write at once, and the change feed numbers what it kept in commit order.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 import random
 from collections.abc import AsyncIterator, Callable
@@ -22,12 +24,15 @@ from breachclock.domain.incident.model import (
     TimelineEntry,
     Track,
 )
-from breachclock.domain.incident.register import RECENT_ENTRIES
+from breachclock.domain.incident.register import RECENT_ENTRIES, Entry, most_urgent_first
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.codec import Sealer
+from breachclock.runtime.config import Settings
 from breachclock.runtime.store import readmodel
 from breachclock.runtime.store.db import PostgresDb, SqliteDb
 from breachclock.runtime.store.readmodel import Projected, ReadModel
+from breachclock.service.engine import Engine
+from breachclock.service.register import register, register_mark, register_view
 from tests.postgres import (  # noqa: F401 - the postgresql_url fixture
     postgresql_url_fixture,
     scratch_database,
@@ -144,6 +149,36 @@ async def test_the_register_rows_come_most_urgent_first(views: MakeView) -> None
     assert [r.state for r in rows] == ["discovered", "discovered", "opened", "closed"]
     assert rows[0].next_deadline == T0 + timedelta(hours=24), "PTS: 24 hours from awareness"
     assert rows[-1].closed_reason == "false alarm"
+    # What orders and filters the register, read from columns without unsealing; the
+    # rows themselves only for the references asked for.
+    assert most_urgent_first(await view.entries()) == [Entry.of(r) for r in rows]
+    assert await view.rows_of(["RM-D", "RM-B", "RM-NONE"]) == {"RM-B": rows[0], "RM-D": rows[-1]}
+    assert await view.rows_of([]) == {}
+
+
+async def test_rows_projected_before_the_register_columns_are_read_whole(
+    views: MakeView,
+) -> None:
+    """A row kept by schema version 1 has no columns: its entry comes from the sealed row
+    until the incident's next projection writes them."""
+    view = views()
+    closed = state_at("RM-OLD", 0)
+    closed.closure = Closure(at=T0, by="Incident Manager", reason="false alarm")
+    await view.project(1, closed)
+    await view.project(1, discovered("RM-NEW", T0))
+    await view.db.atomic(
+        [
+            (
+                "UPDATE incident_view SET state = NULL, regime = NULL, never_filed = NULL"
+                " WHERE reference = ?",
+                ("RM-OLD",),
+            )
+        ]
+    )
+    entries = {e.reference: e for e in await view.entries()}
+    assert entries["RM-OLD"] == Entry.of((await view.rows_of(["RM-OLD"]))["RM-OLD"])
+    assert entries["RM-OLD"].state == "closed" and entries["RM-OLD"].never_filed is False
+    assert entries["RM-NEW"].next_deadline == T0 + timedelta(hours=24)
 
 
 async def test_a_page_gets_the_latest_entries_by_when_they_happened(views: MakeView) -> None:
@@ -163,3 +198,36 @@ async def test_a_page_gets_the_latest_entries_by_when_they_happened(views: MakeV
     assert found.state.model_copy(update={"timeline": []}) == state.model_copy(
         update={"timeline": []}
     )
+
+
+async def test_a_register_page_unseals_its_rows_and_the_register_has_the_last_word(
+    tmp_path: Path,
+) -> None:
+    """A page of a view is the same as the whole register's slice of it, and a closed
+    incident the read model still shows open (its last projection not kept yet) is
+    closed on the page, as the store's register says."""
+    key = base64.b64encode(os.urandom(32)).decode()
+    settings = Settings(
+        BREACHCLOCK_DATA_DIR=tmp_path, BREACHCLOCK_CODEC_KEYS=json.dumps({"k": key})
+    )
+    engine = Engine(settings)
+    late = discovered("RM-LATE", T0)
+    async with engine.read_model() as view, engine.records() as store:
+        for n in range(60):
+            await view.project(1, discovered(f"RM-{n:02d}", T0 + timedelta(minutes=n)))
+        await view.project(1, late)
+        late.closure = Closure(at=T0, by="Incident Manager", reason="false alarm")
+        await store.register("RM-LATE", T0, late.model_dump_json())
+    whole = (await register(engine)).complete()
+    shown = await register_view(engine, "open", "pts", 10, 25)
+    opened = [r for r in whole if r.state != "closed"]
+    assert shown.total == 60 == len(opened) and shown.rows == opened[10:35]
+    closed = await register_view(engine, "closed", None, 0, 50)
+    assert closed.total == 1 and closed.rows[0].closed_reason == "false alarm"
+    assert closed.rows == [r for r in whole if r.reference == "RM-LATE"]
+    assert (await register_view(engine, "open", "imy", 0, 50)).total == 0
+    # A live register page looks at the feed's number and the closed count, not the rows.
+    before = await register_mark(engine)
+    async with engine.read_model() as view:
+        await view.project(2, late)
+    assert await register_mark(engine) == (before[0] + 1, before[1])

@@ -18,7 +18,9 @@ language (``register_export``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -142,7 +144,50 @@ def page_state(state: IncidentState) -> IncidentState:
     return state.model_copy(update={"timeline": latest})
 
 
-def most_urgent_first(rows: Iterable[RegisterRow]) -> list[RegisterRow]:
+@dataclass(frozen=True)
+class Entry:
+    """What orders and filters a register row, without what people wrote in it (the
+    title, the closing reason): a page reads these for every incident, and the whole
+    row only for those it shows."""
+
+    reference: str
+    state: str
+    regime: str | None
+    next_deadline: datetime | None
+    never_filed: bool
+
+    @classmethod
+    def of(cls, row: RegisterRow) -> Entry:
+        return cls(row.reference, row.state, row.regime, row.next_deadline, bool(row.never_filed))
+
+
+Which = Literal["all", "open", "closed", "never_reported"]
+"""The register's views: every incident, the open or closed ones, or those closed with a
+report that was due and never went."""
+
+
+def kept(entry: Entry, which: Which, regime: str | None) -> bool:
+    """Whether ``entry`` is in the view ``which`` (of one ``regime``'s incidents, if given)."""
+    if regime is not None and entry.regime != regime:
+        return False
+    if which == "open":
+        return entry.state != "closed"
+    if which == "closed":
+        return entry.state == "closed"
+    return entry.never_filed if which == "never_reported" else True
+
+
+class Dated(Protocol):
+    @property
+    def reference(self) -> str: ...
+    @property
+    def next_deadline(self) -> datetime | None: ...
+
+
+D = TypeVar("D", bound=Dated)
+
+
+def most_urgent_first(rows: Iterable[D]) -> list[D]:
     """The nearest deadline first; incidents without one (not yet discovered, closed)
     after, by reference."""
     return sorted(

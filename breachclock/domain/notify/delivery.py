@@ -80,6 +80,9 @@ class Plan(BaseModel):
     """Events a campaign run may reach before it continues as new (tests force it low)."""
     sms: bool = False
     """The engine has an SMS gateway (``BREACHCLOCK_SMS_URL``): a plan may send SMS."""
+    agents: bool = False
+    """The calls go on the agents' worklist whatever way the engine places calls
+    (``BREACHCLOCK_CALLS``): a demo incident's, for a newcomer to take in the console."""
 
     @model_validator(mode="after")
     def _sane(self) -> Plan:

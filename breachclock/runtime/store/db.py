@@ -171,14 +171,28 @@ class SqliteDb(Db):
         owner_only(self.path)
         return db
 
+    def _current(self, db: sqlite3.Connection) -> int:
+        row = db.execute(
+            "SELECT version FROM schema_versions WHERE component = ?", (self.schema.component,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _up_to_date(self, db: sqlite3.Connection) -> bool:
+        """Whether the schema is already this code's, read without the write lock: each
+        page opens a connection, and taking the lock to find nothing to do queued every
+        page view behind the engine's writes."""
+        try:
+            return self._current(db) >= self.schema.version
+        except sqlite3.OperationalError:  # no versions table yet: a new database
+            return False
+
     def _migrate(self, db: sqlite3.Connection) -> None:
+        if self._up_to_date(db):
+            return
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute(VERSIONS_TABLE)
-            row = db.execute(
-                "SELECT version FROM schema_versions WHERE component = ?", (self.schema.component,)
-            ).fetchone()
-            current = int(row[0]) if row else 0
+            current = self._current(db)
             for migration in self.schema.migrations[current:]:
                 for statement in migration.statements("sqlite"):
                     db.execute(statement)

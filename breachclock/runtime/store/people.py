@@ -603,6 +603,13 @@ class NotifyStore(OnDb):
             ],
         )
 
+    async def waiting(self, reference: str) -> int:
+        """Calls of one incident on the agents' list that nobody has recorded yet."""
+        rows = await self.db.query(
+            "SELECT COUNT(*) FROM worklist WHERE reference = ? AND outcome IS NULL", reference
+        )
+        return int(rows[0][0])
+
     async def claim(self, agent: str, now: datetime, hold: float) -> WorkItem | None:
         """The oldest call nobody holds (or whose hold ran out), now held by ``agent``."""
         for _ in range(20):

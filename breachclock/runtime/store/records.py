@@ -282,6 +282,10 @@ class RecordStore(OnDb):
         )
         return [self.sealer.open(str(record), f"register:{ref}") for ref, record in rows]
 
+    async def registered_references(self) -> set[str]:
+        """The references of every closed incident (nothing unsealed)."""
+        return {str(r[0]) for r in await self.db.query("SELECT reference FROM register")}
+
     async def closed_before(self, before: datetime) -> list[str]:
         """References of incidents closed before ``before`` whose people are not yet purged."""
         rows = await self.db.query(

@@ -3,7 +3,7 @@ nothing reaches an incident by a path that skips a check. The OpenAPI document i
 generated from the routes' pydantic models (``/api/openapi.json``).
 
 The console uses the guards and views from here (``allowed``, ``auth_of``,
-``engine_of``, ``call_view``, ``filtered``).
+``engine_of``, ``call_view``).
 """
 
 from fastapi import APIRouter
@@ -11,9 +11,8 @@ from fastapi import APIRouter
 from breachclock.web.api import accounts, calls, containment, filings, incidents, intake, people
 from breachclock.web.api.calls import call_view
 from breachclock.web.api.common import allowed, auth_of, engine_of
-from breachclock.web.api.incidents import filtered
 
-__all__ = ["allowed", "auth_of", "call_view", "engine_of", "filtered", "router"]
+__all__ = ["allowed", "auth_of", "call_view", "engine_of", "router"]
 
 router = APIRouter(prefix="/api")
 for noun in (incidents, filings, people, calls, containment, accounts, intake):

@@ -4,7 +4,7 @@ the register, an incident's status, timeline and audit log."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -20,11 +20,11 @@ from breachclock.domain.incident.model import (
     Snooze,
     TimelineInput,
 )
-from breachclock.domain.incident.register import RegisterRow
+from breachclock.domain.incident.register import RegisterRow, Which
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.store.accounts import AuditEntry
 from breachclock.service import incidents
-from breachclock.service.register import register
+from breachclock.service.register import register, register_view
 from breachclock.web.api.common import (
     IdempotencyKey,
     Lister,
@@ -169,26 +169,12 @@ async def snooze_route(
 
 # ------------------------------------------------------------------- reads
 
-RegisterFilter = Literal["all", "open", "closed", "never_reported"]
-
-
-def filtered(
-    rows: list[RegisterRow], which: RegisterFilter, regime: str | None
-) -> list[RegisterRow]:
-    if which == "open":
-        rows = [r for r in rows if r.state != "closed"]
-    elif which == "closed":
-        rows = [r for r in rows if r.state == "closed"]
-    elif which == "never_reported":
-        rows = [r for r in rows if r.never_filed]
-    return [r for r in rows if regime is None or r.regime == regime]
-
 
 @router.get("/incidents", response_model=RegisterPage)
 async def list_route(
     request: Request,
     who: Lister,
-    which: Annotated[RegisterFilter, Query(alias="filter")] = "all",
+    which: Annotated[Which, Query(alias="filter")] = "all",
     regime: RegimeCode | None = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -196,18 +182,18 @@ async def list_route(
     """The register, most urgent first (LEK 8:9): each incident's facts, effects and
     measures, reported or not, under stable codes with their words in the reader's
     language."""
-    rows = filtered(
-        (await register(engine_of(request))).complete(), which, regime.value if regime else None
+    shown = await register_view(
+        engine_of(request), which, regime.value if regime else None, offset, limit
     )
     voice = reader_voice(request)
     return RegisterPage(
-        total=len(rows),
+        total=shown.total,
         offset=offset,
         limit=limit,
         columns=register_export.columns(voice),
         rows=[
             LabelledRow(**row.model_dump(), labels=register_export.labels(row, voice))
-            for row in rows[offset : offset + limit]
+            for row in shown.rows
         ],
     )
 

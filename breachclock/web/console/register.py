@@ -3,7 +3,7 @@ opening a new incident."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
@@ -11,11 +11,11 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.model import OpenIncident
-from breachclock.domain.incident.register import RegisterRow
+from breachclock.domain.incident.register import Which
 from breachclock.domain.regimes import RegimeCode, privacy_regimes
 from breachclock.service import incidents
 from breachclock.service.engine import Refused
-from breachclock.service.register import register
+from breachclock.service.register import register_mark, register_view
 from breachclock.web.console.live import changes
 from breachclock.web.console.pages import (
     Manager,
@@ -31,18 +31,6 @@ router = APIRouter(include_in_schema=False)
 
 PAGE = 50
 """Register rows per page."""
-Which = Literal["all", "open", "closed", "never_reported"]
-
-
-def filtered(rows: list[RegisterRow], which: Which, regime: str | None) -> list[RegisterRow]:
-    def keep(row: RegisterRow) -> bool:
-        if which == "open":
-            return row.state != "closed"
-        if which == "closed":
-            return row.state == "closed"
-        return bool(row.never_filed) if which == "never_reported" else True
-
-    return [r for r in rows if keep(r) and (regime is None or r.regime == regime)]
 
 
 async def register_context(
@@ -50,8 +38,8 @@ async def register_context(
 ) -> dict[str, Any]:
     chosen: Which = which if which in ("all", "closed", "never_reported") else "open"  # type: ignore[assignment]
     regime = regime if regime in {r.value for r in RegimeCode} else None
-    rows = filtered((await register(engine_of(request))).complete(), chosen, regime)
     offset = max(offset, 0)
+    shown = await register_view(engine_of(request), chosen, regime, offset, PAGE)
 
     def page_query(at: int) -> str:
         return urlencode(
@@ -59,8 +47,8 @@ async def register_context(
         )
 
     return {
-        "rows": rows[offset : offset + PAGE],
-        "total": len(rows),
+        "rows": shown.rows,
+        "total": shown.total,
         "offset": offset,
         "limit": PAGE,
         "which": chosen,
@@ -101,14 +89,9 @@ async def register_rows(
 
 @router.get("/register/events")
 async def register_events(request: Request, who: Reader) -> StreamingResponse:
-    """A server-sent event each time the register changes (looked at once a second)."""
-
-    async def probe() -> Any:
-        return [
-            row.model_dump(mode="json") for row in (await register(engine_of(request))).complete()
-        ]
-
-    return changes(request, probe)
+    """A server-sent event each time the register changes (looked at once a second, by
+    the change feed's number: an open page costs no read of the register)."""
+    return changes(request, lambda: register_mark(engine_of(request)))
 
 
 @router.post("/incidents")
