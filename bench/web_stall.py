@@ -2,30 +2,37 @@
 activity, idle, while 20 clients sign in at once, and while a 5 MB subscriber list
 is uploaded; each against idle measured in the same run (target: at most 2x).
 
-The engine (embedded dev server, worker, web on one event loop, as ``make run``) runs
-in this process; the load comes from a child process, so it takes no time of the
-loop under test. Not a timed test: figures to read, with the machine's load.
+The engine (embedded dev server, worker) runs in this process, and the console in a
+process of its own as ``make run`` starts it (``--console process``), or on the
+engine's event loop as it ran before (``--console loop``: the comparison); the load
+comes from a child process, so it takes no time of the loop under test. Not a timed
+test: figures to read, with the machine's load.
 
-    .venv/bin/python -m bench.web_stall [--seconds 8]
+    .venv/bin/python -m bench.web_stall [--seconds 8] [--console process|loop]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from temporalio import activity, workflow
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.embedded import embedded, open_incident, percentile
+from breachclock.app.console import console_process
 from breachclock.app.engine import build_worker, relay_for
+from breachclock.runtime.config import Settings
 from breachclock.runtime.outbox import free_port
 from breachclock.runtime.store import open_account_store
 from breachclock.runtime.store.accounts import Account
@@ -126,7 +133,24 @@ def load(kind: str, base: str, seconds: float, token: str, reference: str) -> No
     asyncio.run(sign_ins() if kind == "logins" else uploads())
 
 
-async def main(seconds: float) -> None:
+@contextlib.asynccontextmanager
+async def console(where: str, settings: Settings, client: Client) -> AsyncIterator[None]:
+    """The console on the engine's event loop (``loop``: as ``make run`` served it before
+    issue 18), or in its own process, supervised (``process``: as it serves it now)."""
+    if where == "process":
+        async with console_process(settings):
+            yield
+        return
+    stop = asyncio.Event()
+    served = asyncio.create_task(web.serve(settings, client, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await served
+
+
+async def main(seconds: float, where: str) -> None:
     port = free_port()
     async with embedded(
         "bench-web-stall",
@@ -135,12 +159,14 @@ async def main(seconds: float) -> None:
         BREACHCLOCK_WEB_INSECURE_COOKIES=True,
     ) as (env, settings):
         base = f"http://127.0.0.1:{port}"
-        stop = asyncio.Event()
         probe_worker = Worker(
             env.client, task_queue=PROBE_QUEUE, workflows=[BeatWorkflow], activities=[beat]
         )
-        async with build_worker(env.client, settings, relay_for(settings)), probe_worker:
-            served = asyncio.create_task(web.serve(settings, env.client, stop))
+        async with (
+            build_worker(env.client, settings, relay_for(settings)),
+            probe_worker,
+            console(where, settings, env.client),
+        ):
             await listening(base)
             hashed = hash_password(PASSWORD)
             async with open_account_store(settings) as accounts:
@@ -174,10 +200,8 @@ async def main(seconds: float) -> None:
                 figures[kind] = await probe(seconds, base, cookies, env.client)
                 print(f"{kind}: {figures[kind]} (idle {figures['idle']})", flush=True)
                 await child.wait()
-            stop.set()
-            await served
     idle = figures["idle"]
-    print(f"load average: {os.getloadavg()}")
+    print(f"console: {where}; load average: {os.getloadavg()}")
     for phase, values in figures.items():
         print(
             f"{phase:7} p95 register page {values['page']:8.1f} ms ({values['page'] / idle['page']:4.1f}x idle)"
@@ -192,4 +216,6 @@ if __name__ == "__main__":
     else:
         parser = argparse.ArgumentParser()
         parser.add_argument("--seconds", type=float, default=8)
-        asyncio.run(main(parser.parse_args().seconds))
+        parser.add_argument("--console", choices=("process", "loop"), default="process")
+        given = parser.parse_args()
+        asyncio.run(main(given.seconds, given.console))
