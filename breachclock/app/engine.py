@@ -2,7 +2,8 @@
 
 With no ``TEMPORAL_ADDRESS`` it starts the Temporal dev server (SQLite in the data
 folder, search attributes registered, UI on loopback) and, with no ``SMTP_HOST``,
-a local outbox that keeps every mail as an .eml file.
+a local outbox that keeps every mail as an .eml file. The console and API run in a
+process of their own, which the engine supervises (``breachclock.app.console``).
 """
 
 from __future__ import annotations
