@@ -3,8 +3,8 @@
 on are free; either failing is one line that says what holds it.
 
 The engine also records the processes it started (the embedded Temporal dev server,
-the console's process),
-with their start times: an engine killed with SIGKILL cannot stop them, and the next
+the console's process), with their start times: an engine killed with SIGKILL cannot
+stop them, and the next
 ``run`` or ``stop`` on the folder finds them from that record (the start time tells a
 process that is still the one recorded from another that got its id since) and ends
 them, saying so."""

@@ -129,6 +129,7 @@ async def test_stop_then_run_at_once(
     del env["SMTP_HOST"]  # the engine's own outbox
     env |= {"SMTP_PORT": str(free_port()), "BREACHCLOCK_HTTP_PORT": str(free_port())}
     first, _ = running_engine(env)
+    second = None
     try:
         with smtplib.SMTP("127.0.0.1", int(env["SMTP_PORT"])) as relay:
             relay.noop()
@@ -143,7 +144,11 @@ async def test_stop_then_run_at_once(
         assert worker("stop", env=env).returncode == 0
         assert second.wait(timeout=30) == 0
     finally:
-        first.kill()
+        for engine in (first, second):
+            if engine is not None:
+                engine.kill()
+                engine.wait()
+        engine_lock.end_orphans(Path(env["BREACHCLOCK_DATA_DIR"]), wait=2)  # a killed one's console
 
 
 def alive(pid: int) -> bool:
