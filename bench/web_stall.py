@@ -1,31 +1,39 @@
-"""Does the web stall the engine? p95 of the register page and of a heartbeat-sized
-activity, idle, while 20 clients sign in at once, and while a 5 MB subscriber list
-is uploaded; each against idle measured in the same run (target: at most 2x).
+"""Does the web stall the engine? p95 of the register page, of a heartbeat-sized
+activity and of how late the engine's event loop wakes from a 10 ms sleep, idle,
+while 20 clients sign in at once, and while a 5 MB subscriber list is uploaded; each
+against idle measured in the same run (target: at most 2x).
 
-The engine (embedded dev server, worker, web on one event loop, as ``make run``) runs
-in this process; the load comes from a child process, so it takes no time of the
-loop under test. Not a timed test: figures to read, with the machine's load.
+The engine (embedded dev server, worker) runs in this process, and the console in a
+process of its own as ``make run`` starts it (``--console process``), or on the
+engine's event loop as it ran before (``--console loop``: the comparison); the load
+comes from a child process, so it takes no time of the loop under test. Not a timed
+test: figures to read, with the machine's load.
 
-    .venv/bin/python -m bench.web_stall [--seconds 8]
+    .venv/bin/python -m bench.web_stall [--seconds 8] [--console process|loop]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from temporalio import activity, workflow
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.embedded import embedded, open_incident, percentile
+from breachclock.app.console import console_process
 from breachclock.app.engine import build_worker, relay_for
+from breachclock.runtime.config import Settings
 from breachclock.runtime.outbox import free_port
 from breachclock.runtime.store import open_account_store
 from breachclock.runtime.store.accounts import Account
@@ -51,13 +59,30 @@ class BeatWorkflow:
         await workflow.execute_activity("bench_beat", start_to_close_timeout=timedelta(seconds=30))
 
 
+TICK = 0.01
+"""The engine loop's probe sleeps this long, again and again: how late it wakes is how
+long something else held the loop (the engine's timers wait as long)."""
+
+
+async def lateness(until: float) -> list[float]:
+    """How late each ``TICK`` sleep on this (the engine's) event loop woke, until ``until``."""
+    late = []
+    while time.perf_counter() < until:
+        began = time.perf_counter()
+        await asyncio.sleep(TICK)
+        late.append(time.perf_counter() - began - TICK)
+    return late
+
+
 async def probe(
     seconds: float, base: str, cookies: httpx.Cookies, client: object
 ) -> dict[str, float]:
-    """p95 (ms) of the register page and of one heartbeat activity, for ``seconds``."""
+    """p95 (ms) of the register page, of one heartbeat activity and of the engine
+    loop's lateness, for ``seconds``."""
     pages: list[float] = []
     beats: list[float] = []
     deadline = time.perf_counter() + seconds
+    loop = asyncio.create_task(lateness(deadline))
     async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=120) as http:
         while time.perf_counter() < deadline:
             began = time.perf_counter()
@@ -69,7 +94,12 @@ async def probe(
                 BeatWorkflow.run, id=f"beat-{uuid.uuid4().hex}", task_queue=PROBE_QUEUE
             )
             beats.append(time.perf_counter() - began)
-    return {"page": percentile(pages, 0.95) * 1000, "activity": percentile(beats, 0.95) * 1000}
+    late = await loop
+    return {
+        "page": percentile(pages, 0.95) * 1000,
+        "activity": percentile(beats, 0.95) * 1000,
+        "loop": percentile(late, 0.95) * 1000,
+    }
 
 
 async def listening(base: str, within: float = 60) -> None:
@@ -126,7 +156,24 @@ def load(kind: str, base: str, seconds: float, token: str, reference: str) -> No
     asyncio.run(sign_ins() if kind == "logins" else uploads())
 
 
-async def main(seconds: float) -> None:
+@contextlib.asynccontextmanager
+async def console(where: str, settings: Settings, client: Client) -> AsyncIterator[None]:
+    """The console on the engine's event loop (``loop``: as ``make run`` served it before
+    issue 18), or in its own process, supervised (``process``: as it serves it now)."""
+    if where == "process":
+        async with console_process(settings):
+            yield
+        return
+    stop = asyncio.Event()
+    served = asyncio.create_task(web.serve(settings, client, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await served
+
+
+async def main(seconds: float, where: str) -> None:
     port = free_port()
     async with embedded(
         "bench-web-stall",
@@ -135,12 +182,14 @@ async def main(seconds: float) -> None:
         BREACHCLOCK_WEB_INSECURE_COOKIES=True,
     ) as (env, settings):
         base = f"http://127.0.0.1:{port}"
-        stop = asyncio.Event()
         probe_worker = Worker(
             env.client, task_queue=PROBE_QUEUE, workflows=[BeatWorkflow], activities=[beat]
         )
-        async with build_worker(env.client, settings, relay_for(settings)), probe_worker:
-            served = asyncio.create_task(web.serve(settings, env.client, stop))
+        async with (
+            build_worker(env.client, settings, relay_for(settings)),
+            probe_worker,
+            console(where, settings, env.client),
+        ):
             await listening(base)
             hashed = hash_password(PASSWORD)
             async with open_account_store(settings) as accounts:
@@ -174,15 +223,14 @@ async def main(seconds: float) -> None:
                 figures[kind] = await probe(seconds, base, cookies, env.client)
                 print(f"{kind}: {figures[kind]} (idle {figures['idle']})", flush=True)
                 await child.wait()
-            stop.set()
-            await served
     idle = figures["idle"]
-    print(f"load average: {os.getloadavg()}")
+    print(f"console: {where}; load average: {os.getloadavg()}")
     for phase, values in figures.items():
         print(
             f"{phase:7} p95 register page {values['page']:8.1f} ms ({values['page'] / idle['page']:4.1f}x idle)"
             f"   p95 heartbeat activity {values['activity']:8.1f} ms"
             f" ({values['activity'] / idle['activity']:4.1f}x idle)"
+            f"   p95 engine loop late {values['loop']:6.1f} ms"
         )
 
 
@@ -192,4 +240,6 @@ if __name__ == "__main__":
     else:
         parser = argparse.ArgumentParser()
         parser.add_argument("--seconds", type=float, default=8)
-        asyncio.run(main(parser.parse_args().seconds))
+        parser.add_argument("--console", choices=("process", "loop"), default="process")
+        given = parser.parse_args()
+        asyncio.run(main(given.seconds, given.console))

@@ -2,7 +2,8 @@
 
 With no ``TEMPORAL_ADDRESS`` it starts the Temporal dev server (SQLite in the data
 folder, search attributes registered, UI on loopback) and, with no ``SMTP_HOST``,
-a local outbox that keeps every mail as an .eml file.
+a local outbox that keeps every mail as an .eml file. The console and API run in a
+process of their own, which the engine supervises (``breachclock.app.console``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from activities.readmodel import ReadModelActivities
 from activities.register import RegisterActivities
 from activities.retention import RetentionActivities
 from activities.sms import KannelGateway, SmsSender
+from breachclock.app.console import console_process
 from breachclock.app.gauges import health_gauges
 from breachclock.domain.catalogue import Voice
 from breachclock.runtime import engine_lock, offload
@@ -48,7 +50,6 @@ from breachclock.runtime.store import (
 )
 from breachclock.runtime.telemetry import client_tracer, metrics_runtime
 from breachclock.runtime.temporal import connect, start_dev_server
-from breachclock.web import server as web
 from workflows.campaign import CampaignWorkflow, notify_queue
 from workflows.incident import IncidentWorkflow
 from workflows.retention import RetentionWorkflow, ensure_schedule
@@ -250,32 +251,17 @@ async def serve(settings: Settings) -> None:
 
 
 async def run_engine(settings: Settings, stop: asyncio.Event) -> None:
+    """The worker, and the console in a process of its own (``console``)."""
     async with engine(settings) as (client, relay), open_store(settings) as store:
         async with (
+            console_process(settings),
             build_worker(client, settings, relay, store),
-            web_console(settings, client),
             health_gauges(settings, client),
         ):
             await ensure_schedule(client, settings.task_queue, RETENTION_SWEEP)
             print(f"Worker running on task queue {settings.task_queue}. Ctrl-C stops.", flush=True)
             await stop.wait()
             print("Stopping…", flush=True)
-
-
-@contextlib.asynccontextmanager
-async def web_console(settings: Settings, client: Client) -> AsyncIterator[None]:
-    """The HTTP API and console on the engine's own client (BREACHCLOCK_HTTP_PORT; 0: none)."""
-    if not settings.http_port:
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(web.serve(settings, client, stop))
-    print(f"Console and API: {web.address(settings)}", flush=True)
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
 
 
 def main(args: list[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import sys
 import typing
@@ -12,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import to_json
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -233,6 +235,27 @@ class Settings(BaseSettings):
     (``X-Forwarded-User``); read only from ``sso_proxies``. Unset: no SSO."""
     sso_proxies: list[str] = Field(default=[], alias="BREACHCLOCK_SSO_PROXIES")
     """The proxies' addresses (IPs or networks) whose ``sso_header`` is believed."""
+    trusted_proxies: list[str] = Field(default=[], alias="BREACHCLOCK_TRUSTED_PROXIES")
+    """The reverse proxies in front of the console (IPs or networks, ``10.0.0.0/8``):
+    from them alone ``forwarded_header`` is read for the client's address, which the
+    sign-in throttle counts and the audit log records; unset: the peer's address."""
+    forwarded_header: Literal["x-forwarded-for", "forwarded"] = Field(
+        default="x-forwarded-for", alias="BREACHCLOCK_FORWARDED_HEADER"
+    )
+    """The header those proxies append the client's address to: ``x-forwarded-for``
+    (nginx's ``$proxy_add_x_forwarded_for``) or RFC 7239's ``forwarded``."""
+
+    @field_validator("trusted_proxies", "sso_proxies")
+    @classmethod
+    def _networks(cls, given: list[str]) -> list[str]:
+        """Each an address or network, or the process stops at its start saying which."""
+        for entry in given:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise invalid("settings.not_a_network", entry=entry) from None
+        return given
+
     session_hours: float = Field(default=12, gt=0, alias="BREACHCLOCK_SESSION_HOURS")
     """How long a console sign-in lasts."""
 
@@ -437,6 +460,26 @@ class Settings(BaseSettings):
         default=["management@operator.example"], alias="BREACHCLOCK_PAGE_MANAGEMENT"
     )
     """Who the overdue page adds (repeated every ``BREACHCLOCK_OVERDUE_REPEAT_MINUTES``)."""
+
+    def environment(self) -> dict[str, str]:
+        """These settings as the environment variables that give them, for a process this
+        one starts (the console beside the engine) to run on the same settings wherever
+        they came from (the environment, or values given in code: a benchmark's). A
+        setting that is None is left out (the other process takes its default)."""
+        found = {}
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if value is None or field.alias is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if isinstance(value, bool):
+                found[field.alias] = "true" if value else "false"
+            elif isinstance(value, list | dict):
+                found[field.alias] = to_json(value).decode()
+            else:
+                found[field.alias] = str(value)
+        return found
 
     @property
     def embedded(self) -> bool:

@@ -2,8 +2,9 @@
 ``make stop``), and a check, before anything starts, that the ports it would listen
 on are free; either failing is one line that says what holds it.
 
-The engine also records the processes it started (the embedded Temporal dev server),
-with their start times: an engine killed with SIGKILL cannot stop them, and the next
+The engine also records the processes it started (the embedded Temporal dev server,
+the console's process), with their start times: an engine killed with SIGKILL cannot
+stop them, and the next
 ``run`` or ``stop`` on the folder finds them from that record (the start time tells a
 process that is still the one recorded from another that got its id since) and ends
 them, saying so."""
@@ -20,6 +21,7 @@ import socket
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 LOCK_FILE = "engine.lock"
 CHILDREN_FILE = "engine-children.json"
@@ -112,34 +114,54 @@ def children_of(parent: int) -> list[int]:
     return found
 
 
-def record_children(data_dir: Path, what: str) -> None:
-    """Write down this engine's child processes (``what`` they are), to be found if the
-    engine dies without stopping them."""
-    record = [
+def record_children(data_dir: Path, what: str, pids: list[int] | None = None) -> None:
+    """Write down this engine's child processes ``pids`` (all its children now, if not
+    given) as ``what`` they are, beside those recorded before, to be found if the engine
+    dies without stopping them."""
+    found = pids if pids is not None else children_of(os.getpid())
+    record = [c for c in recorded(data_dir) if int(c["pid"]) not in found]
+    record += [
         {"pid": pid, "started": started_at(pid), "what": what, "engine": os.getpid()}
-        for pid in children_of(os.getpid())
+        for pid in found
     ]
+    write_record(data_dir, record)
+
+
+def forget_children(data_dir: Path, pids: list[int] | None = None) -> None:
+    """The engine stopped these children (all, if not given) itself: nothing is left to
+    find of them."""
+    if pids is None:
+        (data_dir / CHILDREN_FILE).unlink(missing_ok=True)
+        return
+    write_record(data_dir, [c for c in recorded(data_dir) if int(c["pid"]) not in pids])
+
+
+def recorded(data_dir: Path) -> list[dict[str, Any]]:
+    """The children recorded on ``data_dir`` (none where the record is missing or torn)."""
+    try:
+        record = json.loads((data_dir / CHILDREN_FILE).read_text())
+    except (OSError, ValueError):
+        return []
+    return record if isinstance(record, list) else []
+
+
+def write_record(data_dir: Path, record: list[dict[str, Any]]) -> None:
+    """Replace the record at once (a new file renamed over it): an engine killed while
+    writing leaves the old record or the new one, never half of one."""
     path = data_dir / CHILDREN_FILE
-    path.write_text(json.dumps(record))
-    os.chmod(path, 0o600)
-
-
-def forget_children(data_dir: Path) -> None:
-    """The engine stopped its children itself: nothing is left to find."""
-    (data_dir / CHILDREN_FILE).unlink(missing_ok=True)
+    fresh = path.with_suffix(".new")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(record))
+    os.replace(fresh, path)
 
 
 def end_orphans(data_dir: Path, wait: float = 10.0) -> list[str]:
     """End what a dead engine on ``data_dir`` left running (SIGTERM, then SIGKILL after
     ``wait`` s); one line per process, saying what was done. Call only without an engine
     on the folder (its lock free)."""
-    path = data_dir / CHILDREN_FILE
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return []
     said = []
-    for child in record:
+    for child in recorded(data_dir):
         pid = int(child["pid"])
         if child.get("started") is None or started_at(pid) != child["started"]:
             continue  # gone, or the id now belongs to another process
@@ -158,7 +180,7 @@ def end_orphans(data_dir: Path, wait: float = 10.0) -> list[str]:
             f"{how} the {child['what']} (pid {pid}) that engine pid {child['engine']} "
             "left running when it died"
         )
-    path.unlink(missing_ok=True)
+    forget_children(data_dir)
     return said
 
 

@@ -33,8 +33,13 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    print(f"Console and API: {address(settings)}", flush=True)
-    await serve(settings, None, stop)
+    await serve(settings, None, stop, lambda: listening(settings))
+
+
+def listening(settings: Settings) -> None:
+    """Said once the port takes connections (the engine that started this process, and a
+    person, can act on it then)."""
+    print(f"Console and API: {address(settings)} (pid {os.getpid()})", flush=True)
 
 
 async def add_account(settings: Settings, name: str, role: Role, sso: bool) -> str:

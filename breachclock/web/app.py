@@ -1,8 +1,10 @@
 """The HTTP API and the console as one ASGI app, over one Temporal client.
 
-``create_app`` is given the process's settings and, where the engine runs it beside
-the worker, the engine's own client; alone (``python -m breachclock.web``) it
-connects its own. The accounts store is opened once for the app's life.
+``create_app`` is given the process's settings and, where a program serves it beside
+its worker (``bench.web_stall``'s comparison with the console on the engine's loop),
+that program's client; in its own process (``python -m breachclock.web``, which
+``make run`` starts beside the engine) it connects its own. The accounts store is
+opened once for the app's life.
 """
 
 from __future__ import annotations

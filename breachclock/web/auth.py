@@ -22,6 +22,7 @@ from breachclock.runtime.store.throttle import Throttle
 from breachclock.service import signin
 from breachclock.service.accounts import Role, create_account, hash_password
 from breachclock.service.engine import Refused
+from breachclock.web.forwarded import client_address, networks
 from breachclock.web.problems import HttpProblem
 
 __all__ = ["Role", "hash_password"]
@@ -77,7 +78,8 @@ class Auth:
     def __init__(self, settings: Settings, store: AccountStore) -> None:
         self.settings = settings
         self.store = store
-        self.proxies = [ipaddress.ip_network(p, strict=False) for p in settings.sso_proxies]
+        self.proxies = networks(settings.sso_proxies)
+        self.forwarders = networks(settings.trusted_proxies)
         self.throttle = Throttle(store.db)
 
     async def first_run(self) -> str | None:
@@ -98,7 +100,9 @@ class Auth:
     async def sign_in(self, request: Request, name: str, password: str) -> tuple[str, str] | None:
         """(session secret, CSRF token) for a good name and password; ``Throttled``
         while the account or the caller's address is out of tries."""
-        account = await signin.sign_in(self.store, self.throttle, name, password, address(request))
+        account = await signin.sign_in(
+            self.store, self.throttle, name, password, self.address(request)
+        )
         return None if account is None else await self.new_session(account.name)
 
     async def sign_out(self, request: Request, who: Principal, secret: str) -> None:
@@ -110,6 +114,17 @@ class Auth:
         expires = datetime.now(UTC) + timedelta(hours=self.settings.session_hours)
         await self.store.start_session(secret, name, csrf, expires)
         return secret, csrf
+
+    def address(self, request: Request) -> str:
+        """Where a request came from, as the audit log and the sign-in throttle know it:
+        the client's address, also behind the trusted reverse proxies (``forwarded``)."""
+        header = self.settings.forwarded_header
+        return client_address(
+            request.client.host if request.client else None,
+            header,
+            request.headers.getlist(header),
+            self.forwarders,
+        )
 
     def from_proxy(self, request: Request) -> bool:
         host = request.client.host if request.client else None
@@ -130,7 +145,7 @@ class Auth:
         now = datetime.now(UTC)
         bearer = request.headers.get("authorization", "")
         if bearer.lower().startswith("bearer "):
-            token = await self.store.token(bearer[7:].strip(), now, address(request))
+            token = await self.store.token(bearer[7:].strip(), now, self.address(request))
             if token is None:
                 return None
             return Principal(token.label, Role(token.role), None, f"token:{token.id}")
@@ -171,14 +186,9 @@ class Auth:
                 role=who.role.value,
                 action=action,
                 reference=reference,
-                address=address(request),
+                address=self.address(request),
             )
         )
-
-
-def address(request: Request) -> str:
-    """Where a request came from, as the audit log and the sign-in throttle know it."""
-    return request.client.host if request.client else "unknown"
 
 
 def check_csrf(who: Principal, sent: str | None) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -25,20 +27,44 @@ def address(settings: Settings) -> str:
     return f"http://{settings.http_host}:{settings.http_port}/"
 
 
-def quiet_server(app: Any, host: str, port: int) -> uvicorn.Server:
+class QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves the signals to the program it runs in, and says when
+    its port takes connections (``listening``)."""
+
+    def __init__(self, config: uvicorn.Config, listening: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self.listening = listening
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.listening is not None:
+            self.listening()
+
+
+def quiet_server(
+    app: Any, host: str, port: int, listening: Callable[[], None] | None = None
+) -> uvicorn.Server:
     """A uvicorn server that leaves the signals to the program it runs in."""
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", lifespan="on", proxy_headers=False
     )
-    server = uvicorn.Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    return server
+    return QuietServer(config, listening)
 
 
-async def serve(settings: Settings, client: Client | None, stop: asyncio.Event) -> None:
-    """Serve until ``stop`` is set."""
+async def serve(
+    settings: Settings,
+    client: Client | None,
+    stop: asyncio.Event,
+    listening: Callable[[], None] | None = None,
+) -> None:
+    """Serve until ``stop`` is set; ``listening`` is called once the port takes
+    connections (a line printed then can be acted on)."""
     app = create_app(settings, client, first_run=announce)
-    server = quiet_server(app, settings.http_host, settings.http_port)
+    server = quiet_server(app, settings.http_host, settings.http_port, listening)
     task = asyncio.create_task(server.serve())
     await stop.wait()
     server.should_exit = True

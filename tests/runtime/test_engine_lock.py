@@ -109,8 +109,10 @@ def running_engine(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], list[s
 
 
 def console_answers(port: int) -> bool:
-    """The console's sign-in page answered (the console starts beside the worker)."""
-    for _ in range(100):
+    """The console's sign-in page answered (its process starts beside the worker's,
+    niced: on a loaded machine it may take a while)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         try:
             return httpx.get(f"http://127.0.0.1:{port}/login", timeout=10).status_code == 200
         except httpx.ConnectError:
@@ -127,19 +129,26 @@ async def test_stop_then_run_at_once(
     del env["SMTP_HOST"]  # the engine's own outbox
     env |= {"SMTP_PORT": str(free_port()), "BREACHCLOCK_HTTP_PORT": str(free_port())}
     first, _ = running_engine(env)
+    second = None
     try:
         with smtplib.SMTP("127.0.0.1", int(env["SMTP_PORT"])) as relay:
             relay.noop()
         assert console_answers(int(env["BREACHCLOCK_HTTP_PORT"]))
+        (console,) = consoles(first.pid)
         assert worker("stop", env=env).returncode == 0
         assert first.wait(timeout=30) == 0
+        assert not alive(console), "make stop stops the console's process with the engine"
         began = time.monotonic()
         second, _ = running_engine(env)
         assert time.monotonic() - began < 30
         assert worker("stop", env=env).returncode == 0
         assert second.wait(timeout=30) == 0
     finally:
-        first.kill()
+        for engine in (first, second):
+            if engine is not None:
+                engine.kill()
+                engine.wait()
+        engine_lock.end_orphans(Path(env["BREACHCLOCK_DATA_DIR"]), wait=2)  # a killed one's console
 
 
 def alive(pid: int) -> bool:
@@ -156,16 +165,27 @@ def dev_servers(engine: int) -> list[int]:
     ]
 
 
+def consoles(engine: int) -> list[int]:
+    """The engine's console processes (``python -m breachclock.web``) among its children."""
+    return [
+        pid
+        for pid in engine_lock.children_of(engine)
+        if b"breachclock.web" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    ]
+
+
 def test_what_a_killed_engine_left_running_is_found_and_ended(tmp_path: Path) -> None:
-    """``kill -9`` of the engine leaves its Temporal dev server running; the next ``run``
-    ends it and starts, and after another ``kill -9``, ``stop`` ends it; each says so."""
+    """``kill -9`` of the engine leaves its Temporal dev server and its console's process
+    running; the next ``run`` ends them and starts, and after another ``kill -9``,
+    ``stop`` ends them; each says so."""
+    port = free_port()
     env = {
         **os.environ,
         "BREACHCLOCK_DATA_DIR": str(tmp_path / "data"),
         "BREACHCLOCK_TEMPORAL_PORT": str(free_port()),
         "BREACHCLOCK_UI_PORT": str(free_port()),
         "SMTP_PORT": str(free_port()),
-        "BREACHCLOCK_HTTP_PORT": "0",
+        "BREACHCLOCK_HTTP_PORT": str(port),
     }
     env.pop("TEMPORAL_ADDRESS", None)
     env.pop("SMTP_HOST", None)
@@ -173,19 +193,25 @@ def test_what_a_killed_engine_left_running_is_found_and_ended(tmp_path: Path) ->
     try:
         for then in ("run", "stop"):
             (server,) = dev_servers(engine.pid)
+            (console,) = consoles(engine.pid)
             engine.send_signal(signal.SIGKILL)
             engine.wait(timeout=30)
             assert alive(server), "the dev server outlives a killed engine"
+            assert alive(console), "so does the console's process"
             if then == "run":
                 engine, said = running_engine(env)
                 expected = f"stopped the Temporal dev server (pid {server})"
                 assert any(line.startswith(expected) for line in said), said
+                expected = f"stopped the console and API (pid {console})"
+                assert any(line.startswith(expected) for line in said), said
+                assert console_answers(port), "the new engine's console took the port"
             else:
                 stopped = worker("stop", env=env)
                 assert stopped.returncode == 0
                 assert stopped.stdout.startswith(f"stopped the Temporal dev server (pid {server})")
+                assert f"; stopped the console and API (pid {console})" in stopped.stdout
                 assert "no engine is running" in worker("stop", env=env).stdout
-            assert not alive(server)
+            assert not alive(server) and not alive(console)
     finally:
         engine.kill()
         for line in engine_lock.end_orphans(tmp_path / "data", wait=2):

@@ -25,6 +25,7 @@ ONE_VALUE = {
     "BREACHCLOCK_PAGE_SECURITY": "ciso@example.org",
     "BREACHCLOCK_PAGE_MANAGEMENT": "board@example.org",
     "BREACHCLOCK_SSO_PROXIES": "10.0.0.1",
+    "BREACHCLOCK_TRUSTED_PROXIES": "10.0.0.0/8",
     "BREACHCLOCK_ESCALATION_LEADS_MINUTES": "30",
     "BREACHCLOCK_IDENTITY_METHODS": "bankid",
     "BREACHCLOCK_SMS_DLR_ALLOW": "127.0.0.1",
@@ -68,6 +69,39 @@ def test_a_list_setting_takes_one_value_or_several_separated_by_commas(
     assert [str(getattr(v, "value", v)) for v in one] == [value]
     monkeypatch.setenv(name, f" {value} ,{value}")
     assert len(getattr(load_settings(), field)) == 2
+
+
+@pytest.mark.parametrize("name", ["BREACHCLOCK_TRUSTED_PROXIES", "BREACHCLOCK_SSO_PROXIES"])
+def test_a_proxy_that_is_no_address_is_named(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv(name, "10.0.0.0/8, proxy.example")
+    with pytest.raises(SettingsInvalid) as caught:
+        load_settings()
+    (found,) = caught.value.problems
+    assert found.field == name
+    assert found.words(Voice("en")).endswith(
+        "proxy.example is neither an IP address nor a network (such as 10.0.0.0/8 or ::1)"
+    )
+
+
+def test_settings_reach_a_process_the_engine_starts_as_they_are(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The console's process runs on the engine's settings, also those given in code."""
+    given = load_settings(
+        BREACHCLOCK_DATA_DIR=tmp_path,
+        BREACHCLOCK_PAGE_ONCALL=["a@example.org", "b@example.org"],
+        BREACHCLOCK_SIMULATOR_OUTCOMES={"no_answer": 1},
+        BREACHCLOCK_ADMIN_PASSWORD="chosen, with a comma",
+        BREACHCLOCK_WEB_INSECURE_COOKIES=True,
+        BREACHCLOCK_TRUSTED_PROXIES=["10.0.0.0/8"],
+        BREACHCLOCK_IDENTITY_METHODS=["bankid"],
+        BREACHCLOCK_SESSION_HOURS=1.5,
+    )
+    for field in Settings.model_fields.values():
+        monkeypatch.delenv(field.alias or "", raising=False)
+    for name, value in given.environment().items():
+        monkeypatch.setenv(name, value)
+    assert load_settings() == given
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:

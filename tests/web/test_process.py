@@ -3,6 +3,7 @@ process of its own (``python -m breachclock.web``), with the first run's account
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -13,11 +14,13 @@ from pathlib import Path
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from breachclock.runtime import engine_lock
 from breachclock.runtime.outbox import free_port
 from tests.cli_support import ROOT, worker_env
 from tests.conftest import SmtpSink, settings_for
 
 FIRST_RUN = re.compile(r"account 'admin' \(manager\) made with password (\S+)")
+CONSOLE = re.compile(r"Console and API: \S+ \(pid (\d+)\)")
 
 
 def lines_until(process: subprocess.Popen[str], *patterns: str) -> str:
@@ -66,8 +69,24 @@ async def test_make_run_serves_the_console_and_the_first_run_prints_its_password
             cookie = signed.headers["set-cookie"].lower()
             for flag in ("httponly", "secure", "samesite=strict", "path=/"):
                 assert flag in cookie, cookie
+
+            # The console is a process of its own, nicer than the engine, and started
+            # again when it dies; the session outlives it (it is in the store).
+            console = int(CONSOLE.findall(out)[-1])
+            assert console in engine_lock.children_of(first.pid)
+            assert os.getpriority(os.PRIO_PROCESS, console) > os.getpriority(
+                os.PRIO_PROCESS, first.pid
+            )
+            os.kill(console, signal.SIGKILL)
+            out = lines_until(first, rf"pid {console}\) exited", rf"\(pid (?!{console}\))\d+\)")
+            assert f"The console and API (pid {console}) exited with status -9" in out, out
+            restarted = int(CONSOLE.findall(out)[-1])
+            assert restarted != console
+            session = {"Cookie": f"bc_session={signed.cookies['bc_session']}"}
+            assert (await browser.get("/", headers=session)).status_code == 200
     finally:
         assert stopped(first) == 0
+    assert engine_lock.started_at(restarted) is None, "stopped with the engine"
     again = engine(env)
     try:
         out = lines_until(again, "Worker running")

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
@@ -19,7 +20,7 @@ from breachclock.service import signin
 from breachclock.service.accounts import password_ok
 from breachclock.web.auth import Role
 from tests.conftest import SmtpSink
-from tests.web.support import PASSWORD, web
+from tests.web.support import BASE, PASSWORD, web
 
 WRONG = "not-the-password-0451"
 
@@ -83,3 +84,45 @@ async def test_a_flood_of_wrong_passwords_gets_the_limit_of_checks_and_a_lock(
         assert entries.count(("maria", "audit.sign_out", here)) == 1
         used = [e for e in entries if e[1] == "audit.token.used"]
         assert len(used) == 1 and used[0][0].startswith("reviewer (")
+
+
+async def test_behind_a_trusted_proxy_each_client_has_its_own_tries_and_spoofing_counts_for_nothing(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    """The harness's peer 10.1.2.3 is the trusted proxy: two clients behind it are
+    throttled each by their own address (what the proxy appended, not what the client
+    wrote to its left); a peer not trusted is counted by its own address, whatever
+    X-Forwarded-For it sends."""
+    proxy = {"BREACHCLOCK_TRUSTED_PROXIES": ["10.1.2.0/24"]}
+    async with web(dev_server, tmp_path, smtp, **proxy) as w:
+        policy = Policy(per_account=50, per_address=2)
+        w.auth.throttle = Throttle(w.auth.store.db, policy)
+        await w.account("maria", Role.MANAGER)
+
+        async def sign_in(client: Any, forwarded: str, password: str = WRONG) -> int:
+            answer = await client.post(
+                "/login",
+                data={"name": "maria", "password": password},
+                headers={"X-Forwarded-For": forwarded},
+            )
+            return int(answer.status_code)
+
+        async with w.client() as through_proxy:
+            # One client spends its address's tries, also claiming to be another.
+            assert await sign_in(through_proxy, "203.0.113.7") == 401
+            assert await sign_in(through_proxy, "198.51.100.9, 203.0.113.7") == 401
+            assert await sign_in(through_proxy, "198.51.100.9, 203.0.113.7") == 429
+            # The other client is not held back by it.
+            assert await sign_in(through_proxy, "198.51.100.9", PASSWORD) == 303
+
+        outside = httpx.ASGITransport(app=w.app, client=("192.0.2.50", 4711))
+        async with httpx.AsyncClient(transport=outside, base_url=BASE) as spoofer:
+            for claimed in ("198.51.100.1", "198.51.100.2"):
+                assert await sign_in(spoofer, claimed) == 401
+            assert await sign_in(spoofer, "198.51.100.3") == 429, "its own address, locked"
+
+        async with await w.bearer(Role.AUDITOR, "reviewer") as api:
+            log = (await api.get("/api/audit")).json()
+        failed = [e["address"] for e in log if e["action"] == "audit.sign_in.failed"]
+        assert sorted(failed) == ["192.0.2.50", "192.0.2.50", "203.0.113.7", "203.0.113.7"]
+        assert [e["address"] for e in log if e["action"] == "audit.sign_in"] == ["198.51.100.9"]
