@@ -16,20 +16,20 @@ from __future__ import annotations
 import pytest
 
 SLOW_MODULES = {
-    "workflows/test_campaign_kill.py": 45,
-    "test_packaging.py": 40,
     "channels/test_campaign_plans.py": 74,
+    "web/test_browser.py": 51,
     "cli/test_notification.py": 49,
     "cli/test_cli.py": 40,
-    "runtime/test_engine_lock.py": 45,
-    "web/test_browser.py": 51,
+    "runtime/test_engine_lock.py": 40,
+    "test_packaging.py": 35,
     "web/test_schemathesis.py": 33,
+    "workflows/test_campaign_kill.py": 30,
+    "web/test_process.py": 26,
     "test_docs.py": 24,
     "workflows/test_worker_crash.py": 24,
+    "test_bench_smoke.py": 24,
     "workflows/test_bad_input.py": 23,
     "web/test_temporal_ui.py": 21,
-    "test_bench_smoke.py": 24,
-    "web/test_process.py": 26,
     "cli/test_examples.py": 18,
     "workflows/test_server_restart.py": 14,
     "cli/test_demo.py": 13,
@@ -38,8 +38,9 @@ SLOW_MODULES = {
     "runtime/test_encryption.py": 11,
     "cli/test_ownership.py": 11,
 }
-"""Seconds a module took under ``-n 2`` (``make test``'s ``--durations``); a guide to
-the order, not a limit: a module missing here only runs later."""
+"""Seconds a module takes under ``-n 2`` (``make test``'s ``--durations``, summed; the
+campaign kill, packaging and engine-lock figures are estimates after they were cut): a
+guide to the order, not a limit. A module missing here only runs later."""
 
 
 def module_of(item: pytest.Item) -> str:
