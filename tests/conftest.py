@@ -40,7 +40,7 @@ from workflows.messages import ApproveResult, IncidentStart
 
 HISTORIES = Path(__file__).parent / "histories"
 
-pytest_plugins = ["tests.tiers"]  # every test in a tier (domain, engine, browser, slow)
+pytest_plugins = ["tests.tiers", "tests.schedule"]  # tiers; longest modules first under xdist
 
 
 class SmtpSink:

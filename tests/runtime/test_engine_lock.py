@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from breachclock.runtime import engine_lock
 from breachclock.runtime.engine_lock import EngineBusy
 from breachclock.runtime.outbox import free_port
-from tests.cli_support import ROOT, start_worker, worker_env
+from tests.cli_support import ROOT, worker_env
 from tests.conftest import SmtpSink, settings_for
 
 
@@ -53,24 +53,6 @@ def worker(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
-
-
-async def test_make_run_twice_refuses_and_make_stop_stops_the_first(
-    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
-) -> None:
-    env = worker_env(dev_server, settings_for(tmp_path, smtp), smtp.port)
-    first = start_worker(env)
-    try:
-        second = worker(env=env)
-        assert second.returncode == 1
-        assert second.stderr.startswith("error: another engine (pid ")
-        assert len(second.stderr.strip().splitlines()) == 1
-        stopped = worker("stop", env=env)
-        assert stopped.returncode == 0 and f"pid {first.pid}" in stopped.stdout
-        assert first.wait(timeout=30) == 0, "stopped as Ctrl-C stops it"
-        assert "no engine is running" in worker("stop", env=env).stdout
-    finally:
-        first.kill()
 
 
 def test_a_port_left_in_time_wait_is_free() -> None:
@@ -120,29 +102,37 @@ def console_answers(port: int) -> bool:
     return False
 
 
-async def test_stop_then_run_at_once(
+async def test_make_run_twice_refuses_and_stop_then_run_at_once(
     dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
 ) -> None:
-    """``make stop && make run``: the outbox and console served connections (which
-    leaves their ports in TIME_WAIT), and the next engine starts within seconds."""
+    """A second ``make run`` refuses in one line and ``make stop`` stops the first, as
+    Ctrl-C does; then ``make run`` at once: the outbox and console served connections
+    (which leaves their ports in TIME_WAIT), and the next engine starts within seconds.
+    (One engine serves both cases: each start costs seconds.)"""
     env = worker_env(dev_server, settings_for(tmp_path, smtp), smtp.port)
     del env["SMTP_HOST"]  # the engine's own outbox
     env |= {"SMTP_PORT": str(free_port()), "BREACHCLOCK_HTTP_PORT": str(free_port())}
     first, _ = running_engine(env)
     second = None
     try:
+        twice = worker(env=env)
+        assert twice.returncode == 1
+        assert twice.stderr.startswith("error: another engine (pid ")
+        assert len(twice.stderr.strip().splitlines()) == 1
         with smtplib.SMTP("127.0.0.1", int(env["SMTP_PORT"])) as relay:
             relay.noop()
         assert console_answers(int(env["BREACHCLOCK_HTTP_PORT"]))
         (console,) = consoles(first.pid)
-        assert worker("stop", env=env).returncode == 0
-        assert first.wait(timeout=30) == 0
+        stopped = worker("stop", env=env)
+        assert stopped.returncode == 0 and f"pid {first.pid}" in stopped.stdout
+        assert first.wait(timeout=30) == 0, "stopped as Ctrl-C stops it"
         assert not alive(console), "make stop stops the console's process with the engine"
         began = time.monotonic()
         second, _ = running_engine(env)
         assert time.monotonic() - began < 30
         assert worker("stop", env=env).returncode == 0
         assert second.wait(timeout=30) == 0
+        assert "no engine is running" in worker("stop", env=env).stdout
     finally:
         for engine in (first, second):
             if engine is not None:
