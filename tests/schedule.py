@@ -37,6 +37,7 @@ SLOW_MODULES = {
     "cli/test_containment.py": 12,
     "runtime/test_encryption.py": 11,
     "cli/test_ownership.py": 11,
+    "golden/test_goldens.py": 9,
 }
 """Seconds a module takes under ``-n 2`` (``make test``'s ``--durations``, summed; the
 campaign kill, packaging and engine-lock figures are estimates after they were cut): a
