@@ -24,6 +24,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 from google.protobuf.message import Message as ProtoMessage
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.converter import PayloadCodec
 from temporalio.testing import WorkflowEnvironment
@@ -345,6 +346,16 @@ async def runs_of(client: Client, workflow_id: str) -> list[WorkflowHistory]:
             return histories
         earlier = client.get_workflow_handle(workflow_id, run_id=started.continued_execution_run_id)
         histories.insert(0, await earlier.fetch_history())
+
+
+WORKFLOW_TASK = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+}
+"""A workflow task that carries no command: the server may keep one for a refused
+update (the first after a run that decided several patches at its start does), and
+it changes nothing. Every other event would be the update's trace."""
 
 
 async def settled(handle: WorkflowHandle[Any, Any]) -> int:

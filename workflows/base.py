@@ -54,6 +54,9 @@ runs started before it keep the first engine's calls and e-mails."""
 PORTAL_FILING = "portal-filing"
 """``workflow.patched`` id: a track of a regime that takes filings on a portal is filed
 there by a person, who records the receipt (``workflows.portal``)."""
+BUDGET_IN_HANDLER = "budget-checked-in-handler"
+"""``workflow.patched`` id: an update's input is measured against the state's budget in
+its handler too, not only in its validator (``IncidentBase._started``)."""
 DECISION_CLOCK = "incident-decision-clock"
 """``workflow.patched`` id: steps fall due by the run's ``DecisionClock``, never by
 ``workflow.now()`` (``workflows.clock`` says why)."""
@@ -105,6 +108,7 @@ class IncidentBase:
     _plans: bool = False
     _portal: bool = False
     _clocked: bool = False
+    _budget_in_handler: bool = False
     _clock: DecisionClock
     """Made in ``__init__``, the run's first task (an update may come before ``run``)."""
 
@@ -119,6 +123,7 @@ class IncidentBase:
         self._plans = workflow.patched(NOTIFY_PLANS)
         self._portal = workflow.patched(PORTAL_FILING)
         self._clocked = workflow.patched(DECISION_CLOCK)
+        self._budget_in_handler = workflow.patched(BUDGET_IN_HANDLER)
 
     def _patched(self, first_engine_patch: str) -> bool:
         """Whether to take the path ``first_engine_patch`` guards: always, in a run that
@@ -172,12 +177,18 @@ class IncidentBase:
     def _open_only(self) -> None:
         refuse_if(checks.open_problem(self.state))
 
-    async def _started(self) -> None:
+    async def _started(self, adding: BaseModel | None = None) -> None:
         """Input that arrives while the workflow still asks the engine for its policy
         waits for it (its validator already accepted it). Every update starts here, in
-        the task that brought it: the decision clock moves to that task's time."""
+        the task that brought it: the decision clock moves to that task's time.
+
+        ``adding`` is measured against the budget again: updates validated in one task
+        each saw the state before the others, so ten at once could take it past its
+        limit (a record must stay well inside Temporal's payload limit)."""
         self._clock.advance(workflow.now())
         await workflow.wait_condition(lambda: self._ready)
+        if adding is not None and self._budget_in_handler:
+            self._fits(adding)
 
     def _fits(self, adding: BaseModel) -> None:
         """Refuse input that would take the state past its budget (``incident.limits``)."""

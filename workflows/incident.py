@@ -498,7 +498,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
 
     @workflow.update
     async def request_takedown(self, request: TakedownRequest) -> Answer:
-        await self._started()
+        await self._started(request)
         self.state.takedowns.append(
             TakedownTask(
                 recipient=request.recipient,
@@ -525,7 +525,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
 
     @workflow.update
     async def report_takedown(self, report: TakedownReport) -> Answer:
-        await self._started()
+        await self._started(report)
         task = containment.task_for(self.state.takedowns, report.recipient)
         assert task is not None
         containment.record_report(task, report, workflow.now())
@@ -584,7 +584,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
 
     @workflow.update
     async def discover(self, discovery: Discover) -> Discovered:
-        await self._started()
+        await self._started(discovery)
         self.state.discovery = discovery
         self.state.discovery_recorded_at = workflow.now()
         track = self._new_track(Track(regime=self.state.regime, aware_at=discovery.at))
@@ -615,7 +615,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
 
     @workflow.update
     async def record_facts(self, patch: FactsPatch) -> list[str]:
-        await self._started()
+        await self._started(patch)
         merged = self.state.facts.merged(patch)
         if merged == self.state.facts:
             return merged.missing()  # nothing new: no new version, nothing to file again
@@ -685,7 +685,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
 
     @workflow.update
     async def add_event(self, event: TimelineInput) -> Answer:
-        await self._started()
+        await self._started(event)
         if self._recorded(event):
             return answer("answer.event.already")
         self._note(event.at, event.what, event.by, event.how_established, kind=EntryKind.INCIDENT)
@@ -710,7 +710,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
 
     @workflow.update
     async def approve(self, approval: Approve) -> ApproveResult:
-        await self._started()
+        await self._started(approval)
         track = self._track_for(approval.track)
         index = self.state.tracks.index(track)
         before = len(self.state.filings)
@@ -802,7 +802,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
 
     @workflow.update
     async def justify(self, justification: Justify) -> Answer:
-        await self._started()
+        await self._started(justification)
         track = self._track_for(justification.track)
         if track.justification == justification.text:
             return answer("answer.justify.already")
@@ -821,7 +821,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
 
     @workflow.update
     async def open_security_report(self, request: OpenSecurityReport) -> Answer:
-        await self._started()
+        await self._started(request)
         assert self.state.discovery is not None
         track = self._new_track(
             Track(regime=RegimeCode.NIS2, aware_at=request.aware_at or self.state.discovery.at)
@@ -840,7 +840,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
 
     @workflow.update
     async def close(self, request: Close) -> Answer:
-        await self._started()
+        await self._started(request)
         never = lifecycle.reports_due(self.state)
         self.state.closure = Closure(
             at=workflow.now(), by=request.by, reason=request.reason, never_filed=never
@@ -866,7 +866,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
 
     @workflow.update
     async def acknowledge(self, request: Acknowledge) -> Answer:
-        await self._started()
+        await self._started(request)
         target = ownership.ack_target(self.state, request)
         assert not isinstance(target, Problem)  # the validator refused that
         before = self.state.tracks[target.index].acknowledged.get(target.deadline)
@@ -893,7 +893,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
 
     @workflow.update
     async def snooze(self, request: Snooze) -> Answer:
-        await self._started()
+        await self._started(request)
         until = ownership.snooze_until(request, workflow.now())
         self.state.snoozed_until = until
         self._note(workflow.now(), said("timeline.snoozed", until=until), request.by)

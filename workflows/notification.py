@@ -65,7 +65,7 @@ class NotifyingIncident(IncidentBase):
 
     @workflow.update
     async def assess(self, assessment: Assessment) -> Recommendation:
-        await self._started()
+        await self._started(assessment)
         notification = self.state.notification
         if notification.assessment == assessment and notification.recommendation:
             return notification.recommendation
@@ -88,7 +88,7 @@ class NotifyingIncident(IncidentBase):
 
     @workflow.update
     async def add_subscribers(self, load: SubscriberLoad) -> LoadResult:
-        await self._started()
+        await self._started(load)
         notification = self.state.notification
         async with self._loading:  # one page at a time: sequence numbers follow each other
             if load.skipped or load.skipped_total:
@@ -147,7 +147,7 @@ class NotifyingIncident(IncidentBase):
 
     @workflow.update
     async def set_notice(self, notice: IncidentNotice) -> Answer:
-        await self._started()
+        await self._started(notice)
         if self.state.notification.notice == notice:
             return answer("answer.notice.already")
         self.state.notification.notice = notice
@@ -163,7 +163,7 @@ class NotifyingIncident(IncidentBase):
 
     @workflow.update
     async def decide_notice(self, decision: Decision) -> Answer:
-        await self._started()
+        await self._started(decision)
         notification = self.state.notification
         if self._decided(decision):
             return answer("answer.decide.already")
@@ -217,7 +217,7 @@ class NotifyingIncident(IncidentBase):
 
     @workflow.update
     async def order_notice(self, order: NoticeOrder) -> Answer:
-        await self._started()
+        await self._started(order)
         if self.state.notification.order == order and self.state.notification.told:
             return answer("answer.order.already")
         self.state.notification.order = order

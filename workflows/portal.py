@@ -72,7 +72,7 @@ class PortalFiling(IncidentBase):
 
     @workflow.update
     async def record_receipt(self, request: RecordReceipt) -> Answer:
-        await self._started()
+        await self._started(request)
         track = self._track_for(request.track)
         # Again here: another receipt may have been recorded since the validator ran.
         refuse_if(portal.receipt_problem(self.state, track, request, workflow.now()))

@@ -34,14 +34,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.domain.incident.model import REQUIRED_FACTS
 from breachclock.domain.notify.assessment import Consequence, DataKind
 from breachclock.service.engine import refusal_message
-from tests.conftest import Harness, SmtpSink, harness, unique
+from tests.conftest import WORKFLOW_TASK, Harness, SmtpSink, harness, unique
 from workflows.incident import IncidentWorkflow
 
 settings.register_profile(
@@ -507,16 +506,6 @@ async def settled_length(handle: WorkflowHandle[Any, Any]) -> int:
             if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
                 return description.history_length
             await asyncio.sleep(0.02)
-
-
-WORKFLOW_TASK = {
-    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-}
-"""A workflow task that carries no command: the server may keep one for a refused
-update (the first after a run that decided several patches at its start does), and
-it changes nothing. Every other event would be the update's trace."""
 
 
 NOT_FOR_A_PERSON = (
