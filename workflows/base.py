@@ -53,6 +53,15 @@ PORTAL_FILING = "portal-filing"
 there by a person, who records the receipt (``workflows.portal``)."""
 
 
+FILES_AT_DEADLINE = "files-at-deadline"
+"""``workflow.patched`` id: a follow-up due with facts missing and no justification is
+filed at its deadline with what is known (``FilingKind.AT_DEADLINE``); runs before it
+only paged, and nothing reached the regulator."""
+CONTAINMENT_WAIT_BOUND = "containment-wait-bound"
+"""``workflow.patched`` id: notice that waits for containment is escalated when the wait
+reaches the policy's ``containment_wait`` (runs before it waited without a bound)."""
+
+
 ENGLISH = Voice("en")
 """How the engine writes its own entries' ``what`` (the reader's language comes from ``code``)."""
 
@@ -98,6 +107,8 @@ class IncidentBase:
     _current: bool = False
     _plans: bool = False
     _portal: bool = False
+    _at_deadline: bool = False
+    _wait_bound: bool = False
 
     def _decide_patches(self) -> None:
         """First thing in the run. A patch the first engine decided later, after the
@@ -109,6 +120,10 @@ class IncidentBase:
         self._current = workflow.patched(DECIDED_AT_START)
         self._plans = workflow.patched(NOTIFY_PLANS)
         self._portal = workflow.patched(PORTAL_FILING)
+        # Never silent at a deadline: the follow-up filed at the 3-day mark, and the wait
+        # for containment before notice bounded.
+        self._at_deadline = workflow.patched(FILES_AT_DEADLINE)
+        self._wait_bound = workflow.patched(CONTAINMENT_WAIT_BOUND)
 
     def _patched(self, first_engine_patch: str) -> bool:
         """Whether to take the path ``first_engine_patch`` guards: always, in a run that

@@ -198,7 +198,21 @@ def _filing_steps(
         return step(FilingKind.FINAL, at(asked, margin_point))
     if track.justification:
         return step(FilingKind.EXTENSION, at(asked, margin_point))
+    if state.files_at_deadline and margin_point is not None:
+        return step(*known_at_deadline(asked, margin_point))
     return step(FilingKind.SUPPLEMENTARY, asked)
+
+
+def known_at_deadline(
+    asked: datetime | None, margin_point: datetime
+) -> tuple[FilingKind, datetime]:
+    """A follow-up with facts missing and no justification: a person's go before the
+    deadline's margin sends a partial report (the stage stays open); at the margin what
+    is known goes, whoever gives it its go (``FilingKind.AT_DEADLINE``). One step either
+    way, so an approval given as the engine files makes no second filing."""
+    if asked is not None and asked < margin_point:
+        return FilingKind.SUPPLEMENTARY, asked
+    return FilingKind.AT_DEADLINE, margin_point
 
 
 def filing_lead(policy: Policy, track: Track) -> timedelta:
@@ -276,7 +290,7 @@ def record_filing(state: IncidentState, index: int, filing: Filing) -> None:
     stage = stages[track.stage_index]
     # An extension meets the deadline; the final after it does not move that date.
     track.done.setdefault(stage.name, filing.sent_at)
-    if filing.kind is FilingKind.EXTENSION:
+    if filing.kind in (FilingKind.EXTENSION, FilingKind.AT_DEADLINE):
         track.awaiting_final = True
         return
     _enter(track, stages, track.stage_index + 1, filing.sent_at)

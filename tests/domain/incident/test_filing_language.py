@@ -43,7 +43,7 @@ from breachclock.domain.incident.report import (
 from breachclock.domain.notify.delivery import CallOutcome, Counts, Status
 from breachclock.domain.regimes import RegimeCode
 from breachclock.runtime.config import Settings
-from tests.filing_cases import CASES, COMVIQ, NO_NOTICE, YOUSEE, variant
+from tests.filing_cases import CASES, COMVIQ, NO_NOTICE, YOUSEE, at_deadline, variant
 
 GOLDEN = Path(__file__).parents[2] / "golden"
 UPDATE = os.environ.get("BREACHCLOCK_UPDATE_GOLDEN") == "1"
@@ -166,6 +166,8 @@ def swedish_and_danish_drafts() -> list[ReportDraft]:
         no_notice_dk,
         imy,
         nis2_sv,
+        at_deadline(COMVIQ),
+        at_deadline(YOUSEE),
     ]
 
 
