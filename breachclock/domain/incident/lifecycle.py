@@ -198,21 +198,24 @@ def _filing_steps(
         return step(FilingKind.FINAL, at(asked, margin_point))
     if track.justification:
         return step(FilingKind.EXTENSION, at(asked, margin_point))
-    if state.files_at_deadline and margin_point is not None:
-        return step(*known_at_deadline(asked, margin_point))
+    if state.files_at_deadline and due is not None and margin_point is not None:
+        window = due - max(state.policy.escalation_leads, default=state.policy.auto_file_margin)
+        return step(*known_at_deadline(asked, min(window, margin_point), margin_point))
     return step(FilingKind.SUPPLEMENTARY, asked)
 
 
 def known_at_deadline(
-    asked: datetime | None, margin_point: datetime
+    asked: datetime | None, window: datetime, margin_point: datetime
 ) -> tuple[FilingKind, datetime]:
-    """A follow-up with facts missing and no justification: a person's go before the
-    deadline's margin sends a partial report (the stage stays open); at the margin what
-    is known goes, whoever gives it its go (``FilingKind.AT_DEADLINE``). One step either
-    way, so an approval given as the engine files makes no second filing."""
-    if asked is not None and asked < margin_point:
+    """A follow-up with facts missing and no justification. A person's go before the
+    deadline's ``window`` (its first page, which says the engine files at the margin)
+    sends a partial report, and the stage stays open; a go within it answers that page
+    and is the deadline's one filing of what is known (``FilingKind.AT_DEADLINE``), as is
+    the engine's own at the margin. So an approval given as the engine files, or just
+    before, makes no second filing."""
+    if asked is not None and asked < window:
         return FilingKind.SUPPLEMENTARY, asked
-    return FilingKind.AT_DEADLINE, margin_point
+    return FilingKind.AT_DEADLINE, margin_point if asked is None else min(asked, margin_point)
 
 
 def filing_lead(policy: Policy, track: Track) -> timedelta:

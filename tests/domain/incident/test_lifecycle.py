@@ -353,19 +353,24 @@ def test_at_the_three_day_mark_what_is_known_is_filed_unless_justified() -> None
 
 
 def test_an_approval_at_the_three_day_mark_is_the_one_filing_there() -> None:
-    """A person's go before the margin sends a partial report (the stage stays open); one
-    given at the margin, as the engine files, is that same single filing, theirs."""
+    """A person's go before the deadline's first page sends a partial report (the stage
+    stays open); one given after that page, or as the engine files, is the deadline's one
+    filing of what is known, theirs."""
     state, due = supplementary_state(missing_facts())
     state.files_at_deadline = True
     track = state.tracks[0]
-    track.approve_at = due - 30 * HOUR
-    [(at, partial)] = filings(lifecycle.schedule(state, 0, due - 30 * HOUR))
-    assert (at, partial.kind) == (due - 30 * HOUR, FilingKind.SUPPLEMENTARY)
+    first_page = due - 6 * HOUR
+    track.approve_at = first_page - HOUR
+    [(at, partial)] = filings(lifecycle.schedule(state, 0, first_page - HOUR))
+    assert (at, partial.kind) == (first_page - HOUR, FilingKind.SUPPLEMENTARY)
 
-    for asked in (due - MARGIN, due - MARGIN + timedelta(seconds=1)):
+    for asked in (first_page, due - MARGIN - timedelta(seconds=1), due - MARGIN):
         track.approve_at = asked
         [(at, report)] = filings(lifecycle.schedule(state, 0, asked))
-        assert (at, report.kind) == (due - MARGIN, FilingKind.AT_DEADLINE)
+        assert (at, report.kind) == (asked, FilingKind.AT_DEADLINE)
+    track.approve_at = due - MARGIN + timedelta(seconds=1)
+    [(at, report)] = filings(lifecycle.schedule(state, 0, due))
+    assert (at, report.kind) == (due - MARGIN, FilingKind.AT_DEADLINE)
 
 
 def test_a_portal_follow_up_is_prepared_at_the_three_day_mark_at_the_first_page() -> None:
