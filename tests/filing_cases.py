@@ -15,7 +15,7 @@ The people's own text is in the regulator's language, as they would type it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from breachclock.domain.incident.containment import TakedownStatus, TakedownTask
@@ -416,3 +416,29 @@ NO_NOTICE = {
         "justification": "Numren var krypterade med AES-256 och nyckeln har inte röjts.",
     }
 }
+
+
+def at_deadline(draft: ReportDraft) -> ReportDraft:
+    """``draft`` as the engine files it at the 3-day mark on its own: no justification,
+    nobody's go, the root cause with a date of its own (two weeks on) and the planned
+    measures with none
+    (the policy's three days stand in), and notice decided but waiting for containment."""
+    waiting_since = draft.drafted_at - timedelta(hours=30)
+    return variant(
+        draft,
+        kind=FilingKind.AT_DEADLINE,
+        justification=None,
+        late_reason=None,
+        approved_by=None,
+        automatic=True,
+        expected_after=timedelta(days=3),
+        notice_waits_for_containment=True,
+        notice_waiting_since=waiting_since,
+        notice_wait_bound=waiting_since + timedelta(hours=24),
+        facts={
+            "root_cause": None,
+            "measures_planned": None,
+            "subscriber_notice": None,
+            "expected": {"root_cause": (draft.drafted_at + timedelta(days=14)).date()},
+        },
+    )

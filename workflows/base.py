@@ -62,6 +62,15 @@ DECISION_CLOCK = "incident-decision-clock"
 ``workflow.now()`` (``workflows.clock`` says why)."""
 
 
+FILES_AT_DEADLINE = "files-at-deadline"
+"""``workflow.patched`` id: a follow-up due with facts missing and no justification is
+filed at its deadline with what is known (``FilingKind.AT_DEADLINE``); runs before it
+only paged, and nothing reached the regulator."""
+CONTAINMENT_WAIT_BOUND = "containment-wait-bound"
+"""``workflow.patched`` id: notice that waits for containment is escalated when the wait
+reaches the policy's ``containment_wait`` (runs before it waited without a bound)."""
+
+
 ENGLISH = Voice("en")
 """How the engine writes its own entries' ``what`` (the reader's language comes from ``code``)."""
 
@@ -111,6 +120,8 @@ class IncidentBase:
     _budget_in_handler: bool = False
     _clock: DecisionClock
     """Made in ``__init__``, the run's first task (an update may come before ``run``)."""
+    _at_deadline: bool = False
+    _wait_bound: bool = False
 
     def _decide_patches(self) -> None:
         """First thing in the run. A patch the first engine decided later, after the
@@ -124,6 +135,10 @@ class IncidentBase:
         self._portal = workflow.patched(PORTAL_FILING)
         self._clocked = workflow.patched(DECISION_CLOCK)
         self._budget_in_handler = workflow.patched(BUDGET_IN_HANDLER)
+        # Never silent at a deadline: the follow-up filed at the 3-day mark, and the wait
+        # for containment before notice bounded.
+        self._at_deadline = workflow.patched(FILES_AT_DEADLINE)
+        self._wait_bound = workflow.patched(CONTAINMENT_WAIT_BOUND)
 
     def _patched(self, first_engine_patch: str) -> bool:
         """Whether to take the path ``first_engine_patch`` guards: always, in a run that

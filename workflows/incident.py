@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.incident import checks, containment, lifecycle, ownership
     from breachclock.domain.incident.alert import AlertResolved
     from breachclock.domain.incident.containment import (
+        PageWait,
         SendTakedown,
         TakedownReport,
         TakedownRequest,
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.incident.escalation import (
         PageDraft,
         build_page,
+        containment_wait_page,
         page_entry,
         takedown_page,
     )
@@ -182,6 +184,8 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
     @workflow.run
     async def run(self, start: IncidentStart) -> IncidentState:
         self._decide_patches()
+        if self._at_deadline:
+            self.state.files_at_deadline = True
         if not self._ready:
             # The engine's configuration decides the incident's policy, once, here.
             engine_policy = await workflow.execute_local_activity(
@@ -209,9 +213,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             if self.state.closure is None:
                 upcoming += [
                     item
-                    for item in containment.containment_steps(
-                        self.state.takedowns, self.state.policy.takedown_remind_after
-                    )
+                    for item in self._containment_steps()
                     if item.step.key not in self._in_flight
                 ]
             for item in upcoming:
@@ -273,7 +275,21 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         """Nothing in flight that this run alone could finish: it may continue as new."""
         return not self._in_flight and not self._projecting and workflow.all_handlers_finished()
 
-    def _held_back(self, step: Step | SendTakedown) -> bool:
+    def _containment_steps(self) -> list[containment.Due]:
+        """Takedown mails and reminders, and the pages when notice has waited for them
+        past the policy's bound."""
+        policy, notification = self.state.policy, self.state.notification
+        steps = containment.containment_steps(self.state.takedowns, policy.takedown_remind_after)
+        waited = containment.wait_step(
+            notification.waiting_for_containment,
+            notification.wait_bound,
+            notification.wait_pages,
+            notification.last_wait_page_at,
+            policy.overdue_repeat,
+        )
+        return steps if waited is None else [*steps, waited]
+
+    def _held_back(self, step: Step | SendTakedown | PageWait) -> bool:
         """A page waits while its track's filing is being sent: once it went, the page
         would tell people to file what is already filed (the schedule then drops it)."""
         held = isinstance(step, SendPage) and any(
@@ -281,9 +297,12 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         )
         return held and self._patched(PAGES_AFTER_FILING)
 
-    def _start(self, step: Step | SendTakedown) -> None:
+    def _start(self, step: Step | SendTakedown | PageWait) -> None:
         if isinstance(step, SendTakedown):
             self._track_work(step.key, self._takedown(step))
+            return
+        if isinstance(step, PageWait):
+            self._track_work(step.key, self._page_wait(step))
             return
         work = self._file(step) if isinstance(step, FileReport) else self._page(step)
         self._track_work(step.key, work)
@@ -390,7 +409,9 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             justification=draft.justification,
             missing=draft.missing,
             facts_version=draft.facts_version,
-            approved_by=track.approve.by if track.approve else None,
+            # Whose go the draft went with: an approval given while it was on its way
+            # is answered with it, but did not make it.
+            approved_by=draft.approved_by,
             language_override=(track.approve.language_override or []) if track.approve else [],
         )
         self._measure_filing(step.regime_index, filing)
@@ -492,6 +513,24 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             said("timeline.takedown_reminded", number=step.number, name=task.name, failure=failure)
             if failure
             else said("timeline.takedown_reminded_paged", number=step.number, name=task.name),
+            "breachclock",
+            kind=EntryKind.ENGINE,
+        )
+
+    async def _page_wait(self, step: PageWait) -> None:
+        """Notice has waited for containment past the policy's bound: the decision is
+        paged to be weighed again (and again, at the overdue rhythm, while it waits)."""
+        notification = self.state.notification
+        page = containment_wait_page(self.state, step.number, workflow.now())
+        failure = await self._send_page(page)
+        now = workflow.now()
+        notification.wait_pages, notification.last_wait_page_at = step.number, now
+        about = {"n": step.number, "bound": notification.wait_bound}
+        self._note(
+            now,
+            said("timeline.page_failed_containment_wait", failure=failure, **about)
+            if failure
+            else said("timeline.paged_containment_wait", **about),
             "breachclock",
             kind=EntryKind.ENGINE,
         )

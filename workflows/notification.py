@@ -182,6 +182,8 @@ class NotifyingIncident(IncidentBase):
         self._note(workflow.now(), said("timeline.decided_to_notify"), decision.decided_by)
         tasks = self.state.takedowns
         if decision.after_containment and not containment.all_confirmed(tasks):
+            if not notification.waiting_for_containment:
+                self._begin_wait()
             notification.waiting_for_containment = True
             self._note(
                 workflow.now(), said("timeline.waits_for_containment"), None, kind=EntryKind.ENGINE
@@ -195,6 +197,17 @@ class NotifyingIncident(IncidentBase):
         notification.waiting_for_containment = False  # decided again: tell them now
         await self._start_wave()
         return answer("answer.notifying", people=notification.people)
+
+    def _begin_wait(self) -> None:
+        """Notice starts to wait for containment now; until the policy's bound, where this
+        run bounds it (its pages keep counting, so each has a key of its own)."""
+        notification = self.state.notification
+        now = workflow.now()
+        notification.waiting_since = now
+        notification.wait_bound = (
+            now + self.state.policy.containment_wait if self._wait_bound else None
+        )
+        notification.last_wait_page_at = None
 
     @decide_notice.validator
     def _validate_decide(self, decision: Decision) -> None:

@@ -255,17 +255,19 @@ class Voice:
         return f"{int(n):,}".replace(",", THOUSANDS[self.language])
 
     def span(self, length: timedelta | float) -> str:
-        """A length of time: "15 min", "6 h", "1 d 2 h" ("1 døgn 2 t" in Danish)."""
+        """A length of time: "15 min", "6 h", "1 d 2 h" ("1 døgn 2 t" in Danish), also
+        from a voice scoped to a prefix (a filing's: the units are not under it)."""
         minutes = int(abs(seconds_of(length)) // 60)
         days, rest = divmod(minutes, 24 * 60)
         hours, mins = divmod(rest, 60)
+        unit = self.scoped("") if self.prefix else self
         parts = []
         if days:
-            parts.append(self("unit.days", n=days))
+            parts.append(unit("unit.days", n=days))
         if hours:
-            parts.append(self("unit.hours", n=hours))
+            parts.append(unit("unit.hours", n=hours))
         if mins or not parts:
-            parts.append(self("unit.minutes", n=mins))
+            parts.append(unit("unit.minutes", n=mins))
         return " ".join(parts)
 
     def countdown(self, due: datetime, now: datetime) -> str:

@@ -442,6 +442,16 @@ class Settings(BaseSettings):
         default=24, gt=0, alias="BREACHCLOCK_TAKEDOWN_REMIND_HOURS"
     )
     """A takedown not confirmed this long: the recipient is reminded, the owner paged."""
+    containment_wait_hours: float = Field(
+        default=24, gt=0, le=24 * 30, alias="BREACHCLOCK_CONTAINMENT_WAIT_HOURS"
+    )
+    """How long notice decided "after containment" may wait for the last takedown before
+    the decision is paged to be weighed again (``Policy.containment_wait`` says why 24)."""
+    expected_after_days: float = Field(
+        default=3, gt=0, le=90, alias="BREACHCLOCK_EXPECTED_AFTER_DAYS"
+    )
+    """A follow-up filed at its deadline with facts missing: when a fact with no date of
+    its own is expected, in days after that filing (``Policy.expected_after``)."""
     takedown_directory: Path | None = Field(default=None, alias="BREACHCLOCK_TAKEDOWN_DIRECTORY")
     """JSON directory of takedown recipients per country; unset: the one shipped in the domain."""
     page_oncall: list[str] = Field(
@@ -567,6 +577,8 @@ class Settings(BaseSettings):
             overdue_repeat=timedelta(minutes=self.overdue_repeat_minutes),
             reminder_interval=timedelta(hours=self.reminder_interval_hours),
             takedown_remind_after=timedelta(hours=self.takedown_remind_hours),
+            containment_wait=timedelta(hours=self.containment_wait_hours),
+            expected_after=timedelta(days=self.expected_after_days),
             audiences=[
                 self.page_oncall,
                 self.page_manager,

@@ -20,7 +20,11 @@ import pytest
 from breachclock.domain.catalogue import DATA, MESSAGE, Voice, foreign, marking, messages
 from breachclock.domain.incident import lifecycle
 from breachclock.domain.incident.containment import TakedownStatus, TakedownTask, takedown_mail
-from breachclock.domain.incident.escalation import build_page, takedown_page
+from breachclock.domain.incident.escalation import (
+    build_page,
+    containment_wait_page,
+    takedown_page,
+)
 from breachclock.domain.incident.lifecycle import SendPage
 from breachclock.domain.incident.model import (
     IncidentState,
@@ -172,6 +176,13 @@ def pages(language: str, code: RegimeCode) -> Iterator[tuple[str, str, list[str]
     with marking():
         page = takedown_page(state, task, 1, AWARE + timedelta(days=1))
     yield page.subject, page.body, [*known, "Eniro", "removals@eniro.example"]
+    state.takedowns = [task]
+    state.notification.people = 3300
+    state.notification.waiting_since = AWARE
+    state.notification.wait_bound = AWARE + timedelta(days=1)
+    with marking():
+        page = containment_wait_page(state, 1, AWARE + timedelta(days=1))
+    yield page.subject, page.body, known
     voice = Voice(language, "Europe/Stockholm")  # type: ignore[arg-type]
     for number in (0, 1):
         with marking():

@@ -25,7 +25,7 @@ from breachclock.domain.incident.model import IncidentState
 from breachclock.domain.notify.assessment import Decision
 from breachclock.runtime.store import open_store
 from breachclock.service.engine import refusal_message
-from tests.conftest import SmtpSink, harness, settings_for, subject_of
+from tests.conftest import SmtpSink, approve_pending, harness, settings_for, subject_of
 from tests.notify_support import finish, people, ready
 from workflows.incident import IncidentWorkflow
 
@@ -56,15 +56,18 @@ def confirmed(recipient: str) -> TakedownReport:
     )
 
 
-async def test_takedowns_are_reminded_until_confirmed_and_the_campaign_waits_for_the_last(
+async def test_takedowns_are_reminded_and_a_bounded_wait_for_containment_ends_with_the_last(
     skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
 ) -> None:
+    """The campaign waits for the last confirmation; the wait has the policy's bound, at
+    which management is paged, and a filing made meanwhile says why nobody is told yet."""
     async with harness(
         skipping,
         tmp_path,
         smtp,
         BREACHCLOCK_SIMULATOR_OUTCOMES={"reached_verified": 1.0},
         BREACHCLOCK_TAKEDOWN_REMIND_HOURS=6,
+        BREACHCLOCK_CONTAINMENT_WAIT_HOURS=6,
     ) as h:
         handle = await h.discovered("INC-CONTAIN")
         await ready(h.settings, handle, "INC-CONTAIN", people(2))
@@ -108,11 +111,16 @@ async def test_takedowns_are_reminded_until_confirmed_and_the_campaign_waits_for
         assert "incident-manager@operator.example" in str(owner["To"])
         state = await status(handle)
         assert state.notification.waves == [] and state.notification.waiting_for_containment
+        (bound,) = [m for m in smtp.messages if "väntat på borttagning" in subject_of(m)]
+        assert "management@operator.example" in str(bound["To"]), "past the bound: management"
+        assert "Pröva beslutet på nytt" in bound.get_payload(decode=True).decode()
+        assert state.notification.wait_pages == 1
+        await approve_pending(handle, "Incident Manager")  # a filing while it waits
 
         done = await handle.execute_update(IncidentWorkflow.report_takedown, confirmed("hitta"))
         assert done.message.endswith("2 of 2 takedowns confirmed; notifying 2 people")
         await finish(h.env, handle)
-        await skipping.sleep(timedelta(hours=17))  # the initial report files itself
+        await skipping.sleep(timedelta(hours=17))
         state = await status(handle)
 
     (wave,) = state.notification.waves
@@ -125,6 +133,8 @@ async def test_takedowns_are_reminded_until_confirmed_and_the_campaign_waits_for
     assert "Begäranden om borttagning (inneslutning)" in text
     assert "Hitta.se (3)" in text and "borttagningen bekräftad av Kim" in text
     assert "Begäran om borttagning skickad till Eniro (3 poster)" in text
+    assert "så att ingen får höra att uppgifterna tagits bort innan de har det" in text
+    assert "operatörens gräns för väntan (6 h) nåddes" in text, "the wait, its reason, its bound"
 
 
 async def test_a_takedown_mail_goes_once_whatever_attempt_sends_it(

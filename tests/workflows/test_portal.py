@@ -15,7 +15,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.domain.incident import views
-from breachclock.domain.incident.model import IncidentState, RecordReceipt
+from breachclock.domain.incident.model import FilingKind, IncidentState, RecordReceipt
 from breachclock.domain.regimes import RegimeCode, dk
 from breachclock.service.engine import refusal_problems
 from tests.conftest import SmtpSink, harness, subject_of
@@ -80,6 +80,14 @@ async def test_a_danish_filing_is_prepared_for_the_portal_and_filed_on_its_recei
         other = receipt(at=now, receipt="ERST-2026-0002")
         assert await refused(handle, other) == ["portal.receipt_conflict"]
         state = await status(handle)
+
+        # The 3-day mark with nothing more known: prepared for the portal with what is
+        # known, at the first page's lead, as the initial report was.
+        await skipping.sleep(timedelta(hours=72 - 6, minutes=1))
+        follow_up = (await status(handle)).tracks[0].prepared
+        assert follow_up is not None and follow_up.kind is FilingKind.AT_DEADLINE
+        tasks = [m for m in smtp.to(ONCALL) if "portal" in str(m["Subject"])]
+        assert attachments(tasks[-1]) == ["INC-1-2.json", "INC-1-2.pdf", "INC-1-2.txt"]
 
     (filing,) = state.filings
     assert filing.receipt is not None and filing.receipt.number == "ERST-2026-0001"

@@ -46,6 +46,8 @@ def test_every_path_has_a_saved_history() -> None:
         "added_during_a_campaign",
         "reason_given_after_the_late_filing",
         "calls_sms_email",
+        "filed_at_the_three_day_mark",
+        "bounded_wait_for_containment",
     ):
         assert any(path in n for n in names), f"no saved history for the {path} path"
 

@@ -185,9 +185,20 @@ class SendTakedown:
 
 
 @dataclass(frozen=True)
+class PageWait:
+    """The ``number``-th page that notice has waited for containment past its bound."""
+
+    number: int
+
+    @property
+    def key(self) -> str:
+        return f"containment-wait:{self.number}"
+
+
+@dataclass(frozen=True)
 class Due:
     at: datetime
-    step: SendTakedown
+    step: SendTakedown | PageWait
 
 
 def containment_steps(tasks: list[TakedownTask], remind_after: timedelta) -> list[Due]:
@@ -201,6 +212,17 @@ def containment_steps(tasks: list[TakedownTask], remind_after: timedelta) -> lis
             since = task.retry_at or (task.last_reminder_at or task.sent_at) + remind_after
             steps.append(Due(since, SendTakedown(task.recipient, task.reminders + 1)))
     return steps
+
+
+def wait_step(
+    waiting: bool, bound: datetime | None, pages: int, last: datetime | None, repeat: timedelta
+) -> Due | None:
+    """When notice that waits for containment is next escalated: at the wait's bound, then
+    every ``repeat`` (the overdue pages' rhythm) from the last page while it still waits.
+    None while nothing waits, or the wait has no bound (a run from before bounds)."""
+    if not waiting or bound is None:
+        return None
+    return Due(bound if last is None else last + repeat, PageWait(pages + 1))
 
 
 class TakedownDraft(BaseModel):

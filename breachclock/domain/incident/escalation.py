@@ -14,7 +14,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from breachclock.domain.catalogue import Language, Voice
-from breachclock.domain.incident.containment import TakedownTask
+from breachclock.domain.incident.containment import TakedownTask, confirmed_count
 from breachclock.domain.incident.lifecycle import SendPage, filing_lead
 from breachclock.domain.incident.model import IncidentState, Track
 from breachclock.domain.instants import zone
@@ -117,6 +117,9 @@ def _what_to_do(
     if step.deadline in FOLLOW_UPS and missing:
         if track.justification:
             return ["", w("page.do.extension_auto", at=auto) if auto else w("page.do.extension")]
+        if state.files_at_deadline and auto is not None and not step.level.startswith("overdue"):
+            key = "page.do.known_portal_auto" if track.via_portal else "page.do.known_auto"
+            return ["", w(key, at=auto)]
         return ["", w("page.do.facts_or_justify")]
     if step.level.startswith("overdue"):
         return ["", w("page.do.file_late")]
@@ -125,16 +128,40 @@ def _what_to_do(
     return []
 
 
+def containment_wait_page(state: IncidentState, number: int, now: datetime) -> PageDraft:
+    """Notice decided "after containment" has waited past the policy's bound: everyone up
+    to those an overdue deadline reaches is asked to weigh the decision again."""
+    notification, tasks = state.notification, state.takedowns
+    w = staff_voice(state)
+    return plain_page(
+        state,
+        f"containment-wait:{number}",
+        len(state.policy.escalation_leads),
+        w("page.containment_wait.subject", reference=state.reference, n=number),
+        w(
+            "page.containment_wait.text",
+            people=notification.people,
+            since=notification.waiting_since,
+            bound=notification.wait_bound,
+            done=confirmed_count(tasks),
+            total=len(tasks),
+        ),
+        w("page.containment_wait.do"),
+        now,
+    )
+
+
 def takedown_page(
     state: IncidentState, task: TakedownTask, number: int, now: datetime
 ) -> PageDraft:
     """The incident's owner (the first two audiences) told a takedown is still not
     confirmed, and what to record once it is (on the incident's page in the console)."""
-    policy = state.policy
-    w = Voice(policy.staff_language, zone(policy.operator_zone))
-    lines = [
-        w("page.incident", reference=state.reference, title=state.title),
-        "",
+    w = staff_voice(state)
+    return plain_page(
+        state,
+        f"takedown:{task.recipient}:{number}",
+        1,
+        w("page.takedown.subject", reference=state.reference, name=task.name, n=number),
         w(
             "page.takedown.late",
             name=task.name,
@@ -143,16 +170,37 @@ def takedown_page(
             n=number,
             address=task.address,
         ),
-        "",
         w("page.takedown.do"),
+        now,
+    )
+
+
+def staff_voice(state: IncidentState) -> Voice:
+    """The operator's own staff's language, in the operator's zone."""
+    return Voice(state.policy.staff_language, zone(state.policy.operator_zone))
+
+
+def plain_page(
+    state: IncidentState, key: str, level: int, subject: str, news: str, do: str, now: datetime
+) -> PageDraft:
+    """A page that is not about a filing's deadline: the incident, the news, what to do,
+    when it was sent; sent once under ``<reference>:page:<key>`` to audiences up to
+    ``level``."""
+    w = staff_voice(state)
+    lines = [
+        w("page.incident", reference=state.reference, title=state.title),
+        "",
+        news,
+        "",
+        do,
         "",
         w("page.sent", at=now),
     ]
     return PageDraft(
-        idempotency_key=f"{state.reference}:page:takedown:{task.recipient}:{number}",
-        recipients=audience(state, 1),
-        subject=w("page.takedown.subject", reference=state.reference, name=task.name, n=number),
+        idempotency_key=f"{state.reference}:page:{key}",
+        recipients=audience(state, level),
+        subject=subject,
         body="\n".join(lines) + "\n",
         reference=state.reference,
-        language=policy.staff_language,
+        language=state.policy.staff_language,
     )

@@ -198,7 +198,24 @@ def _filing_steps(
         return step(FilingKind.FINAL, at(asked, margin_point))
     if track.justification:
         return step(FilingKind.EXTENSION, at(asked, margin_point))
+    if state.files_at_deadline and due is not None and margin_point is not None:
+        window = due - max(state.policy.escalation_leads, default=state.policy.auto_file_margin)
+        return step(*known_at_deadline(asked, min(window, margin_point), margin_point))
     return step(FilingKind.SUPPLEMENTARY, asked)
+
+
+def known_at_deadline(
+    asked: datetime | None, window: datetime, margin_point: datetime
+) -> tuple[FilingKind, datetime]:
+    """A follow-up with facts missing and no justification. A person's go before the
+    deadline's ``window`` (its first page, which says the engine files at the margin)
+    sends a partial report, and the stage stays open; a go within it answers that page
+    and is the deadline's one filing of what is known (``FilingKind.AT_DEADLINE``), as is
+    the engine's own at the margin. So an approval given as the engine files, or just
+    before, makes no second filing."""
+    if asked is not None and asked < window:
+        return FilingKind.SUPPLEMENTARY, asked
+    return FilingKind.AT_DEADLINE, margin_point if asked is None else min(asked, margin_point)
 
 
 def filing_lead(policy: Policy, track: Track) -> timedelta:
@@ -276,7 +293,7 @@ def record_filing(state: IncidentState, index: int, filing: Filing) -> None:
     stage = stages[track.stage_index]
     # An extension meets the deadline; the final after it does not move that date.
     track.done.setdefault(stage.name, filing.sent_at)
-    if filing.kind is FilingKind.EXTENSION:
+    if filing.kind in (FilingKind.EXTENSION, FilingKind.AT_DEADLINE):
         track.awaiting_final = True
         return
     _enter(track, stages, track.stage_index + 1, filing.sent_at)

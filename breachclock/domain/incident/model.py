@@ -159,10 +159,16 @@ class Facts(InputModel):
         default_factory=dict, json_schema_extra=lambda schema: _fact_names(schema)
     )
     """Why a fact is still unknown, by field name; the report prints it."""
+    expected: dict[str, Day] = Field(
+        default_factory=dict, json_schema_extra=lambda schema: _fact_names(schema)
+    )
+    """When a fact still unknown is expected to be established, by field name: a filing
+    made with the fact missing says so (where no date is recorded, the policy's
+    ``expected_after`` stands in, and the filing says it is the operator's default)."""
 
-    @field_validator("unknown_because")
+    @field_validator("unknown_because", "expected")
     @classmethod
-    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+    def _known_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(value) - set(REQUIRED_FACTS))
         if unknown:
             raise invalid("facts.unknown_because_unknown", fields=unknown)
@@ -234,7 +240,8 @@ REQUIRED_FACTS: tuple[str, ...] = (
 
 
 def _fact_names(schema: dict[str, Any]) -> None:
-    """The schema of ``unknown_because`` names the facts it takes, as its validator does."""
+    """The schema of ``unknown_because`` and ``expected`` names the facts they take, as
+    their validator does."""
     schema["propertyNames"] = {"enum": list(REQUIRED_FACTS)}
 
 
@@ -370,6 +377,11 @@ class FilingKind(StrEnum):
     NOTIFICATION = "notification"
     SUPPLEMENTARY = "supplementary"
     EXTENSION = "extension"
+    AT_DEADLINE = "at_deadline"
+    """A follow-up filed at its deadline with what is known, facts still missing and no
+    justification recorded (the engine's own at the deadline, or a person's go given
+    then): it meets the deadline as an extension does, each missing fact marked with the
+    date it is expected, and the rest follows as soon as possible."""
     FINAL = "final"
     CORRECTION = "correction"
 
@@ -531,6 +543,18 @@ class Policy(BaseModel):
     reminder_interval: timedelta = timedelta(days=1)
     takedown_remind_after: timedelta = timedelta(hours=24)
     """A takedown not confirmed this long: the recipient is reminded, the owner paged."""
+    containment_wait: timedelta = timedelta(hours=24)
+    """How long notice decided "after containment" may wait for the last takedown before
+    the decision is escalated to be weighed again (``containment.wait_step``). 611/2013
+    art. 3 asks for notice "without undue delay" after detection and allows a delay only
+    where the authority agrees it would harm the investigation; the operator's own wait,
+    so that nobody hears the data is gone before it is, is therefore bounded by the
+    regulation's own measure of a prompt step: the 24 hours it gives for telling the
+    authority (art. 2(2))."""
+    expected_after: timedelta = timedelta(days=3)
+    """A fact still missing when a follow-up is filed at its deadline, with no date of its
+    own recorded (``Facts.expected``), is expected this long after the filing: the three
+    days 611/2013 art. 2(3) gives from the first notification to the second."""
     audiences: list[list[str]] = Field(default_factory=list)
     """Who is paged at each escalation level, widening: leads in order, then overdue."""
     regulator_addresses: dict[RegimeCode, str] = Field(default_factory=dict)
@@ -629,9 +653,18 @@ class Notification(BaseModel):
     """The affected items the list names (CRM names): the notice must label each."""
     waves: list[Wave] = Field(default_factory=list)
     loaded_pages: list[str] = Field(default_factory=list)
+    """The keys of the staged pages taken on: loading one again adds nobody."""
     waiting_for_containment: bool = False
     """Notice is decided, after containment: calls begin once every takedown is confirmed."""
-    """The keys of the staged pages taken on: loading one again adds nobody."""
+    waiting_since: datetime | None = None
+    """When notice began to wait for containment (the decision's time)."""
+    wait_bound: datetime | None = None
+    """When that wait reaches the policy's ``containment_wait``: then, and every
+    ``overdue_repeat`` after while it still waits, the decision is escalated to be weighed
+    again (None: an incident whose run began before waits were bounded)."""
+    wait_pages: int = 0
+    """Pages sent because the wait passed its bound."""
+    last_wait_page_at: datetime | None = None
 
     @property
     def told(self) -> bool:
@@ -689,6 +722,10 @@ class IncidentState(BaseModel):
     """Reminder and lead pages wait until then (filings and overdue pages never do)."""
     alert: AlertSource | None = None
     """The alert that opened it, when monitoring did."""
+    files_at_deadline: bool = False
+    """A follow-up due with facts missing and no justification is filed at its deadline
+    with what is known (``FilingKind.AT_DEADLINE``); set by every run that may take that
+    path (runs begun before it kept silent, paging only)."""
 
     def track(self, regime: RegimeCode | None = None) -> Track | None:
         wanted = regime or self.regime

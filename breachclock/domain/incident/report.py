@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
@@ -109,6 +109,10 @@ class ReportDraft(BaseModel):
     """Containment tasks with their times (measures and timeline)."""
     notice_waits_for_containment: bool = False
     """Notice is decided, but waits until every takedown is confirmed."""
+    notice_waiting_since: datetime | None = None
+    notice_wait_bound: datetime | None = None
+    """Since when notice waits for containment, and when the wait reaches the policy's
+    bound (None: unbounded, an incident from before bounds)."""
     approved_by: str | None = None
     """The person who approved this filing; None with ``automatic``."""
     automatic: bool = False
@@ -120,6 +124,10 @@ class ReportDraft(BaseModel):
     expected_by: datetime | None = None
     """When what this filing does not know yet is due: the next filing's deadline (None:
     as soon as it is known, or a draft from before it)."""
+    expected_after: timedelta | None = None
+    """A follow-up filed at its deadline (``FilingKind.AT_DEADLINE``): how long after it a
+    missing fact with no date of its own (``Facts.expected``) is expected, by the
+    operator's standing default (the policy's ``expected_after``)."""
 
     @property
     def idempotency_key(self) -> str:
@@ -184,7 +192,10 @@ def build_draft(
         facts_version=state.facts_version,
         takedowns=state.takedowns,
         notice_waits_for_containment=state.notification.waiting_for_containment,
+        notice_waiting_since=state.notification.waiting_since,
+        notice_wait_bound=state.notification.wait_bound,
         expected_by=next_due(track, step.stage, now),
+        expected_after=policy.expected_after if step.kind is FilingKind.AT_DEADLINE else None,
         approved_by=approver(track, step),
         automatic=approver(track, step) is None,
         owner=policy.owner,
@@ -447,6 +458,8 @@ class _Form:
         ]
         if d.justification:
             status.append(w("status.justified"))
+        elif d.kind is FilingKind.AT_DEADLINE:
+            status.append(w("status.at_deadline"))
         why = (Entry(w("late.reason"), cover_text(d.late_reason, w)),) if d.late_reason else ()
         return (
             # The law the filing is made under (``filing.regime_basis@<regime>``): PTS's
@@ -517,6 +530,8 @@ class _Form:
             alerts.append(
                 Alert(w("justification.heading"), d.justification, w("justification.follows"))
             )
+        elif d.kind is FilingKind.AT_DEADLINE:
+            alerts.append(self.at_deadline())
         if d.automatic:
             alerts.append(self.automatic())
         confirms = self.confirms()
@@ -545,6 +560,24 @@ class _Form:
             text = w(f"auto.unnamed{when}", operator=d.operator_name)
         return Alert(w(f"auto.heading{when}"), text, w("auto.follows"))
 
+    def at_deadline(self) -> Alert:
+        """A follow-up filed at its deadline with facts missing and no justification: what
+        it is, and how each missing fact's date was set (``dated``)."""
+        d, w = self.d, self.w
+        return Alert(
+            w("at_deadline.heading"),
+            w("at_deadline.text", due=d.due_at, by=self.default_day(), after=d.expected_after),
+            w("justification.follows"),
+        )
+
+    def default_day(self) -> date | None:
+        """The day a missing fact with no date of its own is expected, in the operator's
+        zone: the policy's default length after this filing (None: no default applies)."""
+        after = self.d.expected_after
+        if after is None:
+            return None
+        return (self.d.drafted_at + after).astimezone(self.w.tz).date()
+
     def confirms(self) -> Alert | None:
         """A person's filing after an automatic one: it confirms that filing (the facts
         are as they were) or corrects it (they changed since)."""
@@ -561,11 +594,23 @@ class _Form:
 
     def unknown(self, name: str) -> str:
         """Not yet known (never "none"): why, where a person said, and by when it is
-        expected (the next filing's deadline)."""
-        said = self.unknown_why(name)
-        if self.d.expected_by is None:
-            return said
-        return self.w("unknown.expected", said=said, by=self.d.expected_by)
+        expected (``dated``; else the next filing's deadline)."""
+        return self.dated(name, self.unknown_why(name), self.d.expected_by)
+
+    def dated(self, name: str, said: str, deadline: datetime | None) -> str:
+        """``said`` of a missing fact, with when it is expected and on what ground: the
+        date recorded for it; else ``deadline`` (the next filing's); else, in a filing
+        at the deadline, the operator's default."""
+        w = self.w
+        own = self.f.expected.get(name)
+        if own is not None:
+            return w("unknown.expected_own", said=said, by=own)
+        if deadline is not None:
+            return w("unknown.expected", said=said, by=deadline)
+        default = self.default_day()
+        if default is not None:
+            return w("unknown.expected_default", said=said, by=default)
+        return said
 
     def unknown_why(self, name: str) -> str:
         why = self.f.unknown_because.get(name)
@@ -573,14 +618,21 @@ class _Form:
 
     def missing_text(self, name: str) -> str:
         """A missing fact in the list of what is not known: the measures the engine
-        itself knows of are in the filing already, so they are only partly unknown."""
+        itself knows of are in the filing already, so they are only partly unknown; a
+        notice decided but waiting for containment is said where the notice is. Each
+        with the date it is expected where one is recorded or a default applies (the
+        next filing's deadline stands in the list's heading)."""
         if name == "measures_taken" and self.engine_measures():
-            return self.w("measures.partly", n=self.measures_section())
-        return self.unknown_why(name)
+            return self.w("measures.partly", n=self.section("measures"))
+        if name == "subscriber_notice" and self.d.notice_waits_for_containment:
+            return self.w("notice.waiting_partly", n=self.section("notice"))
+        return self.dated(name, self.unknown_why(name), None)
 
-    def measures_section(self) -> int:
+    def section(self, wanted: str) -> int:
+        """The number of the form's section ``wanted`` (measures, notice) in this filing."""
         return next(
-            (n for n, (name, _) in enumerate(self.layout(), start=1) if name == "measures"), 4
+            (n for n, (name, _) in enumerate(self.layout(), start=1) if name == wanted),
+            4 if wanted == "measures" else 8,
         )
 
     def missing_entry(self, label_key: str, name: str) -> Entry:
@@ -788,21 +840,14 @@ class _Form:
     def notice(self, justification_item: int | None) -> list[Item]:
         """What subscribers were told (PTS field 8); ``justification_item``: where field 9 is."""
         w, n = self.w, self.f.subscriber_notice
+        if self.d.notice_waits_for_containment:
+            return [Entry(w("f.notified"), self.waiting())]
         if n is None:
             return [self.missing_entry("f.notified", "subscriber_notice")]
         if not n.notified:
             if justification_item is None:
                 return [Entry(w("f.notified"), w("no"))]
             return [Entry(w("f.notified"), w("notice.not_notified", n=justification_item))]
-        if self.d.notice_waits_for_containment:
-            tasks = self.d.takedowns
-            done = sum(1 for t in tasks if t.confirmed_at)
-            return [
-                Entry(
-                    w("f.notified"),
-                    w("notice.after_containment", done=w.number(done), total=w.number(len(tasks))),
-                )
-            ]
         items: list[Item] = [Entry(w("f.notified"), w("yes"))]
         if n.ordered_by:
             items.append(Entry(w("f.ordered_by"), n.ordered_by))
@@ -836,6 +881,19 @@ class _Form:
             items.append(Entry(w("f.copy"), n.copy_text, verbatim=True))
         return items
 
+    def waiting(self) -> str:
+        """Notice decided, waiting for containment: why, how far it is, since when, and
+        the bound the operator's policy sets on the wait (reached, or when it will be)."""
+        d, w = self.d, self.w
+        tasks = d.takedowns
+        done = sum(1 for t in tasks if t.confirmed_at)
+        text = w("notice.after_containment", done=w.number(done), total=w.number(len(tasks)))
+        since, bound = d.notice_waiting_since, d.notice_wait_bound
+        if since is None or bound is None:
+            return text
+        key = "notice.wait_bound_reached" if d.drafted_at >= bound else "notice.wait_bound"
+        return f"{text}. {w(key, since=since, bound=bound, span=bound - since)}"
+
     def tally(self, n: SubscriberNotice) -> str:
         """The campaign's own count of people in one sentence: told by telephone, by
         e-mail, left for a letter (no call or e-mail reached them), not yet reached;
@@ -858,6 +916,9 @@ class _Form:
     def no_notice(self, notice_item: int | None = None) -> list[Item]:
         """Why subscribers were not told (PTS field 9); ``notice_item``: where field 8 is."""
         w, n = self.w, self.f.subscriber_notice
+        if self.d.notice_waits_for_containment:
+            waiting = w("notice.waiting_partly", n=notice_item)
+            return [Entry(w("f.justification"), waiting)] if notice_item else []
         if n is None:
             return (
                 [self.missing_entry("f.justification", "subscriber_notice")] if notice_item else []

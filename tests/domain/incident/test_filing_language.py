@@ -39,7 +39,7 @@ from breachclock.domain.incident.report import (
 from breachclock.domain.notify.delivery import CallOutcome, Counts, Status
 from breachclock.domain.regimes import RegimeCode, regime
 from breachclock.runtime.config import Settings
-from tests.filing_cases import COMVIQ, NO_NOTICE, YOUSEE, variant
+from tests.filing_cases import COMVIQ, NO_NOTICE, YOUSEE, at_deadline, variant
 
 # --- nothing English ------------------------------------------------------------------------
 
@@ -139,6 +139,8 @@ def swedish_and_danish_drafts() -> list[ReportDraft]:
         no_notice_dk,
         imy,
         nis2_sv,
+        at_deadline(COMVIQ),
+        at_deadline(YOUSEE),
     ]
 
 

@@ -326,6 +326,66 @@ def test_supplementary_missing_facts_without_justification_only_escalates() -> N
     ]
 
 
+def test_at_the_three_day_mark_what_is_known_is_filed_unless_justified() -> None:
+    """Never silent at a deadline: facts missing and no justification, the follow-up goes
+    at the deadline's margin with what is known; it meets the deadline as an extension
+    does, and reminders (not overdue pages) follow until the rest is filed."""
+    state, due = supplementary_state(missing_facts())
+    state.files_at_deadline = True
+    [(at, report)] = filings(lifecycle.schedule(state, 0, due - 48 * HOUR))
+    assert (at, report) == (
+        due - MARGIN,
+        FileReport(0, FilingKind.AT_DEADLINE, "supplementary_report", due),
+    )
+
+    track = state.tracks[0]
+    track.justification = "Forensics on the export server takes another two weeks."
+    [(_, justified)] = filings(lifecycle.schedule(state, 0, due - 48 * HOUR))
+    assert justified.kind is FilingKind.EXTENSION, "a justification filed: the extension goes"
+    track.justification = None
+
+    filing = file(state, FilingKind.AT_DEADLINE, due - MARGIN)
+    assert not filing.late and track.awaiting_final
+    assert track.done["supplementary_report"] == due - MARGIN
+    steps = lifecycle.schedule(state, 0, due + HOUR)
+    assert filings(steps) == []
+    assert [p.level for _, p in pages(steps)] == ["reminder-1"], "no overdue page: it went"
+
+
+def test_an_approval_at_the_three_day_mark_is_the_one_filing_there() -> None:
+    """A person's go before the deadline's first page sends a partial report (the stage
+    stays open); one given after that page, or as the engine files, is the deadline's one
+    filing of what is known, theirs."""
+    state, due = supplementary_state(missing_facts())
+    state.files_at_deadline = True
+    track = state.tracks[0]
+    first_page = due - 6 * HOUR
+    track.approve_at = first_page - HOUR
+    [(at, partial)] = filings(lifecycle.schedule(state, 0, first_page - HOUR))
+    assert (at, partial.kind) == (first_page - HOUR, FilingKind.SUPPLEMENTARY)
+
+    for asked in (first_page, due - MARGIN - timedelta(seconds=1), due - MARGIN):
+        track.approve_at = asked
+        [(at, report)] = filings(lifecycle.schedule(state, 0, asked))
+        assert (at, report.kind) == (asked, FilingKind.AT_DEADLINE)
+    track.approve_at = due - MARGIN + timedelta(seconds=1)
+    [(at, report)] = filings(lifecycle.schedule(state, 0, due))
+    assert (at, report.kind) == (due - MARGIN, FilingKind.AT_DEADLINE)
+
+
+def test_a_portal_follow_up_is_prepared_at_the_three_day_mark_at_the_first_page() -> None:
+    """Denmark: the follow-up is prepared for the portal (where a person files it) as the
+    initial report is, at the earliest escalation's lead."""
+    state = new_state(code=RegimeCode.DK, facts=missing_facts())
+    state.files_at_deadline = True
+    state.tracks[0].via_portal = True
+    sent_at = T0 + 20 * HOUR
+    file(state, FilingKind.INITIAL, sent_at)
+    due = sent_at + 72 * HOUR
+    [(at, report)] = filings(lifecycle.schedule(state, 0, sent_at))
+    assert (at, report.kind, report.due_at) == (due - 6 * HOUR, FilingKind.AT_DEADLINE, due)
+
+
 def test_after_extension_reminders_then_final_as_soon_as_possible() -> None:
     state, due = supplementary_state(missing_facts())
     track = state.tracks[0]
