@@ -104,7 +104,7 @@ def markup(text: str) -> str:
 
     Almost every text has nothing to drop or stand in for: each distinct character is
     looked at once, and the text is translated in one call. Character by character in
-    Python, this was a sixth of a filing's layout, which an approval waits for."""
+    Python, this was several per cent of a filing's layout, which an approval waits for."""
     glyphs = _glyphs()
     text = unicodedata.normalize("NFC", text)
     if all(_printed(char, glyphs) for char in set(text)):

@@ -169,7 +169,7 @@ def with_text(draft: ReportDraft, text: str, long: str) -> ReportDraft:
 
 def test_filings_are_laid_out_with_reportlabs_c_helpers() -> None:
     """Without them reportlab falls back to Python for every number and string width it
-    writes: the same bytes, a third slower (``pyproject.toml``: ``reportlab[accel]``)."""
+    writes: the same bytes, more CPU per filing (``pyproject.toml``: ``reportlab[accel]``)."""
     from reportlab.lib import rl_accel
 
     assert {"fp_str", "instanceStringWidthTTF", "escapePDF"} <= set(rl_accel._c_funcs)
