@@ -37,15 +37,13 @@ class MailActivities:
     async def file_report(self, draft: ReportDraft) -> Receipt:
         """The documents are made in the engine's worker process: laying out a PDF holds
         the GIL, and on a thread of this process it delayed the timers of every other
-        incident. A worker process that dies fails this attempt before anything is sent;
-        the retry renders again in a fresh one, and the key's record decides the send."""
-        documents = await offload.in_process(render_documents, draft)
-        message = EmailMessage()
-        message["To"] = draft.recipient
-        message["Subject"] = subject(draft)
-        message.set_content(documents.text)
-        attach_documents(message, draft, documents)
-        return await self.mailer.send_once(draft.idempotency_key, message, keep=draft.reference)
+        incident. Meanwhile the mailer takes the key's lease and opens the relay's
+        connection (an approval waits for all of it). A worker process that dies fails
+        this attempt before anything is sent; the retry renders again in a fresh one,
+        and the key's record decides the send."""
+        return await self.mailer.send_once(
+            draft.idempotency_key, filing_mail(draft), keep=draft.reference
+        )
 
     @activity.defn(name=PREPARE_FOR_PORTAL)
     async def prepare_for_portal(self, task: PortalTask) -> Receipt:
@@ -105,6 +103,17 @@ class MailActivities:
         message["Subject"] = draft.subject
         message.set_content(draft.body)
         return await self.mailer.send_once(draft.idempotency_key, message)
+
+
+async def filing_mail(draft: ReportDraft) -> EmailMessage:
+    """The filing's mail to the regulator: its text, with the JSON and PDF attached."""
+    documents = await offload.in_process(render_documents, draft)
+    message = EmailMessage()
+    message["To"] = draft.recipient
+    message["Subject"] = subject(draft)
+    message.set_content(documents.text)
+    attach_documents(message, draft, documents)
+    return message
 
 
 def attach_documents(message: EmailMessage, draft: ReportDraft, documents: Documents) -> None:

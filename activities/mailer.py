@@ -19,9 +19,10 @@ import asyncio
 import hashlib
 import ipaddress
 import os
+import socket
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses
@@ -96,26 +97,42 @@ class Mailer:
         self.tracer = tracer or NoOpTracer()
 
     async def send_once(
-        self, key: str, message: EmailMessage, wait: float = 0.0, keep: str | None = None
+        self,
+        key: str,
+        message: EmailMessage | Awaitable[EmailMessage],
+        wait: float = 0.0,
+        keep: str | None = None,
     ) -> Receipt:
         """Send ``message`` unless ``key`` was sent (then its recorded receipt, marked a
         duplicate). While another attempt holds the key, poll for up to ``wait`` seconds
         (a request that has no Temporal to retry it), then raise ``KeyBusy``. ``keep``:
         the incident under which the message's bytes, as they went, are kept with the
-        record of the send (a filing)."""
+        record of the send (a filing).
+
+        ``message`` may still be in the making (a filing whose documents are being laid
+        out, which an approval waits for): the key is leased and the relay's connection
+        opened meanwhile, and nothing is sent before it is made. A key found sent, or a
+        relay that cannot be reached, stops the making."""
+        made = message if isinstance(message, EmailMessage) else asyncio.ensure_future(message)
         deadline = time.monotonic() + wait
         pause = 0.02
-        while True:
-            try:
-                return await self._send_once(key, message, keep)
-            except KeyBusy:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise
-                await asyncio.sleep(min(pause, left))
-                pause = min(pause * 2, 0.5)
+        try:
+            while True:
+                try:
+                    return await self._send_once(key, made, keep)
+                except KeyBusy:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise
+                    await asyncio.sleep(min(pause, left))
+                    pause = min(pause * 2, 0.5)
+        finally:
+            if isinstance(made, asyncio.Future):
+                settle(made)
 
-    async def _send_once(self, key: str, message: EmailMessage, keep: str | None) -> Receipt:
+    async def _send_once(
+        self, key: str, made: EmailMessage | asyncio.Future[EmailMessage], keep: str | None
+    ) -> Receipt:
         holder = attempt_name()
         if not await self.store.lease(key, holder, datetime.now(UTC), LEASE):
             recorded = await self.store.sent(key)
@@ -123,20 +140,19 @@ class Mailer:
                 log.info("mail.already_sent", key=key)
                 return Receipt.model_validate({**recorded, "duplicate": True})
             raise KeyBusy(f"another attempt is sending {key}; trying again shortly")
-        stamp(message, key, self.relay.sender)
-        recipients = getaddresses(message.get_all("To", []))
         try:
             with self.tracer.start_as_current_span(
                 "SmtpSend",
                 kind=SpanKind.CLIENT,
                 attributes={
                     "breachclock.key": key,
-                    "breachclock.recipients": len(recipients),
                     "server.address": self.relay.host,
                     "server.port": self.relay.port,
                 },
-            ):
-                raw = await self._deliver(message)
+            ) as span:
+                message, raw = await self._deliver(key, made)
+                recipients = len(getaddresses(message.get_all("To", [])))
+                span.set_attribute("breachclock.recipients", recipients)
         except BaseException:
             await self.store.release(key, holder)
             raise
@@ -144,7 +160,7 @@ class Mailer:
             key=key,
             message_id=message["Message-ID"],
             sent_at=datetime.now(UTC),
-            recipients=len(recipients),
+            recipients=recipients,
         )
         first = await self.store.record_sent(
             key,
@@ -158,13 +174,18 @@ class Mailer:
         log.info("mail.sent", key=key, recipients=receipt.recipients)
         return receipt
 
-    async def _deliver(self, message: EmailMessage) -> bytes:
-        """Hand ``message`` to the relay: the bytes it took."""
-        client = Capturing(**smtp_options(self.relay))
+    async def _deliver(
+        self, key: str, made: EmailMessage | asyncio.Future[EmailMessage]
+    ) -> tuple[EmailMessage, bytes]:
+        """Connect to the relay, then hand it the message once made, stamped for ``key``:
+        the message, and the bytes the relay took."""
+        client = Capturing(**smtp_options(self.relay), local_hostname=await ehlo_name())
         try:
             async with client:
+                message = made if isinstance(made, EmailMessage) else await made
+                stamp(message, key, self.relay.sender)
                 await client.send_message(message)
-            return client.sent
+            return message, client.sent
         except aiosmtplib.SMTPRecipientsRefused as err:
             codes = {e.code for e in err.recipients}
             if all(code >= 500 for code in codes):
@@ -194,6 +215,28 @@ class Capturing(aiosmtplib.SMTP):
 
 def refused(message: str) -> ApplicationError:
     return ApplicationError(message, type=REFUSED, non_retryable=True)
+
+
+def settle(made: asyncio.Future[EmailMessage]) -> None:
+    """A message in the making that was not sent: stop it, or take its error (so that
+    it is not reported as never retrieved; the send's own outcome is what counts)."""
+    if not made.done():
+        made.cancel()
+    elif not made.cancelled():
+        made.exception()
+
+
+_ehlo_name: str | None = None
+
+
+async def ehlo_name() -> str:
+    """The name this host gives in EHLO: the machine's full name, looked up once (on a
+    thread: it may ask the DNS). aiosmtplib otherwise looks it up on a thread for every
+    connection, a hop each mail waited for."""
+    global _ehlo_name
+    if _ehlo_name is None:
+        _ehlo_name = await asyncio.to_thread(socket.getfqdn)
+    return _ehlo_name
 
 
 def attempt_name() -> str:

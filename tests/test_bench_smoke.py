@@ -18,7 +18,8 @@ def test_approve_benchmark_prints_its_ratio() -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "approve → mail accepted      n=2" in done.stdout
+    assert "approve → mail accepted            n=2" in done.stdout
+    assert "  filing activity                  n=2" in done.stdout
     assert "ratio (median approve / median baseline)" in done.stdout
 
 

@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 import asyncpg
 import pytest
 from pydantic import SecretStr
@@ -21,6 +22,7 @@ from activities.api import Receipt
 from activities.mailer import KeyBusy, Mailer, SmtpRelay
 from breachclock.runtime.codec import Sealer
 from breachclock.runtime.config import Settings
+from breachclock.runtime.outbox import free_port
 from breachclock.runtime.store import RecordStore, open_store, records
 from breachclock.runtime.store.db import PostgresDb, SqliteDb
 from tests.conftest import SmtpSink
@@ -247,6 +249,43 @@ async def test_concurrent_sends_mail_each_key_once(
             == 1
         )
     assert await backend.count_sent() == keys
+
+
+async def test_a_mail_in_the_making_waits_on_an_open_connection_and_is_stopped_when_moot(
+    backend: Backend, smtp: SmtpSink
+) -> None:
+    """A filing's mail is made (its documents laid out) while its key is leased and the
+    relay's connection opened, so it goes the moment it is made: an approval waits for
+    all of it. Where the relay cannot be reached, or the key was sent already, the
+    making is stopped unfinished (before, it was always made first)."""
+    store = backend.store()
+    sender = "engine@example.org"
+    mailer = Mailer(SmtpRelay(host="127.0.0.1", port=smtp.port, sender=sender), store)
+    stopped: list[str] = []
+
+    async def making(key: str, release: asyncio.Event) -> EmailMessage:
+        try:
+            await release.wait()
+        except asyncio.CancelledError:
+            stopped.append(key)
+            raise
+        return page(key)
+
+    ready = asyncio.Event()
+    ready.set()
+    sent = await mailer.send_once("INC-1:1", making("INC-1:1", ready))
+    assert smtp.keys() == ["INC-1:1"] and not sent.duplicate
+
+    never = asyncio.Event()
+    again = await asyncio.wait_for(mailer.send_once("INC-1:1", making("again", never)), 10)
+    assert again.duplicate and again.message_id == sent.message_id
+
+    down = Mailer(SmtpRelay(host="127.0.0.1", port=free_port(), sender=sender), store)
+    with pytest.raises(aiosmtplib.SMTPConnectError):
+        await asyncio.wait_for(down.send_once("INC-2:1", making("INC-2:1", never)), 10)
+    assert stopped == ["again", "INC-2:1"]
+    assert smtp.keys() == ["INC-1:1"]
+    assert await store.lease("INC-2:1", "the retry", datetime.now(UTC), timedelta(minutes=3))
 
 
 async def test_a_recorded_key_is_never_leased(backend: Backend) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from datetime import UTC
 
 import pypdf
@@ -19,7 +20,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from breachclock.domain.incident.model import EntryKind, TimelineEntry
-from breachclock.domain.incident.pdf import MISSING_GLYPH, markup, render_pdf
+from breachclock.domain.incident.pdf import (
+    MISSING_GLYPH,
+    _glyphs,
+    _markup_each,
+    markup,
+    render_pdf,
+)
 from breachclock.domain.incident.report import ReportDraft, document
 from tests.filing_cases import CASES, COMVIQ, NO_NOTICE, YOUSEE, variant
 
@@ -179,6 +186,14 @@ def with_text(draft: ReportDraft, text: str, long: str) -> ReportDraft:
     )
 
 
+def test_filings_are_laid_out_with_reportlabs_c_helpers() -> None:
+    """Without them reportlab falls back to Python for every number and string width it
+    writes: the same bytes, more CPU per filing (``pyproject.toml``: ``reportlab[accel]``)."""
+    from reportlab.lib import rl_accel
+
+    assert {"fp_str", "instanceStringWidthTTF", "escapePDF"} <= set(rl_accel._c_funcs)
+
+
 def test_odd_unicode_renders_with_a_visible_stand_in() -> None:
     pdf = render_pdf(with_text(COMVIQ, ODD, ODD * 3))
     text = " ".join(pages_text(pdf))
@@ -193,6 +208,16 @@ def test_markup_replaces_what_the_font_lacks_and_drops_invisible_hints() -> None
     assert markup("<x> & y\nz") == "&lt;x&gt; &amp; y<br/>z"
     assert markup("😀\x00å") == MISSING_GLYPH * 2 + "å"
     assert markup("e\u0301") == "é", "composed first, so a decomposed letter is kept"
+    assert markup("a\tb") == "a" + "\u00a0" * 4 + "b"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(codec=None, exclude_categories=["Cs"]), max_size=60))
+def test_markup_of_a_plain_text_in_one_pass_is_its_markup_char_by_char(text: str) -> None:
+    """The one-pass way (most texts) and the way for texts with something to drop or
+    stand in for agree on every text."""
+    composed = unicodedata.normalize("NFC", text)
+    assert markup(text) == _markup_each(composed, _glyphs())
 
 
 def test_huge_texts_run_across_pages_and_long_cells_continue_below() -> None:
