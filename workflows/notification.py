@@ -53,6 +53,10 @@ with workflow.unsafe.imports_passed_through():
 
 
 LOAD_ATTEMPTS = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
+LOAD_TIMEOUT = timedelta(seconds=30)
+"""One staged page (at most ``MAX_LOAD_PAGE`` people) into the store takes well under a
+second; a worker killed while it ran is noticed by this timeout (it was 2 minutes: an
+upload then hung that long after a crash), and the retry answers as the first try did."""
 STAGED_PAGES = "staged-subscriber-pages"
 """``workflow.patched`` id: subscriber pages reach the store staged, not in history."""
 
@@ -101,7 +105,7 @@ class NotifyingIncident(IncidentBase):
                     api.LOAD_SUBSCRIBERS,
                     LoadPage(reference=self.state.reference, page_key=load.page_key),
                     result_type=LoadOutcome,
-                    start_to_close_timeout=timedelta(minutes=2),
+                    start_to_close_timeout=LOAD_TIMEOUT,
                     retry_policy=LOAD_ATTEMPTS,
                 )
                 added, changed = outcome.added, outcome.changed
