@@ -15,10 +15,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from breachclock.domain.catalogue import LANGUAGES, foreign, marking, messages
 from breachclock.domain.incident.model import IncidentState, Lasting
-from breachclock.domain.notify.delivery import Status
+from breachclock.domain.notify.delivery import Status, letter_reason
 from breachclock.runtime.config import Settings
 from breachclock.runtime.store import open_notify_store
-from breachclock.runtime.store.people import Entry
+from breachclock.runtime.store.people import Entry, letter
 from breachclock.service.accounts import create_token
 from breachclock.service.containment import directory
 from breachclock.service.register import register
@@ -93,7 +93,13 @@ async def test_every_page_speaks_the_readers_language_only(
         ref = unique("LANG")
         title = "Secret numbers published"  # the harness's: data, in no one's language
         handle = await w.h.discovered(ref)
-        await ready(w.h.settings, handle, ref, people(2))
+        crowd = people(2)
+        await ready(w.h.settings, handle, ref, crowd)
+        async with open_notify_store(w.h.settings) as store:  # one listed for a letter, and why
+            listed = await store.person(ref, crowd[1].id)
+            assert listed is not None
+            why = letter_reason(listed.progress())
+            assert await store.record(letter(ref, listed, datetime.now(UTC), "c", why))
         found: dict[tuple[str, str], list[str]] = {}
         await create_token(w.auth.store, "siem", Role.AUDITOR, None, datetime.now(UTC))
         for language in LANGUAGES:
@@ -112,6 +118,8 @@ async def test_every_page_speaks_the_readers_language_only(
                 "DPO",
                 "Incident Manager",
                 "a customer asked",
+                crowd[1].id,  # the one listed for a letter: data, in no one's language
+                crowd[1].name or "",
             ]
             known += [r.name for d in directory(w.app.state.engine).values() for r in d.values()]
             others = (await register(w.app.state.engine)).complete()  # the server's other tests'
