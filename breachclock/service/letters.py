@@ -28,7 +28,7 @@ from breachclock.domain.notify.notice import render_notice
 from breachclock.domain.problems import problem
 from breachclock.runtime import offload
 from breachclock.runtime.store.people import Batch, NotifyStore, Recipient
-from breachclock.service.engine import REQUESTED_KEY, Engine, Refused, content_update_id
+from breachclock.service.engine import REQUESTED_KEY, Engine, Invalid, Refused, content_update_id
 from workflows.incident import IncidentWorkflow
 from workflows.messages import Answer
 
@@ -105,6 +105,13 @@ async def _batch(store: NotifyStore, reference: str, bid: str) -> Batch:
     return found
 
 
+async def number_of(engine: Engine, reference: str, bid: str) -> int:
+    """A batch's number (where a form about it shows its answers); 0 for none such."""
+    async with engine.people() as store:
+        found = {b.id: b for b in await store.batches(reference)}.get(bid)
+    return found.number if found else 0
+
+
 async def print_file(engine: Engine, reference: str, bid: str, voice: Voice) -> bytes:
     """The batch's print file: its list (in ``voice``'s language), then a letter a person,
     the notice's e-mail text in the person's language."""
@@ -148,7 +155,7 @@ async def record_posted(engine: Engine, reference: str, bid: str, at: datetime, 
         if not found and at < batch.made_at:
             found.append(problem("letters.posted_before_batch", "posted_at", made=batch.made_at))
         if found:
-            raise Refused(*found)
+            raise Invalid(*found)
         new = await store.post(reference, bid, at, by, now)
         batch = await _batch(store, reference, bid)
     await tell_incident(engine, reference)

@@ -66,6 +66,6 @@ async def test_the_filing_counts_the_letters_posted_and_those_without_an_address
         body = filing.get_payload(0).get_payload(decode=True).decode()  # type: ignore[union-attr]
         day = at.astimezone(Voice("sv").tz).date().isoformat()
         assert f"2 har underrättats per brev (postat {day})" in body
-        assert "0 kunde inte nås per telefon, sms eller e-post och står på tur" in body
+        assert "0 väntar på ett brev som ännu inte postats" in body
         assert "1 har inte kunnat nås alls (1 saknar postadress, 0 brev kom" in body
         assert "Storgatan" not in body and "Number1" not in body

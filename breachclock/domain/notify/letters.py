@@ -20,6 +20,7 @@ from typing import Annotated
 from pydantic import Field
 
 from breachclock.domain.inputs import InputModel, Whole
+from breachclock.domain.instants import Instant
 from breachclock.domain.notify.delivery import letter_key
 from breachclock.domain.problems import Problem, problem
 
@@ -75,6 +76,19 @@ class Letters(InputModel):
     def told(self) -> int:
         """People told by letter: posted, and not come back."""
         return self.posted - self.returned
+
+
+class Posting(InputModel):
+    """A print batch went to the post: when (an instant with its zone, or the operator's
+    wall clock)."""
+
+    posted_at: Instant
+
+
+class Returned(InputModel):
+    """A person's posted letter came back undelivered."""
+
+    subscriber: Annotated[str, Field(min_length=1, max_length=100)]
 
 
 def letters_problems(letters: Letters, told: bool) -> list[Problem]:
