@@ -152,7 +152,8 @@ async def record_posted(engine: Engine, reference: str, bid: str, at: datetime, 
     found = posting_problems(at, now)
     async with engine.people() as store:
         batch = await _batch(store, reference, bid)
-        if not found and at < batch.made_at:
+        # A time typed to the minute (the console's field) may be the batch's own minute.
+        if not found and at < batch.made_at.replace(second=0, microsecond=0):
             found.append(problem("letters.posted_before_batch", "posted_at", made=batch.made_at))
         if found:
             raise Invalid(*found)
