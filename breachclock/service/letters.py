@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from breachclock.domain.catalogue import Voice
+from breachclock.domain.incident import checks
 from breachclock.domain.incident.model import IncidentState
 from breachclock.domain.incident.notice_fact import operator_for
 from breachclock.domain.incident.pdf import BatchList, Letter, render_letters
 from breachclock.domain.notify.letters import (
     Letters,
+    letters_problems,
     posted_key,
     posting_problems,
     returned_key,
@@ -80,11 +82,20 @@ async def view(engine: Engine, reference: str) -> LettersView:
     )
 
 
+async def open_with_campaign(engine: Engine, reference: str) -> None:
+    """Refuse, before the record changes, what the incident would refuse to count: a
+    closed incident, or one no campaign has listed anyone for (an unknown one by name)."""
+    state = await engine.state(reference)
+    found = [checks.open_problem(state), *letters_problems(Letters(), state.notification.told)]
+    if any(found):
+        raise Refused(*filter(None, found))
+
+
 async def make_batch(engine: Engine, reference: str, by: str) -> Made:
     """A print batch of everyone listed for a letter, with a postal address, in no batch
     yet. Two made at once hold each person once; a retried request (its key) answers
     with the batch it made."""
-    await engine.state(reference)  # an unknown incident is refused by name
+    await open_with_campaign(engine, reference)
     bid = batch_id(reference)
     async with engine.people() as store:
         made = {b.id: b for b in await store.batches(reference)}.get(bid)
@@ -148,6 +159,7 @@ def _render(state: IncidentState, batch: Batch, people: list[Recipient], t: Voic
 async def record_posted(engine: Engine, reference: str, bid: str, at: datetime, by: str) -> Posted:
     """The batch went to the post ``at``: each person in it gets one posted record.
     Recorded again, or twice at once, nothing changes twice."""
+    await open_with_campaign(engine, reference)
     now = datetime.now(UTC)
     found = posting_problems(at, now)
     async with engine.people() as store:
@@ -166,6 +178,7 @@ async def record_posted(engine: Engine, reference: str, bid: str, at: datetime, 
 async def record_returned(engine: Engine, reference: str, subscriber_id: str, by: str) -> bool:
     """A posted letter came back undelivered: that person counts as not reached. False
     when it was recorded before."""
+    await open_with_campaign(engine, reference)
     async with engine.people() as store:
         done = await store.returned(
             reference,
