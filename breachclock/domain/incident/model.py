@@ -123,8 +123,8 @@ class SubscriberNotice(InputModel):
     (``notify.reporting.outcome_counts``); the filing names each in its language."""
     skipped_rows: Whole = 0
     """Rows of the affected list that were invalid and skipped (--skip-invalid)."""
-    letters_from: datetime | None = None
-    letters_until: datetime | None = None
+    letters_from: Instant | None = None
+    letters_until: Instant | None = None
     """When the first and the last letters recorded as posted went to the post."""
 
     @model_validator(mode="after")

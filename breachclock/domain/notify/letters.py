@@ -57,8 +57,8 @@ class Letters(InputModel):
     """Of those, letters that came back undelivered."""
     no_address: Count = 0
     """People listed for a letter with no postal address: they cannot be sent one."""
-    first_posted: datetime | None = None
-    last_posted: datetime | None = None
+    first_posted: Instant | None = None
+    last_posted: Instant | None = None
 
     def merged(self, other: Letters) -> Letters:
         """Both counts at once: each figure the larger, the posting days the widest."""
