@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         recommend,
     )
     from breachclock.domain.notify.delivery import Status
+    from breachclock.domain.notify.letters import Letters, letters_problems
     from breachclock.domain.notify.notice import IncidentNotice
     from breachclock.domain.notify.plan import FIRST_ENGINE_PLAN, plan_for, walked_plan
     from breachclock.domain.problems import problem, said
@@ -254,6 +255,37 @@ class NotifyingIncident(IncidentBase):
         self._open_only()
         refuse_if(*order_problems(self.state, order))
         self._fits(order)
+
+    @workflow.update
+    async def record_letters(self, letters: Letters) -> Answer:
+        """The letters' counts from the engine's record of print batches (no personal
+        data): the report then says how many were told by letter, and when posted. The
+        counts only grow, so two sent at once leave the larger, in either order."""
+        await self._started(letters)
+        notification = self.state.notification
+        known = notification.letters
+        merged = letters if known is None else known.merged(letters)
+        if merged == known:
+            return answer("answer.letters.already")
+        notification.letters = merged
+        self._set_notice_fact(
+            notice_fact(
+                notification, self.state.policy.notify_plan, operator_for(self.state.policy)
+            )
+        )
+        return answer(
+            "answer.letters.recorded",
+            posted=merged.posted,
+            returned=merged.returned,
+            no_address=merged.no_address,
+        )
+
+    @record_letters.validator
+    def _validate_record_letters(self, letters: Letters) -> None:
+        given(letters)
+        self._open_only()
+        refuse_if(*letters_problems(letters, self.state.notification.told))
+        self._fits(letters)
 
     async def _start_wave(self) -> None:
         notification = self.state.notification

@@ -1,10 +1,12 @@
 """Telling subscribers: assess, subscribers, notice, decide, order; watch, person and
-unreachable to follow the campaign. Each is one call into the service."""
+unreachable to follow the campaign; letters (print batches, posted, returned). Each is
+one call into the service."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,9 +33,11 @@ from breachclock.domain.incident import notification_views as notify_views
 from breachclock.domain.incident.model import NoticeOrder
 from breachclock.domain.instants import iso_local, show, zone
 from breachclock.domain.notify.assessment import Assessment
+from breachclock.domain.notify.letters import Posting, Returned
 from breachclock.domain.notify.plan import PRESETS
 from breachclock.domain.notify.subscribers import DELIMITERS
 from breachclock.runtime.terminal import printable
+from breachclock.service import letters as letter_service
 from breachclock.service import notification
 from breachclock.service.engine import Refused
 from breachclock.service.incidents import standing
@@ -308,5 +312,100 @@ async def unreachable(reference: str, as_json: bool) -> None:
     emit(as_json, rows, "\n".join(printable(line, one_line=True) for line in lines) or "nobody")
 
 
-COMMANDS = [assess, subscribers, notice, decide, order]
+@click.group()
+def letters() -> None:
+    """Letters to the people no call, SMS or e-mail reached: print batches, posted."""
+
+
+@letters.command("status")
+@reference_arg
+@json_option
+@run
+async def letters_status(reference: str, as_json: bool) -> None:
+    """The print batches and where they stand; who has no postal address."""
+    found = await letter_service.view(engine(), reference)
+    t = voice()
+    lines = [
+        f"{b.number}  {b.id}  {b.people}  "
+        + (
+            t("ui.letters_posted_state", at=b.posted_at, by=b.posted_by)
+            if b.posted_at
+            else t("ui.letters_not_posted")
+        )
+        for b in found.batches
+    ]
+    if found.no_address:
+        lines.append(t("ui.letters_no_address", count=len(found.no_address)))
+    emit(as_json, found.model_dump(mode="json"), "\n".join(lines) or t("ui.none"))
+
+
+@letters.command("batch")
+@reference_arg
+@by_option
+@json_option
+@run
+async def letters_batch(reference: str, by: str, as_json: bool) -> None:
+    """Make a print batch of everyone listed for a letter, with an address, in no batch."""
+    made = await letter_service.make_batch(engine(), reference, by)
+    t = voice()
+    text = (
+        t("ui.letters_batch_made", number=made.batch.number, people=made.batch.people)
+        + f" ({made.batch.id})"
+        if made.batch
+        else t("ui.letters_nobody")
+    )
+    if made.no_address:
+        text += "\n" + t("ui.letters_no_address", count=made.no_address)
+    emit(as_json, made.model_dump(mode="json"), text)
+
+
+@letters.command("print")
+@reference_arg
+@click.argument("batch")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Where to write the PDF (readable by you alone).",
+)
+@run
+async def letters_print(reference: str, batch: str, output: Path) -> None:
+    """Write BATCH's print file: its list, then one letter a person."""
+    pdf = await letter_service.print_file(engine(), reference, batch, voice())
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(pdf)
+    click.echo(str(output))
+
+
+@letters.command("posted")
+@reference_arg
+@click.argument("batch")
+@click.option("--at", "at", required=True, help="When the batch went to the post (offset or zone).")
+@by_option
+@run
+async def letters_posted(reference: str, batch: str, at: str, by: str) -> None:
+    """Record BATCH as posted: one posted record per letter in it."""
+    posting = model(Posting, posted_at=at)
+    done = await letter_service.record_posted(engine(), reference, batch, posting.posted_at, by)
+    key = "ui.letters_posted_recorded" if done.new else "ui.letters_posted_already"
+    click.echo(printable(voice()(key, number=done.batch.number, people=done.batch.people)))
+
+
+@letters.command("returned")
+@reference_arg
+@click.argument("subscriber")
+@by_option
+@run
+async def letters_returned(reference: str, subscriber: str, by: str) -> None:
+    """Record SUBSCRIBER's posted letter as returned undelivered (counted as not reached)."""
+    back = model(Returned, subscriber=subscriber)
+    new = await letter_service.record_returned(engine(), reference, back.subscriber, by)
+    key = "ui.letters_returned_recorded" if new else "ui.letters_returned_already"
+    click.echo(printable(voice()(key, subscriber=back.subscriber)))
+
+
+COMMANDS = [assess, subscribers, notice, decide, order, letters]
 READS = [watch, person, unreachable]

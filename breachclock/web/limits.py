@@ -4,6 +4,7 @@ upload streams to a file under its own limit and is left to its route."""
 
 from __future__ import annotations
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from breachclock.domain.incident.limits import INPUT_LIMIT
@@ -45,3 +46,16 @@ class BoundedBodies:
             return message
 
         await self.app(scope, bounded, send)
+
+
+def private_pdf(pdf: bytes, name: str) -> Response:
+    """A PDF holding personal data (a print batch's letters), as a download nothing
+    between may keep: not cached, not stored."""
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -155,3 +155,72 @@ async def test_the_worklist_hands_a_call_to_one_agent_until_the_hold_runs_out(
     assert await first.reported([again.key]) == {again.key: (busy, None)}
     assert await first.claim("d", T0 + timedelta(hours=1), 60) is None, "recorded: off the list"
     assert await first.calls_out("INC-1", T0 + timedelta(hours=1)) == (0, 0)
+
+
+async def listed_for_letters(store: NotifyStore, reference: str, count: int) -> list[str]:
+    """``count`` people on the list, each listed for a letter as a campaign lists them."""
+    await add(store, reference, people(count))
+    for person in await store.due(reference, 0, count, T0):
+        assert await store.record(people_store.letter(reference, person, T0, "c", "none"))
+    return [f"S{i + 1:06d}" for i in range(count)]
+
+
+async def test_print_batches_made_at_once_hold_each_person_once(
+    stores: list[NotifyStore],
+) -> None:
+    first, second = stores
+    ids = await listed_for_letters(first, "INC-1", 12)
+    addressed = ids[:10]  # the last two have no postal address: never in a batch
+
+    made = await asyncio.gather(
+        *(
+            (first, second)[n % 2].make_batch("INC-1", f"b{n}", addressed, T0, "Mia")
+            for n in range(20)
+        )
+    )
+    batches = await first.batches("INC-1")
+    assert sum(made) == 10 and sum(b.people for b in batches) == 10
+    assert len(batches) == sum(1 for n in made if n), "a batch of nobody is not kept"
+    held = [r.person.id for b in batches for r in await second.in_batch("INC-1", b.id)]
+    assert sorted(held) == addressed, "each person with an address in exactly one batch"
+    assert [b.number for b in batches] == list(range(1, len(batches) + 1))
+    assert await first.make_batch("INC-1", "late", addressed, T0, "Mia") == 0
+
+
+async def test_a_batch_posted_many_times_at_once_records_each_letter_once(
+    stores: list[NotifyStore],
+) -> None:
+    first, second = stores
+    ids = await listed_for_letters(first, "INC-1", 4)
+    await first.make_batch("INC-1", "b1", ids, T0, "Mia")
+    posted_at = T0 + timedelta(days=1)
+
+    new = await asyncio.gather(
+        *(
+            (first, second)[n % 2].post(
+                "INC-1", "b1", posted_at + timedelta(minutes=n), "Mia", posted_at
+            )
+            for n in range(20)
+        )
+    )
+    assert sorted(new) == [0] * 19 + [4], "one call posts the four letters, the rest nothing"
+    (batch,) = await second.batches("INC-1")
+    assert batch.posted_at is not None and batch.posted_by == "Mia"
+    record = await first.letters("INC-1")
+    assert (record.posted, record.returned) == (4, 0)
+    assert record.first_posted == record.last_posted == batch.posted_at, "the first day stands"
+    keys = {a.key for a in await first.attempts("INC-1", "S000001")}
+    assert "INC-1:S000001:letter:posted" in keys
+
+    returned = "INC-1:S000001:letter:returned"
+    posted = "INC-1:S000001:letter:posted"
+    twice = await asyncio.gather(
+        *(
+            (first, second)[n % 2].returned("INC-1", "S000001", returned, posted, T0, "Mia")
+            for n in range(10)
+        )
+    )
+    assert sorted(bool(t) for t in twice) == [False] * 9 + [True] and None not in twice
+    assert (await first.letters("INC-1")).returned == 1
+    unposted = await first.returned("INC-1", "S000009", "x:returned", "x:posted", T0, "Mia")
+    assert unposted is None, "only a posted letter can come back"

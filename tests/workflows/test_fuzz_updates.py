@@ -457,6 +457,19 @@ ROWS = [
             {"by": st.just("PTS"), "recorded_by": st.just("Data protection officer")},
         ),
     ),
+    Row(
+        "record_letters",
+        payloads(
+            {
+                "posted": COUNTS,
+                "returned": COUNTS,
+                "no_address": COUNTS,
+                "first_posted": INSTANTS,
+                "last_posted": INSTANTS,
+            },
+            {"posted": st.just(0), "no_address": st.just(1)},
+        ),
+    ),
 ]
 
 

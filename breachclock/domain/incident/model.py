@@ -24,6 +24,7 @@ from breachclock.domain.inputs import REFERENCE_PATTERN, Day, InputModel, Name, 
 from breachclock.domain.instants import Instant, zone
 from breachclock.domain.notify.assessment import Assessment, Decision, Recommendation
 from breachclock.domain.notify.delivery import Counts, Plan
+from breachclock.domain.notify.letters import Letters
 from breachclock.domain.notify.notice import IncidentNotice
 from breachclock.domain.notify.subscribers import Rejected
 from breachclock.domain.problems import Param, Said, invalid
@@ -122,6 +123,9 @@ class SubscriberNotice(InputModel):
     (``notify.reporting.outcome_counts``); the filing names each in its language."""
     skipped_rows: Whole = 0
     """Rows of the affected list that were invalid and skipped (--skip-invalid)."""
+    letters_from: Instant | None = None
+    letters_until: Instant | None = None
+    """When the first and the last letters recorded as posted went to the post."""
 
     @model_validator(mode="after")
     def _justified(self) -> SubscriberNotice:
@@ -665,6 +669,8 @@ class Notification(BaseModel):
     wait_pages: int = 0
     """Pages sent because the wait passed its bound."""
     last_wait_page_at: datetime | None = None
+    letters: Letters | None = None
+    """The letters' counts, as the engine's record of print batches last gave them."""
 
     @property
     def told(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.model import Notification, Policy, SubscriberNotice
 from breachclock.domain.notify.delivery import Counts, Plan, Status
+from breachclock.domain.notify.letters import Letters
 from breachclock.domain.notify.notice import (
     IncidentNotice,
     Operator,
@@ -101,7 +102,9 @@ def notice_fact(notification: Notification, plan: Plan, operator: Operator) -> S
     for wave in notification.waves:
         if wave.counts is not None:
             total = total.plus(wave.counts)
+    letters = notification.letters
     told = sum(total.people.get(s, 0) for s in (Status.CALLED, Status.EMAILED, Status.TEXTED))
+    told += letters.told if letters else 0
     assert notification.notice is not None
     return SubscriberNotice(
         notified=True,
@@ -113,6 +116,20 @@ def notice_fact(notification: Notification, plan: Plan, operator: Operator) -> S
         copy_text=copies(notification.notice, operator, notification.languages),
         ordered_by=notification.order.by if notification.order else None,
         in_progress=notification.running is not None,
-        outcomes=outcome_counts(total),
+        outcomes=outcome_counts(total) | letter_counts(letters),
         skipped_rows=notification.skipped_count,
+        letters_from=letters.first_posted if letters else None,
+        letters_until=letters.last_posted if letters else None,
     )
+
+
+def letter_counts(letters: Letters | None) -> dict[str, int]:
+    """The letters' figures under stable keys (``letters.posted`` …); none before any
+    print batch was made, so a report of an incident without letters reads as before."""
+    if letters is None:
+        return {}
+    return {
+        "letters.posted": letters.posted,
+        "letters.returned": letters.returned,
+        "letters.no_address": letters.no_address,
+    }

@@ -19,7 +19,8 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
-from datetime import UTC
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -247,22 +248,30 @@ def render_pdf(draft: ReportDraft) -> bytes:
                 super().showPage()
             super().save()
 
-    template = SimpleDocTemplate(
+    template = _a4(
+        out,
+        title=plain(doc.subject),
+        author=plain(draft.operator_name),
+        subject=plain(doc.title),
+        lang=doc.language,
+    )
+    template.build(list(_story(doc, styles)), canvasmaker=NumberedCanvas)
+    return out.getvalue()
+
+
+def _a4(out: io.BytesIO, **meta: Any) -> SimpleDocTemplate:
+    """An A4 document with the house margins, its metadata fixed (the same bytes each time)."""
+    return SimpleDocTemplate(
         out,
         pagesize=A4,
         leftMargin=MARGIN,
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=MARGIN,
-        title=plain(doc.subject),
-        author=plain(draft.operator_name),
-        subject=plain(doc.title),
         creator="breachclock",
-        lang=doc.language,
         invariant=True,
+        **meta,
     )
-    template.build(list(_story(doc, styles)), canvasmaker=NumberedCanvas)
-    return out.getvalue()
 
 
 def _story(doc: Document, s: _Styles) -> Iterator[Flowable]:
@@ -346,10 +355,12 @@ def _bullets(bullets: Sequence[str], s: _Styles) -> Iterator[Flowable]:
         yield from _text(text, s.bullet, bulletText="•")
 
 
-def _table(table: FormTable, s: _Styles) -> Flowable:
+def _table(table: FormTable, s: _Styles, shares: Sequence[float] = ()) -> Flowable:
     if not table.rows:
         return Paragraph(markup(table.empty), s.body)
-    if table.counts:
+    if shares:
+        widths = [WIDTH * share for share in shares]
+    elif table.counts:
         widths = [WIDTH * 0.8, WIDTH * 0.2]
     else:
         widths = [WIDTH * 0.18, WIDTH * 0.42, WIDTH * 0.18, WIDTH * 0.22]
@@ -418,3 +429,57 @@ def _signature(doc: Document, s: _Styles) -> Flowable:
             lines,
         ]
     )
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One person's letter: where it goes, and the notice's subject and text."""
+
+    address: str
+    """The postal address block, its lines separated by newlines (the name first)."""
+    subject: str
+    text: str
+
+
+@dataclass(frozen=True)
+class BatchList:
+    """The print batch's own page: what it is, and each letter's person in a row."""
+
+    title: str
+    made: str
+    columns: tuple[str, str, str]
+    rows: Sequence[tuple[str, str, str]]
+
+
+def render_letters(
+    batch: BatchList, letters: Sequence[Letter], language: str, made_at: datetime
+) -> bytes:
+    """A print batch as one PDF (A4): its list first, then each letter on pages of its
+    own, the address block where a window envelope shows it. Built with the filing's
+    fonts and styles; the same bytes for the same batch (dated ``made_at``)."""
+    styles = _Styles()
+    out = io.BytesIO()
+    stamp = f"D:{made_at.astimezone(UTC):%Y%m%d%H%M%S}+00'00'"
+
+    class DatedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no types
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.setDateFormatter(lambda *_: stamp)
+
+    template = _a4(out, title=plain(batch.title), lang=language)
+    template.build(list(_letters_story(batch, letters, styles)), canvasmaker=DatedCanvas)
+    return out.getvalue()
+
+
+def _letters_story(batch: BatchList, letters: Sequence[Letter], s: _Styles) -> Iterator[Flowable]:
+    yield Paragraph(markup(batch.title), s.heading)
+    yield Paragraph(markup(batch.made), s.small)
+    yield Spacer(1, 4 * mm)
+    yield _table(FormTable(batch.title, batch.columns, tuple(batch.rows), ""), s, (0.2, 0.3, 0.5))
+    for letter in letters:
+        yield PageBreak()
+        yield Spacer(1, 25 * mm)  # a C5/DL window envelope's window sits about 45 mm down
+        yield from _text(letter.address, s.subtitle)
+        yield Spacer(1, 20 * mm)
+        yield Paragraph(markup(letter.subject), s.heading)
+        yield from _text(letter.text, s.body)

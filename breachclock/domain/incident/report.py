@@ -895,23 +895,49 @@ class _Form:
         return f"{text}. {w(key, since=since, bound=bound, span=bound - since)}"
 
     def tally(self, n: SubscriberNotice) -> str:
-        """The campaign's own count of people in one sentence: told by telephone, by
-        e-mail, left for a letter (no call or e-mail reached them), not yet reached;
+        """The campaign's own count of people in one sentence: told by telephone, SMS,
+        e-mail and letter (and when the letters were posted), listed for a letter not yet
+        posted, not reached (no postal address, or the letter came back), not yet reached;
         "" where no campaign counted them (a person recorded the notice)."""
         people = {
             k.removeprefix("people."): v for k, v in n.outcomes.items() if k.startswith("people.")
         }
         if not people:
             return ""
-        w = self.w
-        return w(
-            "notice.tally",
-            total=sum(people.values()),
-            called=people.get("called", 0),
-            emailed=people.get("emailed", 0),
-            letter=people.get("unreachable", 0),
-            pending=people.get("pending", 0),
-        )
+        w, o = self.w, n.outcomes
+        posted, returned = o.get("letters.posted", 0), o.get("letters.returned", 0)
+        no_address = o.get("letters.no_address", 0)
+        listed = people.get("unreachable", 0)
+        told = {
+            "total": sum(people.values()),
+            "called": people.get("called", 0),
+            "emailed": people.get("emailed", 0),
+        }
+        parts = [
+            w("notice.tally_sms", texted=people["texted"], **told)
+            if "texted" in people
+            else w("notice.tally", **told),
+            self.lettered(n, posted - returned),
+            w("notice.tally_awaiting", count=max(listed - posted - no_address, 0)),
+            w(
+                "notice.tally_unreached",
+                count=no_address + returned,
+                no_address=no_address,
+                returned=returned,
+            ),
+            w("notice.tally_pending", count=people.get("pending", 0)),
+        ]
+        return "; ".join(parts)
+
+    def lettered(self, n: SubscriberNotice, count: int) -> str:
+        """How many were told by letter, and when their letters went to the post."""
+        w, start, end = self.w, n.letters_from, n.letters_until
+        if not count or start is None or end is None:
+            return w("notice.tally_letters", count=count)
+        first, last = start.astimezone(w.tz).date(), end.astimezone(w.tz).date()
+        if first == last:
+            return w("notice.tally_letters_on", count=count, on=first)
+        return w("notice.tally_letters_between", count=count, first=first, last=last)
 
     def no_notice(self, notice_item: int | None = None) -> list[Item]:
         """Why subscribers were not told (PTS field 9); ``notice_item``: where field 8 is."""
@@ -966,6 +992,8 @@ class _Form:
             return f"{w('sms')} – {w.value('sms', raw)}"
         if group == "identified":
             return f"{w('identified')} – {w.value('identity', raw)}"
+        if group == "letters":
+            return f"{w('letters')} – {w.value('letter', raw)}"
         return key
 
 

@@ -107,6 +107,25 @@ SCHEMA = Schema(
                 "ALTER TABLE worklist ADD COLUMN method TEXT",
             ),
         ),
+        Migration(
+            4,
+            both=(
+                # The print batch a person listed for a letter was claimed into.
+                "ALTER TABLE recipients ADD COLUMN batch TEXT",
+                """CREATE TABLE letter_batches (
+                    id TEXT PRIMARY KEY,
+                    reference TEXT NOT NULL,
+                    made_at DOUBLE PRECISION NOT NULL,
+                    made_by TEXT NOT NULL,
+                    people INTEGER NOT NULL DEFAULT 0,
+                    posted_at DOUBLE PRECISION,
+                    posted_by TEXT,
+                    recorded_at DOUBLE PRECISION
+                )""",
+                "CREATE INDEX letter_batches_reference ON letter_batches (reference, made_at)",
+                "CREATE INDEX recipients_batch ON recipients (reference, batch)",
+            ),
+        ),
     ),
 )
 
@@ -127,6 +146,8 @@ class Recipient(BaseModel):
     email_failures: int = 0
     reason: str | None = None
     """Why they are to be told by letter, when they are."""
+    batch: str | None = None
+    """The print batch their letter is in, once in one."""
 
     def progress(self) -> Progress:
         return Progress(
@@ -147,6 +168,28 @@ class Attempt(BaseModel):
     detail: str | None = None
     method: IdentityMethod | None = None
     """How the person was identified, on a delivered call."""
+
+
+class Batch(BaseModel):
+    """A print batch: who made it and when, its letters, and when it went to the post."""
+
+    id: str
+    number: int
+    """1, 2, … in the order the incident's batches were made."""
+    made_at: datetime
+    made_by: str
+    people: int
+    posted_at: datetime | None = None
+    posted_by: str | None = None
+
+
+class LetterRecord(BaseModel):
+    """The letters' record of one incident: posted and returned, and the posting days."""
+
+    posted: int = 0
+    returned: int = 0
+    first_posted: datetime | None = None
+    last_posted: datetime | None = None
 
 
 class WorkItem(BaseModel):
@@ -455,7 +498,7 @@ class NotifyStore(OnDb):
         return [self._recipient(reference, r) for r in rows]
 
     def _recipient(self, reference: str, row: tuple[Any, ...]) -> Recipient:
-        sid, seq, person, status, calls_made, last_outcome, next_at, failures, reason = row
+        sid, seq, person, status, calls_made, last_outcome, next_at, failures, reason, batch = row
         return Recipient(
             seq=seq,
             person=self._open_person(reference, str(sid), person),
@@ -465,6 +508,7 @@ class NotifyStore(OnDb):
             next_at=instant(next_at),
             email_failures=failures,
             reason=reason,
+            batch=batch,
         )
 
     # ----------------------------------------------------------- attempts
@@ -588,6 +632,134 @@ class NotifyStore(OnDb):
             identified=identified,
         )
 
+    # ------------------------------------------------------------ letters
+
+    async def make_batch(
+        self, reference: str, batch: str, addressed: Sequence[str], at: datetime, by: str
+    ) -> int:
+        """Claim into a new print batch ``batch`` every person of ``addressed`` (the ids
+        with a postal address) still listed for a letter and in no batch: in one
+        transaction, each person by a conditional write, so two batches made at once
+        hold each person once. How many it holds; a batch of nobody is not kept."""
+        ids = sorted(set(addressed))
+        claims: list[Statement] = [
+            (
+                "UPDATE recipients SET batch = ? WHERE reference = ? AND status = 'unreachable'"
+                " AND batch IS NULL AND subscriber_id IN ({})".format(",".join("?" * len(part))),
+                (batch, reference, *part),
+            )
+            for part in (ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK))
+        ]
+        counts = await self.db.atomic(
+            [
+                (
+                    "INSERT INTO letter_batches (id, reference, made_at, made_by)"
+                    " VALUES (?, ?, ?, ?)",
+                    (batch, reference, seconds(at), by),
+                ),
+                *claims,
+                (
+                    "UPDATE letter_batches SET people = (SELECT COUNT(*) FROM recipients"
+                    " WHERE reference = ? AND batch = ?) WHERE id = ?",
+                    (reference, batch, batch),
+                ),
+                ("DELETE FROM letter_batches WHERE id = ? AND people = 0", (batch,)),
+            ]
+        )
+        return sum(counts[1 : 1 + len(claims)])
+
+    async def batches(self, reference: str) -> list[Batch]:
+        """The incident's print batches, first made first."""
+        rows = await self.db.query(
+            "SELECT id, made_at, made_by, people, posted_at, posted_by FROM letter_batches"
+            " WHERE reference = ? ORDER BY made_at, id",
+            reference,
+        )
+        return [
+            Batch(
+                id=str(bid),
+                number=n,
+                made_at=datetime.fromtimestamp(made, UTC),
+                made_by=str(made_by),
+                people=int(people),
+                posted_at=instant(posted),
+                posted_by=posted_by,
+            )
+            for n, (bid, made, made_by, people, posted, posted_by) in enumerate(rows, 1)
+        ]
+
+    async def in_batch(self, reference: str, batch: str) -> list[Recipient]:
+        """The people whose letters a batch holds, in list order."""
+        rows = await self.db.query(
+            f"SELECT {RECIPIENT_COLUMNS} FROM recipients"
+            " WHERE reference = ? AND batch = ? ORDER BY seq",
+            reference,
+            batch,
+        )
+        return [self._recipient(reference, r) for r in rows]
+
+    async def post(self, reference: str, batch: str, at: datetime, by: str, now: datetime) -> int:
+        """Record a batch as gone to the post ``at``: the batch once (the first record's
+        day stands), and one posted record per person under its business key
+        (``letters.posted_key``), in one transaction. How many posted records are new:
+        recorded again, or twice at once, the second changes nothing."""
+        _, inserted = await self.db.atomic(
+            [
+                (
+                    "UPDATE letter_batches SET posted_at = ?, posted_by = ?, recorded_at = ?"
+                    " WHERE id = ? AND reference = ? AND posted_at IS NULL",
+                    (seconds(at), by, seconds(now), batch, reference),
+                ),
+                (
+                    "INSERT INTO attempts (key, reference, subscriber_id, channel, number,"
+                    " outcome, at, claim) SELECT CAST(? AS TEXT) || ':' || r.subscriber_id"
+                    " || ':letter:posted', r.reference, r.subscriber_id, 'letter', 2, 'posted',"
+                    " b.posted_at, b.id FROM recipients r JOIN letter_batches b ON b.id = r.batch"
+                    " WHERE r.reference = ? AND r.batch = ? ON CONFLICT (key) DO NOTHING",
+                    (reference, reference, batch),
+                ),
+            ]
+        )
+        return inserted
+
+    async def returned(
+        self, reference: str, subscriber_id: str, key: str, posted: str, at: datetime, by: str
+    ) -> bool | None:
+        """A posted letter came back undelivered: recorded once under ``key``. None when
+        no letter to the person was recorded as posted (under ``posted``); False when
+        it was recorded as returned already."""
+        (inserted,) = await self.db.atomic(
+            [
+                (
+                    "INSERT INTO attempts (key, reference, subscriber_id, channel, number,"
+                    " outcome, at, detail) SELECT ?, ?, ?, 'letter', 3, 'returned', ?, ?"
+                    " WHERE EXISTS (SELECT 1 FROM attempts WHERE key = ?)"
+                    " ON CONFLICT (key) DO NOTHING",
+                    (key, reference, subscriber_id, seconds(at), by, posted),
+                )
+            ]
+        )
+        if inserted:
+            return True
+        return False if await self.recorded([key]) else None
+
+    async def letters(self, reference: str) -> LetterRecord:
+        """Letters posted and returned, and the first and last posting, from the record."""
+        rows = await self.db.query(
+            "SELECT outcome, COUNT(*), MIN(at), MAX(at) FROM attempts"
+            " WHERE reference = ? AND channel = 'letter' AND outcome IN ('posted', 'returned')"
+            " GROUP BY outcome",
+            reference,
+        )
+        found = {str(o): (int(n), first, last) for o, n, first, last in rows}
+        posted = found.get("posted", (0, None, None))
+        return LetterRecord(
+            posted=posted[0],
+            returned=found.get("returned", (0, None, None))[0],
+            first_posted=instant(posted[1]),
+            last_posted=instant(posted[2]),
+        )
+
     # ----------------------------------------------------------- worklist
 
     async def enqueue(
@@ -702,7 +874,14 @@ class NotifyStore(OnDb):
         await self.db.atomic(
             [
                 (f"DELETE FROM {table} WHERE reference = ?", (reference,))
-                for table in ("worklist", "attempts", "recipients", "staged", "loads")
+                for table in (
+                    "worklist",
+                    "attempts",
+                    "recipients",
+                    "staged",
+                    "loads",
+                    "letter_batches",
+                )
             ]
         )
 
@@ -720,5 +899,6 @@ class NotifyStore(OnDb):
 
 
 RECIPIENT_COLUMNS = (
-    "subscriber_id, seq, person, status, calls_made, last_outcome, next_at, email_failures, reason"
+    "subscriber_id, seq, person, status, calls_made, last_outcome, next_at, email_failures,"
+    " reason, batch"
 )

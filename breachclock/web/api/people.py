@@ -1,5 +1,6 @@
 """Telling the people affected: the assessment, the list of people (an upload), the
-notice, the decision, a regulator's order; one person's record and the unreachable."""
+notice, the decision, a regulator's order; one person's record and the unreachable, and
+their letters: print batches, the print file, posted, returned."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.model import NoticeOrder
 from breachclock.domain.notify.assessment import Assessment, Decision, Recommendation
+from breachclock.domain.notify.letters import Posting, Returned
 from breachclock.domain.notify.notice import IncidentNotice
 from breachclock.runtime.store.people import Recipient
-from breachclock.service import notification
+from breachclock.service import letters, notification
 from breachclock.web.api.common import (
     IdempotencyKey,
     Manager,
@@ -30,7 +32,7 @@ from breachclock.web.api.common import (
     parse,
     request_model,
 )
-from breachclock.web.limits import too_large
+from breachclock.web.limits import private_pdf, too_large
 from breachclock.web.problems import REFUSALS, language_of
 
 router = APIRouter(tags=["people"], responses=REFUSALS)
@@ -185,3 +187,67 @@ async def unreachable_route(request: Request, reference: str, who: Reader) -> li
     return await notification.unreachable(
         engine_of(request), reference, Voice(language_of(request))
     )
+
+
+# -------------------------------------------------------------- letters
+
+LETTERS = "/incidents/{reference}/letters"
+
+
+@router.get(LETTERS, response_model=letters.LettersView)
+async def letters_route(request: Request, reference: str, who: Reader) -> letters.LettersView:
+    """The print batches and where they stand; who cannot be sent a letter (no address)."""
+    return await letters.view(engine_of(request), reference)
+
+
+@router.post(f"{LETTERS}/batches", response_model=letters.Made)
+async def batch_route(
+    request: Request, reference: str, who: Manager, key: IdempotencyKey = None
+) -> letters.Made:
+    """A print batch of everyone listed for a letter with a postal address and in no
+    batch yet (``batch`` null: nobody was left to print)."""
+    async with keyed(request, key) as engine:
+        return await letters.make_batch(engine, reference, who.name)
+
+
+@router.get(
+    f"{LETTERS}/batches/{{batch}}/letters.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def print_route(request: Request, reference: str, batch: str, who: Manager) -> Response:
+    """The batch's print file: its list, then one letter a person (made now, not kept)."""
+    pdf = await letters.print_file(
+        engine_of(request), reference, batch[:40], Voice(language_of(request))
+    )
+    return private_pdf(pdf, f"{reference}-letters.pdf")
+
+
+@router.post(f"{LETTERS}/batches/{{batch}}/posted", response_model=letters.Posted)
+async def posted_route(
+    request: Request,
+    reference: str,
+    batch: str,
+    who: Manager,
+    body: Posting,
+    key: IdempotencyKey = None,
+) -> letters.Posted:
+    """The batch went to the post at ``posted_at``: one posted record per letter."""
+    async with keyed(request, key) as engine:
+        posting = await parse(request, Posting)
+        return await letters.record_posted(
+            engine, reference, batch[:40], posting.posted_at, who.name
+        )
+
+
+@router.post(f"{LETTERS}/returned", response_model=Message)
+async def returned_route(
+    request: Request, reference: str, who: Manager, body: Returned, key: IdempotencyKey = None
+) -> Message:
+    """A posted letter came back undelivered: the person counts as not reached."""
+    async with keyed(request, key) as engine:
+        back = await parse(request, Returned)
+        new = await letters.record_returned(engine, reference, back.subscriber, who.name)
+        code = "ui.letters_returned_recorded" if new else "ui.letters_returned_already"
+        words = Voice(language_of(request))(code, subscriber=back.subscriber)
+        return Message(message=words, code=code)

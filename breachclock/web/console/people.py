@@ -2,7 +2,8 @@
 reasons), the affected list's upload (refused rows by line and reason; a list that
 does not read is not loaded at all), the notice with a preview of what each person
 gets in each language by each channel, the decision or a regulator's order, the
-campaign's progress, one person's story, and the unreachable list for letters.
+campaign's progress, one person's story, and the unreachable list for letters: print
+batches, their print file, recorded as posted, a letter returned.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from breachclock.domain.catalogue import LANGUAGES, Language, Voice
@@ -27,10 +28,11 @@ from breachclock.domain.notify.assessment import (
     DataKind,
     ProtectionMethod,
 )
+from breachclock.domain.notify.letters import Posting, Returned
 from breachclock.domain.notify.notice import render_notice, spoken_notice
 from breachclock.domain.notify.plan import PRESETS, describe, on_policy, plan_for
 from breachclock.domain.notify.subscribers import Language as Spoken
-from breachclock.service import notification
+from breachclock.service import letters, notification
 from breachclock.service.engine import Refused
 from breachclock.web.console.pages import (
     Manager,
@@ -44,6 +46,7 @@ from breachclock.web.console.pages import (
     voice_of,
     zoned,
 )
+from breachclock.web.limits import private_pdf
 
 router = APIRouter(include_in_schema=False)
 
@@ -75,6 +78,7 @@ async def context(request: Request, state: IncidentState, t: Voice) -> dict[str,
         "label_rows": label_rows(state),
         "skipped": [(source, r) for source, rows in n.skipped.items() for r in rows],
         "unreachable": await notification.unreachable(engine_of(request), state.reference, t),
+        "letters": await letters.view(engine_of(request), state.reference),
         "plans": plans(state, t),
         "chosen_plan": chosen_plan(state),
     }
@@ -386,3 +390,73 @@ def campaign(state: IncidentState, live: dict[int, Any]) -> dict[str, dict[str, 
         "people": {k: v for k, v in data["by_status"].items() if v},
         "calls": {k: v for k, v in data["calls"].items() if v},
     }
+
+
+# -------------------------------------------------------------- letters
+
+
+@router.post("/incidents/{reference}/letters/batch")
+async def batch_form(request: Request, reference: str, who: Manager) -> HTMLResponse:
+    """A print batch of everyone listed with a postal address and in no batch yet."""
+
+    async def act(t: Voice) -> str:
+        made = await letters.make_batch(engine_of(request), reference, who.name)
+        said = (
+            t("ui.letters_batch_made", number=made.batch.number, people=made.batch.people)
+            if made.batch
+            else t("ui.letters_nobody")
+        )
+        return said + (
+            " " + t("ui.letters_no_address", count=made.no_address) if made.no_address else ""
+        )
+
+    return await outcome(request, who, act)
+
+
+@router.get("/incidents/{reference}/letters/{batch}/letters.pdf")
+async def print_file(request: Request, reference: str, batch: str, who: Manager) -> Response:
+    """The batch's print file, made now and not kept."""
+    pdf = await letters.print_file(engine_of(request), reference, batch[:40], voice_of(request))
+    return private_pdf(pdf, f"{reference}-letters.pdf")
+
+
+@router.post("/incidents/{reference}/letters/{batch}/posted")
+async def posted_form(
+    request: Request,
+    reference: str,
+    batch: str,
+    who: Manager,
+    posted_at: Annotated[str, Form(max_length=60)] = "",
+) -> HTMLResponse:
+    """The batch went to the post at the time given (the operator's wall clock)."""
+    form = f"b{(await letters.number_of(engine_of(request), reference, batch[:40]))}"
+
+    async def act(t: Voice) -> str:
+        engine = engine_of(request)
+        posting = engine.parse(Posting, posted_at=zoned(request, posted_at))
+        done = await letters.record_posted(
+            engine, reference, batch[:40], posting.posted_at, who.name
+        )
+        key = "ui.letters_posted_recorded" if done.new else "ui.letters_posted_already"
+        return t(key, number=done.batch.number, people=done.batch.people)
+
+    return await outcome(request, who, act, fields=("posted_at",), form=form)
+
+
+@router.post("/incidents/{reference}/letters/returned")
+async def returned_form(
+    request: Request,
+    reference: str,
+    who: Manager,
+    subscriber: Annotated[str, Form(max_length=100)] = "",
+) -> HTMLResponse:
+    """A posted letter came back undelivered."""
+
+    async def act(t: Voice) -> str:
+        engine = engine_of(request)
+        back = engine.parse(Returned, subscriber=subscriber.strip() or None)
+        new = await letters.record_returned(engine, reference, back.subscriber, who.name)
+        key = "ui.letters_returned_recorded" if new else "ui.letters_returned_already"
+        return t(key, subscriber=back.subscriber)
+
+    return await outcome(request, who, act, fields=("subscriber",), form="returned")
