@@ -206,6 +206,14 @@ async def runs(client: Client, workflow_id: str) -> list[RunStats]:
 # ------------------------------------------------------------------ a campaign
 
 
+def rate(count: float, seconds: float) -> str:
+    return f"{count / seconds:,.0f}/s" if seconds > 0 else "-"
+
+
+def verdict(met: bool) -> str:
+    return "PASS" if met else "MISS"
+
+
 @dataclass
 class Run:
     """One campaign, measured: the list's load apart from the campaign itself."""

@@ -55,7 +55,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.notice_mail import notice_wire
 from bench import sms
 from bench.embedded import embedded
-from bench.measure import ALL_DAY, Memory, Run, run_campaign, server_pid
+from bench.measure import ALL_DAY, Memory, Run, rate, run_campaign, server_pid, verdict
 from breachclock.app.demo import comviq_notice
 from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.incident.notice_fact import operator_for
@@ -275,10 +275,6 @@ async def baseline(
 # -------------------------------------------------------------------- report
 
 
-def rate(count: float, seconds: float) -> str:
-    return f"{count / seconds:,.0f}/s" if seconds > 0 else "-"
-
-
 def describe(outcome: Outcome, parallel: int) -> list[str]:
     side = outcome.calls + outcome.emails
     sink = outcome.sink
@@ -310,11 +306,9 @@ def describe(outcome: Outcome, parallel: int) -> list[str]:
     ]
 
 
-def verdict(met: bool) -> str:
-    return "PASS" if met else "MISS"
-
-
-async def main(n: int, m: int, k: int, batch: int, parallel: int, profile: Path | None) -> int:
+async def main(
+    n: int, m: int, k: int, sms_n: int, batch: int, parallel: int, profile: Path | None
+) -> int:
     # The product's structlog lines would print to stdout, one per slice round.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     sink = CountingSink()
@@ -380,10 +374,14 @@ async def main(n: int, m: int, k: int, batch: int, parallel: int, profile: Path 
             outcomes.append((emails, 0))
             if profiler:
                 profiler.disable()
+        texted = await sms.run(env, settings, memory, sms_n) if sms_n else None
+        if texted:
+            print("\n".join(texted.lines), flush=True)
     if profiler and profile:
         profiler.dump_stats(profile)
 
     problems = [f"{o.label[:3]} {p}" for o, calls in outcomes for p in o.problems(calls)]
+    problems += [f"(d) {p}" for p in texted.problems] if texted else []
     problems += [
         f"baseline: the SMTP server took {b.sink.messages} of {b.count}"
         for b in baselines
@@ -423,7 +421,10 @@ async def main(n: int, m: int, k: int, batch: int, parallel: int, profile: Path 
     )
     for problem in problems:
         print(f"WRONG: {problem}")
-    print("correct: everyone e-mailed once" if not problems else "NOT CORRECT", flush=True)
+    print(
+        "correct: everyone e-mailed (and texted) once" if not problems else "NOT CORRECT",
+        flush=True,
+    )
     return 1 if problems else 0
 
 
@@ -444,8 +445,14 @@ if __name__ == "__main__":
     )
     args = parser.parse_args()
     failed = asyncio.run(
-        main(args.n, args.email_only_n, args.large_n, args.batch, args.parallel, args.profile)
+        main(
+            args.n,
+            args.email_only_n,
+            args.large_n,
+            args.sms_n,
+            args.batch,
+            args.parallel,
+            args.profile,
+        )
     )
-    if args.sms_n:
-        print("\n".join(asyncio.run(sms.run(args.sms_n, args.batch, args.parallel))), flush=True)
     raise SystemExit(failed)

@@ -23,7 +23,6 @@ server run in processes of their own).
 from __future__ import annotations
 
 import asyncio
-import logging
 import shutil
 import tempfile
 import time
@@ -31,14 +30,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import structlog
+from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
 
 from activities.sms import KANNEL_CODING
-from bench.embedded import embedded
-from bench.measure import ALL_DAY, Memory, Run, run_campaign, server_pid
+from bench.measure import Memory, Run, rate, run_campaign, verdict
 from breachclock.app.console import START_WITHIN, console_process
 from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.incident.notice_fact import operator_for
@@ -47,6 +45,7 @@ from breachclock.domain.notify.delivery import Status
 from breachclock.domain.notify.notice import IncidentNotice
 from breachclock.domain.notify.sms import SmsNotice, coding_of, render, size
 from breachclock.domain.notify.subscribers import Language, Subscriber
+from breachclock.runtime.config import Settings
 from breachclock.runtime.gateway import DLR_MASK, dlr_url
 from breachclock.runtime.kannel import Kannel, free_port, installed, wait_port
 
@@ -125,39 +124,44 @@ async def baseline(kannel: Kannel, text: str, numbers: Sequence[str], endpoint: 
     return Sent(time.monotonic() - started, got)
 
 
-async def run(n: int, batch: int, parallel: int) -> list[str]:
-    """(d)'s lines for the report, or why it did not run."""
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+@dataclass
+class Texted:
+    lines: list[str]
+    problems: list[str]
+
+
+async def run(env: WorkflowEnvironment, engine: Settings, memory: Memory, n: int) -> Texted:
+    """(d)'s lines for the report, or why it did not run, and what was not exact: on ``bench.notify``'s dev server,
+    with its settings (calling hours, slices) and a worker of its own for SMS."""
     if not installed():
-        return ["(d) skipped: Kannel is not installed (Debian packages kannel, kannel-extras)"]
+        return Texted(
+            ["(d) skipped: Kannel is not installed (Debian packages kannel, kannel-extras)"], []
+        )
     folder = Path(tempfile.mkdtemp(prefix="bench-sms-"))
     kannel = Kannel(folder).start()
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}/gateway/sms/dlr"
     # The delivery reports come back to the console's process, as under ``make run``
     # (its own process, five steps nicer than the engine), not to the worker's loop.
-    overrides: dict[str, Any] = {
-        "BREACHCLOCK_SMS_URL": kannel.url,
-        "BREACHCLOCK_SMS_USERNAME": kannel.USERNAME,
-        "BREACHCLOCK_SMS_PASSWORD": kannel.PASSWORD,
-        "BREACHCLOCK_SMS_DLR_URL": endpoint,
-        "BREACHCLOCK_SMS_DLR_SECRET": SECRET,
-        "BREACHCLOCK_CALLING_HOURS": ALL_DAY,
-        "BREACHCLOCK_NOTIFY_BATCH": batch,
-        "BREACHCLOCK_NOTIFY_PARALLEL": parallel,
-        "BREACHCLOCK_HTTP_PORT": port,
-    }
+    settings = engine.model_copy(
+        update={
+            "task_queue": "bench-notify-sms",
+            "sms_url": kannel.url,
+            "sms_username": kannel.USERNAME,
+            "sms_password": SecretStr(kannel.PASSWORD),
+            "sms_dlr_url": endpoint,
+            "sms_dlr_secret": SecretStr(SECRET),
+            "http_port": port,
+            "console_url": f"http://127.0.0.1:{port}",
+        }
+    )
     try:
-        async with (
-            embedded("bench-sms", **overrides) as (env, settings),
-            console_process(settings),
-        ):
+        async with console_process(settings):
             await asyncio.to_thread(wait_port, port, START_WITHIN)
             operator = operator_for(settings.policy())
             text = render(SMS, tre_notice("NOTIFY-0000000000"), operator, SV)
             parts = size(text).parts
             base = await baseline(kannel, text, [f"+4671{i:07d}" for i in range(n)], endpoint)
-            memory = Memory(server_pid(settings.temporal_port))
             async with build_worker(env.client, settings, relay_for(settings)):
                 done = await run_campaign(
                     env,
@@ -176,30 +180,36 @@ async def run(n: int, batch: int, parallel: int) -> list[str]:
     return report(n, parts, base, done, got)
 
 
-def report(n: int, parts: int, base: Sent, done: Run, got: Counter[str]) -> list[str]:
+def report(n: int, parts: int, base: Sent, done: Run, got: Counter[str]) -> Texted:
     counts = done.wave.counts
     sms = dict(counts.sms) if counts else {}
     texted = counts.people.get(Status.TEXTED, 0) if counts else 0
     base_rate, our_rate = n / base.seconds, n / done.seconds
     ratio = our_rate / base_rate
     rss = done.peak.worker_kib / 1024
-    exact = (
-        len(got) == n and set(got.values()) == {parts} and sms == {"delivered": n} and texted == n
-    )
+    problems = []
+    if len(got) != n or set(got.values()) != {parts}:
+        problems.append(
+            f"the fake SMSC has {len(got)} numbers, parts each {sorted(set(got.values()))}; "
+            f"expected {n}, {parts} each"
+        )
+    if sms != {"delivered": n} or texted != n:
+        problems.append(f"the campaign counts {texted} texted, reports {sms}; expected {n}")
     longest = max(r.events for r in done.incident + done.campaign)
-    return [
-        f"(d) SMS, number-only people, durable campaign (sms_first)  n={n}  ({parts} part(s) each)",
-        f"    baseline: Kannel sendsms straight, {AT_ONCE} at once: "
-        f"{base.seconds:.1f} s, {base_rate:.0f} msg/s ({base.at_smsc} parts at the fake SMSC)",
-        f"    loading the list: {done.load_seconds:.1f} s ({n / done.load_seconds:,.0f}/s)",
-        f"    campaign: decide_notice → wave finished, every delivery report back: "
-        f"{done.seconds:.1f} s, {our_rate:.0f} msg/s; people texted {texted}; "
-        f"reports {sms}; numbers at the fake SMSC {len(got)}, parts {sum(got.values())}",
-        f"    histories: incident {len(done.incident)} run(s), campaign {len(done.campaign)} "
+    lines = [
+        f"(d) {n:,} number-only people, durable campaign (sms_first), {parts} part(s) each",
+        f"  baseline: Kannel sendsms straight, {AT_ONCE} at once: "
+        f"{base.seconds:.1f} s, {base_rate:,.0f}/s ({base.at_smsc:,} parts at the fake SMSC)",
+        f"  loading the list: {done.load_seconds:.1f} s ({rate(n, done.load_seconds)})",
+        f"  campaign: {done.seconds:.1f} s wall, decide_notice → wave finished with every "
+        f"delivery report back, {rate(n, done.seconds)}; people texted {texted:,}; "
+        f"reports {sms}; numbers at the fake SMSC {len(got):,}, parts {sum(got.values()):,}",
+        f"  {done.peak.show()}",
+        f"  histories: incident {len(done.incident)} run(s), campaign {len(done.campaign)} "
         f"run(s), longest {longest:,} events",
-        f"    ratio (d) campaign rate / sendsms rate: {ratio:.2f} (target ≥ 0.8)"
-        f" {'met' if ratio >= 0.8 else 'NOT met'}",
-        f"    worker peak RSS: {rss:.0f} MiB (target ≤ 512)"
-        f" {'met' if rss <= 512 else 'NOT met'}; {done.peak.show()}",
-        f"    exact counts: {'yes' if exact else 'NO'}",
+        f"ratio (d) campaign rate / sendsms rate, {n:,} people: {ratio:.2f}x  (target >= 0.8x) "
+        f"{verdict(ratio >= 0.8)}",
+        f"(d) worker peak RSS: {rss:.0f} MiB  (target <= 512 MiB) {verdict(rss <= 512)}",
+        f"(d) exact counts: {'yes' if not problems else 'NO'}",
     ]
+    return Texted(lines, problems)
