@@ -43,8 +43,8 @@ from breachclock.domain.problems import said
 from breachclock.runtime.store.people import Attempt as Recorded
 from breachclock.runtime.store.people import Entry, NotifyStore, Recipient, letter
 
-REPORT_POLL = timedelta(seconds=30)
-"""Longest wait before a round looks again for a delivery report."""
+REPORT_POLL = (timedelta(seconds=1), timedelta(seconds=30))
+"""The shortest and longest wait before a round looks again for a delivery report."""
 PEOPLE_AT_ONCE = 16
 """People of one round walked at once (each one's tries stay in order)."""
 
@@ -190,6 +190,15 @@ class Walk:
         await self.store.record_many(entries)
         await self._next(person.model_copy(update={"calls_made": calls_made}), tried, move)
 
+    def _poll(self, tried: Sequence[Attempt]) -> timedelta:
+        """How long until the round looks again for the last try's delivery report: as
+        long as it has waited so far, within ``REPORT_POLL`` and a quarter of the plan's
+        report window. Most reports come within seconds of the send, so the first looks
+        are soon; one that is slow costs a look every 30 s, not one a second."""
+        waited = self.now - tried[-1].at if tried else timedelta(0)
+        shortest, longest = REPORT_POLL
+        return max(shortest, min(waited, longest, self.request.plan.report_within / 4))
+
     async def _next(self, person: Recipient, tried: list[Attempt], move: Move) -> None:
         """Where the person goes from here: reached, listed for a letter, or waiting."""
         ref, sid = self.request.reference, person.person.id
@@ -201,5 +210,4 @@ class Walk:
         elif isinstance(move, Wait):
             # None: a delivery report is awaited; look again soon (an SMS with none in
             # time is expired at the start of a round).
-            poll = min(self.request.plan.report_within / 4, REPORT_POLL)
-            await self.store.defer(ref, [(sid, move.until or self.now + poll)])
+            await self.store.defer(ref, [(sid, move.until or self.now + self._poll(tried))])

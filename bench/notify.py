@@ -7,7 +7,7 @@ server on 127.0.0.1 that accepts everything (its own thread, in this process too
 (a) N people (22,000) each called five times without an answer (the simulator, no
     latency, no spacing, calling hours all day), then e-mailed once;
 (b) M people (200,000) e-mailed only (no calls);
-(c) K people (100,000) as (a): about 1,200 rounds of the default 500-person slices,
+(c) K people (200,000) as (a): about 2,400 rounds of the default 500-person slices,
     more than one run's history holds, so the campaign must continue as new.
 
 Loading the list (built in memory first, staged in the store and loaded in pages of
@@ -29,7 +29,7 @@ on top of the sends themselves, against the physical limit of the path.
 (d) N people known by a number alone (100,000) told by SMS through Kannel and its
     fake SMSC, against Kannel's own sendsms rate in the same run (``bench.sms``).
 
-    .venv/bin/python -m bench.notify [--n 22000] [--email-only-n 200000] [--large-n 100000]
+    .venv/bin/python -m bench.notify [--n 22000] [--email-only-n 200000] [--large-n 200000]
         [--sms-n 100000]
 """
 
@@ -38,12 +38,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import ctypes
-import gc
 import logging
-import os
 import re
-import resource
 import threading
 import time
 from dataclasses import dataclass, field
@@ -54,49 +50,32 @@ from zoneinfo import ZoneInfo
 
 import aiosmtplib
 import structlog
-from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notice_mail import notice_wire
 from bench import sms
-from bench.embedded import embedded, open_incident
+from bench.embedded import embedded
+from bench.measure import ALL_DAY, Memory, Run, rate, run_campaign, server_pid, verdict
 from breachclock.app.demo import comviq_notice
 from breachclock.app.engine import build_worker, relay_for
-from breachclock.domain.ids import campaign_id
-from breachclock.domain.incident.model import IncidentState, Wave
 from breachclock.domain.incident.notice_fact import operator_for
-from breachclock.domain.notify.assessment import Assessment, Decision
+from breachclock.domain.notify.assessment import Decision
 from breachclock.domain.notify.delivery import Counts, Status
 from breachclock.domain.notify.notice import IncidentNotice, render_notice
 from breachclock.domain.notify.subscribers import DEFAULT_ZONE, Subscriber
 from breachclock.runtime.config import Settings
-from breachclock.runtime.store import open_notify_store
-from breachclock.runtime.temporal import WORKFLOW_ID_PREFIX
-from breachclock.service.notification import load_list
-from workflows.campaign import CampaignProgress
-from workflows.incident import IncidentWorkflow
-from workflows.messages import MAX_LOAD_PAGE
 
 BATCH = 500
 PARALLEL = 4
 """The product's defaults (see the report for why they were kept)."""
 HISTORY_LIMIT = 10_240
 """Events past which Temporal ends a workflow run."""
-RSS_TARGET_KIB = 1024 * 1024
-ALL_DAY = "00:00-23:59"
-"""Calling hours: the window's end (23:59) is excluded, so calls wait over that minute."""
-HARMFUL: dict[str, Any] = {
-    "data_kinds": ["secret_number_or_address"],
-    "consequences": ["physical_harm"],
-    "stolen": False,
-    "known_with_third_party": True,
-}
-ACTIVITY_ENDS = (
-    "activity_task_completed_event_attributes",
-    "activity_task_failed_event_attributes",
-    "activity_task_timed_out_event_attributes",
-    "activity_task_canceled_event_attributes",
-)
+RSS_TARGET_KIB = 512 * 1024
+TIME_TARGETS = {"(a)": 1.25, "(c)": 1.5}
+"""Campaign time over the raw sends' time (issue 23)."""
+EMAIL_RATE_TARGET = 0.9
+LOAD_RATE_TARGET = 20_000
+"""People a second through ``add_subscribers``."""
 
 
 # ------------------------------------------------------------------ the list
@@ -169,173 +148,30 @@ class CountingSink:
         return tally
 
 
-# -------------------------------------------------------------------- memory
-
-
-def status_kib(pid: int, name: str) -> int | None:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    found = re.search(rf"^{name}:\s+(\d+) kB", text, re.MULTILINE)
-    return int(found.group(1)) if found else None
-
-
-def server_pid(port: int) -> int | None:
-    """The Temporal dev server: a ``temporal`` process listening on ``port``."""
-    ours = os.getpid()
-    found: list[tuple[bool, int]] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if not argv or not Path(argv[0].decode(errors="replace")).name.startswith("temporal"):
-            continue
-        if not any(str(port).encode() in arg for arg in argv[1:]):
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        found.append((parent == ours, int(entry.name)))
-    return max(found)[1] if found else None
-
-
-def reset_peak(pid: int) -> bool:
-    """Reset the process's VmHWM to its present VmRSS (Linux: clear_refs 5)."""
-    try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def trim() -> None:
-    """Give freed memory back to the system, so the next phase's peak is its own."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-@dataclass
-class Peak:
-    worker_kib: int
-    server_kib: int | None
-    since_start: bool
-    """True when the peak could not be reset: it is the peak since the process started."""
-
-    def show(self) -> str:
-        server = "?" if self.server_kib is None else f"{self.server_kib / 1024:.0f} MiB"
-        note = " (peak since start: could not reset)" if self.since_start else ""
-        return f"worker peak RSS {self.worker_kib / 1024:.0f} MiB, server peak RSS {server}{note}"
-
-
-class Memory:
-    def __init__(self, server: int | None) -> None:
-        self.server = server
-        self._reset = False
-
-    def start(self) -> None:
-        trim()
-        self._reset = reset_peak(os.getpid())
-        if self.server is not None:
-            reset_peak(self.server)
-
-    def stop(self) -> Peak:
-        worker = (
-            status_kib(os.getpid(), "VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        )
-        server = None if self.server is None else status_kib(self.server, "VmHWM")
-        return Peak(worker, server, not self._reset)
-
-
-# ----------------------------------------------------------------- histories
-
-
-@dataclass
-class RunStats:
-    workflow_id: str
-    run_id: str
-    events: int
-    size: int
-    """Bytes of the run's history."""
-    pending: int
-    """The most activities scheduled and not yet finished at once."""
-    activities: int
-    busy: float
-    """Seconds from each activity's start to its completion, summed."""
-    first: datetime | None
-    last: datetime | None
-
-
-async def runs(client: Client, workflow_id: str) -> list[RunStats]:
-    """Every run of a workflow, newest first, following continue-as-new back to the first."""
-    found: list[RunStats] = []
-    run_id = (await client.get_workflow_handle(workflow_id).describe()).run_id
-    while run_id:
-        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        pending = peak = activities = 0
-        busy = 0.0
-        started: dict[int, datetime] = {}
-        for event in history.events:
-            kind = event.WhichOneof("attributes")
-            if kind == "activity_task_scheduled_event_attributes":
-                pending += 1
-                activities += 1
-                peak = max(peak, pending)
-            elif kind == "activity_task_started_event_attributes":
-                started[event.event_id] = event.event_time.ToDatetime()
-            elif kind in ACTIVITY_ENDS:
-                pending -= 1
-                if kind == "activity_task_completed_event_attributes":
-                    began = started.get(
-                        event.activity_task_completed_event_attributes.started_event_id
-                    )
-                    if began is not None:
-                        busy += (event.event_time.ToDatetime() - began).total_seconds()
-        events = history.events
-        found.append(
-            RunStats(
-                workflow_id=workflow_id,
-                run_id=run_id,
-                events=len(events),
-                size=sum(e.ByteSize() for e in events),
-                pending=peak,
-                activities=activities,
-                busy=busy,
-                first=events[0].event_time.ToDatetime() if events else None,
-                last=events[-1].event_time.ToDatetime() if events else None,
-            )
-        )
-        opening = events[0].workflow_execution_started_event_attributes if events else None
-        run_id = opening.continued_execution_run_id if opening is not None else ""
-    return found
-
-
 # ------------------------------------------------------------------ campaigns
 
 
 @dataclass
 class Outcome:
     label: str
-    people: int
-    load_seconds: float
-    load_pages: int
-    load_peak: Peak
-    seconds: float
-    """From ``decide_notice`` to the wave seen finished."""
-    workflow_seconds: float
-    """The same, on the workflows' clock (the wave's started_at to finished_at)."""
-    peak: Peak
-    counts: Counts
-    told_in_filing: int | None
-    """The people the notice fact (what the next filing says) counts as told."""
+    run: Run
     sink: Tally
-    incident: list[RunStats]
-    campaign: list[RunStats]
+    """What the SMTP server took during the campaign."""
+
+    @property
+    def people(self) -> int:
+        return self.run.people
+
+    @property
+    def counts(self) -> Counts:
+        assert self.run.wave.counts is not None
+        return self.run.wave.counts
+
+    @property
+    def told_in_filing(self) -> int | None:
+        """The people the notice fact (what the next filing says) counts as told."""
+        fact = self.run.state.facts.subscriber_notice
+        return fact.notified_count if fact else None
 
     @property
     def calls(self) -> int:
@@ -382,57 +218,17 @@ async def campaign(
     label: str,
     people: int,
 ) -> Outcome:
-    handle: WorkflowHandle[Any, Any] = await open_incident(env, settings, "NOTIFY")
-    reference = handle.id.removeprefix(WORKFLOW_ID_PREFIX)
-    await handle.execute_update(IncidentWorkflow.assess, Assessment.model_validate(HARMFUL))
     crowd = [person(n) for n in range(1, people + 1)]
-    pages = [crowd[i : i + MAX_LOAD_PAGE] for i in range(0, len(crowd), MAX_LOAD_PAGE)]
-    del crowd
-
-    memory.start()
-    started = time.perf_counter()
-    async with open_notify_store(settings) as store:
-        for page in pages:
-            await load_list(handle, store, reference, "affected.csv", page)
-    load_seconds = time.perf_counter() - started
-    load_peak = memory.stop()
-    del pages
-    await handle.execute_update(IncidentWorkflow.set_notice, notice(reference))
-    sink.take()
-
-    memory.start()
-    started = time.perf_counter()
-    await handle.execute_update(
-        IncidentWorkflow.decide_notice, Decision(notify=True, decided_by="bench")
+    done = await run_campaign(
+        env,
+        settings,
+        memory,
+        crowd,
+        notice,
+        Decision(notify=True, decided_by="bench"),
+        before_decision=sink.take,
     )
-    await env.client.get_workflow_handle(
-        campaign_id(reference, 1), result_type=CampaignProgress
-    ).result()
-    while True:
-        state: IncidentState = await handle.query(IncidentWorkflow.status)
-        wave: Wave = state.notification.waves[0]
-        if wave.finished_at is not None:
-            break
-        await asyncio.sleep(0.02)
-    seconds = time.perf_counter() - started
-    peak = memory.stop()
-    assert wave.counts is not None
-    fact = state.facts.subscriber_notice
-    return Outcome(
-        label=label,
-        people=people,
-        load_seconds=load_seconds,
-        load_pages=(people + MAX_LOAD_PAGE - 1) // MAX_LOAD_PAGE,
-        load_peak=load_peak,
-        seconds=seconds,
-        workflow_seconds=(wave.finished_at - wave.started_at).total_seconds(),
-        peak=peak,
-        counts=wave.counts,
-        told_in_filing=fact.notified_count if fact else None,
-        sink=sink.take(),
-        incident=await runs(env.client, handle.id),
-        campaign=await runs(env.client, campaign_id(reference, 1)),
-    )
+    return Outcome(label, done, sink.take())
 
 
 CONNECTIONS = (1, 4, 16)
@@ -479,34 +275,30 @@ async def baseline(
 # -------------------------------------------------------------------- report
 
 
-def rate(count: float, seconds: float) -> str:
-    return f"{count / seconds:,.0f}/s" if seconds > 0 else "-"
-
-
 def describe(outcome: Outcome, parallel: int) -> list[str]:
     side = outcome.calls + outcome.emails
     sink = outcome.sink
-    biggest = max(outcome.incident + outcome.campaign, key=lambda r: r.events)
-    busy = sum(r.busy for r in outcome.campaign)
-    advances = sum(r.activities for r in outcome.campaign)
+    biggest = max(outcome.run.incident + outcome.run.campaign, key=lambda r: r.events)
+    busy = sum(r.busy for r in outcome.run.campaign)
+    advances = sum(r.activities for r in outcome.run.campaign)
     return [
         f"{outcome.label}",
-        f"  loading the list: {outcome.people:,} people in {outcome.load_pages} pages, "
-        f"{outcome.load_seconds:.1f} s ({rate(outcome.people, outcome.load_seconds)}); "
-        f"{outcome.load_peak.show()} (the worker's includes the bench's list: ~1.5 kB a person)",
-        f"  campaign: {outcome.seconds:.1f} s wall, decide_notice → wave finished "
-        f"({outcome.workflow_seconds:.1f} s on the workflow's clock)",
+        f"  loading the list: {outcome.people:,} people in {outcome.run.load_pages} pages, "
+        f"{outcome.run.load_seconds:.1f} s ({rate(outcome.people, outcome.run.load_seconds)}); "
+        f"{outcome.run.load_peak.show()} (the worker's includes the bench's list: ~1.5 kB a person)",
+        f"  campaign: {outcome.run.seconds:.1f} s wall, decide_notice → wave finished "
+        f"({outcome.run.workflow_seconds:.1f} s on the workflow's clock)",
         f"  side effects: {outcome.calls:,} calls + {outcome.emails:,} e-mails = {side:,}, "
-        f"{rate(side, outcome.seconds)}; e-mails {rate(outcome.emails, outcome.seconds)}",
-        f"  {outcome.peak.show()}",
-        f"  histories: incident {len(outcome.incident)} run(s), most events "
-        f"{max(r.events for r in outcome.incident):,}; campaign {len(outcome.campaign)} run(s), "
-        f"most events {max(r.events for r in outcome.campaign):,}, most pending activities "
-        f"{max(r.pending for r in outcome.campaign)}; longest: {biggest.workflow_id} "
+        f"{rate(side, outcome.run.seconds)}; e-mails {rate(outcome.emails, outcome.run.seconds)}",
+        f"  {outcome.run.peak.show()}",
+        f"  histories: incident {len(outcome.run.incident)} run(s), most events "
+        f"{max(r.events for r in outcome.run.incident):,}; campaign {len(outcome.run.campaign)} run(s), "
+        f"most events {max(r.events for r in outcome.run.campaign):,}, most pending activities "
+        f"{max(r.pending for r in outcome.run.campaign)}; longest: {biggest.workflow_id} "
         f"{biggest.events:,} events, {biggest.size / 1e6:.1f} MB",
         f"  advance activities: {advances:,}, busy {busy:.1f} s in all, "
         f"{busy / advances if advances else 0:.2f} s each; "
-        f"{busy / (outcome.seconds * parallel):.0%} of {parallel} slots over the campaign",
+        f"{busy / (outcome.run.seconds * parallel):.0%} of {parallel} slots over the campaign",
         f"  SMTP server: {sink.messages:,} messages, {len(sink.keys):,} distinct keys, "
         f"{sink.size / max(sink.messages, 1):,.0f} bytes each; counts: people "
         f"{ {s.value: n for s, n in outcome.counts.people.items()} }, calls "
@@ -514,11 +306,9 @@ def describe(outcome: Outcome, parallel: int) -> list[str]:
     ]
 
 
-def verdict(met: bool) -> str:
-    return "PASS" if met else "MISS"
-
-
-async def main(n: int, m: int, k: int, batch: int, parallel: int, profile: Path | None) -> int:
+async def main(
+    n: int, m: int, k: int, sms_n: int, batch: int, parallel: int, profile: Path | None
+) -> int:
     # The product's structlog lines would print to stdout, one per slice round.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     sink = CountingSink()
@@ -584,10 +374,14 @@ async def main(n: int, m: int, k: int, batch: int, parallel: int, profile: Path 
             outcomes.append((emails, 0))
             if profiler:
                 profiler.disable()
+        texted = await sms.run(env, settings, memory, sms_n) if sms_n else None
+        if texted:
+            print("\n".join(texted.lines), flush=True)
     if profiler and profile:
         profiler.dump_stats(profile)
 
     problems = [f"{o.label[:3]} {p}" for o, calls in outcomes for p in o.problems(calls)]
+    problems += [f"(d) {p}" for p in texted.problems] if texted else []
     problems += [
         f"baseline: the SMTP server took {b.sink.messages} of {b.count}"
         for b in baselines
@@ -596,24 +390,30 @@ async def main(n: int, m: int, k: int, batch: int, parallel: int, profile: Path 
     for outcome, calls in outcomes:
         tag = outcome.label[:3]
         if calls:
-            ratio = outcome.seconds / (outcome.people / best.rate)
-            target = 2.0 if tag == "(a)" else 2.5
+            ratio = outcome.run.seconds / (outcome.people / best.rate)
+            target = TIME_TARGETS[tag]
             print(
                 f"ratio {tag} campaign time / baseline time, {outcome.people:,} people: "
                 f"{ratio:.2f}x  (target <= {target}x) {verdict(ratio <= target)}"
             )
         else:
-            ratio = (outcome.emails / outcome.seconds) / best.rate
+            ratio = (outcome.emails / outcome.run.seconds) / best.rate
             print(
                 f"ratio {tag} campaign e-mail rate / baseline rate, {outcome.people:,} e-mails: "
-                f"{ratio:.2f}x  (target >= 0.7x) {verdict(ratio >= 0.7)}"
+                f"{ratio:.2f}x  (target >= {EMAIL_RATE_TARGET}x) {verdict(ratio >= EMAIL_RATE_TARGET)}"
             )
-    worker_peak = max(o.peak.worker_kib for o, _ in outcomes)
-    loading_peak = max(o.load_peak.worker_kib for o, _ in outcomes)
-    longest = max(r.events for o, _ in outcomes for r in o.incident + o.campaign)
+    worker_peak = max(o.run.peak.worker_kib for o, _ in outcomes)
+    loading_peak = max(o.run.load_peak.worker_kib for o, _ in outcomes)
+    load_rate = min(o.people / o.run.load_seconds for o, _ in outcomes)
+    longest = max(r.events for o, _ in outcomes for r in o.run.incident + o.run.campaign)
     print(
-        f"worker peak RSS over the campaigns: {worker_peak / 1024:.0f} MiB  (target <= 1024 MiB) "
+        f"worker peak RSS over the campaigns: {worker_peak / 1024:.0f} MiB  "
+        f"(target <= {RSS_TARGET_KIB // 1024} MiB) "
         f"{verdict(worker_peak <= RSS_TARGET_KIB)}; while loading {loading_peak / 1024:.0f} MiB"
+    )
+    print(
+        f"slowest list load: {load_rate:,.0f} people/s  (target >= {LOAD_RATE_TARGET:,}/s) "
+        f"{verdict(load_rate >= LOAD_RATE_TARGET)}"
     )
     print(
         f"longest history: {longest:,} events  (target < {HISTORY_LIMIT:,}) "
@@ -621,7 +421,10 @@ async def main(n: int, m: int, k: int, batch: int, parallel: int, profile: Path 
     )
     for problem in problems:
         print(f"WRONG: {problem}")
-    print("correct: everyone e-mailed once" if not problems else "NOT CORRECT", flush=True)
+    print(
+        "correct: everyone e-mailed (and texted) once" if not problems else "NOT CORRECT",
+        flush=True,
+    )
     return 1 if problems else 0
 
 
@@ -632,7 +435,7 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=22_000, help="people called, then e-mailed")
     parser.add_argument("--email-only-n", type=int, default=200_000, help="people e-mailed only")
     parser.add_argument(
-        "--large-n", type=int, default=100_000, help="people called, then e-mailed (0: skip)"
+        "--large-n", type=int, default=200_000, help="people called, then e-mailed (0: skip)"
     )
     parser.add_argument("--batch", type=int, default=BATCH, help="people per slice")
     parser.add_argument("--parallel", type=int, default=PARALLEL, help="slices at once")
@@ -642,8 +445,14 @@ if __name__ == "__main__":
     )
     args = parser.parse_args()
     failed = asyncio.run(
-        main(args.n, args.email_only_n, args.large_n, args.batch, args.parallel, args.profile)
+        main(
+            args.n,
+            args.email_only_n,
+            args.large_n,
+            args.sms_n,
+            args.batch,
+            args.parallel,
+            args.profile,
+        )
     )
-    if args.sms_n:
-        print("\n".join(asyncio.run(sms.run(args.sms_n))), flush=True)
     raise SystemExit(failed)

@@ -3,58 +3,57 @@
 One local Kannel (``breachclock.runtime.kannel``: bearerbox, smsbox, fakesmsc) serves
 both sides of the ratio, in the same run:
 
-- the baseline is Kannel's own ``sendsms`` rate: the same messages (the same text,
-  the same ``dlr-url``) sent straight with aiohttp, as many requests at once as the
-  campaign uses, timed until the fake SMSC has every one: the physical limit of the path;
-- the campaign is every person walked along the ``sms_first`` plan
-  (``activities.plan_runner.advance`` over ``activities.sms.SmsChannel``): the SMS key
-  written to the send ledger before each request, the delivery row, the request, then
-  the delivery reports coming back through the engine's endpoint (served by uvicorn in
-  this process) until every person's path has ended.
+- the baseline is Kannel's own ``sendsms`` rate: the same text with the same
+  ``dlr-url``, sent straight with aiohttp, as many requests at once as the campaign's
+  sender keeps in flight, timed until the fake SMSC has every part: the physical limit
+  of the path;
+- the campaign is the durable one, as ``make run-sms`` runs it: the embedded dev
+  server, the engine's worker in this process, an incident whose list holds only
+  numbers, ``decide_notice`` with the ``sms_first`` plan, and the delivery reports
+  coming back through the engine's ``/gateway/sms/dlr`` route (served by uvicorn in this
+  process, as the console serves it in its own) until the incident records its wave
+  finished. Each SMS's key is in the send ledger before its request leaves.
 
-It counts the messages at the fake SMSC (exactly one per person, as many parts as the
-text has) and the delivered reports, and gives the peak resident memory of this
-process (the ledger, the endpoint and the sender; Kannel runs in its own processes).
-The campaign here is the channel's path, not yet the durable campaign workflow.
+It counts the parts at the fake SMSC (each campaign number exactly once, as many parts
+as the text has), the campaign's own counts, and the peak resident memory of this
+process (the worker, the report route and the bench's list; Kannel and the Temporal
+server run in processes of their own).
 """
 
 from __future__ import annotations
 
 import asyncio
-import resource
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
 
-from activities.plan_runner import advance
-from activities.sms import KANNEL_CODING, KannelGateway, SmsChannel, SmsSender
-from breachclock.domain.notify.notice import IncidentNotice, Operator
-from breachclock.domain.notify.plan import PRESETS, Attempt, Delivery, Ended
-from breachclock.domain.notify.plan import Channel as ChannelName
+from activities.sms import KANNEL_CODING
+from bench.measure import Memory, Run, rate, run_campaign, verdict
+from breachclock.app.console import START_WITHIN, console_process
+from breachclock.app.engine import build_worker, relay_for
+from breachclock.domain.incident.notice_fact import operator_for
+from breachclock.domain.notify.assessment import Decision
+from breachclock.domain.notify.delivery import Status
+from breachclock.domain.notify.notice import IncidentNotice
 from breachclock.domain.notify.sms import SmsNotice, coding_of, render, size
 from breachclock.domain.notify.subscribers import Language, Subscriber
-from breachclock.runtime.codec import Sealer
+from breachclock.runtime.config import Settings
 from breachclock.runtime.gateway import DLR_MASK, dlr_url
-from breachclock.runtime.kannel import Kannel, free_port, installed
-from breachclock.runtime.store import deliveries, records
-from breachclock.runtime.store.db import SqliteDb
-from breachclock.runtime.store.deliveries import DeliveryStore
-from breachclock.runtime.store.records import RecordStore
-from breachclock.service.deliveries import DeliveryReports
-from breachclock.web import gateway
+from breachclock.runtime.kannel import Kannel, free_port, installed, wait_port
 
 SV = Language.SV
-AT_ONCE = 32
-"""Requests in flight to smsbox, for the baseline and the campaign alike."""
+AT_ONCE = 64
+"""Requests in flight to smsbox in the baseline: as many as the engine's SMS sender
+keeps open (``activities.sms``: 64 connections; 4 slices of 16 people at once)."""
 SECRET = "bench-dlr-secret"
-OPERATOR = Operator(name="Tre", phone="+46 735 300 407")
 NOTICE = IncidentNotice.model_validate(
     {
         "reference": "BENCH-SMS",
@@ -62,6 +61,8 @@ NOTICE = IncidentNotice.model_validate(
         "what_happened": {"sv": "Intrång i en företagsväxel."},
         "consequences": {"sv": "Ditt nummer kan ha setts."},
         "measures_taken": [{"what": {"sv": "Åtkomsten stängdes."}}],
+        "recommendations": {"sv": "Var vaksam på samtal och sms från okända om vem du ringt."},
+        "item_labels": {"telefonnummer": {"sv": "ditt telefonnummer"}},
     }
 )
 SMS = SmsNotice(
@@ -71,22 +72,21 @@ SMS = SmsNotice(
 
 
 @dataclass
-class Measured:
+class Sent:
     seconds: float
     at_smsc: int
-    delivered: int
-    rss_mib: float
 
 
 def people(n: int) -> list[Subscriber]:
+    """Tre's callers: an id and a number, nothing else."""
     return [
         Subscriber(id=f"c{i}", phone=f"+4670{i:07d}", affected_items=["telefonnummer"])
         for i in range(n)
     ]
 
 
-def rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def tre_notice(reference: str) -> IncidentNotice:
+    return NOTICE.model_copy(update={"reference": reference})
 
 
 async def wait_smsc(kannel: Kannel, count: int, limit: float) -> int:
@@ -94,9 +94,9 @@ async def wait_smsc(kannel: Kannel, count: int, limit: float) -> int:
     return len(await asyncio.to_thread(kannel.wait_received, count, limit))
 
 
-async def baseline(kannel: Kannel, numbers: Sequence[str], endpoint: str, parts: int) -> Measured:
+async def baseline(kannel: Kannel, text: str, numbers: Sequence[str], endpoint: str) -> Sent:
     """Kannel's own rate: sendsms straight, ``AT_ONCE`` requests in flight."""
-    text = render(SMS, NOTICE, OPERATOR, SV)
+    parts = size(text).parts
     before = len(kannel.received())
     queue = list(numbers)
     started = time.monotonic()
@@ -121,88 +121,95 @@ async def baseline(kannel: Kannel, numbers: Sequence[str], endpoint: str, parts:
 
         await asyncio.gather(*(worker() for _ in range(AT_ONCE)))
     got = await wait_smsc(kannel, before + len(numbers) * parts, 600) - before
-    return Measured(time.monotonic() - started, got, 0, rss_mib())
+    return Sent(time.monotonic() - started, got)
 
 
-async def campaign(
-    kannel: Kannel, folder: Path, crowd: list[Subscriber], endpoint: str, store: DeliveryStore
-) -> Measured:
-    """Every person along the ``sms_first`` plan, until every path has ended."""
-    sealer = Sealer({"k": b"\0" * 32}, "k")
-    ledger = RecordStore(SqliteDb(folder / "breachclock.db", records.SCHEMA), sealer)
-    config = KannelGateway(
-        url=kannel.url,
-        username=kannel.USERNAME,
-        password=SecretStr(kannel.PASSWORD),
-        dlr_url=endpoint,
-        dlr_secret=SecretStr(SECRET),
-    )
-    plan = PRESETS["sms_first"]
-    parts = size(render(SMS, NOTICE, OPERATOR, SV)).parts
-    before = len(kannel.received())
-    started = time.monotonic()
-    now = datetime(2025, 7, 14, 8, 0, tzinfo=UTC)  # inside calling hours
-    async with SmsSender(config, ledger, store) as sender:
-        channels = {ChannelName.SMS: SmsChannel(sender, SMS, NOTICE, OPERATOR)}
-        pending: dict[str, tuple[Subscriber, list[Attempt]]] = {p.id: (p, []) for p in crowd}
-        ended: dict[str, Ended] = {}
-        while pending:
-            queue = list(pending.values())
-
-            async def worker(queue: list[tuple[Subscriber, list[Attempt]]]) -> None:
-                while queue:
-                    person, tried = queue.pop()
-                    tried, move = await advance(plan, channels, "BENCH", person, tried, now)
-                    if isinstance(move, Ended):
-                        ended[person.id] = move
-                        del pending[person.id]
-                    else:
-                        pending[person.id] = (person, tried)
-
-            await asyncio.gather(*(worker(queue) for _ in range(AT_ONCE)))
-            if pending:
-                await asyncio.sleep(0.2)
-    seconds = time.monotonic() - started
-    got = await wait_smsc(kannel, before + len(crowd) * parts, 60) - before
-    await ledger.close()
-    reached = sum(1 for e in ended.values() if e.by is ChannelName.SMS)
-    return Measured(seconds, got, reached, rss_mib())
+@dataclass
+class Texted:
+    lines: list[str]
+    problems: list[str]
 
 
-async def run(n: int) -> list[str]:
-    """(d)'s lines for the report, or why it did not run."""
+async def run(env: WorkflowEnvironment, engine: Settings, memory: Memory, n: int) -> Texted:
+    """(d)'s lines for the report, or why it did not run, and what was not exact: on ``bench.notify``'s dev server,
+    with its settings (calling hours, slices) and a worker of its own for SMS."""
     if not installed():
-        return ["(d) skipped: Kannel is not installed (Debian packages kannel, kannel-extras)"]
+        return Texted(
+            ["(d) skipped: Kannel is not installed (Debian packages kannel, kannel-extras)"], []
+        )
     folder = Path(tempfile.mkdtemp(prefix="bench-sms-"))
     kannel = Kannel(folder).start()
-    store = DeliveryStore(SqliteDb(folder / "notify.db", deliveries.SCHEMA))
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}/gateway/sms/dlr"
-    reports = DeliveryReports(store, SECRET.encode(), ["127.0.0.1"])
+    # The delivery reports come back to the console's process, as under ``make run``
+    # (its own process, five steps nicer than the engine), not to the worker's loop.
+    settings = engine.model_copy(
+        update={
+            "task_queue": "bench-notify-sms",
+            "sms_url": kannel.url,
+            "sms_username": kannel.USERNAME,
+            "sms_password": SecretStr(kannel.PASSWORD),
+            "sms_dlr_url": endpoint,
+            "sms_dlr_secret": SecretStr(SECRET),
+            "http_port": port,
+            "console_url": f"http://127.0.0.1:{port}",
+        }
+    )
     try:
-        async with gateway.serving_alone(reports, port):
-            crowd = people(n)
-            parts = size(render(SMS, NOTICE, OPERATOR, SV)).parts
-            base = await baseline(kannel, [f"+4671{i:07d}" for i in range(n)], endpoint, parts)
-            ours = await campaign(kannel, folder, crowd, endpoint, store)
-            counts = await store.counts("BENCH:")
+        async with console_process(settings):
+            await asyncio.to_thread(wait_port, port, START_WITHIN)
+            operator = operator_for(settings.policy())
+            text = render(SMS, tre_notice("NOTIFY-0000000000"), operator, SV)
+            parts = size(text).parts
+            base = await baseline(kannel, text, [f"+4671{i:07d}" for i in range(n)], endpoint)
+            async with build_worker(env.client, settings, relay_for(settings)):
+                done = await run_campaign(
+                    env,
+                    settings,
+                    memory,
+                    people(n),
+                    tre_notice,
+                    Decision(notify=True, decided_by="bench", plan="sms_first", sms=SMS),
+                )
+            got = Counter(
+                r.to for r in await asyncio.to_thread(kannel.received) if r.to.startswith("+4670")
+            )
     finally:
-        await store.close()
         kannel.stop()
         shutil.rmtree(folder, ignore_errors=True)
-    base_rate, our_rate = n / base.seconds, n / ours.seconds
+    return report(n, parts, base, done, got)
+
+
+def report(n: int, parts: int, base: Sent, done: Run, got: Counter[str]) -> Texted:
+    counts = done.wave.counts
+    sms = dict(counts.sms) if counts else {}
+    texted = counts.people.get(Status.TEXTED, 0) if counts else 0
+    base_rate, our_rate = n / base.seconds, n / done.seconds
     ratio = our_rate / base_rate
-    exact = ours.at_smsc == n * parts and counts.get(Delivery.DELIVERED, 0) == n
-    return [
-        f"(d) SMS, number-only people     n={n}  ({parts} part(s) each)",
-        f"    baseline: Kannel sendsms straight, {AT_ONCE} at once: "
-        f"{base.seconds:.1f} s, {base_rate:.0f} msg/s ({base.at_smsc} parts at the fake SMSC)",
-        f"    campaign: ledger + sendsms + delivery reports: {ours.seconds:.1f} s, "
-        f"{our_rate:.0f} msg/s; reached by SMS {ours.delivered}; delivered reports "
-        f"{counts.get(Delivery.DELIVERED, 0)}; parts at the fake SMSC {ours.at_smsc}",
-        f"    ratio (d) campaign rate / sendsms rate: {ratio:.2f} (target ≥ 0.8)"
-        f" {'met' if ratio >= 0.8 else 'NOT met'}",
-        f"    peak RSS of this process: {ours.rss_mib:.0f} MiB (target ≤ 512)"
-        f" {'met' if ours.rss_mib <= 512 else 'NOT met'}",
-        f"    exact counts: {'yes' if exact else 'NO'}",
+    rss = done.peak.worker_kib / 1024
+    problems = []
+    if len(got) != n or set(got.values()) != {parts}:
+        problems.append(
+            f"the fake SMSC has {len(got)} numbers, parts each {sorted(set(got.values()))}; "
+            f"expected {n}, {parts} each"
+        )
+    if sms != {"delivered": n} or texted != n:
+        problems.append(f"the campaign counts {texted} texted, reports {sms}; expected {n}")
+    longest = max(r.events for r in done.incident + done.campaign)
+    lines = [
+        f"(d) {n:,} number-only people, durable campaign (sms_first), {parts} part(s) each",
+        f"  baseline: Kannel sendsms straight, {AT_ONCE} at once: "
+        f"{base.seconds:.1f} s, {base_rate:,.0f}/s ({base.at_smsc:,} parts at the fake SMSC)",
+        f"  loading the list: {done.load_seconds:.1f} s ({rate(n, done.load_seconds)})",
+        f"  campaign: {done.seconds:.1f} s wall, decide_notice → wave finished with every "
+        f"delivery report back, {rate(n, done.seconds)}; people texted {texted:,}; "
+        f"reports {sms}; numbers at the fake SMSC {len(got):,}, parts {sum(got.values()):,}",
+        f"  {done.peak.show()}",
+        f"  histories: incident {len(done.incident)} run(s), campaign {len(done.campaign)} "
+        f"run(s), longest {longest:,} events",
+        f"ratio (d) campaign rate / sendsms rate, {n:,} people: {ratio:.2f}x  (target >= 0.8x) "
+        f"{verdict(ratio >= 0.8)}",
+        f"(d) worker peak RSS: {rss:.0f} MiB  (target <= 512 MiB) {verdict(rss <= 512)}",
+        f"(d) exact counts: {'yes' if not problems else 'NO'}",
     ]
+    return Texted(lines, problems)

@@ -25,8 +25,10 @@ KANNEL_DLR = {
     8: Delivery.ACCEPTED,
     16: Delivery.FAILED,
 }
-DLR_MASK = 1 | 2 | 8 | 16
-"""The reports asked for: delivered, not delivered, taken and refused by the SMSC."""
+DLR_MASK = 1 | 2 | 16
+"""The reports asked for: delivered, not delivered, and refused by the SMSC. Not 8 (taken
+by the SMSC): the engine records a message as accepted when smsbox takes it, so that
+report changed nothing and doubled the reports the console answers (one per part)."""
 
 
 def signature(secret: bytes, key: str) -> str:

@@ -84,7 +84,6 @@ def create_app(
     app.add_middleware(TracedRequests, tracer=tracer)
     app.include_router(api.router)
     console.install(app)
-    app.include_router(gateway.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(BoundedBodies)
 
@@ -102,4 +101,5 @@ def create_app(
         response.headers.update(SECURITY_HEADERS)
         return response
 
+    app.add_middleware(gateway.GatewayFirst, gateway=gateway.door(reports))
     return app

@@ -10,12 +10,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import httpx
 import pytest
 from aiohttp import web
 
 from breachclock.domain.notify.plan import Delivery
+from breachclock.runtime.config import Settings
 from breachclock.runtime.gateway import dlr_url
 from breachclock.runtime.kannel import Kannel, free_port
+from breachclock.service.deliveries import DeliveryReports
+from breachclock.web.app import create_app
 from tests.channels.support import SECRET, Sms, slow_stand_in, sms_channel
 
 
@@ -150,3 +154,32 @@ async def test_a_sender_killed_between_ledger_and_gateway_never_resends_and_the_
     assert await sms.deliveries.expire(later, later) == 1, "waits for a report, then expires"
     assert (await sms.deliveries.status(key) or (None,))[0] is Delivery.EXPIRED
     assert to_numbers(sms.kannel, {number}) == []
+
+
+async def test_the_console_takes_a_report_at_its_door_before_its_own_middleware(
+    tmp_path: Path,
+) -> None:
+    """The gateway's reports reach the console's app (as under ``make run``) and are
+    answered by the report route alone: none of the console's middleware (its security
+    headers, the sign-in redirect), which took half of each report's time."""
+    settings = Settings(BREACHCLOCK_DATA_DIR=tmp_path, BREACHCLOCK_SMS_DLR_SECRET=SECRET)
+    app = create_app(settings)
+    key = "INC-9:p1:sms:1"
+    link = dlr_url("http://console/gateway/sms/dlr", SECRET.encode(), key)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://console") as http,
+    ):
+        reports: DeliveryReports = app.state.delivery_reports
+        await reports.store.handed(key, datetime.now(UTC))
+        first = await http.get(link.replace("%d", "1"))
+        again = await http.get(link.replace("%d", "1"))
+        forged = await http.get(link.replace("%d", "1").replace("sig=", "sig=0"))
+        page = await http.get("/login")
+        assert (await reports.store.status(key) or (None,))[0] is Delivery.DELIVERED
+    assert (first.status_code, first.text, again.text) == (200, "changed", "unchanged")
+    assert forged.status_code == 403
+    assert forged.headers["content-type"].startswith("application/problem+json")
+    assert "content-security-policy" not in first.headers
+    assert "content-security-policy" in page.headers, "the console's pages keep theirs"
