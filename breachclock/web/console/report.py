@@ -29,7 +29,7 @@ from breachclock.domain.incident.model import (
     SecurityAspect,
 )
 from breachclock.domain.incident.report import render_text
-from breachclock.domain.incident.views import security_report_possible
+from breachclock.domain.incident.views import expected_facts, security_report_possible
 from breachclock.domain.instants import InstantError, parse_instant
 from breachclock.domain.problems import Problem
 from breachclock.domain.regimes import RegimeCode
@@ -102,6 +102,7 @@ async def context(request: Request, state: IncidentState, t: Voice) -> dict[str,
         "measures": {name: measure_rows(getattr(facts, name)) for name in MEASURES},
         "security_possible": security_report_possible(state),
         "has_nis2": any(track.regime is RegimeCode.NIS2 for track in state.tracks),
+        "expected": expected_facts(state),
     }
 
 
@@ -182,6 +183,36 @@ async def facts_form(request: Request, reference: str, who: Manager) -> HTMLResp
         message=t("ui.facts_saved", fields=[t(f"field.{n}") for n in changes], n=len(missing)),
         fields=FIELDS,
     )
+
+
+@router.post("/incidents/{reference}/expected")
+async def expected_form(request: Request, reference: str, who: Manager) -> HTMLResponse:
+    """When each missing fact is expected to be established (``expected.<fact>``, a
+    date): a filing made with the fact missing gives that date as the operator's own;
+    a date emptied leaves the fact to the next deadline or the standard period again."""
+    engine = engine_of(request)
+    form = await request.form()
+    t = voice_of(request)
+    try:
+        state = await engine.state(reference)
+        missing = state.facts.missing()
+        fields = [f"expected.{name}" for name in missing]
+        before = {k: v.isoformat() for k, v in state.facts.expected.items()}
+        dates = dict(before)
+        for name in missing:
+            typed = str(form.get(f"expected.{name}") or "").strip()
+            dates.pop(name, None)
+            if typed:
+                dates[name] = typed
+        changed_ = sorted(k for k in set(dates) | set(before) if dates.get(k) != before.get(k))
+        if not changed_:
+            return answered(request, who, message=t("ui.facts_unchanged"), fields=fields)
+        patch = engine.parse(FactsPatch, changes={"expected": dates})
+        still = await incidents.record_facts(engine, reference, patch)
+    except Refused as err:
+        return answered(request, who, problems=err.problems, fields=("expected",))
+    said = t("ui.facts_saved", fields=[t(f"field.{n}") for n in changed_], n=len(still))
+    return answered(request, who, message=said, fields=fields)
 
 
 @router.get("/incidents/{reference}/draft")
