@@ -17,7 +17,12 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.domain.catalogue import LANGUAGES, Voice, foreign, marking, messages
-from breachclock.domain.incident.model import IncidentState, Lasting
+from breachclock.domain.incident.model import (
+    FactsPatch,
+    IncidentState,
+    Lasting,
+    OpenSecurityReport,
+)
 from breachclock.domain.notify.assessment import Decision
 from breachclock.domain.notify.delivery import Status, letter_reason
 from breachclock.runtime.config import Settings
@@ -360,3 +365,22 @@ async def test_the_page_shows_the_wait_for_containment_and_when_each_missing_fac
         assert "next deadline" in (element(tab, "expected-root_cause-by") or ""), "unchanged"
         draft = await client.get(f"/api/incidents/{ref}/report", params={"format": "text"})
         assert "2030-01-15" in draft.text, "the filing gives the date as the operator's own"
+
+        # With a NIS2 report open, the facts card asks what its early warning says.
+        assert 'id="nis2-facts"' not in tab
+        aspects = FactsPatch(changes={"security_aspects": ["confidentiality"]})
+        await handle.execute_update(IncidentWorkflow.record_facts, aspects)
+        await handle.execute_update(
+            IncidentWorkflow.open_security_report, OpenSecurityReport(by="Maria")
+        )
+        tab = (await client.get(f"/incidents/{ref}?tab=report")).text
+        assert 'id="nis2-facts"' in tab and "malicious acts" in tab
+        others = {"security_aspects": "confidentiality", "in_communications_service": "true"}
+        told = await client.post(
+            f"/incidents/{ref}/facts",
+            data=dict(suspected_malicious="true", cross_border_impact="", **others),
+            headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+        )
+        assert "Saved: suspected of being caused by unlawful or malicious acts" in told.text
+        state = await handle.query(IncidentWorkflow.status)
+        assert (state.facts.suspected_malicious, state.facts.cross_border_impact) == (True, None)

@@ -56,6 +56,9 @@ NAMES = ("services", "data_kinds", "systems")
 LINES = ("contributing_causes",)
 MEASURES = ("measures_taken", "measures_planned")
 CHOICES = {"breach_types": BreachType, "security_aspects": SecurityAspect}
+FLAGS = ("suspected_malicious", "cross_border_impact")
+"""NIS2's yes-or-no facts: yes, no, or not yet established (on the form when a NIS2
+report is open)."""
 BLANK_MEASURES = 2
 """Empty rows under a measures list, to add to it without a script."""
 FIELDS = (
@@ -69,6 +72,8 @@ FIELDS = (
     *LINES,
     *MEASURES,
     *CHOICES,
+    *FLAGS,
+    "indicators_of_compromise",
 )
 
 
@@ -79,6 +84,7 @@ def choices(t: Voice) -> dict[str, list[tuple[str, str]]]:
         "security_aspects": [(a.value, t(f"filing.aspect.{a.value}")) for a in SecurityAspect],
         "root_cause": [(c.value, t(f"filing.cause.{c.value}")) for c in RootCause],
         "lasting": [(x.value, t(f"filing.lasting.{x.value}")) for x in Lasting],
+        "flag": [("true", t("ui.flag_yes")), ("false", t("ui.flag_no"))],
     }
 
 
@@ -133,6 +139,13 @@ def wanted(request: Request, form: FormData) -> dict[str, Any]:
         found[name] = rows or None
     for name in CHOICES:
         found[name] = [str(v) for v in form.getlist(name)] or None
+    for name in FLAGS:  # only where the form has them: a NIS2 report is open
+        if name in form:
+            found[name] = {"true": True, "false": False}.get(str(form.get(name)))
+    if "indicators_of_compromise" in form:
+        found["indicators_of_compromise"] = text_or_none(
+            str(form.get("indicators_of_compromise") or "")
+        )
     return found
 
 
