@@ -452,6 +452,7 @@ TRE = Case(
             "bluffsamtal till utlandet."
         ),
         "services": ["växeltjänst för företag"],
+        "suspected_malicious": True,  # accounts taken over for fraud, reported to the police
         "data_kinds": ["samtalsloggar: telefonnummer som ringt de drabbade företagen"],
         "measures_taken": [
             {

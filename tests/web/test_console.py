@@ -5,16 +5,25 @@ stream."""
 
 from __future__ import annotations
 
+import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import httpx
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.domain.catalogue import LANGUAGES, foreign, marking, messages
-from breachclock.domain.incident.model import IncidentState, Lasting
+from breachclock.domain.catalogue import LANGUAGES, Voice, foreign, marking, messages
+from breachclock.domain.incident.model import (
+    FactsPatch,
+    IncidentState,
+    Lasting,
+    OpenSecurityReport,
+)
+from breachclock.domain.notify.assessment import Decision
 from breachclock.domain.notify.delivery import Status, letter_reason
 from breachclock.runtime.config import Settings
 from breachclock.runtime.store import open_notify_store
@@ -27,6 +36,7 @@ from breachclock.web.console.incident import TABS
 from tests.conftest import SmtpSink, unique
 from tests.notify_support import people, ready
 from tests.web.support import Web, element, web
+from tests.workflows.test_containment import ENIRO
 from workflows.incident import IncidentWorkflow
 
 NAMES = ("breachclock", "JSON", "PDF", "CSV", "#")
@@ -77,6 +87,15 @@ async def page(client: httpx.AsyncClient, path: str, known: list[str]) -> list[s
         response = await client.get(path)
     assert response.status_code in (200, 403), (path, response.status_code)
     return [word for text in read(response.text) for word in foreign(text, known)]
+
+
+async def listed(w: Web, prefix: str) -> tuple[str, WorkflowHandle[Any, Any]]:
+    """A fresh incident, discovered, assessed, with two people listed and the notice
+    written: a decision away from telling them."""
+    ref = unique(prefix)
+    handle = await w.h.discovered(ref)
+    await ready(w.h.settings, handle, ref, people(2))
+    return ref, handle
 
 
 async def signed_in(w: Web, name: str, role: Role, language: str) -> httpx.AsyncClient:
@@ -251,9 +270,7 @@ async def test_the_people_tab_words_each_plan_and_refuses_an_sms_too_long_beside
     dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
 ) -> None:
     async with web(dev_server, tmp_path, smtp) as w:
-        ref = unique("PLAN")
-        handle = await w.h.discovered(ref)
-        await ready(w.h.settings, handle, ref, people(2))
+        ref, handle = await listed(w, "PLAN")
         client = await signed_in(w, "maria", Role.MANAGER, "en")
         tab = await client.get(f"/incidents/{ref}?tab=people")
         at = tab.text.index('id="plans"')
@@ -302,3 +319,68 @@ async def test_a_persons_page_shows_each_try_with_its_channel_time_and_outcome(
         assert "call" in rows[0] and "no answer" in rows[0]
         assert "SMS" in rows[1] and "delivered" in rows[1] and "Mon 2 Mar" in rows[1], rows[1]
         assert "told by SMS (delivery confirmed)" in found.text
+
+
+async def test_the_page_shows_the_wait_for_containment_and_when_each_missing_fact_is_expected(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    async with web(dev_server, tmp_path, smtp) as w:
+        ref, handle = await listed(w, "WAIT")
+        await handle.execute_update(IncidentWorkflow.request_takedown, ENIRO)
+        after = Decision(notify=True, decided_by="DPO", after_containment=True)
+        await handle.execute_update(IncidentWorkflow.decide_notice, after)
+        state: IncidentState = await handle.query(IncidentWorkflow.status)
+        since, bound = state.notification.waiting_since, state.notification.wait_bound
+        assert since and bound == since + timedelta(hours=24), "the default bound"
+
+        client = await signed_in(w, "maria", Role.MANAGER, "en")
+        overview = (await client.get(f"/incidents/{ref}")).text
+        at = overview.index('id="notice-wait"')
+        line = overview[at : overview.index("</p>", at)]
+        en = Voice("en", w.h.settings.operator_zone)
+        assert f"Notice waits for containment since {en('ui.instant', at=since)}" in line, line
+        assert f"the bound is {en('ui.instant', at=bound)}" in line, line
+        assert 'class="countdown' in line and ">in 23 h 5" in line, "how long is left"
+        swedish = await signed_in(w, "maria-sv", Role.MANAGER, "sv")
+        assert (
+            "Underrättelsen väntar på bekräftade borttagningar"
+            in (await swedish.get(f"/incidents/{ref}")).text
+        )
+
+        tab = (await client.get(f"/incidents/{ref}?tab=report")).text
+        due = state.tracks[0].aware_at + timedelta(hours=24)
+        row = html.unescape(element(tab, "expected-systems-by") or "")
+        assert row == f"{en('ui.instant', at=due)} (the report's next deadline; no date recorded)"
+        csrf = (await w.auth.store.session(client.cookies["bc_session"], datetime.now(UTC))).csrf  # type: ignore[union-attr]
+        saved = await client.post(
+            f"/incidents/{ref}/expected",
+            data={"expected.systems": "2030-01-15", "expected.root_cause": ""},
+            headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+        )
+        assert "Saved: technical systems" in saved.text, saved.text
+        state = await handle.query(IncidentWorkflow.status)
+        assert state.facts.expected == {"systems": date(2030, 1, 15)}
+        tab = (await client.get(f"/incidents/{ref}?tab=report")).text
+        assert element(tab, "expected-systems-by") == "2030-01-15 (your date)"
+        assert "next deadline" in (element(tab, "expected-root_cause-by") or ""), "unchanged"
+        draft = await client.get(f"/api/incidents/{ref}/report", params={"format": "text"})
+        assert "2030-01-15" in draft.text, "the filing gives the date as the operator's own"
+
+        # With a NIS2 report open, the facts card asks what its early warning says.
+        assert 'id="nis2-facts"' not in tab
+        aspects = FactsPatch(changes={"security_aspects": ["confidentiality"]})
+        await handle.execute_update(IncidentWorkflow.record_facts, aspects)
+        await handle.execute_update(
+            IncidentWorkflow.open_security_report, OpenSecurityReport(by="Maria")
+        )
+        tab = (await client.get(f"/incidents/{ref}?tab=report")).text
+        assert 'id="nis2-facts"' in tab and "malicious acts" in tab
+        others = {"security_aspects": "confidentiality", "in_communications_service": "true"}
+        told = await client.post(
+            f"/incidents/{ref}/facts",
+            data=dict(suspected_malicious="true", cross_border_impact="", **others),
+            headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+        )
+        assert "Saved: suspected of being caused by unlawful or malicious acts" in told.text
+        state = await handle.query(IncidentWorkflow.status)
+        assert (state.facts.suspected_malicious, state.facts.cross_border_impact) == (True, None)

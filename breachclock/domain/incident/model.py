@@ -158,6 +158,15 @@ class Facts(InputModel):
     cross_border: Text | None = None
     subscriber_notice: SubscriberNotice | None = None
     security_aspects: Annotated[list[SecurityAspect], Field(max_length=LIST_ITEMS)] | None = None
+    suspected_malicious: Truth | None = None
+    """Whether the incident is suspected of being caused by unlawful or malicious acts
+    (NIS2 art. 23(4)(a): the early warning says so "where applicable"; None: not yet
+    established, and the NIS2 filings say that)."""
+    cross_border_impact: Truth | None = None
+    """Whether the incident has or could have a cross-border impact (NIS2 art. 23(4)(a)
+    and (d)(iv)); ``cross_border`` says how, in words."""
+    indicators_of_compromise: Text | None = None
+    """The indicators of compromise, where available (NIS2 art. 23(4)(b))."""
     in_communications_service: Truth = True
     unknown_because: dict[str, Text] = Field(
         default_factory=dict, json_schema_extra=lambda schema: _fact_names(schema)
@@ -173,7 +182,7 @@ class Facts(InputModel):
     @field_validator("unknown_because", "expected")
     @classmethod
     def _known_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(value) - set(REQUIRED_FACTS))
+        unknown = sorted(set(value) - set(REQUIRED_FACTS) - set(NIS2_FACTS))
         if unknown:
             raise invalid("facts.unknown_because_unknown", fields=unknown)
         return value
@@ -243,10 +252,20 @@ REQUIRED_FACTS: tuple[str, ...] = (
 )
 
 
+NIS2_FACTS: tuple[str, ...] = (
+    "suspected_malicious",
+    "cross_border_impact",
+    "indicators_of_compromise",
+)
+"""Facts only NIS2's filings ask for (art. 23(4)): optional, so a privacy report is
+complete without them; a NIS2 filing says "not yet established" for each still None,
+and takes why (``unknown_because``) and when (``expected``) as for the others."""
+
+
 def _fact_names(schema: dict[str, Any]) -> None:
     """The schema of ``unknown_because`` and ``expected`` names the facts they take, as
     their validator does."""
-    schema["propertyNames"] = {"enum": list(REQUIRED_FACTS)}
+    schema["propertyNames"] = {"enum": [*REQUIRED_FACTS, *NIS2_FACTS]}
 
 
 class OpenIncident(InputModel):

@@ -28,6 +28,7 @@ from breachclock.domain.catalogue import Language, Voice
 from breachclock.domain.incident.containment import TakedownTask
 from breachclock.domain.incident.lifecycle import LATE_REASON, FileReport, filing_language
 from breachclock.domain.incident.model import (
+    NIS2_FACTS,
     REQUIRED_FACTS,
     Discover,
     EntryKind,
@@ -317,6 +318,7 @@ def document(draft: ReportDraft) -> Document:
     w = Voice(draft.words, zone(draft.zone), draft.regime.value).scoped("filing.")
     facts = draft.facts
     form = _Form(draft, w)
+    missing = form.missing_facts()
     sections = tuple(
         Section(str(n), w(f"s.{name}"), tuple(items))
         for n, (name, items) in enumerate(form.layout(), start=1)
@@ -336,11 +338,11 @@ def document(draft: ReportDraft) -> Document:
         cover=form.cover(kind, order),
         alerts=form.alerts(),
         missing=Entry(
-            f"{w('missing.heading')} ({len(draft.missing)})"
+            f"{w('missing.heading')} ({len(missing)})"
             + (f" – {w('missing.expected', by=draft.expected_by)}" if draft.expected_by else ""),
-            bullets=tuple(f"{w(f'fact.{m}')}: {form.missing_text(m)}" for m in draft.missing),
+            bullets=tuple(f"{w(f'fact.{m}')}: {form.missing_text(m)}" for m in missing),
         )
-        if draft.missing
+        if missing
         else None,
         sections=sections,
         earlier=Entry(
@@ -380,6 +382,50 @@ def cover_text(text: str, w: Voice) -> str:
     return f"{cut} … ({w('cover.continued')})"
 
 
+NIS2_ASKS: dict[str, tuple[str, ...]] = {
+    "early_warning": (
+        "occurred",
+        "suspected_malicious",
+        "cross_border_impact",
+        "circumstances",
+        "services",
+    ),
+    "incident_notification": (
+        "occurred",
+        "suspected_malicious",
+        "cross_border_impact",
+        "breach_types",
+        "affected_count",
+        "circumstances",
+        "services",
+        "systems",
+        "subscriber_effect",
+        "potential_consequences",
+        "indicators_of_compromise",
+    ),
+    "final_report": (
+        "occurred",
+        "circumstances",
+        "services",
+        "systems",
+        "data_kinds",
+        "breach_types",
+        "affected_count",
+        "subscriber_effect",
+        "potential_consequences",
+        "suspected_malicious",
+        "root_cause",
+        "measures_taken",
+        "measures_planned",
+        "cross_border_impact",
+        "cross_border",
+        "other_providers",
+    ),
+}
+"""The facts each NIS2 stage's sections show (``_Form.nis2``), in their order: what its
+list of facts not yet known names."""
+
+
 class _Form:
     """The fields of one filing, each worded, in the order its regulator's form has."""
 
@@ -408,21 +454,7 @@ class _Form:
                 ("reference", self.fields("reference")),
             ]
         if layout is Layout.NIS2:
-            return [
-                ("times", times),
-                (
-                    "circumstances",
-                    self.fields("security_aspects", "breach_types", "affected")
-                    + self.fields("circumstances", "services", "systems", "data_kinds")
-                    + self.fields("location_and_media", "subscriber_effect")
-                    + self.fields("potential_consequences"),
-                ),
-                ("cause", self.cause()),
-                ("measures", self.measures()),
-                ("cross_border", self.fields("cross_border", "other_providers")),
-                ("notice", self.notice(None) + self.no_notice()),
-                ("reference", self.fields("reference")),
-            ]
+            return self.nis2(times)
         # PTS's form, and the Danish authority's: Regulation 611/2013's items.
         return [
             ("times", times),
@@ -441,6 +473,63 @@ class _Form:
             ("notice", self.notice(9)),
             ("no_notice", self.no_notice(8)),
         ]
+
+    def nis2(self, times: list[Item]) -> list[tuple[str, list[Item]]]:
+        """NIS2 art. 23(4) (CELEX 32022L2555): each stage its own sections, in the
+        article's order, each heading citing its point. (a) the early warning: whether
+        the incident is suspected of being caused by unlawful or malicious acts, and
+        whether it could have a cross-border impact; (b) the incident notification: (a)
+        updated, and an initial assessment (severity and impact, indicators of
+        compromise where available); (d) the final report: a detailed description with
+        severity and impact, the type of threat or root cause, the applied and ongoing
+        mitigation measures, the cross-border impact. A fact not yet known says so, with
+        when it is expected. A supplement (a late filing's reason) reads as (b)."""
+        reference = ("reference", self.fields("reference"))
+        flags: list[Item] = [self.flag("suspected_malicious"), self.flag("cross_border_impact")]
+        if self.d.stage == "early_warning":
+            what = self.fields("circumstances", "services")
+            return [("times", times), ("nis2_early_warning", flags + what), reference]
+        severity = self.fields("security_aspects", "breach_types", "affected")
+        impact = self.fields("subscriber_effect", "potential_consequences")
+        if self.d.stage == "final_report":
+            described = self.fields("circumstances", "services", "systems", "data_kinds")
+            return [
+                ("times", times),
+                ("nis2_description", described + severity + impact),
+                ("nis2_threat", [flags[0], *self.cause()]),
+                ("nis2_mitigation", self.measures()),
+                ("nis2_cross_border", [flags[1], *self.fields("cross_border", "other_providers")]),
+                reference,
+            ]
+        assessed = self.fields("circumstances", "services", "systems")
+        return [
+            ("times", times),
+            ("nis2_update", flags),
+            (
+                "nis2_assessment",
+                severity + assessed + impact + self.fields("indicators_of_compromise"),
+            ),
+            reference,
+        ]
+
+    def missing_facts(self) -> list[str]:
+        """The facts this filing lists as not yet known: all a complete report needs;
+        in a NIS2 filing, those its stage's sections ask for (its own yes-or-no facts
+        among them), in their order."""
+        d = self.d
+        if regime(d.regime).layout is not Layout.NIS2:
+            return d.missing
+        asked = NIS2_ASKS.get(d.stage, NIS2_ASKS["incident_notification"])
+        return [
+            n for n in asked if n in d.missing or (n in NIS2_FACTS and getattr(self.f, n) is None)
+        ]
+
+    def flag(self, name: str) -> Entry:
+        """A yes-or-no fact: yes, no, or not yet established (and when it is expected)."""
+        value = getattr(self.f, name)
+        if value is None:
+            return self.missing_entry(f"f.{name}", name)
+        return Entry(self.w(f"f.{name}"), self.w("yes" if value else "no"))
 
     # -- the parts
 
@@ -622,17 +711,20 @@ class _Form:
         notice decided but waiting for containment is said where the notice is. Each
         with the date it is expected where one is recorded or a default applies (the
         next filing's deadline stands in the list's heading)."""
-        if name == "measures_taken" and self.engine_measures():
-            return self.w("measures.partly", n=self.section("measures"))
-        if name == "subscriber_notice" and self.d.notice_waits_for_containment:
-            return self.w("notice.waiting_partly", n=self.section("notice"))
+        measures = self.section("measures", "nis2_mitigation")
+        if name == "measures_taken" and measures and self.engine_measures():
+            return self.w("measures.partly", n=measures)
+        notice = self.section("notice")
+        if name == "subscriber_notice" and notice and self.d.notice_waits_for_containment:
+            return self.w("notice.waiting_partly", n=notice)
         return self.dated(name, self.unknown_why(name), None)
 
-    def section(self, wanted: str) -> int:
-        """The number of the form's section ``wanted`` (measures, notice) in this filing."""
+    def section(self, *wanted: str) -> int | None:
+        """The number of the form's section named one of ``wanted`` (measures, notice)
+        in this filing; None where its form has no such section (NIS2's early warning
+        has no measures, none of its stages the subscriber notice)."""
         return next(
-            (n for n, (name, _) in enumerate(self.layout(), start=1) if name == wanted),
-            4 if wanted == "measures" else 8,
+            (n for n, (name, _) in enumerate(self.layout(), start=1) if name in wanted), None
         )
 
     def missing_entry(self, label_key: str, name: str) -> Entry:
@@ -1050,7 +1142,7 @@ def _labels(draft: ReportDraft, w: Voice, facts: Facts) -> dict[str, Any]:
         else None,
         "means": form.means(notice) if notice and notice.notified else None,
         "outcomes": {k: form.outcome(k) for k in (notice.outcomes if notice else {})},
-        "facts": {name: w(f"fact.{name}") for name in REQUIRED_FACTS},
+        "facts": {name: w(f"fact.{name}") for name in (*REQUIRED_FACTS, *NIS2_FACTS)},
         "lasting": {x.value: w.value("lasting", x.value) for x in Lasting},
         "accountable": form.accountable() or None,
         "timeline": [

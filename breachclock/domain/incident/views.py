@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -92,6 +94,80 @@ def security_report_possible(state: IncidentState) -> bool:
     """CIA/authenticity affected and no NIS2 report open: one may be due as well."""
     aspects = state.facts.security_aspects or []
     return bool(aspects) and state.track(RegimeCode.NIS2) is None
+
+
+@dataclass(frozen=True)
+class NoticeWait:
+    """Notice decided "after containment", waiting for the last takedown: since when,
+    the bound the operator's policy sets on the wait, whether it is reached, and whether
+    the person responsible has been paged for it."""
+
+    since: datetime
+    bound: datetime
+    reached: bool
+    paged: bool
+
+
+def notice_wait(state: IncidentState, now: datetime) -> NoticeWait | None:
+    """The wait for containment, where notice waits and the wait is bounded (None: no
+    wait, or an incident whose run began before waits were bounded)."""
+    n = state.notification
+    if not n.waiting_for_containment or n.waiting_since is None or n.wait_bound is None:
+        return None
+    return NoticeWait(n.waiting_since, n.wait_bound, now >= n.wait_bound, n.wait_pages > 0)
+
+
+class ExpectedFrom(StrEnum):
+    """On what ground a missing fact's date stands (the filing gives the same)."""
+
+    OWN = "own"
+    """The date the operator recorded for the fact (``Facts.expected``)."""
+    DEADLINE = "deadline"
+    """None recorded: the next deadline of the report, by which it must follow."""
+    DEFAULT = "default"
+    """None recorded and no deadline ahead: the operator's standard period
+    (``Policy.expected_after``) after the last filing."""
+
+
+@dataclass(frozen=True)
+class ExpectedFact:
+    name: str
+    by: date | datetime | None
+    """A date (own, default) or an instant (a deadline); None: not yet known (no
+    deadline has started and no date is recorded)."""
+    ground: ExpectedFrom | None
+
+
+def expected_facts(state: IncidentState) -> list[ExpectedFact]:
+    """Each fact still missing for a complete report, with when it is expected and on
+    what ground, as a filing made now would give it: the date recorded for it, else the
+    report's next open deadline, else the standard period after the last filing."""
+    own = state.facts.expected
+    main = state.track()
+    due = None
+    if main is not None:
+        open_ = [
+            lifecycle.stage_due(main, stage)
+            for stage in regime(main.regime).stages
+            if stage.name in main.anchors and stage.name not in main.done
+        ]
+        due = min((d for d in open_ if d is not None), default=None)
+    filed = [f.sent_at for f in state.filings if main is not None and f.regime is main.regime]
+    default = None
+    if due is None and filed:
+        tz = zone(state.policy.operator_zone)
+        default = (max(filed) + state.policy.expected_after).astimezone(tz).date()
+    rows = []
+    for name in state.facts.missing():
+        if name in own:
+            rows.append(ExpectedFact(name, own[name], ExpectedFrom.OWN))
+        elif due is not None:
+            rows.append(ExpectedFact(name, due, ExpectedFrom.DEADLINE))
+        elif default is not None:
+            rows.append(ExpectedFact(name, default, ExpectedFrom.DEFAULT))
+        else:
+            rows.append(ExpectedFact(name, None, None))
+    return rows
 
 
 def status(state: IncidentState, now: datetime) -> dict[str, Any]:

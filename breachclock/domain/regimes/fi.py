@@ -15,6 +15,25 @@ Not sourced, so not guessed:
 - that Traficom accepts the filing in Swedish. The Language Act (423/2003) gives
   everyone the right to use Finnish or Swedish with an authority; the filing is written
   in Swedish because the engine has no Finnish catalogue.
+
+The filing's terms are PTS's Swedish ones (the catalogue's ``filing.*`` keys with no
+``@fi`` variant): Traficom's own terms were looked for and not found. Searched (the
+project's search tool, December 2026): in stored pages, "Traficom ilmoitus
+tietoturvaloukkauksesta teleyritys henkilötietojen tietoturvaloukkaus lomake",
+"kyberturvallisuuskeskus teleyritys ilmoita tietoturvaloukkaus häiriö lomake",
+"Määräys 66 liite 2 ilmoitus henkilötietoihin kohdistuvasta tietoturvaloukkauksesta
+lomake kentät", "Viestintävirasto määräys 66 henkilötietoihin kohdistuvat
+tietoturvaloukkaukset ilmoitus" and, in Swedish, "Cybersäkerhetscentret teleföretag
+anmälan kränkning av dataskyddet blankett Traficom 611/2013". Found: Traficom's
+Cybersäkerhetscentret (kyberturvallisuuskeskus.fi/sv, "Anmäl kränkning av
+informationssäkerhet") says telecoms operators have forms of their own for reporting
+information security violations and disturbances, without showing them; FICORA's
+explanatory memoranda to its Regulations 9 and 66 (MPS 9, MPS 66) exist as copies on
+docplayer.fi, whose excerpts name no form fields; the data protection ombudsman's GDPR
+form (tietosuoja.fi) is another authority's. Not found: the fields of Traficom's (or
+FICORA's Regulation 66 annex 2) form for 611/2013 notifications, in Finnish or Swedish.
+So no term was changed: a term taken from another authority's form, or translated from
+Finnish here, would be invented.
 """
 
 from breachclock.domain.regimes import record as r
@@ -42,6 +61,10 @@ RECORD = r.Regime(
         r.Source(
             "FICORA took 611/2013 notifications: the Regulation 66 form, or e-mail",
             INSTRUCTIONS,
+        ),
+        r.Source(
+            "Traficom's Cybersäkerhetscentret: telecoms operators report on forms of their own",
+            "https://www.kyberturvallisuuskeskus.fi/sv/vara-tjanster/anmal-krankning-av-informationssakerhet",
         ),
         r.Source(
             "FICORA merged into Traficom on 1 January 2019",

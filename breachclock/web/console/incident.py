@@ -73,10 +73,12 @@ async def live_context(request: Request, reference: str) -> dict[str, Any]:
     found = await incidents.standing(engine_of(request), reference)
     state = found.state
     timeline = sorted(state.timeline, key=lambda e: (e.at, e.recorded_at))
+    now = datetime.now(UTC)
     return {
         "state": state,
         "found": found,
-        "deadlines": deadlines(state, datetime.now(UTC)),
+        "deadlines": deadlines(state, now),
+        "wait": views.notice_wait(state, now),
         "missing": state.facts.missing(),
         "campaign": people.campaign(state, found.live),
         "timeline": timeline[-TIMELINE_SHOWN:][::-1],

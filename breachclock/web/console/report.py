@@ -29,7 +29,7 @@ from breachclock.domain.incident.model import (
     SecurityAspect,
 )
 from breachclock.domain.incident.report import render_text
-from breachclock.domain.incident.views import security_report_possible
+from breachclock.domain.incident.views import expected_facts, security_report_possible
 from breachclock.domain.instants import InstantError, parse_instant
 from breachclock.domain.problems import Problem
 from breachclock.domain.regimes import RegimeCode
@@ -56,6 +56,9 @@ NAMES = ("services", "data_kinds", "systems")
 LINES = ("contributing_causes",)
 MEASURES = ("measures_taken", "measures_planned")
 CHOICES = {"breach_types": BreachType, "security_aspects": SecurityAspect}
+FLAGS = ("suspected_malicious", "cross_border_impact")
+"""NIS2's yes-or-no facts: yes, no, or not yet established (on the form when a NIS2
+report is open)."""
 BLANK_MEASURES = 2
 """Empty rows under a measures list, to add to it without a script."""
 FIELDS = (
@@ -69,6 +72,8 @@ FIELDS = (
     *LINES,
     *MEASURES,
     *CHOICES,
+    *FLAGS,
+    "indicators_of_compromise",
 )
 
 
@@ -79,6 +84,7 @@ def choices(t: Voice) -> dict[str, list[tuple[str, str]]]:
         "security_aspects": [(a.value, t(f"filing.aspect.{a.value}")) for a in SecurityAspect],
         "root_cause": [(c.value, t(f"filing.cause.{c.value}")) for c in RootCause],
         "lasting": [(x.value, t(f"filing.lasting.{x.value}")) for x in Lasting],
+        "flag": [("true", t("ui.flag_yes")), ("false", t("ui.flag_no"))],
     }
 
 
@@ -102,6 +108,7 @@ async def context(request: Request, state: IncidentState, t: Voice) -> dict[str,
         "measures": {name: measure_rows(getattr(facts, name)) for name in MEASURES},
         "security_possible": security_report_possible(state),
         "has_nis2": any(track.regime is RegimeCode.NIS2 for track in state.tracks),
+        "expected": expected_facts(state),
     }
 
 
@@ -132,6 +139,13 @@ def wanted(request: Request, form: FormData) -> dict[str, Any]:
         found[name] = rows or None
     for name in CHOICES:
         found[name] = [str(v) for v in form.getlist(name)] or None
+    for name in FLAGS:  # only where the form has them: a NIS2 report is open
+        if name in form:
+            found[name] = {"true": True, "false": False}.get(str(form.get(name)))
+    if "indicators_of_compromise" in form:
+        found["indicators_of_compromise"] = text_or_none(
+            str(form.get("indicators_of_compromise") or "")
+        )
     return found
 
 
@@ -182,6 +196,36 @@ async def facts_form(request: Request, reference: str, who: Manager) -> HTMLResp
         message=t("ui.facts_saved", fields=[t(f"field.{n}") for n in changes], n=len(missing)),
         fields=FIELDS,
     )
+
+
+@router.post("/incidents/{reference}/expected")
+async def expected_form(request: Request, reference: str, who: Manager) -> HTMLResponse:
+    """When each missing fact is expected to be established (``expected.<fact>``, a
+    date): a filing made with the fact missing gives that date as the operator's own;
+    a date emptied leaves the fact to the next deadline or the standard period again."""
+    engine = engine_of(request)
+    form = await request.form()
+    t = voice_of(request)
+    try:
+        state = await engine.state(reference)
+        missing = state.facts.missing()
+        fields = [f"expected.{name}" for name in missing]
+        before = {k: v.isoformat() for k, v in state.facts.expected.items()}
+        dates = dict(before)
+        for name in missing:
+            typed = str(form.get(f"expected.{name}") or "").strip()
+            dates.pop(name, None)
+            if typed:
+                dates[name] = typed
+        changed_ = sorted(k for k in set(dates) | set(before) if dates.get(k) != before.get(k))
+        if not changed_:
+            return answered(request, who, message=t("ui.facts_unchanged"), fields=fields)
+        patch = engine.parse(FactsPatch, changes={"expected": dates})
+        still = await incidents.record_facts(engine, reference, patch)
+    except Refused as err:
+        return answered(request, who, problems=err.problems, fields=("expected",))
+    said = t("ui.facts_saved", fields=[t(f"field.{n}") for n in changed_], n=len(still))
+    return answered(request, who, message=said, fields=fields)
 
 
 @router.get("/incidents/{reference}/draft")

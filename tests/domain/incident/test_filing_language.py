@@ -130,7 +130,11 @@ def swedish_and_danish_drafts() -> list[ReportDraft]:
         facts=NO_NOTICE,
     )
     nis2_sv = variant(COMVIQ, regime=RegimeCode.NIS2, language="sv", stage="early_warning")
+    nis2_stages = [
+        variant(nis2_sv, stage=stage) for stage in ("incident_notification", "final_report")
+    ]
     return [
+        *nis2_stages,
         COMVIQ,
         YOUSEE,
         late,
@@ -441,3 +445,48 @@ def test_a_swedish_nis2_report_names_its_recipient_without_english() -> None:
     text = render_text(draft)
     assert "Mottagare: CERT-SE" in text
     assert "competent authority" not in text
+
+
+def test_each_nis2_stage_has_its_own_sections_in_article_23_4s_order_citing_each_point() -> None:
+    """NIS2 art. 23(4) (CELEX 32022L2555) asks each stage for its own content: the early
+    warning (a) whether the incident is suspected of unlawful or malicious acts and could
+    have a cross-border impact; the incident notification (b) that updated and an
+    initial assessment; the final report (d) (i)-(iv). It was the 611/2013 layout."""
+    nis2 = regime(RegimeCode.NIS2)
+    base = variant(COMVIQ, regime=nis2.code, regulator=nis2.regulator, language="en")
+    headings = {
+        stage: [s.heading for s in document(variant(base, stage=stage)).sections]
+        for stage in ("early_warning", "incident_notification", "final_report")
+    }
+    assert headings == {
+        "early_warning": [
+            "Times of the incident and of its detection",
+            "Early warning (Directive (EU) 2022/2555, Article 23(4)(a))",
+            "Reference number",
+        ],
+        "incident_notification": [
+            "Times of the incident and of its detection",
+            "The early warning updated (Article 23(4)(b))",
+            "Initial assessment: severity and impact, indicators of compromise (Article 23(4)(b))",
+            "Reference number",
+        ],
+        "final_report": [
+            "Times of the incident and of its detection",
+            "Detailed description of the incident, its severity and impact (Article 23(4)(d)(i))",
+            "Type of threat or root cause likely to have triggered the incident "
+            "(Article 23(4)(d)(ii))",
+            "Applied and ongoing mitigation measures (Article 23(4)(d)(iii))",
+            "Cross-border impact of the incident (Article 23(4)(d)(iv))",
+            "Reference number",
+        ],
+    }
+    early = render_text(variant(base, stage="early_warning"))
+    assert (
+        "Suspected of being caused by unlawful or malicious acts: unknown – not yet established"
+        in early
+    ), early
+    assert "whether the incident has or could have a cross-border impact" in early, "listed"
+    assert "subscriber" not in early.split("1. ")[0], "611/2013's facts are not NIS2's list"
+    told = variant(base, stage="final_report", facts={"suspected_malicious": True})
+    final = render_text(told)
+    assert "Suspected of being caused by unlawful or malicious acts: yes" in final
