@@ -33,6 +33,7 @@ from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 
 from activities import api
 from bench.embedded import embedded, open_incident, percentile
@@ -159,11 +160,20 @@ async def run(env: Any, settings: Settings, n: int, spread: float) -> tuple[Late
 async def all_sent(handles: list[WorkflowHandle[Any, Any]]) -> list[IncidentState]:
     """Every incident's state once it has paged and filed (a loaded machine can take
     longer than the schedule's last filing), within ``SETTLE``."""
+
+    async def state(handle: WorkflowHandle[Any, Any]) -> IncidentState | None:
+        try:
+            result: IncidentState = await handle.query(IncidentWorkflow.status)
+        except RPCError:  # a query timed out on a loaded machine: ask again
+            return None
+        return result
+
     async with asyncio.timeout(SETTLE.total_seconds()):
         while True:
-            states: list[IncidentState] = [await h.query(IncidentWorkflow.status) for h in handles]
-            if all(s.pages and s.filings for s in states):
-                return states
+            states = [await state(h) for h in handles]
+            done = [s for s in states if s is not None and s.pages and s.filings]
+            if len(done) == len(handles):
+                return done
             await asyncio.sleep(1)
 
 
