@@ -60,16 +60,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import aiohttp
 import structlog
 from yarl import URL
 
 from activities.calls import CallProvider, CallRequest, CallResult, heartbeat
 from breachclock.domain.notify.delivery import CallOutcome
 from breachclock.domain.notify.identity import IdentityMethod
+
+if TYPE_CHECKING:
+    # aiohttp is imported where calls are placed: an engine on the simulator or the
+    # agents' worklist, and every CLI call, never needs it (~0.1 s of CPU per process).
+    import aiohttp
 
 log = structlog.get_logger(__name__)
 
@@ -120,6 +124,8 @@ class HttpDialer(CallProvider):
         unique: dict[str, CallRequest] = {}
         for call in calls:  # a key twice in one batch is one call
             unique.setdefault(call.key, call)
+        import aiohttp
+
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         timeout = aiohttp.ClientTimeout(total=min(REQUEST_TIMEOUT, self.timeout).total_seconds())
         async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
@@ -249,6 +255,8 @@ class HttpDialer(CallProvider):
         headers: Mapping[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """Status and JSON object of a definite answer (2xx or a 4xx); retries the rest."""
+        import aiohttp
+
         reason = ""
         for attempt in range(self.attempts):
             if attempt:

@@ -141,7 +141,9 @@ async def build_worker(
         open_read_model(settings) as view,
         sms_sender(settings, store) as sms,
         # Filings are laid out there, off the loop that fires the timers (``file_report``).
-        offload.process_held("breachclock.domain.incident.documents"),
+        offload.process_held(
+            "breachclock.domain.incident.documents", "breachclock.domain.incident.pdf"
+        ),
     ):
         projection = ReadModelActivities(view)
         notify = NotifyActivities(

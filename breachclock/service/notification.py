@@ -21,7 +21,6 @@ from pydantic import BaseModel, TypeAdapter
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from activities.plan_runner import contacts
-from activities.walk import on_path
 from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.model import NoticeOrder
 from breachclock.domain.notify.assessment import Assessment, Decision, Recommendation
@@ -204,6 +203,10 @@ async def person(engine: Engine, reference: str, subscriber_id: str) -> PersonVi
         chosen = decision.plan if decision is not None else None
         now, zone = datetime.now(UTC), found.person.time_zone
         plan = walked_plan(state.regime, chosen, state.policy.notify_plan)
+        # Here, not at import: activities.walk brings the channels (aiohttp, SMTP), which
+        # every CLI call, a process of its own, would otherwise load for nothing.
+        from activities.walk import on_path
+
         waiting = (
             awaiting(found.progress(), state.policy.notify_plan, now, zone, found.email_failures)
             if plan is None

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from breachclock.runtime.config import Settings
+from breachclock.runtime.store import open_notify_store
 from tests.cli.test_cli import Cli
 from tests.cli_support import address
 from tests.conftest import SmtpSink, harness, unique
@@ -49,6 +53,19 @@ NOTICE = {
         "address": {"sv": "adress", "en": "address"},
     },
 }
+
+
+async def a_call_waits(settings: Settings, reference: str) -> None:
+    """Until one of the agents' calls waits for an agent, read from the engine's
+    store in this process, so ``calls next`` runs when there is a call to take: polling
+    with it ran a CLI process (a second of CPU) per look while the campaign handed the
+    calls out."""
+    async with open_notify_store(settings) as store:
+        async with asyncio.timeout(60):
+            while True:
+                if (await store.calls_out(reference, datetime.now(UTC)))[1]:
+                    return
+                await asyncio.sleep(0.05)
 
 
 async def test_load_the_list_decide_and_follow_the_campaign(
@@ -117,6 +134,7 @@ async def test_load_the_list_decide_and_follow_the_campaign(
         # Agents work the list: name and number, nothing of the incident before identity.
         handed = []
         for _ in range(100):
+            await a_call_waits(h.settings, ref)
             got = await cli("calls", "next", "--agent", "agent-1")
             assert got.returncode == 0, got.stderr
             if "no calls waiting" not in got.stdout:
@@ -156,6 +174,7 @@ async def test_load_the_list_decide_and_follow_the_campaign(
             await cli("calls", "record", keys[1], "no_answer", "--agent", "agent-1")
         ).returncode == 0
         for _ in range(100):  # the second call for the one not reached
+            await a_call_waits(h.settings, ref)
             got = await cli("calls", "next", "--agent", "agent-1")
             if "no calls waiting" not in got.stdout:
                 assert (

@@ -5,13 +5,16 @@ One call, one module-level function and plain values in and out, so that the eng
 make all three in its worker process (``runtime.offload.in_process``): laying out the PDF
 holds the GIL for tens of milliseconds per filing, which on the engine's own process
 delayed the timers that fire pages and other filings.
+
+The PDF's module (and ReportLab) is imported on the first render, not with this one:
+the engine's own process imports this module but renders nowhere else than in that
+worker process, which imports ``incident.pdf`` when it starts.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from breachclock.domain.incident.pdf import render_pdf
 from breachclock.domain.incident.report import ReportDraft, render_json, render_text
 
 
@@ -23,4 +26,6 @@ class Documents(NamedTuple):
 
 def render_documents(draft: ReportDraft) -> Documents:
     """The same documents for the same draft, wherever they are made."""
+    from breachclock.domain.incident.pdf import render_pdf
+
     return Documents(render_text(draft), render_json(draft), render_pdf(draft))
