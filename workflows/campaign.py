@@ -67,6 +67,27 @@ CLOCK = "campaign-decision-clock"
 ``workflow.now()`` (``workflows.clock`` says why)."""
 LEAST_WAIT = timedelta(seconds=1)
 """The shortest timer toward a slice's next round."""
+OWN_COUNT = "campaign-own-history-count"
+"""``workflow.patched`` id: the campaign continues as new by its own count of the events
+and bytes it adds, never by the history length or the server's suggestion. Those come
+with each workflow task, and a worker that runs a task's events early to answer a query
+(``workflows.clock`` says when) sees them smaller than replay does: the run decided to go
+on where replay decided to continue as new, and failed as nondeterministic
+("Continue as new workflow machine does not handle this event: ActivityTaskScheduled")."""
+START_EVENTS = 16
+"""An upper bound of a run's first events: its start, its first task, its patch markers."""
+ROUND_EVENTS = 9
+"""An upper bound of what one round adds: its activity scheduled, started and completed,
+and the two workflow tasks (three events each) that start it and take its result."""
+WAKE_EVENTS = 5
+"""A timer toward the next round, started and fired, and the task it wakes."""
+SIGNAL_EVENTS = 4
+"""A signal (the list grew), and the task that takes it."""
+REPORT_BYTES = 4096
+"""An upper bound of a round's result and its events' own size in the history."""
+SIZE_BUDGET = 4 * 1024 * 1024
+"""Bytes of history past which a run continues as new: where the server suggests it (its
+hard limit is 50 MB)."""
 
 
 class Slice(BaseModel):
@@ -131,6 +152,10 @@ class CampaignWorkflow:
         self._walks = False
         self._clock = DecisionClock()
         self._clocked = False
+        self._counted = False
+        self._events = START_EVENTS
+        self._bytes = 0
+        self._round_bytes = 0
         if start.slices is not None:
             self.slices = list(start.slices)
             self.cut = start.cut if start.cut is not None else start.first + start.size
@@ -145,6 +170,7 @@ class CampaignWorkflow:
         # marker where the run wrote it.
         self._walks = workflow.patched(PLAN_WALK) and start.channels is not None
         self._clocked = workflow.patched(CLOCK)
+        self._counted = workflow.patched(OWN_COUNT)
         while True:
             if self._should_continue_as_new():
                 await self._hand_over()
@@ -184,6 +210,7 @@ class CampaignWorkflow:
             try:
                 await workflow.wait_condition(lambda: self._changed, timeout=timeout)
             except TimeoutError:
+                self._events += WAKE_EVENTS
                 if self._clocked:
                     self._clock.advance(wake)
         self.finished_at = workflow.now()
@@ -198,11 +225,21 @@ class CampaignWorkflow:
         return self._clock.at if self._clocked else workflow.now()
 
     def _should_continue_as_new(self) -> bool:
+        if self._counted:
+            return self._events > self.start.plan.history_budget or self._bytes > SIZE_BUDGET
         info = workflow.info()
         return (
             info.get_current_history_length() > self.start.plan.history_budget
             or info.is_continue_as_new_suggested()
         )
+
+    def _count_round(self, advance: Advance) -> None:
+        """A round's events and bytes, counted where it is started (its input is the same
+        for every round of the run but its slice's range and time)."""
+        if not self._round_bytes:
+            self._round_bytes = len(advance.model_dump_json()) + REPORT_BYTES
+        self._events += ROUND_EVENTS
+        self._bytes += self._round_bytes
 
     def _start_round(self, index: int) -> None:
         task = asyncio.create_task(self._advance(index))
@@ -236,19 +273,21 @@ class CampaignWorkflow:
 
     async def _advance(self, index: int) -> None:
         piece = self.slices[index]
+        advance = Advance(
+            reference=self.start.reference,
+            first=piece.first,
+            end=piece.end,
+            now=workflow.now(),
+            plan=self.start.plan,
+            notice=self.start.notice,
+            operator=self.start.operator,
+            **self._walk(),
+        )
+        self._count_round(advance)
         try:
             report = await workflow.execute_activity(
                 api.ADVANCE,
-                Advance(
-                    reference=self.start.reference,
-                    first=piece.first,
-                    end=piece.end,
-                    now=workflow.now(),
-                    plan=self.start.plan,
-                    notice=self.start.notice,
-                    operator=self.start.operator,
-                    **self._walk(),
-                ),
+                advance,
                 result_type=SliceReport,
                 task_queue=notify_queue(workflow.info().task_queue),
                 start_to_close_timeout=ADVANCE_TIMEOUT,
@@ -280,6 +319,8 @@ class CampaignWorkflow:
             piece.next_due = self._now() + wait
             return
         # Nothing retries for ever: whoever this slice could not reach gets a letter.
+        self._events += ROUND_EVENTS
+        self._bytes += REPORT_BYTES
         report = await workflow.execute_activity(
             api.GIVE_UP,
             GiveUp(
@@ -350,6 +391,7 @@ class CampaignWorkflow:
     def grow(self, size: int) -> None:
         """More people were added to the list: it now has ``size`` (sequence numbers 0..size-1)."""
         self._grow_to(size)
+        self._events += SIGNAL_EVENTS
         self._changed = True
 
     @workflow.query

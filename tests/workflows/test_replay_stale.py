@@ -18,13 +18,18 @@ import os
 from pathlib import Path
 
 import pytest
+from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from breachclock.app.engine import WORKFLOWS, sandbox
+from breachclock.domain.ids import campaign_id
 from breachclock.runtime.codec import EncryptionCodec, encrypted_converter
+from tests.conftest import SmtpSink, harness, runs_of
+from tests.notify_support import decide, finish, people, ready
 from workflows.base import DECISION_CLOCK
 from workflows.campaign import CLOCK
 
@@ -107,3 +112,33 @@ async def test_a_history_replays_with_each_task_run_at_the_previous_task_s_time(
     replayer = Replayer(workflows=WORKFLOWS, data_converter=converter, workflow_runner=sandbox())
     history = WorkflowHistory.from_json(path.stem, await asyncio.to_thread(path.read_text))
     await replayer.replay_workflow(stale(history))
+
+
+async def test_a_campaign_continues_as_new_by_its_own_count_whatever_length_a_task_reports(
+    skipping: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that runs a task's events early for a query sees the history shorter than
+    replay does (the next task's events are not in it yet). A campaign that continued as
+    new by the length a task reports then went on in one and continued in the other:
+    nondeterministic. By its own count, the runs replay the same whatever length (or
+    suggestion) the tasks report."""
+    async with harness(
+        skipping,
+        tmp_path,
+        smtp,
+        BREACHCLOCK_SIMULATOR_OUTCOMES={"no_answer": 1.0},
+        BREACHCLOCK_NOTIFY_BATCH=3,
+        BREACHCLOCK_NOTIFY_HISTORY_BUDGET=60,
+    ) as h:
+        handle = await h.discovered("INC-OWN-COUNT")
+        await ready(h.settings, handle, "INC-OWN-COUNT", people(9))
+        await decide(handle)
+        await finish(h.env, handle)
+        runs = await runs_of(h.client, campaign_id("INC-OWN-COUNT", 1))
+    assert len(runs) > 2, "the campaign continued as new"
+    converter = h.client.data_converter
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter, workflow_runner=sandbox())
+    monkeypatch.setattr(workflow.Info, "get_current_history_length", lambda _: 1)
+    monkeypatch.setattr(workflow.Info, "is_continue_as_new_suggested", lambda _: False)
+    for run in runs:
+        await replayer.replay_workflow(run)
