@@ -24,9 +24,12 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities.api import LOAD_SUBSCRIBERS
 from breachclock.domain.ids import campaign_id
 from breachclock.domain.incident.model import Discover, IncidentState
 from breachclock.domain.notify.assessment import Assessment
@@ -61,6 +64,21 @@ class Killer:
         self.worker.wait()
 
 
+async def loading_started(handle: WorkflowHandle[Any, Any]) -> None:
+    """Once the worker has scheduled the list's load activity: the kill then lands while
+    the list loads (a fixed sleep was too short under load and, with a faster worker,
+    too long)."""
+    async with asyncio.timeout(30):
+        while True:
+            history = await handle.fetch_history()
+            if any(
+                e.activity_task_scheduled_event_attributes.activity_type.name == LOAD_SUBSCRIBERS
+                for e in history.events
+            ):
+                return
+            await asyncio.sleep(0.002)
+
+
 async def test_sigkills_in_each_phase_of_a_campaign_leave_everyone_told_exactly_once(
     dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
 ) -> None:
@@ -91,7 +109,7 @@ async def test_sigkills_in_each_phase_of_a_campaign_leave_everyone_told_exactly_
         await approve_pending(handle, "DPO")
         await handle.execute_update(IncidentWorkflow.assess, Assessment.model_validate(HARMFUL))
         loading = asyncio.create_task(load(h.settings, handle, crowd))
-        await asyncio.sleep(0.05)
+        await loading_started(handle)
         assert not loading.done(), "the list loaded before the kill meant for its loading"
         await killer.kill("load")
         assert (await loading).people == PEOPLE
