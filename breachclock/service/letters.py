@@ -18,7 +18,6 @@ from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident import checks
 from breachclock.domain.incident.model import IncidentState
 from breachclock.domain.incident.notice_fact import operator_for
-from breachclock.domain.incident.pdf import BatchList, Letter, render_letters
 from breachclock.domain.notify.letters import (
     Letters,
     letters_problems,
@@ -134,6 +133,10 @@ async def print_file(engine: Engine, reference: str, bid: str, voice: Voice) -> 
 
 
 def _render(state: IncidentState, batch: Batch, people: list[Recipient], t: Voice) -> bytes:
+    # ReportLab is imported where a print file is made, not by every CLI call that
+    # imports this module (tests/runtime/test_start_imports.py).
+    from breachclock.domain.incident.pdf import BatchList, Letter, render_letters
+
     notice = state.notification.notice
     if notice is None:
         raise Refused.of("letters.no_campaign")
