@@ -72,9 +72,19 @@ FIELDS = (
     *LINES,
     *MEASURES,
     *CHOICES,
-    *FLAGS,
-    "indicators_of_compromise",
 )
+NIS2_FIELDS = (*FLAGS, "indicators_of_compromise")
+"""On the facts card only while a NIS2 report is open."""
+
+
+def on_page(nis2: bool) -> tuple[str, ...]:
+    """The facts card's fields as the page shows them: an answer clears or fills the slot
+    beside each, and a slot the page does not have is an error in the browser."""
+    return (*FIELDS, *NIS2_FIELDS) if nis2 else FIELDS
+
+
+def has_nis2(state: IncidentState) -> bool:
+    return any(track.regime is RegimeCode.NIS2 for track in state.tracks)
 
 
 def choices(t: Voice) -> dict[str, list[tuple[str, str]]]:
@@ -107,7 +117,7 @@ async def context(request: Request, state: IncidentState, t: Voice) -> dict[str,
         "choices": choices(t),
         "measures": {name: measure_rows(getattr(facts, name)) for name in MEASURES},
         "security_possible": security_report_possible(state),
-        "has_nis2": any(track.regime is RegimeCode.NIS2 for track in state.tracks),
+        "has_nis2": has_nis2(state),
         "expected": expected_facts(state),
     }
 
@@ -178,23 +188,24 @@ def same_time(sent: dict[str, Any], known: dict[str, Any]) -> bool:
 async def facts_form(request: Request, reference: str, who: Manager) -> HTMLResponse:
     engine = engine_of(request)
     form = await request.form()
+    fields = on_page(any(name in form for name in NIS2_FIELDS))
     try:
         state = await engine.state(reference)
         changes = changed(state, wanted(request, form))
         if not changes:
             return answered(
-                request, who, message=voice_of(request)("ui.facts_unchanged"), fields=FIELDS
+                request, who, message=voice_of(request)("ui.facts_unchanged"), fields=fields
             )
         patch = engine.parse(FactsPatch, changes=changes)
         missing = await incidents.record_facts(engine, reference, patch)
     except Refused as err:
-        return answered(request, who, problems=err.problems, fields=FIELDS)
+        return answered(request, who, problems=err.problems, fields=fields)
     t = voice_of(request)
     return answered(
         request,
         who,
         message=t("ui.facts_saved", fields=[t(f"field.{n}") for n in changes], n=len(missing)),
-        fields=FIELDS,
+        fields=fields,
     )
 
 
@@ -280,7 +291,11 @@ async def approve_form(
             raise Refused(*(on_facts_card(p) for p in err.problems)) from None
         return spoken(result, t)
 
-    return await outcome(request, who, act, fields=("late_reason", *FIELDS))
+    try:
+        nis2 = has_nis2(await engine_of(request).state(reference))
+    except Refused as err:
+        return answered(request, who, problems=err.problems)
+    return await outcome(request, who, act, fields=("late_reason", *on_page(nis2)))
 
 
 def on_facts_card(found: Problem) -> Problem:
