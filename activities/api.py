@@ -21,12 +21,9 @@ from breachclock.domain.notify.plan import ChannelPlan
 from breachclock.domain.notify.sms import SmsNotice
 from breachclock.domain.notify.subscribers import LoadOutcome
 
-# --- filings (the filings queue, ``workflows.base.filing_queue``) and pages (incidents queue)
+# --- filings and pages (incidents queue)
 FILE_REPORT = "file_report"
 """``ReportDraft`` → ``Receipt``: the filing mailed to its regulator, once per key."""
-LAY_OUT_AHEAD = "lay_out_filing"
-"""``ReportDraft`` → None: an automatic filing's documents laid out before it falls due,
-kept in the worker's memory for the ``file_report`` that sends the same draft."""
 PREPARE_FOR_PORTAL = "prepare_for_portal"
 """``PortalTask`` → ``Receipt``: a portal filing's documents to the people who file it."""
 SEND_PAGE = "send_page"

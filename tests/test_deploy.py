@@ -16,7 +16,6 @@ import yaml
 from breachclock.runtime.codec_server import PREFIXES
 from breachclock.runtime.config import TASK_QUEUE, Settings
 from breachclock.runtime.search_attributes import ALL_KEYS
-from workflows.base import filing_queue
 from workflows.campaign import notify_queue
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
@@ -142,12 +141,11 @@ def test_autoscaling_targets_the_worker_and_its_task_queue() -> None:
         d for d in documents(DEPLOY / "k8s" / "worker.yaml") if d["kind"] == "Deployment"
     )
     assert scaled["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
-    incidents, filings, notifications = scaled["spec"]["triggers"]
-    assert incidents["type"] == filings["type"] == notifications["type"] == "temporal"
+    incidents, notifications = scaled["spec"]["triggers"]
+    assert incidents["type"] == notifications["type"] == "temporal"
     assert (
         incidents["metadata"]["taskQueue"] == worker_env()["BREACHCLOCK_TASK_QUEUE"] == TASK_QUEUE
     )
-    assert filings["metadata"]["taskQueue"] == filing_queue(TASK_QUEUE)
     assert notifications["metadata"]["taskQueue"] == notify_queue(TASK_QUEUE)
 
 

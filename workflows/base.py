@@ -69,29 +69,6 @@ only paged, and nothing reached the regulator."""
 CONTAINMENT_WAIT_BOUND = "containment-wait-bound"
 """``workflow.patched`` id: notice that waits for containment is escalated when the wait
 reaches the policy's ``containment_wait`` (runs before it waited without a bound)."""
-FILINGS_QUEUE = "filings-own-queue"
-"""``workflow.patched`` id: a filing (its layout and its send) runs on the filings queue
-(``filing_queue``), on slots of its own; before, it took one of the incidents queue's
-slots, and pages due while filings queued for the layout waited behind them."""
-
-LAID_OUT_AHEAD = "filings-laid-out-ahead"
-"""``workflow.patched`` id: an automatic filing states the instant it was planned to go
-(when it goes within that minute) and its documents are laid out before it falls due
-(``IncidentWorkflow._lay_out_ahead``)."""
-
-
-def filing_queue(task_queue: str) -> str:
-    """The filings queue beside an incidents queue: a filing's layout (tens of
-    milliseconds of CPU) runs there, so a burst of filings never holds the slots that
-    pages and the incidents' other activities need."""
-    return f"{task_queue}-filings"
-
-
-def layout_queue(task_queue: str) -> str:
-    """The queue of automatic filings' documents laid out ahead: few at once (one
-    worker process lays them out), waiting in the server's backlog rather than on
-    the filings' slots, so a filing due never waits behind a layout for a later one."""
-    return f"{task_queue}-layout"
 
 
 ENGLISH = Voice("en")
@@ -145,8 +122,6 @@ class IncidentBase:
     """Made in ``__init__``, the run's first task (an update may come before ``run``)."""
     _at_deadline: bool = False
     _wait_bound: bool = False
-    _filings_queue: bool = False
-    _ahead: bool = False
 
     def _decide_patches(self) -> None:
         """First thing in the run. A patch the first engine decided later, after the
@@ -164,8 +139,6 @@ class IncidentBase:
         # for containment before notice bounded.
         self._at_deadline = workflow.patched(FILES_AT_DEADLINE)
         self._wait_bound = workflow.patched(CONTAINMENT_WAIT_BOUND)
-        self._filings_queue = workflow.patched(FILINGS_QUEUE)  # filings off the pages' slots
-        self._ahead = workflow.patched(LAID_OUT_AHEAD)  # automatic filings laid out ahead
 
     def _patched(self, first_engine_patch: str) -> bool:
         """Whether to take the path ``first_engine_patch`` guards: always, in a run that
@@ -174,10 +147,6 @@ class IncidentBase:
         filing retry in the state, pages after filing, late-reason supplement, staged
         pages, campaign end signal): a later one is decided in ``_decide_patches``."""
         return self._current or workflow.patched(first_engine_patch)
-
-    def _filing_queue(self) -> str | None:
-        """Where this run schedules a filing's activities (None: its own task queue)."""
-        return filing_queue(workflow.info().task_queue) if self._filings_queue else None
 
     def _track_work(self, key: str, work: Coroutine[Any, Any, None]) -> None:
         self._in_flight.add(key)

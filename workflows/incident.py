@@ -67,16 +67,11 @@ with workflow.unsafe.imports_passed_through():
         TimelineInput,
         Track,
     )
-    from breachclock.domain.incident.report import (
-        ReportDraft,
-        approver,
-        build_draft,
-        stated_instant,
-    )
+    from breachclock.domain.incident.report import ReportDraft, build_draft
     from breachclock.domain.problems import Problem, problems_of, said
     from breachclock.domain.regimes import RegimeCode, regime
     from breachclock.runtime import metrics
-    from workflows.base import ENGLISH, given, layout_queue, refuse_if, reject
+    from workflows.base import ENGLISH, given, refuse_if, reject
     from workflows.campaign import (
         CampaignProgress,
         CampaignWorkflow,
@@ -123,12 +118,6 @@ def sleep_toward(wake: datetime, now: datetime) -> timedelta:
         return remaining - REARM_LEAD
     return max(remaining, MIN_SLEEP)
 
-
-LAYOUT_LEAD = 2 * REARM_LEAD
-"""How long before an automatic filing falls due its documents are laid out: the loop
-wakes ``REARM_LEAD`` before it anyway (``sleep_toward``), and lays them out then."""
-LAYOUT_ATTEMPTS = RetryPolicy(maximum_attempts=1)
-"""Laid out ahead once: a filing that does not find its documents lays them out itself."""
 
 APPROVE_WAIT = timedelta(seconds=30)
 SEND_RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=10))
@@ -189,9 +178,6 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self._renew = False
         self._version = start.projected
         self._projecting = 0
-        self._laid_out: set[tuple[str, datetime]] = set()
-        """Filings (step, planned instant) whose documents this run had laid out ahead."""
-        self._laying_out = 0
 
     # ---------------------------------------------------------------- the loop
 
@@ -232,9 +218,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
                 ]
             for item in upcoming:
                 if item.at <= now and not self._held_back(item.step):
-                    self._start(item.step, item.at)
-                elif item.at > now and isinstance(item.step, FileReport):
-                    self._lay_out_ahead(item.step, item.at, now)
+                    self._start(item.step)
             checks = self._campaign_checks(now)
             wake = min((i.at for i in upcoming if i.at > now), default=None)
             if checks:
@@ -289,12 +273,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
 
     def _idle(self) -> bool:
         """Nothing in flight that this run alone could finish: it may continue as new."""
-        return (
-            not self._in_flight
-            and not self._projecting
-            and not self._laying_out
-            and workflow.all_handlers_finished()
-        )
+        return not self._in_flight and not self._projecting and workflow.all_handlers_finished()
 
     def _containment_steps(self) -> list[containment.Due]:
         """Takedown mails and reminders, and the pages when notice has waited for them
@@ -318,20 +297,19 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         )
         return held and self._patched(PAGES_AFTER_FILING)
 
-    def _start(self, step: Step | SendTakedown | PageWait, at: datetime) -> None:
-        """Start ``step``, which the schedule planned for ``at``."""
+    def _start(self, step: Step | SendTakedown | PageWait) -> None:
         if isinstance(step, SendTakedown):
             self._track_work(step.key, self._takedown(step))
             return
         if isinstance(step, PageWait):
             self._track_work(step.key, self._page_wait(step))
             return
-        work = self._file(step, at) if isinstance(step, FileReport) else self._page(step)
+        work = self._file(step) if isinstance(step, FileReport) else self._page(step)
         self._track_work(step.key, work)
 
     # ------------------------------------------------------------- filings
 
-    async def _file(self, step: FileReport, planned: datetime) -> None:
+    async def _file(self, step: FileReport) -> None:
         if not self._patched(FILING_IN_STATE):
             await self._file_retrying_here(step)
             return
@@ -349,7 +327,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
                 await self._prepare_for_portal(step, track, sending.number)
                 sent = None
             else:
-                sent = await self._send_filing(step, track, sending.number, planned)
+                sent = await self._send_filing(step, track, sending.number)
         except ActivityError as err:
             sending.failures += 1
             wait = min(SEND_RETRY_BACKOFF[0] * 2 ** (sending.failures - 1), SEND_RETRY_BACKOFF[1])
@@ -379,63 +357,24 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self._filed(step, number, draft.recipient, draft, receipt)
 
     async def _send_filing(
-        self, step: FileReport, track: Track, number: int, planned: datetime | None = None
+        self, step: FileReport, track: Track, number: int
     ) -> tuple[ReportDraft, Receipt]:
-        """Draft filing ``number`` as it stands now (late reasons included) and send it.
-        An automatic one, planned for ``planned``, states that instant if it goes within
-        its minute (``stated_instant``): its documents were laid out ahead for it. That
-        compares with the task's real time, ``workflow.now()``: it decides only the
-        activity's input, no command, so a replay that sees another time stays true."""
-        at = workflow.now()
-        if self._ahead and planned is not None and approver(track, step) is None:
-            at = stated_instant(planned, at)
-        draft = self._draft(step, track, number, at)
+        """Draft filing ``number`` as it stands now (late reasons included) and send it."""
+        draft = build_draft(
+            self.state,
+            step,
+            number,
+            workflow.now(),
+            lifecycle.filing_reason(self.state, track, step, workflow.now(), self._zone),
+        )
         receipt = await workflow.execute_activity(
             api.FILE_REPORT,
             draft,
-            task_queue=self._filing_queue(),
             result_type=Receipt,
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=FILING_ATTEMPTS,
         )
         return draft, receipt
-
-    def _draft(self, step: FileReport, track: Track, number: int, at: datetime) -> ReportDraft:
-        """Filing ``number`` as the state stands, stating it went ``at``."""
-        reason = lifecycle.filing_reason(self.state, track, step, at, self._zone)
-        return build_draft(self.state, step, number, at, reason)
-
-    def _lay_out_ahead(self, step: FileReport, planned: datetime, now: datetime) -> None:
-        """An automatic filing planned for ``planned``, less than ``LAYOUT_LEAD`` away:
-        its documents laid out now, as it will state it went (``stated_instant``), in the
-        worker's memory. Unless the state changes before it goes, the filing finds them
-        and sends at once; otherwise it lays its own out (nothing is lost but time)."""
-        if not self._ahead or planned - now > LAYOUT_LEAD or (step.key, planned) in self._laid_out:
-            return
-        if self._should_continue_as_new():
-            return  # the next run lays them out (one started here would hold this one)
-        track = self.state.tracks[step.regime_index]
-        if track.via_portal or approver(track, step) is not None:
-            return
-        self._laid_out.add((step.key, planned))
-        number = track.sending.number if track.sending else self.state.next_filing_number
-        self._background(self._laid_out_ahead(self._draft(step, track, number, planned)))
-
-    async def _laid_out_ahead(self, draft: ReportDraft) -> None:
-        """Awaited before the run may continue as new (``_idle``), but changes nothing."""
-        self._laying_out += 1
-        try:
-            await workflow.execute_activity(
-                api.LAY_OUT_AHEAD,
-                draft,
-                task_queue=layout_queue(workflow.info().task_queue),
-                start_to_close_timeout=LAYOUT_LEAD,
-                retry_policy=LAYOUT_ATTEMPTS,
-            )
-        except ActivityError:
-            pass  # the filing then lays its own out
-        finally:
-            self._laying_out -= 1
 
     def _filing_failed(self, track: Track, number: int, err: ActivityError) -> None:
         # The relay's words stay with engineers (status, the log): a filing gives the

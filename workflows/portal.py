@@ -49,7 +49,6 @@ class PortalFiling(IncidentBase):
         receipt: Receipt = await workflow.execute_activity(
             api.PREPARE_FOR_PORTAL,
             PortalTask(draft=draft, to=to, subject=subject, body=body),
-            task_queue=self._filing_queue(),
             result_type=Receipt,
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=PREPARE_ATTEMPTS,

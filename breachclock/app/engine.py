@@ -50,7 +50,6 @@ from breachclock.runtime.store import (
 )
 from breachclock.runtime.telemetry import client_tracer, metrics_runtime
 from breachclock.runtime.temporal import connect, start_dev_server
-from workflows.base import filing_queue, layout_queue
 from workflows.campaign import CampaignWorkflow, notify_queue
 from workflows.incident import IncidentWorkflow
 from workflows.retention import RetentionWorkflow, ensure_schedule
@@ -59,9 +58,6 @@ log = structlog.get_logger(__name__)
 
 WORKFLOWS = [IncidentWorkflow, CampaignWorkflow, RetentionWorkflow]
 RETENTION_SWEEP = timedelta(hours=1)
-LAYOUT_PARALLEL = offload.PROCESSES + 1
-"""Automatic filings' documents laid out ahead at once: one per worker process and one
-on its way there; the rest wait on the layout queue, holding no slot."""
 
 
 def sandbox() -> SandboxedWorkflowRunner:
@@ -112,14 +108,9 @@ async def sms_sender(settings: Settings, ledger: RecordStore) -> AsyncIterator[S
 async def build_worker(
     client: Client, settings: Settings, relay: SmtpRelay, store: RecordStore | None = None
 ) -> AsyncIterator[Worker]:
-    """The workers for ``settings.task_queue``, its filings queue and its notifications
-    queue, running.
+    """The workers for ``settings.task_queue`` and its notifications queue, running.
 
-    Incidents, campaigns and pages run on the incidents queue. Filings run on the
-    filings queue (``filing_queue``), at most ``BREACHCLOCK_FILING_PARALLEL`` at once on
-    this worker: a filing waiting for its layout holds one of those slots, never one
-    a page due meanwhile needs (the incidents queue keeps the filing activities for
-    runs started before the filings had a queue of their own). The campaign's
+    Incidents, campaigns, filings and pages run on the incidents queue. The campaign's
     slices run on the notifications queue, with their own limits: how many at once on
     this worker, and (``BREACHCLOCK_NOTIFY_RATE``) how many start per second across
     every worker, which the server enforces.
@@ -179,18 +170,6 @@ async def build_worker(
             workflow_runner=sandbox(),
             max_cached_workflows=settings.max_cached_workflows,
         )
-        filings = Worker(
-            client,
-            task_queue=filing_queue(settings.task_queue),
-            activities=[mail.file_report, mail.prepare_for_portal],
-            max_concurrent_activities=settings.filing_parallel,
-        )
-        ahead = Worker(
-            client,
-            task_queue=layout_queue(settings.task_queue),
-            activities=[mail.lay_out_ahead],
-            max_concurrent_activities=LAYOUT_PARALLEL,
-        )
         notifications = Worker(
             client,
             task_queue=notify_queue(settings.task_queue),
@@ -198,7 +177,7 @@ async def build_worker(
             max_concurrent_activities=settings.notify_parallel,
             max_task_queue_activities_per_second=settings.notify_rate,
         )
-        async with incidents, filings, ahead, notifications:
+        async with incidents, notifications:
             yield incidents
 
 

@@ -352,10 +352,6 @@ class Settings(BaseSettings):
     (``bench.cache``, 300 incidents: 269 KiB, half of it the sandbox's own copy of the
     workflow module), so 10,000 take about 2.6 GiB: a worker given less memory sets this
     to what fits (its share of the open incidents; the SDK evicts the least recently used)."""
-    filing_parallel: int = Field(default=8, ge=1, le=500, alias="BREACHCLOCK_FILING_PARALLEL")
-    """Filings this worker lays out and sends at once, on the filings queue: their own
-    slots, so that a burst of filings (the layout is tens of milliseconds of CPU each, in
-    one worker process) never holds the slots the pages due meanwhile need."""
     notify_batch: int = Field(default=500, ge=1, le=5000, alias="BREACHCLOCK_NOTIFY_BATCH")
     """People per campaign slice (one activity)."""
     notify_parallel: int = Field(default=4, ge=1, le=500, alias="BREACHCLOCK_NOTIFY_PARALLEL")

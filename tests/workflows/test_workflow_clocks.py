@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +12,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities import api
 from breachclock.domain.incident.model import (
     Approve,
     Discover,
@@ -301,39 +299,6 @@ async def test_retried_filing_activity_never_mails_twice(
     assert smtp.keys().count("INC-1:7") == 1
 
 
-async def test_an_automatic_filing_is_laid_out_ahead_on_queues_of_its_own(
-    skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
-) -> None:
-    """Issue 23: the filing's documents are laid out before it falls due (on the layout
-    queue) and it goes on the filings queue, stating the instant it was planned to go;
-    pages keep the incidents queue's slots to themselves."""
-    async with harness(skipping, tmp_path, smtp) as h:
-        handle = await h.discovered()
-        await skipping.sleep(timedelta(hours=24))
-        state = await status(handle)
-        runs = await runs_of(h.client, handle.id)
-    scheduled = [
-        e.activity_task_scheduled_event_attributes
-        for history in runs
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-    ]
-    names = [a.activity_type.name for a in scheduled]
-    queues = {a.activity_type.name: a.task_queue.name for a in scheduled}
-    queue = h.settings.task_queue
-    assert queues[api.SEND_PAGE] == queue
-    assert queues[api.FILE_REPORT] == f"{queue}-filings"
-    assert queues[api.LAY_OUT_AHEAD] == f"{queue}-layout"
-    assert names.count(api.LAY_OUT_AHEAD) == 1
-    assert names.index(api.LAY_OUT_AHEAD) < names.index(api.FILE_REPORT)
-    (filing,) = state.filings
-    assert filing.due_at is not None
-    (mail,) = smtp.to(PTS)
-    (document,) = [p for p in mail.get_payload()[1:] if p.get_filename().endswith(".json")]
-    drafted = json.loads(document.get_payload(decode=True))["drafted_at"]
-    assert datetime.fromisoformat(drafted) == filing.due_at - timedelta(minutes=15), "as planned"
-
-
 def test_a_distant_step_is_approached_in_two_sleeps() -> None:
     now = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
     assert sleep_toward(now + timedelta(hours=24), now) == timedelta(hours=24) - REARM_LEAD
@@ -368,14 +333,12 @@ async def test_every_step_fires_from_a_timer_armed_just_before_it(
         if event.event_type != EventType.EVENT_TYPE_TIMER_FIRED:
             continue
         # The tasks after it, up to the next timer firing: did they start a page or filing?
-        # (Not a filing's documents laid out ahead: that goes when the timer re-arms.)
         after = []
         for _, later in events[index + 1 :]:
             if later.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
                 break
-            if later.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                after.append(later.activity_task_scheduled_event_attributes.activity_type.name)
-        if {api.SEND_PAGE, api.FILE_REPORT} & set(after):
+            after.append(later.event_type)
+        if EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED in after:
             firing.append(lengths[(run, event.timer_fired_event_attributes.timer_id)])
     assert len(firing) == 4, "the three pages and the filing each fire from a timer"
     assert all(length <= 2 * REARM_LEAD for length in firing)

@@ -204,16 +204,6 @@ def build_draft(
     )
 
 
-def stated_instant(planned: datetime, now: datetime) -> datetime:
-    """The instant an automatic filing sent ``now`` states it went (the cover's "sent",
-    the signature's day, the PDF's creation date, ``drafted_at``, the next deadline
-    counted from it): the instant it was planned to go, if it goes within that minute,
-    so that its documents can be laid out before it falls due; else ``now``."""
-    if planned.replace(second=0, microsecond=0) == now.replace(second=0, microsecond=0):
-        return planned
-    return now
-
-
 def approver(track: Track, step: FileReport) -> str | None:
     """Who gave this filing its go: the approval, or for a late filing's reason the
     person who gave it; None: the engine files it at the deadline on its own."""

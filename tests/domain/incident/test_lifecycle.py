@@ -688,14 +688,3 @@ def test_merged_can_set_a_fact_back_to_unknown() -> None:
     assert merged.systems is None
     assert merged.missing() == ["systems"]
     assert merged.occurred == complete_facts().occurred
-
-
-def test_an_automatic_filing_states_its_planned_instant_only_within_that_minute() -> None:
-    from breachclock.domain.incident.report import stated_instant
-
-    planned = datetime(2026, 3, 29, 9, 59, 40, 250000, tzinfo=UTC)
-    assert stated_instant(planned, planned + timedelta(milliseconds=300)) == planned
-    assert stated_instant(planned, planned + timedelta(seconds=19)) == planned
-    later = planned + timedelta(seconds=20)  # 10:00:00.25: another minute
-    assert stated_instant(planned, later) == later
-    assert stated_instant(planned, planned + timedelta(hours=1)) == planned + timedelta(hours=1)
