@@ -15,11 +15,15 @@ compare them alike.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import itertools
 import os
 import re
 import sqlite3
+import threading
 import time
+import weakref
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -128,23 +132,87 @@ def owner_only(path: Path) -> None:
             os.chmod(part, 0o600)
 
 
-class SqliteDb(Db):
-    """One file; one connection on one thread of its own (SQLite serialises writers anyway,
-    and a thread keeps the event loop free and spares a connect per statement), plus a
-    second connection for ``atomic_now`` on the event loop's own thread."""
+MAX_BATCH = 256
+"""Calls one SQLite transaction takes at most: bounds how long the file is held."""
 
-    dialect: Dialect = "sqlite"
+
+@dataclass(eq=False)
+class _Job:
+    """One call to a ``SqliteDb``, waiting for its file's thread."""
+
+    schema: Schema
+    kind: Literal["atomic", "many", "query"]
+    sql: Any
+    args: Any
+    done: asyncio.Future[Any]
+
+
+@dataclass(eq=False)
+class _Queue:
+    """The calls one event loop has made on a file and not yet handed to its thread."""
+
+    jobs: list[_Job] = field(default_factory=list)
+    running: bool = False
+
+
+class SqliteFile:
+    """One database file of this process: one connection, used under one lock, by a
+    thread of its own, for every store on the file.
+
+    Why one: each store used to hold its own connection and thread on a file it shares
+    with others (the people and their SMS deliveries, the ledger and the accounts). Their
+    writes then met at SQLite's write lock, and a connection that finds it taken sleeps
+    (1 ms, then 2, 5, 10, …) while its thread holds up every call behind it.
+
+    Why in batches (group commit): the calls a loop makes while the thread is busy are
+    all taken in one transaction when it comes back, each in a savepoint of its own, so
+    each is still all or nothing and fails alone, and none is answered before the
+    transaction holding it is committed. A lone call goes at once; under load, one
+    commit and one hop between the loop and the thread serve up to ``MAX_BATCH``."""
+
     BUSY_TRIES = 200
 
-    def __init__(self, path: Path, schema: Schema) -> None:
-        super().__init__(schema)
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-{schema.component}")
+        self.users = 0
+        self.lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-{path.stem}")
         self._db: sqlite3.Connection | None = None
-        self._here: sqlite3.Connection | None = None
+        self._current: set[tuple[str, int]] = set()
+        """The schemas (component, version) brought up to date on this connection."""
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    def __repr__(self) -> str:
-        return f"SqliteDb({str(self.path)!r})"
+    @classmethod
+    def take(cls, path: Path) -> SqliteFile:
+        """The file's one instance in this process, counted as used once more."""
+        key = path.resolve()
+        with _REGISTRY:
+            file = _OPEN_FILES.get(key)
+            if file is None:
+                file = _OPEN_FILES[key] = cls(path)
+            file.users += 1
+            return file
+
+    async def give_back(self) -> None:
+        """One user fewer; the last closes the connection and ends the thread."""
+        with _REGISTRY:
+            self.users -= 1
+            last = self.users == 0
+            if last:
+                del _OPEN_FILES[self.path.resolve()]
+        if last:
+            await asyncio.get_running_loop().run_in_executor(self._pool, self._shut)
+            self._pool.shutdown(wait=False)
+
+    def _shut(self) -> None:
+        with self.lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    # ------------------------------------------------------ on the file's thread
 
     def _busy(self, action: Any) -> Any:
         """Run ``action``, retrying while another process holds the database.
@@ -161,112 +229,216 @@ class SqliteDb(Db):
                     raise
                 time.sleep(0.05)
 
-    def _open(self) -> sqlite3.Connection:
-        """A connection in WAL mode with the schema up to date."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._busy(lambda: db.execute("PRAGMA journal_mode=WAL"))
-        db.execute("PRAGMA synchronous=NORMAL")
-        self._busy(lambda: self._migrate(db))
-        owner_only(self.path)
-        return db
-
-    def _current(self, db: sqlite3.Connection) -> int:
-        row = db.execute(
-            "SELECT version FROM schema_versions WHERE component = ?", (self.schema.component,)
-        ).fetchone()
-        return int(row[0]) if row else 0
-
-    def _up_to_date(self, db: sqlite3.Connection) -> bool:
-        """Whether the schema is already this code's, read without the write lock: each
-        page opens a connection, and taking the lock to find nothing to do queued every
-        page view behind the engine's writes."""
-        try:
-            return self._current(db) >= self.schema.version
-        except sqlite3.OperationalError:  # no versions table yet: a new database
-            return False
-
-    def _migrate(self, db: sqlite3.Connection) -> None:
-        if self._up_to_date(db):
-            return
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute(VERSIONS_TABLE)
-            current = self._current(db)
-            for migration in self.schema.migrations[current:]:
-                for statement in migration.statements("sqlite"):
-                    db.execute(statement)
-            if current < self.schema.version:
-                db.execute(
-                    "INSERT INTO schema_versions (component, version) VALUES (?, ?)"
-                    " ON CONFLICT (component) DO UPDATE SET version = excluded.version",
-                    (self.schema.component, self.schema.version),
-                )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-
-    def _conn(self) -> sqlite3.Connection:
+    def connection(self, schema: Schema) -> sqlite3.Connection:
+        """The connection, in WAL mode, with ``schema`` up to date (hold ``lock``)."""
         if self._db is None:
-            self._db = self._open()
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            db = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            self._busy(lambda: db.execute("PRAGMA journal_mode=WAL"))
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._db = db
+        if (schema.component, schema.version) not in self._current:
+            db = self._db
+            self._busy(lambda: _migrate(db, schema))
+            self._current.add((schema.component, schema.version))
+            owner_only(self.path)
         return self._db
 
-    def _atomic(
-        self, statements: Sequence[Statement], db: sqlite3.Connection | None = None
-    ) -> list[int]:
-        db = db or self._conn()
-        db.execute("BEGIN IMMEDIATE")
+    def atomic(self, schema: Schema, statements: Sequence[Statement]) -> list[int]:
+        """Statements in one transaction of their own, on the caller's thread."""
+        with self.lock:
+            db = self.connection(schema)
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                counts = [db.execute(sql, tuple(args)).rowcount for sql, args in statements]
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return counts
+
+    def _run(self, jobs: Sequence[_Job]) -> list[tuple[bool, Any]]:
+        """A batch: its writes in one transaction, a savepoint each; then its reads."""
+        results: list[tuple[bool, Any]] = [(False, None)] * len(jobs)
+        with self.lock:
+            for job in jobs:
+                self.connection(job.schema)
+            db = self.connection(jobs[0].schema)
+            writes = [i for i, job in enumerate(jobs) if job.kind != "query"]
+            if writes:
+                try:
+                    db.execute("BEGIN IMMEDIATE")
+                    if len(writes) == 1:  # alone, its failure is the transaction's
+                        results[writes[0]] = (True, _apply(db, jobs[writes[0]]))
+                    else:
+                        for i in writes:
+                            results[i] = _in_savepoint(db, jobs[i])
+                    db.execute("COMMIT")
+                except BaseException as err:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    for i in writes:
+                        results[i] = (False, err)
+            for i, job in enumerate(jobs):
+                if job.kind == "query":
+                    try:
+                        results[i] = (True, db.execute(job.sql, tuple(job.args)).fetchall())
+                    except Exception as err:
+                        results[i] = (False, err)
+        return results
+
+    # --------------------------------------------------------- on the loop
+
+    def submit(self, job: _Job) -> None:
+        loop = asyncio.get_running_loop()
+        queue = self._queues.setdefault(loop, _Queue())
+        queue.jobs.append(job)
+        self._kick(loop, queue)
+
+    def _kick(self, loop: asyncio.AbstractEventLoop, queue: _Queue) -> None:
+        if queue.running or not queue.jobs:
+            return
+        batch, queue.jobs = queue.jobs[:MAX_BATCH], queue.jobs[MAX_BATCH:]
+        queue.running = True
+        ran = self._pool.submit(self._run, batch)
+
+        def back(ran: concurrent.futures.Future[list[tuple[bool, Any]]]) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(self._landed, loop, queue, batch, ran)
+
+        ran.add_done_callback(back)
+
+    def _landed(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        queue: _Queue,
+        batch: Sequence[_Job],
+        ran: concurrent.futures.Future[list[tuple[bool, Any]]],
+    ) -> None:
+        queue.running = False
         try:
-            counts = [db.execute(sql, tuple(args)).rowcount for sql, args in statements]
-        except BaseException:
-            db.execute("ROLLBACK")
+            results = ran.result()
+        except BaseException as err:
+            results = [(False, err)] * len(batch)
+        for job, (ok, value) in zip(batch, results, strict=True):
+            if job.done.done():  # its caller was cancelled; the work is done all the same
+                continue
+            if ok:
+                job.done.set_result(value)
+            else:
+                job.done.set_exception(value)
+        self._kick(loop, queue)
+
+
+_OPEN_FILES: dict[Path, SqliteFile] = {}
+_REGISTRY = threading.Lock()
+
+
+def _apply(db: sqlite3.Connection, job: _Job) -> Any:
+    if job.kind == "atomic":
+        return [db.execute(sql, tuple(args)).rowcount for sql, args in job.sql]
+    db.executemany(job.sql, [tuple(r) for r in job.args])
+    return None
+
+
+def _in_savepoint(db: sqlite3.Connection, job: _Job) -> tuple[bool, Any]:
+    """One call of a batch, all or nothing, within the batch's transaction."""
+    db.execute("SAVEPOINT job")
+    try:
+        value = _apply(db, job)
+    except Exception as err:
+        if not db.in_transaction:  # SQLite ended the whole transaction: the batch fails
             raise
-        db.execute("COMMIT")
-        return counts
+        db.execute("ROLLBACK TO job")
+        db.execute("RELEASE job")
+        return False, err
+    db.execute("RELEASE job")
+    return True, value
 
-    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(sql, [tuple(r) for r in rows])
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
-    def _query(self, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return list(self._conn().execute(sql, tuple(args)).fetchall())
+def _current(db: sqlite3.Connection, schema: Schema) -> int:
+    row = db.execute(
+        "SELECT version FROM schema_versions WHERE component = ?", (schema.component,)
+    ).fetchone()
+    return int(row[0]) if row else 0
 
-    async def _run(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+def _up_to_date(db: sqlite3.Connection, schema: Schema) -> bool:
+    """Whether the schema is already this code's, read without the write lock: each
+    page opens a connection, and taking the lock to find nothing to do queued every
+    page view behind the engine's writes."""
+    try:
+        return _current(db, schema) >= schema.version
+    except sqlite3.OperationalError:  # no versions table yet: a new database
+        return False
+
+
+def _migrate(db: sqlite3.Connection, schema: Schema) -> None:
+    if _up_to_date(db, schema):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(VERSIONS_TABLE)
+        current = _current(db, schema)
+        for migration in schema.migrations[current:]:
+            for statement in migration.statements("sqlite"):
+                db.execute(statement)
+        if current < schema.version:
+            db.execute(
+                "INSERT INTO schema_versions (component, version) VALUES (?, ?)"
+                " ON CONFLICT (component) DO UPDATE SET version = excluded.version",
+                (schema.component, schema.version),
+            )
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+class SqliteDb(Db):
+    """One store's schema in one SQLite file, through the file's one connection in this
+    process (``SqliteFile``): calls made while its thread is busy commit together."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, path: Path, schema: Schema) -> None:
+        super().__init__(schema)
+        self.path = path
+        self._file: SqliteFile | None = None
+
+    def __repr__(self) -> str:
+        return f"SqliteDb({str(self.path)!r})"
+
+    def _on(self) -> SqliteFile:
+        if self._file is None:
+            self._file = SqliteFile.take(self.path)
+        return self._file
+
+    async def _call(self, kind: Literal["atomic", "many", "query"], sql: Any, args: Any) -> Any:
+        done = asyncio.get_running_loop().create_future()
+        self._on().submit(_Job(self.schema, kind, sql, args, done))
+        return await done
 
     async def atomic(self, statements: Sequence[Statement]) -> list[int]:
-        result: list[int] = await self._run(self._atomic, statements)
+        result: list[int] = await self._call("atomic", statements, None)
         return result
 
     async def atomic_now(self, statements: Sequence[Statement]) -> list[int]:
-        if self._here is None:
-            self._here = self._open()
-        return self._atomic(statements, self._here)
+        return self._on().atomic(self.schema, statements)
 
     async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        await self._run(self._many, sql, rows)
+        await self._call("many", sql, rows)
 
     async def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        result: list[tuple[Any, ...]] = await self._run(self._query, sql, args)
-        return result
+        result: list[tuple[Any, ...]] = await self._call("query", sql, args)
+        return [tuple(row) for row in result]
 
     async def close(self) -> None:
-        def shut() -> None:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-        await self._run(shut)
-        if self._here is not None:
-            self._here.close()
-            self._here = None
+        if self._file is not None:
+            file, self._file = self._file, None
+            await file.give_back()
 
 
 class PostgresDb(Db):
