@@ -24,7 +24,7 @@ from breachclock.runtime.store import open_account_store
 from breachclock.runtime.telemetry import client_tracer, process_tracer
 from breachclock.service.deliveries import DeliveryReports
 from breachclock.service.engine import Engine
-from breachclock.web import api, console, gateway, problems
+from breachclock.web import api, console, problems
 from breachclock.web.auth import Auth
 from breachclock.web.limits import BoundedBodies
 from breachclock.web.tracing import TracedRequests
@@ -101,5 +101,4 @@ def create_app(
         response.headers.update(SECURITY_HEADERS)
         return response
 
-    app.add_middleware(gateway.GatewayFirst, gateway=gateway.door(reports))
     return app

@@ -12,6 +12,7 @@ import uvicorn
 from temporalio.client import Client
 
 from breachclock.runtime.config import Settings
+from breachclock.web import gateway
 from breachclock.web.app import create_app
 
 
@@ -64,7 +65,7 @@ async def serve(
     """Serve until ``stop`` is set; ``listening`` is called once the port takes
     connections (a line printed then can be acted on)."""
     app = create_app(settings, client, first_run=announce)
-    server = quiet_server(app, settings.http_host, settings.http_port, listening)
+    server = quiet_server(gateway.outermost(app), settings.http_host, settings.http_port, listening)
     task = asyncio.create_task(server.serve())
     await stop.wait()
     server.should_exit = True

@@ -20,6 +20,7 @@ from breachclock.runtime.gateway import dlr_url
 from breachclock.runtime.kannel import Kannel, free_port
 from breachclock.service.deliveries import DeliveryReports
 from breachclock.web.app import create_app
+from breachclock.web.gateway import outermost
 from tests.channels.support import SECRET, Sms, slow_stand_in, sms_channel
 
 
@@ -166,7 +167,7 @@ async def test_the_console_takes_a_report_at_its_door_before_its_own_middleware(
     app = create_app(settings)
     key = "INC-9:p1:sms:1"
     link = dlr_url("http://console/gateway/sms/dlr", SECRET.encode(), key)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    transport = httpx.ASGITransport(app=outermost(app), client=("127.0.0.1", 40000))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://console") as http,
@@ -176,10 +177,20 @@ async def test_the_console_takes_a_report_at_its_door_before_its_own_middleware(
         first = await http.get(link.replace("%d", "1"))
         again = await http.get(link.replace("%d", "1"))
         forged = await http.get(link.replace("%d", "1").replace("sig=", "sig=0"))
+        unsigned = await http.get(
+            "/gateway/sms/dlr", params={"key": key, "type": "1"}, headers={"Accept-Language": "sv"}
+        )
+        put = await http.put(link.replace("%d", "1"))
         page = await http.get("/login")
         assert (await reports.store.status(key) or (None,))[0] is Delivery.DELIVERED
     assert (first.status_code, first.text, again.text) == (200, "changed", "unchanged")
     assert forged.status_code == 403
     assert forged.headers["content-type"].startswith("application/problem+json")
     assert "content-security-policy" not in first.headers
+    assert unsigned.status_code == 422
+    assert [(e["code"], e["pointer"]) for e in unsigned.json()["errors"]] == [
+        ("input.missing", "/sig")
+    ]
+    assert unsigned.json()["title"] != "Unprocessable Content", "in the caller's language"
+    assert (put.status_code, put.headers["allow"]) == (405, "GET, POST")
     assert "content-security-policy" in page.headers, "the console's pages keep theirs"
