@@ -229,6 +229,9 @@ class CallChannel:
     delivered when the person confirmed who they are and was told, else failed;
     ``results`` keeps how, for the campaign's record."""
 
+    at_once = 16
+    """Calls a round places at once (a provider with fewer lines queues the rest)."""
+
     def __init__(
         self,
         provider: CallProvider,

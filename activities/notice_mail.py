@@ -87,6 +87,9 @@ class EmailChannel:
     language, once per key through the mailer's ledger. A relay that took the message
     is as far as e-mail reports: delivered; a permanent refusal: failed."""
 
+    at_once = 16
+    """Connections to the relay a round opens at once (each send is one)."""
+
     def __init__(self, mailer: Mailer, incident: IncidentNotice, operator: Operator) -> None:
         self.mailer = mailer
         self.incident = incident

@@ -14,6 +14,7 @@ for calls, e-mails and letters), and each channel sends once per key.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
@@ -46,6 +47,10 @@ def step_key(reference: str, person: str, channel: ChannelName, number: int) -> 
 
 
 class Channel(Protocol):
+    at_once: int
+    """The most tries this channel makes at once in one round: its gateway's
+    connections, the relay's, the lines (``Limited`` holds a round to it)."""
+
     async def send(self, key: str, person: Subscriber) -> Delivery:
         """Try ``person`` once under ``key`` (nothing is sent for a key sent before);
         how it stands now."""
@@ -54,6 +59,24 @@ class Channel(Protocol):
     async def status(self, key: str) -> Delivery | None:
         """How the try under ``key`` stands now (None: never tried)."""
         ...
+
+
+class Limited:
+    """A round's channel that makes at most its ``at_once`` tries at once: a round walks
+    many people at once, and each channel's own limit, not the round's, bounds what
+    reaches its gateway, relay or lines."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.at_once = channel.at_once
+        self._slots = asyncio.Semaphore(channel.at_once)
+
+    async def send(self, key: str, person: Subscriber) -> Delivery:
+        async with self._slots:
+            return await self.channel.send(key, person)
+
+    async def status(self, key: str) -> Delivery | None:
+        return await self.channel.status(key)
 
 
 def contacts(person: Subscriber) -> list[Contact]:

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+CONNECTIONS = 64
+"""Requests in flight to the gateway at once, from all of a worker's rounds."""
 KANNEL_CODING = {Coding.GSM: "0", Coding.UCS2: "2"}
 """Kannel's ``coding``: 0 the GSM 7-bit alphabet, 2 UCS-2 (text given in UTF-8)."""
 
@@ -101,7 +103,7 @@ class SmsSender:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.gateway.timeout),
-                connector=aiohttp.TCPConnector(limit=64),
+                connector=aiohttp.TCPConnector(limit=CONNECTIONS),
             )
         return self._session
 
@@ -168,6 +170,8 @@ class SmsSender:
 class SmsChannel:
     """The SMS step of a plan (``plan_runner.Channel``): the operator's SMS in the
     person's language, to the number on file, once per key."""
+
+    at_once = CONNECTIONS
 
     def __init__(
         self, sender: SmsSender, sms: SmsNotice, incident: IncidentNotice, operator: Operator

@@ -24,7 +24,7 @@ from activities.api import Advance
 from activities.calls import CallChannel, CallProvider, heartbeat
 from activities.mailer import Mailer
 from activities.notice_mail import EmailChannel
-from activities.plan_runner import Channel, advance, step_key
+from activities.plan_runner import Channel, Limited, advance, step_key
 from activities.sms import SmsChannel, SmsSender
 from breachclock.domain.notify.delivery import CallOutcome, Plan, Status, coded
 from breachclock.domain.notify.identity import IdentityMethod
@@ -45,8 +45,11 @@ from breachclock.runtime.store.people import Entry, NotifyStore, Recipient, lett
 
 REPORT_POLL = (timedelta(seconds=1), timedelta(seconds=30))
 """The shortest and longest wait before a round looks again for a delivery report."""
-PEOPLE_AT_ONCE = 16
-"""People of one round walked at once (each one's tries stay in order)."""
+PEOPLE_AT_ONCE = 64
+"""People of one round walked at once (each one's tries stay in order); each channel
+takes as many of their tries at once as it says (``Channel.at_once``). Sixteen held an
+SMS round to a quarter of the gateway's connections: 929 texts a second against 1,251
+with 64, the worker's core three-quarters busy (30,000 people, load 1-2)."""
 
 
 class ChannelMissing(RuntimeError):
@@ -138,7 +141,7 @@ class Walk:
         self.store = store
         self.request = request
         self.plan = request.channels
-        self.channels = channels
+        self.channels = {name: Limited(channel) for name, channel in channels.items()}
         self.claim = claim
         self.now = now
         call = channels.get(ChannelName.CALL)

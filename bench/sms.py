@@ -35,7 +35,7 @@ import aiohttp
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
-from activities.sms import KANNEL_CODING
+from activities.sms import CONNECTIONS, KANNEL_CODING
 from bench.measure import Memory, Run, rate, run_campaign, verdict
 from breachclock.app.console import START_WITHIN, console_process
 from breachclock.app.engine import build_worker, relay_for
@@ -50,9 +50,9 @@ from breachclock.runtime.gateway import DLR_MASK, dlr_url
 from breachclock.runtime.kannel import Kannel, free_port, installed, wait_port
 
 SV = Language.SV
-AT_ONCE = 64
+AT_ONCE = CONNECTIONS
 """Requests in flight to smsbox in the baseline: as many as the engine's SMS sender
-keeps open (``activities.sms``: 64 connections; 4 slices of 16 people at once)."""
+keeps open (``activities.sms.CONNECTIONS``)."""
 SECRET = "bench-dlr-secret"
 NOTICE = IncidentNotice.model_validate(
     {

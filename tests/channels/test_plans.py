@@ -10,7 +10,7 @@ from pathlib import Path
 
 from activities.mailer import Mailer, SmtpRelay
 from activities.notice_mail import EmailChannel
-from activities.plan_runner import Channel, advance
+from activities.plan_runner import Channel, Limited, advance
 from activities.sms import SmsChannel
 from breachclock.domain.notify.notice import language_for
 from breachclock.domain.notify.plan import (
@@ -39,6 +39,8 @@ REPORTS_WITHIN = timedelta(seconds=6)
 
 class NobodyAnswers:
     """Calls that are placed and never answered (the telephony stand-in)."""
+
+    at_once = 1
 
     def __init__(self) -> None:
         self.placed: list[str] = []
@@ -181,3 +183,30 @@ async def test_call_sms_email_letter_runs_end_to_end_with_counts(
         },
         "reached_by": {"email": 2, "letter": 1, "sms": 1},
     }
+
+
+async def test_a_round_s_channel_makes_no_more_tries_at_once_than_it_says() -> None:
+    """A round walks many people at once; each channel's own limit bounds its tries."""
+
+    class Gateway:
+        at_once = 3
+
+        def __init__(self) -> None:
+            self.now, self.most = 0, 0
+
+        async def send(self, key: str, person: Subscriber) -> Delivery:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            await asyncio.sleep(0.01)
+            self.now -= 1
+            return Delivery.ACCEPTED
+
+        async def status(self, key: str) -> Delivery | None:
+            return None
+
+    gateway = Gateway()
+    limited = Limited(gateway)
+    person = Subscriber(id="p1", phone="+46701234567", affected_items=["nr"])
+    sent = await asyncio.gather(*(limited.send(f"k{i}", person) for i in range(20)))
+    assert sent == [Delivery.ACCEPTED] * 20
+    assert gateway.most == 3
