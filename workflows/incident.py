@@ -682,7 +682,15 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             )
         except ValidationError as err:
             reject(*problems_of(err))
-        refuse_if(checks.facts_problem(self.state, merged))
+        refuse_if(
+            checks.facts_problem(self.state, merged),
+            *checks.expected_problems(
+                self.state.facts.expected,
+                merged.expected,
+                self.state.policy.operator_zone,
+                workflow.now(),
+            ),
+        )
         self._fits(patch)
 
     def _note_alert(self) -> None:

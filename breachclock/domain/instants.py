@@ -20,7 +20,7 @@ the year) to a few days before datetime's end (later would overflow when shown).
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -183,6 +183,16 @@ def _read(value: Any, operator_zone: str) -> datetime:
     if isinstance(value, str):
         return parse_instant(value, operator_zone)
     raise InstantError("instant.not_a_time")
+
+
+def day_over(day: date, tz: ZoneInfo, now: datetime) -> bool:
+    """Whether ``day`` has ended in ``tz`` by the instant ``now``: the next day's first
+    instant (its midnight; where the clocks skip midnight, the moment they jump) is not
+    after ``now``."""
+    if day >= date.max:
+        return False
+    ends = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz)
+    return ends.astimezone(UTC) <= now.astimezone(UTC)  # instants, whatever zone ``now`` is in
 
 
 def far_ahead_problem(instant: datetime | None, now: datetime, field: str) -> Problem | None:

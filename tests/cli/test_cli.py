@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,12 @@ async def test_cli_walkthrough(
         bad.write_text('{"affected_count": -1}')
         refused = await cli("facts", ref, "--file", str(bad))
         assert refused.returncode == 1 and "at least 0 (affected_count)" in refused.stderr
+        gone = (now - timedelta(days=2)).date().isoformat()
+        bad.write_text(json.dumps({"expected": {"systems": gone}}))
+        refused = await cli("facts", ref, "--file", str(bad))
+        assert refused.returncode == 1, refused.stderr
+        assert f"{gone} is already past" in refused.stderr
+        assert "(expected.systems)" in refused.stderr
 
         done = await cli(
             "event",

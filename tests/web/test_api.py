@@ -85,6 +85,14 @@ async def test_every_incident_route_answers_and_refuses_as_the_cli_does(
             f"/api/incidents/{ref}/facts", json={"changes": {"affected_count": -3}}
         )
         refused(bad, 422, "affected_count")
+        gone = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+        past = await api.post(
+            f"/api/incidents/{ref}/facts", json={"changes": {"expected": {"systems": gone}}}
+        )
+        refused(past, 409, "expected.systems:", gone, "already past")
+        assert [(e["code"], e["pointer"]) for e in past.json()["errors"]] == [
+            ("facts.expected_past", "/expected/systems")
+        ]
         english = "A migration program set 'publish' on customers who asked for secret numbers."
         facts = await api.post(
             f"/api/incidents/{ref}/facts",

@@ -201,6 +201,13 @@ async def test_a_manager_opens_discovers_records_facts_and_files_from_the_browse
         await page.click("#facts-card form > button")
         await expect(page.locator("#facts-result")).to_contain_text("Sparat")
         await expect(refusal).to_be_empty()
+        # A date a missing fact is expected by that is already past: refused beside its
+        # field in the reader's words, the date left as typed.
+        gone = f"{datetime.now(zone) - timedelta(days=3):%Y-%m-%d}"
+        await page.fill("input[name='expected.systems']", gone)
+        await page.click("#expected-card form > button")
+        await expect(page.locator("#err-expected-systems")).to_contain_text("har redan passerat")
+        await expect(page.locator("input[name='expected.systems']")).to_have_value(gone)
         await accessible(page)
         await shot(page, "incident-report")
 

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from temporalio.client import WorkflowHandle
@@ -177,6 +178,44 @@ async def test_a_refusal_stands_beside_its_field_in_the_readers_language(
             headers={"X-CSRF-Token": csrf, "Cookie": "bc_lang=en"},
         )
         assert element(english.text, "err-affected-count") != beside, "worded per reader"
+
+
+async def test_a_date_already_past_is_refused_beside_its_field_in_each_language(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    """An "expected by" day over in the operator's zone is refused beside that date's
+    field, in the reader's words (every language the catalogue has), and nothing is
+    recorded; the other date's slot is cleared, and today is taken."""
+    async with web(dev_server, tmp_path, smtp) as w:
+        ref = unique("PAST")
+        handle = await w.h.discovered(ref)
+        today = datetime.now(ZoneInfo(w.h.settings.operator_zone)).date()
+        yesterday = today - timedelta(days=1)
+        for language in LANGUAGES:
+            client = await signed_in(w, f"maria-{language}", Role.MANAGER, language)
+            session = await w.auth.store.session(client.cookies["bc_session"], datetime.now(UTC))
+            assert session is not None
+            response = await client.post(
+                f"/incidents/{ref}/expected",
+                data={"expected.systems": yesterday.isoformat(), "expected.root_cause": ""},
+                headers={"X-CSRF-Token": session.csrf, "HX-Request": "true"},
+            )
+            words = Voice(language, w.h.settings.operator_zone)(
+                "problem.facts.expected_past", on=yesterday, today=today
+            )
+            assert html.unescape(element(response.text, "err-expected-systems") or "") == words
+            assert element(response.text, "err-expected-root-cause") == "", "cleared"
+            assert 'class="refused"' not in response.text, "beside the field, not under the form"
+        state: IncidentState = await handle.query(IncidentWorkflow.status)
+        assert state.facts.expected == {}, "nothing recorded"
+        taken = await client.post(
+            f"/incidents/{ref}/expected",
+            data={"expected.systems": today.isoformat()},
+            headers={"X-CSRF-Token": session.csrf, "HX-Request": "true"},
+        )
+        assert element(taken.text, "err-expected-systems") == "", taken.text
+        state = await handle.query(IncidentWorkflow.status)
+        assert state.facts.expected == {"systems": today}
 
 
 async def test_a_measure_is_recorded_with_its_date_and_whether_it_is_temporary(

@@ -8,7 +8,8 @@ surfaces word it). They read nothing else, so they are tested as they stand.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 
 from breachclock.domain.incident import lifecycle
 from breachclock.domain.incident.limits import TIMELINE_LIMIT
@@ -24,6 +25,7 @@ from breachclock.domain.incident.model import (
     TimelineInput,
     Track,
 )
+from breachclock.domain.instants import day_over, zone
 from breachclock.domain.problems import Problem, first, problem
 from breachclock.domain.regimes import RegimeCode, StageKind
 
@@ -79,6 +81,23 @@ def facts_problem(state: IncidentState, merged: Facts) -> Problem | None:
             discovered=discovery.at,
         )
     return None
+
+
+def expected_problems(
+    recorded: Mapping[str, date], given: Mapping[str, date], operator_zone: str, now: datetime
+) -> list[Problem]:
+    """A date a missing fact is expected by may not be over already: a filing would
+    promise the regulator something for a day gone by. A day is over once it has ended
+    in the operator's zone (today may still be given). Only a date given anew is
+    refused: one recorded before and left as it was has passed while on record, and
+    refusing it would block every other change."""
+    tz = zone(operator_zone)
+    today = now.astimezone(tz).date()
+    return [
+        problem("facts.expected_past", f"expected.{name}", on=day, today=today)
+        for name, day in given.items()
+        if recorded.get(name) != day and day_over(day, tz, now)
+    ]
 
 
 def event_problem(

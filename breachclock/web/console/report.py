@@ -17,6 +17,8 @@ from starlette.datastructures import FormData
 
 from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident.model import (
+    NIS2_FACTS,
+    REQUIRED_FACTS,
     TEXT_FACTS,
     BreachType,
     FactsPatch,
@@ -217,10 +219,13 @@ async def expected_form(request: Request, reference: str, who: Manager) -> HTMLR
     engine = engine_of(request)
     form = await request.form()
     t = voice_of(request)
+    # Each date's refusal beside its own field, the rest under the table; the values
+    # stay as typed (the answer replaces only the slots, not the form).
+    fields = [f"expected.{n}" for n in (*REQUIRED_FACTS, *NIS2_FACTS) if f"expected.{n}" in form]
+    fields.append("expected")
     try:
         state = await engine.state(reference)
         missing = state.facts.missing()
-        fields = [f"expected.{name}" for name in missing]
         before = {k: v.isoformat() for k, v in state.facts.expected.items()}
         dates = dict(before)
         for name in missing:
@@ -234,7 +239,7 @@ async def expected_form(request: Request, reference: str, who: Manager) -> HTMLR
         patch = engine.parse(FactsPatch, changes={"expected": dates})
         still = await incidents.record_facts(engine, reference, patch)
     except Refused as err:
-        return answered(request, who, problems=err.problems, fields=("expected",))
+        return answered(request, who, problems=err.problems, fields=fields)
     said = t("ui.facts_saved", fields=[t(f"field.{n}") for n in changed_], n=len(still))
     return answered(request, who, message=said, fields=fields)
 

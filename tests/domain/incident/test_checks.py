@@ -3,11 +3,15 @@ may act, why a filing is late, what a page changes, what the next deadline is.""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from breachclock.domain.catalogue import Voice
 from breachclock.domain.incident import lifecycle, views
-from breachclock.domain.incident.checks import approval_problem, close_problem
+from breachclock.domain.incident.checks import (
+    approval_problem,
+    close_problem,
+    expected_problems,
+)
 from breachclock.domain.incident.lifecycle import SendPage
 from breachclock.domain.incident.model import (
     Approve,
@@ -67,6 +71,24 @@ def test_a_late_follow_up_with_facts_missing_needs_the_justification_then_the_re
         "track",
         {"regime": "nis2"},
     )
+
+
+def test_a_date_a_fact_is_expected_by_may_not_be_over_in_the_operators_zone() -> None:
+    """Past 23:00 UTC on 6 December it is 7 December in Stockholm: the 6th is over there,
+    though not in UTC, and not in New York; today is still allowed, and a date recorded
+    before and left as it was is not refused again."""
+    now = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)
+    sixth, seventh = date(2026, 12, 6), date(2026, 12, 7)
+    given = {"systems": sixth, "root_cause": seventh}
+    found = expected_problems({}, given, "Europe/Stockholm", now)
+    assert [said(p) for p in found] == [
+        ("facts.expected_past", "expected.systems", {"on": "2026-12-06", "today": "2026-12-07"})
+    ]
+    assert expected_problems({}, given, "America/New_York", now) == []
+    assert expected_problems({"systems": sixth}, given, "Europe/Stockholm", now) == []
+    assert expected_problems({}, given, "Europe/Stockholm", now - timedelta(minutes=31)) == []
+    moved = expected_problems({"systems": seventh}, given, "Europe/Stockholm", now)
+    assert [code(p) for p in moved] == [("facts.expected_past", "expected.systems")]
 
 
 def test_closing_over_reports_still_due_names_each_and_takes_abandon_and_a_reason() -> None:
