@@ -213,6 +213,7 @@ async def test_a_manager_opens_discovers_records_facts_and_files_from_the_browse
 
         await page.click("#approve-card button")
         await expect(page.locator("#draft-text")).to_contain_text(ref)
+        await accessible(page)  # the draft, long enough to scroll, is reached by Tab
         await expect(page.locator("#draft-text")).to_contain_text(re.compile(r"3\D?300"))
         await page.click("#draft form button")
         await expect(page.locator("#approve-result")).to_contain_text("1", timeout=15_000)
@@ -509,6 +510,7 @@ async def test_the_comviq_case_from_the_console_only_by_three_roles(
         await expect(manager.locator("#notice-result .ok")).to_be_visible()
         await manager.reload()
         await expect(manager.locator("#preview")).to_contain_text("Ditt hemliga nummer")
+        await accessible(manager)  # each channel's text, scrolled on its own, is reached by Tab
         await shot(manager, "incident-people-notice")
         await manager.click("#decide form > button")
         await expect(manager.locator("#decide-result .ok")).to_be_visible()

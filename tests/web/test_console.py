@@ -47,7 +47,8 @@ NAMES = ("breachclock", "JSON", "PDF", "CSV", "#")
 class Reader(HTMLParser):
     """What a person reads on a page: the text, and the words in titles, labels and
     placeholders; not scripts, not what a person typed into a text box, not a document shown in its own language
-    (``data-document``: a filing, a notice, a call's script)."""
+    (``data-document``: a filing, a notice, a call's script), though the name the page
+    gives such a document (its ``aria-label``) is the page's."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -56,9 +57,6 @@ class Reader(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
-        if tag in ("script", "style", "textarea") or "data-document" in found:
-            self.skipping.append(tag)
-            return
         if self.skipping:
             if tag == self.skipping[-1]:
                 self.skipping.append(tag)
@@ -66,6 +64,8 @@ class Reader(HTMLParser):
         for name in ("title", "aria-label", "placeholder"):
             if found.get(name):
                 self.texts.append(str(found[name]))
+        if tag in ("script", "style", "textarea") or "data-document" in found:
+            self.skipping.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if self.skipping and tag == self.skipping[-1]:
