@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from starlette.datastructures import FormData
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -34,8 +35,10 @@ from breachclock.service.containment import directory
 from breachclock.service.register import register
 from breachclock.web.auth import Role
 from breachclock.web.console.incident import TABS
+from breachclock.web.console.people import label_rows, passages_of
 from tests.conftest import SmtpSink, unique
-from tests.notify_support import people, ready
+from tests.domain.incident.test_lifecycle import new_state
+from tests.notify_support import notice, people, ready
 from tests.web.support import Web, element, web
 from tests.workflows.test_containment import ENIRO
 from workflows.incident import IncidentWorkflow
@@ -286,6 +289,33 @@ async def test_one_persons_story_is_looked_up_in_the_readers_language(
         assert "not yet reached" in found.text, "where the person stands, in words"
         unknown = await client.get(f"/incidents/{ref}/person", params={"subscriber": "nobody"})
         assert "nobody is not on the list of " + ref in unknown.text, "worded for the reader"
+
+
+def test_the_notice_form_offers_the_lists_own_item_names_and_reads_every_row() -> None:
+    """The names the list gives its items stand in the form, each once (a name already
+    worded, in any spelling, is not offered again), however many there are; every row
+    the form had is read back, past the four blank ones."""
+    state = new_state()
+    state.notification.items = ["secret number", "Adress", "e-post", "kundnummer", "PIN"]
+    state.notification.notice = notice("X-1").model_copy(
+        update={"item_labels": {"Secret Number": {"sv": "hemligt nummer"}}}
+    )
+    rows = label_rows(state)
+    assert [item for item, _ in rows] == [
+        "Secret Number",
+        "Adress",
+        "e-post",
+        "kundnummer",
+        "PIN",
+        "",
+    ]
+    sent = FormData(
+        [
+            *((f"item_labels.{row}.item", item) for row, (item, _) in enumerate(rows)),
+            ("item_labels.4.sv", "pinkod"),
+        ]
+    )
+    assert passages_of(None, sent)["item_labels"] == {"PIN": {"sv": "pinkod"}}  # type: ignore[arg-type]
 
 
 def test_every_key_a_template_names_is_in_every_language() -> None:

@@ -100,12 +100,22 @@ def plans(state: IncidentState, t: Voice) -> list[tuple[str, list[str]]]:
 
 
 def label_rows(state: IncidentState) -> list[tuple[str, dict[str, str]]]:
-    """The notice's words for item names so far, and empty rows to add more."""
+    """The notice's words for item names so far, then each name the list uses that has
+    none yet (the person sees the list's own names, to word them), and empty rows to add
+    more."""
     known = state.notification.notice.item_labels if state.notification.notice else {}
     rows: list[tuple[str, dict[str, str]]] = [
         (k, {str(lang): text for lang, text in v.items()}) for k, v in known.items()
     ]
+    worded = {k.strip().casefold() for k in known}
+    unworded = {i.strip().casefold(): i for i in state.notification.items}
+    rows += [(item, {}) for key, item in unworded.items() if key not in worded]
     return rows + [("", {})] * max(LABEL_ROWS - len(rows), 1)
+
+
+def label_rows_sent(form: FormData) -> int:
+    """How many rows of item names the form had (as many as ``label_rows`` gave)."""
+    return sum(1 for k in form if str(k).startswith("item_labels.") and str(k).endswith(".item"))
 
 
 def previews(state: IncidentState) -> list[dict[str, str]]:
@@ -261,7 +271,7 @@ def passages_of(request: Request, form: FormData) -> dict[str, Any]:
                 rows.append({"what": what, "on": on})
         measures[kind] = rows
     labels = {}
-    for row in range(LABEL_ROWS):
+    for row in range(label_rows_sent(form)):
         item = str(form.get(f"item_labels.{row}.item") or "").strip()
         words = localised(form, f"item_labels.{row}")
         if item and words:
