@@ -35,6 +35,7 @@ from breachclock.service.containment import directory
 from breachclock.service.register import register
 from breachclock.web.auth import Role
 from breachclock.web.console.incident import TABS
+from breachclock.web.console.pages import TEMPLATES
 from breachclock.web.console.people import label_rows, passages_of
 from tests.conftest import SmtpSink, unique
 from tests.domain.incident.test_lifecycle import new_state
@@ -316,6 +317,20 @@ def test_the_notice_form_offers_the_lists_own_item_names_and_reads_every_row() -
         ]
     )
     assert passages_of(None, sent)["item_labels"] == {"PIN": {"sv": "pinkod"}}  # type: ignore[arg-type]
+
+
+def test_the_campaigns_two_rows_of_counts_say_which_are_people_and_which_calls() -> None:
+    """Three people not yet reached and one call unanswered: without a heading each, the
+    four badges read as four people."""
+    section = TEMPLATES.get_template("incident_campaign.html").render(
+        t=Voice("en"),
+        state=new_state(),
+        campaign={"people": {"pending": 3}, "calls": {"no_answer": 1}},
+    )
+    assert element(section, "campaign-people") == "People, by how far they have got"
+    assert element(section, "campaign-calls") == "Calls, by outcome"
+    calls = section[section.index('aria-labelledby="campaign-calls"') :]
+    assert "no answer" in calls[: calls.index("</ul>")]
 
 
 def test_every_key_a_template_names_is_in_every_language() -> None:
