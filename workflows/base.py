@@ -5,9 +5,10 @@ that the run knows what is in flight."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import functools
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.problems import Problem, Said, problem
     from breachclock.domain.regimes import RegimeCode
     from breachclock.runtime import metrics
+    from workflows.history import FAILED, PATCH, RESULT, UPDATE, Adds, HistoryCount
 
 
 REJECTED = "Rejected"
@@ -69,6 +71,11 @@ only paged, and nothing reached the regulator."""
 CONTAINMENT_WAIT_BOUND = "containment-wait-bound"
 """``workflow.patched`` id: notice that waits for containment is escalated when the wait
 reaches the policy's ``containment_wait`` (runs before it waited without a bound)."""
+OWN_COUNT = "incident-own-history-count"
+"""``workflow.patched`` id: the run continues as new by its own count of the events and
+bytes it adds (``workflows.history``), never by the history length or the server's
+suggestion, which a worker that runs a task's events early to answer a query sees
+smaller than replay does (runs before it decided by them)."""
 
 
 ENGLISH = Voice("en")
@@ -100,6 +107,31 @@ def refuse_if(*found: Problem | None) -> None:
         reject(*problems)
 
 
+Incident = TypeVar("Incident", bound="IncidentBase")
+Arg = TypeVar("Arg")
+Result = TypeVar("Result")
+
+
+def counted(
+    handler: Callable[[Incident, Arg], Coroutine[Any, Any, Result]],
+) -> Callable[[Incident, Arg], Coroutine[Any, Any, Result]]:
+    """An update handler whose update the run counts in its history (``workflows.history``):
+    its events and input, then its result or failure. Put under ``@workflow.update``."""
+
+    @functools.wraps(handler)
+    async def update(self: Incident, arg: Arg) -> Result:
+        self._count(UPDATE, arg)
+        try:
+            result = await handler(self, arg)
+        except Exception:
+            self._count(FAILED)
+            raise
+        self._count(RESULT, result)
+        return result
+
+    return update
+
+
 def given(arg: object) -> None:
     """An SDK client's None reaches a validator as None, unconverted: refuse it plainly."""
     if arg is None:
@@ -122,6 +154,9 @@ class IncidentBase:
     """Made in ``__init__``, the run's first task (an update may come before ``run``)."""
     _at_deadline: bool = False
     _wait_bound: bool = False
+    _counted: bool = False
+    _history: HistoryCount
+    """What this run has added to its history, by its own count (made in ``__init__``)."""
 
     def _decide_patches(self) -> None:
         """First thing in the run. A patch the first engine decided later, after the
@@ -139,6 +174,19 @@ class IncidentBase:
         # for containment before notice bounded.
         self._at_deadline = workflow.patched(FILES_AT_DEADLINE)
         self._wait_bound = workflow.patched(CONTAINMENT_WAIT_BOUND)
+        # Continued as new by its own count, which starts with these patches' markers.
+        self._counted = workflow.patched(OWN_COUNT)
+        decided = (
+            self._current,
+            self._plans,
+            self._portal,
+            self._clocked,
+            self._budget_in_handler,
+            self._at_deadline,
+            self._wait_bound,
+            self._counted,
+        )
+        self._count(Adds(PATCH.events * sum(decided)))
 
     def _patched(self, first_engine_patch: str) -> bool:
         """Whether to take the path ``first_engine_patch`` guards: always, in a run that
@@ -147,6 +195,10 @@ class IncidentBase:
         filing retry in the state, pages after filing, late-reason supplement, staged
         pages, campaign end signal): a later one is decided in ``_decide_patches``."""
         return self._current or workflow.patched(first_engine_patch)
+
+    def _count(self, adds: Adds, *payloads: object) -> None:
+        """Count what the run adds to its history: ``adds``, with ``payloads`` in it."""
+        self._history.add(adds, *payloads)
 
     def _track_work(self, key: str, work: Coroutine[Any, Any, None]) -> None:
         self._in_flight.add(key)

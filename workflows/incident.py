@@ -71,12 +71,23 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.problems import Problem, problems_of, said
     from breachclock.domain.regimes import RegimeCode, regime
     from breachclock.runtime import metrics
-    from workflows.base import ENGLISH, given, refuse_if, reject
+    from workflows.base import ENGLISH, counted, given, refuse_if, reject
     from workflows.campaign import (
         CampaignProgress,
         CampaignWorkflow,
     )
     from workflows.clock import DecisionClock
+    from workflows.history import (
+        ACTIVITY,
+        END,
+        LOCAL,
+        RESULT,
+        START,
+        TIMER,
+        UPSERT,
+        WAKE,
+        HistoryCount,
+    )
     from workflows.messages import (
         Answer,
         ApproveResult,
@@ -157,6 +168,8 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
     @workflow.init
     def __init__(self, start: IncidentStart) -> None:
         self._clock = DecisionClock()
+        self._history = HistoryCount()
+        self._count(START, start)
         opening = start.opening
         self.state = start.carried or IncidentState(
             reference=opening.reference,
@@ -188,9 +201,11 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             self.state.files_at_deadline = True
         if not self._ready:
             # The engine's configuration decides the incident's policy, once, here.
+            self._count(LOCAL)
             engine_policy = await workflow.execute_local_activity(
                 api.POLICY, result_type=Policy, start_to_close_timeout=timedelta(seconds=30)
             )
+            self._count(RESULT, engine_policy)
             self.state.policy = engine_policy.for_regime(self.state.regime)
             self._ready = True
         if start.carried is None:
@@ -223,16 +238,16 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             wake = min((i.at for i in upcoming if i.at > now), default=None)
             if checks:
                 wake = min(filter(None, (wake, checks)))
-            publish(self.state)
+            self._publish()
             self._project(self._changed or first)
+            self._renew = self._should_continue_as_new(first)
             first = self._changed = False
-            self._renew = self._should_continue_as_new()
             if self._renew and self._idle():
-                workflow.continue_as_new(
-                    IncidentStart(
-                        opening=start.opening, carried=self.state, projected=self._version
-                    )
+                carried = IncidentStart(
+                    opening=start.opening, carried=self.state, projected=self._version
                 )
+                self._count(END, carried)
+                workflow.continue_as_new(carried)
             target = None if wake is None else aim(wake, now)
             timeout = None
             if target is not None and wake is not None:
@@ -241,35 +256,53 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
                     if self._clocked
                     else sleep_toward(wake, workflow.now())
                 )
+            if timeout is not None:
+                self._count(TIMER)
             try:
                 await workflow.wait_condition(
                     lambda: self._changed or (self._renew and self._idle()), timeout=timeout
                 )
             except TimeoutError:
+                self._count(WAKE)
                 if self._clocked:
                     self._clock.advance(target)
-        publish(self.state)
+        self._publish()
         await self._project_last()
+        self._count(ACTIVITY, self.state)
         await workflow.execute_activity(
             api.REGISTER_INCIDENT,
             self.state,
             start_to_close_timeout=timedelta(minutes=1),
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
+        self._count(END, self.state)
         return self.state
 
-    def _should_continue_as_new(self) -> bool:
+    def _should_continue_as_new(self, first: bool) -> bool:
         """Past the history budget. Whatever is in flight finishes first (each activity is
         bounded by its timeouts, and a failed filing's retry waits in the state); the loop
         goes on meanwhile. Only a wave started by the first engine, which ends by
-        returning to this very run, holds it."""
-        info = workflow.info()
-        return (
-            info.get_current_history_length() > self.state.policy.history_budget
-            or info.is_continue_as_new_suggested()
-        ) and not any(
+        returning to this very run, holds it.
+
+        By the run's own count (``workflows.history``), never on the loop's ``first``
+        pass: a run's start alone may outgrow a short budget (its patches' markers), and
+        each run must do something before it hands over, or they would follow each
+        other for ever."""
+        if self._counted:
+            past = not first and self._history.past(self.state.policy.history_budget)
+        else:
+            info = workflow.info()
+            past = (
+                info.get_current_history_length() > self.state.policy.history_budget
+                or info.is_continue_as_new_suggested()
+            )
+        return past and not any(
             w.finished_at is None and not w.signals for w in self.state.notification.waves
         )
+
+    def _publish(self) -> None:
+        if publish(self.state):
+            self._count(UPSERT)
 
     def _idle(self) -> bool:
         """Nothing in flight that this run alone could finish: it may continue as new."""
@@ -352,6 +385,8 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
                 break
             except ActivityError as err:
                 self._filing_failed(track, number, err)
+                self._count(TIMER)
+                self._count(WAKE)
                 await workflow.sleep(delay)
                 delay = min(delay * 2, SEND_RETRY_BACKOFF[1])
         self._filed(step, number, draft.recipient, draft, receipt)
@@ -367,6 +402,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             workflow.now(),
             lifecycle.filing_reason(self.state, track, step, workflow.now(), self._zone),
         )
+        self._count(ACTIVITY, draft)
         receipt = await workflow.execute_activity(
             api.FILE_REPORT,
             draft,
@@ -374,6 +410,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=FILING_ATTEMPTS,
         )
+        self._count(RESULT, receipt)
         return draft, receipt
 
     def _filing_failed(self, track: Track, number: int, err: ActivityError) -> None:
@@ -472,6 +509,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             task.sent_at or workflow.now(),
             Voice(lifecycle.filing_language(self.state, self.state.regime), self._zone),
         )
+        self._count(ACTIVITY, draft)
         try:
             receipt = await workflow.execute_activity(
                 api.SEND_TAKEDOWN,
@@ -490,6 +528,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
                 kind=EntryKind.ENGINE,
             )
             return
+        self._count(RESULT, receipt)
         now = workflow.now()
         task.send_error, task.retry_at = None, None
         if step.number == 0:
@@ -536,6 +575,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         )
 
     @workflow.update
+    @counted
     async def request_takedown(self, request: TakedownRequest) -> Answer:
         await self._started(request)
         self.state.takedowns.append(
@@ -563,6 +603,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self._fits(request)
 
     @workflow.update
+    @counted
     async def report_takedown(self, report: TakedownReport) -> Answer:
         await self._started(report)
         task = containment.task_for(self.state.takedowns, report.recipient)
@@ -608,6 +649,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
 
     async def _send_page(self, page: PageDraft) -> str | None:
         """Send a page; why it could not go, once its retries are spent (None: it went)."""
+        self._count(ACTIVITY, page)
         try:
             await workflow.execute_activity(
                 api.SEND_PAGE,
@@ -622,6 +664,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
     # ------------------------------------------------------------- updates
 
     @workflow.update
+    @counted
     async def discover(self, discovery: Discover) -> Discovered:
         await self._started(discovery)
         self.state.discovery = discovery
@@ -653,6 +696,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self._fits(discovery)
 
     @workflow.update
+    @counted
     async def record_facts(self, patch: FactsPatch) -> list[str]:
         await self._started(patch)
         merged = self.state.facts.merged(patch)
@@ -713,6 +757,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             self._note(self.state.opened_at, follows, MONITORING, kind=EntryKind.ENGINE)
 
     @workflow.update
+    @counted
     async def alert_resolved(self, resolved: AlertResolved) -> Answer:
         """Monitoring says the alert stopped firing: noted, once; the incident stays open."""
         await self._started()
@@ -731,6 +776,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self._open_only()
 
     @workflow.update
+    @counted
     async def add_event(self, event: TimelineInput) -> Answer:
         await self._started(event)
         if self._recorded(event):
@@ -756,6 +802,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         )
 
     @workflow.update
+    @counted
     async def approve(self, approval: Approve) -> ApproveResult:
         await self._started(approval)
         track = self._track_for(approval.track)
@@ -793,11 +840,13 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
                     said("timeline.language_override", stage=stage, fields=fields),
                     approval.by,
                 )
+        self._count(TIMER)
         try:
             await workflow.wait_condition(
                 lambda: filed() is not None or track.prepared is not None, timeout=APPROVE_WAIT
             )
         except TimeoutError:
+            self._count(WAKE)
             return approved(None, "answer.approve.queued")
         filing = filed()
         if filing is None and track.prepared is not None:  # a person files it on the portal
@@ -831,9 +880,11 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         """The answer to an approval whose only news was a late filing's reason: the
         supplement that carries it, once sent (or that it is queued)."""
         before = len(self.state.filings)
+        self._count(TIMER)
         try:
             await workflow.wait_condition(lambda: track.reason_owed is None, timeout=APPROVE_WAIT)
         except TimeoutError:
+            self._count(WAKE)
             return approved(None, "answer.approve.queued")
         supplement = next(
             f for f in self.state.filings[before:] if f.stage == lifecycle.LATE_REASON
@@ -848,6 +899,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self._fits(approval)
 
     @workflow.update
+    @counted
     async def justify(self, justification: Justify) -> Answer:
         await self._started(justification)
         track = self._track_for(justification.track)
@@ -867,6 +919,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self._fits(justification)
 
     @workflow.update
+    @counted
     async def open_security_report(self, request: OpenSecurityReport) -> Answer:
         await self._started(request)
         assert self.state.discovery is not None
@@ -886,6 +939,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self._fits(request)
 
     @workflow.update
+    @counted
     async def close(self, request: Close) -> Answer:
         await self._started(request)
         never = lifecycle.reports_due(self.state)
@@ -912,6 +966,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self._fits(request)
 
     @workflow.update
+    @counted
     async def acknowledge(self, request: Acknowledge) -> Answer:
         await self._started(request)
         target = ownership.ack_target(self.state, request)
@@ -939,6 +994,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self._fits(request)
 
     @workflow.update
+    @counted
     async def snooze(self, request: Snooze) -> Answer:
         await self._started(request)
         until = ownership.snooze_until(request, workflow.now())
@@ -956,3 +1012,9 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
     @workflow.query
     def status(self) -> IncidentState:
         return self.state
+
+    @workflow.query
+    def history_count(self) -> HistoryCount:
+        """What this run has added to its history, by its own count (``workflows.history``):
+        it continues as new by this, in runs since ``OWN_COUNT``."""
+        return self._history

@@ -43,13 +43,14 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.notify.notice import IncidentNotice
     from breachclock.domain.notify.plan import FIRST_ENGINE_PLAN, plan_for, walked_plan
     from breachclock.domain.problems import problem, said
-    from workflows.base import IncidentBase, given, refuse_if
+    from workflows.base import IncidentBase, counted, given, refuse_if
     from workflows.campaign import (
         END_SIGNAL,
         CampaignProgress,
         CampaignStart,
         CampaignWorkflow,
     )
+    from workflows.history import ACTIVITY, CHILD, RESULT, SIGNAL, SIGNAL_OUT
     from workflows.messages import Answer, LoadResult, SubscriberLoad, answer
 
 
@@ -69,6 +70,7 @@ class NotifyingIncident(IncidentBase):
     # ------------------------------------------------- telling subscribers
 
     @workflow.update
+    @counted
     async def assess(self, assessment: Assessment) -> Recommendation:
         await self._started(assessment)
         notification = self.state.notification
@@ -92,6 +94,7 @@ class NotifyingIncident(IncidentBase):
         self._fits(assessment)
 
     @workflow.update
+    @counted
     async def add_subscribers(self, load: SubscriberLoad) -> LoadResult:
         await self._started(load)
         notification = self.state.notification
@@ -102,13 +105,16 @@ class NotifyingIncident(IncidentBase):
             if load.page_key is not None and load.page_key in notification.loaded_pages:
                 return LoadResult(added=0, repeated=load.count, people=notification.people)
             if self._patched(STAGED_PAGES) and load.page_key is not None:
+                page = LoadPage(reference=self.state.reference, page_key=load.page_key)
+                self._count(ACTIVITY, page)
                 outcome = await workflow.execute_activity(
                     api.LOAD_SUBSCRIBERS,
-                    LoadPage(reference=self.state.reference, page_key=load.page_key),
+                    page,
                     result_type=LoadOutcome,
                     start_to_close_timeout=LOAD_TIMEOUT,
                     retry_policy=LOAD_ATTEMPTS,
                 )
+                self._count(RESULT, outcome)
                 added, changed = outcome.added, outcome.changed
                 notification.people = outcome.people
                 notification.loaded_pages.append(load.page_key)
@@ -116,12 +122,15 @@ class NotifyingIncident(IncidentBase):
                 repeated = outcome.repeated
             else:
                 # A page of an incident recorded before pages were staged: people inline.
+                inline = {"reference": self.state.reference, "people": load.people}
+                self._count(ACTIVITY, inline)
                 added = await workflow.execute_activity(
                     api.STORE_SUBSCRIBERS,
-                    {"reference": self.state.reference, "people": load.people},
+                    inline,
                     result_type=int,
                     start_to_close_timeout=timedelta(minutes=2),
                 )
+                self._count(RESULT, added)
                 changed = []
                 notification.people += added
                 languages = {p.language.value if p.language else "" for p in load.people}
@@ -151,6 +160,7 @@ class NotifyingIncident(IncidentBase):
         self._fits(load)
 
     @workflow.update
+    @counted
     async def set_notice(self, notice: IncidentNotice) -> Answer:
         await self._started(notice)
         if self.state.notification.notice == notice:
@@ -167,6 +177,7 @@ class NotifyingIncident(IncidentBase):
         self._fits(notice)
 
     @workflow.update
+    @counted
     async def decide_notice(self, decision: Decision) -> Answer:
         await self._started(decision)
         notification = self.state.notification
@@ -234,6 +245,7 @@ class NotifyingIncident(IncidentBase):
         )
 
     @workflow.update
+    @counted
     async def order_notice(self, order: NoticeOrder) -> Answer:
         await self._started(order)
         if self.state.notification.order == order and self.state.notification.told:
@@ -257,6 +269,7 @@ class NotifyingIncident(IncidentBase):
         self._fits(order)
 
     @workflow.update
+    @counted
     async def record_letters(self, letters: Letters) -> Answer:
         """The letters' counts from the engine's record of print batches (no personal
         data): the report then says how many were told by letter, and when posted. The
@@ -301,18 +314,20 @@ class NotifyingIncident(IncidentBase):
             signals=signals,
         )
         notification.waves.append(wave)
+        campaign = CampaignStart(
+            reference=self.state.reference,
+            wave=number,
+            notice=notification.notice,
+            operator=operator_for(self.state.policy),
+            plan=self.state.policy.notify_plan,
+            first=first,
+            size=wave.end - first,
+            **self._channels(),
+        )
+        self._count(CHILD, campaign)
         self._campaign = await workflow.start_child_workflow(
             CampaignWorkflow.run,
-            CampaignStart(
-                reference=self.state.reference,
-                wave=number,
-                notice=notification.notice,
-                operator=operator_for(self.state.policy),
-                plan=self.state.policy.notify_plan,
-                first=first,
-                size=wave.end - first,
-                **self._channels(),
-            ),
+            campaign,
             id=campaign_id(self.state.reference, number),
             # The people are told even if this incident's run were ended by hand.
             parent_close_policy=ParentClosePolicy.ABANDON,
@@ -365,6 +380,7 @@ class NotifyingIncident(IncidentBase):
     @workflow.signal
     async def campaign_finished(self, progress: CampaignProgress) -> None:
         """A campaign of this incident ended (sent by the campaign itself)."""
+        self._count(SIGNAL, progress)
         wave = next((w for w in self.state.notification.waves if w.number == progress.wave), None)
         if wave is not None and wave.finished_at is None:
             await self._wave_finished(wave, progress)
@@ -420,13 +436,16 @@ class NotifyingIncident(IncidentBase):
         return due
 
     async def _check_campaign(self, wave: Wave) -> None:
+        campaign = campaign_id(self.state.reference, wave.number)
+        self._count(ACTIVITY, campaign)
         ended = await workflow.execute_activity(
             api.CAMPAIGN_END,
-            campaign_id(self.state.reference, wave.number),
+            campaign,
             result_type=CampaignEnd,
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=RetryPolicy(maximum_attempts=3),
         )
+        self._count(RESULT, ended)
         wave.checked_at = workflow.now()
         if ended.failure is not None and wave.finished_at is None:
             self._wave_failed(wave, ended.failure)
@@ -440,6 +459,7 @@ class NotifyingIncident(IncidentBase):
                 await self._start_wave()
             return
         wave.end = notification.people
+        self._count(SIGNAL_OUT, wave.end)
         try:
             if self._campaign is not None:
                 await self._campaign.signal(CampaignWorkflow.grow, wave.end)

@@ -20,7 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.incident.report import build_draft
     from breachclock.domain.problems import said
     from breachclock.domain.regimes import Channel, regime
-    from workflows.base import IncidentBase, given, refuse_if
+    from workflows.base import IncidentBase, counted, given, refuse_if
+    from workflows.history import ACTIVITY, RESULT
     from workflows.messages import Answer, answer
 
 PREPARE_ATTEMPTS = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=2))
@@ -46,13 +47,16 @@ class PortalFiling(IncidentBase):
         )
         subject, body = portal.instructions(draft, self._zone)
         to = self.state.policy.audiences[0] if self.state.policy.audiences else []
+        task = PortalTask(draft=draft, to=to, subject=subject, body=body)
+        self._count(ACTIVITY, task)
         receipt: Receipt = await workflow.execute_activity(
             api.PREPARE_FOR_PORTAL,
-            PortalTask(draft=draft, to=to, subject=subject, body=body),
+            task,
             result_type=Receipt,
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=PREPARE_ATTEMPTS,
         )
+        self._count(RESULT, receipt)
         approval = track.approve
         track.prepared = portal.prepared(draft, workflow.now(), receipt.message_id, approval)
         track.approve = None
@@ -71,6 +75,7 @@ class PortalFiling(IncidentBase):
         )
 
     @workflow.update
+    @counted
     async def record_receipt(self, request: RecordReceipt) -> Answer:
         await self._started(request)
         track = self._track_for(request.track)

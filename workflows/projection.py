@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities import api
     from activities.api import Projection
     from workflows.base import IncidentBase
+    from workflows.history import FAILED, LOCAL, TIMER, WAKE
 
 
 PROJECTED = "project-read-model"
@@ -54,6 +55,7 @@ class ProjectingIncident(IncidentBase):
     async def _projected(self, version: int) -> None:
         """Project the state as ``version``; after a failure, ask the loop to project
         again later, unless a newer version has gone meanwhile."""
+        self._count(LOCAL)
         try:
             await workflow.execute_local_activity(
                 api.PROJECT_INCIDENT,
@@ -63,11 +65,14 @@ class ProjectingIncident(IncidentBase):
             )
             return
         except ActivityError:
+            self._count(FAILED)
             workflow.logger.warning(
                 "read model not updated", extra={"reference": self.state.reference}
             )
         finally:
             self._projecting -= 1
+        self._count(TIMER)
+        self._count(WAKE)
         await workflow.sleep(RETRY_PROJECTION)
         if version == self._version:
             self._changed = True

@@ -35,8 +35,8 @@ def attributes(state: IncidentState) -> TypedSearchAttributes:
     return TypedSearchAttributes(pairs)
 
 
-def publish(state: IncidentState) -> None:
-    """Upsert the attributes that changed (each upsert is a history event)."""
+def publish(state: IncidentState) -> bool:
+    """Upsert the attributes that changed (each upsert is a history event); whether any did."""
     wanted = attributes(state)
     current = workflow.info().typed_search_attributes
     updates: list[SearchAttributeUpdate[Any]] = []
@@ -47,3 +47,4 @@ def publish(state: IncidentState) -> None:
             updates.append(typed.value_set(value) if value is not None else typed.value_unset())
     if updates:
         workflow.upsert_search_attributes(updates)
+    return bool(updates)

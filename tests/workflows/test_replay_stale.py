@@ -15,6 +15,7 @@ import asyncio
 import base64
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,16 +23,19 @@ from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from breachclock.app.engine import WORKFLOWS, sandbox
 from breachclock.domain.ids import campaign_id
+from breachclock.domain.incident.model import IncidentState
 from breachclock.runtime.codec import EncryptionCodec, encrypted_converter
 from tests.conftest import SmtpSink, harness, runs_of
 from tests.notify_support import decide, finish, people, ready
 from workflows.base import DECISION_CLOCK
 from workflows.campaign import CLOCK
+from workflows.incident import IncidentWorkflow
 
 HISTORIES = Path(__file__).parents[1] / "histories"
 TASK_ENDS = {
@@ -136,9 +140,32 @@ async def test_a_campaign_continues_as_new_by_its_own_count_whatever_length_a_ta
         await finish(h.env, handle)
         runs = await runs_of(h.client, campaign_id("INC-OWN-COUNT", 1))
     assert len(runs) > 2, "the campaign continued as new"
-    converter = h.client.data_converter
+    await replay_reporting_a_length_of_one(h.client.data_converter, runs, monkeypatch)
+
+
+async def replay_reporting_a_length_of_one(
+    converter: DataConverter, runs: list[WorkflowHistory], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replay ``runs`` with every task reporting a history length of 1 and no suggestion
+    to continue as new."""
     replayer = Replayer(workflows=WORKFLOWS, data_converter=converter, workflow_runner=sandbox())
     monkeypatch.setattr(workflow.Info, "get_current_history_length", lambda _: 1)
     monkeypatch.setattr(workflow.Info, "is_continue_as_new_suggested", lambda _: False)
     for run in runs:
         await replayer.replay_workflow(run)
+
+
+async def test_an_incident_continues_as_new_by_its_own_count_whatever_length_a_task_reports(
+    skipping: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The campaign's case above, for the incident (``workflows.history``): its runs,
+    continued as new again and again on the shortest budget through its pages and
+    filing, replay the same whatever length (or suggestion) the tasks report."""
+    async with harness(skipping, tmp_path, smtp, BREACHCLOCK_HISTORY_BUDGET=20) as h:
+        handle = await h.discovered("INC-OWN-COUNT")
+        await skipping.sleep(timedelta(hours=24))
+        state: IncidentState = await handle.query(IncidentWorkflow.status)
+        runs = await runs_of(h.client, handle.id)
+    assert len(state.pages) == 3 and len(state.filings) == 1
+    assert len(runs) > 2, "the incident continued as new"
+    await replay_reporting_a_length_of_one(h.client.data_converter, runs, monkeypatch)
