@@ -1,5 +1,5 @@
 """A filing's three documents, made in one call: the e-mail's text, the JSON attachment
-and the PDF.
+and the PDF, from one layout of the draft.
 
 One call, one module-level function and plain values in and out, so that the engine can
 make all three in its worker process (``runtime.offload.in_process``): laying out the PDF
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from breachclock.domain.incident.report import ReportDraft, render_json, render_text
+from breachclock.domain.incident.report import ReportDraft, document, render_json, render_text
 
 
 class Documents(NamedTuple):
@@ -28,4 +28,5 @@ def render_documents(draft: ReportDraft) -> Documents:
     """The same documents for the same draft, wherever they are made."""
     from breachclock.domain.incident.pdf import render_pdf
 
-    return Documents(render_text(draft), render_json(draft), render_pdf(draft))
+    doc = document(draft)
+    return Documents(render_text(draft, doc), render_json(draft, doc), render_pdf(draft, doc))

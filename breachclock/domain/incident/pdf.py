@@ -216,9 +216,10 @@ class _Styles:
         )
 
 
-def render_pdf(draft: ReportDraft) -> bytes:
-    """The filing as a PDF (A4), in the regulator's language."""
-    doc = document(draft)
+def render_pdf(draft: ReportDraft, laid_out: Document | None = None) -> bytes:
+    """The filing as a PDF (A4), in the regulator's language (``laid_out``: the draft
+    already laid out by ``report.document``)."""
+    doc = laid_out or document(draft)
     styles = _Styles()
     out = io.BytesIO()
     sent = draft.drafted_at.astimezone(UTC)

@@ -313,9 +313,30 @@ class Document:
     """The recorded values' names in this language, for the JSON attachment."""
 
 
+def _voice(draft: ReportDraft) -> Voice:
+    return Voice(draft.words, zone(draft.zone), draft.regime.value).scoped("filing.")
+
+
+def _kind_and_order(draft: ReportDraft, w: Voice) -> tuple[str, str]:
+    return w.value("kind", draft.kind.value), w.value("order", draft.order)
+
+
+def _subject(draft: ReportDraft, w: Voice, kind: str, order: str) -> str:
+    return (
+        f"[{draft.reference}] {draft.operator_name}: {w('subject', number=draft.number)} "
+        f"({kind}, {order})"
+    )
+
+
+def subject(draft: ReportDraft) -> str:
+    """The filing's e-mail subject, without laying the whole filing out."""
+    w = _voice(draft)
+    return _subject(draft, w, *_kind_and_order(draft, w))
+
+
 def document(draft: ReportDraft) -> Document:
     """The filing as the regulator reads it, in its language and its form's order."""
-    w = Voice(draft.words, zone(draft.zone), draft.regime.value).scoped("filing.")
+    w = _voice(draft)
     facts = draft.facts
     form = _Form(draft, w)
     missing = form.missing_facts()
@@ -323,18 +344,14 @@ def document(draft: ReportDraft) -> Document:
         Section(str(n), w(f"s.{name}"), tuple(items))
         for n, (name, items) in enumerate(form.layout(), start=1)
     )
-    kind = w.value("kind", draft.kind.value)
-    order = w.value("order", draft.order)
+    kind, order = _kind_and_order(draft, w)
     return Document(
         language=draft.words,
         title=w("title"),
         regulator=draft.regulator,
         headline=f"{draft.operator_name} – {w('title')} {w('to')} {draft.regulator}",
         addressee=f"{w('to')} {draft.regulator}",
-        subject=(
-            f"[{draft.reference}] {draft.operator_name}: {w('subject', number=draft.number)} "
-            f"({kind}, {order})"
-        ),
+        subject=_subject(draft, w, kind, order),
         cover=form.cover(kind, order),
         alerts=form.alerts(),
         missing=Entry(
@@ -1161,16 +1178,18 @@ def _templates() -> jinja2.Environment:
     return environment("breachclock.domain.incident")
 
 
-def render_text(draft: ReportDraft) -> str:
-    """The filing as the e-mail's text, in the regulator's language."""
-    return _templates().get_template("report.txt.j2").render(doc=document(draft))
+def render_text(draft: ReportDraft, laid_out: Document | None = None) -> str:
+    """The filing as the e-mail's text, in the regulator's language (``laid_out``: the
+    draft already laid out by ``document``, as for the JSON and the PDF)."""
+    doc = laid_out or document(draft)
+    return _templates().get_template("report.txt.j2").render(doc=doc)
 
 
-def render_json(draft: ReportDraft) -> str:
+def render_json(draft: ReportDraft, laid_out: Document | None = None) -> str:
     """The machine-readable attachment: the draft (English keys, recorded values as
     recorded), instants with the operator's offset, and the filing's words for them."""
     tz = zone(draft.zone)
-    doc = document(draft)
+    doc = laid_out or document(draft)
     # Which facts an approver let go in another language is the operator's record.
     data: dict[str, Any] = draft.model_dump(
         mode="json", exclude={"previous_filings": {"__all__": {"language_override"}}}
@@ -1184,7 +1203,3 @@ def render_json(draft: ReportDraft) -> str:
     data["missing"] = [{"fact": m, "label": doc.labels["facts"][m]} for m in draft.missing]
     data["labels"] = doc.labels
     return json.dumps(data, ensure_ascii=False, indent=2)
-
-
-def subject(draft: ReportDraft) -> str:
-    return document(draft).subject
