@@ -58,6 +58,8 @@ class SmtpSink:
     def __init__(self, smtputf8: bool = False) -> None:
         self.messages: list[Message] = []
         self.raw: list[bytes] = []
+        self.accepted_at: list[datetime] = []
+        """When each of ``messages`` was accepted (the wall clock)."""
         self.refusing: set[str] = set()
         self.deferring: set[str] = set()
         self.rejecting: set[str] = set()
@@ -91,6 +93,7 @@ class SmtpSink:
             await asyncio.sleep(self.slow)
         self.raw.append(envelope.original_content or b"")
         self.messages.append(message_from_bytes(self.raw[-1]))
+        self.accepted_at.append(datetime.now(UTC))
         return "250 OK"
 
     def to(self, address: str) -> list[Message]:

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 from temporalio.workflow import ChildWorkflowHandle
 
 with workflow.unsafe.imports_passed_through():
@@ -80,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.history import (
         ACTIVITY,
         END,
+        FAILED,
         LOCAL,
         RESULT,
         START,
@@ -136,6 +137,10 @@ FILING_ATTEMPTS = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(sec
 """A few quick tries inside the activity; past them the workflow records the error
 (escalations show it) and tries again with a growing backoff, for as long as it takes:
 a filing must go. Each try is a time in the state, not a task waiting in this run."""
+LOCAL_SEND_TIMEOUT = timedelta(seconds=30)
+"""How long a filing's or page's one attempt from its workflow task may take (laid out,
+and accepted by the relay), holding that task: past it, the activity task with its
+retries takes over."""
 PAGE_ATTEMPTS = RetryPolicy(
     maximum_attempts=5, initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=1)
 )
@@ -361,7 +366,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
                 sent = None
             else:
                 sent = await self._send_filing(step, track, sending.number)
-        except ActivityError as err:
+        except FailureError as err:
             sending.failures += 1
             wait = min(SEND_RETRY_BACKOFF[0] * 2 ** (sending.failures - 1), SEND_RETRY_BACKOFF[1])
             sending.retry_at = workflow.now() + wait
@@ -402,18 +407,63 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             workflow.now(),
             lifecycle.filing_reason(self.state, track, step, workflow.now(), self._zone),
         )
-        self._count(ACTIVITY, draft)
-        receipt = await workflow.execute_activity(
-            api.FILE_REPORT,
-            draft,
-            result_type=Receipt,
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=FILING_ATTEMPTS,
-        )
+        if self._local_sends:
+            receipt = await self._send_here(api.FILE_REPORT, draft, FILING_ATTEMPTS)
+        else:
+            receipt = await self._send_by_task(api.FILE_REPORT, draft, FILING_ATTEMPTS)
         self._count(RESULT, receipt)
         return draft, receipt
 
-    def _filing_failed(self, track: Track, number: int, err: ActivityError) -> None:
+    async def _send_here(self, name: str, draft: object, attempts: RetryPolicy) -> Receipt:
+        """Send ``draft`` by activity ``name`` from this workflow task, as a local
+        activity tried once; if that attempt fails but not for good (a relay that said
+        "try later", or did not answer), by an activity task with ``attempts``, as before.
+
+        The attempt runs in this worker while the task stays open, so a query or update
+        meanwhile waits for it (``LOCAL_SEND_TIMEOUT`` at most); the retries, which may
+        take minutes, do not hold the task. A worker that dies in the middle leaves the
+        task to time out, the next worker tries again, and the key's record decides the
+        send. A local activity's failure comes as raised, not wrapped in an
+        ``ActivityError``: callers catch ``FailureError``, which is both."""
+        self._count(LOCAL)
+        try:
+            receipt: Receipt = await workflow.execute_local_activity(
+                name,
+                draft,
+                result_type=Receipt,
+                start_to_close_timeout=LOCAL_SEND_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
+        except FailureError as err:
+            self._count(FAILED)
+            if isinstance(err, ApplicationError) and err.non_retryable:
+                raise
+            return await self._send_by_task(name, draft, attempts)
+        return receipt
+
+    async def _send_by_task(self, name: str, draft: object, attempts: RetryPolicy) -> Receipt:
+        self._count(ACTIVITY, draft)
+        receipt: Receipt = await workflow.execute_activity(
+            name,
+            draft,
+            result_type=Receipt,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=attempts,
+        )
+        return receipt
+
+    def _sent_at(self, receipt: Receipt | None) -> datetime:
+        """When a filing or page counts as sent: the start of the task that recorded it,
+        or, for one sent from this task (``LOCAL_SENDS``), the relay's acceptance where
+        that is later. Never earlier than the mail went: in a crash between the relay's
+        acceptance and the record, and where the worker's clock is behind the server's,
+        it errs towards "late"."""
+        now = workflow.now()
+        if receipt is None or not self._local_sends:
+            return now
+        return max(now, receipt.sent_at)
+
+    def _filing_failed(self, track: Track, number: int, err: FailureError) -> None:
         # The relay's words stay with engineers (status, the log): a filing gives the
         # coded reason, in its own language, from when it began (``lifecycle.late_reason``).
         track.last_error = str(err.cause or err)
@@ -428,9 +478,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self, step: FileReport, number: int, recipient: str, draft: Any, receipt: Receipt
     ) -> None:
         track = self.state.tracks[step.regime_index]
-        # The workflow's clock, not the worker's: deterministic, and in a crash between
-        # the relay's acceptance and the activity's completion it errs towards "late".
-        sent_at = workflow.now()
+        sent_at = self._sent_at(receipt)
         filing = Filing(
             number=number,
             regime=track.regime,
@@ -474,8 +522,8 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
     async def _page(self, step: SendPage) -> None:
         page = build_page(self.state, step, workflow.now())
         track = self.state.tracks[step.regime_index]
-        failure = await self._send_page(page)
-        sent_at = workflow.now()
+        receipt, failure = await self._send_page(page)
+        sent_at = self._sent_at(receipt)
         lifecycle.record_page(self.state, step, sent_at, len(page.recipients), failure)
         if failure is not None:
             entry = page_entry(step, track.regime)
@@ -546,7 +594,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             )
             return
         task.reminders, task.last_reminder_at = step.number, now
-        failure = await self._send_page(takedown_page(self.state, task, step.number, now))
+        _, failure = await self._send_page(takedown_page(self.state, task, step.number, now))
         self._note(
             workflow.now(),
             said("timeline.takedown_reminded", number=step.number, name=task.name, failure=failure)
@@ -561,8 +609,8 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         paged to be weighed again (and again, at the overdue rhythm, while it waits)."""
         notification = self.state.notification
         page = containment_wait_page(self.state, step.number, workflow.now())
-        failure = await self._send_page(page)
-        now = workflow.now()
+        receipt, failure = await self._send_page(page)
+        now = self._sent_at(receipt)
         notification.wait_pages, notification.last_wait_page_at = step.number, now
         about = {"n": step.number, "bound": notification.wait_bound}
         self._note(
@@ -647,19 +695,16 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         )
         self._fits(report)
 
-    async def _send_page(self, page: PageDraft) -> str | None:
-        """Send a page; why it could not go, once its retries are spent (None: it went)."""
-        self._count(ACTIVITY, page)
+    async def _send_page(self, page: PageDraft) -> tuple[Receipt | None, str | None]:
+        """Send a page: its receipt (None where its activity gave none), and why it could
+        not go once its retries are spent (None: it went)."""
         try:
-            await workflow.execute_activity(
-                api.SEND_PAGE,
-                page,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=PAGE_ATTEMPTS,
-            )
-        except ActivityError as err:
-            return str(err.cause or err)
-        return None
+            if self._local_sends:
+                return await self._send_here(api.SEND_PAGE, page, PAGE_ATTEMPTS), None
+            await self._send_by_task(api.SEND_PAGE, page, PAGE_ATTEMPTS)
+        except FailureError as err:
+            return None, str(err.cause or err)
+        return None, None
 
     # ------------------------------------------------------------- updates
 
