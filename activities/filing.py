@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import format_datetime
 
 from temporalio import activity
 
@@ -110,6 +111,7 @@ async def filing_mail(draft: ReportDraft) -> EmailMessage:
     documents = await offload.in_process(render_documents, draft)
     message = EmailMessage()
     message["To"] = draft.recipient
+    message["Date"] = format_datetime(draft.drafted_at)
     message["Subject"] = subject(draft)
     message.set_content(documents.text)
     attach_documents(message, draft, documents)

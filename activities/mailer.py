@@ -250,7 +250,9 @@ def attempt_name() -> str:
 def sent_date() -> str:
     """The Date header: the engine's clock when this attempt was scheduled, so a mail's
     date agrees with the times its body gives where the engine's clock is not the wall's
-    (the demo and tests on the time-skipping server); the wall clock outside an activity."""
+    (the demo and tests on the time-skipping server); the wall clock outside an activity.
+    A local activity's attempt is scheduled by the worker's clock: a mail that must agree
+    with the engine's there (a filing) comes dated by the sender."""
     when = activity.info().current_attempt_scheduled_time if activity.in_activity() else None
     return format_datetime(when or datetime.now(UTC))
 
@@ -258,11 +260,13 @@ def sent_date() -> str:
 def stamp(message: Message, key: str, sender: str) -> None:
     """The headers every breachclock mail carries; the Message-ID follows from the key.
 
-    A message built with its own From (a notice, sent in the operator's name) keeps it."""
+    A message built with its own From (a notice, sent in the operator's name) or Date (a
+    filing, dated when it was drafted, as its cover says) keeps it."""
     message["Message-ID"] = message_id(key)
     if message["From"] is None:
         message["From"] = sender
-    message["Date"] = sent_date()
+    if message["Date"] is None:
+        message["Date"] = sent_date()
     message["X-Breachclock-Key"] = key
 
 
