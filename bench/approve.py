@@ -10,8 +10,7 @@ alone in the engine's worker process, as the send activity lays them out.
 Each approval is split by its incident's history (the server's times of its events):
 the update reaching the worker, the workflow task that takes the approval and
 starts the filing, the filing activity (layout, ledger, SMTP), the workflow task that
-records the filing, and the answer's way back; or, where the filing goes from the
-approval's own task, that task whole.
+records the filing, and the answer's way back.
 
     .venv/bin/python -m bench.approve [--n 30]
 """
@@ -32,7 +31,6 @@ import aiosmtplib
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
-from activities.api import FILE_REPORT
 from bench.embedded import embedded, line, open_incident
 from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.incident.documents import render_documents
@@ -41,7 +39,6 @@ from breachclock.domain.incident.model import Approve, Discover, FilingKind
 from breachclock.domain.incident.report import build_draft, render_text
 from breachclock.runtime import offload
 from breachclock.runtime.config import Settings
-from tests.history_events import local_activity_type
 from workflows.incident import IncidentWorkflow
 
 PHASES = (
@@ -51,20 +48,12 @@ PHASES = (
     "  task: filing recorded",
     "  answer back",
 )
-"""Where an approval's time goes when its filing is an activity task."""
-LOCAL_PHASES = (
-    "  update to the worker",
-    "  task: approval, filing sent from it",
-    "  answer back",
-)
-"""The same when the filing goes from the approval's own task, as a local activity
-(``workflows.base.LOCAL_SENDS``)."""
 
 
 @dataclass
 class Figures:
     approve: list[float] = field(default_factory=list)
-    phases: dict[str, list[float]] = field(default_factory=dict)
+    phases: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in PHASES})
     baseline: list[float] = field(default_factory=list)
     layout: list[float] = field(default_factory=list)
 
@@ -97,8 +86,10 @@ async def run(env: Any, settings: Settings, n: int) -> Figures:
             )
             assert result.filed is not None
             figures.approve.append(time.perf_counter() - started)
-            for name, took in (await phases(handle, began, datetime.now(UTC))).items():
-                figures.phases.setdefault(name, []).append(took)
+            for name, took in zip(
+                PHASES, await phases(handle, began, datetime.now(UTC)), strict=True
+            ):
+                figures.phases[name].append(took)
 
             state = await handle.query(IncidentWorkflow.status)
             draft = build_draft(
@@ -122,38 +113,25 @@ async def run(env: Any, settings: Settings, n: int) -> Figures:
     return figures
 
 
-async def phases(
-    handle: WorkflowHandle[Any, Any], began: datetime, ended: datetime
-) -> dict[str, float]:
-    """The approval's phases (``PHASES`` or ``LOCAL_PHASES``), in seconds, from its
-    incident's history."""
+async def phases(handle: WorkflowHandle[Any, Any], began: datetime, ended: datetime) -> list[float]:
+    """The approval's five phases (``PHASES``), in seconds, from its incident's history."""
     events = [
         e for e in (await handle.fetch_history()).events if e.event_time.ToDatetime(UTC) >= began
     ]
 
-    def first(kind: int, after: datetime = began) -> datetime | None:
+    def first(kind: int, after: datetime = began) -> datetime:
         return next(
-            (
-                at
-                for e in events
-                if e.event_type == kind and (at := e.event_time.ToDatetime(UTC)) >= after
-            ),
-            None,
+            at
+            for e in events
+            if e.event_type == kind and (at := e.event_time.ToDatetime(UTC)) >= after
         )
 
     task_started = first(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
     filing_scheduled = first(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
     filing_done = first(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
     recorded = first(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
-    assert task_started is not None and recorded is not None
-    names: tuple[str, ...] = PHASES
-    if any(local_activity_type(e) == FILE_REPORT for e in events):
-        names, marks = LOCAL_PHASES, [began, task_started, recorded, ended]
-    else:
-        assert filing_scheduled is not None and filing_done is not None
-        marks = [began, task_started, filing_scheduled, filing_done, recorded, ended]
-    spans = [(b - a).total_seconds() for a, b in itertools.pairwise(marks)]
-    return dict(zip(names, spans, strict=True))
+    marks = [began, task_started, filing_scheduled, filing_done, recorded, ended]
+    return [(b - a).total_seconds() for a, b in itertools.pairwise(marks)]
 
 
 if __name__ == "__main__":

@@ -138,9 +138,8 @@ FILING_ATTEMPTS = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(sec
 (escalations show it) and tries again with a growing backoff, for as long as it takes:
 a filing must go. Each try is a time in the state, not a task waiting in this run."""
 LOCAL_SEND_TIMEOUT = timedelta(seconds=30)
-"""How long a filing's or page's one attempt from its workflow task may take (laid out,
-and accepted by the relay), holding that task: past it, the activity task with its
-retries takes over."""
+"""How long a page's one attempt from its workflow task may take, holding that task:
+past it, the activity task with its retries takes over."""
 PAGE_ATTEMPTS = RetryPolicy(
     maximum_attempts=5, initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=1)
 )
@@ -366,7 +365,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
                 sent = None
             else:
                 sent = await self._send_filing(step, track, sending.number)
-        except FailureError as err:
+        except ActivityError as err:
             sending.failures += 1
             wait = min(SEND_RETRY_BACKOFF[0] * 2 ** (sending.failures - 1), SEND_RETRY_BACKOFF[1])
             sending.retry_at = workflow.now() + wait
@@ -407,15 +406,12 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             workflow.now(),
             lifecycle.filing_reason(self.state, track, step, workflow.now(), self._zone),
         )
-        if self._local_sends:
-            receipt = await self._send_here(api.FILE_REPORT, draft, FILING_ATTEMPTS)
-        else:
-            receipt = await self._send_by_task(api.FILE_REPORT, draft, FILING_ATTEMPTS)
+        receipt = await self._send_by_task(api.FILE_REPORT, draft, FILING_ATTEMPTS)
         self._count(RESULT, receipt)
         return draft, receipt
 
     async def _send_here(self, name: str, draft: object, attempts: RetryPolicy) -> Receipt:
-        """Send ``draft`` by activity ``name`` from this workflow task, as a local
+        """Send a page ``draft`` by activity ``name`` from this workflow task, as a local
         activity tried once; if that attempt fails but not for good (a relay that said
         "try later", or did not answer), by an activity task with ``attempts``, as before.
 
@@ -453,17 +449,17 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         return receipt
 
     def _sent_at(self, receipt: Receipt | None) -> datetime:
-        """When a filing or page counts as sent: the start of the task that recorded it,
-        or, for one sent from this task (``LOCAL_SENDS``), the relay's acceptance where
-        that is later. Never earlier than the mail went: in a crash between the relay's
-        acceptance and the record, and where the worker's clock is behind the server's,
-        it errs towards "late"."""
+        """When a page counts as sent: the start of the task that recorded it, or, for one
+        sent from this task (``LOCAL_PAGES``), the relay's acceptance where that is later.
+        Never earlier than the mail went: in a crash between the relay's acceptance and
+        the record, and where the worker's clock is behind the server's, it errs towards
+        "late"."""
         now = workflow.now()
-        if receipt is None or not self._local_sends:
+        if receipt is None or not self._local_pages:
             return now
         return max(now, receipt.sent_at)
 
-    def _filing_failed(self, track: Track, number: int, err: FailureError) -> None:
+    def _filing_failed(self, track: Track, number: int, err: ActivityError) -> None:
         # The relay's words stay with engineers (status, the log): a filing gives the
         # coded reason, in its own language, from when it began (``lifecycle.late_reason``).
         track.last_error = str(err.cause or err)
@@ -478,7 +474,9 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self, step: FileReport, number: int, recipient: str, draft: Any, receipt: Receipt
     ) -> None:
         track = self.state.tracks[step.regime_index]
-        sent_at = self._sent_at(receipt)
+        # The workflow's clock, not the worker's: deterministic, and in a crash between
+        # the relay's acceptance and the activity's completion it errs towards "late".
+        sent_at = workflow.now()
         filing = Filing(
             number=number,
             regime=track.regime,
@@ -699,7 +697,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         """Send a page: its receipt (None where its activity gave none), and why it could
         not go once its retries are spent (None: it went)."""
         try:
-            if self._local_sends:
+            if self._local_pages:
                 return await self._send_here(api.SEND_PAGE, page, PAGE_ATTEMPTS), None
             await self._send_by_task(api.SEND_PAGE, page, PAGE_ATTEMPTS)
         except FailureError as err:

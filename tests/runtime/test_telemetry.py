@@ -272,15 +272,15 @@ async def test_business_and_sdk_metrics_on_the_prometheus_endpoint(
         labels["activity_type"]: value
         for labels, value in samples(text, "temporal_activity_execution_latency_seconds_count")
     }
-    assert ran["advance"] >= 6
-    # Pages and filings go from the task their timer wakes, as local activities.
+    assert ran["file_report"] == 1 and ran["advance"] >= 6
+    # Pages go from the task their timer wakes, as local activities.
     ran_here = {
         labels["activity_type"]: value
         for labels, value in samples(
             text, "temporal_local_activity_execution_latency_seconds_count"
         )
     }
-    assert ran_here["send_page"] == 3 and ran_here["file_report"] == 1
+    assert ran_here["send_page"] == 3 and "file_report" not in ran_here
 
     attempts = {
         (labels["channel"], labels["outcome"]): value

@@ -1,11 +1,13 @@
-"""Filings and pages sent from the workflow task their timer wakes (local activities,
-``workflows.base.LOCAL_SENDS``), on the real dev server and its wall clock."""
+"""Pages sent from the workflow task their timer wakes (local activities,
+``workflows.base.LOCAL_PAGES``), on the real dev server and its wall clock."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.domain.incident.model import Discover, IncidentState
@@ -14,15 +16,17 @@ from tests.history_events import local_activity_type
 from workflows.incident import IncidentWorkflow
 
 PTS = "incidentrapport@pts.se"
+ONCALL = "oncall@operator.example"
 SLOW = 1.5
 """Seconds the relay holds its answer to each message: longer than a task's own work."""
 
 
-async def test_a_slow_relay_s_acceptance_is_when_the_filing_and_pages_count_as_sent(
+async def test_a_slow_relay_s_acceptance_is_when_a_page_and_the_filing_count_as_sent(
     dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
 ) -> None:
-    """The task that sends begins before the relay accepts; the record must not say the
-    mail went earlier than it did (a filing at the deadline would read "on time")."""
+    """The task that sends a page begins before the relay accepts; the record must not
+    say the mail went earlier than it did. A filing goes by an activity task and is
+    recorded after it (its layout queues under load, and must not hold the task)."""
     smtp.slow, smtp.slow_for = SLOW, 100
     async with harness(dev_server, tmp_path, smtp, BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES=0) as h:
         handle = await h.open(unique("SLOW"))
@@ -46,4 +50,36 @@ async def test_a_slow_relay_s_acceptance_is_when_the_filing_and_pages_count_as_s
         (key,) = [k for k in accepted if ":page:" in k and k.endswith(f":{page.level}")]
         assert page.sent_at is not None and page.sent_at >= accepted[key]
     sent_here = [local_activity_type(e) for e in events]
-    assert sent_here.count("file_report") == 1 and sent_here.count("send_page") == 1
+    assert sent_here.count("send_page") == 1 and "file_report" not in sent_here
+
+
+async def test_a_page_the_relay_defers_is_retried_by_an_activity_task_and_sent_once(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    """The one attempt from the task meets a 451 (the path to the on-call's domain is
+    down): the page goes on by an activity task with its retries, which do not hold the
+    incident's task, and reaches the on-call once the relay takes it."""
+    smtp.refusing.add(ONCALL)
+    async with harness(dev_server, tmp_path, smtp, BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES=0) as h:
+        handle = await h.open(unique("DEFER"))
+        aware = await h.now() - timedelta(hours=24) + timedelta(seconds=30)
+        await handle.execute_update(
+            IncidentWorkflow.discover, Discover(at=aware, by="On-call", how="alarm")
+        )
+        await asyncio.sleep(2)  # the attempt from the task, and the first retry, met the 451
+        assert not any(ONCALL in str(m["To"]) for m in smtp.messages)
+        await handle.query(IncidentWorkflow.status)  # answered meanwhile: nothing holds it
+        smtp.refusing.clear()
+        await h.wait_for(lambda: any(ONCALL in str(m["To"]) for m in smtp.messages), 30)
+        state: IncidentState = await handle.query(IncidentWorkflow.status)
+        events = [e for run in await runs_of(h.client, handle.id) for e in run.events]
+    (page,) = state.pages
+    assert page.failed is None and page.sent_at is not None
+    assert sum(ONCALL in str(m["To"]) for m in smtp.messages) == 1
+    assert [local_activity_type(e) for e in events].count("send_page") == 1
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert scheduled.count("send_page") == 1, "the retries went by one activity task"

@@ -49,7 +49,7 @@ def test_every_path_has_a_saved_history() -> None:
         "filed_at_the_three_day_mark",
         "bounded_wait_for_containment",
         "owncount_",  # runs that continue as new by their own count (``workflows.history``)
-        "localsends_",  # filings and pages sent from their task (``workflows.base.LOCAL_SENDS``)
+        "localpages_",  # pages sent from the task their timer wakes (``workflows.base.LOCAL_PAGES``)
     ):
         assert any(path in n for n in names), f"no saved history for the {path} path"
 
