@@ -67,7 +67,7 @@ times), for one sent by an activity task: the timer's own lateness, the workflow
 that starts the activity, the activity task's wait for a worker's slot, the activity
 itself, and the task that records it (whose start is the ``sent_at`` measured)."""
 LOCAL_PHASES = ("  timer fired", "  task started", "  sent from the task (local activity)")
-"""The same for one sent as a local activity (``workflows.base.LOCAL_SENDS``): the
+"""The same for one sent as a local activity (``workflows.base.LOCAL_PAGES``): the
 timer, the wait for the task it wakes, and the send from that task, to the relay's
 acceptance (the ``sent_at`` measured)."""
 
