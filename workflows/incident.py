@@ -694,15 +694,12 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self._fits(report)
 
     async def _send_page(self, page: PageDraft) -> tuple[Receipt | None, str | None]:
-        """Send a page: its receipt (None where its activity gave none), and why it could
-        not go once its retries are spent (None: it went)."""
+        """Send a page: its receipt, or why it could not go once its retries are spent."""
+        send = self._send_here if self._local_pages else self._send_by_task
         try:
-            if self._local_pages:
-                return await self._send_here(api.SEND_PAGE, page, PAGE_ATTEMPTS), None
-            await self._send_by_task(api.SEND_PAGE, page, PAGE_ATTEMPTS)
+            return await send(api.SEND_PAGE, page, PAGE_ATTEMPTS), None
         except FailureError as err:
             return None, str(err.cause or err)
-        return None, None
 
     # ------------------------------------------------------------- updates
 
