@@ -256,5 +256,5 @@ class CallChannel:
         reached = key in self.results and self.results[key].outcome is CallOutcome.REACHED_VERIFIED
         return Delivery.DELIVERED if reached else Delivery.FAILED
 
-    async def status(self, key: str) -> Delivery | None:
-        return None  # a call is final once placed: nothing arrives later
+    async def statuses(self, keys: Sequence[str]) -> dict[str, Delivery]:
+        return {}  # a call is final once placed: nothing arrives later

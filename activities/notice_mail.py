@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
@@ -113,5 +114,5 @@ class EmailChannel:
             raise
         return Delivery.DELIVERED
 
-    async def status(self, key: str) -> Delivery | None:
-        return Delivery.DELIVERED if await self.mailer.store.sent(key) is not None else None
+    async def statuses(self, keys: Sequence[str]) -> dict[str, Delivery]:
+        return dict.fromkeys(await self.mailer.store.sent_among(keys), Delivery.DELIVERED)

@@ -4,7 +4,7 @@
 plan (``domain.notify.plan.next_move``) what comes next, hands a try to the channel
 registered for it, and records the attempt, until the person must wait (spacing,
 calling hours, a delivery report) or their path has ended. It knows no channel by
-name: a channel is anything with ``send`` and ``status`` (``Channel`` below) under a
+name: a channel is anything with ``send`` and ``statuses`` (``Channel`` below) under a
 ``ChannelName`` in the registry, so adding one is its module, its texts and its line in
 the registry.
 
@@ -15,7 +15,7 @@ for calls, e-mails and letters), and each channel sends once per key.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -56,8 +56,9 @@ class Channel(Protocol):
         how it stands now."""
         ...
 
-    async def status(self, key: str) -> Delivery | None:
-        """How the try under ``key`` stands now (None: never tried)."""
+    async def statuses(self, keys: Sequence[str]) -> Mapping[str, Delivery]:
+        """How the tries under ``keys`` stand now, in one look (a round's); a key never
+        tried, or with nothing to add to what its send said, may be absent."""
         ...
 
 
@@ -75,12 +76,39 @@ class Limited:
         async with self._slots:
             return await self.channel.send(key, person)
 
-    async def status(self, key: str) -> Delivery | None:
-        return await self.channel.status(key)
+    async def statuses(self, keys: Sequence[str]) -> Mapping[str, Delivery]:
+        return await self.channel.statuses(keys)
 
 
 def contacts(person: Subscriber) -> list[Contact]:
     return [c for c, held in ((Contact.PHONE, person.phone), (Contact.EMAIL, person.email)) if held]
+
+
+def awaited(
+    reference: str, person: str, tried: Sequence[Attempt]
+) -> tuple[ChannelName, str] | None:
+    """The channel and key of the person's last try if its outcome may still change."""
+    if not tried or tried[-1].delivery in FINAL:
+        return None
+    last = tried[-1]
+    return last.channel, step_key(reference, person, last.channel, last.number)
+
+
+async def reports(
+    channels: Mapping[ChannelName, Channel],
+    reference: str,
+    paths: Mapping[str, Sequence[Attempt]],
+) -> dict[str, Delivery]:
+    """How each person's last try stands now (``paths``: person id to their tries), by
+    key, in one look per channel."""
+    keys: dict[ChannelName, list[str]] = {}
+    for person, tried in paths.items():
+        if (last := awaited(reference, person, tried)) is not None:
+            keys.setdefault(last[0], []).append(last[1])
+    known: dict[str, Delivery] = {}
+    for channel, waiting in keys.items():
+        known.update(await channels[channel].statuses(waiting))
+    return known
 
 
 async def advance(
@@ -90,17 +118,18 @@ async def advance(
     person: Subscriber,
     attempts: Iterable[Attempt],
     now: datetime,
+    known: Mapping[str, Delivery],
 ) -> tuple[list[Attempt], Move]:
     """The person's attempts after doing what is due at ``now``, and what comes next
-    (a ``Wait``, or ``Ended``: by whom they were reached, or nobody, for a letter)."""
+    (a ``Wait``, or ``Ended``: by whom they were reached, or nobody, for a letter).
+
+    ``known``: how earlier tries stand now, by key (``reports``)."""
     tried = list(attempts)
+    if (last := awaited(reference, person.id, tried)) is not None:
+        now_known = known.get(last[1])
+        if now_known is not None and now_known is not tried[-1].delivery:
+            tried[-1] = tried[-1].model_copy(update={"delivery": now_known})
     while True:
-        if tried and tried[-1].delivery not in FINAL:
-            last = tried[-1]
-            key = step_key(reference, person.id, last.channel, last.number)
-            known = await channels[last.channel].status(key)
-            if known is not None and known is not last.delivery:
-                tried[-1] = last.model_copy(update={"delivery": known})
         move = next_move(plan, contacts(person), tried, now, person.time_zone)
         if not isinstance(move, Try):
             return tried, move

@@ -12,6 +12,7 @@ the gateway refused outright (a 4xx/5xx answer) is ``failed`` at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -193,6 +194,5 @@ class SmsChannel:
         text = self.text(language_for(person, self.incident.regime))
         return (await self.sender.send_once(key, person.phone, self.sms.sender, text)).status
 
-    async def status(self, key: str) -> Delivery | None:
-        known = await self.sender.deliveries.status(key)
-        return known[0] if known else None
+    async def statuses(self, keys: Sequence[str]) -> dict[str, Delivery]:
+        return await self.sender.deliveries.statuses(keys)

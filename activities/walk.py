@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from activities.api import Advance
 from activities.calls import CallChannel, CallProvider, heartbeat
 from activities.mailer import Mailer
 from activities.notice_mail import EmailChannel
-from activities.plan_runner import Channel, Limited, advance, step_key
+from activities.plan_runner import Channel, Limited, advance, reports, step_key
 from activities.sms import SmsChannel, SmsSender
 from breachclock.domain.notify.delivery import CallOutcome, Plan, Status, coded
 from breachclock.domain.notify.identity import IdentityMethod
@@ -33,6 +33,7 @@ from breachclock.domain.notify.plan import (
     STATUS_OF,
     Attempt,
     ChannelPlan,
+    Delivery,
     Ended,
     Move,
     Wait,
@@ -41,7 +42,7 @@ from breachclock.domain.notify.plan import (
 from breachclock.domain.notify.plan import Channel as ChannelName
 from breachclock.domain.problems import said
 from breachclock.runtime.store.people import Attempt as Recorded
-from breachclock.runtime.store.people import Entry, NotifyStore, Recipient, letter
+from breachclock.runtime.store.people import Entry, NotifyStore, Recipient, Walked, letter
 
 REPORT_POLL = (timedelta(seconds=1), timedelta(seconds=30))
 """The shortest and longest wait before a round looks again for a delivery report."""
@@ -148,25 +149,36 @@ class Walk:
         self.calls = call if isinstance(call, CallChannel) else None
 
     async def round(self, people: Sequence[Recipient]) -> None:
+        """Everyone due walked one step on: their tries and the reports on them read for
+        the whole round at once, then up to ``PEOPLE_AT_ONCE`` people walked at once."""
+        ref = self.request.reference
+        recorded = await self.store.attempts_of(ref, [p.person.id for p in people])
+        paths = {sid: on_path(self.plan, tried) for sid, tried in recorded.items()}
+        known = await reports(self.channels, ref, paths)
         at_once = asyncio.Semaphore(PEOPLE_AT_ONCE)
 
         async def one(person: Recipient) -> None:
             async with at_once:
-                await self.person(person)
+                await self.person(person, paths[person.person.id], known)
                 heartbeat()
 
         async with asyncio.TaskGroup() as walking:
             for person in people:
                 walking.create_task(one(person))
 
-    async def person(self, person: Recipient) -> None:
+    async def person(
+        self, person: Recipient, before: list[Attempt], known: Mapping[str, Delivery]
+    ) -> None:
+        """One person's step, written in one transaction (``Walked``)."""
         ref, sid = self.request.reference, person.person.id
-        before = on_path(self.plan, await self.store.attempts(ref, sid))
-        tried, move = await advance(self.plan, self.channels, ref, person.person, before, self.now)
-        for old, known in zip(before, tried, strict=False):
-            if known.delivery is not old.delivery:
-                key = step_key(ref, sid, known.channel, known.number)
-                await self.store.settle(key, recorded_as(known, self.calls, key))
+        tried, move = await advance(
+            self.plan, self.channels, ref, person.person, before, self.now, known
+        )
+        settled = []
+        for old, after in zip(before, tried, strict=False):
+            if after.delivery is not old.delivery:
+                key = step_key(ref, sid, after.channel, after.number)
+                settled.append((key, recorded_as(after, self.calls, key)))
         calls_made = person.calls_made
         entries = []
         for attempt in tried[len(before) :]:
@@ -190,8 +202,8 @@ class Walk:
                 )
             )
             calls_made += attempt.channel is ChannelName.CALL
-        await self.store.record_many(entries)
-        await self._next(person.model_copy(update={"calls_made": calls_made}), tried, move)
+        moved = person.model_copy(update={"calls_made": calls_made})
+        await self.store.walked(self._then(Walked(ref, sid, settled, entries), moved, tried, move))
 
     def _poll(self, tried: Sequence[Attempt]) -> timedelta:
         """How long until the round looks again for the last try's delivery report: as
@@ -202,15 +214,17 @@ class Walk:
         shortest, longest = REPORT_POLL
         return max(shortest, min(waited, longest, self.request.plan.report_within / 4))
 
-    async def _next(self, person: Recipient, tried: list[Attempt], move: Move) -> None:
-        """Where the person goes from here: reached, listed for a letter, or waiting."""
-        ref, sid = self.request.reference, person.person.id
+    def _then(self, walked: Walked, person: Recipient, tried: list[Attempt], move: Move) -> Walked:
+        """``walked`` with where the person goes from here: reached, listed for a letter,
+        or waiting."""
         if isinstance(move, Ended) and move.by is not None:
-            await self.store.finish(ref, sid, STATUS_OF[move.by])
-        elif isinstance(move, Ended):
+            return replace(walked, reached=STATUS_OF[move.by])
+        if isinstance(move, Ended):
             reason = coded(said("letter_reason.plan_ended", count=len(tried)))
-            await self.store.record(letter(ref, person, self.now, self.claim, reason))
-        elif isinstance(move, Wait):
+            ref = self.request.reference
+            return replace(walked, letter=letter(ref, person, self.now, self.claim, reason))
+        if isinstance(move, Wait):
             # None: a delivery report is awaited; look again soon (an SMS with none in
             # time is expired at the start of a round).
-            await self.store.defer(ref, [(sid, move.until or self.now + self._poll(tried))])
+            return replace(walked, until=move.until or self.now + self._poll(tried))
+        return walked

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from activities.mailer import Mailer, SmtpRelay
 from activities.notice_mail import EmailChannel
-from activities.plan_runner import Channel, Limited, advance
+from activities.plan_runner import Channel, Limited, advance, reports
 from activities.sms import SmsChannel
 from breachclock.domain.notify.notice import language_for
 from breachclock.domain.notify.plan import (
@@ -49,8 +50,8 @@ class NobodyAnswers:
         self.placed.append(key)
         return Delivery.FAILED
 
-    async def status(self, key: str) -> Delivery | None:
-        return Delivery.FAILED if key in self.placed else None
+    async def statuses(self, keys: Sequence[str]) -> dict[str, Delivery]:
+        return {key: Delivery.FAILED for key in keys if key in self.placed}
 
 
 async def run_plan(
@@ -69,11 +70,14 @@ async def run_plan(
     for _ in range(200):
         waits: list[datetime] = []
         pending_reports = False
+        known = await reports(
+            channels, reference, {p.id: state[p.id] for p in people if p.id not in ended}
+        )
         for person in people:
             if person.id in ended:
                 continue
             state[person.id], move = await advance(
-                plan, channels, reference, person, state[person.id], now
+                plan, channels, reference, person, state[person.id], now, known
             )
             if isinstance(move, Ended):
                 ended[person.id] = move
@@ -201,8 +205,8 @@ async def test_a_round_s_channel_makes_no_more_tries_at_once_than_it_says() -> N
             self.now -= 1
             return Delivery.ACCEPTED
 
-        async def status(self, key: str) -> Delivery | None:
-            return None
+        async def statuses(self, keys: Sequence[str]) -> dict[str, Delivery]:
+            return {}
 
     gateway = Gateway()
     limited = Limited(gateway)

@@ -16,8 +16,8 @@ from breachclock.domain.notify.delivery import CallOutcome, Status
 from breachclock.domain.notify.subscribers import Subscriber
 from breachclock.runtime.codec import Sealer
 from breachclock.runtime.store import people as people_store
-from breachclock.runtime.store.db import PostgresDb, SqliteDb
-from breachclock.runtime.store.people import Entry, NotifyStore
+from breachclock.runtime.store.db import IN_CHUNK, PostgresDb, SqliteDb
+from breachclock.runtime.store.people import Entry, NotifyStore, Walked, letter
 from tests.notify_support import people
 from tests.postgres import postgresql_url_fixture  # noqa: F401 - the postgresql_url fixture
 
@@ -224,3 +224,32 @@ async def test_a_batch_posted_many_times_at_once_records_each_letter_once(
     assert (await first.letters("INC-1")).returned == 1
     unposted = await first.returned("INC-1", "S000009", "x:returned", "x:posted", T0, "Mia")
     assert unposted is None, "only a posted letter can come back"
+
+
+async def test_a_round_reads_everyone_s_tries_at_once_and_writes_each_person_once(
+    stores: list[NotifyStore],
+) -> None:
+    """``attempts_of`` answers for a whole round (past one ``IN`` chunk), and a person's
+    step (``Walked``) is one write: two rounds racing on it settle and move them once."""
+    first, second = stores
+    await add(first, "INC-1", people(3))
+    sms = "INC-1:S000001:sms:1"
+    sent = Entry("INC-1", "S000001", sms, "sms", 1, "accepted", T0, Status.PENDING, None, 0, "a")
+    await first.walked(Walked("INC-1", "S000001", entries=[sent], until=T0 + timedelta(seconds=1)))
+    asked = ["S000001", "S000002", "S000003"] + [f"X{i}" for i in range(IN_CHUNK)]
+    found = await second.attempts_of("INC-1", asked)
+    assert set(found) == set(asked)
+    assert [(a.key, a.outcome) for a in found["S000001"]] == [(sms, "accepted")]
+    assert found["S000002"] == [] and found["X0"] == []
+
+    reported = Walked("INC-1", "S000001", settled=[(sms, "delivered")], reached=Status.TEXTED)
+    await asyncio.gather(first.walked(reported), second.walked(reported))
+    (nobody,) = await first.due("INC-1", 1, 2, T0)  # S000002 never tried: a letter
+    await second.walked(
+        Walked("INC-1", "S000002", letter=letter("INC-1", nobody, T0, "b", "no contact"))
+    )
+    counts = await first.counts("INC-1")
+    assert counts.people == {Status.TEXTED: 1, Status.UNREACHABLE: 1, Status.PENDING: 1}
+    assert [(a.key, a.outcome) for a in await first.attempts("INC-1", "S000001")] == [
+        (sms, "delivered")
+    ]

@@ -29,7 +29,7 @@ from breachclock.domain.notify.assessment import Decision
 from breachclock.domain.notify.delivery import Status, letter_reason
 from breachclock.runtime.config import Settings
 from breachclock.runtime.store import open_notify_store
-from breachclock.runtime.store.people import Entry, letter
+from breachclock.runtime.store.people import Entry, Walked, letter
 from breachclock.service.accounts import create_token
 from breachclock.service.containment import directory
 from breachclock.service.register import register
@@ -395,7 +395,7 @@ async def test_a_persons_page_shows_each_try_with_its_channel_time_and_outcome(
                     ref, sid, key, channel, 1, outcome, at, Status.PENDING, None, calls, "c"
                 )
                 assert await store.record(entry)
-            await store.finish(ref, sid, Status.TEXTED)
+            await store.walked(Walked(ref, sid, reached=Status.TEXTED))
         client = await signed_in(w, "maria", Role.MANAGER, "en")
         found = await client.get(f"/incidents/{ref}/person", params={"subscriber": sid})
         rows = [r for r in found.text.split("<tr>") if "<td>" in r]

@@ -97,6 +97,11 @@ def numbered(sql: str) -> str:
     return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
 
 
+IN_CHUNK = 500
+"""Keys per ``IN (…)`` in ``Db.query_in``: SQLite's limit on bound variables is 999 in
+older builds."""
+
+
 class Db(ABC):
     """Runs SQL written with ``?`` placeholders; ``atomic`` runs statements in one transaction."""
 
@@ -120,6 +125,15 @@ class Db(ABC):
 
     @abstractmethod
     async def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]: ...
+
+    async def query_in(self, sql: str, keys: Sequence[Any], *before: Any) -> list[tuple[Any, ...]]:
+        """``sql``'s rows, its ``{}`` filled with one placeholder per key (after the
+        arguments ``before``), in chunks of ``IN_CHUNK``."""
+        rows: list[tuple[Any, ...]] = []
+        for chunk in range(0, len(keys), IN_CHUNK):
+            part = list(keys[chunk : chunk + IN_CHUNK])
+            rows += await self.query(sql.format(",".join("?" * len(part))), *before, *part)
+        return rows
 
     async def close(self) -> None:  # noqa: B027 - optional
         pass

@@ -9,6 +9,7 @@ caller learns from the row count whether this report was the one that counted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from breachclock.domain.notify.plan import Delivery
@@ -90,6 +91,11 @@ class DeliveryStore(OnDb):
         changed = instant(rows[0][1])
         assert changed is not None
         return Delivery(rows[0][0]), changed
+
+    async def statuses(self, keys: Sequence[str]) -> dict[str, Delivery]:
+        """``status`` of many keys in one read (a round's); a key never handed is absent."""
+        rows = await self.db.query_in("SELECT key, status FROM deliveries WHERE key IN ({})", keys)
+        return {str(k): Delivery(s) for k, s in rows}
 
     async def counts(self, prefix: str) -> dict[Delivery, int]:
         """How many keys under ``prefix`` (an incident's, ``<reference>:``) stand where."""

@@ -33,7 +33,16 @@ from breachclock.domain.notify.delivery import CallOutcome, Counts, Progress, St
 from breachclock.domain.notify.identity import IdentityMethod
 from breachclock.domain.notify.subscribers import AS_STORED, LoadOutcome, Subscriber
 from breachclock.runtime.codec import Sealer
-from breachclock.runtime.store.db import Db, Migration, OnDb, Schema, Statement, instant, seconds
+from breachclock.runtime.store.db import (
+    IN_CHUNK,
+    Db,
+    Migration,
+    OnDb,
+    Schema,
+    Statement,
+    instant,
+    seconds,
+)
 
 SCHEMA = Schema(
     "people",
@@ -130,8 +139,6 @@ SCHEMA = Schema(
 )
 
 PEOPLE = TypeAdapter(list[Subscriber])
-CHUNK = 500
-"""Keys per ``IN (…)``: SQLite's limit on bound variables is 999 in older builds."""
 
 
 class Recipient(BaseModel):
@@ -157,6 +164,16 @@ class Recipient(BaseModel):
             has_phone=self.person.phone is not None,
             has_email=self.person.email is not None,
         )
+
+
+ATTEMPT_COLUMNS = "subscriber_id, key, channel, number, outcome, at, detail, method"
+
+
+def _attempt(row: Sequence[Any]) -> Attempt:
+    k, c, n, o, a, d, m = row
+    return Attempt(
+        key=k, channel=c, number=n, outcome=o, at=datetime.fromtimestamp(a, UTC), detail=d, method=m
+    )
 
 
 class Attempt(BaseModel):
@@ -285,6 +302,64 @@ class Entry:
         ]
 
 
+def _settle(key: str, outcome: str) -> Statement:
+    """A try that was only accepted has its outcome now (a delivery report came, or none
+    in time): moved once, from ``accepted`` only."""
+    return (
+        "UPDATE attempts SET outcome = ? WHERE key = ? AND outcome = 'accepted'",
+        (outcome, key),
+    )
+
+
+def _finish(reference: str, subscriber_id: str, status: Status) -> Statement:
+    """A pending person's path ended with ``status`` (reached, by a try recorded before):
+    conditional, so a round that comes second changes nothing."""
+    return (
+        "UPDATE recipients SET status = ?, next_at = NULL"
+        " WHERE reference = ? AND subscriber_id = ? AND status = 'pending'",
+        (status.value, reference, subscriber_id),
+    )
+
+
+def _defer(reference: str, subscriber_id: str, at: datetime) -> Statement:
+    return (
+        "UPDATE recipients SET next_at = ? WHERE reference = ? AND subscriber_id = ?"
+        " AND status = 'pending'",
+        (seconds(at), reference, subscriber_id),
+    )
+
+
+@dataclass(frozen=True)
+class Walked:
+    """What one round of a plan did for one person, written in one transaction, in this
+    order: the earlier tries whose outcome came since (``settled``: key, outcome), the
+    tries made now (``entries``, each claiming its key), and where the person stands
+    after them: ``reached`` by a try, listed for a ``letter``, or due again ``until``.
+
+    One write per person per round, where there were up to four: a round of 500 people
+    waiting for their delivery reports queued 2,000 writes behind the next round's sends.
+    """
+
+    reference: str
+    subscriber_id: str
+    settled: Sequence[tuple[str, str]] = ()
+    entries: Sequence[Entry] = ()
+    reached: Status | None = None
+    letter: Entry | None = None
+    until: datetime | None = None
+
+    def statements(self) -> list[Statement]:
+        done = [_settle(key, outcome) for key, outcome in self.settled]
+        done += [s for entry in self.entries for s in entry.statements()]
+        if self.reached is not None:
+            done.append(_finish(self.reference, self.subscriber_id, self.reached))
+        elif self.letter is not None:
+            done += self.letter.statements()
+        elif self.until is not None:
+            done.append(_defer(self.reference, self.subscriber_id, self.until))
+        return done
+
+
 def letter(reference: str, person: Recipient, at: datetime, claim: str, reason: str) -> Entry:
     """The entry that lists a person for a letter, with why."""
     return Entry(
@@ -320,16 +395,6 @@ class NotifyStore(OnDb):
     def _open_person(self, reference: str, subscriber_id: str, sealed: str) -> Subscriber:
         text = self.sealer.open(sealed, f"recipients:{reference}:{subscriber_id}")
         return Subscriber.model_validate_json(text, context=AS_STORED)
-
-    async def _by_keys(
-        self, query: str, keys: Sequence[str], *before: Any
-    ) -> list[tuple[Any, ...]]:
-        """``query``'s rows, its ``{}`` filled with one placeholder per key, in chunks."""
-        rows: list[tuple[Any, ...]] = []
-        for chunk in range(0, len(keys), CHUNK):
-            part = list(keys[chunk : chunk + CHUNK])
-            rows += await self.db.query(query.format(",".join("?" * len(part))), *before, *part)
-        return rows
 
     # ------------------------------------------------------------- people
 
@@ -372,7 +437,7 @@ class NotifyStore(OnDb):
         )
         known = {
             str(sid): self._open_person(reference, str(sid), sealed)
-            for sid, sealed in await self._by_keys(
+            for sid, sealed in await self.db.query_in(
                 "SELECT subscriber_id, person FROM recipients"
                 " WHERE reference = ? AND subscriber_id IN ({})",
                 [p.id for p in page],
@@ -444,41 +509,11 @@ class NotifyStore(OnDb):
         """Each (person, instant): not before it (outside calling hours now), in one write."""
         if not until:
             return
-        await self.db.atomic(
-            [
-                (
-                    "UPDATE recipients SET next_at = ? WHERE reference = ? AND subscriber_id = ?"
-                    " AND status = 'pending'",
-                    (seconds(at), reference, sid),
-                )
-                for sid, at in until
-            ]
-        )
+        await self.db.atomic([_defer(reference, sid, at) for sid, at in until])
 
-    async def settle(self, key: str, outcome: str) -> None:
-        """A try that was only accepted now has its outcome (a delivery report came, or
-        none in time): moved once, from ``accepted`` only."""
-        await self.db.atomic(
-            [
-                (
-                    "UPDATE attempts SET outcome = ? WHERE key = ? AND outcome = 'accepted'",
-                    (outcome, key),
-                )
-            ]
-        )
-
-    async def finish(self, reference: str, subscriber_id: str, status: Status) -> None:
-        """A pending person's path ended with ``status`` (reached, by a try recorded
-        before): one conditional write, so a round that comes second changes nothing."""
-        await self.db.atomic(
-            [
-                (
-                    "UPDATE recipients SET status = ?, next_at = NULL"
-                    " WHERE reference = ? AND subscriber_id = ? AND status = 'pending'",
-                    (status.value, reference, subscriber_id),
-                )
-            ]
-        )
+    async def walked(self, step: Walked) -> None:
+        """What a plan's round did for one person, in one transaction (``Walked``)."""
+        await self.db.atomic(step.statements())
 
     async def person(self, reference: str, subscriber_id: str) -> Recipient | None:
         rows = await self.db.query(
@@ -515,7 +550,7 @@ class NotifyStore(OnDb):
 
     async def recorded(self, keys: Sequence[str]) -> dict[str, str]:
         """The outcome recorded for each of ``keys`` that has one."""
-        rows = await self._by_keys("SELECT key, outcome FROM attempts WHERE key IN ({})", keys)
+        rows = await self.db.query_in("SELECT key, outcome FROM attempts WHERE key IN ({})", keys)
         return {str(k): str(o) for k, o in rows}
 
     async def record(self, entry: Entry, at_once: bool = False) -> bool:
@@ -580,23 +615,28 @@ class NotifyStore(OnDb):
 
     async def attempts(self, reference: str, subscriber_id: str) -> list[Attempt]:
         rows = await self.db.query(
-            "SELECT key, channel, number, outcome, at, detail, method FROM attempts"
+            f"SELECT {ATTEMPT_COLUMNS} FROM attempts"
             " WHERE reference = ? AND subscriber_id = ? ORDER BY at, number",
             reference,
             subscriber_id,
         )
-        return [
-            Attempt(
-                key=k,
-                channel=c,
-                number=n,
-                outcome=o,
-                at=datetime.fromtimestamp(a, UTC),
-                detail=d,
-                method=m,
-            )
-            for k, c, n, o, a, d, m in rows
-        ]
+        return [_attempt(row[1:]) for row in rows]
+
+    async def attempts_of(
+        self, reference: str, subscriber_ids: Sequence[str]
+    ) -> dict[str, list[Attempt]]:
+        """``attempts`` for many people at once (a round's), each in the same order;
+        someone never tried has an empty list."""
+        rows = await self.db.query_in(
+            f"SELECT {ATTEMPT_COLUMNS} FROM attempts"
+            " WHERE reference = ? AND subscriber_id IN ({}) ORDER BY at, number",
+            subscriber_ids,
+            reference,
+        )
+        found: dict[str, list[Attempt]] = {sid: [] for sid in subscriber_ids}
+        for row in rows:
+            found[str(row[0])].append(_attempt(row[1:]))
+        return found
 
     async def counts(self, reference: str, first: int = 0, end: int | None = None) -> Counts:
         """Counts over the sequence range [first, end) (the whole list by default)."""
@@ -648,7 +688,7 @@ class NotifyStore(OnDb):
                 " AND batch IS NULL AND subscriber_id IN ({})".format(",".join("?" * len(part))),
                 (batch, reference, *part),
             )
-            for part in (ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK))
+            for part in (ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK))
         ]
         counts = await self.db.atomic(
             [
@@ -860,7 +900,7 @@ class NotifyStore(OnDb):
     async def reported(
         self, keys: Sequence[str]
     ) -> dict[str, tuple[CallOutcome, IdentityMethod | None]]:
-        rows = await self._by_keys(
+        rows = await self.db.query_in(
             "SELECT key, outcome, method FROM worklist WHERE outcome IS NOT NULL AND key IN ({})",
             keys,
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from base64 import b64decode, b64encode
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -168,6 +169,13 @@ class RecordStore(OnDb):
             "SELECT detail FROM ledger WHERE key = ? AND detail IS NOT NULL", key
         )
         return dict(json.loads(rows[0][0])) if rows else None
+
+    async def sent_among(self, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` were sent (``sent`` for many keys in one read)."""
+        rows = await self.db.query_in(
+            "SELECT key FROM ledger WHERE detail IS NOT NULL AND key IN ({})", keys
+        )
+        return {str(k) for (k,) in rows}
 
     async def record_sent(
         self,
