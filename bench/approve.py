@@ -10,7 +10,9 @@ alone in the engine's worker process, as the send activity lays them out.
 Each approval is split by its incident's history (the server's times of its events):
 the update reaching the worker, the workflow task that takes the approval and
 starts the filing, the filing activity (layout, ledger, SMTP), the workflow task that
-records the filing, and the answer's way back.
+records the filing, and the answer's way back; or, where the filing went from the
+approval's own task (``workflows.base.LOCAL_APPROVED_FILINGS``), the update reaching
+the worker, that task (approval, layout, ledger, SMTP, record), and the answer back.
 
     .venv/bin/python -m bench.approve [--n 30]
 """
@@ -31,6 +33,7 @@ import aiosmtplib
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
+from activities.api import FILE_REPORT
 from bench.embedded import embedded, line, open_incident
 from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.incident.documents import render_documents
@@ -39,6 +42,7 @@ from breachclock.domain.incident.model import Approve, Discover, FilingKind
 from breachclock.domain.incident.report import build_draft, render_text
 from breachclock.runtime import offload
 from breachclock.runtime.config import Settings
+from tests.history_events import local_activity_type
 from workflows.incident import IncidentWorkflow
 
 PHASES = (
@@ -48,12 +52,19 @@ PHASES = (
     "  task: filing recorded",
     "  answer back",
 )
+LOCAL_PHASES = (
+    "  update to the worker",
+    "  task: approval, filing sent",
+    "  answer back",
+)
 
 
 @dataclass
 class Figures:
     approve: list[float] = field(default_factory=list)
-    phases: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in PHASES})
+    phases: dict[str, list[float]] = field(
+        default_factory=lambda: {p: [] for p in dict.fromkeys(PHASES + LOCAL_PHASES)}
+    )
     baseline: list[float] = field(default_factory=list)
     layout: list[float] = field(default_factory=list)
 
@@ -63,7 +74,8 @@ async def main(n: int) -> None:
         figures = await run(env, settings, n)
     print(line("approve → mail accepted", figures.approve))
     for name, values in figures.phases.items():
-        print(line(name, values))
+        if values:
+            print(line(name, values))
     print(line("baseline: aiosmtplib send", figures.baseline))
     print(line("layout alone, worker process", figures.layout))
     ratio = statistics.median(figures.approve) / statistics.median(figures.baseline)
@@ -86,9 +98,7 @@ async def run(env: Any, settings: Settings, n: int) -> Figures:
             )
             assert result.filed is not None
             figures.approve.append(time.perf_counter() - started)
-            for name, took in zip(
-                PHASES, await phases(handle, began, datetime.now(UTC)), strict=True
-            ):
+            for name, took in (await phases(handle, began, datetime.now(UTC))).items():
                 figures.phases[name].append(took)
 
             state = await handle.query(IncidentWorkflow.status)
@@ -113,8 +123,11 @@ async def run(env: Any, settings: Settings, n: int) -> Figures:
     return figures
 
 
-async def phases(handle: WorkflowHandle[Any, Any], began: datetime, ended: datetime) -> list[float]:
-    """The approval's five phases (``PHASES``), in seconds, from its incident's history."""
+async def phases(
+    handle: WorkflowHandle[Any, Any], began: datetime, ended: datetime
+) -> dict[str, float]:
+    """The approval's phases (``PHASES``, or ``LOCAL_PHASES`` for a filing sent from the
+    approval's task), in seconds, from its incident's history."""
     events = [
         e for e in (await handle.fetch_history()).events if e.event_time.ToDatetime(UTC) >= began
     ]
@@ -127,11 +140,17 @@ async def phases(handle: WorkflowHandle[Any, Any], began: datetime, ended: datet
         )
 
     task_started = first(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
-    filing_scheduled = first(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
-    filing_done = first(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
     recorded = first(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)
-    marks = [began, task_started, filing_scheduled, filing_done, recorded, ended]
-    return [(b - a).total_seconds() for a, b in itertools.pairwise(marks)]
+    names: tuple[str, ...] = LOCAL_PHASES
+    if any(local_activity_type(e) == FILE_REPORT for e in events):
+        marks = [began, task_started, recorded, ended]
+    else:
+        filing_scheduled = first(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+        filing_done = first(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
+        marks = [began, task_started, filing_scheduled, filing_done, recorded, ended]
+        names = PHASES
+    spans = [(b - a).total_seconds() for a, b in itertools.pairwise(marks)]
+    return dict(zip(names, spans, strict=True))
 
 
 if __name__ == "__main__":

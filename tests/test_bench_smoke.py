@@ -19,7 +19,7 @@ def test_approve_benchmark_prints_its_ratio() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "approve → mail accepted            n=2" in done.stdout
-    assert "  filing activity                  n=2" in done.stdout
+    assert "  task: approval, filing sent      n=2" in done.stdout
     assert "ratio (median approve / median baseline)" in done.stdout
 
 

@@ -84,7 +84,18 @@ task's start. Runs before it scheduled an activity task and recorded its result 
 task of its own: two more trips through the server between the timer and the mail.
 Filings stay activity tasks: their layout queues under load, and a local activity holds
 its workflow task (and the worker's slot for it) while it waits (with 10,000 incidents
-falling due, tasks ran over 5 s)."""
+falling due, tasks ran over 5 s); a filing a person approved is the exception
+(``LOCAL_APPROVED_FILINGS``)."""
+
+LOCAL_APPROVED_FILINGS = "approved-filings-local"
+"""``workflow.patched`` id: a filing a person approved goes as a local activity from the
+task that takes the approval, and counts as sent at the relay's acceptance where that is
+later than the task's start, as a page does (``LOCAL_PAGES``). The manager waits for the
+answer on the screen; two trips through the server took a sixth of it (approve to the
+mail accepted, alternating: median 82-84 ms by activity task, 70-71 ms from the task;
+p95 92-98 and 86-93 ms). Approvals come one person at a time; filings made at a
+deadline, which can fall due by the thousand, stay activity tasks. Runs before it
+scheduled an activity task for every filing."""
 
 
 ENGLISH = Voice("en")
@@ -165,6 +176,7 @@ class IncidentBase:
     _wait_bound: bool = False
     _counted: bool = False
     _local_pages: bool = False
+    _local_approved: bool = False
     _history: HistoryCount
     """What this run has added to its history, by its own count (made in ``__init__``)."""
 
@@ -187,6 +199,7 @@ class IncidentBase:
         # Continued as new by its own count, which starts with these patches' markers.
         self._counted = workflow.patched(OWN_COUNT)
         self._local_pages = workflow.patched(LOCAL_PAGES)
+        self._local_approved = workflow.patched(LOCAL_APPROVED_FILINGS)
         decided = (
             self._current,
             self._plans,
@@ -197,6 +210,7 @@ class IncidentBase:
             self._wait_bound,
             self._counted,
             self._local_pages,
+            self._local_approved,
         )
         self._count(Adds(PATCH.events * sum(decided)))
 

@@ -365,7 +365,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
                 sent = None
             else:
                 sent = await self._send_filing(step, track, sending.number)
-        except ActivityError as err:
+        except FailureError as err:
             sending.failures += 1
             wait = min(SEND_RETRY_BACKOFF[0] * 2 ** (sending.failures - 1), SEND_RETRY_BACKOFF[1])
             sending.retry_at = workflow.now() + wait
@@ -406,14 +406,21 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
             workflow.now(),
             lifecycle.filing_reason(self.state, track, step, workflow.now(), self._zone),
         )
-        receipt = await self._send_by_task(api.FILE_REPORT, draft, FILING_ATTEMPTS)
+        # A person approved it and waits for the answer: its first attempt goes from
+        # this task; once that failed, nobody waits, and the retries go by activity task.
+        first = track.sending is None or track.sending.failures == 0
+        if self._local_approved and draft.approved_by is not None and first:
+            receipt = await self._send_here(api.FILE_REPORT, draft, FILING_ATTEMPTS)
+        else:
+            receipt = await self._send_by_task(api.FILE_REPORT, draft, FILING_ATTEMPTS)
         self._count(RESULT, receipt)
         return draft, receipt
 
     async def _send_here(self, name: str, draft: object, attempts: RetryPolicy) -> Receipt:
-        """Send a page ``draft`` by activity ``name`` from this workflow task, as a local
-        activity tried once; if that attempt fails but not for good (a relay that said
-        "try later", or did not answer), by an activity task with ``attempts``, as before.
+        """Send a page or an approved filing, ``draft``, by activity ``name`` from this
+        workflow task, as a local activity tried once; if that attempt fails but not for
+        good (a relay that said "try later", or did not answer), by an activity task with
+        ``attempts``, as before.
 
         The attempt runs in this worker while the task stays open, so a query or update
         meanwhile waits for it (``LOCAL_SEND_TIMEOUT`` at most); the retries, which may
@@ -448,18 +455,19 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         )
         return receipt
 
-    def _sent_at(self, receipt: Receipt | None) -> datetime:
-        """When a page counts as sent: the start of the task that recorded it, or, for one
-        sent from this task (``LOCAL_PAGES``), the relay's acceptance where that is later.
-        Never earlier than the mail went: in a crash between the relay's acceptance and
-        the record, and where the worker's clock is behind the server's, it errs towards
+    def _sent_at(self, receipt: Receipt | None, from_task: bool) -> datetime:
+        """When a page or filing counts as sent: the start of the task that recorded it,
+        or, in a run whose sends may go from that task (``from_task``: ``LOCAL_PAGES``,
+        ``LOCAL_APPROVED_FILINGS``), the relay's acceptance where that is later. Never
+        earlier than the mail went: in a crash between the relay's acceptance and the
+        record, and where the worker's clock is behind the server's, it errs towards
         "late"."""
         now = workflow.now()
-        if receipt is None or not self._local_pages:
+        if receipt is None or not from_task:
             return now
         return max(now, receipt.sent_at)
 
-    def _filing_failed(self, track: Track, number: int, err: ActivityError) -> None:
+    def _filing_failed(self, track: Track, number: int, err: FailureError) -> None:
         # The relay's words stay with engineers (status, the log): a filing gives the
         # coded reason, in its own language, from when it began (``lifecycle.late_reason``).
         track.last_error = str(err.cause or err)
@@ -474,9 +482,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self, step: FileReport, number: int, recipient: str, draft: Any, receipt: Receipt
     ) -> None:
         track = self.state.tracks[step.regime_index]
-        # The workflow's clock, not the worker's: deterministic, and in a crash between
-        # the relay's acceptance and the activity's completion it errs towards "late".
-        sent_at = workflow.now()
+        sent_at = self._sent_at(receipt, self._local_approved)
         filing = Filing(
             number=number,
             regime=track.regime,
@@ -521,7 +527,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         page = build_page(self.state, step, workflow.now())
         track = self.state.tracks[step.regime_index]
         receipt, failure = await self._send_page(page)
-        sent_at = self._sent_at(receipt)
+        sent_at = self._sent_at(receipt, self._local_pages)
         lifecycle.record_page(self.state, step, sent_at, len(page.recipients), failure)
         if failure is not None:
             entry = page_entry(step, track.regime)
@@ -608,7 +614,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         notification = self.state.notification
         page = containment_wait_page(self.state, step.number, workflow.now())
         receipt, failure = await self._send_page(page)
-        now = self._sent_at(receipt)
+        now = self._sent_at(receipt, self._local_pages)
         notification.wait_pages, notification.last_wait_page_at = step.number, now
         about = {"n": step.number, "bound": notification.wait_bound}
         self._note(

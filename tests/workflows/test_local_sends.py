@@ -1,17 +1,19 @@
-"""Pages sent from the workflow task their timer wakes (local activities,
-``workflows.base.LOCAL_PAGES``), on the real dev server and its wall clock."""
+"""Pages sent from the workflow task their timer wakes, and filings a person approved
+from the task that takes the approval (local activities, ``workflows.base.LOCAL_PAGES``
+and ``LOCAL_APPROVED_FILINGS``), on the real dev server and its wall clock."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.domain.incident.model import Discover, IncidentState
-from tests.conftest import SmtpSink, harness, runs_of, unique
+from tests.conftest import SmtpSink, approve_pending, harness, runs_of, unique
 from tests.history_events import local_activity_type
 from workflows.incident import IncidentWorkflow
 
@@ -83,3 +85,62 @@ async def test_a_page_the_relay_defers_is_retried_by_an_activity_task_and_sent_o
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ]
     assert scheduled.count("send_page") == 1, "the retries went by one activity task"
+
+
+def scheduled(events: list[Any], activity: str) -> int:
+    """How many activity tasks of type ``activity`` the history scheduled."""
+    return sum(
+        e.activity_task_scheduled_event_attributes.activity_type.name == activity
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    )
+
+
+async def test_an_approved_filing_goes_from_the_approval_s_task_and_counts_as_sent_at_acceptance(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    """The manager waits on the screen for the answer: the filing goes from the task that
+    takes the approval, and the record says it went when the relay took it, not when
+    that task began."""
+    async with harness(dev_server, tmp_path, smtp) as h:
+        handle = await h.open(unique("APPROVED"))
+        await handle.execute_update(
+            IncidentWorkflow.discover, Discover(at=await h.now(), by="On-call", how="alarm")
+        )
+        smtp.slow, smtp.slow_for = SLOW, 1
+        result = await approve_pending(handle, "Manager")
+        state: IncidentState = await handle.query(IncidentWorkflow.status)
+        events = [e for run in await runs_of(h.client, handle.id) for e in run.events]
+    assert result.filed is not None and result.filed.approved_by == "Manager"
+    (filing,) = state.filings
+    (filed,) = smtp.to(PTS)
+    (accepted,) = [at for m, at in zip(smtp.messages, smtp.accepted_at, strict=True) if m is filed]
+    assert filing.sent_at >= accepted
+    assert [local_activity_type(e) for e in events].count("file_report") == 1
+    assert scheduled(events, "file_report") == 0
+
+
+async def test_an_approved_filing_the_relay_defers_goes_on_by_an_activity_task_once(
+    dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    """The attempt from the approval's task meets a 451: the filing goes on by an activity
+    task with its retries, the approval is answered meanwhile, and the regulator gets
+    one filing once the relay takes it."""
+    async with harness(dev_server, tmp_path, smtp) as h:
+        handle = await h.open(unique("DEFERRED"))
+        await handle.execute_update(
+            IncidentWorkflow.discover, Discover(at=await h.now(), by="On-call", how="alarm")
+        )
+        smtp.refusing.add(PTS)
+        result = await approve_pending(handle, "Manager")
+        assert result.filed is None, "answered while the relay says try later"
+        await handle.query(IncidentWorkflow.status)  # nothing holds the incident's task
+        smtp.refusing.clear()
+        await h.wait_for(lambda: len(smtp.to(PTS)) == 1, 60)
+        state: IncidentState = await handle.query(IncidentWorkflow.status)
+        events = [e for run in await runs_of(h.client, handle.id) for e in run.events]
+    (filing,) = state.filings
+    assert filing.approved_by == "Manager"
+    assert len(smtp.to(PTS)) == 1
+    assert [local_activity_type(e) for e in events].count("file_report") == 1
+    assert scheduled(events, "file_report") >= 1, "the retries went by activity tasks"

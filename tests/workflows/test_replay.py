@@ -3,7 +3,7 @@
 A change that would break running incidents (non-determinism) fails here. The
 histories are recorded from the clock, campaign and exactly-once tests with
 ``BREACHCLOCK_RECORD_HISTORIES=1 pytest tests/workflows/test_workflow_clocks.py tests/workflows/test_campaign.py
-tests/workflows/test_exactly_once.py tests/workflows/test_late_reason.py``, every run of a chain that continued as new on its own
+tests/workflows/test_exactly_once.py tests/workflows/test_late_reason.py tests/workflows/test_local_sends.py``, every run of a chain that continued as new on its own
 (``…-run0``, ``…-run1``); record
 new ones when a path is added, never to make this test pass after a change
 (guard the change with ``workflow.patched`` instead). Histories a change made obsolete
@@ -50,6 +50,7 @@ def test_every_path_has_a_saved_history() -> None:
         "bounded_wait_for_containment",
         "owncount_",  # runs that continue as new by their own count (``workflows.history``)
         "localpages_",  # pages sent from the task their timer wakes (``workflows.base.LOCAL_PAGES``)
+        "localfiling_",  # approved filings sent from the approval's task (``LOCAL_APPROVED_FILINGS``)
     ):
         assert any(path in n for n in names), f"no saved history for the {path} path"
 
