@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PY) -m bench.approve
 	$(PY) -m bench.timers
 	$(PY) -m bench.notify
+	$(PY) -m bench.scale
 	$(PY) -m bench.pages
 	$(PY) -m bench.register
 

@@ -70,3 +70,10 @@ def test_render_benchmark_prints_its_ratios() -> None:
 def test_register_benchmark_prints_the_page_against_its_query() -> None:
     out = bench("bench.register", "--incidents", "3", "--n", "1").stdout
     assert "register page (3 open)" in out and "plain SQL query of its rows" in out
+
+
+def test_scale_benchmark_runs_one_campaign_on_one_then_two_workers_on_postgresql() -> None:
+    out = bench("bench.scale", "--n", "600", "--rounds", "1").stdout
+    assert "600 people, 1 worker process(es)" in out and "600 people, 2 worker process(es)" in out
+    assert "speed-up, two worker processes over one on PostgreSQL, 600 people" in out
+    assert "correct: everyone e-mailed once" in out
