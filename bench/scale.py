@@ -133,7 +133,8 @@ def describe(scaled: Scaled) -> str:
     cpu = ", ".join(f"{c:.1f} s" for c in scaled.cpu)
     rss = ", ".join(f"{r:.0f} MiB" for r in scaled.rss_mib)
     return (
-        f"{scaled.outcome.label}: {run.seconds:.1f} s, {run.people / run.seconds:,.0f} people/s; "
+        f"{scaled.outcome.label}: list loaded at {run.people / run.load_seconds:,.0f} people/s; "
+        f"campaign {run.seconds:.1f} s, {run.people / run.seconds:,.0f} people/s; "
         f"worker CPU {cpu} (over {run.seconds:.1f} s of wall time); peak RSS {rss}; "
         f"SMTP server {scaled.outcome.sink.messages:,} messages, "
         f"{len(scaled.outcome.sink.keys):,} distinct keys"

@@ -253,3 +253,20 @@ async def test_a_round_reads_everyone_s_tries_at_once_and_writes_each_person_onc
     assert [(a.key, a.outcome) for a in await first.attempts("INC-1", "S000001")] == [
         (sms, "delivered")
     ]
+
+
+async def test_postgresql_keeps_no_statistics_of_which_incident_a_row_belongs_to(
+    stores: list[NotifyStore],
+) -> None:
+    """Migration 5: statistics that knew only earlier incidents planned a new campaign's
+    counts over every row of the incident; without them the planner cannot."""
+    store, _ = stores
+    if store.db.dialect != "postgresql":
+        pytest.skip("SQLite gathers statistics only when asked (ANALYZE)")
+    await add(store, "INC-1", people(1))
+    rows = await store.db.query(
+        "SELECT c.relname, a.attstattarget FROM pg_attribute a"
+        " JOIN pg_class c ON c.oid = a.attrelid"
+        " WHERE c.relname IN ('recipients', 'attempts') AND a.attname = 'reference'"
+    )
+    assert sorted(rows) == [("attempts", 0), ("recipients", 0)]
