@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
@@ -64,7 +65,8 @@ async def test_the_filing_counts_the_letters_posted_and_those_without_an_address
         assert result.filed is not None
         (filing,) = smtp.to(PTS)
         body = filing.get_payload(0).get_payload(decode=True).decode()  # type: ignore[union-attr]
-        day = at.astimezone(Voice("sv").tz).date().isoformat()
+        # The filing's day is the operator's (at 23:30 UTC it is already tomorrow there).
+        day = at.astimezone(ZoneInfo(h.settings.operator_zone)).date().isoformat()
         assert f"2 har underrättats per brev (postat {day})" in body
         assert "0 väntar på ett brev som ännu inte postats" in body
         assert "1 har inte kunnat nås alls (1 saknar postadress, 0 brev kom" in body
