@@ -104,13 +104,13 @@ async def with_workers(
     folders = [
         Path(tempfile.mkdtemp(prefix=f"w{i}-", dir=settings.data_dir)) for i in range(workers)
     ]
-    processes = [
-        await asyncio.to_thread(start_worker, {**variables, "BREACHCLOCK_DATA_DIR": str(folder)})
-        for folder in folders
-    ]
-    if any(p.poll() is not None for p in processes):
-        raise RuntimeError("a worker process ended as it started")
+    processes: list[subprocess.Popen[bytes]] = []
     try:
+        for folder in folders:
+            started = {**variables, "BREACHCLOCK_DATA_DIR": str(folder)}
+            processes.append(await asyncio.to_thread(start_worker, started))
+        if any(p.poll() is not None for p in processes):
+            raise RuntimeError("a worker process ended as it started")
         before = [cpu_seconds(p.pid) for p in processes]
         label = f"{people:,} people, {workers} worker process(es)"
         outcome = await campaign(env, here, sink, Memory(None), label, people)
