@@ -138,8 +138,8 @@ FILING_ATTEMPTS = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(sec
 (escalations show it) and tries again with a growing backoff, for as long as it takes:
 a filing must go. Each try is a time in the state, not a task waiting in this run."""
 LOCAL_SEND_TIMEOUT = timedelta(seconds=30)
-"""How long a page's one attempt from its workflow task may take, holding that task:
-past it, the activity task with its retries takes over."""
+"""How long a page's or an approved filing's one attempt from its workflow task may
+take, holding that task: past it, the activity task with its retries takes over."""
 PAGE_ATTEMPTS = RetryPolicy(
     maximum_attempts=5, initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=1)
 )
