@@ -205,6 +205,35 @@ async def test_loading_twice_adds_nobody_twice(tmp_path: Path) -> None:
 FAR = datetime(2999, 1, 1, tzinfo=UTC)
 
 
+async def test_the_list_counts_each_person_once_and_numbers_them_without_gaps(
+    tmp_path: Path,
+) -> None:
+    """A page that names someone twice (a caller that did not check, as the file reader
+    does) takes them once: the list's size, read from its highest number, stays true."""
+    store = NotifyStore(
+        SqliteDb(tmp_path / "notify.db", people_schema.SCHEMA),
+        Sealer({"k": os.urandom(32)}, "k"),
+    )
+
+    def someone(sid: str, phone: str) -> Subscriber:
+        return Subscriber(id=sid, phone=phone, affected_items=["x"])
+
+    async def take(people: list[Subscriber]) -> tuple[int, int, int]:
+        key = page_key("INC-1", people)
+        await store.stage("INC-1", key, people, datetime.now(UTC))
+        outcome = await store.load("INC-1", key)
+        return outcome.added, outcome.repeated, outcome.people
+
+    async with store:
+        first = [someone("a", "0701234567"), someone("b", "0701234568")]
+        first.append(someone("a", "0701234569"))
+        assert await take(first) == (2, 1, 2)
+        assert await take([someone("b", "0701234568"), someone("c", "0701234560")]) == (1, 1, 3)
+        seqs = await store.db.query("SELECT seq FROM recipients ORDER BY seq")
+        assert [s for (s,) in seqs] == [0, 1, 2]
+        assert (await store.counts("INC-1")).total == 3
+
+
 def test_pages_split_in_order() -> None:
     people = [
         Subscriber(id=f"s{i}", phone=f"07012345{i:02d}", affected_items=["x"]) for i in range(7)

@@ -461,19 +461,26 @@ class NotifyStore(OnDb):
                 reference,
             )
         }
-        new = [p for p in page if p.id not in known]
+        firsts: dict[str, Subscriber] = {}
+        for p in page:
+            if p.id not in known:
+                firsts.setdefault(p.id, p)
+        new = list(firsts.values())
         changed = sorted(p.id for p in page if p.id in known and known[p.id] != p)
-        (top, count) = (
+        # The list's numbers run 0, 1, 2, … without a gap (a page's repeated id is taken
+        # once), so its size is the highest number plus one, read from the index:
+        # counting its rows read the whole list again for every page (13 ms a page at
+        # 200,000 people on SQLite, which made a list's load quadratic).
+        (top,) = (
             await self.db.query(
-                "SELECT COALESCE(MAX(seq), -1), COUNT(*) FROM recipients WHERE reference = ?",
-                reference,
+                "SELECT COALESCE(MAX(seq), -1) FROM recipients WHERE reference = ?", reference
             )
         )[0]
         outcome = LoadOutcome(
             added=len(new),
             repeated=len(page) - len(new),
             changed=changed,
-            people=int(count) + len(new),
+            people=int(top) + 1 + len(new),
         )
         statements: list[Statement] = [
             (
