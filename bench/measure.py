@@ -253,17 +253,16 @@ async def run_campaign(
     reference = handle.id.removeprefix(WORKFLOW_ID_PREFIX)
     await handle.execute_update(IncidentWorkflow.assess, Assessment.model_validate(HARMFUL))
     people = len(crowd)
-    pages = [crowd[i : i + MAX_LOAD_PAGE] for i in range(0, people, MAX_LOAD_PAGE)]
+    everyone = list(crowd)
     crowd.clear()
 
     memory.start()
     started = time.perf_counter()
     async with open_notify_store(settings) as store:
-        for page in pages:
-            await load_list(handle, store, reference, "affected.csv", page)
+        await load_list(handle, store, reference, "affected.csv", everyone)
     load_seconds = time.perf_counter() - started
     load_peak = memory.stop()
-    del pages
+    del everyone
     await handle.execute_update(IncidentWorkflow.set_notice, notice(reference))
     before_decision()
 

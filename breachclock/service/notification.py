@@ -11,7 +11,9 @@ wherever the list is loaded.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,6 +89,15 @@ def page_key(reference: str, people: Sequence[Subscriber]) -> str:
     return digest.hexdigest()[:32]
 
 
+PAGES_IN_FLIGHT = 2
+"""Pages handed to the incident at once. The incident takes them on one at a time
+(their sequence numbers follow each other), so the second page only waits there; but
+it is staged and its update delivered while the store takes on the first, and the
+activity that takes it on starts in the same workflow task that finishes the first.
+One page at a time, each page's round trip from here to the incident and back came on
+top of the store's work: 16,800 people a second against 31,000 for the store alone."""
+
+
 async def load_list(
     handle: WorkflowHandle[Any, Any],
     store: NotifyStore,
@@ -95,12 +106,15 @@ async def load_list(
     people: Sequence[Subscriber],
     skipped: Sequence[Rejected] = (),
 ) -> LoadSummary:
-    """Stage and load ``people`` page by page; the skipped rows go with the first page."""
+    """Stage and load ``people`` page by page, ``PAGES_IN_FLIGHT`` at once; the skipped
+    rows go with the first page. A page that fails stops the load: the pages after it
+    are not handed over, and one already handed over is taken on or not as a whole (a
+    later load of the same list finds it by its key)."""
     summary = LoadSummary(skipped=list(skipped))
-    for number, page in enumerate(pages(people, MAX_LOAD_PAGE) or [[]]):
+
+    async def hand_over(first: bool, page: Sequence[Subscriber]) -> LoadResult:
         key = page_key(reference, page)
         await store.stage(reference, key, page, datetime.now(UTC))
-        first = number == 0
         result: LoadResult = await handle.execute_update(
             IncidentWorkflow.add_subscribers,
             SubscriberLoad(
@@ -113,10 +127,26 @@ async def load_list(
                 skipped_total=len(skipped) if first else 0,
             ),
         )
+        return result
+
+    def taken(result: LoadResult) -> None:
         summary.added += result.added
         summary.repeated += result.repeated
-        summary.people = result.people
+        summary.people = max(summary.people, result.people)
         summary.changed += result.changed
+
+    handed: deque[asyncio.Task[LoadResult]] = deque()
+    try:
+        for number, page in enumerate(pages(people, MAX_LOAD_PAGE) or [[]]):
+            if len(handed) == PAGES_IN_FLIGHT:
+                taken(await handed.popleft())
+            handed.append(asyncio.create_task(hand_over(number == 0, page)))
+        while handed:
+            taken(await handed.popleft())
+    finally:
+        for task in handed:
+            task.cancel()
+        await asyncio.gather(*handed, return_exceptions=True)
     return summary
 
 
