@@ -455,17 +455,22 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         )
         return receipt
 
-    def _sent_at(self, receipt: Receipt | None, from_task: bool) -> datetime:
-        """When a page or filing counts as sent: the start of the task that recorded it,
-        or, in a run whose sends may go from that task (``from_task``: ``LOCAL_PAGES``,
-        ``LOCAL_APPROVED_FILINGS``), the relay's acceptance where that is later. Never
-        earlier than the mail went: in a crash between the relay's acceptance and the
-        record, and where the worker's clock is behind the server's, it errs towards
-        "late"."""
+    def _sent_at(self, receipt: Receipt | None, began: datetime, from_task: bool) -> datetime:
+        """When a page or filing counts as sent: the relay's acceptance (``receipt``), never
+        before ``began``, the start of the task that sent it or scheduled its activity
+        (``SENT_AT_ACCEPTANCE``). Never earlier than the mail went: a send found made
+        before (its key's record) counts from this task, and where the worker's clock is
+        behind the server's it errs towards "late". Without a receipt (nothing went), now.
+
+        Runs before that patch took the acceptance only in a run whose sends may go from
+        the task (``from_task``: ``LOCAL_PAGES``, ``LOCAL_APPROVED_FILINGS``), and never
+        before the start of the task that recorded it."""
         now = workflow.now()
-        if receipt is None or not from_task:
+        if receipt is None:
             return now
-        return max(now, receipt.sent_at)
+        if self._at_acceptance:
+            return max(began, receipt.sent_at)
+        return max(now, receipt.sent_at) if from_task else now
 
     def _filing_failed(self, track: Track, number: int, err: FailureError) -> None:
         # The relay's words stay with engineers (status, the log): a filing gives the
@@ -479,10 +484,10 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         self._changed = True
 
     def _filed(
-        self, step: FileReport, number: int, recipient: str, draft: Any, receipt: Receipt
+        self, step: FileReport, number: int, recipient: str, draft: ReportDraft, receipt: Receipt
     ) -> None:
         track = self.state.tracks[step.regime_index]
-        sent_at = self._sent_at(receipt, self._local_approved)
+        sent_at = self._sent_at(receipt, draft.drafted_at, self._local_approved)
         filing = Filing(
             number=number,
             regime=track.regime,
@@ -524,10 +529,11 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
     # --------------------------------------------------------------- pages
 
     async def _page(self, step: SendPage) -> None:
-        page = build_page(self.state, step, workflow.now())
+        began = workflow.now()
+        page = build_page(self.state, step, began)
         track = self.state.tracks[step.regime_index]
         receipt, failure = await self._send_page(page)
-        sent_at = self._sent_at(receipt, self._local_pages)
+        sent_at = self._sent_at(receipt, began, self._local_pages)
         lifecycle.record_page(self.state, step, sent_at, len(page.recipients), failure)
         if failure is not None:
             entry = page_entry(step, track.regime)
@@ -612,9 +618,10 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         """Notice has waited for containment past the policy's bound: the decision is
         paged to be weighed again (and again, at the overdue rhythm, while it waits)."""
         notification = self.state.notification
-        page = containment_wait_page(self.state, step.number, workflow.now())
+        began = workflow.now()
+        page = containment_wait_page(self.state, step.number, began)
         receipt, failure = await self._send_page(page)
-        now = self._sent_at(receipt, self._local_pages)
+        now = self._sent_at(receipt, began, self._local_pages)
         notification.wait_pages, notification.last_wait_page_at = step.number, now
         about = {"n": step.number, "bound": notification.wait_bound}
         self._note(

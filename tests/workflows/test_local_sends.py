@@ -5,7 +5,7 @@ and ``LOCAL_APPROVED_FILINGS``), on the real dev server and its wall clock."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.domain.incident.model import Discover, IncidentState
+from breachclock.runtime.store import open_store
 from tests.conftest import SmtpSink, approve_pending, harness, runs_of, unique
 from tests.history_events import local_activity_type
 from workflows.incident import IncidentWorkflow
@@ -22,6 +23,12 @@ PTS = "incidentrapport@pts.se"
 ONCALL = "oncall@operator.example"
 SLOW = 1.5
 """Seconds the relay holds its answer to each message: longer than a task's own work."""
+
+
+def sent_at(receipt: dict[str, Any] | None) -> datetime:
+    """When the key's record says its mail went (the relay's acceptance)."""
+    assert receipt is not None
+    return datetime.fromisoformat(receipt["sent_at"])
 
 
 async def once_recorded(handle: WorkflowHandle[Any, Any]) -> IncidentState:
@@ -40,7 +47,9 @@ async def test_a_slow_relay_s_acceptance_is_when_a_page_and_the_filing_count_as_
 ) -> None:
     """The task that sends a page begins before the relay accepts; the record must not
     say the mail went earlier than it did. A filing goes by an activity task and is
-    recorded after it (its layout queues under load, and must not hold the task)."""
+    recorded after it (its layout queues under load, and must not hold the task), yet
+    counts as sent when the relay took it, not when the next task recorded it
+    (``SENT_AT_ACCEPTANCE``): both times are the send's own, as its key's record has it."""
     smtp.slow, smtp.slow_for = SLOW, 100
     async with harness(dev_server, tmp_path, smtp, BREACHCLOCK_AUTO_FILE_MARGIN_MINUTES=0) as h:
         handle = await h.open(unique("SLOW"))
@@ -52,17 +61,25 @@ async def test_a_slow_relay_s_acceptance_is_when_a_page_and_the_filing_count_as_
         await h.wait_for(lambda: len(smtp.to(PTS)) == 1, 60)
         state = await once_recorded(handle)
         events = [e for run in await runs_of(h.client, handle.id) for e in run.events]
+        async with open_store(h.settings) as ledger:
+            receipts = {
+                str(m["X-Breachclock-Key"]): await ledger.sent(str(m["X-Breachclock-Key"]))
+                for m in smtp.messages
+            }
     accepted = {
         str(m["X-Breachclock-Key"]): at
         for m, at in zip(smtp.messages, smtp.accepted_at, strict=True)
     }
     (filing,) = state.filings
     (filed,) = smtp.to(PTS)
-    assert filing.sent_at >= accepted[str(filed["X-Breachclock-Key"])]
+    filed_key = str(filed["X-Breachclock-Key"])
+    assert filing.sent_at >= accepted[filed_key]
+    assert filing.sent_at == sent_at(receipts[filed_key])
     assert [p.level for p in state.pages] == ["30m"], "the leads before it were past"
     for page in state.pages:
         (key,) = [k for k in accepted if ":page:" in k and k.endswith(f":{page.level}")]
         assert page.sent_at is not None and page.sent_at >= accepted[key]
+        assert page.sent_at == sent_at(receipts[key])
     sent_here = [local_activity_type(e) for e in events]
     assert sent_here.count("send_page") == 1 and "file_report" not in sent_here
 
