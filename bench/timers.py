@@ -59,13 +59,13 @@ PHASES = (
     "  timer fired",
     "  task: activity scheduled",
     "  activity waited for a slot",
-    "  activity ran",
-    "  task: sent recorded",
+    "  activity: to the relay's acceptance",
 )
 """Where a page's or filing's lateness goes, by its incident's history (the server's
 times), for one sent by an activity task: the timer's own lateness, the workflow task
-that starts the activity, the activity task's wait for a worker's slot, the activity
-itself, and the task that records it (whose start is the ``sent_at`` measured)."""
+that starts the activity, the activity task's wait for a worker's slot, and the
+activity up to the relay's acceptance (the ``sent_at`` measured,
+``workflows.base.SENT_AT_ACCEPTANCE``)."""
 LOCAL_PHASES = ("  timer fired", "  task started", "  sent from the task (local activity)")
 """The same for one sent as a local activity (``workflows.base.LOCAL_PAGES``): the
 timer, the wait for the task it wakes, and the send from that task, to the relay's
@@ -243,34 +243,18 @@ def phases(
         return dict(zip(LOCAL_PHASES, spans(marks), strict=True))
     assert scheduled is not None, f"no {activity_type} after the timer due at {due}"
 
-    def of_it(kind: EventType.ValueType) -> Any:
-        return next(
-            e
-            for e in events
-            if e.event_type == kind
-            and getattr(e, _ATTRIBUTES[kind]).scheduled_event_id == scheduled.event_id
-        )
-
-    started = of_it(EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
-    completed = of_it(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
-    recorded = next(
+    started = next(
         e
         for e in events
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
-        and e.event_id > completed.event_id
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+        and e.activity_task_started_event_attributes.scheduled_event_id == scheduled.event_id
     )
-    marks = [due, at(fired), at(scheduled), at(started), at(completed), at(recorded)]
+    marks = [due, at(fired), at(scheduled), at(started), sent_at]
     return dict(zip(PHASES, spans(marks), strict=True))
 
 
 def spans(marks: list[datetime]) -> list[float]:
     return [(b - a).total_seconds() for a, b in itertools.pairwise(marks)]
-
-
-_ATTRIBUTES = {
-    EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: "activity_task_started_event_attributes",
-    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity_task_completed_event_attributes",
-}
 
 
 if __name__ == "__main__":
