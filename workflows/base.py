@@ -89,8 +89,8 @@ falling due, tasks ran over 5 s); a filing a person approved is the exception
 
 SENT_AT_ACCEPTANCE = "sent-at-acceptance"
 """``workflow.patched`` id: a page or filing counts as sent at the relay's acceptance
-wherever it went from, never before the start of the task that sent it or scheduled its
-activity (``IncidentWorkflow._sent_at``). Runs before it took the acceptance only for a
+wherever it went from (the worker's clock), never before the start of the task that sent
+it or scheduled its activity (``IncidentWorkflow._sent_at``). Runs before it took the acceptance only for a
 send made from the task itself; one sent by activity task counted as sent when the next
 task recorded it: with 1,000 incidents falling due, 31 ms after the relay took it
 (median; 49 ms p99), and a filing the relay took just in time could be recorded late."""

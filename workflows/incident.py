@@ -458,9 +458,10 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
     def _sent_at(self, receipt: Receipt | None, began: datetime, from_task: bool) -> datetime:
         """When a page or filing counts as sent: the relay's acceptance (``receipt``), never
         before ``began``, the start of the task that sent it or scheduled its activity
-        (``SENT_AT_ACCEPTANCE``). Never earlier than the mail went: a send found made
-        before (its key's record) counts from this task, and where the worker's clock is
-        behind the server's it errs towards "late". Without a receipt (nothing went), now.
+        (``SENT_AT_ACCEPTANCE``). A send found made before (its key's record) counts from
+        this task. The acceptance is the worker's clock: one behind the server's by a
+        moment makes the record early by that moment, never before ``began``. Without
+        a receipt (nothing went), now.
 
         Runs before that patch took the acceptance only in a run whose sends may go from
         the task (``from_task``: ``LOCAL_PAGES``, ``LOCAL_APPROVED_FILINGS``), and never
