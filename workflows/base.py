@@ -95,6 +95,12 @@ send made from the task itself; one sent by activity task counted as sent when t
 task recorded it: with 1,000 incidents falling due, 31 ms after the relay took it
 (median; 49 ms p99), and a filing the relay took just in time could be recorded late."""
 
+ALARM_KEPT = "alarm-kept"
+"""``workflow.patched`` id: the loop's timer is left running while the step it is set
+toward is still the next one (``workflows.alarm``). Runs before it cancelled the timer
+and started another at every wake-up: two events each, and a cancel that strands the
+run on the time-skipping test server when the timer fired meanwhile."""
+
 LOCAL_APPROVED_FILINGS = "approved-filings-local"
 """``workflow.patched`` id: a filing a person approved goes as a local activity from the
 task that takes the approval, and counts as sent at the relay's acceptance where that is
@@ -186,6 +192,7 @@ class IncidentBase:
     _local_pages: bool = False
     _local_approved: bool = False
     _at_acceptance: bool = False
+    _keeps_alarm: bool = False
     _history: HistoryCount
     """What this run has added to its history, by its own count (made in ``__init__``)."""
 
@@ -210,6 +217,7 @@ class IncidentBase:
         self._local_pages = workflow.patched(LOCAL_PAGES)
         self._local_approved = workflow.patched(LOCAL_APPROVED_FILINGS)
         self._at_acceptance = workflow.patched(SENT_AT_ACCEPTANCE)
+        self._keeps_alarm = workflow.patched(ALARM_KEPT)
         decided = (
             self._current,
             self._plans,
@@ -222,6 +230,7 @@ class IncidentBase:
             self._local_pages,
             self._local_approved,
             self._at_acceptance,
+            self._keeps_alarm,
         )
         self._count(Adds(PATCH.events * sum(decided)))
 

@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.notify.sms import SmsNotice
     from breachclock.domain.problems import said
     from breachclock.runtime import metrics
+    from workflows.alarm import Alarm
     from workflows.clock import DecisionClock
 
 
@@ -65,6 +66,11 @@ PLAN_WALK = "campaign-plan-walk"
 CLOCK = "campaign-decision-clock"
 """``workflow.patched`` id: rounds start by the campaign's ``DecisionClock``, never by
 ``workflow.now()`` (``workflows.clock`` says why)."""
+ALARM_KEPT = "campaign-alarm-kept"
+"""``workflow.patched`` id: the timer toward the next round is left running while that
+round is still the next one (``workflows.alarm``), and counted when started, fired or
+not. Runs before it cancelled the timer and started another whenever a round ended,
+uncounted."""
 LEAST_WAIT = timedelta(seconds=1)
 """The shortest timer toward a slice's next round."""
 OWN_COUNT = "campaign-own-history-count"
@@ -81,6 +87,8 @@ ROUND_EVENTS = 9
 and the two workflow tasks (three events each) that start it and take its result."""
 WAKE_EVENTS = 5
 """A timer toward the next round, started and fired, and the task it wakes."""
+TIMER_EVENTS = 2
+"""A timer toward the next round: started, then fired or cancelled (``ALARM_KEPT``)."""
 SIGNAL_EVENTS = 4
 """A signal (the list grew), and the task that takes it."""
 REPORT_BYTES = 4096
@@ -151,7 +159,9 @@ class CampaignWorkflow:
         self._changed = False
         self._walks = False
         self._clock = DecisionClock()
+        self._alarm = Alarm()
         self._clocked = False
+        self._keeps_alarm = False
         self._counted = False
         self._events = START_EVENTS
         self._bytes = 0
@@ -171,6 +181,7 @@ class CampaignWorkflow:
         self._walks = workflow.patched(PLAN_WALK) and start.channels is not None
         self._clocked = workflow.patched(CLOCK)
         self._counted = workflow.patched(OWN_COUNT)
+        self._keeps_alarm = workflow.patched(ALARM_KEPT)
         while True:
             if self._should_continue_as_new():
                 await self._hand_over()
@@ -207,17 +218,33 @@ class CampaignWorkflow:
                     else max(wake - workflow.now(), LEAST_WAIT)
                 )
             self._changed = False
+            if self._keeps_alarm:
+                await self._sleep_on_alarm(wake, timeout)
+                continue
             try:
                 await workflow.wait_condition(lambda: self._changed, timeout=timeout)
             except TimeoutError:
                 self._events += WAKE_EVENTS
                 if self._clocked:
                     self._clock.advance(wake)
+        self._alarm.cancel()
         self.finished_at = workflow.now()
         progress = self.progress()
         if workflow.patched(END_SIGNAL):
             await self._tell_incident(progress)
         return progress
+
+    async def _sleep_on_alarm(self, wake: datetime | None, length: timedelta | None) -> None:
+        """Until a round ends or the list grows, or the alarm toward the next round
+        (``wake``, given room for it) rings; the alarm runs on while that is unchanged."""
+        if self._alarm.set(wake if length else None, wake, length):
+            self._events += TIMER_EVENTS
+        await workflow.wait_condition(lambda: self._changed or self._alarm.rang)
+        if self._alarm.rang:
+            self._events += WAKE_EVENTS - TIMER_EVENTS
+            if self._clocked:
+                self._clock.advance(self._alarm.target)
+            self._alarm.clear()
 
     def _now(self) -> datetime:
         """When rounds are due by: the decision clock, or in a run from before it, the

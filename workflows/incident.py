@@ -71,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
     from breachclock.domain.problems import Problem, problems_of, said
     from breachclock.domain.regimes import RegimeCode, regime
     from breachclock.runtime import metrics
+    from workflows.alarm import Alarm
     from workflows.base import ENGLISH, counted, given, refuse_if, reject
     from workflows.campaign import (
         CampaignProgress,
@@ -172,6 +173,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
     @workflow.init
     def __init__(self, start: IncidentStart) -> None:
         self._clock = DecisionClock()
+        self._alarm = Alarm()
         self._history = HistoryCount()
         self._count(START, start)
         opening = start.opening
@@ -260,6 +262,9 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
                     if self._clocked
                     else sleep_toward(wake, workflow.now())
                 )
+            if self._keeps_alarm:
+                await self._sleep_on_alarm(wake, target, timeout)
+                continue
             if timeout is not None:
                 self._count(TIMER)
             try:
@@ -270,6 +275,7 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
                 self._count(WAKE)
                 if self._clocked:
                     self._clock.advance(target)
+        self._alarm.cancel()
         self._publish()
         await self._project_last()
         self._count(ACTIVITY, self.state)
@@ -281,6 +287,22 @@ class IncidentWorkflow(NotifyingIncident, ProjectingIncident, PortalFiling):
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._count(END, self.state)
         return self.state
+
+    async def _sleep_on_alarm(
+        self, wake: datetime | None, target: datetime | None, length: timedelta | None
+    ) -> None:
+        """Until something changes or the alarm toward the next step (``wake``) rings; the
+        alarm runs on through wake-ups that leave that step the next one."""
+        if self._alarm.set(wake, target, length):
+            self._count(TIMER)
+        await workflow.wait_condition(
+            lambda: self._changed or (self._renew and self._idle()) or self._alarm.rang
+        )
+        if self._alarm.rang:
+            self._count(WAKE)
+            if self._clocked:
+                self._clock.advance(self._alarm.target)
+            self._alarm.clear()
 
     def _should_continue_as_new(self, first: bool) -> bool:
         """Past the history budget. Whatever is in flight finishes first (each activity is
