@@ -1,5 +1,6 @@
 """What every benchmark runs on: the embedded dev server (SQLite, as ``make run``)
-in a temporary data folder, and an SMTP server on 127.0.0.1 that accepts all."""
+in a temporary data folder, and an SMTP server on 127.0.0.1 that accepts all, in a
+process of its own (``bench.smtp_sink``)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from bench.smtp_sink import SmtpSink
 from breachclock.app.engine import prepare_data_dir
 from breachclock.domain.incident.model import OpenIncident
 from breachclock.runtime.config import Settings
@@ -24,46 +25,34 @@ from workflows.incident import IncidentWorkflow
 from workflows.messages import IncidentStart
 
 
-class Accept:
-    """An SMTP handler that accepts every message and keeps none."""
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return "250 OK"
-
-
 @contextlib.asynccontextmanager
 async def embedded(
-    task_queue: str, handler: Any = None, **overrides: Any
+    task_queue: str, sink: SmtpSink | None = None, **overrides: Any
 ) -> AsyncIterator[tuple[WorkflowEnvironment, Settings]]:
-    """``handler``: the SMTP server's (aiosmtpd) handler; ``Accept`` by default."""
-    smtp_port = free_port()
-    controller = Controller(handler or Accept(), hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = Settings(
-                BREACHCLOCK_DATA_DIR=Path(tmp),
-                BREACHCLOCK_TEMPORAL_PORT=free_port(),
-                BREACHCLOCK_UI_PORT=free_port(),
-                SMTP_HOST="127.0.0.1",
-                SMTP_PORT=smtp_port,
-                BREACHCLOCK_TASK_QUEUE=task_queue,
-                # Filings go to the authorities' addresses, caught by the bench's SMTP
-                # sink: an engine naming no operator would refuse to start so.
-                BREACHCLOCK_OPERATOR="Bänkoperatören AB",
-                # ... and one whose filings leave names who answers for them.
-                BREACHCLOCK_POLICY_OWNER="Bänk Ansvarig",
-                BREACHCLOCK_POLICY_OWNER_ROLE="Incidentansvarig",
-                **overrides,
-            )
-            await prepare_data_dir(settings)
-            env = await start_dev_server(settings)
-            try:
-                yield env, settings
-            finally:
-                await env.shutdown()
-    finally:
-        controller.stop()
+    """``sink``: the SMTP server, not yet started, when the bench reads its counts; one
+    of its own otherwise."""
+    with sink or SmtpSink(free_port()) as smtp, tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            BREACHCLOCK_DATA_DIR=Path(tmp),
+            BREACHCLOCK_TEMPORAL_PORT=free_port(),
+            BREACHCLOCK_UI_PORT=free_port(),
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=smtp.port,
+            BREACHCLOCK_TASK_QUEUE=task_queue,
+            # Filings go to the authorities' addresses, caught by the bench's SMTP
+            # sink: an engine naming no operator would refuse to start so.
+            BREACHCLOCK_OPERATOR="Bänkoperatören AB",
+            # ... and one whose filings leave names who answers for them.
+            BREACHCLOCK_POLICY_OWNER="Bänk Ansvarig",
+            BREACHCLOCK_POLICY_OWNER_ROLE="Incidentansvarig",
+            **overrides,
+        )
+        await prepare_data_dir(settings)
+        env = await start_dev_server(settings)
+        try:
+            yield env, settings
+        finally:
+            await env.shutdown()
 
 
 async def open_incident(

@@ -2,7 +2,7 @@
 
 Three campaigns on the embedded dev server (SQLite, as ``make run``), with a real worker
 (``build_worker``: incidents and notifications queues) in this process and an SMTP
-server on 127.0.0.1 that accepts everything (its own thread, in this process too):
+server on 127.0.0.1 that accepts everything (a process of its own, ``bench.smtp_sink``):
 
 (a) N people (22,000) each called five times without an answer (the simulator, no
     latency, no spacing, calling hours all day), then e-mailed once;
@@ -14,7 +14,7 @@ Loading the list (built in memory first, staged in the store and loaded in pages
 1,000 through the ``add_subscribers`` update) is timed apart from the campaign, which runs from
 ``decide_notice`` until the incident records its wave finished. For each: the side
 effects per second, the peak resident memory (VmHWM, reset at the start of each
-phase) of this process (the worker, the driver and the SMTP server) and of the
+phase) of this process (the worker and the driver) and of the
 Temporal server process, and every run's history (incident and campaign, through
 continue-as-new): the most events, bytes and pending activities. The SMTP server
 counts the messages and their distinct X-Breachclock-Key headers; the campaign's
@@ -39,10 +39,8 @@ import argparse
 import asyncio
 import cProfile
 import logging
-import re
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,6 +54,7 @@ from activities.notice_mail import notice_wire
 from bench import sms
 from bench.embedded import embedded
 from bench.measure import ALL_DAY, Memory, Run, rate, run_campaign, server_pid, verdict
+from bench.smtp_sink import SmtpSink, Tally
 from breachclock.app.demo import comviq_notice
 from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.incident.notice_fact import operator_for
@@ -64,6 +63,7 @@ from breachclock.domain.notify.delivery import Counts, Status
 from breachclock.domain.notify.notice import IncidentNotice, render_notice
 from breachclock.domain.notify.subscribers import DEFAULT_ZONE, Subscriber
 from breachclock.runtime.config import Settings
+from breachclock.runtime.outbox import free_port
 
 BATCH = 500
 PARALLEL = 4
@@ -104,48 +104,6 @@ def notice_email(settings: Settings, reference: str, someone: Subscriber) -> byt
     rendered = render_notice(notice(reference), someone, operator_for(settings.policy()))
     key = f"{reference}:{someone.id}:email"
     return notice_wire(rendered, someone.email or "", settings.mail_from, key)
-
-
-# ------------------------------------------------------------ the SMTP server
-
-KEY_HEADER = re.compile(rb"^X-Breachclock-Key:[ \t]*(\S+)", re.MULTILINE | re.IGNORECASE)
-
-
-@dataclass
-class Tally:
-    messages: int = 0
-    size: int = 0
-    keyless: int = 0
-    keys: set[bytes] = field(default_factory=set)
-
-
-class CountingSink:
-    """Accepts every message, as ``bench.embedded.Accept``, and counts them and their keys.
-
-    It runs on the SMTP server's own thread; the header is found with one regular
-    expression over the bytes, so counting adds little to what the server costs."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._tally = Tally()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        content: bytes = envelope.original_content or envelope.content or b""
-        found = KEY_HEADER.search(content)
-        with self._lock:
-            self._tally.messages += 1
-            self._tally.size += len(content)
-            if found:
-                self._tally.keys.add(found.group(1))
-            else:
-                self._tally.keyless += 1
-        return "250 OK"
-
-    def take(self) -> Tally:
-        """What arrived since the last ``take``."""
-        with self._lock:
-            tally, self._tally = self._tally, Tally()
-        return tally
 
 
 # ------------------------------------------------------------------ campaigns
@@ -213,7 +171,7 @@ def stalls_at_midnight(people: int) -> float:
 async def campaign(
     env: WorkflowEnvironment,
     settings: Settings,
-    sink: CountingSink,
+    sink: SmtpSink,
     memory: Memory,
     label: str,
     people: int,
@@ -256,7 +214,7 @@ class Baseline:
 
 
 async def baseline(
-    settings: Settings, sink: CountingSink, messages: list[tuple[str, bytes]], connections: int
+    settings: Settings, sink: SmtpSink, messages: list[tuple[str, bytes]], connections: int
 ) -> Baseline:
     """The messages, ready as bytes, sent straight with aiosmtplib over ``connections``
     connections at once."""
@@ -311,7 +269,7 @@ async def main(
 ) -> int:
     # The product's structlog lines would print to stdout, one per slice round.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    sink = CountingSink()
+    sink = SmtpSink(free_port())
     overrides: dict[str, Any] = {
         "BREACHCLOCK_SIMULATOR_OUTCOMES": {"no_answer": 1.0},
         "BREACHCLOCK_SIMULATOR_LATENCY_MS": 0,
@@ -322,7 +280,7 @@ async def main(
         "BREACHCLOCK_NOTIFY_PARALLEL": parallel,
     }
     profiler = cProfile.Profile() if profile else None
-    async with embedded("bench-notify", handler=sink, **overrides) as (env, settings):
+    async with embedded("bench-notify", sink, **overrides) as (env, settings):
         pid = server_pid(settings.temporal_port)
         memory = Memory(pid)
         print(

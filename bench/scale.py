@@ -35,8 +35,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.embedded import embedded
 from bench.measure import ALL_DAY, Memory, server_pid, status_kib
-from bench.notify import BATCH, PARALLEL, CountingSink, Outcome, campaign, stalls_at_midnight
+from bench.notify import BATCH, PARALLEL, Outcome, campaign, stalls_at_midnight
+from bench.smtp_sink import SmtpSink
 from breachclock.runtime.config import Settings
+from breachclock.runtime.outbox import free_port
 from tests.cli_support import start_worker, worker_env
 from tests.postgres import postgres_server
 
@@ -77,7 +79,7 @@ def as_env(values: dict[str, Any]) -> dict[str, str]:
 async def with_workers(
     env: WorkflowEnvironment,
     settings: Settings,
-    sink: CountingSink,
+    sink: SmtpSink,
     store_url: str,
     workers: int,
     people: int,
@@ -143,10 +145,10 @@ def describe(scaled: Scaled) -> str:
 
 async def main(people: int, rounds: int) -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    sink = CountingSink()
+    sink = SmtpSink(free_port())
     results: list[tuple[Scaled, Scaled]] = []
     with postgres_server() as store_url:
-        async with embedded("bench-scale", handler=sink, **OVERRIDES) as (env, settings):
+        async with embedded("bench-scale", sink, **OVERRIDES) as (env, settings):
             print(
                 f"settings: {people:,} people × ({CALLS_EACH} unanswered calls + e-mail), "
                 f"batch {BATCH}, parallel {PARALLEL} slices per worker; PostgreSQL store; "
