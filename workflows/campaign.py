@@ -237,7 +237,7 @@ class CampaignWorkflow:
     async def _sleep_on_alarm(self, wake: datetime | None, length: timedelta | None) -> None:
         """Until a round ends or the list grows, or the alarm toward the next round
         (``wake``, given room for it) rings; the alarm runs on while that is unchanged."""
-        if self._alarm.set(wake if length else None, wake, length):
+        if self._alarm.set(wake if length is not None else None, wake, length):
             self._events += TIMER_EVENTS
         await workflow.wait_condition(lambda: self._changed or self._alarm.rang)
         if self._alarm.rang:
