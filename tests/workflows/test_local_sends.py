@@ -5,6 +5,7 @@ and ``LOCAL_APPROVED_FILINGS``), on the real dev server and its wall clock."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,26 @@ def sent_at(receipt: dict[str, Any] | None) -> datetime:
     return datetime.fromisoformat(receipt["sent_at"])
 
 
-async def once_recorded(handle: WorkflowHandle[Any, Any]) -> IncidentState:
-    """The incident once it has recorded its filing: the relay has the mail a moment
-    before the task that records it runs (longer on a busy machine)."""
+def filings(state: IncidentState) -> object:
+    """What the incident has recorded as filed."""
+    return state.filings
+
+
+def sent_pages(state: IncidentState) -> object:
+    """The pages the incident has recorded as sent."""
+    return [p for p in state.pages if p.sent_at is not None]
+
+
+async def once_recorded(
+    handle: WorkflowHandle[Any, Any], what: Callable[[IncidentState], object] = filings
+) -> IncidentState:
+    """The incident once it has recorded ``what`` (its filing unless told): the relay
+    has the mail a moment before the task that records it runs (longer on a busy
+    machine)."""
     async with asyncio.timeout(30):
         while True:
             state: IncidentState = await handle.query(IncidentWorkflow.status)
-            if state.filings:
+            if what(state):
                 return state
             await asyncio.sleep(0.1)
 
@@ -102,7 +116,7 @@ async def test_a_page_the_relay_defers_is_retried_by_an_activity_task_and_sent_o
         await handle.query(IncidentWorkflow.status)  # answered meanwhile: nothing holds it
         smtp.refusing.clear()
         await h.wait_for(lambda: any(ONCALL in str(m["To"]) for m in smtp.messages), 30)
-        state: IncidentState = await handle.query(IncidentWorkflow.status)
+        state = await once_recorded(handle, sent_pages)
         events = [e for run in await runs_of(h.client, handle.id) for e in run.events]
     (page,) = state.pages
     assert page.failed is None and page.sent_at is not None
