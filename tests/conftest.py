@@ -11,7 +11,7 @@ import json
 import os
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -373,6 +373,22 @@ async def settled(handle: WorkflowHandle[Any, Any]) -> int:
                 return events
             length = events
             await asyncio.sleep(0.2)
+
+
+async def recorded(
+    handle: WorkflowHandle[Any, Any],
+    what: Callable[[IncidentState], object],
+    seconds: float = 30,
+) -> IncidentState:
+    """The incident once ``what`` is true of its state: the relay has a mail a moment
+    before the workflow task that records it runs (longer on a busy machine), so a
+    test that saw the mail arrive waits here for the record, not a fixed time."""
+    async with asyncio.timeout(seconds):
+        while True:
+            state: IncidentState = await handle.query(IncidentWorkflow.status)
+            if what(state):
+                return state
+            await asyncio.sleep(0.1)
 
 
 async def approve_pending(

@@ -5,18 +5,16 @@ and ``LOCAL_APPROVED_FILINGS``), on the real dev server and its wall clock."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.domain.incident.model import Discover, IncidentState
 from breachclock.runtime.store import open_store
-from tests.conftest import SmtpSink, approve_pending, harness, runs_of, unique
+from tests.conftest import SmtpSink, approve_pending, harness, recorded, runs_of, unique
 from tests.history_events import local_activity_type
 from workflows.incident import IncidentWorkflow
 
@@ -42,20 +40,6 @@ def sent_pages(state: IncidentState) -> object:
     return [p for p in state.pages if p.sent_at is not None]
 
 
-async def once_recorded(
-    handle: WorkflowHandle[Any, Any], what: Callable[[IncidentState], object] = filings
-) -> IncidentState:
-    """The incident once it has recorded ``what`` (its filing unless told): the relay
-    has the mail a moment before the task that records it runs (longer on a busy
-    machine)."""
-    async with asyncio.timeout(30):
-        while True:
-            state: IncidentState = await handle.query(IncidentWorkflow.status)
-            if what(state):
-                return state
-            await asyncio.sleep(0.1)
-
-
 async def test_a_slow_relay_s_acceptance_is_when_a_page_and_the_filing_count_as_sent(
     dev_server: WorkflowEnvironment, tmp_path: Path, smtp: SmtpSink
 ) -> None:
@@ -73,7 +57,7 @@ async def test_a_slow_relay_s_acceptance_is_when_a_page_and_the_filing_count_as_
             IncidentWorkflow.discover, Discover(at=aware, by="On-call", how="alarm")
         )
         await h.wait_for(lambda: len(smtp.to(PTS)) == 1, 60)
-        state = await once_recorded(handle)
+        state = await recorded(handle, filings)
         events = [e for run in await runs_of(h.client, handle.id) for e in run.events]
         async with open_store(h.settings) as ledger:
             receipts = {
@@ -116,7 +100,7 @@ async def test_a_page_the_relay_defers_is_retried_by_an_activity_task_and_sent_o
         await handle.query(IncidentWorkflow.status)  # answered meanwhile: nothing holds it
         smtp.refusing.clear()
         await h.wait_for(lambda: any(ONCALL in str(m["To"]) for m in smtp.messages), 30)
-        state = await once_recorded(handle, sent_pages)
+        state = await recorded(handle, sent_pages)
         events = [e for run in await runs_of(h.client, handle.id) for e in run.events]
     (page,) = state.pages
     assert page.failed is None and page.sent_at is not None
@@ -180,7 +164,7 @@ async def test_an_approved_filing_the_relay_defers_goes_on_by_an_activity_task_o
         await handle.query(IncidentWorkflow.status)  # nothing holds the incident's task
         smtp.refusing.clear()
         await h.wait_for(lambda: len(smtp.to(PTS)) == 1, 60)
-        state = await once_recorded(handle)
+        state = await recorded(handle, filings)
         events = [e for run in await runs_of(h.client, handle.id) for e in run.events]
     (filing,) = state.filings
     assert filing.approved_by == "Manager"

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from breachclock.app.engine import build_worker, relay_for
-from breachclock.domain.incident.model import Discover, FilingKind, IncidentState
+from breachclock.domain.incident.model import Discover, FilingKind
 from breachclock.runtime.outbox import free_port
 from breachclock.runtime.temporal import start_dev_server
-from tests.conftest import Harness, SmtpSink, settings_for, subject_of
+from tests.conftest import Harness, SmtpSink, recorded, settings_for, subject_of
 from workflows.incident import IncidentWorkflow
 
 PTS = "incidentrapport@pts.se"
@@ -46,9 +46,8 @@ async def test_clock_survives_an_embedded_server_restart(tmp_path: Path, smtp: S
         async with build_worker(env.client, settings, relay_for(settings)):
             h = Harness(env, settings, smtp)
             await h.wait_for(lambda: len(smtp.to(PTS)) >= 1, 60)
-            await asyncio.sleep(2)
             handle = env.client.get_workflow_handle("incident-RESTART-1")
-            state: IncidentState = await handle.query(IncidentWorkflow.status)
+            state = await recorded(handle, lambda s: s.filings)
     finally:
         await env.shutdown()
     assert len(smtp.to(PTS)) == 1

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from breachclock.domain.incident.model import Discover, FilingKind, IncidentState
+from breachclock.domain.incident.model import Discover, FilingKind
 from tests.cli_support import start_worker, worker_env
-from tests.conftest import Harness, SmtpSink, settings_for, subject_of, unique
+from tests.conftest import Harness, SmtpSink, recorded, settings_for, subject_of, unique
 from workflows.incident import IncidentWorkflow
 
 PTS = "incidentrapport@pts.se"
@@ -42,8 +42,7 @@ async def test_worker_killed_before_due_files_once_after_restart(
 
         worker = start_worker(env)
         await h.wait_for(lambda: len(smtp.to(PTS)) >= 1, 60)
-        await asyncio.sleep(3)
-        state: IncidentState = await handle.query(IncidentWorkflow.status)
+        state = await recorded(handle, lambda s: s.filings)
     finally:
         worker.kill()
         worker.wait()
