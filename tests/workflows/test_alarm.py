@@ -1,4 +1,4 @@
-"""The incident loop's timer runs on through wake-ups that leave the next step where it
+"""The incident's and the campaign's loop timer runs on through wake-ups that leave the next step where it
 was (``workflows.alarm``), on Temporal's time-skipping server with a real SMTP server.
 
 Cancelling it at every wake-up raced the timer firing: the time-skipping server strands
@@ -15,8 +15,11 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from breachclock.domain.ids import campaign_id
 from breachclock.domain.incident.model import IncidentState, TimelineInput
-from tests.conftest import SmtpSink, harness
+from breachclock.domain.notify.delivery import CallOutcome, Status
+from tests.conftest import SmtpSink, harness, runs_of
+from tests.notify_support import decide, finish, people, ready
 from workflows.incident import IncidentWorkflow
 
 TIMER_EVENTS = {
@@ -26,11 +29,12 @@ TIMER_EVENTS = {
 }
 
 
+def counted(events: Any) -> Counter[str]:
+    return Counter(TIMER_EVENTS[e.event_type] for e in events if e.event_type in TIMER_EVENTS)
+
+
 async def timers(handle: WorkflowHandle[Any, Any]) -> Counter[str]:
-    history = await handle.fetch_history()
-    return Counter(
-        TIMER_EVENTS[e.event_type] for e in history.events if e.event_type in TIMER_EVENTS
-    )
+    return counted((await handle.fetch_history()).events)
 
 
 async def test_updates_that_leave_the_next_step_keep_the_timer_toward_it(
@@ -51,3 +55,31 @@ async def test_updates_that_leave_the_next_step_keep_the_timer_toward_it(
     assert before == Counter(started=1), "one timer, toward the first page"
     assert after == before, "three timeline entries neither cancel nor restart it"
     assert len(state.pages) == 3 and len(state.filings) == 1, "the kept timer rang on time"
+
+
+async def test_a_round_that_ends_while_another_slice_waits_keeps_the_timer_toward_it(
+    skipping: WorkflowEnvironment, tmp_path: Any, smtp: SmtpSink
+) -> None:
+    """Two slices called at once, each call two hours after the last: the slice whose
+    round ends first sets the timer toward its next round, and the other's end, a
+    moment later, leaves that round next. Runs from
+    before ``campaign-alarm-kept`` cancelled it and started another there (12 timers
+    started and 6 cancelled for these 6 people)."""
+    async with harness(
+        skipping,
+        tmp_path,
+        smtp,
+        BREACHCLOCK_SIMULATOR_OUTCOMES={"no_answer": 1.0},
+        BREACHCLOCK_NOTIFY_BATCH=3,
+    ) as h:
+        handle = await h.discovered("INC-ALARM")
+        await ready(h.settings, handle, "INC-ALARM", people(6))
+        await decide(handle)
+        state = await finish(h.env, handle)
+        runs = await runs_of(h.client, campaign_id("INC-ALARM", 1))
+    counts = state.notification.waves[0].counts
+    assert counts is not None and counts.people == {Status.EMAILED: 6}
+    assert counts.calls == {CallOutcome.NO_ANSWER: 30}
+    timed = counted(e for run in runs for e in run.events)
+    assert timed["cancelled"] == 0, "a round's end left the other slice's round next"
+    assert timed["started"] == timed["fired"] > 0, "every timer rang toward its round"
