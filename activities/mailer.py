@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses
+from functools import lru_cache
 from typing import Any
 
 import aiosmtplib
@@ -253,8 +254,15 @@ def sent_date() -> str:
     (the demo and tests on the time-skipping server); the wall clock outside an activity.
     A local activity's attempt is scheduled by the worker's clock: a mail that must agree
     with the engine's there (a filing) comes dated by the sender."""
-    when = activity.info().current_attempt_scheduled_time if activity.in_activity() else None
-    return format_datetime(when or datetime.now(UTC))
+    if activity.in_activity():
+        return _date(activity.info().current_attempt_scheduled_time)
+    return format_datetime(datetime.now(UTC))
+
+
+@lru_cache(maxsize=64)
+def _date(when: datetime) -> str:
+    """An attempt's Date, formatted once for all the mails it sends."""
+    return format_datetime(when)
 
 
 def stamp(message: Message, key: str, sender: str) -> None:

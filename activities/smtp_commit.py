@@ -29,8 +29,10 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import aiosmtplib
+from aiosmtplib.email import quote_address
 
 ENHANCED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})")
 
@@ -97,6 +99,12 @@ async def _finish(
         return Unconfirmed(f"no answer to the end of the message ({type(err).__name__})")
 
 
+@lru_cache(maxsize=16)
+def path(sender: str, encoding: str) -> bytes:
+    """The sender as MAIL FROM carries it (``<address>``), parsed once per relay."""
+    return quote_address(sender).encode(encoding)
+
+
 async def send_committed(
     smtp: aiosmtplib.SMTP,
     data: bytes,
@@ -105,7 +113,10 @@ async def send_committed(
     commit: Callable[[], Awaitable[bool]],
 ) -> Outcome:
     """Send ``data`` (the message as DATA carries it, dots doubled, ending in CRLF) to one
-    recipient, claiming it just before the relay can take it.
+    recipient, claiming it just before the relay can take it. ``recipient`` is a bare
+    address, as a list's addresses are once validated: MAIL and RCPT are written here,
+    not by ``aiosmtplib``, whose parsing of both addresses on every message took a
+    twentieth of a campaign's e-mail round.
 
     ``commit`` claims the key and says whether this attempt won. After ``Delivered``
     the caller has nothing left to do; a ``claimed`` refusal or deferral it must set
@@ -115,15 +126,16 @@ async def send_committed(
         await smtp.ehlo()
     if utf8 and not smtp.supports_extension("smtputf8"):
         return Refused("the relay does not take internationalised addresses (no SMTPUTF8)")
-    options = ["SMTPUTF8"] if utf8 else []
     encoding = "utf-8" if utf8 else "ascii"
-    await smtp.mail(sender, options=options, encoding=encoding)
-    try:
-        await smtp.rcpt(recipient, encoding=encoding)
-    except aiosmtplib.SMTPRecipientRefused as err:
+    options = [b"SMTPUTF8"] if utf8 else []
+    taken = await smtp.execute_command(b"MAIL", b"FROM:" + path(sender, encoding), *options)
+    if taken.code != 250:
+        raise aiosmtplib.SMTPSenderRefused(taken.code, taken.message, sender)
+    to = await smtp.execute_command(b"RCPT", b"TO:<" + recipient.encode(encoding) + b">")
+    if to.code not in (250, 251):
         await smtp.rset()
-        why = reply(err.code, err.message)
-        if err.code >= 500:
+        why = reply(to.code, to.message)
+        if to.code >= 500:
             return Refused(f"the relay refused the address ({why})")
         return Deferred(f"the relay deferred the address ({why})")
     start = await smtp.execute_command(b"DATA")
