@@ -450,8 +450,17 @@ class _Form:
         self.d = draft
         self.f = draft.facts
         self.w = w
+        self._layout: list[tuple[str, list[Item]]] | None = None
 
     def layout(self) -> list[tuple[str, list[Item]]]:
+        """The form's sections in order, each with its items, worded once per filing.
+        The list of missing facts asks for section numbers twice a fact: a PTS filing
+        with 16 facts missing worded its whole form 33 times."""
+        if self._layout is None:
+            self._layout = self._word_layout()
+        return self._layout
+
+    def _word_layout(self) -> list[tuple[str, list[Item]]]:
         times = self.times()
         layout = regime(self.d.regime).layout
         if layout is Layout.GDPR:
