@@ -96,12 +96,3 @@ class DeliveryStore(OnDb):
         """``status`` of many keys in one read (a round's); a key never handed is absent."""
         rows = await self.db.query_in("SELECT key, status FROM deliveries WHERE key IN ({})", keys)
         return {str(k): Delivery(s) for k, s in rows}
-
-    async def counts(self, prefix: str) -> dict[Delivery, int]:
-        """How many keys under ``prefix`` (an incident's, ``<reference>:``) stand where."""
-        rows = await self.db.query(
-            "SELECT status, COUNT(*) FROM deliveries WHERE substr(key, 1, ?) = ? GROUP BY status",
-            len(prefix),
-            prefix,
-        )
-        return {Delivery(s): int(n) for s, n in rows}
