@@ -25,6 +25,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from bench import cpu
 from bench.embedded import open_incident
 from breachclock.domain.ids import campaign_id
 from breachclock.domain.incident.model import IncidentState, Wave
@@ -230,6 +231,8 @@ class Run:
     wave: Wave
     incident: list[RunStats]
     campaign: list[RunStats]
+    cpu: dict[str, float]
+    """CPU seconds by process over the campaign (``bench.cpu``), decide to finished."""
 
     @property
     def load_pages(self) -> int:
@@ -267,6 +270,7 @@ async def run_campaign(
     before_decision()
 
     memory.start()
+    cpu_before = cpu.used()
     started = time.perf_counter()
     await handle.execute_update(IncidentWorkflow.decide_notice, decision)
     await env.client.get_workflow_handle(
@@ -279,6 +283,7 @@ async def run_campaign(
             break
         await asyncio.sleep(0.02)
     seconds = time.perf_counter() - started
+    spent = cpu.since(cpu_before)
     peak = memory.stop()
     return Run(
         people=people,
@@ -291,4 +296,5 @@ async def run_campaign(
         wave=wave,
         incident=await runs(env.client, handle.id),
         campaign=await runs(env.client, campaign_id(reference, 1)),
+        cpu=spent,
     )

@@ -51,7 +51,7 @@ import structlog
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notice_mail import notice_wire
-from bench import sms
+from bench import cpu, sms
 from bench.embedded import embedded
 from bench.measure import ALL_DAY, Memory, Run, rate, run_campaign, server_pid, verdict
 from bench.smtp_sink import SmtpSink, Tally
@@ -248,6 +248,7 @@ def describe(outcome: Outcome, parallel: int) -> list[str]:
         f"({outcome.run.workflow_seconds:.1f} s on the workflow's clock)",
         f"  side effects: {outcome.calls:,} calls + {outcome.emails:,} e-mails = {side:,}, "
         f"{rate(side, outcome.run.seconds)}; e-mails {rate(outcome.emails, outcome.run.seconds)}",
+        f"  {cpu.per('person', outcome.people, outcome.run.cpu, outcome.run.seconds, 'the worker')}",
         f"  {outcome.run.peak.show()}",
         f"  histories: incident {len(outcome.run.incident)} run(s), most events "
         f"{max(r.events for r in outcome.run.incident):,}; campaign {len(outcome.run.campaign)} run(s), "

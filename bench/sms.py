@@ -37,6 +37,7 @@ from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sms import CONNECTIONS, KANNEL_CODING
+from bench import cpu
 from bench.measure import Memory, Run, rate, run_campaign, verdict
 from breachclock.app.console import START_WITHIN, console_process
 from breachclock.app.engine import build_worker, relay_for
@@ -78,6 +79,8 @@ class Sent:
     at_once: int
     seconds: float
     at_smsc: int
+    cpu: dict[str, float]
+    """CPU seconds by process while it ran (``bench.cpu``)."""
 
 
 def people(n: int) -> list[Subscriber]:
@@ -104,6 +107,7 @@ async def baseline(
     parts = size(text).parts
     before = len(kannel.received())
     queue = list(numbers)
+    cpu_before = cpu.used()
     started = time.monotonic()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=at_once)) as http:
 
@@ -126,7 +130,7 @@ async def baseline(
 
         await asyncio.gather(*(worker() for _ in range(at_once)))
     got = await wait_smsc(kannel, before + len(numbers) * parts, 600) - before
-    return Sent(at_once, time.monotonic() - started, got)
+    return Sent(at_once, time.monotonic() - started, got, cpu.since(cpu_before))
 
 
 @dataclass
@@ -225,6 +229,9 @@ def report(n: int, parts: int, bases: Sequence[Sent], done: Run, got: Counter[st
         f"  campaign: {done.seconds:.1f} s wall, decide_notice → wave finished with every "
         f"delivery report back, {rate(n, done.seconds)}; people texted {texted:,}; "
         f"reports {sms}; numbers at the fake SMSC {len(got):,}, parts {sum(got.values()):,}",
+        f"  baseline ({base.at_once} at once), "
+        f"{cpu.per('message', n, base.cpu, base.seconds, 'the client')}",
+        f"  campaign, {cpu.per('person', n, done.cpu, done.seconds, 'the worker')}",
         f"  {done.peak.show()}",
         f"  histories: incident {len(done.incident)} run(s), campaign {len(done.campaign)} "
         f"run(s), longest {longest:,} events",

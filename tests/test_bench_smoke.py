@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from bench import cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,6 +48,27 @@ def test_notify_benchmark_prints_its_ratios() -> None:
     assert "correct: everyone e-mailed (and texted) once" in done.stdout
     assert "ratio (d) campaign rate / sendsms rate, 20 people" in done.stdout
     assert "(d) exact counts: yes" in done.stdout
+    (split,) = [line for line in done.stdout.splitlines() if "campaign, CPU per person" in line]
+    assert "the worker " in split, split
+
+
+def test_cpu_by_process_counts_a_child_s_work_under_its_name() -> None:
+    """``bench.cpu`` finds this process's children by their command line: a busy child
+    whose argv says ``smsbox`` is counted as smsbox, for the CPU it used."""
+    before = cpu.used()
+    busy = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
+    child = subprocess.Popen([sys.executable, "-c", busy, "smsbox"])
+    try:
+        for _ in range(100):
+            spent = cpu.since(before)
+            if spent.get("smsbox", 0.0) >= 0.25:
+                break
+            time.sleep(0.05)
+    finally:
+        child.wait(timeout=30)
+    assert spent.get("smsbox", 0.0) >= 0.25, spent
+    line = cpu.per("message", 10, spent, 1.0, "the client")
+    assert line.startswith("CPU per message, ms: smsbox ")
 
 
 def bench(*args: str) -> subprocess.CompletedProcess[str]:
