@@ -31,7 +31,8 @@ def _used(stat: str) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def _parent(stat: str) -> int:
+def parent_of(stat: str) -> int:
+    """The parent's pid from a ``/proc/<pid>/stat`` line."""
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
@@ -51,7 +52,7 @@ def used() -> dict[str, float]:
             stat = (entry / "stat").read_text()
             label = THIS if int(entry.name) == ours else None
             if label is None:
-                if _parent(stat) != ours:
+                if parent_of(stat) != ours:
                     continue
                 label = _label((entry / "cmdline").read_bytes())
         except (OSError, ValueError, IndexError):
@@ -74,7 +75,7 @@ def per(unit: str, count: int, spent: Mapping[str, float], seconds: float, this:
     ``count``), by process (this one named ``this``), and how many cores they kept busy
     together."""
     if not spent or not count or seconds <= 0:
-        return f"CPU per {unit}: not measured (no /proc)"
+        return f"CPU per {unit}: not measured"
     order = sorted(spent.items(), key=lambda kv: -kv[1])
     parts = [f"{this if name == THIS else name} {1000 * s / count:.2f}" for name, s in order]
     total = sum(spent.values())

@@ -86,8 +86,7 @@ def server_pid(port: int) -> int | None:
             continue
         if not any(str(port).encode() in arg for arg in argv[1:]):
             continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        found.append((parent == ours, int(entry.name)))
+        found.append((cpu.parent_of(stat) == ours, int(entry.name)))
     return max(found)[1] if found else None
 
 
