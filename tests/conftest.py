@@ -33,6 +33,7 @@ from breachclock.app.engine import build_worker, relay_for
 from breachclock.domain.ids import campaign_id
 from breachclock.domain.incident import lifecycle
 from breachclock.domain.incident.model import Approve, Discover, Facts, IncidentState, OpenIncident
+from breachclock.runtime import offload
 from breachclock.runtime.config import Settings
 from breachclock.runtime.outbox import free_port
 from breachclock.runtime.temporal import start_dev_server, start_time_skipping, workflow_id
@@ -120,6 +121,18 @@ async def skipping() -> AsyncIterator[WorkflowEnvironment]:
     env = await start_time_skipping()
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def worker_process() -> AsyncIterator[None]:
+    """The engine's worker process (``offload``), held for the whole session.
+
+    Each test's engine holds it while it runs and the last holder stops it: without a
+    holder here every engine spawned a fresh one and waited for its imports, about 1.5 s
+    of CPU a test on a slow core. It starts on first use, so a test that needs none
+    spawns none. A test that kills it still gets a fresh one (the next call's)."""
+    async with offload.process_held():
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
