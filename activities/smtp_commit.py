@@ -15,10 +15,13 @@ timeout, a run that continued as new), the order is turned round:
    connection instead, so the relay discards the unfinished message.
 
 Dying before 3: the relay drops the unfinished message, the retry sends it once.
-Dying after 4: recorded and delivered. Dying between 3 and 4 (a few microseconds
-with SQLite, no await in between) would lose it; that window is orders of magnitude
-smaller than the one it replaces, and cancellation cannot fall into it (the two
-steps are shielded). The answer says what happened to this one recipient, so one
+Dying after 4: recorded and delivered. Dying between 3 and 4 would lose it. With
+SQLite that window is a few microseconds: the claim commits on this thread with no
+await in between, and no checkpoint runs inside its COMMIT (``SqliteFile``; one did,
+for milliseconds, and a SIGKILL test on a loaded machine lost a notice in it). With
+PostgreSQL it is the commit's answer crossing the loopback and one turn of the event
+loop. Either is orders of magnitude smaller than the window it replaces, and
+cancellation cannot fall into it (the two steps are shielded). The answer says what happened to this one recipient, so one
 bad address never fails the others: ``Refused`` (for good: a letter), ``Deferred``
 (try later), or delivered. A fault of the connection itself raises.
 """

@@ -125,3 +125,28 @@ async def test_a_commit_on_the_loop_waits_for_the_thread_s_batch_not_for_sqlite_
     await asyncio.gather(*writes)
     assert (await db.query("SELECT COUNT(*) FROM one"))[0][0] == 101
     await db.close()
+
+
+async def test_a_claim_s_commit_never_checkpoints_the_file_s_thread_does(tmp_path: Path) -> None:
+    """A claim commits with ``atomic_now`` and the e-mail's final "." follows at once
+    (``smtp_commit``). SQLite's automatic checkpoint ran inside the COMMIT that filled
+    its log, after the transaction had committed: a worker killed in those milliseconds
+    left a person recorded as e-mailed and the message dropped by the relay. Here 8 MiB
+    of claims fill the log twice over its automatic threshold (4 MiB) and the database
+    file is still as it was before them; the next batch of the file's thread copies it."""
+    path = tmp_path / "claims.db"
+    db = SqliteDb(path, ONE)
+    await db.atomic([("INSERT INTO one VALUES ('first', 0)", ())])
+    before = path.stat().st_size
+    blob = "x" * 64 * 1024
+    try:
+        for i in range(128):
+            await db.atomic_now([("INSERT INTO one VALUES (?, ?)", (f"{i}{blob}", i))])
+        wal = path.with_name(path.name + "-wal")
+        assert wal.stat().st_size > 8 * 1024 * 1024, "the log grew: no checkpoint reset it"
+        assert path.stat().st_size == before, "no claim's commit copied the log"
+        await db.atomic([("INSERT INTO one VALUES ('after', 1)", ())])
+        assert path.stat().st_size > 8 * 1024 * 1024, "the file's thread checkpointed"
+        assert await db.query("SELECT COUNT(*) FROM one") == [(130,)]
+    finally:
+        await db.close()
