@@ -477,18 +477,18 @@ def _paragraphs(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
 
 
-def _environment(autoescape: bool) -> jinja2.Environment:
-    return environment("breachclock.domain.notify", autoescape, {"paragraphs": _paragraphs})
+def _environment(autoescape: bool, kind: str) -> jinja2.Environment:
+    return environment("breachclock.domain.notify", autoescape, {"paragraphs": _paragraphs}, kind)
 
 
 @cache
 def _text_env() -> jinja2.Environment:
-    return _environment(autoescape=False)
+    return _environment(autoescape=False, kind=".txt.j2")
 
 
 @cache
 def _html_env() -> jinja2.Environment:
-    return _environment(autoescape=True)
+    return _environment(autoescape=True, kind=".html.j2")
 
 
 # Compiled at import, outside any workflow sandbox (see ``templating.environment``).
