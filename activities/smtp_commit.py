@@ -18,12 +18,12 @@ Dying before 3: the relay drops the unfinished message, the retry sends it once.
 Dying after 4: recorded and delivered. Dying between 3 and 4 would lose it. With
 SQLite that window is a few microseconds: the claim commits on this thread with no
 await in between, and no checkpoint runs inside its COMMIT (``SqliteFile``; one did,
-for milliseconds, and a SIGKILL test on a loaded machine lost a notice in it). With
-PostgreSQL it is the commit's answer crossing the loopback and one turn of the event
-loop. Either is orders of magnitude smaller than the window it replaces, and
-cancellation cannot fall into it (the two steps are shielded). The answer says what happened to this one recipient, so one
-bad address never fails the others: ``Refused`` (for good: a letter), ``Deferred``
-(try later), or delivered. A fault of the connection itself raises.
+for milliseconds or more, and a SIGKILL test on a loaded machine lost a notice, most
+likely there). With PostgreSQL it is the commit's answer crossing the loopback and
+one turn of the event loop. Either is orders of magnitude smaller than the window it
+replaces, and cancellation cannot fall into it (the two steps are shielded). The
+answer says what happened to this one recipient, so one bad address never fails the
+others: ``Refused`` (for good: a letter), ``Deferred`` (try later), or delivered. A fault of the connection itself raises.
 """
 
 from __future__ import annotations

@@ -131,7 +131,7 @@ async def test_a_claim_s_commit_never_checkpoints_the_file_s_thread_does(tmp_pat
     """A claim commits with ``atomic_now`` and the e-mail's final "." follows at once
     (``smtp_commit``). SQLite's automatic checkpoint ran inside the COMMIT that filled
     its log, after the transaction had committed: a worker killed in those milliseconds
-    left a person recorded as e-mailed and the message dropped by the relay. Here 8 MiB
+    leaves a person recorded as e-mailed and the message dropped by the relay. Here 8 MiB
     of claims fill the log twice over its automatic threshold (4 MiB) and the database
     file is still as it was before them; the next batch of the file's thread copies it."""
     path = tmp_path / "claims.db"
