@@ -23,7 +23,8 @@ likely there). With PostgreSQL it is the commit's answer crossing the loopback a
 one turn of the event loop. Either is orders of magnitude smaller than the window it
 replaces, and cancellation cannot fall into it (the two steps are shielded). The
 answer says what happened to this one recipient, so one bad address never fails the
-others: ``Refused`` (for good: a letter), ``Deferred`` (try later), or delivered. A fault of the connection itself raises.
+others: ``Refused`` (for good: a letter), ``Deferred`` (try later), or delivered. A
+fault of the connection itself raises.
 """
 
 from __future__ import annotations
