@@ -25,15 +25,21 @@ THIS = "this process"
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
+def _fields(stat: str) -> list[str]:
+    """A ``/proc/<pid>/stat`` line's fields after the command's name (which may hold
+    spaces and parentheses): the state first, then the parent's pid."""
+    return stat.rsplit(")", 1)[1].split()
+
+
 def _used(stat: str) -> float:
     """User and system seconds from a ``/proc/<pid>/stat`` line."""
-    fields = stat.rsplit(")", 1)[1].split()
+    fields = _fields(stat)
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def parent_of(stat: str) -> int:
     """The parent's pid from a ``/proc/<pid>/stat`` line."""
-    return int(stat.rsplit(")", 1)[1].split()[1])
+    return int(_fields(stat)[1])
 
 
 def _label(argv: bytes) -> str:
