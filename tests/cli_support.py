@@ -12,6 +12,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.runtime.config import Settings
+from tests.cli_fork import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,13 +43,7 @@ def worker_env(
 
 def offline(*args: str) -> subprocess.CompletedProcess[str]:
     """``starter.py ARGS`` with no Temporal to reach: what the CLI refuses before sending."""
-    return subprocess.run(
-        [sys.executable, str(ROOT / "starter.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:1"},
-    )
+    return run_cli(*args, env={**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:1"}, timeout=30)
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from breachclock.domain.incident.model import IncidentState
 from breachclock.runtime.config import Settings
 from breachclock.runtime.store import open_store
 from breachclock.runtime.temporal import workflow_id
+from tests.cli_fork import run_cli
 from tests.cli_support import address
 from tests.conftest import SmtpSink, harness, unique
 from tests.facts import ALL_BUT_ROOT_CAUSE
@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Cli:
-    """``starter.py`` as a person runs it: by its path, from ``cwd`` (any directory)."""
+    """``starter.py`` as a person runs it, from ``cwd`` (any directory): a process of its
+    own, forked from one that imported the CLI (``tests/cli_fork.py``)."""
 
     def __init__(self, env: dict[str, str], cwd: Path | None = None) -> None:
         self.env = env
@@ -46,15 +47,7 @@ class Cli:
         )
 
     async def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, str(ROOT / "starter.py"), *args],
-            env=self.env,
-            cwd=self.cwd,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        return await asyncio.to_thread(run_cli, *args, env=self.env, cwd=self.cwd)
 
     async def json(self, *args: str) -> Any:
         done = await self(*args, "--json")

@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from breachclock.runtime import engine_lock
 from breachclock.runtime.outbox import free_port
+from tests.cli_fork import run_python
 from tests.cli_support import ROOT, worker_env
 from tests.conftest import SmtpSink, settings_for
 
@@ -99,14 +100,7 @@ def test_accounts_and_tokens_are_made_from_the_command_line(tmp_path: Path) -> N
     env = {"BREACHCLOCK_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
 
     def web(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "breachclock.web", *args],
-            env={**env, **extra},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=ROOT,
-        )
+        return run_python("-m", "breachclock.web", *args, env={**env, **extra}, cwd=ROOT)
 
     made = web("account", "eva", "oncall")
     assert made.returncode == 0 and re.search(r"with password \S+ \(shown once\)", made.stdout)
