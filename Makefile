@@ -31,7 +31,8 @@ bench: $(STAMP)
 	$(PY) -m bench.pages
 	$(PY) -m bench.register
 
-# Tests run on every core (pytest-xdist; worksteal evens out the long fault tests).
+# Tests run on every core and one more (pytest-xdist, tests/schedule.py: a fifth of the
+# suite waits); worksteal evens out the long fault tests.
 # Tiers (tests/tiers.py): domain, engine, browser, slow. test-fast: the first two.
 PYTEST := $(PY) -m pytest -q -n auto --dist worksteal
 

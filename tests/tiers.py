@@ -23,6 +23,7 @@ TESTS = Path(__file__).parent
 BY_PATH = {
     "domain": "domain",
     "test_architecture.py": "domain",
+    "test_schedule.py": "domain",
     "test_deploy.py": "domain",
     "web/test_browser.py": "browser",
     "test_packaging.py": "slow",
