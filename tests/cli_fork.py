@@ -156,10 +156,10 @@ def serve(path: str) -> None:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 break
-            if (conn := waiting.pop(pid, None)) is not None:
+            if (caller := waiting.pop(pid, None)) is not None:
                 with contextlib.suppress(OSError):  # a caller that timed out has gone
-                    conn.sendall(NUMBER.pack(os.waitstatus_to_exitcode(status)))
-                conn.close()
+                    caller.sendall(NUMBER.pack(os.waitstatus_to_exitcode(status)))
+                caller.close()
 
 
 # --- the caller --------------------------------------------------------------------------------
