@@ -36,8 +36,14 @@ bench: $(STAMP)
 # Tiers (tests/tiers.py): domain, engine, browser, slow. test-fast: the first two.
 PYTEST := $(PY) -m pytest -q -n auto --dist worksteal
 
-test: $(STAMP) lint
-	$(PYTEST) --durations=30
+# The linters run beside the tests (half a minute of one core, mostly mypy's), their
+# report after the tests'; either failing fails the target.
+test: $(STAMP)
+	@$(MAKE) --no-print-directory lint > $(VENV)/lint.log 2>&1 & linting=$$!; \
+	$(PYTEST) --durations=30; tests=$$?; \
+	wait $$linting; linted=$$?; \
+	echo "--- lint (ruff, mypy, import-linter)"; cat $(VENV)/lint.log; \
+	test $$tests -eq 0 -a $$linted -eq 0
 
 test-fast: $(STAMP)
 	$(PYTEST) -m "domain or engine"
