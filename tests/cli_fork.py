@@ -160,6 +160,8 @@ def serve(path: str) -> None:
                 with contextlib.suppress(OSError):  # a caller that timed out has gone
                     caller.sendall(NUMBER.pack(os.waitstatus_to_exitcode(status)))
                 caller.close()
+    # The test process is gone (killed: its exit would have stopped this one first).
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 # --- the caller --------------------------------------------------------------------------------
