@@ -328,7 +328,8 @@ def test_a_missing_file_or_a_folder_is_one_plain_refusal(tmp_path: Path) -> None
 
 
 async def starter(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """``python starter.py ARGS``, as test_cli.py runs it."""
+    """``python starter.py ARGS`` in a fresh interpreter, by the script's path (the other
+    CLI tests fork theirs from one that imported it: ``tests/cli_fork.py``)."""
     return await asyncio.to_thread(
         subprocess.run,
         [sys.executable, str(ROOT / "starter.py"), *args],
