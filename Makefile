@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 # Python's bytecode caches, also where the environment turns them off
-# (PYTHONDONTWRITEBYTECODE=1, as on CI's machines): the test suite starts some three
+# (PYTHONDONTWRITEBYTECODE=1, as on the machines here): the test suite starts some three
 # hundred Python processes, and without them each one compiled the checkout's modules
 # from source again, and each test worker rewrote every test module's asserts (12 s).
 unexport PYTHONDONTWRITEBYTECODE
