@@ -39,6 +39,7 @@ from bench.notify import BATCH, PARALLEL, Outcome, campaign, stalls_at_midnight
 from bench.smtp_sink import SmtpSink
 from breachclock.runtime.config import Settings
 from breachclock.runtime.outbox import free_port
+from tests.cli_fork import Forked
 from tests.cli_support import start_worker, worker_env
 from tests.postgres import postgres_server
 
@@ -106,7 +107,7 @@ async def with_workers(
     folders = [
         Path(tempfile.mkdtemp(prefix=f"w{i}-", dir=settings.data_dir)) for i in range(workers)
     ]
-    processes: list[subprocess.Popen[bytes]] = []
+    processes: list[Forked] = []
     try:
         for folder in folders:
             started = {**variables, "BREACHCLOCK_DATA_DIR": str(folder)}

@@ -1,5 +1,6 @@
 """The project's command lines for the tests (``starter.py ARGS``, ``python -m
-breachclock.web ARGS``), each in a process forked from one that imported them.
+breachclock.web ARGS``) and the engines the fault tests kill (``worker.py``), each in a
+process forked from one that imported them.
 
 A CLI process spends about 1.5 s of a slow core importing before its command starts, and
 the suite runs a hundred and more of them: minutes of CI. So each test process starts one
@@ -8,9 +9,10 @@ with no thread started, and forks a child per call. The child runs the script or
 as the interpreter would (``runpy``, as ``__main__``) in a process of its own, with its
 arguments, environment, working folder and standard streams (the caller's pipes, passed
 over the socket), and ends with its exit code; ``os._exit`` and a kill work as they do
-for ``python starter.py``. What it skips is only the import, which the tests that start
-the real interpreter keep covering (the README walkthrough, the wheel, the demo, the
-nasty command lines, ``make run``).
+for ``python starter.py``. An engine (``fork_python``) is a child of the zygote rather
+than of the test, with the same pid to kill and exit code to wait for. What a fork skips
+is only the import, which the tests that start the real interpreter keep covering (the
+README walkthrough, the wheel, the demo, the nasty command lines, ``make run``).
 
 Standard input is ``/dev/null``: no test types into a command.
 """
@@ -56,8 +58,8 @@ def _receive_exactly(conn: socket.socket, size: int) -> bytes:
     return data
 
 
-PRELOADED = ("breachclock.app.main", "breachclock.web.__main__")
-"""What the commands import, once, in the zygote."""
+PRELOADED = ("breachclock.app.main", "breachclock.web.__main__", "breachclock.app.engine")
+"""What the commands and the engine (``worker.py``) import, once, in the zygote."""
 
 
 def _forget(module: str) -> None:
@@ -237,36 +239,86 @@ def run_cli(
     return run_python(str(STARTER), *args, env=env, cwd=cwd, timeout=timeout)
 
 
+class Forked:
+    """A forked ``python ARGV``, answering as much of ``subprocess.Popen`` as the tests use:
+    its pid, signals, and its exit code (which its zygote, its parent, reports)."""
+
+    def __init__(self, argv: list[str], conn: socket.socket, pid: int) -> None:
+        self.args = [sys.executable, *argv]
+        self.pid = pid
+        self.returncode: int | None = None
+        self._conn = conn
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):  # ended, not yet reported
+                os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            self._conn.settimeout(timeout)
+            try:
+                (self.returncode,) = NUMBER.unpack(_receive_exactly(self._conn, NUMBER.size))
+            except (TimeoutError, BlockingIOError):  # BlockingIOError: a timeout of 0
+                raise subprocess.TimeoutExpired(self.args, timeout or 0) from None
+            self._conn.close()
+        return self.returncode
+
+    def poll(self) -> int | None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return self.wait(0)
+        return None
+
+
+def fork_python(
+    *argv: str, env: dict[str, str], cwd: Path | None = None, streams: tuple[int, int, int]
+) -> Forked:
+    """``python ARGV`` (a script and its arguments, or ``-m MODULE ...``) in ``cwd`` with
+    ``env``, its standard input, output and error on ``streams`` (this process's
+    descriptors, still its own to close), as ``subprocess.Popen`` starts it."""
+    payload = json.dumps({"argv": list(argv), "env": env, "cwd": str(cwd or "")}).encode()
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(_ZYGOTE.socket_path())
+        socket.send_fds(conn, [LENGTH.pack(len(payload))], list(streams))
+        conn.sendall(payload)
+        (pid,) = NUMBER.unpack(_receive_exactly(conn, NUMBER.size))
+    except BaseException:
+        conn.close()
+        raise
+    return Forked(list(argv), conn, pid)
+
+
 def run_python(
     *argv: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """``python ARGV`` (a script and its arguments, or ``-m MODULE ...``) in ``cwd`` with
-    ``env``, as ``subprocess.run`` with ``capture_output=True, text=True`` answers it."""
+    """``python ARGV`` as ``subprocess.run`` with ``capture_output=True, text=True`` answers it."""
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
     stdin = os.open(os.devnull, os.O_RDONLY)
-    payload = json.dumps({"argv": list(argv), "env": env, "cwd": str(cwd or "")}).encode()
-    command = [sys.executable, *argv]
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.connect(_ZYGOTE.socket_path())
-            socket.send_fds(conn, [LENGTH.pack(len(payload))], [stdin, out_write, err_write])
-            conn.sendall(payload)
-            for fd in (stdin, out_write, err_write):
-                os.close(fd)
-            stdin = out_write = err_write = -1
-            (pid,) = NUMBER.unpack(_receive_exactly(conn, NUMBER.size))
-            pipes = {out_read: bytearray(), err_read: bytearray()}
-            if not _read_both(pipes, time.monotonic() + timeout):
-                os.kill(pid, signal.SIGKILL)
-                raise subprocess.TimeoutExpired(command, timeout)
-            (code,) = NUMBER.unpack(_receive_exactly(conn, NUMBER.size))
+        child = fork_python(*argv, env=env, cwd=cwd, streams=(stdin, out_write, err_write))
     finally:
-        for fd in (stdin, out_write, err_write, out_read, err_read):
-            if fd >= 0:
-                os.close(fd)
+        for fd in (stdin, out_write, err_write):
+            os.close(fd)
+    try:
+        pipes = {out_read: bytearray(), err_read: bytearray()}
+        if not _read_both(pipes, time.monotonic() + timeout):
+            child.kill()
+            child.wait()
+            raise subprocess.TimeoutExpired(child.args, timeout)
+        code = child.wait()
+    finally:
+        for fd in (out_read, err_read):
+            os.close(fd)
     return subprocess.CompletedProcess(
-        command, code, _text(bytes(pipes[out_read])), _text(bytes(pipes[err_read]))
+        child.args, code, _text(bytes(pipes[out_read])), _text(bytes(pipes[err_read]))
     )
 
 

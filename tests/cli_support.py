@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 from temporalio.testing import WorkflowEnvironment
 
 from breachclock.runtime.config import Settings
-from tests.cli_fork import run_cli
+from tests.cli_fork import Forked, fork_python, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,22 +46,31 @@ def offline(*args: str) -> subprocess.CompletedProcess[str]:
     return run_cli(*args, env={**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:1"}, timeout=30)
 
 
-def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """A ``worker.py`` process; returns once it says it is running.
+def start_worker(env: dict[str, str]) -> Forked:
+    """A ``worker.py`` process (forked: ``tests.cli_fork``); returns once it says it is
+    running.
 
     Its output is read to the end on a thread of its own, so a worker that logs a lot
     never blocks on a full pipe.
     """
-    worker = subprocess.Popen(
-        [sys.executable, str(ROOT / "worker.py")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    assert worker.stdout is not None
+    out_read, out_write = os.pipe()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        worker = fork_python(
+            str(ROOT / "worker.py"), env=env, streams=(devnull, out_write, devnull)
+        )
+    finally:
+        os.close(out_write)
+        os.close(devnull)
+    output = os.fdopen(out_read, "rb")
     deadline = time.monotonic() + 60
-    for line in worker.stdout:
+    for line in output:
         if b"Worker running" in line or time.monotonic() > deadline:
             break
-    threading.Thread(target=worker.stdout.read, daemon=True).start()
+    threading.Thread(target=drain, args=(output,), daemon=True).start()
     return worker
+
+
+def drain(stream: BinaryIO) -> None:
+    with stream:
+        stream.read()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli_fork import run_python
+from tests.cli_fork import fork_python, run_python
 
 SCRIPT = """\
 import os, sys, time
@@ -52,3 +54,27 @@ def test_a_module_runs_as_main_with_its_exit_code() -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("usage: python -m breachclock.web"), done.stderr
     assert "RuntimeWarning" not in done.stderr
+
+
+def test_a_forked_engine_is_signalled_and_waited_for_as_popen_would(tmp_path: Path) -> None:
+    """``fork_python``, as the fault tests start ``worker.py``: its pid takes a kill, and
+    ``wait`` and ``poll`` answer the exit code the zygote saw."""
+    script = tmp_path / "engine.py"
+    script.write_text("import os, time\nos.write(1, b'running\\n')\ntime.sleep(60)\n")
+    out_read, out_write = os.pipe()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        child = fork_python(str(script), env={}, streams=(devnull, out_write, devnull))
+    finally:
+        os.close(out_write)
+        os.close(devnull)
+    with os.fdopen(out_read, "rb") as output:
+        assert output.readline() == b"running\n"
+        assert child.poll() is None
+        with pytest.raises(subprocess.TimeoutExpired):
+            child.wait(0.2)
+        child.kill()
+        assert child.wait(30) == -signal.SIGKILL
+        assert output.read() == b"", "its end closed with it"
+    assert child.poll() == child.returncode == -signal.SIGKILL
+    child.kill()  # ended: nothing to signal, no error
