@@ -46,25 +46,26 @@ def offline(*args: str) -> subprocess.CompletedProcess[str]:
     return run_cli(*args, env={**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:1"}, timeout=30)
 
 
-def start_worker(env: dict[str, str]) -> Forked:
+def start_worker(env: dict[str, str], said: list[str] | None = None) -> Forked:
     """A ``worker.py`` process (forked: ``tests.cli_fork``); returns once it says it is
-    running.
+    running. ``said``, if given, gets the lines it printed until then, errors included.
 
     Its output is read to the end on a thread of its own, so a worker that logs a lot
     never blocks on a full pipe.
     """
     out_read, out_write = os.pipe()
     devnull = os.open(os.devnull, os.O_RDWR)
+    errors = devnull if said is None else out_write
     try:
-        worker = fork_python(
-            str(ROOT / "worker.py"), env=env, streams=(devnull, out_write, devnull)
-        )
+        worker = fork_python(str(ROOT / "worker.py"), env=env, streams=(devnull, out_write, errors))
     finally:
         os.close(out_write)
         os.close(devnull)
     output = os.fdopen(out_read, "rb")
     deadline = time.monotonic() + 60
     for line in output:
+        if said is not None:
+            said.append(line.decode().strip())
         if b"Worker running" in line or time.monotonic() > deadline:
             break
     threading.Thread(target=drain, args=(output,), daemon=True).start()

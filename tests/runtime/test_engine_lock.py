@@ -9,8 +9,6 @@ import signal
 import smtplib
 import socket
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -21,7 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 from breachclock.runtime import engine_lock
 from breachclock.runtime.engine_lock import EngineBusy
 from breachclock.runtime.outbox import free_port
-from tests.cli_support import ROOT, worker_env
+from tests.cli_fork import Forked, run_python
+from tests.cli_support import ROOT, start_worker, worker_env
 from tests.conftest import SmtpSink, settings_for
 
 
@@ -46,13 +45,7 @@ def test_a_taken_port_is_named_before_anything_starts() -> None:
 
 
 def worker(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "worker.py"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_python(str(ROOT / "worker.py"), *args, env=env)
 
 
 def test_a_port_left_in_time_wait_is_free() -> None:
@@ -70,23 +63,13 @@ def test_a_port_left_in_time_wait_is_free() -> None:
     engine_lock.ports_free({"SMTP outbox": port})
 
 
-def running_engine(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], list[str]]:
+def running_engine(env: dict[str, str]) -> tuple[Forked, list[str]]:
     """``worker.py`` started; what it printed until it said it runs."""
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "worker.py")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    said = []
-    for raw in process.stdout:
-        said.append(raw.decode().strip())
-        if "Worker running" in said[-1]:
-            break
-    else:
+    said: list[str] = []
+    process = start_worker(env, said)
+    if not said or "Worker running" not in said[-1]:
+        process.kill()
         raise AssertionError("the engine did not start:\n" + "\n".join(said))
-    threading.Thread(target=process.stdout.read, daemon=True).start()
     return process, said
 
 

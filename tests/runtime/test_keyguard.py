@@ -8,8 +8,6 @@ import asyncio
 import base64
 import json
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ from breachclock.domain.catalogue import Voice
 from breachclock.runtime.config import Settings
 from breachclock.runtime.keyguard import KeysNotTheDeployments, ensure_keys
 from breachclock.runtime.store import open_store
+from tests.cli_fork import run_python
 from tests.cli_support import ROOT
 from tests.postgres import postgresql_url_fixture, scratch_database  # noqa: F401 - the fixture
 
@@ -109,14 +108,7 @@ async def test_the_engine_refuses_in_one_line(tmp_path: Path, store_url: str | N
     env |= {"BREACHCLOCK_DATA_DIR": str(folder), "LANG": "C.UTF-8"}
     if store_url:
         env["BREACHCLOCK_STORE_URL"] = store_url
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, str(ROOT / "worker.py")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = await asyncio.to_thread(run_python, str(ROOT / "worker.py"), env=env)
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stderr.startswith("error: the codec keys here cannot open the deployment's data")
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from breachclock.domain.catalogue import Voice
 from breachclock.runtime.config import Settings, SettingsInvalid, load_settings, shape
+from tests.cli_fork import run_python
 from tests.cli_support import ROOT
 
 STRUCTURED = sorted(
@@ -105,14 +105,7 @@ def test_settings_reach_a_process_the_engine_starts_as_they_are(
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args],
-        env={**os.environ, "LANG": "C.UTF-8", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+    return run_python(*args, env={**os.environ, "LANG": "C.UTF-8", **env}, cwd=ROOT)
 
 
 @pytest.mark.parametrize(
