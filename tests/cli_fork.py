@@ -303,11 +303,11 @@ def run_python(
     err_read, err_write = os.pipe()
     stdin = os.open(os.devnull, os.O_RDONLY)
     try:
-        child = fork_python(*argv, env=env, cwd=cwd, streams=(stdin, out_write, err_write))
-    finally:
-        for fd in (stdin, out_write, err_write):
-            os.close(fd)
-    try:
+        try:
+            child = fork_python(*argv, env=env, cwd=cwd, streams=(stdin, out_write, err_write))
+        finally:
+            for fd in (stdin, out_write, err_write):
+                os.close(fd)
         pipes = {out_read: bytearray(), err_read: bytearray()}
         if not _read_both(pipes, time.monotonic() + timeout):
             child.kill()

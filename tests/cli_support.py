@@ -56,12 +56,15 @@ def start_worker(env: dict[str, str], said: list[str] | None = None) -> Forked:
     out_read, out_write = os.pipe()
     devnull = os.open(os.devnull, os.O_RDWR)
     errors = devnull if said is None else out_write
+    output = os.fdopen(out_read, "rb")
     try:
         worker = fork_python(str(ROOT / "worker.py"), env=env, streams=(devnull, out_write, errors))
+    except BaseException:
+        output.close()
+        raise
     finally:
         os.close(out_write)
         os.close(devnull)
-    output = os.fdopen(out_read, "rb")
     deadline = time.monotonic() + 60
     for line in output:
         if said is not None:
