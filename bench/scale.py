@@ -107,11 +107,11 @@ async def with_workers(
     folders = [
         Path(tempfile.mkdtemp(prefix=f"w{i}-", dir=settings.data_dir)) for i in range(workers)
     ]
-    processes: list[Forked] = []
+    processes: list[Forked | subprocess.Popen[bytes]] = []
     try:
         for folder in folders:
             started = {**variables, "BREACHCLOCK_DATA_DIR": str(folder)}
-            processes.append(await asyncio.to_thread(start_worker, started))
+            processes.append(await asyncio.to_thread(start_worker, started, fresh=True))
         if any(p.poll() is not None for p in processes):
             raise RuntimeError("a worker process ended as it started")
         before = [cpu_seconds(p.pid) for p in processes]

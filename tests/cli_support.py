@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -46,8 +47,12 @@ def offline(*args: str) -> subprocess.CompletedProcess[str]:
     return run_cli(*args, env={**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:1"}, timeout=30)
 
 
-def start_worker(env: dict[str, str], said: list[str] | None = None) -> Forked:
-    """A ``worker.py`` process (forked: ``tests.cli_fork``); returns once it says it is
+def start_worker(
+    env: dict[str, str], said: list[str] | None = None, *, fresh: bool = False
+) -> Forked | subprocess.Popen[bytes]:
+    """A ``worker.py`` process, forked (``tests.cli_fork``) or, ``fresh``, a new
+    interpreter as deployed (a benchmark reads its memory: a fork's counts the modules
+    its zygote imported for the CLI and the console); returns once it says it is
     running. ``said``, if given, gets the lines it printed until then, errors included.
 
     Its output is read to the end on a thread of its own, so a worker that logs a lot
@@ -57,8 +62,15 @@ def start_worker(env: dict[str, str], said: list[str] | None = None) -> Forked:
     devnull = os.open(os.devnull, os.O_RDWR)
     errors = devnull if said is None else out_write
     output = os.fdopen(out_read, "rb")
+    script = str(ROOT / "worker.py")
     try:
-        worker = fork_python(str(ROOT / "worker.py"), env=env, streams=(devnull, out_write, errors))
+        worker: Forked | subprocess.Popen[bytes] = (
+            subprocess.Popen(
+                [sys.executable, script], env=env, stdin=devnull, stdout=out_write, stderr=errors
+            )
+            if fresh
+            else fork_python(script, env=env, streams=(devnull, out_write, errors))
+        )
     except BaseException:
         output.close()
         raise

@@ -63,7 +63,7 @@ def test_a_port_left_in_time_wait_is_free() -> None:
     engine_lock.ports_free({"SMTP outbox": port})
 
 
-def running_engine(env: dict[str, str]) -> tuple[Forked, list[str]]:
+def running_engine(env: dict[str, str]) -> tuple[Forked | subprocess.Popen[bytes], list[str]]:
     """``worker.py`` started; what it printed until it said it runs."""
     said: list[str] = []
     process = start_worker(env, said)
