@@ -69,6 +69,7 @@ def running_engine(env: dict[str, str]) -> tuple[Forked | subprocess.Popen[bytes
     process = start_worker(env, said)
     if not said or "Worker running" not in said[-1]:
         process.kill()
+        process.wait()
         raise AssertionError("the engine did not start:\n" + "\n".join(said))
     return process, said
 
